@@ -1,0 +1,95 @@
+/**
+ * The operator vocabulary. Each command is written once — parse arguments,
+ * authorize, call the engine, stream events, return a neutral result — and the
+ * CLI, the TUI prompt and Slack all go through `invokeCommand` (invoke.ts).
+ */
+import type { z } from 'zod';
+import type { Clock } from '../src/core/clock.js';
+import type { ExitCode } from '../src/core/errors.js';
+import type { EventSink } from '../src/core/events.js';
+import type { Store } from '../src/core/store/store.js';
+import type { Actor } from '../src/core/store/records.js';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  description: string;
+  /** Shown in help as the value's name, e.g. DIR. */
+  valueName?: string;
+  multiple?: boolean;
+}
+
+export interface PositionalSpec {
+  name: string;
+  description: string;
+  required?: boolean;
+  /** Takes all remaining positionals. */
+  variadic?: boolean;
+}
+
+/** Arguments as parsed from argv, before the command's schema checks them. */
+export interface RawArgs {
+  positionals: string[];
+  options: Record<string, string | boolean | string[] | undefined>;
+}
+
+/** Who may run a command: anyone, or those in the runbook's `access.backup` / `access.drill`. */
+export type AccessLevel = 'anyone' | 'backup' | 'drill';
+
+export interface CommandContext {
+  actor: Actor;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** The state folder (LIFEBOAT_HOME, default ./.lifeboat). */
+  home: string;
+  /** Where runbook names are looked up (LIFEBOAT_RUNBOOKS, default ./runbooks). */
+  runbooksDir: string;
+  clock: Clock;
+  emit: EventSink;
+  signal: AbortSignal;
+  /** Opened on first use; closed by whoever created the context. */
+  store(): Promise<Store>;
+}
+
+export interface TableColumn {
+  key: string;
+  header: string;
+  align?: 'left' | 'right';
+}
+
+export interface Table {
+  columns: TableColumn[];
+  rows: Record<string, string>[];
+}
+
+/** What every command returns; faces decide how to render it. */
+export interface CommandResult {
+  exitCode: ExitCode;
+  /** One line that says what happened. */
+  summary?: string;
+  table?: Table;
+  /** Further lines of plain text (plans, reasons, messages). */
+  lines?: string[];
+  /** Machine-readable result, printed by `--json`. */
+  data?: unknown;
+}
+
+export interface Command<A = unknown> {
+  name: string;
+  summary: string;
+  /** Longer help text, shown by `--help`. */
+  description?: string;
+  options: Record<string, OptionSpec>;
+  positionals: PositionalSpec[];
+  /** Turns raw arguments into the command's typed arguments; errors become usage errors. */
+  schema: z.ZodType<A, RawArgs>;
+  access: AccessLevel;
+  /** The runbook name among the arguments, when access depends on it. */
+  runbookOf?(args: A): string | undefined;
+  run(args: A, ctx: CommandContext): Promise<CommandResult>;
+}
+
+/** Helper so each command file gets its argument type inferred from its schema. */
+export function defineCommand<A>(command: Command<A>): Command<A> {
+  return command;
+}

@@ -1,0 +1,63 @@
+/**
+ * The Backend port: where a repository's files live (a local folder, S3, memory).
+ * Backends know nothing of packs, keys or snapshots; they store named byte
+ * strings under a few fixed kinds. Retry, rate limiting, fault injection and
+ * logging are wrappers around this same interface, never code inside a backend.
+ *
+ * Contract (checked by test/core/backends/contract.ts against every backend):
+ * - `save` is atomic: a concurrent or later `load`/`list`/`stat` sees either
+ *   nothing or the complete object, never a prefix. When `save` resolves the
+ *   object is durable (fsync'd, or confirmed by the store). Saving an existing
+ *   name replaces it atomically.
+ * - `load` returns exactly the requested range; a range past the end is an
+ *   error (BACKEND_IO), not a short read.
+ * - A missing object is a LifeboatError with code BACKEND_NOT_FOUND (permanent).
+ *   Permission or credential problems are BACKEND_PERMISSION (permanent).
+ *   Network faults, timeouts and 5xx are BACKEND_UNAVAILABLE (retryable).
+ * - `list` yields every object of a kind once, in no particular order.
+ * - `remove` of a missing object resolves (idempotent).
+ */
+
+export const fileKinds = ['config', 'keys', 'data', 'index', 'snapshots', 'locks'] as const;
+export type FileKind = (typeof fileKinds)[number];
+
+export interface Handle {
+  kind: FileKind;
+  /** The object's name within its kind: hex ids, or "config". */
+  name: string;
+}
+
+export interface ObjectInfo {
+  name: string;
+  size: number;
+}
+
+export interface SaveOptions {
+  /** Storage class hint for object stores (e.g. DEEP_ARCHIVE for cold data/). */
+  storageClass?: string;
+}
+
+export interface Backend {
+  /** A human-readable location for messages (never contains credentials). */
+  readonly location: string;
+  save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void>;
+  load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer>;
+  stat(handle: Handle): Promise<ObjectInfo>;
+  list(kind: FileKind): AsyncIterable<ObjectInfo>;
+  remove(handle: Handle): Promise<void>;
+  /** Create the container (folder, bucket) if missing. */
+  create(): Promise<void>;
+  /** Does the repository container exist and hold a config? */
+  exists(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where an object lives inside the container. Data packs are fanned out by the
+ * first two hex digits so no folder or prefix grows past a few thousand entries.
+ */
+export function objectPath(handle: Handle): string {
+  if (handle.kind === 'config') return 'config';
+  if (handle.kind === 'data') return `data/${handle.name.slice(0, 2)}/${handle.name}`;
+  return `${handle.kind}/${handle.name}`;
+}

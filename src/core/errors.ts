@@ -1,0 +1,86 @@
+/**
+ * Coded errors. Every error the engine raises on purpose is a LifeboatError with
+ * a stable `code`, a message that says what and where, and whether retrying the
+ * same operation could succeed (`retryable`). Faces map `exitCode` to the process
+ * exit status and never parse messages.
+ */
+
+/** Exit codes shared by every command and every face (DESIGN.md §1). */
+export const ExitCode = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  partial: 3,
+  transferPending: 4,
+  cancelled: 130,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'RUNBOOK_INVALID'
+  | 'RUNBOOK_NOT_FOUND'
+  | 'SECRET_UNAVAILABLE'
+  | 'STORE_CORRUPT'
+  | 'STORE_LOCKED'
+  | 'BACKEND_NOT_FOUND'
+  | 'BACKEND_PERMISSION'
+  | 'BACKEND_UNAVAILABLE'
+  | 'BACKEND_IO'
+  | 'REPO_NOT_FOUND'
+  | 'REPO_EXISTS'
+  | 'REPO_WRONG_PASSWORD'
+  | 'REPO_CORRUPT'
+  | 'REPO_LOCKED'
+  | 'SNAPSHOT_NOT_FOUND'
+  | 'RESTORE_UNSAFE_PATH'
+  | 'SOURCE_FAILED'
+  | 'HOOK_FAILED'
+  | 'RUN_LOCKED'
+  | 'ACCESS_DENIED'
+  | 'CANCELLED'
+  | 'INTERNAL';
+
+export interface LifeboatErrorOptions {
+  /** Could the same operation succeed if tried again later (network, 5xx, lock held)? */
+  retryable?: boolean;
+  /** Exit code a command should end with when this error ends it. */
+  exitCode?: ExitCode;
+  cause?: unknown;
+  /** Extra facts for records and renderings (never secrets). */
+  details?: Record<string, unknown>;
+}
+
+const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
+  USAGE: ExitCode.usage,
+  RUNBOOK_INVALID: ExitCode.usage,
+  RUNBOOK_NOT_FOUND: ExitCode.usage,
+  CANCELLED: ExitCode.cancelled,
+};
+
+export class LifeboatError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly exitCode: ExitCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: LifeboatErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LifeboatError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.exitCode = options.exitCode ?? defaultExit[code] ?? ExitCode.failed;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isLifeboatError(e: unknown, code?: ErrorCode): e is LifeboatError {
+  return e instanceof LifeboatError && (code === undefined || e.code === code);
+}
+
+/** A short, secret-free description of any thrown value, for records and logs. */
+export function describeError(e: unknown): { code: ErrorCode; message: string } {
+  if (e instanceof LifeboatError) return { code: e.code, message: e.message };
+  if (e instanceof Error) return { code: 'INTERNAL', message: e.message };
+  return { code: 'INTERNAL', message: String(e) };
+}

@@ -1,0 +1,108 @@
+/**
+ * The validated, resolved shape of a runbook as the engine sees it. The YAML
+ * schema (schema.ts) produces exactly this; units are already parsed (durations
+ * in milliseconds, sizes in bytes, percentages as fractions 0..1) and relative
+ * paths are resolved. Objects are frozen.
+ */
+
+/** A reference to a secret; the value is read only when used and never logged. */
+export type SecretRef =
+  | { kind: 'env'; name: string }
+  /** `create`: generate a random key into the file (mode 0600) when it is missing. */
+  | { kind: 'file'; path: string; create: boolean };
+
+export interface PathSource {
+  kind: 'path';
+  name: string;
+  /** Absolute path. */
+  path: string;
+  exclude: readonly string[];
+}
+
+export interface CommandSource {
+  kind: 'command';
+  name: string;
+  /** Shell command whose standard output is the backup. */
+  command: string;
+  /** Shell command that a restore or drill pipes the stream back into. */
+  restore?: string;
+}
+
+export type Source = PathSource | CommandSource;
+
+export type StorageClass =
+  | 'STANDARD'
+  | 'STANDARD_IA'
+  | 'ONEZONE_IA'
+  | 'INTELLIGENT_TIERING'
+  | 'GLACIER_IR'
+  | 'GLACIER'
+  | 'DEEP_ARCHIVE';
+
+export interface RepositoryLocation {
+  /** `file:///abs/path` or `s3://bucket/prefix`. */
+  url: string;
+  storageClass?: StorageClass;
+  /** S3-compatible endpoint, e.g. http://127.0.0.1:9000. */
+  endpoint?: string;
+  pathStyle?: boolean;
+  region?: string;
+}
+
+export interface ColdLocation extends RepositoryLocation {
+  /** Snapshots older than this (ms) move to the cold repository. */
+  afterMs: number;
+}
+
+export interface RetentionPolicy {
+  last?: number;
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+  /** Keep everything newer than this many ms. */
+  withinMs?: number;
+}
+
+export interface Schedule {
+  backup?: string;
+  verify?: string;
+  drill?: string;
+  tier?: string;
+  /** IANA time zone the cron expressions are read in. */
+  timezone: string;
+}
+
+export interface Runbook {
+  name: string;
+  description?: string;
+  owner?: string;
+  /** Absolute path of the YAML file this runbook was loaded from. */
+  file: string;
+  sources: readonly Source[];
+  hooks: { before: readonly string[]; after: readonly string[] };
+  repository: {
+    hot: RepositoryLocation;
+    cold?: ColdLocation;
+    password: SecretRef;
+  };
+  schedule?: Schedule;
+  objectives: { rpoMs: number; rtoMs: number };
+  retention?: RetentionPolicy;
+  verify: { readDataFraction: number };
+  drill: { check?: string; announceMs?: number; timeoutMs: number };
+  alerts: {
+    slack?: string;
+    anomaly: {
+      /** How many earlier successful runs the anomaly rules compare against. */
+      window: number;
+      /** Silent until at least this many runs of history exist. */
+      minHistory: number;
+      /** How many MADs away from the median counts as an anomaly. */
+      threshold: number;
+    };
+  };
+  access: { backup: readonly string[]; drill: readonly string[] };
+  transfer: { concurrency: number; bandwidthBytesPerSec?: number };
+}

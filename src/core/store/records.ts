@@ -1,0 +1,115 @@
+/**
+ * What the state store keeps. Records are plain JSON (ISO timestamps as strings)
+ * so the file stays readable by a person with `jq`.
+ */
+
+export type Face = 'cli' | 'tui' | 'slack' | 'scheduler' | 'test';
+
+export interface Actor {
+  face: Face;
+  /** Who asked: a Slack user id, a Unix user name, or "scheduler". */
+  user: string;
+}
+
+export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'transfer-pending' | 'cancelled';
+export type RunKind = 'backup' | 'check' | 'restore' | 'forget' | 'tier' | 'verify';
+export type StageName = 'discover' | 'snapshot' | 'transfer' | 'verify' | 'retention' | 'tier' | 'hooks' | 'check' | 'restore';
+export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'partial';
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+}
+
+export interface StageRecord {
+  name: StageName;
+  status: StageStatus;
+  startedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+  counters: Record<string, number>;
+  error?: ErrorInfo;
+}
+
+export interface RunRecord {
+  id: string;
+  runbook: string;
+  kind: RunKind;
+  status: RunStatus;
+  startedAt: string;
+  endedAt?: string;
+  durationMs?: number;
+  actor: Actor;
+  host: string;
+  pid: number;
+  stages: StageRecord[];
+  /** The snapshot this run wrote (backup) or read (restore, drill). */
+  snapshotId?: string;
+  /** Sources that failed while the others completed (a partial run). */
+  failedSources?: { name: string; error: ErrorInfo }[];
+  /** Run-level totals, e.g. files, bytesRead, bytesAdded, bytesStored. */
+  stats?: Record<string, number>;
+  /** Manifest diff against the previous run (files and bytes added, changed, removed). */
+  diff?: Record<string, number>;
+  error?: ErrorInfo;
+  /** The last lines of hook output. */
+  hookOutput?: string[];
+}
+
+export type DrillVerdict = 'met' | 'missed' | 'failed' | 'running';
+
+export interface DrillPhase {
+  name: 'plan' | 'thaw' | 'fetch' | 'write' | 'validate' | 'cleanup';
+  durationMs: number;
+  bytes?: number;
+  /** Bytes per second over the phase. */
+  throughput?: number;
+}
+
+export interface DrillRecord {
+  id: string;
+  runbook: string;
+  snapshotId: string;
+  tier: 'hot' | 'cold';
+  startedAt: string;
+  endedAt?: string;
+  verdict: DrillVerdict;
+  /** Wall time from drill start to validated. */
+  rtoMs?: number;
+  targetMs: number;
+  phases: DrillPhase[];
+  reason?: string;
+  actor: Actor;
+  /** True when the RTO was estimated (cold tier, no thaw performed), not measured. */
+  estimated?: boolean;
+}
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export interface AlertRecord {
+  /** Stable key: the same condition updates one alert (e.g. "stale:app-data"). */
+  key: string;
+  runbook: string;
+  rule: string;
+  severity: Severity;
+  message: string;
+  firstSeen: string;
+  lastSeen: string;
+  count: number;
+  status: 'open' | 'resolved';
+  resolvedAt?: string;
+  ackedBy?: string;
+  ackedAt?: string;
+}
+
+export interface AuditRecord {
+  id: string;
+  at: string;
+  actor: Actor;
+  command: string;
+  args: string[];
+  /** Where the request came from, e.g. a Slack channel id or a tty. */
+  where?: string;
+  result: 'ok' | 'refused' | 'failed' | 'partial' | 'cancelled' | 'usage';
+  detail?: string;
+}
