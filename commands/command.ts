@@ -81,12 +81,16 @@ export interface Command<A = unknown> {
   description?: string;
   options: Record<string, OptionSpec>;
   positionals: PositionalSpec[];
+  /** Rewrites argv before parsing, for option forms parseArgs lacks (`--read-data[=P%]`). */
+  rewriteArgv?(argv: string[]): string[];
   /** Turns raw arguments into the command's typed arguments; errors become usage errors. */
   schema: z.ZodType<A, RawArgs>;
   access: AccessLevel;
   /** The runbook name among the arguments, when access depends on it. */
   runbookOf?(args: A): string | undefined;
   run(args: A, ctx: CommandContext): Promise<CommandResult>;
+  /** False for read-only commands that would flood the audit log (default true). */
+  audited?: boolean;
 }
 
 /** Helper so each command file gets its argument type inferred from its schema. */

@@ -1,0 +1,41 @@
+import { ExitCode } from '../src/core/errors.js';
+import { formatBytes, formatDuration } from '../src/core/format.js';
+import { runBackup } from '../src/core/pipeline/backup-run.js';
+import { shortId } from '../src/core/repo/snapshot.js';
+import { defineCommand } from './command.js';
+import { rawArgs } from './support/args.js';
+import { loadRunbookArg } from './support/runbook-arg.js';
+
+export const backupCommand = defineCommand({
+  name: 'backup',
+  summary: 'Back up a runbook now',
+  description: 'Runs the runbook\'s backup: walks its sources, stores new data deduplicated, compressed and encrypted, and records the run. Exit 3 when some sources or files failed and the rest is safe.',
+  options: {},
+  positionals: [{ name: 'runbook', description: 'runbook name or path to a YAML file', required: true }],
+  schema: rawArgs.transform((r) => ({ runbook: r.positionals[0]! })),
+  access: 'backup',
+  runbookOf: (a) => a.runbook,
+  async run(args, ctx) {
+    const runbook = await loadRunbookArg(args.runbook, ctx);
+    const { run, snapshot, outcome } = await runBackup({
+      runbook,
+      store: await ctx.store(),
+      clock: ctx.clock,
+      emit: ctx.emit,
+      actor: ctx.actor,
+      env: ctx.env,
+      signal: ctx.signal,
+    });
+    const s = snapshot?.stats;
+    const lines: string[] = [];
+    for (const f of run.failedSources ?? []) lines.push(`failed: ${f.error.message}`);
+    for (const f of outcome?.fileErrors ?? []) lines.push(`unreadable: ${f.path}: ${f.message}`);
+    for (const w of outcome?.warnings ?? []) lines.push(`warning: ${w.path}: ${w.message}`);
+    return {
+      exitCode: run.status === 'succeeded' ? ExitCode.ok : run.status === 'partial' ? ExitCode.partial : ExitCode.failed,
+      summary: `${run.status === 'succeeded' ? 'backed up' : run.status} ${runbook.name}: snapshot ${snapshot ? shortId(snapshot.id) : '—'}, ${s?.files ?? 0} files, ${formatBytes(s?.bytes)} read, ${formatBytes(s?.bytesNew)} new, ${formatBytes(s?.bytesStored)} stored in ${formatDuration(run.durationMs)}`,
+      lines,
+      data: { run, snapshot },
+    };
+  },
+});

@@ -1,0 +1,55 @@
+import { ExitCode } from '../src/core/errors.js';
+import { formatBytes } from '../src/core/format.js';
+import { checkRepository } from '../src/core/repo/checker.js';
+import { openRunbookRepository } from '../src/core/repo/open-repository.js';
+import { parsePercentage } from '../src/core/runbook/units.js';
+import { defineCommand } from './command.js';
+import { rawArgs, str } from './support/args.js';
+import { loadRunbookArg } from './support/runbook-arg.js';
+
+export const checkCommand = defineCommand({
+  name: 'check',
+  summary: 'Verify a runbook\'s repository (structure, and with --read-data the data itself)',
+  description:
+    'Checks that every snapshot\'s trees load and every blob they use is indexed, and that every indexed pack exists with its size. --read-data reads all packs (or P% of them) and verifies every blob; damaged packs are named with the files that use them.',
+  options: {
+    'read-data': { type: 'string', description: 'read and verify packs: all, or a percentage (--read-data=10%)', valueName: 'P%' },
+  },
+  positionals: [{ name: 'runbook', description: 'runbook name or path to a YAML file', required: true }],
+  // `--read-data` alone means 100%; parseArgs has no optional values, so spell it out.
+  rewriteArgv: (argv) => argv.map((a) => (a === '--read-data' ? '--read-data=100%' : a)),
+  schema: rawArgs.transform((r, ctx) => {
+    const p = str(r.options['read-data']);
+    let readData = 0;
+    if (p !== undefined) {
+      try {
+        readData = parsePercentage(p);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `--read-data: ${(e as Error).message}` });
+      }
+    }
+    return { runbook: r.positionals[0]!, readData };
+  }),
+  access: 'anyone',
+  async run(args, ctx) {
+    const runbook = await loadRunbookArg(args.runbook, ctx);
+    const repo = await openRunbookRepository(runbook, { env: ctx.env });
+    const out = await checkRepository({ repo, readData: args.readData, signal: ctx.signal });
+    const lines = [...out.errors];
+    for (const d of out.damaged) {
+      lines.push(...d.problems);
+      if (d.affectedFiles.length > 0) lines.push(`  files affected by pack ${d.pack.slice(0, 8)}: ${d.affectedFiles.join(', ')}`);
+    }
+    if (out.unindexedPacks > 0) lines.push(`note: ${out.unindexedPacks} pack(s) from an interrupted backup are not indexed yet; the next backup reuses them`);
+    const bad = out.errors.length + out.damaged.length;
+    const read = args.readData > 0 ? `, read ${out.packsRead} packs (${formatBytes(out.bytesRead)})` : '';
+    return {
+      exitCode: bad > 0 ? ExitCode.failed : ExitCode.ok,
+      summary: bad > 0
+        ? `repository at ${repo.backend.location} has ${bad} problem(s)${read}`
+        : `no errors: ${out.snapshots} snapshots, ${out.packs} packs, ${out.blobs} blobs, ${out.treesChecked} trees${read}`,
+      lines,
+      data: out,
+    };
+  },
+});

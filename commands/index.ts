@@ -1,0 +1,30 @@
+/** Every operator command, in the order help lists them. */
+import type { Command } from './command.js';
+import { backupCommand } from './backup.js';
+import { checkCommand } from './check.js';
+import { historyCommand } from './history.js';
+import { initCommand } from './init.js';
+import { restoreCommand } from './restore.js';
+import { runbooksCommand } from './runbooks.js';
+import { snapshotsCommand } from './snapshots.js';
+import { startCommand } from './start.js';
+import { statusCommand } from './status.js';
+
+export const commands: readonly Command<unknown>[] = [
+  startCommand,
+  statusCommand,
+  runbooksCommand,
+  initCommand,
+  backupCommand,
+  snapshotsCommand,
+  restoreCommand,
+  checkCommand,
+  historyCommand,
+] as Command<unknown>[];
+
+export function findCommand(name: string): Command<unknown> | undefined {
+  return commands.find((c) => c.name === name);
+}
+
+export type { Command, CommandContext, CommandResult } from './command.js';
+export { invokeCommand, parseCommandArgs, usageLine } from './invoke.js';

@@ -1,0 +1,105 @@
+/**
+ * The one way any face runs a command: parse argv against the command's spec,
+ * check its schema, authorize, run, audit. Errors become results with the
+ * shared exit codes; nothing here prints.
+ */
+import { parseArgs } from 'node:util';
+import { ExitCode, LifeboatError, describeError } from '../src/core/errors.js';
+import type { AuditRecord } from '../src/core/store/records.js';
+import type { Command, CommandContext, CommandResult, RawArgs } from './command.js';
+import { authorize } from './support/access.js';
+
+export interface Invocation {
+  command: Command<unknown>;
+  argv: string[];
+  /** Where the request came from, for the audit log (a channel, a tty). */
+  where?: string;
+}
+
+/** Parse argv for a command; throws LifeboatError USAGE with what is wrong. */
+export function parseCommandArgs(command: Command<unknown>, argv: string[]): unknown {
+  let raw: RawArgs;
+  try {
+    const parsed = parseArgs({
+      args: command.rewriteArgv ? command.rewriteArgv(argv) : argv,
+      options: Object.fromEntries(
+        Object.entries(command.options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
+      ),
+      allowPositionals: true,
+      strict: true,
+    });
+    raw = { positionals: parsed.positionals, options: parsed.values as RawArgs['options'] };
+  } catch (e) {
+    throw new LifeboatError('USAGE', `${command.name}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`);
+  }
+  const required = command.positionals.filter((p) => p.required).length;
+  const variadic = command.positionals.some((p) => p.variadic);
+  if (raw.positionals.length < required) {
+    const missing = command.positionals.filter((p) => p.required)[raw.positionals.length];
+    throw new LifeboatError('USAGE', `${command.name}: missing <${missing?.name}> (usage: ${usageLine(command)})`);
+  }
+  if (!variadic && raw.positionals.length > command.positionals.length) {
+    throw new LifeboatError('USAGE', `${command.name}: unexpected argument "${raw.positionals[command.positionals.length]}" (usage: ${usageLine(command)})`);
+  }
+  const result = command.schema.safeParse(raw);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new LifeboatError('USAGE', `${command.name}: ${first?.message ?? 'invalid arguments'} (usage: ${usageLine(command)})`);
+  }
+  return result.data;
+}
+
+export function usageLine(command: Command<unknown>): string {
+  const pos = command.positionals.map((p) => {
+    const name = p.variadic ? `${p.name}…` : p.name;
+    return p.required ? `<${name}>` : `[${name}]`;
+  });
+  const opts = Object.entries(command.options).map(([name, o]) => (o.type === 'boolean' ? `[--${name}]` : `[--${name} ${o.valueName ?? 'VALUE'}]`));
+  return ['lifeboat', command.name, ...pos, ...opts].join(' ');
+}
+
+const auditResult = (code: number): AuditRecord['result'] =>
+  code === ExitCode.ok ? 'ok' : code === ExitCode.usage ? 'usage' : code === ExitCode.partial ? 'partial' : code === ExitCode.cancelled ? 'cancelled' : 'failed';
+
+/** Turn a thrown error into a result a face can render. */
+export function errorResult(e: unknown): CommandResult {
+  const { code, message } = describeError(e);
+  const exitCode = e instanceof LifeboatError ? e.exitCode : ExitCode.failed;
+  return { exitCode, summary: message, data: { error: { code, message } } };
+}
+
+export async function invokeCommand(inv: Invocation, ctx: CommandContext): Promise<CommandResult> {
+  const { command, argv } = inv;
+  let result: CommandResult;
+  let refused = false;
+  try {
+    const args = parseCommandArgs(command, argv);
+    const decision = await authorize(command, args, ctx);
+    if (!decision.allowed) {
+      refused = true;
+      result = { exitCode: ExitCode.failed, summary: decision.reason, data: { error: { code: 'ACCESS_DENIED', message: decision.reason } } };
+    } else {
+      result = await command.run(args, ctx);
+    }
+  } catch (e) {
+    result = errorResult(e);
+  }
+  if (command.audited !== false) {
+    try {
+      const store = await ctx.store();
+      await store.appendAudit({
+        id: `${ctx.clock.now().getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+        at: ctx.clock.now().toISOString(),
+        actor: ctx.actor,
+        command: command.name,
+        args: command.rewriteArgv ? command.rewriteArgv(argv) : argv,
+        where: inv.where,
+        result: refused ? 'refused' : auditResult(result.exitCode),
+        detail: result.exitCode === ExitCode.ok ? undefined : result.summary,
+      });
+    } catch {
+      // An unreachable store must not hide the command's own result; the store error shows elsewhere.
+    }
+  }
+  return result;
+}

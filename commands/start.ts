@@ -1,0 +1,42 @@
+import { ExitCode, isLifeboatError } from '../src/core/errors.js';
+import { initRunbookRepository } from '../src/core/repo/open-repository.js';
+import { defineCommand, type CommandResult } from './command.js';
+import { backupCommand } from './backup.js';
+import { statusCommand } from './status.js';
+import { rawArgs } from './support/args.js';
+import { loadRunbookArg } from './support/runbook-arg.js';
+
+/**
+ * What `npm start` does headless: make sure the demo runbook is valid and its
+ * repository exists (creating the key and repository on first run), back it
+ * up, and show where every runbook stands.
+ */
+export const startCommand = defineCommand({
+  name: 'start',
+  summary: 'Prepare the demo (key, repository), back it up, and show the status table',
+  options: {},
+  positionals: [{ name: 'runbook', description: 'runbook to run (default: demo)' }],
+  schema: rawArgs.transform((r) => ({ runbook: r.positionals[0] ?? 'demo' })),
+  access: 'backup',
+  runbookOf: (a) => a.runbook,
+  async run(args, ctx) {
+    const runbook = await loadRunbookArg(args.runbook, ctx);
+    const lines: string[] = [`runbook ${runbook.name} is valid (${runbook.file})`];
+    try {
+      const repo = await initRunbookRepository(runbook, { env: ctx.env });
+      lines.push(`created repository at ${repo.backend.location}`);
+    } catch (e) {
+      if (!isLifeboatError(e, 'REPO_EXISTS')) throw e;
+    }
+    const backup: CommandResult = await backupCommand.run({ runbook: args.runbook }, ctx);
+    lines.push(backup.summary ?? '', ...(backup.lines ?? []));
+    const status = await statusCommand.run({}, ctx);
+    return {
+      exitCode: backup.exitCode === ExitCode.ok ? status.exitCode : backup.exitCode,
+      summary: status.summary,
+      lines,
+      table: status.table,
+      data: { backup: backup.data, status: status.data },
+    };
+  },
+});

@@ -1,0 +1,59 @@
+import { ExitCode } from '../src/core/errors.js';
+import { formatAge, formatDuration } from '../src/core/format.js';
+import { listRunbooks } from '../src/core/runbook/index.js';
+import type { RunRecord } from '../src/core/store/records.js';
+import { defineCommand } from './command.js';
+import { rawArgs } from './support/args.js';
+
+/** Per runbook: the last backup and its age against the RPO, the last drill's RTO against its target. */
+export const statusCommand = defineCommand({
+  name: 'status',
+  summary: 'Where every runbook stands against its RPO and RTO',
+  options: {},
+  positionals: [],
+  schema: rawArgs.transform(() => ({})),
+  access: 'anyone',
+  audited: false,
+  async run(_args, ctx) {
+    const store = await ctx.store();
+    const entries = await listRunbooks({ runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd });
+    const now = ctx.clock.now();
+    const rows = [];
+    const data = [];
+    for (const e of entries) {
+      const runs = (await store.listRuns({ runbook: e.name, limit: 50 })).filter((r) => r.kind === 'backup');
+      const last = runs[0];
+      const lastGood = runs.find((r) => r.status === 'succeeded' || r.status === 'partial');
+      const drills = await store.listDrills({ runbook: e.name, limit: 1 });
+      const drill = drills[0];
+      const rpoMs = e.runbook?.objectives.rpoMs;
+      const ageMs = lastGood ? now.getTime() - new Date(lastGood.endedAt ?? lastGood.startedAt).getTime() : undefined;
+      const rpoState = rpoMs === undefined ? '—' : ageMs === undefined ? 'no backup' : ageMs <= rpoMs ? 'ok' : 'STALE';
+      rows.push({
+        runbook: e.name,
+        last: last ? `${last.status} ${formatAge(last.endedAt ?? last.startedAt, now)}` : 'never',
+        rpo: rpoMs === undefined ? 'invalid runbook' : `${rpoState} (${ageMs === undefined ? '—' : formatDuration(ageMs)} / ${formatDuration(rpoMs)})`,
+        rto: drill ? `${drill.verdict} ${formatDuration(drill.rtoMs)} / ${formatDuration(drill.targetMs)}` : `no drill yet${e.runbook ? ` (target ${formatDuration(e.runbook.objectives.rtoMs)})` : ''}`,
+      });
+      data.push({ runbook: e.name, valid: !!e.runbook, lastRun: summarize(last), lastSuccess: summarize(lastGood), ageMs, rpoMs, rpoState, lastDrill: drill });
+    }
+    return {
+      exitCode: ExitCode.ok,
+      summary: `${entries.length} runbook${entries.length === 1 ? '' : 's'}`,
+      table: {
+        columns: [
+          { key: 'runbook', header: 'RUNBOOK' },
+          { key: 'last', header: 'LAST BACKUP' },
+          { key: 'rpo', header: 'AGE / RPO' },
+          { key: 'rto', header: 'LAST DRILL RTO / TARGET' },
+        ],
+        rows,
+      },
+      data,
+    };
+  },
+});
+
+function summarize(run: RunRecord | undefined) {
+  return run && { id: run.id, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, snapshotId: run.snapshotId };
+}

@@ -1,0 +1,12 @@
+/** Building blocks for command argument schemas. */
+import { z } from 'zod';
+import type { RawArgs } from '../command.js';
+
+/** The raw shape every schema starts from; commands `.transform` it into their typed args. */
+export const rawArgs: z.ZodType<RawArgs, RawArgs> = z.object({
+  positionals: z.array(z.string()),
+  options: z.record(z.string(), z.union([z.string(), z.boolean(), z.array(z.string()), z.undefined()])),
+});
+
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+export const bool = (v: unknown): boolean => v === true;

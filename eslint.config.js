@@ -1,0 +1,58 @@
+// ESLint flat config. The rules that matter most here are the type-aware promise
+// rules: an un-awaited promise in a backup tool loses data (STYLE.md rule 8).
+import { defineConfig, globalIgnores } from 'eslint/config';
+import { builtinRules } from 'eslint/use-at-your-own-risk';
+import tseslint from 'typescript-eslint';
+
+// ESLint's own recommended set, read from the rules' metadata: the same list
+// `@eslint/js`'s `configs.recommended` ships, without adding that package.
+const eslintRecommended = {
+  name: 'lifeboat/eslint-recommended',
+  rules: Object.fromEntries(
+    [...builtinRules].filter(([, rule]) => rule.meta?.docs?.recommended === true).map(([name]) => [name, 'error']),
+  ),
+};
+
+const nodeGlobals = Object.fromEntries(
+  [
+    'process', 'console', 'Buffer', 'URL', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'setInterval',
+    'clearInterval', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'structuredClone', 'performance',
+    'AbortController', 'AbortSignal', 'TextEncoder', 'TextDecoder', 'fetch', 'globalThis',
+  ].map((name) => [name, 'readonly']),
+);
+
+export default defineConfig(
+  globalIgnores(['node_modules/', '.lifeboat/', 'bench/.data/', 'coverage/', '.vitest-report.json']),
+  eslintRecommended,
+  tseslint.configs.recommended,
+  {
+    name: 'lifeboat/all',
+    languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: nodeGlobals },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      // `_name` marks a parameter kept for an interface's shape (e.g. Backend.save's options).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
+    },
+  },
+  {
+    name: 'lifeboat/type-aware',
+    files: ['**/*.ts', '**/*.tsx', '**/*.mts'],
+    languageOptions: {
+      parserOptions: {
+        projectService: {
+          // Root config files sit outside tsconfig's include list.
+          allowDefaultProject: ['*.config.ts'],
+        },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+);

@@ -1,0 +1,95 @@
+/**
+ * The headless face: `lifeboat <command> [args]`. Parses global flags, builds
+ * the command context from the process, runs the command through the shared
+ * invoker, renders the neutral result, exits with the shared exit code.
+ */
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { commands, findCommand, invokeCommand } from '../../commands/index.js';
+import type { CommandContext } from '../../commands/command.js';
+import { errorResult } from '../../commands/invoke.js';
+import { systemClock } from '../core/clock.js';
+import { ExitCode } from '../core/errors.js';
+import { openJsonStore, type Store } from '../core/store/index.js';
+import { progressRenderer } from './progress-renderer.js';
+import { renderCommandHelp, renderMainHelp, renderResult } from './render-text.js';
+
+function localUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const quiet = argv.includes('--quiet') || argv.includes('-q');
+  const rest = argv.filter((a) => a !== '--json' && a !== '--quiet' && a !== '-q');
+  const [name, ...args] = rest;
+
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' && args[0] ? findCommand(args[0]) : undefined;
+    process.stdout.write(topic ? renderCommandHelp(topic) : renderMainHelp(commands));
+    return ExitCode.ok;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write('lifeboat 0.1.0\n');
+    return ExitCode.ok;
+  }
+  const command = findCommand(name);
+  if (!command) {
+    process.stderr.write(`lifeboat: unknown command "${name}"; try \`lifeboat --help\`\n`);
+    return ExitCode.usage;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(renderCommandHelp(command));
+    return ExitCode.ok;
+  }
+
+  const env = process.env;
+  const progress = progressRenderer(process.stderr, quiet || json);
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(ExitCode.cancelled); // a second Ctrl-C means now
+    process.stderr.write('\nlifeboat: cancelling (Ctrl-C again to quit at once)…\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  let store: Store | undefined;
+  const home = resolve(env.LIFEBOAT_HOME ?? '.lifeboat');
+  const ctx: CommandContext = {
+    actor: { face: 'cli', user: localUser() },
+    env,
+    cwd: process.cwd(),
+    home,
+    runbooksDir: env.LIFEBOAT_RUNBOOKS ?? 'runbooks',
+    clock: systemClock,
+    emit: progress.sink,
+    signal: controller.signal,
+    store: async () => (store ??= await openJsonStore(home)),
+  };
+  let result;
+  try {
+    result = await invokeCommand({ command, argv: args, where: process.stdin.isTTY ? 'tty' : 'pipe' }, ctx);
+  } catch (e) {
+    result = errorResult(e);
+  } finally {
+    progress.done();
+    await store?.close().catch(() => undefined);
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  if (json) {
+    process.stdout.write(JSON.stringify({ exitCode: result.exitCode, summary: result.summary, lines: result.lines ?? [], data: result.data ?? null }, null, 2) + '\n');
+  } else {
+    const text = renderResult(result);
+    process.stdout.write(text.stdout);
+    process.stderr.write(text.stderr);
+  }
+  return result.exitCode;
+}

@@ -1,0 +1,307 @@
+/**
+ * Backup of path sources into a repository (the snapshot stage's engine).
+ *
+ * The main thread walks and decides; workers read, chunk, hash, compress,
+ * encrypt and pack (worker-pool.ts). A file whose size, mtime, ctime and inode
+ * match the parent snapshot keeps its content ids without being read. Data is
+ * made visible bottom-up: data packs, then tree packs, then the index, then
+ * the snapshot — an interrupted backup leaves a correct repository whose packs
+ * the next backup reuses (Repository.recoverOrphanPacks).
+ */
+import type { Stats } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import picomatch from 'picomatch';
+import { LifeboatError, describeError } from '../errors.js';
+import { SharedBlobSet } from './blob-set.js';
+import { FileScheduler } from './file-scheduler.js';
+import type { Repository } from './repository.js';
+import { currentHost, currentUser } from './repository.js';
+import type { Snapshot, SnapshotSource, SnapshotStats } from './snapshot.js';
+import type { Tree, TreeNode } from './tree.js';
+import { WorkerPool } from './worker-pool.js';
+
+export interface PathSourceSpec {
+  name: string;
+  path: string;
+  exclude: readonly string[];
+}
+
+export interface BackupProgress {
+  files: number;
+  dirs: number;
+  bytes: number;
+  bytesNew: number;
+  bytesStored: number;
+  /** Files and bytes found by the walk so far (the totals once `walkDone`). */
+  filesFound: number;
+  bytesFound: number;
+  walkDone: boolean;
+  /** Files taken from the parent snapshot without reading. */
+  filesUnchanged: number;
+}
+
+export interface BackupInput {
+  repo: Repository;
+  runbook: string;
+  sources: readonly PathSourceSpec[];
+  /** Extra root entries made by other source kinds (stream sources), already stored. */
+  extraRoots?: { node: TreeNode; source: SnapshotSource }[];
+  parent?: Snapshot;
+  time?: Date;
+  signal?: AbortSignal;
+  workers?: number;
+  onProgress?: (p: BackupProgress) => void;
+}
+
+export interface BackupOutcome {
+  snapshot: Snapshot;
+  /** Files that could not be read (left out of the snapshot). */
+  fileErrors: { path: string; message: string }[];
+  /** Files that changed while being read (stored as read). */
+  warnings: { path: string; message: string }[];
+  failedSources: { name: string; error: { code: string; message: string } }[];
+  progress: BackupProgress;
+  orphansRecovered: { packs: number; blobs: number; bytes: number };
+}
+
+const modeBits = (st: Stats): number => st.mode & 0o7777;
+
+export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
+  const { repo, signal } = input;
+  const orphansRecovered = await repo.recoverOrphanPacks();
+  const blobSet = SharedBlobSet.allocate(repo.index.blobCount + 100_000);
+  for (const id of repo.index.ids()) blobSet.claim(id);
+
+  const progress: BackupProgress = {
+    files: 0,
+    dirs: 0,
+    bytes: 0,
+    bytesNew: 0,
+    bytesStored: 0,
+    filesFound: 0,
+    bytesFound: 0,
+    walkDone: false,
+    filesUnchanged: 0,
+  };
+  const report = () => input.onProgress?.(progress);
+  let blobsNew = 0;
+  const pool = new WorkerPool(repo, {
+    workers: input.workers,
+    blobSet: blobSet.words.buffer as SharedArrayBuffer,
+    onPack: async (pack) => {
+      await repo.savePack(pack);
+      progress.bytesStored += pack.bytes.length;
+      blobsNew += pack.blobs.length;
+      report();
+    },
+    onProgress: (bytes) => {
+      progress.bytes += bytes;
+      report();
+    },
+  });
+  const scheduler = new FileScheduler(pool);
+  const fileErrors: BackupOutcome['fileErrors'] = [];
+  const warnings: BackupOutcome['warnings'] = [];
+  const failedSources: BackupOutcome['failedSources'] = [];
+  const isNewTree = (id: string) => blobSet.claim(id);
+
+  const checkCancelled = () => {
+    if (signal?.aborted) throw new LifeboatError('CANCELLED', 'backup cancelled');
+  };
+
+  async function saveTree(nodes: TreeNode[]): Promise<string> {
+    const { id, stored } = await repo.saveTree({ nodes } satisfies Tree, isNewTree);
+    progress.bytesStored += stored;
+    return id;
+  }
+
+  function fileNode(name: string, st: Stats): TreeNode {
+    return {
+      name,
+      type: 'file',
+      mode: modeBits(st),
+      mtimeMs: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
+      inode: st.ino,
+      uid: st.uid,
+      gid: st.gid,
+      size: st.size,
+    };
+  }
+
+  /** A file node with content; undefined when the file could not be read. */
+  async function archiveFile(abs: string, name: string, st: Stats, previous: TreeNode | undefined): Promise<TreeNode | undefined> {
+    const node = fileNode(name, st);
+    progress.filesFound++;
+    progress.bytesFound += st.size;
+    if (
+      previous?.type === 'file' &&
+      previous.size === st.size &&
+      previous.mtimeMs === st.mtimeMs &&
+      previous.ctimeMs === st.ctimeMs &&
+      previous.inode === st.ino &&
+      previous.content?.every((id) => repo.index.has(id))
+    ) {
+      node.content = previous.content;
+      progress.files++;
+      progress.filesUnchanged++;
+      progress.bytes += st.size;
+      return node;
+    }
+    const result = await scheduler.submit({ path: abs, size: st.size });
+    progress.files++;
+    progress.bytesNew += result.bytesNew;
+    if (result.error) {
+      fileErrors.push({ path: abs, message: result.error });
+      return undefined;
+    }
+    if (result.changed) warnings.push({ path: abs, message: `changed while being read (stat said ${st.size} bytes, read ${result.size}); stored as read` });
+    node.size = result.size;
+    node.content = result.content;
+    return node;
+  }
+
+  async function archiveDir(abs: string, rel: string, previous: Tree | undefined, excluded: (rel: string) => boolean): Promise<TreeNode[]> {
+    checkCancelled();
+    await scheduler.waitForRoom();
+    const names = (await readdir(abs)).sort();
+    const previousByName = new Map(previous?.nodes.map((n) => [n.name, n]));
+    const stats = await Promise.all(
+      names.map((name) =>
+        lstat(join(abs, name)).then(
+          (st) => st,
+          (e: NodeJS.ErrnoException) => e,
+        ),
+      ),
+    );
+    const slots: (Promise<TreeNode | undefined> | TreeNode | undefined)[] = [];
+    const dirs: { index: number; name: string; st: Stats }[] = [];
+    names.forEach((name, i) => {
+      const childRel = rel === '' ? name : `${rel}/${name}`;
+      const st = stats[i]!;
+      if (st instanceof Error) {
+        if (st.code !== 'ENOENT') fileErrors.push({ path: join(abs, name), message: st.message });
+        slots.push(undefined);
+        return;
+      }
+      if (excluded(childRel) || (st.isDirectory() && excluded(childRel + '/'))) {
+        slots.push(undefined);
+        return;
+      }
+      const childAbs = join(abs, name);
+      if (st.isFile()) {
+        slots.push(archiveFile(childAbs, name, st, previousByName.get(name)));
+      } else if (st.isDirectory()) {
+        dirs.push({ index: slots.length, name, st });
+        slots.push(undefined);
+      } else if (st.isSymbolicLink()) {
+        slots.push(
+          readlink(childAbs).then(
+            (target): TreeNode => ({ name, type: 'symlink', mode: modeBits(st), mtimeMs: st.mtimeMs, uid: st.uid, gid: st.gid, target }),
+            (e: Error) => {
+              fileErrors.push({ path: childAbs, message: e.message });
+              return undefined;
+            },
+          ),
+        );
+      } else {
+        warnings.push({ path: childAbs, message: 'not a regular file, directory or symlink (device, socket or FIFO): skipped' });
+        slots.push(undefined);
+      }
+    });
+    // Files of this directory are already queued; descend while the workers chew on them.
+    for (const d of dirs) {
+      const prevNode = previousByName.get(d.name);
+      const prevTree = prevNode?.type === 'dir' && prevNode.subtree ? await repo.loadTree(prevNode.subtree).catch(() => undefined) : undefined;
+      const childAbs = join(abs, d.name);
+      try {
+        const children = await archiveDir(childAbs, rel === '' ? d.name : `${rel}/${d.name}`, prevTree, excluded);
+        slots[d.index] = { ...dirNode(d.name, d.st), subtree: await saveTree(children) };
+      } catch (e) {
+        if (e instanceof LifeboatError || (e as NodeJS.ErrnoException).code === undefined) throw e;
+        fileErrors.push({ path: childAbs, message: (e as Error).message });
+      }
+    }
+    const nodes = (await Promise.all(slots)).filter((n): n is TreeNode => n !== undefined);
+    progress.dirs++;
+    return nodes;
+  }
+
+  const rootNodes: TreeNode[] = [];
+  const sources: SnapshotSource[] = [];
+  const previousRoot = input.parent ? await repo.loadTree(input.parent.tree).catch(() => undefined) : undefined;
+  try {
+    for (const source of input.sources) {
+      checkCancelled();
+      const isExcluded = source.exclude.length > 0 ? picomatch([...source.exclude], { dot: true }) : () => false;
+      const prevNode = previousRoot?.nodes.find((n) => n.name === source.name);
+      try {
+        const st = await lstat(source.path);
+        if (st.isDirectory()) {
+          const prevTree = prevNode?.type === 'dir' && prevNode.subtree ? await repo.loadTree(prevNode.subtree).catch(() => undefined) : undefined;
+          const children = await archiveDir(source.path, '', prevTree, isExcluded);
+          rootNodes.push({ ...dirNode(source.name, st), subtree: await saveTree(children) });
+        } else if (st.isFile()) {
+          const node = await archiveFile(source.path, source.name, st, prevNode);
+          if (!node) throw new LifeboatError('SOURCE_FAILED', `could not read ${source.path}`);
+          rootNodes.push(node);
+        } else {
+          throw new LifeboatError('SOURCE_FAILED', `${source.path} is neither a directory nor a regular file`);
+        }
+        sources.push({ name: source.name, kind: 'path', origin: source.path });
+      } catch (e) {
+        if (e instanceof LifeboatError && e.code === 'CANCELLED') throw e;
+        if (!(e instanceof LifeboatError) && (e as NodeJS.ErrnoException).code === undefined) throw e;
+        const err = describeError(e);
+        failedSources.push({ name: source.name, error: { code: err.code === 'INTERNAL' ? 'SOURCE_FAILED' : err.code, message: `source ${source.name}: ${err.message}` } });
+      }
+    }
+    progress.walkDone = true;
+    for (const extra of input.extraRoots ?? []) {
+      rootNodes.push(extra.node);
+      sources.push(extra.source);
+    }
+    rootNodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    await pool.flush();
+    const rootTree = await saveTree(rootNodes);
+    await repo.flushTrees();
+    await repo.flushIndex();
+    if (sources.length === 0) {
+      throw new LifeboatError('SOURCE_FAILED', `every source failed: ${failedSources.map((f) => f.error.message).join('; ')}`);
+    }
+    const stats: SnapshotStats = {
+      files: progress.files - fileErrors.length,
+      dirs: progress.dirs,
+      bytes: progress.bytes,
+      bytesNew: progress.bytesNew,
+      bytesStored: progress.bytesStored,
+      blobsNew,
+    };
+    const snapshot = await repo.saveSnapshot({
+      time: (input.time ?? new Date()).toISOString(),
+      runbook: input.runbook,
+      host: currentHost(),
+      user: currentUser(),
+      tree: rootTree,
+      parent: input.parent?.id,
+      sources,
+      stats,
+      errors: fileErrors.length > 0 ? fileErrors : undefined,
+    });
+    report();
+    return { snapshot, fileErrors, warnings, failedSources, progress, orphansRecovered };
+  } catch (e) {
+    // Keep what was written reusable: index the packs that did make it.
+    await pool.flush().catch(() => undefined);
+    await repo.flushTrees().catch(() => undefined);
+    await repo.flushIndex().catch(() => undefined);
+    throw e;
+  } finally {
+    await pool.close();
+  }
+}
+
+function dirNode(name: string, st: Stats): TreeNode {
+  return { name, type: 'dir', mode: modeBits(st), mtimeMs: st.mtimeMs, uid: st.uid, gid: st.gid };
+}

@@ -1,0 +1,77 @@
+/**
+ * Batches files for the backup workers: small files travel in batches (one
+ * message per ~100 files instead of per file), large ones alone, and the
+ * walker is held back when too much is queued so memory does not grow with
+ * the number of files.
+ */
+import type { WorkerPool } from './worker-pool.js';
+import type { BackupFileJob, BackupFileResult } from './worker-protocol.js';
+
+const BATCH_FILES = 128;
+const BATCH_BYTES = 8 * 1024 * 1024;
+const MAX_QUEUED_FILES = 4096;
+
+interface Queued {
+  job: BackupFileJob;
+  resolve: (r: BackupFileResult) => void;
+  reject: (e: Error) => void;
+}
+
+export class FileScheduler {
+  private batch: Queued[] = [];
+  private batchBytes = 0;
+  private queued = 0;
+  private flushScheduled = false;
+  private roomWaiters: (() => void)[] = [];
+
+  constructor(private readonly pool: WorkerPool) {}
+
+  /** Back up one file; resolves with its content ids when a worker is done with it. */
+  submit(job: BackupFileJob): Promise<BackupFileResult> {
+    return new Promise((resolve, reject) => {
+      this.batch.push({ job, resolve, reject });
+      this.batchBytes += job.size;
+      this.queued++;
+      if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) this.dispatch();
+      else this.scheduleFlush();
+    });
+  }
+
+  /** Resolves when fewer than MAX_QUEUED_FILES files wait; call before queueing a directory. */
+  waitForRoom(): Promise<void> {
+    if (this.queued < MAX_QUEUED_FILES) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      // A partial batch goes out only when a worker would otherwise idle.
+      if (this.batch.length > 0 && this.pool.load < this.pool.size * 2) this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    this.pool.backup(batch.map((q) => q.job)).then(
+      (results) => {
+        batch.forEach((q, i) => q.resolve(results[i]!));
+        this.done(batch.length);
+      },
+      (e: Error) => {
+        for (const q of batch) q.reject(e);
+        this.done(batch.length);
+      },
+    );
+  }
+
+  private done(count: number): void {
+    this.queued -= count;
+    if (this.batch.length > 0) this.scheduleFlush();
+    while (this.queued < MAX_QUEUED_FILES && this.roomWaiters.length > 0) this.roomWaiters.shift()!();
+  }
+}

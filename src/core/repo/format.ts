@@ -1,0 +1,44 @@
+/**
+ * Constants and plaintext shapes of repository format v1
+ * (docs/repository-format.md is the full description).
+ */
+
+export const REPOSITORY_FORMAT = 'lifeboat-repository';
+export const REPOSITORY_VERSION = 1;
+
+/** Plaintext `config` object: readable without the password so tools can identify a repository. */
+export interface RepositoryConfig {
+  format: typeof REPOSITORY_FORMAT;
+  version: number;
+  /** Random 32-byte hex id. */
+  id: string;
+  created: string;
+  chunker: { minSize: number; avgSize: number; maxSize: number };
+  /** Target size of a pack before it is closed. */
+  packSize: number;
+  compression: { algorithm: 'zstd'; level: number };
+}
+
+export const defaultChunker = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 };
+export const defaultPackSize = 16 * 1024 * 1024;
+/** zstd level 3 costs about 15% more CPU than level 1 for about 2% smaller packs on text. */
+export const defaultCompressionLevel = 3;
+
+export type BlobType = 'data' | 'tree';
+export const blobTypeCode: Record<BlobType, number> = { data: 0, tree: 1 };
+export const blobTypeFromCode = (code: number): BlobType => (code === 1 ? 'tree' : 'data');
+
+/** Where one blob lives. `length` is the stored (encrypted) length inside the pack. */
+export interface BlobLocation {
+  id: string;
+  type: BlobType;
+  pack: string;
+  offset: number;
+  length: number;
+  /** Plaintext length after decompression. */
+  rawLength: number;
+  compressed: boolean;
+}
+
+/** Per-blob overhead of the AEAD framing: 12-byte nonce + 16-byte tag. */
+export const SEAL_OVERHEAD = 28;

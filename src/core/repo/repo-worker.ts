@@ -1,0 +1,198 @@
+/**
+ * Entry point of a repository worker thread (see worker-protocol.ts). Runs
+ * synchronously job by job; the only await is the pack credit that keeps a
+ * slow backend from letting finished packs pile up in memory.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, readSync, writeSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { SharedBlobSet } from './blob-set.js';
+import { Chunker } from './chunker.js';
+import { blobIdOf, type MasterKey } from './crypto.js';
+import { PackBuilder, openBlob, parsePackHeader } from './pack.js';
+import type { BackupFileJob, BackupFileResult, RestoreBlobJob, VerifyPackResult, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const key: MasterKey = {
+  encryption: Buffer.from(init.encryption),
+  mac: Buffer.from(init.mac),
+  chunkerSeed: Buffer.from(init.chunkerSeed),
+};
+const chunker = new Chunker(key.chunkerSeed, init.chunker);
+const blobSet = init.blobSet ? new SharedBlobSet(init.blobSet) : undefined;
+const packer = new PackBuilder(key, init.compressionLevel);
+const READ_SIZE = 8 * 1024 * 1024;
+const readBuffer = Buffer.allocUnsafeSlow(init.chunker.maxSize + READ_SIZE);
+/** Finished packs the main thread has not confirmed yet; past this many, backup waits. */
+const MAX_PACKS_IN_FLIGHT = 3;
+let packsInFlight = 0;
+let creditWaiter: (() => void) | undefined;
+
+function send(msg: WorkerResponse, transfer?: ArrayBuffer[]): void {
+  port.postMessage(msg, transfer);
+}
+
+async function emitPackIfFull(force: boolean): Promise<void> {
+  if (!force && packer.byteSize < init.packSize) return;
+  const pack = packer.finish();
+  if (!pack) return;
+  while (packsInFlight >= MAX_PACKS_IN_FLIGHT) await new Promise<void>((r) => (creditWaiter = r));
+  packsInFlight++;
+  const data = pack.bytes.buffer as ArrayBuffer;
+  send({ type: 'pack', id: pack.id, data, blobs: pack.blobs }, [data]);
+}
+
+async function backupFile(file: BackupFileJob): Promise<BackupFileResult> {
+  const content: string[] = [];
+  let fd: number;
+  try {
+    fd = openSync(file.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (e) {
+    return { content, size: 0, bytesNew: 0, error: (e as Error).message };
+  }
+  let size = 0;
+  let bytesNew = 0;
+  let sinceProgress = 0;
+  try {
+    let start = 0;
+    let end = 0;
+    let eof = false;
+    const max = init.chunker.maxSize;
+    for (;;) {
+      while (!eof && end - start < max) {
+        if (readBuffer.length - end < READ_SIZE / 2 && start > 0) {
+          readBuffer.copy(readBuffer, 0, start, end);
+          end -= start;
+          start = 0;
+        }
+        const n = readSync(fd, readBuffer, end, readBuffer.length - end, null);
+        if (n === 0) eof = true;
+        else {
+          end += n;
+          size += n;
+          sinceProgress += n;
+        }
+      }
+      if (start === end) break;
+      const length = chunker.cut(readBuffer, start, end - start, eof);
+      const chunk = readBuffer.subarray(start, start + length);
+      const idBytes = blobIdOf(key.mac, chunk);
+      const id = idBytes.toString('hex');
+      content.push(id);
+      if (!blobSet || blobSet.claim(idBytes)) {
+        packer.add('data', id, chunk);
+        bytesNew += length;
+      }
+      start += length;
+      if (sinceProgress >= 16 * 1024 * 1024) {
+        send({ type: 'progress', bytes: sinceProgress });
+        sinceProgress = 0;
+      }
+      await emitPackIfFull(false);
+    }
+  } catch (e) {
+    return { content, size, bytesNew, error: (e as Error).message };
+  } finally {
+    closeSync(fd);
+  }
+  if (sinceProgress > 0) send({ type: 'progress', bytes: sinceProgress });
+  return { content, size, bytesNew, changed: size !== file.size || undefined };
+}
+
+function restoreBlobs(data: Buffer, blobs: RestoreBlobJob[], chown: boolean): { written: number; failed: { path: string; error: string }[] } {
+  const failed: { path: string; error: string }[] = [];
+  let written = 0;
+  for (const blob of blobs) {
+    const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length));
+    if (typeof plain === 'string') {
+      for (const t of blob.targets) failed.push({ path: t.path, error: `blob ${blob.id.slice(0, 12)} ${plain}` });
+      continue;
+    }
+    for (const target of blob.targets) {
+      let fd: number | undefined;
+      try {
+        if (target.whole) {
+          fd = openSync(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+          writeAll(fd, plain, 0);
+          if (chown && target.whole.uid !== undefined) fchownSync(fd, target.whole.uid, target.whole.gid ?? -1);
+          fchmodSync(fd, target.whole.mode);
+          futimesSync(fd, target.whole.mtimeMs / 1000, target.whole.mtimeMs / 1000);
+        } else {
+          fd = openSync(target.path, constants.O_WRONLY | constants.O_NOFOLLOW);
+          writeAll(fd, plain, target.offset);
+        }
+        written += plain.length;
+      } catch (e) {
+        failed.push({ path: target.path, error: (e as Error).message });
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
+    }
+  }
+  return { written, failed };
+}
+
+function writeAll(fd: number, data: Buffer, position: number): void {
+  let done = 0;
+  while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
+}
+
+function verifyPack(packId: string, data: Buffer): VerifyPackResult {
+  const result: VerifyPackResult = { pack: packId, hashOk: true, blobs: [], damaged: [] };
+  result.hashOk = createHash('sha256').update(data).digest('hex') === packId;
+  let blobs;
+  try {
+    blobs = parsePackHeader(key, packId, data, data.length);
+  } catch (e) {
+    result.headerError = (e as Error).message;
+    return result;
+  }
+  for (const b of blobs) {
+    result.blobs.push({ id: b.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength, compressed: b.compressed });
+    const plain = openBlob(key, b, data.subarray(b.offset, b.offset + b.length));
+    if (typeof plain === 'string') result.damaged.push({ id: b.id, error: plain });
+  }
+  return result;
+}
+
+async function handle(msg: WorkerRequest): Promise<void> {
+  switch (msg.type) {
+    case 'backup': {
+      const results: BackupFileResult[] = [];
+      for (const f of msg.files) results.push(await backupFile(f));
+      send({ type: 'backupDone', jobId: msg.jobId, results });
+      return;
+    }
+    case 'flush':
+      await emitPackIfFull(true);
+      send({ type: 'flushed', jobId: msg.jobId });
+      return;
+    case 'packSaved':
+      packsInFlight--;
+      creditWaiter?.();
+      creditWaiter = undefined;
+      return;
+    case 'restore': {
+      const { written, failed } = restoreBlobs(Buffer.from(msg.data), msg.blobs, msg.chown);
+      send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
+      return;
+    }
+    case 'verifyPack':
+      send({ type: 'verifyDone', jobId: msg.jobId, result: verifyPack(msg.pack, Buffer.from(msg.data)) });
+      return;
+  }
+}
+
+// Jobs run one at a time in arrival order, but 'packSaved' must get through while
+// a backup job waits for pack credit, so it is handled immediately.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (msg: WorkerRequest) => {
+  if (msg.type === 'packSaved') {
+    void handle(msg);
+    return;
+  }
+  queue = queue
+    .then(() => handle(msg))
+    .catch((e: unknown) => send({ type: 'fatal', jobId: 'jobId' in msg ? msg.jobId : undefined, error: (e as Error).stack ?? String(e) }));
+});

@@ -1,0 +1,282 @@
+/**
+ * An open repository: config, master key, master index, and the operations on
+ * them that every engine part shares (load a blob, save a pack, read and write
+ * snapshots). Backup, restore and check are built on top (archiver.ts,
+ * restorer.ts, checker.ts).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { LifeboatError, isLifeboatError } from '../errors.js';
+import type { Backend } from '../backends/backend.js';
+import { compressIfSmaller, decompress } from './compress.js';
+import { blobIdOf, generateMasterKey, open, seal, type MasterKey, type ScryptParams } from './crypto.js';
+import {
+  REPOSITORY_FORMAT,
+  REPOSITORY_VERSION,
+  defaultChunker,
+  defaultCompressionLevel,
+  defaultPackSize,
+  type BlobType,
+  type RepositoryConfig,
+} from './format.js';
+import { openMasterKey, writeKeyFile } from './keys.js';
+import { MasterIndex, decodeIndex, saveIndexFile, type IndexedPack } from './master-index.js';
+import { PackBuilder, openBlob, parsePackHeader, type FinishedPack } from './pack.js';
+import type { Snapshot } from './snapshot.js';
+import { decodeTree, encodeTree, type Tree } from './tree.js';
+
+export interface InitOptions {
+  scrypt?: ScryptParams;
+  compressionLevel?: number;
+  packSize?: number;
+  chunker?: RepositoryConfig['chunker'];
+}
+
+/** Run `fn` over `items` with at most `limit` in flight. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+export class Repository {
+  readonly index = new MasterIndex();
+  private readonly treeCache = new Map<string, Tree>();
+  private treeWriter?: PackBuilder;
+  /** Packs saved by this process whose index entries are not yet written. */
+  private unindexed: IndexedPack[] = [];
+
+  private constructor(
+    readonly backend: Backend,
+    readonly config: RepositoryConfig,
+    readonly key: MasterKey,
+  ) {}
+
+  static async init(backend: Backend, password: string, options: InitOptions = {}): Promise<Repository> {
+    await backend.create();
+    if (await backend.exists()) {
+      throw new LifeboatError('REPO_EXISTS', `a repository already exists at ${backend.location}`);
+    }
+    const config: RepositoryConfig = {
+      format: REPOSITORY_FORMAT,
+      version: REPOSITORY_VERSION,
+      id: randomBytes(32).toString('hex'),
+      created: new Date().toISOString(),
+      chunker: options.chunker ?? defaultChunker,
+      packSize: options.packSize ?? defaultPackSize,
+      compression: { algorithm: 'zstd', level: options.compressionLevel ?? defaultCompressionLevel },
+    };
+    const master = generateMasterKey();
+    // The key goes first: a config without a key would be a repository nobody can open.
+    await writeKeyFile(backend, password, master, options.scrypt);
+    await backend.save({ kind: 'config', name: 'config' }, Buffer.from(JSON.stringify(config, null, 2) + '\n'));
+    return new Repository(backend, config, master);
+  }
+
+  static async open(backend: Backend, password: string): Promise<Repository> {
+    let raw: Buffer;
+    try {
+      raw = await backend.load({ kind: 'config', name: 'config' });
+    } catch (e) {
+      if (isLifeboatError(e, 'BACKEND_NOT_FOUND')) {
+        throw new LifeboatError('REPO_NOT_FOUND', `no repository at ${backend.location} (run \`lifeboat init <runbook>\` first)`);
+      }
+      throw e;
+    }
+    let config: RepositoryConfig;
+    try {
+      config = JSON.parse(raw.toString('utf8')) as RepositoryConfig;
+    } catch {
+      throw new LifeboatError('REPO_CORRUPT', `the config of the repository at ${backend.location} is not valid JSON`);
+    }
+    if (config.format !== REPOSITORY_FORMAT) {
+      throw new LifeboatError('REPO_CORRUPT', `${backend.location} is not a Lifeboat repository (config format ${JSON.stringify(config.format)})`);
+    }
+    if (config.version > REPOSITORY_VERSION) {
+      throw new LifeboatError('REPO_CORRUPT', `the repository at ${backend.location} has format version ${config.version}; this Lifeboat reads up to ${REPOSITORY_VERSION}`);
+    }
+    const key = await openMasterKey(backend, password);
+    return new Repository(backend, config, key);
+  }
+
+  /** Load every index file into the master index. */
+  async loadIndex(): Promise<void> {
+    const names: string[] = [];
+    for await (const info of this.backend.list('index')) names.push(info.name);
+    await mapLimit(names, 8, async (name) => {
+      const packs = decodeIndex(this.key, await this.backend.load({ kind: 'index', name }), name);
+      for (const p of packs) this.index.add(p, name);
+    });
+  }
+
+  /**
+   * Packs present in data/ but in no index were written by a backup that was
+   * interrupted before its index. Their blobs are good (a pack is only visible
+   * once complete), so index them and let the next backup reuse them.
+   */
+  async recoverOrphanPacks(): Promise<{ packs: number; blobs: number; bytes: number }> {
+    const orphans: { name: string; size: number }[] = [];
+    for await (const info of this.backend.list('data')) {
+      if (!this.index.packs.has(info.name)) orphans.push(info);
+    }
+    const recovered: IndexedPack[] = [];
+    await mapLimit(orphans, 8, async ({ name, size }) => {
+      try {
+        const blobs = await this.readPackHeader(name, size);
+        recovered.push({ id: name, size, blobs });
+      } catch (e) {
+        if (!isLifeboatError(e, 'REPO_CORRUPT')) throw e; // a damaged orphan is left for check/prune
+      }
+    });
+    if (recovered.length > 0) {
+      await saveIndexFile(this.backend, this.key, recovered);
+      for (const p of recovered) this.index.add(p);
+    }
+    return {
+      packs: recovered.length,
+      blobs: recovered.reduce((n, p) => n + p.blobs.length, 0),
+      bytes: recovered.reduce((n, p) => n + p.size, 0),
+    };
+  }
+
+  async readPackHeader(packId: string, size: number): Promise<IndexedPack['blobs']> {
+    const guess = Math.min(size, 64 * 1024);
+    let tail = await this.backend.load({ kind: 'data', name: packId }, { offset: size - guess, length: guess });
+    try {
+      return parsePackHeader(this.key, packId, tail, size);
+    } catch (e) {
+      const need = isLifeboatError(e) ? (e.details.needTail as number | undefined) : undefined;
+      if (need === undefined || need > size) throw e;
+      tail = await this.backend.load({ kind: 'data', name: packId }, { offset: size - need, length: need });
+      return parsePackHeader(this.key, packId, tail, size);
+    }
+  }
+
+  blobId(plaintext: Uint8Array): string {
+    return blobIdOf(this.key.mac, plaintext).toString('hex');
+  }
+
+  /** Load, decrypt, decompress and verify one blob. */
+  async loadBlob(id: string): Promise<Buffer> {
+    const loc = this.index.lookup(id);
+    if (!loc) throw new LifeboatError('REPO_CORRUPT', `blob ${id.slice(0, 12)} is referenced but not in any index`);
+    const sealed = await this.backend.load({ kind: 'data', name: loc.pack }, { offset: loc.offset, length: loc.length });
+    const data = openBlob(this.key, loc, sealed);
+    if (typeof data === 'string') throw new LifeboatError('REPO_CORRUPT', `blob ${id.slice(0, 12)} in pack ${loc.pack.slice(0, 12)} ${data}`);
+    return data;
+  }
+
+  async loadTree(id: string): Promise<Tree> {
+    const cached = this.treeCache.get(id);
+    if (cached) return cached;
+    const tree = decodeTree(await this.loadBlob(id), id);
+    if (this.treeCache.size > 4096) this.treeCache.clear();
+    this.treeCache.set(id, tree);
+    return tree;
+  }
+
+  /**
+   * Store a tree blob from the main thread (trees are small; data blobs go
+   * through the workers). `isNew` decides dedup so callers can share a set
+   * with the workers.
+   */
+  async saveTree(tree: Tree, isNew: (id: string) => boolean): Promise<{ id: string; stored: number }> {
+    const bytes = encodeTree(tree);
+    const id = this.blobId(bytes);
+    if (this.index.has(id) || !isNew(id)) return { id, stored: 0 };
+    this.treeWriter ??= new PackBuilder(this.key, this.config.compression.level);
+    const entry = this.treeWriter.add('tree', id, bytes);
+    let stored = entry.length;
+    if (this.treeWriter.byteSize >= this.config.packSize) stored += await this.flushTrees();
+    return { id, stored };
+  }
+
+  /** Write out the pending tree pack; returns bytes written. */
+  async flushTrees(): Promise<number> {
+    const pack = this.treeWriter?.finish();
+    if (!pack) return 0;
+    await this.savePack(pack);
+    return pack.bytes.length;
+  }
+
+  /** Save a finished pack and remember it for the next index file. */
+  async savePack(pack: FinishedPack): Promise<void> {
+    await this.backend.save({ kind: 'data', name: pack.id }, pack.bytes);
+    const indexed: IndexedPack = { id: pack.id, size: pack.bytes.length, blobs: pack.blobs };
+    this.unindexed.push(indexed);
+    this.index.add(indexed);
+  }
+
+  /** Write an index file for every pack saved since the last call. */
+  async flushIndex(): Promise<void> {
+    if (this.unindexed.length === 0) return;
+    const packs = this.unindexed;
+    this.unindexed = [];
+    await saveIndexFile(this.backend, this.key, packs);
+  }
+
+  // --- snapshots -----------------------------------------------------------
+
+  async saveSnapshot(snapshot: Omit<Snapshot, 'id'>): Promise<Snapshot> {
+    const json = Buffer.from(JSON.stringify(snapshot));
+    const body = compressIfSmaller(json, 3);
+    const bytes = seal(this.key.encryption, Buffer.concat([Buffer.from([body ? 1 : 0]), body ?? json]));
+    const id = createHash('sha256').update(bytes).digest('hex');
+    await this.backend.save({ kind: 'snapshots', name: id }, bytes);
+    return { ...snapshot, id };
+  }
+
+  async loadSnapshot(id: string): Promise<Snapshot> {
+    const bytes = await this.backend.load({ kind: 'snapshots', name: id });
+    const plain = open(this.key.encryption, bytes, `snapshot ${id.slice(0, 8)}`);
+    const body = plain[0] === 1 ? decompress(plain.subarray(1)) : plain.subarray(1);
+    return { ...(JSON.parse(body.toString('utf8')) as Omit<Snapshot, 'id'>), id };
+  }
+
+  /** Every snapshot, oldest first. */
+  async listSnapshots(): Promise<Snapshot[]> {
+    const names: string[] = [];
+    for await (const info of this.backend.list('snapshots')) names.push(info.name);
+    const snaps = await mapLimit(names, 8, (name) => this.loadSnapshot(name));
+    return snaps.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
+  }
+
+  /** `latest`, a full id, or a unique prefix of at least 4 hex digits. */
+  async findSnapshot(ref: string, filter?: { runbook?: string }): Promise<Snapshot> {
+    const all = (await this.listSnapshots()).filter((s) => !filter?.runbook || s.runbook === filter.runbook);
+    if (ref === 'latest') {
+      const last = all.at(-1);
+      if (!last) throw new LifeboatError('SNAPSHOT_NOT_FOUND', `the repository at ${this.backend.location} has no snapshots yet`);
+      return last;
+    }
+    if (!/^[0-9a-f]{4,64}$/.test(ref)) {
+      throw new LifeboatError('USAGE', `"${ref}" is not a snapshot id (expected "latest" or at least 4 hex digits)`);
+    }
+    const matches = all.filter((s) => s.id.startsWith(ref));
+    if (matches.length === 0) throw new LifeboatError('SNAPSHOT_NOT_FOUND', `no snapshot ${ref} in the repository at ${this.backend.location}`);
+    if (matches.length > 1) throw new LifeboatError('USAGE', `snapshot prefix ${ref} is ambiguous (${matches.length} snapshots match); give more digits`);
+    return matches[0]!;
+  }
+
+  async removeSnapshot(id: string): Promise<void> {
+    await this.backend.remove({ kind: 'snapshots', name: id });
+  }
+}
+
+export const currentHost = (): string => hostname();
+export const currentUser = (): string => {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+};
+
+export type { BlobType };

@@ -1,0 +1,259 @@
+/**
+ * Restore of a snapshot (or a path inside it) into a target folder.
+ *
+ * Plan on the main thread (walk trees, create directories, group the needed
+ * blobs by pack), then read packs in spans and let the workers decrypt, verify
+ * and write. Safety: every tree is checked for names that could escape the
+ * target; files are opened with O_NOFOLLOW; directories that already exist
+ * must be real directories; symlinks are created last so nothing is ever
+ * written through one.
+ */
+import { constants } from 'node:fs';
+import { chmod, chown, lchown, lstat, lutimes, mkdir, open, symlink, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LifeboatError } from '../errors.js';
+import type { BlobLocation } from './format.js';
+import { mapLimit, type Repository } from './repository.js';
+import type { Snapshot } from './snapshot.js';
+import { assertSafeTree, isSafeName, type TreeNode } from './tree.js';
+import { WorkerPool } from './worker-pool.js';
+import type { RestoreBlobJob, RestoreTarget } from './worker-protocol.js';
+
+export interface RestoreInput {
+  repo: Repository;
+  snapshot: Snapshot;
+  target: string;
+  /** A path inside the snapshot (`source/dir/file`); restored at the same relative path under the target. */
+  subPath?: string;
+  signal?: AbortSignal;
+  workers?: number;
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+export interface RestoreProgress {
+  files: number;
+  bytes: number;
+  totalFiles: number;
+  totalBytes: number;
+}
+
+export interface RestoreOutcome extends RestoreProgress {
+  dirs: number;
+  symlinks: number;
+  packsRead: number;
+  bytesFetched: number;
+  failed: { path: string; error: string }[];
+}
+
+interface PlannedBlob {
+  loc: BlobLocation;
+  targets: RestoreTarget[];
+}
+
+interface FileMeta {
+  path: string;
+  node: TreeNode;
+}
+
+/** Blobs in one pack closer than this are read in one request rather than two. */
+const SPAN_GAP = 1024 * 1024;
+const SPAN_MAX = 32 * 1024 * 1024;
+
+export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutcome> {
+  const { repo, target, signal } = input;
+  const asRoot = process.getuid?.() === 0;
+  const failed: RestoreOutcome['failed'] = [];
+  const outcome: RestoreOutcome = { files: 0, bytes: 0, totalFiles: 0, totalBytes: 0, dirs: 0, symlinks: 0, packsRead: 0, bytesFetched: 0, failed };
+  const byPack = new Map<string, Map<string, PlannedBlob>>();
+  const multiBlobFiles: FileMeta[] = [];
+  const dirsToFinish: FileMeta[] = [];
+  const symlinks: FileMeta[] = [];
+
+  await mkdir(target, { recursive: true });
+
+  async function ensureDir(path: string): Promise<void> {
+    try {
+      await mkdir(path, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const st = await lstat(path);
+      if (!st.isDirectory()) {
+        throw new LifeboatError('RESTORE_UNSAFE_PATH', `refusing to restore into ${path}: it exists and is not a directory (a symlink could lead outside the target)`);
+      }
+    }
+  }
+
+  function need(loc: BlobLocation, t: RestoreTarget): void {
+    let blobs = byPack.get(loc.pack);
+    if (!blobs) byPack.set(loc.pack, (blobs = new Map()));
+    const planned = blobs.get(loc.id);
+    if (planned) planned.targets.push(t);
+    else blobs.set(loc.id, { loc, targets: [t] });
+  }
+
+  async function planFile(path: string, node: TreeNode): Promise<void> {
+    outcome.totalFiles++;
+    outcome.totalBytes += node.size ?? 0;
+    const content = node.content ?? [];
+    const locs: BlobLocation[] = [];
+    for (const id of content) {
+      const loc = repo.index.lookup(id);
+      if (!loc) {
+        failed.push({ path, error: `blob ${id.slice(0, 12)} is missing from the repository index` });
+        return;
+      }
+      locs.push(loc);
+    }
+    if (locs.length === 1) {
+      need(locs[0]!, { path, offset: 0, whole: { mode: node.mode, mtimeMs: node.mtimeMs, uid: node.uid, gid: node.gid } });
+      return;
+    }
+    // Empty or multi-blob file: create it here at its final size, workers fill it in.
+    await unlinkIfNotDir(path);
+    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+    try {
+      if ((node.size ?? 0) > 0) await fh.truncate(node.size);
+    } finally {
+      await fh.close();
+    }
+    let offset = 0;
+    for (const loc of locs) {
+      need(loc, { path, offset });
+      offset += loc.rawLength;
+    }
+    multiBlobFiles.push({ path, node });
+  }
+
+  async function planDir(path: string, treeId: string, rel: string): Promise<void> {
+    if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
+    const tree = await repo.loadTree(treeId);
+    assertSafeTree(tree, rel);
+    for (const node of tree.nodes) {
+      await planNode(join(path, node.name), node, rel === '' ? node.name : `${rel}/${node.name}`);
+    }
+  }
+
+  async function planNode(path: string, node: TreeNode, rel: string): Promise<void> {
+    if (node.type === 'dir') {
+      await ensureDir(path);
+      outcome.dirs++;
+      if (node.subtree) await planDir(path, node.subtree, rel);
+      dirsToFinish.push({ path, node });
+    } else if (node.type === 'file') {
+      await planFile(path, node);
+    } else if (node.type === 'symlink') {
+      symlinks.push({ path, node });
+    }
+  }
+
+  // Find the restore root, creating the parents of a sub-path on the way.
+  let root = await repo.loadTree(input.snapshot.tree);
+  assertSafeTree(root, '');
+  const parts = (input.subPath ?? '').split('/').filter((p) => p !== '' && p !== '.');
+  let path = target;
+  let rel = '';
+  if (parts.length === 0) {
+    await planDir(target, input.snapshot.tree, '');
+  } else {
+    for (const [i, part] of parts.entries()) {
+      if (!isSafeName(part)) throw new LifeboatError('USAGE', `--path ${input.subPath}: "${part}" is not a plain path component`);
+      const node = root.nodes.find((n) => n.name === part);
+      if (!node) throw new LifeboatError('USAGE', `--path ${input.subPath}: "${[...parts.slice(0, i), part].join('/')}" is not in snapshot ${input.snapshot.id.slice(0, 8)}`);
+      path = join(path, part);
+      rel = rel === '' ? part : `${rel}/${part}`;
+      if (i === parts.length - 1) {
+        await planNode(path, node, rel);
+      } else {
+        if (node.type !== 'dir' || !node.subtree) throw new LifeboatError('USAGE', `--path ${input.subPath}: "${rel}" is not a directory`);
+        await ensureDir(path);
+        root = await repo.loadTree(node.subtree);
+        assertSafeTree(root, rel);
+      }
+    }
+  }
+
+  // Fetch and write, pack by pack, in spans.
+  const pool = new WorkerPool(repo, { workers: input.workers });
+  try {
+    const spans: { pack: string; offset: number; length: number; blobs: PlannedBlob[] }[] = [];
+    for (const [pack, blobs] of [...byPack.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      const sorted = [...blobs.values()].sort((a, b) => a.loc.offset - b.loc.offset);
+      let span: (typeof spans)[number] | undefined;
+      for (const b of sorted) {
+        const end = b.loc.offset + b.loc.length;
+        if (span && b.loc.offset - (span.offset + span.length) <= SPAN_GAP && end - span.offset <= SPAN_MAX) {
+          span.length = end - span.offset;
+          span.blobs.push(b);
+        } else {
+          span = { pack, offset: b.loc.offset, length: b.loc.length, blobs: [b] };
+          spans.push(span);
+        }
+      }
+    }
+    outcome.packsRead = byPack.size;
+    await mapLimit(spans, pool.size * 2, async (span) => {
+      if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
+      let data: Buffer;
+      try {
+        data = await repo.backend.load({ kind: 'data', name: span.pack }, { offset: span.offset, length: span.length });
+      } catch (e) {
+        for (const b of span.blobs) for (const t of b.targets) failed.push({ path: t.path, error: `pack ${span.pack.slice(0, 12)}: ${(e as Error).message}` });
+        return;
+      }
+      outcome.bytesFetched += data.length;
+      const jobs: RestoreBlobJob[] = span.blobs.map((b) => ({
+        id: b.loc.id,
+        at: b.loc.offset - span.offset,
+        length: b.loc.length,
+        rawLength: b.loc.rawLength,
+        compressed: b.loc.compressed,
+        targets: b.targets,
+      }));
+      const res = await pool.restore(span.pack, data, jobs, asRoot);
+      failed.push(...res.failed);
+      outcome.bytes += res.written;
+      outcome.files += jobs.reduce((n, j) => n + j.targets.filter((t) => t.whole).length, 0);
+      input.onProgress?.(outcome);
+    });
+  } finally {
+    await pool.close();
+  }
+
+  const failedPaths = new Set(failed.map((f) => f.path));
+  for (const f of multiBlobFiles) {
+    if (failedPaths.has(f.path)) continue;
+    await applyMeta(f.path, f.node, asRoot, false);
+    outcome.files++;
+  }
+  for (const s of symlinks) {
+    try {
+      await unlinkIfNotDir(s.path);
+      await symlink(s.node.target ?? '', s.path);
+      if (asRoot && s.node.uid !== undefined) await lchown(s.path, s.node.uid, s.node.gid ?? -1);
+      await lutimes(s.path, s.node.mtimeMs / 1000, s.node.mtimeMs / 1000);
+      outcome.symlinks++;
+    } catch (e) {
+      failed.push({ path: s.path, error: (e as Error).message });
+    }
+  }
+  // Deepest directories first, so setting a child's mtime does not disturb its parent's.
+  for (const d of dirsToFinish) await applyMeta(d.path, d.node, asRoot, true);
+  input.onProgress?.(outcome);
+  return outcome;
+}
+
+async function unlinkIfNotDir(path: string): Promise<void> {
+  try {
+    const st = await lstat(path);
+    if (!st.isDirectory()) await unlink(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+async function applyMeta(path: string, node: TreeNode, asRoot: boolean, isDir: boolean): Promise<void> {
+  if (asRoot && node.uid !== undefined) await chown(path, node.uid, node.gid ?? -1);
+  await chmod(path, node.mode);
+  await utimes(path, node.mtimeMs / 1000, node.mtimeMs / 1000);
+  void isDir;
+}

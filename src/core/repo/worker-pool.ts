@@ -1,0 +1,213 @@
+/**
+ * The main thread's side of the repository workers: one worker per core, jobs
+ * sent to the least loaded one, finished packs handed to `onPack` (which saves
+ * them) with a credit sent back so workers never run far ahead of the backend.
+ */
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { LifeboatError } from '../errors.js';
+import type { FinishedPack } from './pack.js';
+import type { Repository } from './repository.js';
+import type {
+  BackupFileJob,
+  BackupFileResult,
+  RestoreBlobJob,
+  VerifyPackResult,
+  WorkerInit,
+  WorkerRequest,
+  WorkerResponse,
+} from './worker-protocol.js';
+
+export interface PoolOptions {
+  workers?: number;
+  blobSet?: SharedArrayBuffer;
+  /** Called for every pack a worker finishes; the worker waits for credit until it resolves. */
+  onPack?: (pack: FinishedPack) => Promise<void>;
+  onProgress?: (bytes: number) => void;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  load: number;
+}
+
+let sourceWorkerUrl: URL | undefined;
+
+/**
+ * Running from TypeScript sources (tests, tsx), a worker thread does not
+ * inherit the parent's TypeScript loader, and registering one per worker costs
+ * seconds. So the worker is bundled once per process with esbuild (a dev
+ * dependency, ~0.2 s) next to node_modules, where its package imports resolve.
+ */
+function workerUrlForSources(here: string): URL {
+  if (sourceWorkerUrl) return sourceWorkerUrl;
+  const require = createRequire(here);
+  const esbuild = require('esbuild') as typeof import('esbuild');
+  const root = fileURLToPath(new URL('../../../', here));
+  const outfile = join(root, 'node_modules', '.cache', 'lifeboat', `repo-worker-${process.pid}.mjs`);
+  esbuild.buildSync({
+    entryPoints: [fileURLToPath(new URL('./repo-worker.ts', here))],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile,
+    logLevel: 'error',
+  });
+  process.once('exit', () => rmSync(outfile, { force: true }));
+  sourceWorkerUrl = pathToFileURL(outfile);
+  return sourceWorkerUrl;
+}
+
+function spawnWorker(init: WorkerInit): Worker {
+  const here = import.meta.url;
+  // Bundled build: the worker is emitted next to the bundle that contains this module.
+  const url = here.endsWith('.ts') ? workerUrlForSources(here) : new URL('./repo-worker.js', here);
+  // execArgv: [] — a worker needs no loader flags of the parent (tsx would cost a second per worker).
+  return new Worker(url, { workerData: init, execArgv: [] });
+}
+
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(availableParallelism(), 8));
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[];
+  private readonly pending = new Map<number, Pending>();
+  private readonly packSaves = new Set<Promise<void>>();
+  private nextJob = 1;
+  private failure?: Error;
+
+  constructor(repo: Repository, private readonly options: PoolOptions = {}) {
+    const init: WorkerInit = {
+      encryption: repo.key.encryption,
+      mac: repo.key.mac,
+      chunkerSeed: repo.key.chunkerSeed,
+      chunker: repo.config.chunker,
+      compressionLevel: repo.config.compression.level,
+      packSize: repo.config.packSize,
+      blobSet: options.blobSet,
+    };
+    const count = options.workers ?? defaultWorkerCount();
+    this.slots = Array.from({ length: count }, () => {
+      const slot: Slot = { worker: spawnWorker(init), load: 0 };
+      slot.worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));
+      slot.worker.on('error', (e) => this.fail(new LifeboatError('INTERNAL', `repository worker crashed: ${e.message}`, { cause: e })));
+      return slot;
+    });
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
+
+  private onMessage(slot: Slot, msg: WorkerResponse): void {
+    switch (msg.type) {
+      case 'pack': {
+        const pack: FinishedPack = { id: msg.id, bytes: Buffer.from(msg.data), blobs: msg.blobs };
+        const save = (this.options.onPack ?? (() => Promise.resolve()))(pack)
+          .then(() => slot.worker.postMessage({ type: 'packSaved' } satisfies WorkerRequest))
+          .catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))))
+          .finally(() => this.packSaves.delete(save));
+        this.packSaves.add(save);
+        return;
+      }
+      case 'progress':
+        this.options.onProgress?.(msg.bytes);
+        return;
+      case 'fatal':
+        this.fail(new LifeboatError('INTERNAL', `repository worker failed: ${msg.error}`));
+        return;
+      default: {
+        const p = this.pending.get(msg.jobId);
+        if (!p) return;
+        this.pending.delete(msg.jobId);
+        slot.load--;
+        p.resolve(msg);
+      }
+    }
+  }
+
+  private leastLoaded(): Slot {
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.load < best.load) best = s;
+    return best;
+  }
+
+  /** In-flight jobs over all workers; callers use it to bound how far they run ahead. */
+  get load(): number {
+    return this.slots.reduce((n, s) => n + s.load, 0);
+  }
+
+  private request<T extends WorkerResponse>(slot: Slot, build: (jobId: number) => WorkerRequest, transfer?: ArrayBuffer[]): Promise<T> {
+    if (this.failure) return Promise.reject(this.failure);
+    const jobId = this.nextJob++;
+    slot.load++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(jobId, { resolve: resolve as (v: unknown) => void, reject });
+      slot.worker.postMessage(build(jobId), transfer ?? []);
+    });
+  }
+
+  async backup(files: BackupFileJob[]): Promise<BackupFileResult[]> {
+    const res = await this.request<Extract<WorkerResponse, { type: 'backupDone' }>>(this.leastLoaded(), (jobId) => ({ type: 'backup', jobId, files }));
+    return res.results;
+  }
+
+  /** Close every worker's open pack and wait until all packs are saved. */
+  async flush(): Promise<void> {
+    await Promise.all(this.slots.map((slot) => this.request(slot, (jobId) => ({ type: 'flush', jobId }))));
+    while (this.packSaves.size > 0) await Promise.all([...this.packSaves]);
+    if (this.failure) throw this.failure;
+  }
+
+  async restore(pack: string, data: Buffer, blobs: RestoreBlobJob[], chown: boolean): Promise<{ written: number; failed: { path: string; error: string }[] }> {
+    const ab = ownedArrayBuffer(data);
+    const res = await this.request<Extract<WorkerResponse, { type: 'restoreDone' }>>(
+      this.leastLoaded(),
+      (jobId) => ({ type: 'restore', jobId, pack, data: ab, blobs, chown }),
+      [ab],
+    );
+    return { written: res.written, failed: res.failed };
+  }
+
+  async verifyPack(pack: string, data: Buffer): Promise<VerifyPackResult> {
+    const ab = ownedArrayBuffer(data);
+    const res = await this.request<Extract<WorkerResponse, { type: 'verifyDone' }>>(
+      this.leastLoaded(),
+      (jobId) => ({ type: 'verifyPack', jobId, pack, data: ab }),
+      [ab],
+    );
+    return res.result;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+/** An ArrayBuffer holding exactly `data`, safe to transfer (never a slice of a shared pool). */
+function ownedArrayBuffer(data: Buffer): ArrayBuffer {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer)) {
+    return data.buffer as ArrayBuffer;
+  }
+  const copy = Buffer.allocUnsafeSlow(data.length);
+  data.copy(copy);
+  return copy.buffer as ArrayBuffer;
+}

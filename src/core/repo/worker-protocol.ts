@@ -1,0 +1,75 @@
+/**
+ * Messages between the main thread and repository workers. Workers own the
+ * CPU-heavy hot paths (read + chunk + hash + compress + encrypt on backup;
+ * decrypt + decompress + verify + write on restore; verify on check) so the
+ * main thread stays free to walk, schedule and talk to the backend.
+ */
+import type { PackedBlob } from './pack.js';
+
+export interface WorkerInit {
+  encryption: Uint8Array;
+  mac: Uint8Array;
+  chunkerSeed: Uint8Array;
+  chunker: { minSize: number; avgSize: number; maxSize: number };
+  compressionLevel: number;
+  packSize: number;
+  /** SharedBlobSet buffer, for backup dedup across workers. */
+  blobSet?: SharedArrayBuffer;
+}
+
+export interface BackupFileJob {
+  path: string;
+  size: number;
+}
+
+export interface BackupFileResult {
+  content: string[];
+  /** Bytes actually read (may differ from the stat size if the file changed). */
+  size: number;
+  bytesNew: number;
+  error?: string;
+  /** The file's size changed while it was read; what was read is stored. */
+  changed?: boolean;
+}
+
+export interface RestoreTarget {
+  path: string;
+  /** Offset of this blob inside the file. */
+  offset: number;
+  /** The file is exactly this one blob: create it, write it, set its metadata, close it. */
+  whole?: { mode: number; mtimeMs: number; uid?: number; gid?: number };
+}
+
+export interface RestoreBlobJob {
+  id: string;
+  /** Offset inside the transferred buffer. */
+  at: number;
+  length: number;
+  rawLength: number;
+  compressed: boolean;
+  targets: RestoreTarget[];
+}
+
+export type WorkerRequest =
+  | { type: 'backup'; jobId: number; files: BackupFileJob[] }
+  | { type: 'flush'; jobId: number }
+  | { type: 'packSaved' }
+  | { type: 'restore'; jobId: number; pack: string; data: ArrayBuffer; blobs: RestoreBlobJob[]; chown: boolean }
+  | { type: 'verifyPack'; jobId: number; pack: string; data: ArrayBuffer };
+
+export interface VerifyPackResult {
+  pack: string;
+  hashOk: boolean;
+  headerError?: string;
+  blobs: { id: string; type: 'data' | 'tree'; offset: number; length: number; rawLength: number; compressed: boolean }[];
+  damaged: { id: string; error: string }[];
+}
+
+export type WorkerResponse =
+  | { type: 'pack'; id: string; data: ArrayBuffer; blobs: PackedBlob[] }
+  | { type: 'progress'; bytes: number }
+  | { type: 'backupDone'; jobId: number; results: BackupFileResult[] }
+  | { type: 'flushed'; jobId: number }
+  | { type: 'restoreDone'; jobId: number; written: number; failed: { path: string; error: string }[] }
+  | { type: 'verifyDone'; jobId: number; result: VerifyPackResult }
+  | { type: 'fatal'; jobId?: number; error: string };
