@@ -1,0 +1,9 @@
+/** What the rest of Lifeboat imports from the store. */
+export type { ListOptions, Store, StoreLimits } from './store.js';
+export { defaultStoreLimits } from './store.js';
+export type * from './records.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { defaultStateFileName, openJsonStore, stateFilePath, type JsonStore, type JsonStoreOptions } from './json-store.js';
+export { recoverCorruptStore, type RecoveryOptions, type RecoveryResult } from './recover-corrupt-store.js';
+export type { LockSettings } from './file-lock.js';
+export type { AlertListOptions } from './state-ops.js';

@@ -1,0 +1,199 @@
+/**
+ * The Store as one JSON file in the state folder, through lowdb (the only module
+ * that imports it).
+ *
+ * lowdb alone is safe for readers but not for a second writer process, and does
+ * not fsync. So every write is: take the cross-process lock, re-read the file
+ * (another process may have written since), apply the change, write it durably,
+ * release. Reads re-read the file without the lock: writes replace it by rename,
+ * so a reader sees a whole version, and at a few hundred KiB a read is cheap.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Low, type Adapter } from 'lowdb';
+import { LifeboatError } from '../errors.js';
+import { readTextIfExists, removeStaleTempFiles, replaceFileDurably } from './durable-file.js';
+import { defaultLockSettings, withFileLock, type LockSettings } from './file-lock.js';
+import type { AlertRecord, AuditRecord, DrillRecord, RunRecord } from './records.js';
+import { emptyState, formatState, parseState, type StateFile } from './state-file.js';
+import * as ops from './state-ops.js';
+import type { ListOptions, Store, StoreLimits } from './store.js';
+
+export const defaultStateFileName = 'state.json';
+
+export interface JsonStoreOptions {
+  limits?: Partial<StoreLimits>;
+  fileName?: string;
+  /** Lock timing; the defaults suit operators, tests shorten them. */
+  lock?: Partial<LockSettings>;
+}
+
+export interface JsonStore extends Store {
+  /** Absolute path of the state file, for messages and `status`. */
+  readonly path: string;
+  readonly limits: StoreLimits;
+}
+
+export function stateFilePath(home: string, fileName = defaultStateFileName): string {
+  return join(resolve(home), fileName);
+}
+
+/**
+ * Opens (creating if needed) the store in `home`. A damaged file fails the open
+ * with STORE_CORRUPT and is left byte for byte as it was; see recoverCorruptStore.
+ */
+export async function openJsonStore(home: string, options: JsonStoreOptions = {}): Promise<JsonStore> {
+  const limits = ops.resolveLimits(options.limits);
+  const lock = { ...defaultLockSettings, ...options.lock };
+  const path = stateFilePath(home, options.fileName);
+  // The audit log says who did what; keep it to the operator's account.
+  await mkdir(resolve(home), { recursive: true, mode: 0o700 });
+  const file = new DurableStateFile(path);
+  // Checked before locking so a damaged file is reported even while the lock is busy.
+  await file.readFresh();
+  await withFileLock(path, lock, async () => {
+    if ((await file.readFresh()) === null) await file.write(emptyState());
+    await removeStaleTempFiles(path);
+  });
+  return new LowJsonStore(path, file, limits, lock);
+}
+
+/**
+ * lowdb's adapter contract, with validation on read and fsync on write.
+ *
+ * Parsing is most of a write's cost, and a process that writes several times in
+ * a row would parse back its own output each time; so `read` reuses the state it
+ * last wrote when the file still holds exactly those bytes. Only the write path,
+ * under the lock, uses it: queries take `readFresh`, since they hand records out.
+ */
+class DurableStateFile implements Adapter<StateFile> {
+  #written: { text: string; state: StateFile } | undefined;
+
+  constructor(readonly path: string) {}
+
+  async read(): Promise<StateFile | null> {
+    const text = await readTextIfExists(this.path);
+    if (text === undefined) return null;
+    if (this.#written?.text === text) return this.#written.state;
+    this.#written = undefined;
+    return parseState(text, this.path);
+  }
+
+  async readFresh(): Promise<StateFile | null> {
+    const text = await readTextIfExists(this.path);
+    return text === undefined ? null : parseState(text, this.path);
+  }
+
+  async write(data: StateFile): Promise<void> {
+    this.#written = undefined;
+    const text = formatState(data);
+    await replaceFileDurably(this.path, text);
+    this.#written = { text, state: data };
+  }
+
+  /** After a failed write the kept state may hold a change the file does not. */
+  forget(): void {
+    this.#written = undefined;
+  }
+}
+
+class LowJsonStore implements JsonStore {
+  readonly #file: DurableStateFile;
+  readonly #db: Low<StateFile>;
+  readonly #lock: LockSettings;
+  /** Writes from this process go one at a time, so they queue here rather than poll the lock. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(
+    readonly path: string,
+    file: DurableStateFile,
+    readonly limits: StoreLimits,
+    lock: LockSettings,
+  ) {
+    this.#file = file;
+    this.#lock = lock;
+    this.#db = new Low(file, emptyState());
+  }
+
+  putRun(run: RunRecord): Promise<void> {
+    const record = plainCopy(run);
+    return this.#update((s) => ops.putRun(s, record, this.limits));
+  }
+  getRun(id: string): Promise<RunRecord | undefined> {
+    return this.#query((s) => ops.getRun(s, id));
+  }
+  listRuns(options?: ListOptions): Promise<RunRecord[]> {
+    return this.#query((s) => ops.listRuns(s, options));
+  }
+
+  putDrill(drill: DrillRecord): Promise<void> {
+    const record = plainCopy(drill);
+    return this.#update((s) => ops.putDrill(s, record, this.limits));
+  }
+  listDrills(options?: ListOptions): Promise<DrillRecord[]> {
+    return this.#query((s) => ops.listDrills(s, options));
+  }
+
+  putAlert(alert: AlertRecord): Promise<void> {
+    const record = plainCopy(alert);
+    return this.#update((s) => ops.putAlert(s, record, this.limits));
+  }
+  getAlert(key: string): Promise<AlertRecord | undefined> {
+    return this.#query((s) => ops.getAlert(s, key));
+  }
+  listAlerts(options?: ops.AlertListOptions): Promise<AlertRecord[]> {
+    return this.#query((s) => ops.listAlerts(s, options));
+  }
+
+  appendAudit(entry: AuditRecord): Promise<void> {
+    const record = plainCopy(entry);
+    return this.#update((s) => ops.appendAudit(s, record, this.limits));
+  }
+  listAudit(options?: { limit?: number }): Promise<AuditRecord[]> {
+    return this.#query((s) => ops.listAudit(s, options));
+  }
+
+  /** Waits for queued writes; the lock is only held during a write, so nothing else is open. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#queue;
+  }
+
+  async #update(mutate: (state: StateFile) => void): Promise<void> {
+    this.#assertOpen();
+    const write = this.#queue.then(() =>
+      withFileLock(this.path, this.#lock, async () => {
+        // If the file was deleted under us, start from empty rather than resurrect our last view of it.
+        this.#db.data = emptyState();
+        try {
+          await this.#db.read();
+          await this.#db.update(mutate);
+        } catch (e) {
+          this.#file.forget();
+          throw e;
+        }
+      }),
+    );
+    this.#queue = write.catch(() => undefined);
+    return write;
+  }
+
+  async #query<T>(query: (state: StateFile) => T): Promise<T> {
+    this.#assertOpen();
+    return query((await this.#file.readFresh()) ?? emptyState());
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new LifeboatError('INTERNAL', `The state store ${this.path} is closed`);
+  }
+}
+
+/**
+ * Taken when put is called, not when its queued write runs. The kept state outlives
+ * a write, so it must not share objects with callers, and must equal what parsing
+ * the file gives back (no `undefined`, no Date objects).
+ */
+function plainCopy<T>(record: T): T {
+  return JSON.parse(JSON.stringify(record)) as T;
+}

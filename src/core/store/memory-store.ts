@@ -1,0 +1,81 @@
+/**
+ * A Store in memory, for tests (the engine's and the faces'). It applies the
+ * same limits and ordering as the JSON store, and copies records through JSON
+ * on the way in and out, so a test cannot pass here by sharing objects (or by
+ * storing what JSON would drop) and then fail against the file.
+ */
+import { LifeboatError } from '../errors.js';
+import type { AlertRecord, AuditRecord, DrillRecord, RunRecord } from './records.js';
+import { emptyState, type StateFile } from './state-file.js';
+import * as ops from './state-ops.js';
+import type { ListOptions, Store, StoreLimits } from './store.js';
+
+export interface MemoryStoreOptions {
+  limits?: Partial<StoreLimits>;
+}
+
+export class MemoryStore implements Store {
+  readonly limits: StoreLimits;
+  #state: StateFile = emptyState();
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.limits = ops.resolveLimits(options.limits);
+  }
+
+  async putRun(run: RunRecord): Promise<void> {
+    this.#write((s) => ops.putRun(s, copy(run), this.limits));
+  }
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    return this.#read((s) => ops.getRun(s, id));
+  }
+  async listRuns(options?: ListOptions): Promise<RunRecord[]> {
+    return this.#read((s) => ops.listRuns(s, options));
+  }
+
+  async putDrill(drill: DrillRecord): Promise<void> {
+    this.#write((s) => ops.putDrill(s, copy(drill), this.limits));
+  }
+  async listDrills(options?: ListOptions): Promise<DrillRecord[]> {
+    return this.#read((s) => ops.listDrills(s, options));
+  }
+
+  async putAlert(alert: AlertRecord): Promise<void> {
+    this.#write((s) => ops.putAlert(s, copy(alert), this.limits));
+  }
+  async getAlert(key: string): Promise<AlertRecord | undefined> {
+    return this.#read((s) => ops.getAlert(s, key));
+  }
+  async listAlerts(options?: ops.AlertListOptions): Promise<AlertRecord[]> {
+    return this.#read((s) => ops.listAlerts(s, options));
+  }
+
+  async appendAudit(entry: AuditRecord): Promise<void> {
+    this.#write((s) => ops.appendAudit(s, copy(entry), this.limits));
+  }
+  async listAudit(options?: { limit?: number }): Promise<AuditRecord[]> {
+    return this.#read((s) => ops.listAudit(s, options));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #write(mutate: (state: StateFile) => void): void {
+    this.#assertOpen();
+    mutate(this.#state);
+  }
+
+  #read<T>(query: (state: StateFile) => T): T {
+    this.#assertOpen();
+    return copy(query(this.#state));
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new LifeboatError('INTERNAL', 'The in-memory store is closed');
+  }
+}
+
+function copy<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}

@@ -1,0 +1,119 @@
+/**
+ * What a store does to its state, as plain functions over a StateFile, so the
+ * in-memory and the JSON store cannot drift apart: both call these.
+ *
+ * Arrays keep insertion order (a replaced record keeps its place); lists sort by
+ * time, newest first, and a tie goes to the record written later.
+ */
+import { LifeboatError } from '../errors.js';
+import type { AlertRecord, AuditRecord, DrillRecord, RunRecord } from './records.js';
+import type { StateFile } from './state-file.js';
+import { defaultStoreLimits, type ListOptions, type StoreLimits } from './store.js';
+
+export type AlertListOptions = ListOptions & { status?: 'open' | 'resolved' };
+
+export function resolveLimits(overrides: Partial<StoreLimits> = {}): StoreLimits {
+  const limits = { ...defaultStoreLimits };
+  for (const [name, value] of Object.entries(overrides) as [keyof StoreLimits, unknown][]) {
+    if (value === undefined) continue;
+    if (!(name in defaultStoreLimits)) throw new LifeboatError('USAGE', `Unknown store limit "${name}"`);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+      throw new LifeboatError('USAGE', `Store limit ${name} must be a whole number of at least 1, got ${String(value)}`);
+    }
+    limits[name] = value;
+  }
+  return limits;
+}
+
+export function putRun(state: StateFile, run: RunRecord, limits: StoreLimits): void {
+  upsert(state.runs, run, (r) => r.id === run.id);
+  state.runs = keepNewest(state.runs, (r) => r.runbook === run.runbook, (r) => r.startedAt, limits.runsPerRunbook);
+}
+
+export function putDrill(state: StateFile, drill: DrillRecord, limits: StoreLimits): void {
+  upsert(state.drills, drill, (d) => d.id === drill.id);
+  state.drills = keepNewest(state.drills, (d) => d.runbook === drill.runbook, (d) => d.startedAt, limits.drillsPerRunbook);
+}
+
+export function putAlert(state: StateFile, alert: AlertRecord, limits: StoreLimits): void {
+  upsert(state.alerts, alert, (a) => a.key === alert.key);
+  // Open alerts are never dropped: an unresolved problem must not vanish because history is full.
+  state.alerts = keepNewest(state.alerts, (a) => a.status === 'resolved', resolvedTime, limits.resolvedAlerts);
+}
+
+/** Appending an id that is already there replaces it, so a retried append does not duplicate. */
+export function appendAudit(state: StateFile, entry: AuditRecord, limits: StoreLimits): void {
+  upsert(state.audit, entry, (e) => e.id === entry.id);
+  state.audit = keepNewest(state.audit, () => true, (e) => e.at, limits.auditEntries);
+}
+
+export function getRun(state: StateFile, id: string): RunRecord | undefined {
+  return state.runs.find((r) => r.id === id);
+}
+
+export function getAlert(state: StateFile, key: string): AlertRecord | undefined {
+  return state.alerts.find((a) => a.key === key);
+}
+
+export function listRuns(state: StateFile, options: ListOptions = {}): RunRecord[] {
+  return take(newestFirst(state.runs.filter(byRunbook(options)), (r) => r.startedAt), options.limit);
+}
+
+export function listDrills(state: StateFile, options: ListOptions = {}): DrillRecord[] {
+  return take(newestFirst(state.drills.filter(byRunbook(options)), (d) => d.startedAt), options.limit);
+}
+
+export function listAlerts(state: StateFile, options: AlertListOptions = {}): AlertRecord[] {
+  const matching = state.alerts.filter(byRunbook(options)).filter((a) => options.status === undefined || a.status === options.status);
+  return take(newestFirst(matching, (a) => a.lastSeen), options.limit);
+}
+
+export function listAudit(state: StateFile, options: { limit?: number } = {}): AuditRecord[] {
+  return take(newestFirst(state.audit, (e) => e.at), options.limit);
+}
+
+function resolvedTime(a: AlertRecord): string {
+  return a.resolvedAt ?? a.lastSeen;
+}
+
+function byRunbook(options: ListOptions): (r: { runbook: string }) => boolean {
+  return (r) => options.runbook === undefined || r.runbook === options.runbook;
+}
+
+function upsert<T>(list: T[], item: T, same: (t: T) => boolean): void {
+  const i = list.findIndex(same);
+  if (i === -1) list.push(item);
+  else list[i] = item;
+}
+
+/**
+ * Timestamps are compared as instants, not strings: "…00Z" and "…00.500Z" sort
+ * wrongly as text. An unparseable one counts as oldest, so it is dropped first.
+ */
+function instant(iso: string): number {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? -Infinity : ms;
+}
+
+function newestFirst<T>(list: readonly T[], timeOf: (t: T) => string): T[] {
+  return list
+    .map((item, index) => ({ item, index, at: instant(timeOf(item)) }))
+    .sort((a, b) => (a.at === b.at ? b.index - a.index : b.at > a.at ? 1 : -1))
+    .map((e) => e.item);
+}
+
+/** Keeps every record outside `group`, and the newest `limit` inside it, in their stored order. */
+function keepNewest<T>(list: T[], group: (t: T) => boolean, timeOf: (t: T) => string, limit: number): T[] {
+  const members = list.filter(group);
+  if (members.length <= limit) return list;
+  const dropped = new Set(newestFirst(members, timeOf).slice(limit));
+  return list.filter((t) => !dropped.has(t));
+}
+
+function take<T>(list: T[], limit: number | undefined): T[] {
+  if (limit === undefined) return list;
+  if (!Number.isInteger(limit) || limit < 0) {
+    throw new LifeboatError('USAGE', `A list limit must be a whole number of at least 0, got ${String(limit)}`);
+  }
+  return list.slice(0, limit);
+}
