@@ -2,6 +2,7 @@ import { ExitCode } from '../src/core/errors.js';
 import { formatBytes } from '../src/core/format.js';
 import { checkRepository } from '../src/core/repo/checker.js';
 import { openRunbookRepository } from '../src/core/repo/open-repository.js';
+import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
 import { parsePercentage } from '../src/core/runbook/units.js';
 import { defineCommand } from './command.js';
 import { rawArgs, str } from './support/args.js';
@@ -34,7 +35,9 @@ export const checkCommand = defineCommand({
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
     const repo = await openRunbookRepository(runbook, { env: ctx.env });
-    const out = await checkRepository({ repo, readData: args.readData, signal: ctx.signal });
+    const out = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `check of ${runbook.name}` }, () =>
+      checkRepository({ repo, readData: args.readData, signal: ctx.signal }),
+    );
     const lines = [...out.errors];
     for (const d of out.damaged) {
       lines.push(...d.problems);

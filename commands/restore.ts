@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { ExitCode, LifeboatError } from '../src/core/errors.js';
 import { formatBytes, formatDuration } from '../src/core/format.js';
 import { openRunbookRepository } from '../src/core/repo/open-repository.js';
+import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
 import { restoreSnapshot } from '../src/core/repo/restorer.js';
 import { shortId } from '../src/core/repo/snapshot.js';
 import { defineCommand } from './command.js';
@@ -37,7 +38,9 @@ export const restoreCommand = defineCommand({
       }
     }
     const started = ctx.clock.monotonicMs();
-    const out = await restoreSnapshot({ repo, snapshot, target, subPath: args.path, signal: ctx.signal });
+    const out = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `restore of ${runbook.name}` }, () =>
+      restoreSnapshot({ repo, snapshot, target, subPath: args.path, signal: ctx.signal }),
+    );
     const ms = ctx.clock.monotonicMs() - started;
     const lines = out.failed.map((f) => `damaged: ${f.path}: ${f.error}`);
     return {

@@ -7,6 +7,7 @@ import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { backupPaths, type BackupOutcome } from '../repo/archiver.js';
 import { openRunbookRepository } from '../repo/open-repository.js';
+import { withRepositoryLock } from '../repo/repo-lock.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import type { Runbook } from '../runbook/types.js';
 import type { Actor, RunRecord, RunStatus } from '../store/records.js';
@@ -42,7 +43,7 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
     const parent = await latestSnapshotOf(repo, runbook.name);
     const pathSources = runbook.sources.flatMap((s) => (s.kind === 'path' ? [{ name: s.name, path: s.path, exclude: s.exclude }] : []));
     const streamSources = runbook.sources.filter((s) => s.kind === 'command');
-    const outcome = await backupPaths({
+    const outcome = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `backup of ${runbook.name}` }, () => backupPaths({
       repo,
       runbook: runbook.name,
       sources: pathSources,
@@ -58,7 +59,7 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
           totalFiles: p.walkDone ? p.filesFound : undefined,
           totalBytes: p.walkDone ? p.bytesFound : undefined,
         }),
-    });
+    }));
     const failedSources = [
       ...outcome.failedSources,
       ...streamSources.map((s) => ({ name: s.name, error: { code: 'SOURCE_FAILED', message: `source ${s.name}: stream (command) sources are not supported by this version yet` } })),

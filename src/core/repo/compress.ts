@@ -5,9 +5,23 @@
  */
 import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
 
-/** Compress, or return undefined when it would not save at least 1/32 of the size (random data, media). */
+const PROBE_SIZE = 16 * 1024;
+
+/**
+ * Large blobs of already-compressed or random data (media, archives, encrypted
+ * dumps) are common and zstd gains nothing on them, so a 16 KiB sample from the
+ * middle decides first whether compressing the whole blob is worth the CPU.
+ */
+function looksIncompressible(data: Uint8Array): boolean {
+  if (data.length < PROBE_SIZE * 8) return false;
+  const at = (data.length >> 1) - (PROBE_SIZE >> 1);
+  const sample = data.subarray(at, at + PROBE_SIZE);
+  return zstdCompress(sample, { compressionLevel: 1 }).length > PROBE_SIZE - (PROBE_SIZE >> 5);
+}
+
+/** Compress, or return undefined when it would not save at least 1/32 of the size. */
 export function compressIfSmaller(data: Uint8Array, level: number): Buffer | undefined {
-  if (data.length < 64) return undefined;
+  if (data.length < 64 || looksIncompressible(data)) return undefined;
   const out = zstdCompress(data, { compressionLevel: level });
   return out.length <= data.length - (data.length >> 5) ? out : undefined;
 }
