@@ -162,7 +162,14 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
     return node;
   }
 
-  async function archiveDir(abs: string, rel: string, previous: Tree | undefined, excluded: (rel: string) => boolean): Promise<TreeNode[]> {
+  /**
+   * Walks a directory depth-first and queues its files, returning as soon as
+   * the walk is done; `nodes` completes when the workers have stored every file
+   * below. Walking on while earlier directories are still being stored keeps
+   * the workers fed across directory boundaries (the scheduler's queue limit
+   * still bounds how far ahead the walk runs).
+   */
+  async function archiveDir(abs: string, rel: string, previous: Tree | undefined, excluded: (rel: string) => boolean): Promise<{ nodes: Promise<TreeNode[]> }> {
     checkCancelled();
     await scheduler.waitForRoom();
     const names = (await readdir(abs)).sort();
@@ -216,16 +223,22 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
       const prevTree = prevNode?.type === 'dir' && prevNode.subtree ? await repo.loadTree(prevNode.subtree).catch(() => undefined) : undefined;
       const childAbs = join(abs, d.name);
       try {
-        const children = await archiveDir(childAbs, rel === '' ? d.name : `${rel}/${d.name}`, prevTree, excluded);
-        slots[d.index] = { ...dirNode(d.name, d.st), subtree: await saveTree(children) };
+        const child = await archiveDir(childAbs, rel === '' ? d.name : `${rel}/${d.name}`, prevTree, excluded);
+        const done = child.nodes.then(async (children): Promise<TreeNode> => ({ ...dirNode(d.name, d.st), subtree: await saveTree(children) }));
+        done.catch(() => undefined); // awaited below with the others; this only marks it handled meanwhile
+        slots[d.index] = done;
       } catch (e) {
         if (e instanceof LifeboatError || (e as NodeJS.ErrnoException).code === undefined) throw e;
         fileErrors.push({ path: childAbs, message: (e as Error).message });
       }
     }
-    const nodes = (await Promise.all(slots)).filter((n): n is TreeNode => n !== undefined);
-    progress.dirs++;
-    return nodes;
+    for (const slot of slots) if (slot instanceof Promise) slot.catch(() => undefined);
+    const nodes = Promise.all(slots).then((all) => {
+      progress.dirs++;
+      return all.filter((n): n is TreeNode => n !== undefined);
+    });
+    nodes.catch(() => undefined);
+    return { nodes };
   }
 
   const rootNodes: TreeNode[] = [];
@@ -240,8 +253,8 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
         const st = await lstat(source.path);
         if (st.isDirectory()) {
           const prevTree = prevNode?.type === 'dir' && prevNode.subtree ? await repo.loadTree(prevNode.subtree).catch(() => undefined) : undefined;
-          const children = await archiveDir(source.path, '', prevTree, isExcluded);
-          rootNodes.push({ ...dirNode(source.name, st), subtree: await saveTree(children) });
+          const walked = await archiveDir(source.path, '', prevTree, isExcluded);
+          rootNodes.push({ ...dirNode(source.name, st), subtree: await saveTree(await walked.nodes) });
         } else if (st.isFile()) {
           const node = await archiveFile(source.path, source.name, st, prevNode);
           if (!node) throw new LifeboatError('SOURCE_FAILED', `could not read ${source.path}`);

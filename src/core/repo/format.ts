@@ -21,8 +21,12 @@ export interface RepositoryConfig {
 
 export const defaultChunker = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 };
 export const defaultPackSize = 16 * 1024 * 1024;
-/** zstd level 3 costs about 15% more CPU than level 1 for about 2% smaller packs on text. */
-export const defaultCompressionLevel = 3;
+/**
+ * zstd level 1: on the text of the bench dataset level 3 compresses at 100 MB/s
+ * against level 1's 150 MB/s for 7% smaller text (1.4% of the whole repository);
+ * compression is half the CPU of a first backup, so the faster level wins.
+ */
+export const defaultCompressionLevel = 1;
 
 export type BlobType = 'data' | 'tree';
 export const blobTypeCode: Record<BlobType, number> = { data: 0, tree: 1 };

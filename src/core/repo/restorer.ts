@@ -71,15 +71,18 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
 
   await mkdir(target, { recursive: true });
 
-  async function ensureDir(path: string): Promise<void> {
+  /** True when this call created the folder (so it is empty and nothing in it needs replacing). */
+  async function ensureDir(path: string): Promise<boolean> {
     try {
       await mkdir(path, { mode: 0o700 });
+      return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const st = await lstat(path);
       if (!st.isDirectory()) {
         throw new LifeboatError('RESTORE_UNSAFE_PATH', `refusing to restore into ${path}: it exists and is not a directory (a symlink could lead outside the target)`);
       }
+      return false;
     }
   }
 
@@ -91,7 +94,13 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
     else blobs.set(loc.id, { loc, targets: [t] });
   }
 
-  async function planFile(path: string, node: TreeNode): Promise<void> {
+  /**
+   * `fresh`: the folder was just created by this restore. Otherwise whatever
+   * already sits at `path` is removed first: writing in place would follow a
+   * symlink (refused by O_NOFOLLOW, failing the file) or write through a hard
+   * link into a file outside the target.
+   */
+  async function planFile(path: string, node: TreeNode, fresh: boolean): Promise<void> {
     outcome.totalFiles++;
     outcome.totalBytes += node.size ?? 0;
     const content = node.content ?? [];
@@ -104,12 +113,12 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
       }
       locs.push(loc);
     }
+    if (!fresh) await unlinkIfNotDir(path);
     if (locs.length === 1) {
       need(locs[0]!, { path, offset: 0, whole: { mode: node.mode, mtimeMs: node.mtimeMs, uid: node.uid, gid: node.gid } });
       return;
     }
     // Empty or multi-blob file: create it here at its final size, workers fill it in.
-    await unlinkIfNotDir(path);
     const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
     try {
       if ((node.size ?? 0) > 0) await fh.truncate(node.size);
@@ -124,23 +133,23 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
     multiBlobFiles.push({ path, node });
   }
 
-  async function planDir(path: string, treeId: string, rel: string): Promise<void> {
+  async function planDir(path: string, treeId: string, rel: string, fresh: boolean): Promise<void> {
     if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
     const tree = await repo.loadTree(treeId);
     assertSafeTree(tree, rel);
     for (const node of tree.nodes) {
-      await planNode(join(path, node.name), node, rel === '' ? node.name : `${rel}/${node.name}`);
+      await planNode(join(path, node.name), node, rel === '' ? node.name : `${rel}/${node.name}`, fresh);
     }
   }
 
-  async function planNode(path: string, node: TreeNode, rel: string): Promise<void> {
+  async function planNode(path: string, node: TreeNode, rel: string, parentFresh: boolean): Promise<void> {
     if (node.type === 'dir') {
-      await ensureDir(path);
+      const created = await ensureDir(path);
       outcome.dirs++;
-      if (node.subtree) await planDir(path, node.subtree, rel);
+      if (node.subtree) await planDir(path, node.subtree, rel, created);
       dirsToFinish.push({ path, node });
     } else if (node.type === 'file') {
-      await planFile(path, node);
+      await planFile(path, node, parentFresh);
     } else if (node.type === 'symlink') {
       symlinks.push({ path, node });
     }
@@ -153,7 +162,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
   let path = target;
   let rel = '';
   if (parts.length === 0) {
-    await planDir(target, input.snapshot.tree, '');
+    await planDir(target, input.snapshot.tree, '', false);
   } else {
     for (const [i, part] of parts.entries()) {
       if (!isSafeName(part)) throw new LifeboatError('USAGE', `--path ${input.subPath}: "${part}" is not a plain path component`);
@@ -162,7 +171,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
       path = join(path, part);
       rel = rel === '' ? part : `${rel}/${part}`;
       if (i === parts.length - 1) {
-        await planNode(path, node, rel);
+        await planNode(path, node, rel, false);
       } else {
         if (node.type !== 'dir' || !node.subtree) throw new LifeboatError('USAGE', `--path ${input.subPath}: "${rel}" is not a directory`);
         await ensureDir(path);
