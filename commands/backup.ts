@@ -24,6 +24,7 @@ export const backupCommand = defineCommand({
       emit: ctx.emit,
       actor: ctx.actor,
       env: ctx.env,
+      home: ctx.home,
       signal: ctx.signal,
     });
     const s = snapshot?.stats;

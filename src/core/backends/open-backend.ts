@@ -4,11 +4,33 @@ import { LifeboatError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { LocalBackend, type LocalBackendOptions } from './local-backend.js';
 import { sharedMemoryBackend } from './memory-backend.js';
+// Type-only: the S3 adapter and its SDK load only when an s3:// URL is opened.
+import type { S3BackendOptions } from './s3-backend.js';
+
+/**
+ * Where-to-reach settings a runbook's repository location carries besides its
+ * URL (a runbook `RepositoryLocation` fits as is). Only s3:// URLs use them.
+ */
+export interface BackendLocationOptions {
+  /** S3-compatible endpoint, e.g. http://127.0.0.1:9000. */
+  endpoint?: string;
+  pathStyle?: boolean;
+  region?: string;
+  /** Storage class of `data/` objects (config, keys, index, snapshots, locks stay STANDARD). */
+  storageClass?: string;
+}
 
 export interface OpenBackendOptions {
   /** Folder that a plain relative path is resolved against (default: the process's working folder). */
   baseDir?: string;
   local?: LocalBackendOptions;
+  /** The repository location's endpoint, pathStyle, region and storageClass. */
+  location?: BackendLocationOptions;
+  /**
+   * Settings for code, not runbooks (timeouts, part sizes, createBucket,
+   * credentials held by a test). Location fields win over the same fields here.
+   */
+  s3?: S3BackendOptions;
 }
 
 const expected = 'expected file:///absolute/path, a path, s3://bucket/prefix or memory:NAME';
@@ -17,7 +39,9 @@ const expected = 'expected file:///absolute/path, a path, s3://bucket/prefix or 
  * Opens the backend a repository URL names:
  * - `file:///abs/path` (percent-encoded as usual) — a local folder;
  * - a plain path, `/abs` or `relative/to/baseDir` — a local folder too;
- * - `s3://bucket/prefix` — S3 (not supported yet: USAGE error);
+ * - `s3://bucket/prefix` — S3 or an S3-compatible store (`options.location`
+ *   says which endpoint, region and addressing; credentials come from the
+ *   SDK's standard chain: environment, profile, instance role);
  * - `memory:NAME` — the process-wide in-memory backend NAME, for tests.
  * It only opens: the container is not created or checked (see `create`/`exists`).
  * Async so that heavy adapters (the S3 SDK) are imported only when used.
@@ -29,10 +53,10 @@ export async function openBackend(url: string, options: OpenBackendOptions = {})
       return new LocalBackend(localPath(url, options), options.local);
     case 'file':
       return new LocalBackend(fileUrlPath(url), options.local);
-    case 's3':
-      throw new LifeboatError('USAGE', `s3:// repositories are not supported yet: ${redact(url)}`, {
-        details: { url: redact(url) },
-      });
+    case 's3': {
+      const { S3Backend } = await import('./s3-backend.js');
+      return new S3Backend(url, s3Options(options));
+    }
     case 'memory': {
       const name = url.slice('memory:'.length);
       if (name === '') throw badUrl(url, 'memory: needs a name');
@@ -41,6 +65,17 @@ export async function openBackend(url: string, options: OpenBackendOptions = {})
     default:
       throw badUrl(url, `unsupported scheme "${scheme}:"`);
   }
+}
+
+function s3Options(options: OpenBackendOptions): S3BackendOptions {
+  const { endpoint, pathStyle, region, storageClass } = options.location ?? {};
+  return {
+    ...options.s3,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(pathStyle === undefined ? {} : { pathStyle }),
+    ...(region === undefined ? {} : { region }),
+    ...(storageClass === undefined ? {} : { dataStorageClass: storageClass }),
+  };
 }
 
 function localPath(path: string, options: OpenBackendOptions): string {

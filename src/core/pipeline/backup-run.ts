@@ -1,19 +1,31 @@
 /**
- * One backup run of a runbook, recorded stage by stage. The snapshot stage
- * walks, chunks and stores into the repository (see repo/archiver.ts).
+ * One backup run of a runbook: the pipeline of DESIGN.md §3, recorded stage by
+ * stage so an operator can always see what happened.
+ *
+ *   run lock → before hooks → discover + snapshot (pipelined: the walk feeds
+ *   the workers) → transfer → verify → retention → after hooks (always)
+ *
+ * discover and snapshot overlap in time: discover ends when the walk has seen
+ * everything (its counters are the manifest diff), snapshot when everything is
+ * stored. One failing source makes the run partial; the others complete.
  */
 import type { Clock } from '../clock.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { backupPaths, type BackupOutcome } from '../repo/archiver.js';
 import { openRunbookRepository } from '../repo/open-repository.js';
-import { withRepositoryLock } from '../repo/repo-lock.js';
+import { RepositoryLock, withRepositoryLock } from '../repo/repo-lock.js';
+import type { Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import type { Runbook } from '../runbook/types.js';
 import type { Actor, RunRecord, RunStatus } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { hooksError, runHooks } from './hooks.js';
 import { progressThrottle } from './progress-throttle.js';
+import { forgetAndPrune } from './retention-stage.js';
+import { RunLock } from './run-lock.js';
 import { RunRecorder } from './run-recorder.js';
+import { verifyRun } from './verify-stage.js';
 
 export interface BackupRunInput {
   runbook: Runbook;
@@ -22,6 +34,8 @@ export interface BackupRunInput {
   emit: EventSink;
   actor: Actor;
   env: Readonly<Record<string, string | undefined>>;
+  /** The state folder: run locks live here. */
+  home: string;
   signal?: AbortSignal;
   workers?: number;
 }
@@ -33,67 +47,191 @@ export interface BackupRunResult {
 }
 
 export async function runBackup(input: BackupRunInput): Promise<BackupRunResult> {
-  const { runbook, clock, emit } = input;
+  const { runbook, clock, emit, signal } = input;
   const recorder = new RunRecorder(input.store, clock, emit, { runbook: runbook.name, kind: 'backup', actor: input.actor });
-  await recorder.start();
+  const runLock = await RunLock.acquire(input.home, {
+    runbook: runbook.name,
+    startedAt: recorder.record.startedAt,
+    runId: recorder.id,
+    by: `${input.actor.user} (${input.actor.face})`,
+  });
+  const hookEnv = { ...input.env } as Record<string, string | undefined>;
+  const hookCwd = runbook.file.replace(/\/[^/]*$/, '');
+  let status: RunStatus = 'failed';
+  let failure: unknown;
+  let outcome: BackupOutcome | undefined;
+  try {
+    await recorder.start();
+    if (runLock.tookOverFrom) {
+      emit({ type: 'log', level: 'warn', runId: recorder.id, message: `took over a stale run lock of pid ${runLock.tookOverFrom.pid} (started ${runLock.tookOverFrom.startedAt})` });
+    }
+    try {
+      if (runbook.hooks.before.length > 0) {
+        await recorder.startStage('hooks');
+        const before = await runHooks(runbook.hooks.before, { phase: 'before', env: hookEnv, cwd: hookCwd, runId: recorder.id, emit, signal });
+        recorder.record.hookOutput = before.tail;
+        const err = hooksError('before', before);
+        await recorder.finishStage('hooks', err ? 'failed' : 'succeeded', { hooks: before.results.length }, err);
+        if (err) throw err;
+      }
+      const repo = await openRunbookRepository(runbook, { env: input.env });
+      outcome = await snapshotStages(repo, input, recorder);
+      status = outcome.failedSources.length > 0 || outcome.fileErrors.length > 0 ? 'partial' : 'succeeded';
+      await transferStage(repo, recorder);
+      const verifyOk = await verifyStage(repo, input, recorder);
+      if (!verifyOk) status = 'failed';
+      await retentionStage(repo, input, recorder);
+    } catch (e) {
+      failure = e;
+      status = isLifeboatError(e, 'CANCELLED') ? 'cancelled' : 'failed';
+      for (const stage of recorder.record.stages) {
+        if (stage.status === 'running') await recorder.finishStage(stage.name, status === 'cancelled' ? 'skipped' : 'failed', {}, e);
+      }
+    }
+    // After hooks run whatever happened, like `finally`, and see the outcome.
+    if (runbook.hooks.after.length > 0) {
+      const after = await runHooks(runbook.hooks.after, {
+        phase: 'after',
+        env: hookEnv,
+        extraEnv: {
+          LIFEBOAT_RUN_STATUS: status,
+          LIFEBOAT_RUNBOOK: runbook.name,
+          LIFEBOAT_RUN_ID: recorder.id,
+          ...(outcome ? { LIFEBOAT_SNAPSHOT_ID: outcome.snapshot.id } : {}),
+        },
+        cwd: hookCwd,
+        runId: recorder.id,
+        emit,
+      });
+      recorder.record.hookOutput = [...(recorder.record.hookOutput ?? []), ...after.tail].slice(-40);
+      if (!after.ok) emit({ type: 'log', level: 'warn', runId: recorder.id, message: hooksError('after', after)?.message ?? 'an after hook failed' });
+    }
+    const run = await recorder.finish(status, failure);
+    if (failure !== undefined) {
+      throw failure instanceof LifeboatError ? failure : new LifeboatError('INTERNAL', describeError(failure).message, { cause: failure });
+    }
+    return { run, snapshot: outcome?.snapshot, outcome };
+  } finally {
+    await runLock.release();
+  }
+}
+
+async function snapshotStages(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<BackupOutcome> {
+  const { runbook, clock, emit } = input;
+  await recorder.startStage('discover');
   await recorder.startStage('snapshot');
   const progress = progressThrottle(clock, 200, (p) => emit({ type: 'stage.progress', runId: recorder.id, stage: 'snapshot', progress: p }));
-  try {
-    const repo = await openRunbookRepository(runbook, { env: input.env });
-    const parent = await latestSnapshotOf(repo, runbook.name);
-    const pathSources = runbook.sources.flatMap((s) => (s.kind === 'path' ? [{ name: s.name, path: s.path, exclude: s.exclude }] : []));
-    const streamSources = runbook.sources.filter((s) => s.kind === 'command');
-    const outcome = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `backup of ${runbook.name}` }, () => backupPaths({
+  let discoverDone: Promise<void> | undefined;
+  const parent = (await repo.listSnapshots()).filter((s) => s.runbook === runbook.name).at(-1);
+  const outcome = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `backup of ${runbook.name}` }, () =>
+    backupPaths({
       repo,
       runbook: runbook.name,
-      sources: pathSources,
+      sources: runbook.sources.flatMap((s) => (s.kind === 'path' ? [{ name: s.name, path: s.path, exclude: s.exclude }] : [])),
+      streams: runbook.sources.flatMap((s) => (s.kind === 'command' ? [s] : [])),
+      streamEnv: input.env,
+      streamCwd: runbook.file.replace(/\/[^/]*$/, ''),
       parent,
       time: clock.now(),
       signal: input.signal,
       workers: input.workers,
-      onProgress: (p) =>
+      onProgress: (p) => {
+        if (p.walkDone && !discoverDone) {
+          discoverDone = recorder.finishStage('discover', 'succeeded', { files: p.filesFound, bytes: p.bytesFound, ...p.diff });
+        }
         progress({
           files: p.files,
           bytes: p.bytes,
           bytesNew: p.bytesNew,
           totalFiles: p.walkDone ? p.filesFound : undefined,
           totalBytes: p.walkDone ? p.bytesFound : undefined,
-        }),
-    }));
-    const failedSources = [
-      ...outcome.failedSources,
-      ...streamSources.map((s) => ({ name: s.name, error: { code: 'SOURCE_FAILED', message: `source ${s.name}: stream (command) sources are not supported by this version yet` } })),
-    ];
-    const counters = {
-      files: outcome.progress.files,
-      dirs: outcome.progress.dirs,
-      bytesRead: outcome.progress.bytes,
-      bytesNew: outcome.progress.bytesNew,
-      bytesStored: outcome.progress.bytesStored,
-      filesUnchanged: outcome.progress.filesUnchanged,
-      fileErrors: outcome.fileErrors.length,
-      warnings: outcome.warnings.length,
-      orphanPacksReused: outcome.orphansRecovered.packs,
-    };
-    const partial = failedSources.length > 0 || outcome.fileErrors.length > 0;
-    await recorder.finishStage('snapshot', partial ? 'partial' : 'succeeded', counters);
-    recorder.record.snapshotId = outcome.snapshot.id;
-    recorder.record.stats = { ...counters, ...outcome.snapshot.stats };
-    if (failedSources.length > 0) recorder.record.failedSources = failedSources;
-    const status: RunStatus = partial ? 'partial' : 'succeeded';
-    const run = await recorder.finish(status);
-    return { run, snapshot: outcome.snapshot, outcome };
-  } catch (e) {
-    const cancelled = isLifeboatError(e, 'CANCELLED');
-    await recorder.finishStage('snapshot', 'failed', {}, e);
-    const run = await recorder.finish(cancelled ? 'cancelled' : 'failed', e);
-    if (e instanceof LifeboatError) throw e;
-    throw new LifeboatError('INTERNAL', describeError(e).message, { cause: e });
+        });
+      },
+    }),
+  );
+  await discoverDone;
+  const prev = parent?.stats;
+  const diff = outcome.progress.diff;
+  // An empty or sharply shrunken manifest is an anomaly, not a success: say so loudly.
+  const shrunk = prev !== undefined && prev.files > 0 && outcome.progress.filesFound < prev.files / 2;
+  if (outcome.progress.filesFound === 0 || shrunk) {
+    emit({
+      type: 'log',
+      level: 'warn',
+      runId: recorder.id,
+      message: `${runbook.name}: the sources hold ${outcome.progress.filesFound} files${prev ? `, the previous snapshot had ${prev.files}` : ''}; check that they are mounted and complete`,
+    });
   }
+  if (!discoverDone) await recorder.finishStage('discover', 'succeeded', { files: outcome.progress.filesFound, bytes: outcome.progress.bytesFound, ...diff });
+  recorder.record.diff = { ...diff, files: outcome.progress.filesFound, bytes: outcome.progress.bytesFound, empty: outcome.progress.filesFound === 0 ? 1 : 0, shrunk: shrunk ? 1 : 0 };
+  const partial = outcome.failedSources.length > 0 || outcome.fileErrors.length > 0;
+  const counters = {
+    files: outcome.progress.files,
+    dirs: outcome.progress.dirs,
+    bytesRead: outcome.progress.bytes,
+    bytesNew: outcome.progress.bytesNew,
+    bytesStored: outcome.progress.bytesStored,
+    filesUnchanged: outcome.progress.filesUnchanged,
+    fileErrors: outcome.fileErrors.length,
+    warnings: outcome.warnings.length,
+    orphanPacksReused: outcome.orphansRecovered.packs,
+  };
+  await recorder.finishStage('snapshot', partial ? 'partial' : 'succeeded', counters, partial ? new LifeboatError('SOURCE_FAILED', failureSummary(outcome)) : undefined);
+  recorder.record.snapshotId = outcome.snapshot.id;
+  recorder.record.stats = { ...counters, ...outcome.snapshot.stats };
+  if (outcome.failedSources.length > 0) recorder.record.failedSources = outcome.failedSources;
+  return outcome;
 }
 
-/** The parent for the unchanged-file fast path: the newest snapshot of this runbook. */
-async function latestSnapshotOf(repo: Awaited<ReturnType<typeof openRunbookRepository>>, runbook: string): Promise<Snapshot | undefined> {
-  const all = await repo.listSnapshots();
-  return all.filter((s) => s.runbook === runbook).at(-1);
+function failureSummary(outcome: BackupOutcome): string {
+  const parts = outcome.failedSources.map((f) => f.error.message);
+  if (outcome.fileErrors.length > 0) parts.push(`${outcome.fileErrors.length} file(s) unreadable, e.g. ${outcome.fileErrors[0]!.path}: ${outcome.fileErrors[0]!.message}`);
+  return parts.join('; ');
+}
+
+/** Local repositories are written directly during the snapshot stage; the record says so. */
+async function transferStage(repo: Repository, recorder: RunRecorder): Promise<void> {
+  await recorder.startStage('transfer');
+  const bytes = repo.written.reduce((n, p) => n + p.size, 0);
+  await recorder.finishStage('transfer', 'succeeded', { packs: repo.written.length, bytes, direct: 1 });
+}
+
+async function verifyStage(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<boolean> {
+  await recorder.startStage('verify');
+  const earlier = (await input.store.listRuns({ runbook: input.runbook.name, limit: 10_000 })).filter((r) => r.kind === 'backup' && r.id !== recorder.id).length;
+  const result = await verifyRun(repo, { readDataFraction: input.runbook.verify.readDataFraction, runNumber: earlier, signal: input.signal });
+  const counters = { packsWritten: result.packsWritten, packsRead: result.packsRead, bytesRead: result.bytesRead, slice: result.slice, slices: result.slices, problems: result.problems.length };
+  const ok = result.problems.length === 0;
+  await recorder.finishStage('verify', ok ? 'succeeded' : 'failed', counters, ok ? undefined : new LifeboatError('REPO_CORRUPT', result.problems.slice(0, 5).join('; ')));
+  return ok;
+}
+
+async function retentionStage(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<void> {
+  const policy = input.runbook.retention;
+  if (!policy || Object.keys(policy).length === 0) {
+    await recorder.skipStage('retention');
+    return;
+  }
+  await recorder.startStage('retention');
+  let lock: RepositoryLock;
+  try {
+    lock = await RepositoryLock.acquire(repo.backend, { exclusive: true, purpose: `retention of ${input.runbook.name}` });
+  } catch (e) {
+    if (!isLifeboatError(e, 'REPO_LOCKED')) throw e;
+    // Another backup is writing into this repository: forgetting and pruning wait for the next run.
+    await recorder.finishStage('retention', 'skipped', {}, e);
+    return;
+  }
+  try {
+    const out = await forgetAndPrune(repo, input.runbook, { now: input.clock.now(), signal: input.signal });
+    await recorder.finishStage('retention', 'succeeded', {
+      kept: out.plan.keep.length,
+      forgotten: out.forgotten,
+      packsDeleted: out.prune?.packsDeleted ?? 0,
+      packsRepacked: out.prune?.packsRepacked ?? 0,
+      bytesFreed: out.prune?.bytesFreed ?? 0,
+    });
+  } finally {
+    await lock.release().catch(() => undefined);
+  }
 }

@@ -12,12 +12,14 @@ import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
-import { LifeboatError, describeError } from '../errors.js';
+import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
+import type { CommandSource } from '../runbook/types.js';
 import { SharedBlobSet } from './blob-set.js';
 import { FileScheduler } from './file-scheduler.js';
 import type { Repository } from './repository.js';
 import { currentHost, currentUser } from './repository.js';
 import type { Snapshot, SnapshotSource, SnapshotStats } from './snapshot.js';
+import { backupStream } from './stream-source.js';
 import type { Tree, TreeNode } from './tree.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -39,14 +41,28 @@ export interface BackupProgress {
   walkDone: boolean;
   /** Files taken from the parent snapshot without reading. */
   filesUnchanged: number;
+  /** The manifest diff against the parent snapshot. */
+  diff: ManifestDiff;
+}
+
+export interface ManifestDiff {
+  filesAdded: number;
+  filesChanged: number;
+  filesRemoved: number;
+  bytesAdded: number;
+  bytesChanged: number;
+  bytesRemoved: number;
 }
 
 export interface BackupInput {
   repo: Repository;
   runbook: string;
   sources: readonly PathSourceSpec[];
-  /** Extra root entries made by other source kinds (stream sources), already stored. */
-  extraRoots?: { node: TreeNode; source: SnapshotSource }[];
+  /** Stream sources (a command's stdout), stored after the path sources. */
+  streams?: readonly CommandSource[];
+  /** Environment and folder stream commands run with. */
+  streamEnv?: Readonly<Record<string, string | undefined>>;
+  streamCwd?: string;
   parent?: Snapshot;
   time?: Date;
   signal?: AbortSignal;
@@ -83,7 +99,9 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
     bytesFound: 0,
     walkDone: false,
     filesUnchanged: 0,
+    diff: { filesAdded: 0, filesChanged: 0, filesRemoved: 0, bytesAdded: 0, bytesChanged: 0, bytesRemoved: 0 },
   };
+  const { diff } = progress;
   const report = () => input.onProgress?.(progress);
   let blobsNew = 0;
   const pool = new WorkerPool(repo, {
@@ -149,6 +167,13 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
       progress.bytes += st.size;
       return node;
     }
+    if (previous?.type === 'file') {
+      diff.filesChanged++;
+      diff.bytesChanged += st.size;
+    } else {
+      diff.filesAdded++;
+      diff.bytesAdded += st.size;
+    }
     const result = await scheduler.submit({ path: abs, size: st.size });
     progress.files++;
     progress.bytesNew += result.bytesNew;
@@ -174,6 +199,10 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
     await scheduler.waitForRoom();
     const names = (await readdir(abs)).sort();
     const previousByName = new Map(previous?.nodes.map((n) => [n.name, n]));
+    if (previous) {
+      const present = new Set(names);
+      for (const gone of previous.nodes) if (!present.has(gone.name)) await countRemoved(gone);
+    }
     const stats = await Promise.all(
       names.map((name) =>
         lstat(join(abs, name)).then(
@@ -241,6 +270,17 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
     return { nodes };
   }
 
+  /** A file or folder that was in the parent snapshot and is gone now. */
+  async function countRemoved(node: TreeNode): Promise<void> {
+    if (node.type === 'file') {
+      diff.filesRemoved++;
+      diff.bytesRemoved += node.size ?? 0;
+    } else if (node.type === 'dir' && node.subtree) {
+      const tree = await repo.loadTree(node.subtree).catch(() => undefined);
+      for (const child of tree?.nodes ?? []) await countRemoved(child);
+    }
+  }
+
   const rootNodes: TreeNode[] = [];
   const sources: SnapshotSource[] = [];
   const previousRoot = input.parent ? await repo.loadTree(input.parent.tree).catch(() => undefined) : undefined;
@@ -271,9 +311,30 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
       }
     }
     progress.walkDone = true;
-    for (const extra of input.extraRoots ?? []) {
-      rootNodes.push(extra.node);
-      sources.push(extra.source);
+    for (const stream of input.streams ?? []) {
+      checkCancelled();
+      try {
+        const result = await backupStream(repo, stream, {
+          env: input.streamEnv ?? {},
+          cwd: input.streamCwd ?? process.cwd(),
+          time: input.time ?? new Date(),
+          isNew: isNewTree,
+          signal,
+          onBytes: (n) => {
+            progress.bytes += n;
+            report();
+          },
+        });
+        progress.files++;
+        progress.bytesNew += result.bytesNew;
+        progress.bytesStored += result.bytesStored;
+        rootNodes.push(result.node);
+        sources.push({ name: stream.name, kind: 'command', origin: stream.command });
+      } catch (e) {
+        if (isLifeboatError(e, 'CANCELLED')) throw e;
+        const err = describeError(e);
+        failedSources.push({ name: stream.name, error: { code: err.code === 'INTERNAL' ? 'SOURCE_FAILED' : err.code, message: err.message } });
+      }
     }
     rootNodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     await pool.flush();

@@ -11,6 +11,7 @@ import { LifeboatError } from '../errors.js';
 import { mapLimit, type Repository } from './repository.js';
 import { shortId, type Snapshot } from './snapshot.js';
 import { WorkerPool } from './worker-pool.js';
+import type { VerifyPackResult } from './worker-protocol.js';
 
 export interface CheckInput {
   repo: Repository;
@@ -76,33 +77,32 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
   if (fraction > 0) {
     const candidates = [...repo.index.packs.keys()].filter((p) => present.has(p)).sort();
     const chosen = fraction >= 1 ? candidates : sample(candidates, fraction, input.sampleSeed ?? Date.now());
-    const pool = new WorkerPool(repo, { workers: input.workers });
-    try {
-      await mapLimit(chosen, pool.size * 2, async (pack) => {
-        if (input.signal?.aborted) throw new LifeboatError('CANCELLED', 'check cancelled');
-        const data = await repo.backend.load({ kind: 'data', name: pack });
-        bytesRead += data.length;
-        const result = await pool.verifyPack(pack, data);
+    const results = await readAndVerifyPacks(repo, chosen, {
+      workers: input.workers,
+      signal: input.signal,
+      onPack: (_pack, bytes) => {
         packsRead++;
+        bytesRead += bytes;
         input.onProgress?.({ packsRead, packsToRead: chosen.length, bytesRead });
-        if (!result.hashOk) markDamaged(pack, `pack ${shortId(pack)}: content does not match its name (SHA-256 differs): the file was altered`);
-        if (result.headerError) {
-          markDamaged(pack, `pack ${shortId(pack)}: ${result.headerError}`);
-          for (const loc of repo.index.entries()) if (loc.pack === pack) damagedBlobs.set(loc.id, pack);
-          return;
+      },
+    });
+    for (const result of results) {
+      const pack = result.pack;
+      if (!result.hashOk) markDamaged(pack, `pack ${shortId(pack)}: content does not match its name (SHA-256 differs): the file was altered`);
+      if (result.headerError) {
+        markDamaged(pack, `pack ${shortId(pack)}: ${result.headerError}`);
+        for (const loc of repo.index.entries()) if (loc.pack === pack) damagedBlobs.set(loc.id, pack);
+        continue;
+      }
+      for (const d of result.damaged) markDamaged(pack, `pack ${shortId(pack)}: blob ${d.id.slice(0, 12)} ${d.error}`, d.id);
+      const inHeader = new Map(result.blobs.map((b) => [b.id, b]));
+      for (const loc of repo.index.entries()) {
+        if (loc.pack !== pack) continue;
+        const h = inHeader.get(loc.id);
+        if (!h || h.offset !== loc.offset || h.length !== loc.length) {
+          markDamaged(pack, `pack ${shortId(pack)}: the index places blob ${loc.id.slice(0, 12)} where the pack header does not`, loc.id);
         }
-        for (const d of result.damaged) markDamaged(pack, `pack ${shortId(pack)}: blob ${d.id.slice(0, 12)} ${d.error}`, d.id);
-        const inHeader = new Map(result.blobs.map((b) => [b.id, b]));
-        for (const loc of repo.index.entries()) {
-          if (loc.pack !== pack) continue;
-          const h = inHeader.get(loc.id);
-          if (!h || h.offset !== loc.offset || h.length !== loc.length) {
-            markDamaged(pack, `pack ${shortId(pack)}: the index places blob ${loc.id.slice(0, 12)} where the pack header does not`, loc.id);
-          }
-        }
-      });
-    } finally {
-      await pool.close();
+      }
     }
   }
 
@@ -171,6 +171,39 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
     errors,
     damaged: [...damaged.values()],
   };
+}
+
+/** Read whole packs and verify them in the workers (hash, header, every blob). */
+export async function readAndVerifyPacks(
+  repo: Repository,
+  packs: readonly string[],
+  options: { workers?: number; signal?: AbortSignal; onPack?: (pack: string, bytes: number) => void } = {},
+): Promise<VerifyPackResult[]> {
+  if (packs.length === 0) return [];
+  const pool = new WorkerPool(repo, { workers: options.workers });
+  try {
+    return await mapLimit(packs, pool.size * 2, async (pack) => {
+      if (options.signal?.aborted) throw new LifeboatError('CANCELLED', 'verification cancelled');
+      const data = await repo.backend.load({ kind: 'data', name: pack });
+      const size = data.length;
+      const result = await pool.verifyPack(pack, data);
+      options.onPack?.(pack, size);
+      return result;
+    });
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * The rotating slice a backup's verify stage reads: packs are split into
+ * ceil(1/fraction) buckets by their id, and run number n reads bucket n mod k,
+ * so every pack is read within k runs.
+ */
+export function rotatingSlice(packs: readonly string[], fraction: number, runNumber: number): { packs: string[]; slice: number; of: number } {
+  const of = Math.max(1, Math.ceil(1 / fraction - 1e-9));
+  const slice = ((runNumber % of) + of) % of;
+  return { packs: packs.filter((p) => parseInt(p.slice(0, 8), 16) % of === slice), slice, of };
 }
 
 /** A deterministic pseudo-random subset of about `fraction` of `items` (at least one). */

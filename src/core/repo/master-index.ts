@@ -22,6 +22,8 @@ interface IndexFile {
 
 export class MasterIndex {
   private readonly blobs = new Map<string, BlobLocation>();
+  /** Every pack's own blob list, duplicates included (prune needs all copies). */
+  private readonly packBlobs = new Map<string, Omit<BlobLocation, 'pack'>[]>();
   readonly packs = new Map<string, { size: number; indexFile?: string }>();
 
   get blobCount(): number {
@@ -30,9 +32,14 @@ export class MasterIndex {
 
   add(pack: IndexedPack, indexFile?: string): void {
     this.packs.set(pack.id, { size: pack.size, indexFile });
+    this.packBlobs.set(pack.id, pack.blobs);
     for (const b of pack.blobs) {
       if (!this.blobs.has(b.id)) this.blobs.set(b.id, { ...b, pack: pack.id });
     }
+  }
+
+  *allEntries(): Generator<BlobLocation> {
+    for (const [pack, blobs] of this.packBlobs) for (const b of blobs) yield { ...b, pack };
   }
 
   lookup(id: string): BlobLocation | undefined {

@@ -48,8 +48,12 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 
 export class Repository {
   readonly index = new MasterIndex();
+  /** Index files loaded by loadIndex (prune replaces them). */
+  readonly indexFiles = new Set<string>();
   private readonly treeCache = new Map<string, Tree>();
-  private treeWriter?: PackBuilder;
+  private readonly writers: Partial<Record<BlobType, PackBuilder>> = {};
+  /** Every pack this process saved, for the verify stage. */
+  readonly written: { id: string; size: number }[] = [];
   /** Packs saved by this process whose index entries are not yet written. */
   private unindexed: IndexedPack[] = [];
 
@@ -110,6 +114,7 @@ export class Repository {
   async loadIndex(): Promise<void> {
     const names: string[] = [];
     for await (const info of this.backend.list('index')) names.push(info.name);
+    for (const name of names) this.indexFiles.add(name);
     await mapLimit(names, 8, async (name) => {
       const packs = decodeIndex(this.key, await this.backend.load({ kind: 'index', name }), name);
       for (const p of packs) this.index.add(p, name);
@@ -183,27 +188,43 @@ export class Repository {
   }
 
   /**
-   * Store a tree blob from the main thread (trees are small; data blobs go
-   * through the workers). `isNew` decides dedup so callers can share a set
-   * with the workers.
+   * Store a blob from the main thread: trees, and the chunks of stream sources
+   * (database dumps are usually bound by the database, not by one core). Path
+   * sources' data goes through the workers instead. `isNew` decides dedup so
+   * callers can share a set with the workers. Returns the bytes written to
+   * packs by this call (0 when deduplicated or still buffered).
    */
-  async saveTree(tree: Tree, isNew: (id: string) => boolean): Promise<{ id: string; stored: number }> {
-    const bytes = encodeTree(tree);
+  async saveBlob(
+    type: BlobType,
+    bytes: Uint8Array,
+    isNew: (id: string) => boolean,
+    options: { force?: boolean } = {},
+  ): Promise<{ id: string; stored: number; isNew: boolean }> {
     const id = this.blobId(bytes);
-    if (this.index.has(id) || !isNew(id)) return { id, stored: 0 };
-    this.treeWriter ??= new PackBuilder(this.key, this.config.compression.level);
-    const entry = this.treeWriter.add('tree', id, bytes);
+    // `force` (prune's repack) writes a blob again although the index knows it: its old pack is about to go.
+    if (!options.force && (this.index.has(id) || !isNew(id))) return { id, stored: 0, isNew: false };
+    const writer = (this.writers[type] ??= new PackBuilder(this.key, this.config.compression.level));
+    const entry = writer.add(type, id, bytes);
     let stored = entry.length;
-    if (this.treeWriter.byteSize >= this.config.packSize) stored += await this.flushTrees();
+    if (writer.byteSize >= this.config.packSize) stored += await this.flushPack(type);
+    return { id, stored, isNew: true };
+  }
+
+  async saveTree(tree: Tree, isNew: (id: string) => boolean): Promise<{ id: string; stored: number }> {
+    const { id, stored } = await this.saveBlob('tree', encodeTree(tree), isNew);
     return { id, stored };
   }
 
-  /** Write out the pending tree pack; returns bytes written. */
-  async flushTrees(): Promise<number> {
-    const pack = this.treeWriter?.finish();
+  private async flushPack(type: BlobType): Promise<number> {
+    const pack = this.writers[type]?.finish();
     if (!pack) return 0;
     await this.savePack(pack);
-    return pack.bytes.length;
+    return pack.bytes.length - pack.blobs.reduce((n, b) => n + b.length, 0);
+  }
+
+  /** Write out the main thread's pending packs; returns the bytes of headers written. */
+  async flushTrees(): Promise<number> {
+    return (await this.flushPack('data')) + (await this.flushPack('tree'));
   }
 
   /** Save a finished pack and remember it for the next index file. */
@@ -211,7 +232,15 @@ export class Repository {
     await this.backend.save({ kind: 'data', name: pack.id }, pack.bytes);
     const indexed: IndexedPack = { id: pack.id, size: pack.bytes.length, blobs: pack.blobs };
     this.unindexed.push(indexed);
+    this.written.push({ id: pack.id, size: indexed.size });
     this.index.add(indexed);
+  }
+
+  /** Hand over the packs saved since the last index write (prune writes its own index). */
+  takeUnindexed(): IndexedPack[] {
+    const packs = this.unindexed;
+    this.unindexed = [];
+    return packs;
   }
 
   /** Write an index file for every pack saved since the last call. */

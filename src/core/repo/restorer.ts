@@ -11,7 +11,7 @@
 import { constants } from 'node:fs';
 import { chmod, chown, lchown, lstat, lutimes, mkdir, open, symlink, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LifeboatError } from '../errors.js';
+import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { BlobLocation } from './format.js';
 import { mapLimit, type Repository } from './repository.js';
 import type { Snapshot } from './snapshot.js';
@@ -135,7 +135,15 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
 
   async function planDir(path: string, treeId: string, rel: string, fresh: boolean): Promise<void> {
     if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
-    const tree = await repo.loadTree(treeId);
+    let tree;
+    try {
+      tree = await repo.loadTree(treeId);
+    } catch (e) {
+      // A damaged listing costs its folder, not the whole restore (like a damaged file).
+      if (rel === '' || !isLifeboatError(e, 'REPO_CORRUPT')) throw e;
+      failed.push({ path, error: `folder listing: ${e.message}` });
+      return;
+    }
     assertSafeTree(tree, rel);
     for (const node of tree.nodes) {
       await planNode(join(path, node.name), node, rel === '' ? node.name : `${rel}/${node.name}`, fresh);
@@ -221,7 +229,8 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
       const res = await pool.restore(span.pack, data, jobs, asRoot);
       failed.push(...res.failed);
       outcome.bytes += res.written;
-      outcome.files += jobs.reduce((n, j) => n + j.targets.filter((t) => t.whole).length, 0);
+      const failedNow = new Set(res.failed.map((f) => f.path));
+      outcome.files += jobs.reduce((n, j) => n + j.targets.filter((t) => t.whole && !failedNow.has(t.path)).length, 0);
       input.onProgress?.(outcome);
     });
   } finally {

@@ -1,0 +1,655 @@
+import { Readable } from 'node:stream';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type BucketLocationConstraint,
+  type S3ClientConfig,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { LifeboatError, isLifeboatError } from '../errors.js';
+import type { Backend, FileKind, Handle, ObjectInfo, SaveOptions } from './backend.js';
+import { checkRange, checkedObjectPath, isValidName, rangeError } from './object-name.js';
+
+const MiB = 1024 * 1024;
+
+/** Access keys for code that holds them already (tests, embedding). Runbooks never carry these. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export interface S3BackendOptions {
+  /** An S3-compatible endpoint (MinIO, Ceph, R2, s3rver), e.g. http://127.0.0.1:9000. Default: AWS. */
+  endpoint?: string;
+  /** Address buckets as `endpoint/bucket/key` instead of `bucket.endpoint/key` (most S3-compatible stores want this). */
+  pathStyle?: boolean;
+  /** Default: us-east-1 with a custom endpoint, else the SDK's chain (AWS_REGION, the profile). */
+  region?: string;
+  /**
+   * Default: the SDK's standard chain (environment, shared profile, SSO,
+   * instance or task role). Only for callers that hold keys already.
+   */
+  credentials?: S3Credentials;
+  /** The storage class of `data/` objects when a save names none (default: STANDARD). */
+  dataStorageClass?: string;
+  /**
+   * Whether the SDK adds checksums to requests and checks them on responses:
+   * `when-required` (only where S3 demands one) or `when-supported` (always).
+   * Default: `when-required` with a custom endpoint, because the SDK then sends
+   * stream bodies aws-chunked and some stores (s3rver) keep the framing bytes
+   * inside the object; `when-supported` on AWS itself.
+   */
+  checksums?: 'when-required' | 'when-supported';
+  /** May `create()` make a missing bucket (default true)? When false, a missing bucket is BACKEND_NOT_FOUND. */
+  createBucket?: boolean;
+  /** Objects larger than this go up as a multipart upload (default 8 MiB). */
+  multipartThresholdBytes?: number;
+  /** Multipart part size (default 8 MiB, at least 5 MiB as S3 demands). */
+  partSizeBytes?: number;
+  /** Parts of one object uploaded at once (default 4). */
+  partConcurrency?: number;
+  /** Give up connecting after this long (default 10 s). */
+  connectTimeoutMs?: number;
+  /**
+   * A request whose socket moves no byte for this long fails with a retryable
+   * BACKEND_UNAVAILABLE (default 30 s). This is an idle timeout, not a total
+   * one: a large object on a slow link may take as long as it needs.
+   */
+  idleTimeoutMs?: number;
+  /** Keys per ListObjectsV2 page (default 1000, S3's maximum). */
+  listPageSize?: number;
+  /** Sockets kept per client (default 50). */
+  maxSockets?: number;
+}
+
+const defaults = {
+  multipartThresholdBytes: 8 * MiB,
+  partSizeBytes: 8 * MiB,
+  partConcurrency: 4,
+  connectTimeoutMs: 10_000,
+  idleTimeoutMs: 30_000,
+  listPageSize: 1000,
+  maxSockets: 50,
+};
+
+const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** `s3://bucket/prefix` → its parts; a USAGE error saying what was expected otherwise. */
+export function parseS3Url(url: string): { bucket: string; prefix: string } {
+  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/i.exec(url);
+  const bucket = match?.[1] ?? '';
+  const prefix = (match?.[2] ?? '').replace(/\/+$/, '');
+  const bad = (why: string) =>
+    new LifeboatError('USAGE', `bad repository URL ${JSON.stringify(redactUrl(url))}: ${why} (expected s3://bucket/prefix)`, {
+      details: { url: redactUrl(url) },
+    });
+  if (match === null) throw bad('not an s3:// URL');
+  if (bucket.includes('@')) throw bad('credentials never go in the URL (they come from the environment, a profile or a role)');
+  if (!bucketPattern.test(bucket) || bucket.includes('..')) {
+    throw bad(`bucket name "${bucket}" is not 3 to 63 lowercase letters, digits, dots and hyphens`);
+  }
+  if (prefix !== '' && prefix.split('/').some((part) => part === '' || part === '.' || part === '..')) {
+    throw bad('the prefix has an empty, "." or ".." part');
+  }
+  return { bucket, prefix };
+}
+
+/**
+ * A repository in an S3 bucket under a prefix (`s3://bucket/prefix`), on AWS or
+ * any S3-compatible store.
+ *
+ * - Object keys are `prefix/` + the Backend layout (`config`, `data/ab/abcd…`).
+ * - `save` is a single PutObject, or a multipart upload above
+ *   `multipartThresholdBytes`; S3 makes either visible only when complete, so
+ *   saves are atomic. The size is then checked with HeadObject (a store that
+ *   answered 200 but kept fewer bytes gets one re-upload, then BACKEND_IO).
+ * - Only `data/` objects take a storage class other than STANDARD: config,
+ *   keys, index, snapshots and locks must stay readable without a thaw.
+ * - The SDK's own retries are off (one attempt per call): RetryBackend owns
+ *   retries, so that backoff, budget, counters and events live in one place and
+ *   attempts do not multiply.
+ * - Errors follow the Backend contract and name the bucket and key, never
+ *   credentials.
+ * An interrupted multipart upload is aborted when possible; a bucket lifecycle
+ * rule (AbortIncompleteMultipartUpload) cleans up the ones that were not.
+ */
+export class S3Backend implements Backend {
+  readonly location: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  private readonly client: S3Client;
+  private readonly root: string;
+  private readonly options: S3BackendOptions & typeof defaults;
+  /** Set once any call reached the bucket, so a 404 from HeadObject is surely a missing key. */
+  private bucketSeen = false;
+
+  constructor(url: string, options: S3BackendOptions = {}) {
+    const { bucket, prefix } = parseS3Url(url);
+    this.bucket = bucket;
+    this.prefix = prefix;
+    this.root = prefix === '' ? '' : `${prefix}/`;
+    this.location = `s3://${bucket}${prefix === '' ? '' : `/${prefix}`}`;
+    this.options = { ...defaults, ...stripUndefined(options) };
+    if (this.options.partSizeBytes < 5 * MiB) {
+      throw new LifeboatError('USAGE', `S3 part size ${this.options.partSizeBytes} is below the 5 MiB S3 requires`);
+    }
+    this.client = new S3Client(this.clientConfig());
+  }
+
+  private clientConfig(): S3ClientConfig {
+    const { endpoint, pathStyle, region, credentials } = this.options;
+    const checksums = this.options.checksums ?? (endpoint === undefined ? 'when-supported' : 'when-required');
+    const checksumMode = checksums === 'when-required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+    return {
+      ...(endpoint === undefined ? { followRegionRedirects: true } : { endpoint }),
+      forcePathStyle: pathStyle ?? false,
+      region: region ?? (endpoint === undefined ? undefined : 'us-east-1'),
+      ...(credentials === undefined ? {} : { credentials }),
+      // One attempt per call: RetryBackend retries (see the class comment).
+      maxAttempts: 1,
+      requestChecksumCalculation: checksumMode,
+      responseChecksumValidation: checksumMode,
+      requestHandler: {
+        connectionTimeout: this.options.connectTimeoutMs,
+        // An idle-socket timeout turns a stalled upload or download into a
+        // retryable error; it covers the body too, unlike requestTimeout.
+        socketTimeout: this.options.idleTimeoutMs,
+        httpAgent: { keepAlive: true, maxSockets: this.options.maxSockets },
+        httpsAgent: { keepAlive: true, maxSockets: this.options.maxSockets },
+      },
+    };
+  }
+
+  async save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
+    const key = this.keyOf(handle);
+    const storageClass = handle.kind === 'data' ? (options?.storageClass ?? this.options.dataStorageClass) : 'STANDARD';
+    for (let attempt = 1; ; attempt++) {
+      const etag = await this.upload(key, data, storageClass);
+      const stored = await this.storedSize(key);
+      if (stored.size === data.length) return;
+      // Another writer replaced the object after us (last writer wins, as with any store).
+      if (stored.etag !== undefined && etag !== undefined && stored.etag !== etag) return;
+      if (attempt === 2) {
+        const found = stored.size === undefined ? 'no object' : `${stored.size} bytes`;
+        throw new LifeboatError(
+          'BACKEND_IO',
+          `save ${this.where(key)}: the store confirmed ${data.length} bytes but holds ${found}, twice`,
+          { retryable: true, details: { op: 'save', bucket: this.bucket, key, expected: data.length, stored: stored.size } },
+        );
+      }
+    }
+  }
+
+  async load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
+    const key = this.keyOf(handle);
+    const where = this.where(key);
+    if (range !== undefined) checkRange(range, where);
+    if (range?.length === 0) {
+      // HTTP cannot ask for zero bytes; only the offset needs checking.
+      const size = await this.sizeOf(key, 'load');
+      if (range.offset > size) throw rangeError(where, range, size);
+      return Buffer.allocUnsafeSlow(0);
+    }
+    let response;
+    try {
+      response = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(range === undefined ? {} : { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` }),
+        }),
+      );
+    } catch (e) {
+      if (range !== undefined && s3ErrorName(e) === 'InvalidRange') {
+        throw rangeError(where, range, await this.sizeOf(key, 'load'));
+      }
+      throw this.mapError(e, 'load', key);
+    }
+    this.bucketSeen = true;
+    const body = await this.readBody(response.Body, response.ContentLength, key);
+    if (range === undefined) return body;
+    // Servers may ignore or widen a range (s3rver answers bytes=0-0 with the whole object): cut it out here.
+    const served = parseContentRange(response.ContentRange) ?? { start: 0, total: body.length };
+    const skip = range.offset - served.start;
+    if (skip < 0) {
+      throw new LifeboatError('BACKEND_IO', `load ${where}: asked for bytes from ${range.offset}, got bytes from ${served.start}`, {
+        details: { op: 'load', bucket: this.bucket, key },
+      });
+    }
+    if (skip + range.length > body.length) {
+      if (served.total !== undefined && range.offset + range.length > served.total) throw rangeError(where, range, served.total);
+      throw unavailable(`load ${where}: the store sent ${body.length - skip} of ${range.length} bytes`, 'load', this.bucket, key);
+    }
+    if (skip === 0 && body.length === range.length) return body;
+    const part = Buffer.allocUnsafeSlow(range.length);
+    body.copy(part, 0, skip, skip + range.length);
+    return part;
+  }
+
+  async stat(handle: Handle): Promise<ObjectInfo> {
+    const key = this.keyOf(handle);
+    return { name: handle.name, size: await this.sizeOf(key, 'stat') };
+  }
+
+  async *list(kind: FileKind): AsyncGenerator<ObjectInfo> {
+    if (kind === 'config') {
+      const size = await this.sizeOf(`${this.root}config`, 'list').catch((e: unknown) => {
+        if (isLifeboatError(e, 'BACKEND_NOT_FOUND') && e.details.bucketMissing !== true) return undefined;
+        throw e;
+      });
+      if (size !== undefined) yield { name: 'config', size };
+      return;
+    }
+    const base = `${this.root}${kind}/`;
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: base,
+            MaxKeys: this.options.listPageSize,
+            ...(token === undefined ? {} : { ContinuationToken: token }),
+          }),
+        );
+      } catch (e) {
+        throw this.mapError(e, 'list', base);
+      }
+      this.bucketSeen = true;
+      for (const object of page.Contents ?? []) {
+        const name = nameUnder(kind, object.Key?.slice(base.length) ?? '');
+        if (name !== undefined && object.Key?.startsWith(base) === true) yield { name, size: object.Size ?? 0 };
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  async remove(handle: Handle): Promise<void> {
+    const key = this.keyOf(handle);
+    try {
+      // S3 answers 204 for a missing key, so remove is idempotent as the contract asks.
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      this.bucketSeen = true;
+    } catch (e) {
+      const error = this.mapError(e, 'remove', key);
+      if (error.code === 'BACKEND_NOT_FOUND' && error.details.bucketMissing !== true) return;
+      throw error;
+    }
+  }
+
+  async create(): Promise<void> {
+    if (await this.bucketExists('create')) return;
+    if (this.options.createBucket === false) throw this.bucketMissing('create');
+    const region = await this.client.config.region().catch(() => undefined);
+    try {
+      await this.client.send(
+        new CreateBucketCommand({
+          Bucket: this.bucket,
+          ...(region === undefined || region === 'us-east-1'
+            ? {}
+            : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
+        }),
+      );
+    } catch (e) {
+      const name = s3ErrorName(e);
+      // Made meanwhile by us or by a concurrent init; only a bucket we can reach will do.
+      if (name === 'BucketAlreadyOwnedByYou' || ((name === 'BucketAlreadyExists' || name === 'OperationAborted') && (await this.bucketExists('create')))) {
+        return;
+      }
+      if (name === 'BucketAlreadyExists') {
+        throw new LifeboatError(
+          'BACKEND_PERMISSION',
+          `create ${this.location}: the bucket name "${this.bucket}" is taken by another account (choose another bucket name)`,
+          { details: { op: 'create', bucket: this.bucket, s3Error: name } },
+        );
+      }
+      const error = this.mapError(e, 'create', undefined);
+      if (error.code === 'BACKEND_PERMISSION') {
+        throw new LifeboatError(
+          'BACKEND_PERMISSION',
+          `create ${this.location}: bucket "${this.bucket}" does not exist and these credentials may not create it (${name}): create the bucket, or grant s3:CreateBucket`,
+          { cause: e, details: error.details },
+        );
+      }
+      throw error;
+    }
+    this.bucketSeen = true;
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      await this.sizeOf(`${this.root}config`, 'exists');
+      return true;
+    } catch (e) {
+      // A missing bucket holds no repository either.
+      if (isLifeboatError(e, 'BACKEND_NOT_FOUND')) return false;
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  private keyOf(handle: Handle): string {
+    return this.root + checkedObjectPath(handle);
+  }
+
+  private where(key: string | undefined): string {
+    return key === undefined ? `s3://${this.bucket}` : `s3://${this.bucket}/${key}`;
+  }
+
+  /** PutObject or a multipart upload; resolves to the ETag the store answered with. */
+  private async upload(key: string, data: Uint8Array, storageClass: string | undefined): Promise<string | undefined> {
+    const params = {
+      Bucket: this.bucket,
+      Key: key,
+      Body: data,
+      ContentType: 'application/octet-stream',
+      ...(storageClass === undefined ? {} : { StorageClass: storageClass as StorageClass }),
+    };
+    try {
+      if (data.length <= this.options.multipartThresholdBytes) {
+        const result = await this.client.send(new PutObjectCommand({ ...params, ContentLength: data.length }));
+        this.bucketSeen = true;
+        return result.ETag;
+      }
+      const upload = new Upload({
+        client: this.client,
+        params,
+        partSize: this.options.partSizeBytes,
+        queueSize: this.options.partConcurrency,
+        leavePartsOnError: false,
+      });
+      const result = await upload.done();
+      this.bucketSeen = true;
+      return result.ETag;
+    } catch (e) {
+      throw this.mapError(e, 'save', key);
+    }
+  }
+
+  /** Size and ETag the store reports after a save; size undefined when the object is not there. */
+  private async storedSize(key: string): Promise<{ size?: number; etag?: string }> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { size: head.ContentLength ?? 0, etag: head.ETag };
+    } catch (e) {
+      const error = this.mapError(e, 'save', key);
+      if (error.code === 'BACKEND_NOT_FOUND') return {};
+      throw error;
+    }
+  }
+
+  /** HeadObject's size; a 404 is told apart into missing key and missing bucket. */
+  private async sizeOf(key: string, op: string): Promise<number> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      this.bucketSeen = true;
+      return head.ContentLength ?? 0;
+    } catch (e) {
+      const error = this.mapError(e, op, key);
+      // HEAD answers carry no body, so S3 cannot say which of the two is missing.
+      if (error.code === 'BACKEND_NOT_FOUND' && !this.bucketSeen && !(await this.bucketExists(op))) {
+        throw this.bucketMissing(op);
+      }
+      throw error;
+    }
+  }
+
+  private async bucketExists(op: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      this.bucketSeen = true;
+      return true;
+    } catch (e) {
+      const error = this.mapError(e, op, undefined);
+      if (error.code === 'BACKEND_NOT_FOUND') return false;
+      throw error;
+    }
+  }
+
+  private bucketMissing(op: string): LifeboatError {
+    return new LifeboatError(
+      'BACKEND_NOT_FOUND',
+      `${op} ${this.location}: bucket "${this.bucket}" does not exist${this.endpointNote()} (check the bucket name and region, or run init to create it)`,
+      { details: { op, bucket: this.bucket, bucketMissing: true } },
+    );
+  }
+
+  private endpointNote(): string {
+    const { endpoint } = this.options;
+    return endpoint === undefined ? '' : ` at ${redactUrl(endpoint)}`;
+  }
+
+  /** Reads a response body whole into a buffer of its own (safe to transfer to a worker). */
+  private async readBody(body: unknown, contentLength: number | undefined, key: string): Promise<Buffer> {
+    const where = this.where(key);
+    try {
+      if (!(body instanceof Readable)) {
+        const bytes = body === undefined ? new Uint8Array(0) : await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+        const out = Buffer.allocUnsafeSlow(bytes.length);
+        out.set(bytes);
+        if (contentLength !== undefined && out.length !== contentLength) throw shortBody(where, out.length, contentLength, this.bucket, key);
+        return out;
+      }
+      const chunks: Buffer[] = [];
+      let received = 0;
+      const out = contentLength === undefined ? undefined : Buffer.allocUnsafeSlow(contentLength);
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (out === undefined) chunks.push(chunk);
+        else if (received + chunk.length <= out.length) chunk.copy(out, received);
+        received += chunk.length;
+      }
+      if (out === undefined) {
+        const whole = Buffer.allocUnsafeSlow(received);
+        let at = 0;
+        for (const chunk of chunks) at += chunk.copy(whole, at);
+        return whole;
+      }
+      if (received !== out.length) throw shortBody(where, received, out.length, this.bucket, key);
+      return out;
+    } catch (e) {
+      throw this.mapError(e, 'load', key);
+    }
+  }
+
+  private mapError(error: unknown, op: string, key: string | undefined): LifeboatError {
+    return mapS3Error(error, { op, bucket: this.bucket, key, location: this.location });
+  }
+}
+
+/** The name of a listed object within its kind, or undefined for a key that is not ours. */
+function nameUnder(kind: FileKind, rest: string): string | undefined {
+  if (kind !== 'data') return !rest.includes('/') && isValidName(kind, rest) ? rest : undefined;
+  const match = /^([0-9a-f]{2})\/([^/]+)$/.exec(rest);
+  const name = match?.[2];
+  // A pack outside its own fan-out prefix could never be loaded by name.
+  if (match === null || name === undefined || !name.startsWith(match[1] ?? '') || !isValidName('data', name)) return undefined;
+  return name;
+}
+
+function parseContentRange(header: string | undefined): { start: number; total?: number } | undefined {
+  const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header ?? '');
+  if (match === null) return undefined;
+  return { start: Number(match[1]), ...(match[3] === '*' ? {} : { total: Number(match[3]) }) };
+}
+
+function shortBody(where: string, received: number, expected: number, bucket: string, key: string): LifeboatError {
+  return unavailable(`load ${where}: the connection ended after ${received} of ${expected} bytes`, 'load', bucket, key);
+}
+
+function unavailable(message: string, op: string, bucket: string, key: string | undefined): LifeboatError {
+  return new LifeboatError('BACKEND_UNAVAILABLE', message, { retryable: true, details: { op, bucket, key } });
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, '$1***@');
+}
+
+/** The S3 error code (`NoSuchKey`, `SlowDown`, …) or the error's name. */
+function s3ErrorName(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const e = error as { Code?: unknown; name?: unknown };
+  if (typeof e.Code === 'string') return e.Code;
+  return typeof e.name === 'string' ? e.name : undefined;
+}
+
+const permissionNames = new Set([
+  'AccessDenied',
+  'AllAccessDisabled',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'InvalidToken',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'AccountProblem',
+  'InvalidSecurity',
+  'NotSignedUp',
+  'Forbidden',
+]);
+
+/** Names of answers that mean "later": throttling, overload, the server's own timeouts. */
+const unavailableNames = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequests',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'TimeoutError',
+  'RequestAbortedError',
+]);
+
+/** Node's codes for a network that failed under a request. */
+const networkCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+]);
+
+/**
+ * Turns an SDK or network error into the Backend contract's codes. Messages
+ * name the operation, bucket and key and say what to check; they carry the S3
+ * error code and HTTP status, never credentials or signed strings.
+ */
+export function mapS3Error(
+  error: unknown,
+  context: { op: string; bucket: string; key?: string; location?: string },
+): LifeboatError {
+  if (isLifeboatError(error)) return error;
+  const { op, bucket, key } = context;
+  const where = key === undefined ? (context.location ?? `s3://${bucket}`) : `s3://${bucket}/${key}`;
+  const name = s3ErrorName(error);
+  const status = httpStatus(error);
+  const errno = errnoCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const details: Record<string, unknown> = {
+    op,
+    bucket,
+    ...(key === undefined ? {} : { key }),
+    ...(name === undefined ? {} : { s3Error: name }),
+    ...(status === undefined ? {} : { httpStatus: status }),
+    ...(errno === undefined ? {} : { errno }),
+  };
+  const options = { cause: error, details };
+  const label = [name, status === undefined ? undefined : `HTTP ${status}`].filter((x) => x !== undefined).join(', ');
+
+  if (name === 'NoSuchBucket') {
+    return new LifeboatError(
+      'BACKEND_NOT_FOUND',
+      `${op} ${where}: bucket "${bucket}" does not exist (check the bucket name and region, or run init to create it)`,
+      { ...options, details: { ...details, bucketMissing: true } },
+    );
+  }
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
+    return new LifeboatError('BACKEND_NOT_FOUND', `${op} ${where}: not found`, options);
+  }
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return new LifeboatError(
+      'BACKEND_PERMISSION',
+      `${op} ${where}: no AWS credentials found for bucket "${bucket}" (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an instance or task role)`,
+      options,
+    );
+  }
+  if (/Region is missing/i.test(message)) {
+    return new LifeboatError(
+      'USAGE',
+      `${op} ${where}: no AWS region for bucket "${bucket}" (set region in the runbook's repository, or AWS_REGION)`,
+      options,
+    );
+  }
+  if ((name !== undefined && permissionNames.has(name)) || status === 403 || status === 401) {
+    return new LifeboatError(
+      'BACKEND_PERMISSION',
+      `${op} ${where}: access denied to bucket "${bucket}" (${label}): check the AWS credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the instance role) and the bucket policy`,
+      options,
+    );
+  }
+  if (name === 'PermanentRedirect' || name === 'AuthorizationHeaderMalformed' || status === 301) {
+    return new LifeboatError(
+      'BACKEND_IO',
+      `${op} ${where}: bucket "${bucket}" answers from another region (${label}): set the repository's region`,
+      options,
+    );
+  }
+  const transient =
+    (name !== undefined && unavailableNames.has(name)) ||
+    (status !== undefined && (status >= 500 || status === 429)) ||
+    (errno !== undefined && networkCodes.has(errno)) ||
+    /socket hang up|aborted|premature close|ECONNRESET|EPIPE|timed out/i.test(message) ||
+    (typeof error === 'object' && error !== null && '$retryable' in error && Boolean((error as { $retryable?: unknown }).$retryable));
+  if (transient) {
+    const why = label === '' ? (errno ?? message) : label;
+    return new LifeboatError('BACKEND_UNAVAILABLE', `${op} ${where}: S3 is unreachable, throttling or failing (${why})`, {
+      ...options,
+      retryable: true,
+    });
+  }
+  return new LifeboatError('BACKEND_IO', `${op} ${where}: ${label === '' ? message : `${label}: ${message}`}`, options);
+}
+
+function httpStatus(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;
+  const metadata = (error as { $metadata?: { httpStatusCode?: unknown } }).$metadata;
+  return typeof metadata?.httpStatusCode === 'number' ? metadata.httpStatusCode : undefined;
+}
+
+function errnoCode(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 4; depth++) {
+    if ('code' in e && typeof e.code === 'string') return e.code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,51 @@
+/**
+ * The verify stage: every pack this run wrote is where it should be with the
+ * right size, and a rotating slice of all packs is read back and verified, so
+ * that with `verify.readData: P%` every pack is read within ceil(100/P) runs.
+ */
+import { LifeboatError } from '../errors.js';
+import { readAndVerifyPacks, rotatingSlice } from '../repo/checker.js';
+import type { Repository } from '../repo/repository.js';
+
+export interface VerifyStageResult {
+  packsWritten: number;
+  packsStatted: number;
+  packsRead: number;
+  bytesRead: number;
+  slice: number;
+  slices: number;
+  problems: string[];
+}
+
+export async function verifyRun(repo: Repository, options: { readDataFraction: number; runNumber: number; signal?: AbortSignal }): Promise<VerifyStageResult> {
+  const problems: string[] = [];
+  for (const pack of repo.written) {
+    try {
+      const info = await repo.backend.stat({ kind: 'data', name: pack.id });
+      if (info.size !== pack.size) problems.push(`pack ${pack.id.slice(0, 12)} has ${info.size} bytes in the repository, ${pack.size} were written`);
+    } catch (e) {
+      problems.push(`pack ${pack.id.slice(0, 12)} written by this run is missing: ${(e as Error).message}`);
+    }
+  }
+  let read = { packs: [] as string[], slice: 0, of: 1 };
+  let bytesRead = 0;
+  if (options.readDataFraction > 0) {
+    read = rotatingSlice([...repo.index.packs.keys()].sort(), options.readDataFraction, options.runNumber);
+    const results = await readAndVerifyPacks(repo, read.packs, { signal: options.signal, onPack: (_p, bytes) => (bytesRead += bytes) });
+    for (const r of results) {
+      if (!r.hashOk) problems.push(`pack ${r.pack.slice(0, 12)}: content does not match its name`);
+      if (r.headerError) problems.push(`pack ${r.pack.slice(0, 12)}: ${r.headerError}`);
+      for (const d of r.damaged) problems.push(`pack ${r.pack.slice(0, 12)}: blob ${d.id.slice(0, 12)} ${d.error}`);
+    }
+  }
+  if (options.signal?.aborted) throw new LifeboatError('CANCELLED', 'verification cancelled');
+  return {
+    packsWritten: repo.written.length,
+    packsStatted: repo.written.length,
+    packsRead: read.packs.length,
+    bytesRead,
+    slice: read.slice,
+    slices: read.of,
+    problems,
+  };
+}

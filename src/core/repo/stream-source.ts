@@ -1,0 +1,128 @@
+/**
+ * Stream sources: a command whose standard output is the backup (pg_dump,
+ * sqlite3 .dump, mysqldump). The bytes go through a plain pipe (binary-safe;
+ * a pty would mangle them), are chunked like any file and stored on the main
+ * thread; the result is one file node named after the source. A non-zero
+ * exit fails the source and keeps the tail of its stderr.
+ */
+import { spawn } from 'node:child_process';
+import { LifeboatError } from '../errors.js';
+import { Chunker } from './chunker.js';
+import type { Repository } from './repository.js';
+import type { TreeNode } from './tree.js';
+import type { CommandSource } from '../runbook/types.js';
+
+export interface StreamBackupResult {
+  node: TreeNode;
+  bytes: number;
+  bytesNew: number;
+  bytesStored: number;
+}
+
+const STDERR_TAIL_BYTES = 4096;
+
+export function stderrTail(text: string, lines = 10): string {
+  return text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-lines).join('\n');
+}
+
+export async function backupStream(
+  repo: Repository,
+  source: CommandSource,
+  options: {
+    env: Readonly<Record<string, string | undefined>>;
+    cwd: string;
+    time: Date;
+    isNew: (id: string) => boolean;
+    signal?: AbortSignal;
+    onBytes?: (bytes: number) => void;
+  },
+): Promise<StreamBackupResult> {
+  const chunker = new Chunker(repo.key.chunkerSeed, repo.config.chunker);
+  const max = repo.config.chunker.maxSize;
+  let buffer = Buffer.allocUnsafe(max * 2);
+  let start = 0;
+  let end = 0;
+  const content: string[] = [];
+  let bytes = 0;
+  let bytesNew = 0;
+  let bytesStored = 0;
+
+  const child = spawn('/bin/sh', ['-c', source.command], {
+    cwd: options.cwd,
+    env: options.env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so cancelling kills the whole pipeline
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d: string) => {
+    stderr = (stderr + d).slice(-STDERR_TAIL_BYTES);
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  const onAbort = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const storeChunks = async (final: boolean) => {
+    for (;;) {
+      const length = chunker.cut(buffer, start, end - start, final);
+      if (length === 0) return;
+      const saved = await repo.saveBlob('data', buffer.subarray(start, start + length), options.isNew);
+      content.push(saved.id);
+      if (saved.isNew) bytesNew += length;
+      bytesStored += saved.stored;
+      start += length;
+      if (start === end) return;
+    }
+  };
+
+  try {
+    for await (const piece of child.stdout as AsyncIterable<Buffer>) {
+      if (end + piece.length > buffer.length) {
+        // Keep the unchunked tail at the front; grow only if one read is unusually large.
+        const keep = end - start;
+        const next = keep + piece.length > buffer.length ? Buffer.allocUnsafe(keep + piece.length + max) : buffer;
+        buffer.copy(next, 0, start, end);
+        buffer = next;
+        start = 0;
+        end = keep;
+      }
+      piece.copy(buffer, end);
+      end += piece.length;
+      bytes += piece.length;
+      options.onBytes?.(piece.length);
+      if (end - start >= max) await storeChunks(false);
+    }
+    await storeChunks(true);
+    const { code, signal } = await exited;
+    if (options.signal?.aborted) throw new LifeboatError('CANCELLED', `source ${source.name} cancelled`);
+    if (code !== 0) {
+      const tail = stderrTail(stderr);
+      throw new LifeboatError(
+        'SOURCE_FAILED',
+        `source ${source.name}: \`${source.command}\` ${signal ? `was killed by ${signal}` : `exited with ${code}`}${tail ? `; stderr: ${tail}` : ''}`,
+        { details: { exitCode: code, signal, stderrTail: tail } },
+      );
+    }
+  } catch (e) {
+    onAbort();
+    throw e;
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  const now = options.time.getTime();
+  return {
+    node: { name: source.name, type: 'file', mode: 0o600, mtimeMs: now, size: bytes, content },
+    bytes,
+    bytesNew,
+    bytesStored,
+  };
+}
