@@ -2,6 +2,7 @@
 import type { Command } from './command.js';
 import { backupCommand } from './backup.js';
 import { checkCommand } from './check.js';
+import { forgetCommand } from './forget.js';
 import { historyCommand } from './history.js';
 import { initCommand } from './init.js';
 import { restoreCommand } from './restore.js';
@@ -19,6 +20,7 @@ export const commands: readonly Command<unknown>[] = [
   snapshotsCommand,
   restoreCommand,
   checkCommand,
+  forgetCommand,
   historyCommand,
 ] as Command<unknown>[];
 

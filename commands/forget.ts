@@ -1,0 +1,46 @@
+import { ExitCode, LifeboatError } from '../src/core/errors.js';
+import { formatBytes } from '../src/core/format.js';
+import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
+import { openRunbookRepository } from '../src/core/repo/open-repository.js';
+import { renderRetentionPlan } from '../src/core/pipeline/retention-policy.js';
+import { forgetAndPrune } from '../src/core/pipeline/retention-stage.js';
+import { defineCommand } from './command.js';
+import { bool, rawArgs } from './support/args.js';
+import { loadRunbookArg } from './support/runbook-arg.js';
+
+export const forgetCommand = defineCommand({
+  name: 'forget',
+  summary: 'Apply the runbook\'s retention policy: forget old snapshots, then prune unused data',
+  description:
+    'Shows which snapshots the policy keeps (with every reason) and which it forgets, then removes the forgotten ones and prunes packs no snapshot uses (repacking mostly-empty ones). Holds an exclusive repository lock: backups into the same repository wait or are refused meanwhile. --dry-run only shows the plan.',
+  options: {
+    'dry-run': { type: 'boolean', short: 'n', description: 'show the plan and what prune would free; change nothing' },
+    'no-prune': { type: 'boolean', description: 'forget snapshots but leave their data for a later prune' },
+  },
+  positionals: [{ name: 'runbook', description: 'runbook name or path to a YAML file', required: true }],
+  schema: rawArgs.transform((r) => ({ runbook: r.positionals[0]!, dryRun: bool(r.options['dry-run']), prune: !bool(r.options['no-prune']) })),
+  access: 'backup',
+  runbookOf: (a) => a.runbook,
+  async run(args, ctx) {
+    const runbook = await loadRunbookArg(args.runbook, ctx);
+    if (!runbook.retention || Object.keys(runbook.retention).length === 0) {
+      throw new LifeboatError('USAGE', `runbook ${runbook.name} has no retention policy: nothing to forget (add a retention: section)`);
+    }
+    const repo = await openRunbookRepository(runbook, { env: ctx.env });
+    const out = await withRepositoryLock(repo.backend, { exclusive: true, purpose: `forget of ${runbook.name}` }, () =>
+      forgetAndPrune(repo, runbook, { now: ctx.clock.now(), dryRun: args.dryRun, prune: args.prune, signal: ctx.signal }),
+    );
+    const p = out.prune;
+    const pruneLine = p
+      ? `${args.dryRun ? 'prune would' : 'prune did'}: delete ${p.packsDeleted} pack(s), repack ${p.packsRepacked}, remove ${p.orphansDeleted} unindexed, free ${formatBytes(p.bytesFreed)} of ${formatBytes(p.bytesBefore)}`
+      : 'prune: not run';
+    return {
+      exitCode: ExitCode.ok,
+      summary: args.dryRun
+        ? `dry run: would keep ${out.plan.keep.length} and forget ${out.plan.forget.length} snapshot(s) of ${runbook.name}`
+        : `kept ${out.plan.keep.length}, forgot ${out.forgotten} snapshot(s) of ${runbook.name}`,
+      lines: [...renderRetentionPlan(out.plan).split('\n').filter((l) => l !== ''), pruneLine],
+      data: out,
+    };
+  },
+});
