@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'RUN_LOCKED'
   | 'ACCESS_DENIED'
   | 'CANCELLED'
+  | 'TRANSFER_PENDING'
   | 'INTERNAL';
 
 export interface LifeboatErrorOptions {
@@ -56,6 +57,7 @@ const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
   RUNBOOK_INVALID: ExitCode.usage,
   RUNBOOK_NOT_FOUND: ExitCode.usage,
   CANCELLED: ExitCode.cancelled,
+  TRANSFER_PENDING: ExitCode.transferPending,
 };
 
 export class LifeboatError extends Error {

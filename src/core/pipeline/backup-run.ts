@@ -55,7 +55,7 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
     runId: recorder.id,
     by: `${input.actor.user} (${input.actor.face})`,
   });
-  const hookEnv = { ...input.env } as Record<string, string | undefined>;
+  const hookEnv = hookEnvironment(input.env, runbook);
   const hookCwd = runbook.file.replace(/\/[^/]*$/, '');
   let status: RunStatus = 'failed';
   let failure: unknown;
@@ -98,6 +98,7 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
           LIFEBOAT_RUNBOOK: runbook.name,
           LIFEBOAT_RUN_ID: recorder.id,
           ...(outcome ? { LIFEBOAT_SNAPSHOT_ID: outcome.snapshot.id } : {}),
+          ...(failure !== undefined ? { LIFEBOAT_RUN_ERROR: describeError(failure).message } : {}),
         },
         cwd: hookCwd,
         runId: recorder.id,
@@ -114,6 +115,13 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
   } finally {
     await runLock.release();
   }
+}
+
+/** Hooks get the environment minus the repository password variable: a hook has no business with it. */
+function hookEnvironment(env: Readonly<Record<string, string | undefined>>, runbook: Runbook): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = { ...env };
+  if (runbook.repository.password.kind === 'env') delete out[runbook.repository.password.name];
+  return out;
 }
 
 async function snapshotStages(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<BackupOutcome> {

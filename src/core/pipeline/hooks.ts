@@ -235,10 +235,18 @@ interface RunOneContext {
  * line on its stdin. The pty is FIFO: once the marker is read, all output before
  * it has been too, and writing the acknowledgement lets the wrapper exit.
  * The hook itself runs in its own `/bin/sh -c`, so `exit 3` in it ends the hook,
- * not the wrapper; both are in one process group, which a kill reaches.
+ * not the wrapper; both are in one process group, which a kill reaches. The
+ * wrapper catches SIGTERM (its child gets the default action back on exec), so a
+ * stopped hook still reports through the marker and nothing outlives the wrapper
+ * unnoticed; SIGKILL after the grace period ends everything. The wrapper's own
+ * stdout and stderr are /dev/null, and the hook's shell takes the terminal back
+ * (from fds 3 and 4) in a first line of its own, so the wrapper's "Terminated" /
+ * "Killed" notices, which vary by shell, stay out of the hook's tail. (The one
+ * visible effect: the hook's script starts on line 2, for LINENO and syntax errors.)
  */
 const WRAPPER =
-  '/bin/sh -c "$1"; rc=$?; printf "\\033]7777;lifeboat-done;%s;%d\\007" "$2" "$rc"; read -r ack; exit "$rc"';
+  'trap : TERM; exec 3>&1 4>&2 >/dev/null 2>&1; /bin/sh -c "exec 1>&3 2>&4 3>&- 4>&-\n$1"; rc=$?; ' +
+  'printf "\\033]7777;lifeboat-done;%s;%d\\007" "$2" "$rc" >&3; read -r ack; exit "$rc"';
 
 /** Finds the wrapper's done-marker in the raw pty stream; everything before it is the hook's output. */
 class DoneMarker {
@@ -344,13 +352,13 @@ function runOne(name: string, command: string, ctx: RunOneContext): Promise<Hook
       if (doneCode !== undefined) return; // the echo of the acknowledgement, or late background output
       const { output, exitCode } = marker.push(data);
       if (output !== '') splitter.push(output);
-      if (exitCode !== undefined && !killed) {
+      if (exitCode !== undefined) {
         doneCode = exitCode;
         doneMs = elapsed();
         clearTimeout(timeoutTimer);
         term.write('\n');
         // The wrapper exits as soon as it reads the line; if it somehow does not, do not wait forever.
-        graceTimer = setTimeout(() => signalGroup(term.pid, 'SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+        graceTimer ??= setTimeout(() => signalGroup(term.pid, 'SIGKILL'), options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
       }
     });
     const exitSub = term.onExit(({ exitCode, signal }) => {
@@ -394,27 +402,32 @@ function describeExit(
   },
 ): HookResult {
   const result: HookResult = { name, command, exitCode: null, durationMs: e.durationMs, tail };
+  // What ended the hook: its own status (from the marker, as a shell reports it: 128 + n
+  // for a signal) or, when the wrapper itself was killed, the wrapper's signal.
+  const fromSignal = (n: number) => signalNames.get(n) ?? `signal ${n}`;
   if (e.doneCode !== undefined) {
-    // The hook's shell ended on its own; its status is what a shell would report.
-    result.exitCode = e.doneCode;
-    if (e.doneCode !== 0) {
-      const bySignal = e.doneCode > 128 ? signalNames.get(e.doneCode - 128) : undefined;
-      result.error = `${name} exited with code ${e.doneCode}${bySignal ? ` (128 + ${bySignal}: killed by a signal?)` : ''}`;
-    }
-    return result;
+    if (e.killed && e.doneCode > 128 && signalNames.has(e.doneCode - 128)) result.signal = fromSignal(e.doneCode - 128);
+    else result.exitCode = e.doneCode;
+  } else if (e.signal) {
+    result.signal = fromSignal(e.signal);
+  } else {
+    result.exitCode = e.exitCode;
   }
-  const signalName = e.signal ? (signalNames.get(e.signal) ?? `signal ${e.signal}`) : undefined;
-  if (signalName) result.signal = signalName;
-  else result.exitCode = e.exitCode;
+
   if (e.killed) {
     result.killed = e.killed;
     const how = e.escalated ? 'killed with SIGTERM, then SIGKILL' : 'killed with SIGTERM';
     result.error =
       e.killed === 'timeout' ? `${name} timed out after ${formatDuration(e.timeoutMs)} (${how})` : `${name} was cancelled (${how})`;
-  } else if (signalName) {
-    result.error = `${name} was killed by ${signalName}`;
+  } else if (e.doneCode !== undefined) {
+    if (e.doneCode !== 0) {
+      const bySignal = e.doneCode > 128 ? signalNames.get(e.doneCode - 128) : undefined;
+      result.error = `${name} exited with code ${e.doneCode}${bySignal ? ` (128 + ${bySignal}: killed by a signal?)` : ''}`;
+    }
+  } else if (result.signal) {
+    result.error = `${name} was killed by ${result.signal}`;
   } else {
-    // The wrapper ended without reporting: it was killed from outside, or could not start.
+    // The wrapper ended without reporting: it could not start (e.g. a missing cwd) or was killed from outside.
     result.error = `${name} ended without reporting its status (exit code ${e.exitCode})`;
   }
   return result;

@@ -1,0 +1,206 @@
+/**
+ * Staging between the engine and a remote backend (S3): every object is first
+ * written durably to a local staging folder, then uploaded in the background;
+ * it leaves staging only after the remote confirmed it. If the remote stays
+ * down past the retry budget, `flush` fails with TRANSFER_PENDING and staging
+ * is kept; a later run (or `lifeboat resume`) uploads it first.
+ *
+ * Order is what keeps the remote repository correct at every moment: data
+ * packs upload in parallel, but an index waits for every pack staged before
+ * it, and a snapshot for every index before it (a barrier per metadata object).
+ * Staging is bounded: `save` waits while more than `maxStagedBytes` are staged
+ * and the remote is reachable.
+ */
+import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
+import type { Backend, FileKind, Handle, ObjectInfo, SaveOptions } from './backend.js';
+import type { LocalBackend } from './local-backend.js';
+
+export interface StagingOptions {
+  /** Uploads in flight at once (transfer.concurrency). */
+  concurrency?: number;
+  maxStagedBytes?: number;
+  /** Storage class for data uploads (the cold tier's class). */
+  storageClass?: string;
+  onUploaded?: (handle: Handle, bytes: number) => void;
+}
+
+interface Item {
+  handle: Handle;
+  size: number;
+  barrier: boolean;
+  done?: Promise<void>;
+}
+
+/** Upload order when resuming: data first, then what points at it. */
+const kindOrder: FileKind[] = ['data', 'keys', 'config', 'index', 'snapshots'];
+
+export class StagingBackend implements Backend {
+  private readonly queue: Item[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private stagedBytes = 0;
+  private down?: unknown;
+  private waiters: (() => void)[] = [];
+  private readonly concurrency: number;
+  private readonly maxStagedBytes: number;
+  uploadedObjects = 0;
+  uploadedBytes = 0;
+
+  constructor(
+    readonly remote: Backend,
+    readonly staging: LocalBackend,
+    private readonly options: StagingOptions = {},
+  ) {
+    this.concurrency = options.concurrency ?? 4;
+    this.maxStagedBytes = options.maxStagedBytes ?? 1024 * 1024 * 1024;
+  }
+
+  get location(): string {
+    return this.remote.location;
+  }
+
+  /** Objects staged by an earlier run and not uploaded yet; queued for upload. */
+  async adoptLeftovers(): Promise<{ objects: number; bytes: number }> {
+    await this.staging.create();
+    let objects = 0;
+    let bytes = 0;
+    for (const kind of kindOrder) {
+      const items: ObjectInfo[] = [];
+      for await (const info of this.staging.list(kind)) items.push(info);
+      for (const info of items.sort((a, b) => a.name.localeCompare(b.name))) {
+        this.enqueue({ kind, name: info.name }, info.size);
+        objects++;
+        bytes += info.size;
+      }
+    }
+    return { objects, bytes };
+  }
+
+  get pending(): { objects: number; bytes: number } {
+    return { objects: this.queue.length + this.inFlight.size, bytes: this.stagedBytes };
+  }
+
+  async save(handle: Handle, data: Uint8Array, _options?: SaveOptions): Promise<void> {
+    if (handle.kind === 'locks') return this.remote.save(handle, data);
+    while (this.stagedBytes > this.maxStagedBytes && this.down === undefined) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    await this.staging.save(handle, data);
+    this.enqueue(handle, data.length);
+  }
+
+  private enqueue(handle: Handle, size: number): void {
+    this.stagedBytes += size;
+    this.queue.push({ handle, size, barrier: handle.kind !== 'data' });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.down === undefined && this.queue.length > 0 && this.inFlight.size < this.concurrency) {
+      const next = this.queue[0]!;
+      // A metadata object goes only when everything before it is confirmed.
+      if (next.barrier && this.inFlight.size > 0) return;
+      this.queue.shift();
+      const p = this.upload(next).finally(() => {
+        this.inFlight.delete(p);
+        this.pump();
+      });
+      this.inFlight.add(p);
+      if (next.barrier) return;
+    }
+  }
+
+  private async upload(item: Item): Promise<void> {
+    let data: Buffer;
+    try {
+      data = await this.staging.load(item.handle);
+    } catch (e) {
+      if (!isLifeboatError(e, 'BACKEND_NOT_FOUND')) throw e;
+      this.stagedBytes -= item.size; // removed from staging meanwhile (prune): nothing to upload
+      return;
+    }
+    try {
+      await this.remote.save(item.handle, data, item.handle.kind === 'data' && this.options.storageClass ? { storageClass: this.options.storageClass } : undefined);
+      const info = await this.remote.stat(item.handle);
+      if (info.size !== data.length) {
+        throw new LifeboatError('BACKEND_IO', `${this.remote.location}: ${item.handle.kind}/${item.handle.name} has ${info.size} bytes after upload, ${data.length} were sent`, { retryable: true });
+      }
+      await this.staging.remove(item.handle);
+      this.stagedBytes -= item.size;
+      this.uploadedObjects++;
+      this.uploadedBytes += item.size;
+      this.options.onUploaded?.(item.handle, item.size);
+    } catch (e) {
+      // Past the retry wrapper's budget: stop uploading, keep everything staged.
+      this.down ??= e;
+      this.queue.unshift(item);
+    } finally {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Wait until everything staged is uploaded, or throw TRANSFER_PENDING if the remote is down. */
+  async flush(): Promise<void> {
+    for (;;) {
+      this.pump();
+      if (this.inFlight.size > 0) {
+        await Promise.all([...this.inFlight]);
+        continue;
+      }
+      if (this.down !== undefined) {
+        const { message } = describeError(this.down);
+        throw new LifeboatError(
+          'TRANSFER_PENDING',
+          `${this.remote.location} is not reachable (${message}); ${this.pending.objects} object(s), ${this.stagedBytes} bytes are safe in staging at ${this.staging.location}; run \`lifeboat resume\` when it is back`,
+          { retryable: true, cause: this.down, details: { pending: this.pending } },
+        );
+      }
+      if (this.queue.length === 0) return;
+    }
+  }
+
+  async load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
+    try {
+      return await this.staging.load(handle, range);
+    } catch (e) {
+      if (!isLifeboatError(e, 'BACKEND_NOT_FOUND')) throw e;
+    }
+    return this.remote.load(handle, range);
+  }
+
+  async stat(handle: Handle): Promise<ObjectInfo> {
+    try {
+      return await this.staging.stat(handle);
+    } catch (e) {
+      if (!isLifeboatError(e, 'BACKEND_NOT_FOUND')) throw e;
+    }
+    return this.remote.stat(handle);
+  }
+
+  async *list(kind: FileKind): AsyncIterable<ObjectInfo> {
+    const seen = new Set<string>();
+    for await (const info of this.staging.list(kind)) {
+      seen.add(info.name);
+      yield info;
+    }
+    for await (const info of this.remote.list(kind)) if (!seen.has(info.name)) yield info;
+  }
+
+  async remove(handle: Handle): Promise<void> {
+    await this.staging.remove(handle);
+    await this.remote.remove(handle);
+  }
+
+  create(): Promise<void> {
+    return this.remote.create();
+  }
+
+  exists(): Promise<boolean> {
+    return this.remote.exists();
+  }
+
+  async close(): Promise<void> {
+    await this.remote.close();
+  }
+}
