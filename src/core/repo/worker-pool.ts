@@ -3,7 +3,8 @@
  * sent to the least loaded one, finished packs handed to `onPack` (which saves
  * them) with a credit sent back so workers never run far ahead of the backend.
  */
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -53,18 +54,27 @@ function workerUrlForSources(here: string): URL {
   const require = createRequire(here);
   const esbuild = require('esbuild') as typeof import('esbuild');
   const root = fileURLToPath(new URL('../../../', here));
-  const outfile = join(root, 'node_modules', '.cache', 'lifeboat', `repo-worker-${process.pid}.mjs`);
-  esbuild.buildSync({
+  const built = esbuild.buildSync({
     entryPoints: [fileURLToPath(new URL('./repo-worker.ts', here))],
     bundle: true,
     platform: 'node',
     format: 'esm',
     target: 'node20',
     packages: 'external',
-    outfile,
+    write: false,
+    outfile: 'repo-worker.mjs',
     logLevel: 'error',
   });
-  process.once('exit', () => rmSync(outfile, { force: true }));
+  const code = built.outputFiles[0]!.contents;
+  // Named by content: processes share one file, and nothing is left to clean up per process.
+  const dir = join(root, 'node_modules', '.cache', 'lifeboat');
+  const outfile = join(dir, `repo-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.mjs`);
+  if (!existsSync(outfile)) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${outfile}.${process.pid}.tmp`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, outfile);
+  }
   sourceWorkerUrl = pathToFileURL(outfile);
   return sourceWorkerUrl;
 }

@@ -1,0 +1,31 @@
+/** Test repositories on real folders: low KDF cost, small chunks and packs where speed matters. */
+import { LocalBackend } from '../../src/core/backends/local-backend.js';
+import { backupPaths, type BackupInput, type BackupOutcome } from '../../src/core/repo/archiver.js';
+import { Repository, type InitOptions } from '../../src/core/repo/repository.js';
+import type { Snapshot } from '../../src/core/repo/snapshot.js';
+
+export const TEST_PASSWORD = 'correct horse battery staple';
+export const testScrypt = { N: 1024, r: 8, p: 1 };
+/** Chunks of 2–64 KiB: a file of a few hundred KiB already spans many chunks and several packs. */
+export const smallChunker = { minSize: 2 * 1024, avgSize: 8 * 1024, maxSize: 64 * 1024 };
+export const smallRepo: InitOptions = { chunker: smallChunker, packSize: 256 * 1024 };
+
+export function createRepo(dir: string, options: InitOptions = {}): Promise<Repository> {
+  return Repository.init(new LocalBackend(dir), TEST_PASSWORD, { scrypt: testScrypt, ...options });
+}
+
+export async function openRepo(dir: string, password = TEST_PASSWORD): Promise<Repository> {
+  const repo = await Repository.open(new LocalBackend(dir), password);
+  await repo.loadIndex();
+  return repo;
+}
+
+/** Back up one folder as source `data`. */
+export function backupDir(
+  repo: Repository,
+  path: string,
+  options: { exclude?: string[]; parent?: Snapshot } & Partial<Omit<BackupInput, 'repo' | 'sources' | 'parent'>> = {},
+): Promise<BackupOutcome> {
+  const { exclude = [], parent, ...rest } = options;
+  return backupPaths({ repo, runbook: 'test', sources: [{ name: 'data', path, exclude }], parent, workers: 2, ...rest });
+}
