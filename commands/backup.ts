@@ -6,6 +6,22 @@ import { defineCommand } from './command.js';
 import { rawArgs } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
+/** The shared exit code of a run's final status. */
+export function exitCodeOf(status: string): ExitCode {
+  switch (status) {
+    case 'succeeded':
+      return ExitCode.ok;
+    case 'partial':
+      return ExitCode.partial;
+    case 'transfer-pending':
+      return ExitCode.transferPending;
+    case 'cancelled':
+      return ExitCode.cancelled;
+    default:
+      return ExitCode.failed;
+  }
+}
+
 export const backupCommand = defineCommand({
   name: 'backup',
   summary: 'Back up a runbook now',
@@ -29,11 +45,12 @@ export const backupCommand = defineCommand({
     });
     const s = snapshot?.stats;
     const lines: string[] = [];
+    if (run.error && run.status !== 'succeeded') lines.push(`${run.status}: ${run.error.message}`);
     for (const f of run.failedSources ?? []) lines.push(`failed: ${f.error.message}`);
     for (const f of outcome?.fileErrors ?? []) lines.push(`unreadable: ${f.path}: ${f.message}`);
     for (const w of outcome?.warnings ?? []) lines.push(`warning: ${w.path}: ${w.message}`);
     return {
-      exitCode: run.status === 'succeeded' ? ExitCode.ok : run.status === 'partial' ? ExitCode.partial : ExitCode.failed,
+      exitCode: exitCodeOf(run.status),
       summary: `${run.status === 'succeeded' ? 'backed up' : run.status} ${runbook.name}: snapshot ${snapshot ? shortId(snapshot.id) : '—'}, ${s?.files ?? 0} files, ${formatBytes(s?.bytes)} read, ${formatBytes(s?.bytesNew)} new, ${formatBytes(s?.bytesStored)} stored in ${formatDuration(run.durationMs)}`,
       lines,
       data: { run, snapshot },

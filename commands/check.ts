@@ -34,7 +34,7 @@ export const checkCommand = defineCommand({
   access: 'anyone',
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const repo = await openRunbookRepository(runbook, { env: ctx.env });
+    const repo = await openRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
     const out = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `check of ${runbook.name}` }, () =>
       checkRepository({ repo, readData: args.readData, signal: ctx.signal }),
     );

@@ -26,7 +26,7 @@ export const forgetCommand = defineCommand({
     if (!runbook.retention || Object.keys(runbook.retention).length === 0) {
       throw new LifeboatError('USAGE', `runbook ${runbook.name} has no retention policy: nothing to forget (add a retention: section)`);
     }
-    const repo = await openRunbookRepository(runbook, { env: ctx.env });
+    const repo = await openRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
     const out = await withRepositoryLock(repo.backend, { exclusive: true, purpose: `forget of ${runbook.name}` }, () =>
       forgetAndPrune(repo, runbook, { now: ctx.clock.now(), dryRun: args.dryRun, prune: args.prune, signal: ctx.signal }),
     );

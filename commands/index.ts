@@ -6,6 +6,7 @@ import { forgetCommand } from './forget.js';
 import { historyCommand } from './history.js';
 import { initCommand } from './init.js';
 import { restoreCommand } from './restore.js';
+import { resumeCommand } from './resume.js';
 import { runbooksCommand } from './runbooks.js';
 import { snapshotsCommand } from './snapshots.js';
 import { startCommand } from './start.js';
@@ -17,6 +18,7 @@ export const commands: readonly Command<unknown>[] = [
   runbooksCommand,
   initCommand,
   backupCommand,
+  resumeCommand,
   snapshotsCommand,
   restoreCommand,
   checkCommand,

@@ -15,7 +15,7 @@ export const initCommand = defineCommand({
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const repo = await initRunbookRepository(runbook, { env: ctx.env });
+    const repo = await initRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
     return {
       exitCode: ExitCode.ok,
       summary: `created repository ${repo.config.id.slice(0, 8)} at ${repo.backend.location}`,

@@ -29,7 +29,7 @@ export const restoreCommand = defineCommand({
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const repo = await openRunbookRepository(runbook, { env: ctx.env });
+    const repo = await openRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
     const snapshot = await repo.findSnapshot(args.snapshot);
     const target = resolve(ctx.cwd, args.target);
     for (const source of runbook.sources) {

@@ -16,7 +16,7 @@ export const snapshotsCommand = defineCommand({
   audited: false,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const repo = await openRunbookRepository(runbook, { env: ctx.env });
+    const repo = await openRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
     const snaps = await repo.listSnapshots();
     return {
       exitCode: ExitCode.ok,

@@ -23,7 +23,7 @@ export const startCommand = defineCommand({
     const runbook = await loadRunbookArg(args.runbook, ctx);
     const lines: string[] = [`runbook ${runbook.name} is valid (${runbook.file})`];
     try {
-      const repo = await initRunbookRepository(runbook, { env: ctx.env });
+      const repo = await initRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
       lines.push(`created repository at ${repo.backend.location}`);
     } catch (e) {
       if (!isLifeboatError(e, 'REPO_EXISTS')) throw e;

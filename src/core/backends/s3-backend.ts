@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -314,10 +315,11 @@ export class S3Backend implements Backend {
       }
       const error = this.mapError(e, 'create', undefined);
       if (error.code === 'BACKEND_PERMISSION') {
+        const why = String(error.details.s3Error ?? `HTTP ${String(error.details.httpStatus)}`);
         throw new LifeboatError(
           'BACKEND_PERMISSION',
-          `create ${this.location}: bucket "${this.bucket}" does not exist and these credentials may not create it (${name}): create the bucket, or grant s3:CreateBucket`,
-          { cause: e, details: error.details },
+          `create ${this.location}: bucket "${this.bucket}" does not exist and these credentials may not create it (${why}): create the bucket, or grant s3:CreateBucket`,
+          { cause: error.cause, details: error.details },
         );
       }
       throw error;
@@ -363,19 +365,35 @@ export class S3Backend implements Backend {
         this.bucketSeen = true;
         return result.ETag;
       }
+      // We abort a failed upload ourselves: lib-storage would throw the abort's
+      // own error (a 405 from stores without AbortMultipartUpload, say) in place
+      // of the failure that matters, turning a retryable reset into a permanent error.
       const upload = new Upload({
         client: this.client,
         params,
         partSize: this.options.partSizeBytes,
         queueSize: this.options.partConcurrency,
-        leavePartsOnError: false,
+        leavePartsOnError: true,
       });
-      const result = await upload.done();
-      this.bucketSeen = true;
-      return result.ETag;
+      try {
+        const result = await upload.done();
+        this.bucketSeen = true;
+        return result.ETag;
+      } catch (e) {
+        await this.abortUpload(key, upload.uploadId);
+        throw e;
+      }
     } catch (e) {
       throw this.mapError(e, 'save', key);
     }
+  }
+
+  /** Best effort: parts left behind cost storage, not correctness (see the class comment). */
+  private async abortUpload(key: string, uploadId: string | undefined): Promise<void> {
+    if (uploadId === undefined) return;
+    await this.client
+      .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
+      .catch(() => undefined);
   }
 
   /** Size and ETag the store reports after a save; size undefined when the object is not there. */
@@ -571,7 +589,9 @@ export function mapS3Error(
   if (isLifeboatError(error)) return error;
   const { op, bucket, key } = context;
   const where = key === undefined ? (context.location ?? `s3://${bucket}`) : `s3://${bucket}/${key}`;
-  const name = s3ErrorName(error);
+  const rawName = s3ErrorName(error);
+  // Answers without a body (HEAD) carry no S3 code: the SDK calls them "Unknown".
+  const name = rawName === undefined || genericNames.has(rawName) ? undefined : rawName;
   const status = httpStatus(error);
   const errno = errnoCode(error);
   const message = error instanceof Error ? error.message : String(error);
@@ -583,8 +603,12 @@ export function mapS3Error(
     ...(status === undefined ? {} : { httpStatus: status }),
     ...(errno === undefined ? {} : { errno }),
   };
-  const options = { cause: error, details };
-  const label = [name, status === undefined ? undefined : `HTTP ${status}`].filter((x) => x !== undefined).join(', ');
+  // Not the SDK error itself: its $response holds the signed request headers
+  // (a session token among them) for any logger that walks causes.
+  const cause = new Error([name ?? rawName, errno, message].filter((x) => x !== undefined && x !== '').join(': '));
+  const options = { cause, details };
+  const facts = [name, status === undefined ? undefined : `HTTP ${status}`, errno].filter((x) => x !== undefined);
+  const label = facts.length === 0 ? message : facts.join(', ');
 
   if (name === 'NoSuchBucket') {
     return new LifeboatError(
@@ -595,6 +619,13 @@ export function mapS3Error(
   }
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
     return new LifeboatError('BACKEND_NOT_FOUND', `${op} ${where}: not found`, options);
+  }
+  if (name === 'InvalidObjectState') {
+    return new LifeboatError(
+      'BACKEND_IO',
+      `${op} ${where}: the object is archived (Glacier or Deep Archive) and must be restored before it can be read`,
+      { ...options, details: { ...details, archived: true } },
+    );
   }
   if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
     return new LifeboatError(
@@ -609,6 +640,13 @@ export function mapS3Error(
       `${op} ${where}: no AWS region for bucket "${bucket}" (set region in the runbook's repository, or AWS_REGION)`,
       options,
     );
+  }
+  if (name === 'RequestTimeTooSkewed') {
+    // The SDK corrects its clock offset from this very answer, so the next attempt is signed right.
+    return new LifeboatError('BACKEND_UNAVAILABLE', `${op} ${where}: this machine's clock differs from S3's (${label})`, {
+      ...options,
+      retryable: true,
+    });
   }
   if ((name !== undefined && permissionNames.has(name)) || status === 403 || status === 401) {
     return new LifeboatError(
@@ -631,14 +669,16 @@ export function mapS3Error(
     /socket hang up|aborted|premature close|ECONNRESET|EPIPE|timed out/i.test(message) ||
     (typeof error === 'object' && error !== null && '$retryable' in error && Boolean((error as { $retryable?: unknown }).$retryable));
   if (transient) {
-    const why = label === '' ? (errno ?? message) : label;
-    return new LifeboatError('BACKEND_UNAVAILABLE', `${op} ${where}: S3 is unreachable, throttling or failing (${why})`, {
+    return new LifeboatError('BACKEND_UNAVAILABLE', `${op} ${where}: S3 is unreachable, throttling or failing (${label})`, {
       ...options,
       retryable: true,
     });
   }
-  return new LifeboatError('BACKEND_IO', `${op} ${where}: ${label === '' ? message : `${label}: ${message}`}`, options);
+  return new LifeboatError('BACKEND_IO', `${op} ${where}: ${facts.length === 0 ? message : `${label}: ${message}`}`, options);
 }
+
+/** Error names that say nothing: the class, not the S3 code. */
+const genericNames = new Set(['Error', 'Unknown', 'UnknownError', 'S3ServiceException']);
 
 function httpStatus(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null || !('$metadata' in error)) return undefined;

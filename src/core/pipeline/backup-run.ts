@@ -13,8 +13,8 @@ import type { Clock } from '../clock.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { backupPaths, type BackupOutcome } from '../repo/archiver.js';
-import { openRunbookRepository } from '../repo/open-repository.js';
-import { RepositoryLock, withRepositoryLock } from '../repo/repo-lock.js';
+import { openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-repository.js';
+import { RepositoryLock } from '../repo/repo-lock.js';
 import type { Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import type { Runbook } from '../runbook/types.js';
@@ -74,13 +74,21 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
         await recorder.finishStage('hooks', err ? 'failed' : 'succeeded', { hooks: before.results.length }, err);
         if (err) throw err;
       }
-      const repo = await openRunbookRepository(runbook, { env: input.env });
-      outcome = await snapshotStages(repo, input, recorder);
+      const opened = await openRunbookRepositoryStack(runbook, { env: input.env, home: input.home, emit, runId: recorder.id });
+      const { repo } = opened;
+      const leftovers = await uploadLeftovers(opened, recorder, emit);
+      outcome = await snapshotStages(repo, input, recorder, opened.staging !== undefined);
       status = outcome.failedSources.length > 0 || outcome.fileErrors.length > 0 ? 'partial' : 'succeeded';
-      await transferStage(repo, recorder);
-      const verifyOk = await verifyStage(repo, input, recorder);
-      if (!verifyOk) status = 'failed';
-      await retentionStage(repo, input, recorder);
+      const transferred = await transferStage(opened, recorder, leftovers);
+      if (!transferred) {
+        status = 'transfer-pending';
+        await recorder.skipStage('verify');
+        await recorder.skipStage('retention');
+      } else {
+        const verifyOk = await verifyStage(repo, input, recorder);
+        if (!verifyOk) status = 'failed';
+        await retentionStage(repo, input, recorder);
+      }
     } catch (e) {
       failure = e;
       status = isLifeboatError(e, 'CANCELLED') ? 'cancelled' : 'failed';
@@ -124,14 +132,14 @@ function hookEnvironment(env: Readonly<Record<string, string | undefined>>, runb
   return out;
 }
 
-async function snapshotStages(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<BackupOutcome> {
+async function snapshotStages(repo: Repository, input: BackupRunInput, recorder: RunRecorder, staged: boolean): Promise<BackupOutcome> {
   const { runbook, clock, emit } = input;
   await recorder.startStage('discover');
   await recorder.startStage('snapshot');
   const progress = progressThrottle(clock, 200, (p) => emit({ type: 'stage.progress', runId: recorder.id, stage: 'snapshot', progress: p }));
   let discoverDone: Promise<void> | undefined;
   const parent = (await repo.listSnapshots()).filter((s) => s.runbook === runbook.name).at(-1);
-  const outcome = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `backup of ${runbook.name}` }, () =>
+  const outcome = await withSharedLockIfReachable(repo, `backup of ${runbook.name}`, staged, recorder, emit, () =>
     backupPaths({
       repo,
       runbook: runbook.name,
@@ -197,11 +205,60 @@ function failureSummary(outcome: BackupOutcome): string {
   return parts.join('; ');
 }
 
-/** Local repositories are written directly during the snapshot stage; the record says so. */
-async function transferStage(repo: Repository, recorder: RunRecorder): Promise<void> {
+/**
+ * Objects a previous run left in staging go first: the repository must hold
+ * the older snapshot before a newer one that may reuse its data.
+ */
+async function uploadLeftovers(opened: OpenedRepository, recorder: RunRecorder, emit: EventSink): Promise<number> {
+  if (!opened.staging) return 0;
+  const left = await opened.staging.adoptLeftovers();
+  if (left.objects === 0) return 0;
+  emit({ type: 'log', level: 'info', runId: recorder.id, message: `uploading ${left.objects} object(s) left in staging by an earlier run` });
+  try {
+    await opened.staging.flush();
+  } catch (e) {
+    if (!isLifeboatError(e, 'TRANSFER_PENDING')) throw e;
+    // Still down: this run stages too, and the transfer stage reports it.
+  }
+  return left.objects;
+}
+
+/**
+ * Local repositories are written directly during the snapshot stage. Remote
+ * ones are staged: wait until the destination confirmed every object, or end
+ * transfer-pending with staging kept (returns false).
+ */
+async function transferStage(opened: OpenedRepository, recorder: RunRecorder, leftovers: number): Promise<boolean> {
   await recorder.startStage('transfer');
-  const bytes = repo.written.reduce((n, p) => n + p.size, 0);
-  await recorder.finishStage('transfer', 'succeeded', { packs: repo.written.length, bytes, direct: 1 });
+  const { repo, staging, retry } = opened;
+  const written = { packs: repo.written.length, bytes: repo.written.reduce((n, p) => n + p.size, 0) };
+  if (!staging) {
+    await recorder.finishStage('transfer', 'succeeded', { ...written, direct: 1 });
+    return true;
+  }
+  let pendingError: unknown;
+  try {
+    await staging.flush();
+  } catch (e) {
+    if (!isLifeboatError(e, 'TRANSFER_PENDING')) throw e;
+    pendingError = e;
+  }
+  const stats = retry?.retryStats();
+  const counters = {
+    ...written,
+    uploadedObjects: staging.uploadedObjects,
+    uploadedBytes: staging.uploadedBytes,
+    pendingObjects: staging.pending.objects,
+    pendingBytes: staging.pending.bytes,
+    leftoversAdopted: leftovers,
+    retries: stats?.retries ?? 0,
+    retriesSave: stats?.byOperation.save ?? 0,
+    retriesLoad: stats?.byOperation.load ?? 0,
+  };
+  await recorder.finishStage('transfer', pendingError ? 'failed' : 'succeeded', counters, pendingError);
+  recorder.record.stats = { ...recorder.record.stats, retries: counters.retries };
+  if (pendingError) recorder.record.error = describeError(pendingError);
+  return pendingError === undefined;
 }
 
 async function verifyStage(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<boolean> {
@@ -241,5 +298,25 @@ async function retentionStage(repo: Repository, input: BackupRunInput, recorder:
     });
   } finally {
     await lock.release().catch(() => undefined);
+  }
+}
+
+/**
+ * Backups hold a shared repository lock. A staged backup whose remote is
+ * unreachable cannot take one; it goes on unlocked (it only stages, and
+ * uploads keep their order), and says so.
+ */
+async function withSharedLockIfReachable<T>(repo: Repository, purpose: string, staged: boolean, recorder: RunRecorder, emit: EventSink, fn: () => Promise<T>): Promise<T> {
+  let lock: RepositoryLock | undefined;
+  try {
+    lock = await RepositoryLock.acquire(repo.backend, { exclusive: false, purpose });
+  } catch (e) {
+    if (!staged || !isLifeboatError(e) || !e.retryable || isLifeboatError(e, 'REPO_LOCKED')) throw e;
+    emit({ type: 'log', level: 'warn', runId: recorder.id, message: `could not lock ${repo.backend.location} (${describeError(e).message}); staging without a lock` });
+  }
+  try {
+    return await fn();
+  } finally {
+    await lock?.release().catch(() => undefined);
   }
 }

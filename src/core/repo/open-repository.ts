@@ -1,9 +1,26 @@
 /**
- * From a runbook to an open repository: pick the tier's URL, open its backend,
- * resolve the password reference (only now, and never logged).
+ * From a runbook to an open repository: pick the tier's location, build the
+ * backend stack, resolve the password reference (only now, never logged).
+ *
+ * A local folder is written directly. A remote repository (S3) is reached as
+ *
+ *   staging (local, durable) → metadata cache → retry ∘ concurrency ∘ bandwidth → S3
+ *
+ * so a backup keeps going into staging when the network misbehaves and ends
+ * `transfer-pending` instead of losing anything when it stays down.
  */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Backend } from '../backends/backend.js';
+import { LocalBackend } from '../backends/local-backend.js';
+import { MetadataCache } from '../backends/metadata-cache.js';
 import { openBackend } from '../backends/open-backend.js';
-import type { Runbook } from '../runbook/types.js';
+import type { RetryBackend } from '../backends/retry-backend.js';
+import { StagingBackend } from '../backends/staging-backend.js';
+import { wrapForTransfer } from '../backends/transfer-wrappers.js';
+import { parseDuration } from '../runbook/units.js';
+import type { EventSink } from '../events.js';
+import type { RepositoryLocation, Runbook } from '../runbook/types.js';
 import { resolveSecret } from '../runbook/secrets.js';
 import type { ScryptParams } from './crypto.js';
 import { Repository, type InitOptions } from './repository.js';
@@ -13,14 +30,29 @@ export type Tier = 'hot' | 'cold';
 export interface RepositoryAccess {
   env: Readonly<Record<string, string | undefined>>;
   tier?: Tier;
+  /** The state folder: staging and the metadata cache of remote repositories live here. */
+  home?: string;
+  emit?: EventSink;
+  runId?: string;
 }
 
-function locationOf(runbook: Runbook, tier: Tier): string {
+/** The backend stack of one repository; `staging` and `retry` exist for remote ones. */
+export interface RepositoryStack {
+  backend: Backend;
+  staging?: StagingBackend;
+  retry?: RetryBackend;
+}
+
+export interface OpenedRepository extends RepositoryStack {
+  repo: Repository;
+}
+
+function locationOf(runbook: Runbook, tier: Tier): RepositoryLocation {
   if (tier === 'cold') {
     if (!runbook.repository.cold) throw new Error(`runbook ${runbook.name} has no cold repository`);
-    return runbook.repository.cold.url;
+    return runbook.repository.cold;
   }
-  return runbook.repository.hot.url;
+  return runbook.repository.hot;
 }
 
 /** Tests lower the KDF cost through this variable; production never sets it. */
@@ -29,17 +61,52 @@ function scryptFromEnv(env: RepositoryAccess['env']): ScryptParams | undefined {
   return n ? { N: Number(n), r: 8, p: 1 } : undefined;
 }
 
+/** How long a remote may keep failing before a run gives up on it and ends transfer-pending. */
+function retryBudgetMs(env: RepositoryAccess['env']): number | undefined {
+  const text = env.LIFEBOAT_TRANSFER_RETRY_BUDGET;
+  return text ? parseDuration(text) : undefined;
+}
+
+export async function openRepositoryStack(runbook: Runbook, access: RepositoryAccess): Promise<RepositoryStack> {
+  const tier = access.tier ?? 'hot';
+  const location = locationOf(runbook, tier);
+  const raw = await openBackend(location.url, {
+    location: { endpoint: location.endpoint, pathStyle: location.pathStyle, region: location.region, storageClass: location.storageClass },
+  });
+  if (raw instanceof LocalBackend || !access.home) return { backend: raw };
+  const retry = wrapForTransfer(raw, {
+    concurrency: runbook.transfer.concurrency,
+    bandwidthBytesPerSec: runbook.transfer.bandwidthBytesPerSec,
+    retryBudgetMs: retryBudgetMs(access.env),
+    emit: access.emit,
+    runId: access.runId,
+  });
+  const key = createHash('sha256').update(location.url).digest('hex').slice(0, 16);
+  const cache = new MetadataCache(retry, new LocalBackend(join(access.home, 'cache', key)));
+  const staging = new StagingBackend(cache, new LocalBackend(join(access.home, 'staging', `${runbook.name}-${tier}-${key}`)), {
+    concurrency: runbook.transfer.concurrency,
+    storageClass: location.storageClass,
+  });
+  return { backend: staging, staging, retry };
+}
+
 export async function initRunbookRepository(runbook: Runbook, access: RepositoryAccess, options: InitOptions = {}): Promise<Repository> {
-  const backend = await openBackend(locationOf(runbook, access.tier ?? 'hot'));
+  const stack = await openRepositoryStack(runbook, access);
   const password = await resolveSecret(runbook.repository.password, access.env);
-  return Repository.init(backend, password, { scrypt: scryptFromEnv(access.env), ...options });
+  const repo = await Repository.init(stack.backend, password, { scrypt: scryptFromEnv(access.env), ...options });
+  await stack.staging?.flush();
+  return repo;
 }
 
 /** Open and load the index (every caller needs it). */
 export async function openRunbookRepository(runbook: Runbook, access: RepositoryAccess): Promise<Repository> {
-  const backend = await openBackend(locationOf(runbook, access.tier ?? 'hot'));
+  return (await openRunbookRepositoryStack(runbook, access)).repo;
+}
+
+export async function openRunbookRepositoryStack(runbook: Runbook, access: RepositoryAccess): Promise<OpenedRepository> {
+  const stack = await openRepositoryStack(runbook, access);
   const password = await resolveSecret(runbook.repository.password, access.env);
-  const repo = await Repository.open(backend, password);
+  const repo = await Repository.open(stack.backend, password);
   await repo.loadIndex();
-  return repo;
+  return { ...stack, repo };
 }

@@ -128,8 +128,14 @@ export class Repository {
    */
   async recoverOrphanPacks(): Promise<{ packs: number; blobs: number; bytes: number }> {
     const orphans: { name: string; size: number }[] = [];
-    for await (const info of this.backend.list('data')) {
-      if (!this.index.packs.has(info.name)) orphans.push(info);
+    try {
+      for await (const info of this.backend.list('data')) {
+        if (!this.index.packs.has(info.name)) orphans.push(info);
+      }
+    } catch (e) {
+      // An unreachable remote: recovering orphans is an optimisation, the backup goes on.
+      if (isLifeboatError(e) && e.retryable) return { packs: 0, blobs: 0, bytes: 0 };
+      throw e;
     }
     const recovered: IndexedPack[] = [];
     await mapLimit(orphans, 8, async ({ name, size }) => {
