@@ -152,18 +152,19 @@ export class RetryBackend implements Backend {
       let progressed = false;
       try {
         for await (const info of this.inner.list(kind)) {
+          if (yielded.has(info.name)) continue;
           if (!progressed) {
             progressed = true;
             this.succeeded();
           }
-          if (yielded.has(info.name)) continue;
           yielded.add(info.name);
           yield info;
         }
         this.succeeded();
         return;
       } catch (error) {
-        // A listing that made progress starts its attempt count afresh: pages are the unit that fails.
+        // A listing that brought new names starts its attempt count afresh (pages are what
+        // fails); one that only repeated old names counts on, so it cannot loop forever.
         if (progressed) attempt = 1;
         await this.beforeRetry('list', `${kind}/`, error, attempt);
       }

@@ -182,7 +182,7 @@ export async function readAndVerifyPacks(
   if (packs.length === 0) return [];
   const pool = new WorkerPool(repo, { workers: options.workers });
   try {
-    return await mapLimit(packs, pool.size * 2, async (pack) => {
+    return await mapLimit(packs, pool.size + 1, async (pack) => {
       if (options.signal?.aborted) throw new LifeboatError('CANCELLED', 'verification cancelled');
       const data = await repo.backend.load({ kind: 'data', name: pack });
       const size = data.length;

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
 import { compressIfSmaller, decompress } from './compress.js';
 import { blobIdOf, open, sealParts, tryOpen, type MasterKey } from './crypto.js';
-import { blobTypeCode, blobTypeFromCode, type BlobLocation, type BlobType } from './format.js';
+import { SEAL_OVERHEAD, blobTypeCode, blobTypeFromCode, type BlobLocation, type BlobType } from './format.js';
 
 const ENTRY_SIZE = 42;
 
@@ -28,20 +28,39 @@ export interface PackedBlob {
 
 export interface FinishedPack {
   id: string;
-  /** The whole pack in one buffer that owns its memory (safe to transfer to another thread). */
+  /** The pack's bytes: a view at the start of the builder's buffer (see `PackBuilder.provide`). */
   bytes: Buffer;
   blobs: PackedBlob[];
 }
 
-/** Accumulates sealed blobs until the pack is big enough, then lays them out with the header. */
+/**
+ * Room of a pack buffer: the target pack size plus headroom for the header.
+ * A blob that does not fit closes the pack early (packs are "about" 16 MiB);
+ * one larger than the pack size gets a pack of its own.
+ */
+export function packBufferCapacity(packSize: number, maxBlob: number): number {
+  return Math.max(packSize, maxBlob + (maxBlob >> 6)) + 1024 * 1024;
+}
+
+/** A builder's first buffer; it grows by doubling, so rarely-used builders (trees) stay small. */
+const INITIAL_BUFFER = 1024 * 1024;
+
+/**
+ * Lays sealed blobs out directly in one pack-sized buffer, so a finished pack
+ * is a view, not a copy, and the buffer can travel to the thread that saves
+ * it and come back for the next pack: a backup allocates a few pack buffers,
+ * not one per pack (which left hundreds of MiB of garbage between collections).
+ */
 export class PackBuilder {
-  private parts: Buffer[] = [];
+  private buffer?: Buffer;
   private entries: PackedBlob[] = [];
   private size = 0;
 
   constructor(
     private readonly key: MasterKey,
     private readonly compressionLevel: number,
+    /** Bytes of the pack buffer; see packBufferCapacity. */
+    private readonly capacity: number,
   ) {}
 
   get byteSize(): number {
@@ -52,22 +71,49 @@ export class PackBuilder {
     return this.entries.length;
   }
 
-  /** Compress (when it pays), seal and append one blob whose id the caller computed. */
-  add(type: BlobType, id: string, plaintext: Uint8Array): PackedBlob {
+  /** Hand back a buffer a finished pack was laid out in, for the next pack. */
+  provide(buffer: Buffer): void {
+    if (!this.buffer) this.buffer = buffer;
+  }
+
+  /**
+   * Compress (when it pays), seal and append one blob whose id the caller
+   * computed. Returns undefined, appending nothing, when the blob would not fit
+   * the pack buffer: finish the pack and add it again.
+   */
+  add(type: BlobType, id: string, plaintext: Uint8Array): PackedBlob | undefined {
     const compressed = compressIfSmaller(plaintext, this.compressionLevel);
-    const parts = sealParts(this.key.encryption, compressed ?? plaintext);
-    let length = 0;
-    for (const p of parts) length += p.length;
+    const body = compressed ?? plaintext;
+    const length = body.length + SEAL_OVERHEAD;
+    const headerBound = (this.entries.length + 1) * ENTRY_SIZE + SEAL_OVERHEAD + 4;
+    const need = this.size + length + headerBound;
+    if (need > this.capacity && this.entries.length > 0) return undefined;
+    if (need > (this.buffer?.length ?? 0)) {
+      // Grow by doubling up to the capacity; a lone blob bigger than that (the tree of a
+      // huge directory) gets a buffer of its own size.
+      let size = Math.max(this.buffer?.length ?? INITIAL_BUFFER, INITIAL_BUFFER);
+      while (size < need) size *= 2;
+      size = Math.max(Math.min(size, this.capacity), need);
+      // allocUnsafeSlow: a pooled small buffer would detach the shared pool when transferred.
+      const grown = Buffer.allocUnsafeSlow(size);
+      this.buffer?.copy(grown, 0, 0, this.size);
+      this.buffer = grown;
+    }
+    const buffer = this.buffer!;
+    let at = this.size;
+    for (const part of sealParts(this.key.encryption, body)) {
+      part.copy(buffer, at);
+      at += part.length;
+    }
     const entry: PackedBlob = { id, type, offset: this.size, length, rawLength: plaintext.length, compressed: compressed !== undefined };
-    this.parts.push(...parts);
     this.entries.push(entry);
-    this.size += length;
+    this.size = at;
     return entry;
   }
 
-  /** Lay out the pack and reset the builder; undefined when empty. */
+  /** Append the header and hand out the pack (and its buffer); undefined when empty. */
   finish(): FinishedPack | undefined {
-    if (this.entries.length === 0) return undefined;
+    if (this.entries.length === 0 || !this.buffer) return undefined;
     const header = Buffer.allocUnsafe(this.entries.length * ENTRY_SIZE);
     this.entries.forEach((e, i) => {
       const at = i * ENTRY_SIZE;
@@ -77,25 +123,18 @@ export class PackBuilder {
       header.writeUInt32LE(e.length, at + 6);
       header.write(e.id, at + 10, 32, 'hex');
     });
-    const sealedHeader = sealParts(this.key.encryption, header);
-    let headerLength = 0;
-    for (const p of sealedHeader) headerLength += p.length;
-    const total = this.size + headerLength + 4;
-    // allocUnsafeSlow: a pooled small buffer would detach the shared pool when transferred.
-    const bytes = Buffer.allocUnsafeSlow(total);
-    let at = 0;
-    for (const p of this.parts) {
-      p.copy(bytes, at);
-      at += p.length;
+    const buffer = this.buffer;
+    let at = this.size;
+    for (const part of sealParts(this.key.encryption, header)) {
+      part.copy(buffer, at);
+      at += part.length;
     }
-    for (const p of sealedHeader) {
-      p.copy(bytes, at);
-      at += p.length;
-    }
-    bytes.writeUInt32LE(headerLength, at);
+    buffer.writeUInt32LE(at - this.size, at);
+    at += 4;
+    const bytes = buffer.subarray(0, at);
     const id = createHash('sha256').update(bytes).digest('hex');
     const blobs = this.entries;
-    this.parts = [];
+    this.buffer = undefined;
     this.entries = [];
     this.size = 0;
     return { id, bytes, blobs };

@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedBlobSet } from './blob-set.js';
+import { releasedLargeBuffer } from './release-memory.js';
 import { Chunker } from './chunker.js';
 import { blobIdOf, type MasterKey } from './crypto.js';
-import { PackBuilder, openBlob, parsePackHeader } from './pack.js';
+import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader } from './pack.js';
 import type { BackupFileJob, BackupFileResult, RestoreBlobJob, VerifyPackResult, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -21,11 +22,12 @@ const key: MasterKey = {
 };
 const chunker = new Chunker(key.chunkerSeed, init.chunker);
 const blobSet = init.blobSet ? new SharedBlobSet(init.blobSet) : undefined;
-const packer = new PackBuilder(key, init.compressionLevel);
-const READ_SIZE = 8 * 1024 * 1024;
+const packer = new PackBuilder(key, init.compressionLevel, packBufferCapacity(init.packSize, init.chunker.maxSize));
+/** Read size: small enough that the read buffer stays near one max chunk. */
+const READ_SIZE = 2 * 1024 * 1024;
 const readBuffer = Buffer.allocUnsafeSlow(init.chunker.maxSize + READ_SIZE);
 /** Finished packs the main thread has not confirmed yet; past this many, backup waits. */
-const MAX_PACKS_IN_FLIGHT = 3;
+const MAX_PACKS_IN_FLIGHT = 1;
 let packsInFlight = 0;
 let creditWaiter: (() => void) | undefined;
 
@@ -40,10 +42,11 @@ async function emitPackIfFull(force: boolean): Promise<void> {
   while (packsInFlight >= MAX_PACKS_IN_FLIGHT) await new Promise<void>((r) => (creditWaiter = r));
   packsInFlight++;
   const data = pack.bytes.buffer as ArrayBuffer;
-  send({ type: 'pack', id: pack.id, data, blobs: pack.blobs }, [data]);
+  send({ type: 'pack', id: pack.id, data, length: pack.bytes.length, blobs: pack.blobs }, [data]);
+  releasedLargeBuffer(pack.bytes.length); // sealed and compressed copies of its blobs are garbage now
 }
 
-async function backupFile(file: BackupFileJob): Promise<BackupFileResult> {
+async function backupFile(file: BackupFileJob, store = true): Promise<BackupFileResult> {
   const content: string[] = [];
   let fd: number;
   try {
@@ -80,12 +83,15 @@ async function backupFile(file: BackupFileJob): Promise<BackupFileResult> {
       const idBytes = blobIdOf(key.mac, chunk);
       const id = idBytes.toString('hex');
       content.push(id);
-      if (!blobSet || blobSet.claim(idBytes)) {
-        packer.add('data', id, chunk);
+      if (store && (!blobSet || blobSet.claim(idBytes))) {
+        if (!packer.add('data', id, chunk)) {
+          await emitPackIfFull(true);
+          packer.add('data', id, chunk);
+        }
         bytesNew += length;
       }
       start += length;
-      if (sinceProgress >= 16 * 1024 * 1024) {
+      if (store && sinceProgress >= 16 * 1024 * 1024) {
         send({ type: 'progress', bytes: sinceProgress });
         sinceProgress = 0;
       }
@@ -96,7 +102,7 @@ async function backupFile(file: BackupFileJob): Promise<BackupFileResult> {
   } finally {
     closeSync(fd);
   }
-  if (sinceProgress > 0) send({ type: 'progress', bytes: sinceProgress });
+  if (store && sinceProgress > 0) send({ type: 'progress', bytes: sinceProgress });
   return { content, size, bytesNew, changed: size !== file.size || undefined };
 }
 
@@ -164,21 +170,30 @@ async function handle(msg: WorkerRequest): Promise<void> {
       send({ type: 'backupDone', jobId: msg.jobId, results });
       return;
     }
+    case 'hash': {
+      const results: BackupFileResult[] = [];
+      for (const f of msg.files) results.push(await backupFile(f, false));
+      send({ type: 'backupDone', jobId: msg.jobId, results });
+      return;
+    }
     case 'flush':
       await emitPackIfFull(true);
       send({ type: 'flushed', jobId: msg.jobId });
       return;
     case 'packSaved':
+      packer.provide(Buffer.from(msg.buffer));
       packsInFlight--;
       creditWaiter?.();
       creditWaiter = undefined;
       return;
     case 'restore': {
       const { written, failed } = restoreBlobs(Buffer.from(msg.data), msg.blobs, msg.chown);
+      releasedLargeBuffer(msg.data.byteLength * 2);
       send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
       return;
     }
     case 'verifyPack':
+      releasedLargeBuffer(msg.data.byteLength * 2);
       send({ type: 'verifyDone', jobId: msg.jobId, result: verifyPack(msg.pack, Buffer.from(msg.data)) });
       return;
   }

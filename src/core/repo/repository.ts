@@ -21,7 +21,7 @@ import {
 } from './format.js';
 import { openMasterKey, writeKeyFile } from './keys.js';
 import { MasterIndex, decodeIndex, saveIndexFile, type IndexedPack } from './master-index.js';
-import { PackBuilder, openBlob, parsePackHeader, type FinishedPack } from './pack.js';
+import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader, type FinishedPack } from './pack.js';
 import type { Snapshot } from './snapshot.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
 
@@ -209,9 +209,14 @@ export class Repository {
     const id = this.blobId(bytes);
     // `force` (prune's repack) writes a blob again although the index knows it: its old pack is about to go.
     if (!options.force && (this.index.has(id) || !isNew(id))) return { id, stored: 0, isNew: false };
-    const writer = (this.writers[type] ??= new PackBuilder(this.key, this.config.compression.level));
-    const entry = writer.add(type, id, bytes);
-    let stored = entry.length;
+    const writer = (this.writers[type] ??= new PackBuilder(this.key, this.config.compression.level, packBufferCapacity(this.config.packSize, this.config.chunker.maxSize)));
+    let stored = 0;
+    let entry = writer.add(type, id, bytes);
+    if (!entry) {
+      stored += await this.flushPack(type);
+      entry = writer.add(type, id, bytes)!;
+    }
+    stored += entry.length;
     if (writer.byteSize >= this.config.packSize) stored += await this.flushPack(type);
     return { id, stored, isNew: true };
   }
@@ -222,9 +227,11 @@ export class Repository {
   }
 
   private async flushPack(type: BlobType): Promise<number> {
-    const pack = this.writers[type]?.finish();
-    if (!pack) return 0;
+    const writer = this.writers[type];
+    const pack = writer?.finish();
+    if (!writer || !pack) return 0;
     await this.savePack(pack);
+    writer.provide(Buffer.from(pack.bytes.buffer)); // saved: the buffer can hold the next pack
     return pack.bytes.length - pack.blobs.reduce((n, b) => n + b.length, 0);
   }
 

@@ -57,7 +57,7 @@ interface FileMeta {
 
 /** Blobs in one pack closer than this are read in one request rather than two. */
 const SPAN_GAP = 1024 * 1024;
-const SPAN_MAX = 32 * 1024 * 1024;
+const SPAN_MAX = 8 * 1024 * 1024;
 
 export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutcome> {
   const { repo, target, signal } = input;
@@ -208,7 +208,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
       }
     }
     outcome.packsRead = byPack.size;
-    await mapLimit(spans, pool.size * 2, async (span) => {
+    await mapLimit(spans, pool.size * 2 + 1, async (span) => {
       if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
       let data: Buffer;
       try {

@@ -130,9 +130,9 @@ export class WorkerPool {
   private onMessage(slot: Slot, msg: WorkerResponse): void {
     switch (msg.type) {
       case 'pack': {
-        const pack: FinishedPack = { id: msg.id, bytes: Buffer.from(msg.data), blobs: msg.blobs };
+        const pack: FinishedPack = { id: msg.id, bytes: Buffer.from(msg.data, 0, msg.length), blobs: msg.blobs };
         const save = (this.options.onPack ?? (() => Promise.resolve()))(pack)
-          .then(() => slot.worker.postMessage({ type: 'packSaved' } satisfies WorkerRequest))
+          .then(() => slot.worker.postMessage({ type: 'packSaved', buffer: msg.data } satisfies WorkerRequest, [msg.data]))
           .catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))))
           .finally(() => this.packSaves.delete(save));
         this.packSaves.add(save);
@@ -177,6 +177,12 @@ export class WorkerPool {
 
   async backup(files: BackupFileJob[]): Promise<BackupFileResult[]> {
     const res = await this.request<Extract<WorkerResponse, { type: 'backupDone' }>>(this.leastLoaded(), (jobId) => ({ type: 'backup', jobId, files }));
+    return res.results;
+  }
+
+  /** Content ids of files, computed like a backup would, storing nothing. */
+  async hash(files: BackupFileJob[]): Promise<BackupFileResult[]> {
+    const res = await this.request<Extract<WorkerResponse, { type: 'backupDone' }>>(this.leastLoaded(), (jobId) => ({ type: 'hash', jobId, files }));
     return res.results;
   }
 

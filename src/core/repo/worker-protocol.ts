@@ -53,9 +53,12 @@ export interface RestoreBlobJob {
 export type WorkerRequest =
   | { type: 'backup'; jobId: number; files: BackupFileJob[] }
   | { type: 'flush'; jobId: number }
-  | { type: 'packSaved' }
+  /** The pack is saved; its buffer comes back for the next pack. */
+  | { type: 'packSaved'; buffer: ArrayBuffer }
   | { type: 'restore'; jobId: number; pack: string; data: ArrayBuffer; blobs: RestoreBlobJob[]; chown: boolean }
-  | { type: 'verifyPack'; jobId: number; pack: string; data: ArrayBuffer };
+  | { type: 'verifyPack'; jobId: number; pack: string; data: ArrayBuffer }
+  /** Chunk and hash files without storing anything: a drill's check of restored files. */
+  | { type: 'hash'; jobId: number; files: BackupFileJob[] };
 
 export interface VerifyPackResult {
   pack: string;
@@ -66,7 +69,8 @@ export interface VerifyPackResult {
 }
 
 export type WorkerResponse =
-  | { type: 'pack'; id: string; data: ArrayBuffer; blobs: PackedBlob[] }
+  /** A finished pack: the first `length` bytes of `data` (the whole pack buffer, transferred). */
+  | { type: 'pack'; id: string; data: ArrayBuffer; length: number; blobs: PackedBlob[] }
   | { type: 'progress'; bytes: number }
   | { type: 'backupDone'; jobId: number; results: BackupFileResult[] }
   | { type: 'flushed'; jobId: number }

@@ -21,7 +21,7 @@ const mtimeMs = Date.UTC(2022, 0, 1);
 /** Store one data blob by hand; returns its id. */
 async function saveData(repo: Repository, bytes: Buffer): Promise<string> {
   const id = repo.blobId(bytes);
-  const builder = new PackBuilder(repo.key, 3);
+  const builder = new PackBuilder(repo.key, 3, 4 * 1024 * 1024);
   builder.add('data', id, bytes);
   await repo.savePack(builder.finish()!);
   return id;

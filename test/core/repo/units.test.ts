@@ -105,7 +105,7 @@ describe('pack', () => {
   ].map((b) => ({ ...b, id: blobIdOf(key.mac, b.bytes).toString('hex') }));
 
   function build() {
-    const builder = new PackBuilder(key, 3);
+    const builder = new PackBuilder(key, 3, 4 * 1024 * 1024);
     for (const b of blobs) builder.add(b.type, b.id, b.bytes);
     const pack = builder.finish()!;
     expect(builder.finish()).toBeUndefined(); // reset after finish

@@ -1,0 +1,681 @@
+/**
+ * `npm run bench`: Lifeboat against restic on the same generated data, same run,
+ * alternating which tool goes first each round.
+ *
+ *   npm run bench -- [--rounds N] [--only lifeboat|restic] [--ops first,nochange,edit,restore,check]
+ *                    [--small] [--regen] [--seed N] [--timeout SECONDS] [--keep] [--no-verify] [--s3]
+ *
+ * See bench/README.md for what is measured and how.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  DATA_DIR,
+  DEFAULT_SEED,
+  FULL_SPEC,
+  SMALL_SPEC,
+  applyEdit,
+  copyTree,
+  describeManifest,
+  ensureDataset,
+  type Dataset,
+  type EditSummary,
+} from './dataset.js';
+import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
+import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
+
+const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
+const WORK = path.join(DATA_DIR, 'work');
+const SRC = path.join(WORK, 'src');
+const PASSWORD = 'lifeboat-bench-password';
+
+const OPS = ['first', 'nochange', 'edit', 'restore', 'check'] as const;
+type Op = (typeof OPS)[number];
+type ToolName = 'lifeboat' | 'restic';
+const TOOLS: ToolName[] = ['lifeboat', 'restic'];
+
+// ---------------------------------------------------------------------------
+// Tools
+
+interface ToolDirs {
+  /** This tool's scratch folder for one round. */
+  root: string;
+  repo: string;
+  /** LIFEBOAT_HOME / RESTIC_CACHE_DIR. */
+  state: string;
+  logs: string;
+  tmp: string;
+}
+
+interface Tool {
+  name: ToolName;
+  version: string;
+  /** How it is invoked, for the report. */
+  describe: string;
+  /** Untimed set-up before init (e.g. write the runbook). */
+  prepare(d: ToolDirs): void;
+  init(d: ToolDirs): Command;
+  backup(d: ToolDirs): Command;
+  restore(d: ToolDirs, target: string): Command;
+  check(d: ToolDirs): Command;
+  /** Where, under `target`, the restored copy of SRC is. */
+  restoredRoot(target: string): string;
+}
+
+function baseEnv(d: ToolDirs): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  env.TMPDIR = d.tmp;
+  return env;
+}
+
+/**
+ * Lifeboat through its CLI. The contract it is coded against (adjust here):
+ * `node bin/lifeboat.js init|backup <runbook>`, `restore <runbook> latest --target DIR`,
+ * `check <runbook> --read-data`, with LIFEBOAT_HOME and LIFEBOAT_PASSWORD in the
+ * environment. LIFEBOAT_BENCH_CMD overrides the `node bin/lifeboat.js` prefix.
+ */
+function lifeboatTool(): Tool | string {
+  const prefix = process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/) ?? [process.execPath, path.join(REPO_ROOT, 'bin', 'lifeboat.js')];
+  if (!process.env.LIFEBOAT_BENCH_CMD && !fs.existsSync(prefix[1] as string)) return `no ${path.relative(REPO_ROOT, prefix[1] as string)} yet`;
+  let version = 'unknown';
+  try {
+    version = execFileSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
+  } catch {
+    /* not a git checkout */
+  }
+  // The runbook's name must match its file name.
+  const runbook = (d: ToolDirs): string => path.join(d.root, 'bench.yaml');
+  const cmd = (d: ToolDirs, ...args: string[]): Command => ({
+    argv: [...prefix, ...args],
+    cwd: REPO_ROOT,
+    env: { ...baseEnv(d), LIFEBOAT_HOME: d.state, LIFEBOAT_PASSWORD: PASSWORD },
+  });
+  return {
+    name: 'lifeboat',
+    version: `git ${version}`,
+    describe: `${prefix.map((p) => (p === process.execPath ? 'node' : path.isAbsolute(p) ? path.relative(REPO_ROOT, p) : p)).join(' ')} <cmd> bench.yaml`,
+    prepare(d) {
+      const yaml = [
+        'name: bench',
+        'sources:',
+        '  - name: src',
+        `    path: ${JSON.stringify(SRC)}`,
+        'repository:',
+        `  hot: { url: ${JSON.stringify('file://' + d.repo)} }`,
+        '  password: { env: LIFEBOAT_PASSWORD }',
+        'objectives: { rpo: 26h, rto: 15m }',
+        '',
+      ].join('\n');
+      fs.writeFileSync(runbook(d), yaml);
+    },
+    init: (d) => cmd(d, 'init', runbook(d)),
+    backup: (d) => cmd(d, 'backup', runbook(d)),
+    restore: (d, target) => cmd(d, 'restore', runbook(d), 'latest', '--target', target),
+    check: (d) => cmd(d, 'check', runbook(d), '--read-data'),
+    restoredRoot(target) {
+      // Not fixed by the contract yet: restic-style full path, the source's name, or the target itself.
+      const first = fs.readdirSync(SRC)[0] ?? '';
+      const candidates = [path.join(target, SRC), path.join(target, 'src'), target];
+      return candidates.find((c) => fs.existsSync(path.join(c, first))) ?? target;
+    },
+  };
+}
+
+function which(exe: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const p = path.join(dir, exe);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * restic with its defaults (repository format 2 from `init` in 0.14, compression
+ * auto). Its parent snapshot is found by host + paths, hence the fixed --host.
+ */
+function resticTool(): Tool | string {
+  const exe = which('restic');
+  if (!exe) return 'restic not on PATH';
+  const version = execFileSync(exe, ['version'], { encoding: 'utf8' }).trim();
+  const cmd = (d: ToolDirs, ...args: string[]): Command => ({
+    argv: [exe, ...args, '--repo', d.repo],
+    cwd: d.root,
+    env: { ...baseEnv(d), RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: d.state },
+  });
+  return {
+    name: 'restic',
+    version,
+    describe: `${exe} <cmd> --repo DIR (RESTIC_CACHE_DIR in the bench folder)`,
+    prepare: () => undefined,
+    init: (d) => cmd(d, 'init'),
+    backup: (d) => cmd(d, 'backup', '--host', 'bench', SRC),
+    restore: (d, target) => cmd(d, 'restore', 'latest', '--host', 'bench', '--target', target),
+    check: (d) => cmd(d, 'check', '--read-data'),
+    restoredRoot: (target) => path.join(target, SRC),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Options
+
+interface Options {
+  rounds: number;
+  only?: ToolName;
+  ops: Set<Op>;
+  small: boolean;
+  regen: boolean;
+  seed: number;
+  timeoutS: number;
+  keep: boolean;
+  verify: boolean;
+  idleWaitS: number;
+}
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    rounds: 3,
+    ops: new Set(OPS),
+    small: false,
+    regen: false,
+    seed: DEFAULT_SEED,
+    timeoutS: 1800,
+    keep: false,
+    verify: true,
+    idleWaitS: 60,
+  };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  const int = (s: string, flag: string, min: number): number => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} wants an integer ≥ ${min}, got "${s}"`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = (): string => {
+      if (inline !== undefined) return inline;
+      const v = value(i, flag);
+      i++;
+      return v;
+    };
+    switch (flag) {
+      case '--rounds':
+        o.rounds = int(val(), flag, 1);
+        break;
+      case '--only': {
+        const v = val();
+        if (v !== 'lifeboat' && v !== 'restic') throw new UsageError(`--only wants lifeboat or restic, got "${v}"`);
+        o.only = v;
+        break;
+      }
+      case '--ops': {
+        const list = val().split(',').map((s) => s.trim()).filter(Boolean);
+        const bad = list.filter((s) => !(OPS as readonly string[]).includes(s));
+        if (bad.length || list.length === 0) throw new UsageError(`--ops wants a list of ${OPS.join(',')}, got "${bad.join(',')}"`);
+        o.ops = new Set(list as Op[]);
+        break;
+      }
+      case '--small':
+        o.small = true;
+        break;
+      case '--regen':
+        o.regen = true;
+        break;
+      case '--seed':
+        o.seed = int(val(), flag, 0);
+        break;
+      case '--timeout':
+        o.timeoutS = int(val(), flag, 1);
+        break;
+      case '--idle-wait':
+        o.idleWaitS = int(val(), flag, 0);
+        break;
+      case '--keep':
+        o.keep = true;
+        break;
+      case '--no-verify':
+        o.verify = false;
+        break;
+      case '--s3':
+        throw new UsageError('--s3 is not implemented yet: the benchmark runs against local-folder repositories only');
+      case '--help':
+      case '-h':
+        throw new UsageError('');
+      default:
+        throw new UsageError(`unknown option "${a}"`);
+    }
+  }
+  return o;
+}
+
+const USAGE = `usage: npm run bench -- [options]
+  --rounds N           rounds per tool, alternating which tool goes first (default 3)
+  --only TOOL          lifeboat or restic
+  --ops LIST           subset of first,nochange,edit,restore,check (default all; the
+                       backups that a later op needs still run, untimed)
+  --small              ~90 MB dataset (2,000 small files, 4 large) for a quick try
+  --regen              regenerate the cached dataset
+  --seed N             dataset seed (default ${DEFAULT_SEED})
+  --timeout SECONDS    per operation (default 1800)
+  --idle-wait SECONDS  before each timed op, wait up to this long for other processes to
+                       use < 0.3 CPU (default 60; 0 = don't wait)
+  --keep               keep the last round's repositories and restores under bench/.data/work
+  --no-verify          skip comparing restores with their source
+  --s3                 not implemented yet`;
+
+// ---------------------------------------------------------------------------
+// Running
+
+interface Sample {
+  tool: ToolName;
+  round: number;
+  op: Op | 'init';
+  timed: boolean;
+  ok: boolean;
+  error?: string;
+  wallS: number;
+  peakRssBytes: number | null;
+  cpuS: number | null;
+  otherCpuS: number | null;
+  loadAvg1: number;
+  /** Bytes of the tree the op reads or writes (MB/s = this / wallS). */
+  datasetBytes: number;
+  /** Repository bytes after the op (backups and init). */
+  storedBytes?: number;
+  storedFiles?: number;
+  /** RESTIC_CACHE_DIR / LIFEBOAT_HOME bytes after the op. */
+  stateBytes?: number;
+  verify?: Comparison;
+}
+
+const mb = (n: number): string => (n / 1e6).toFixed(1);
+
+function sync(): void {
+  spawnSync('sync', { stdio: 'inherit' });
+}
+
+function rm(p: string): void {
+  fs.rmSync(p, { recursive: true, force: true });
+}
+
+async function runOp(
+  tool: Tool,
+  d: ToolDirs,
+  round: number,
+  op: Sample['op'],
+  timed: boolean,
+  cmd: Command,
+  datasetBytes: number,
+  opts: Options,
+): Promise<Sample> {
+  const { timeoutS, idleWaitS } = opts;
+  sync(); // nothing of the previous step left to write back during this one
+  let waited = '';
+  if (timed && idleWaitS > 0) {
+    const w = await waitForIdle(idleWaitS);
+    if (w.waitedS > 1.5) waited = ` (waited ${w.waitedS.toFixed(0)} s for other processes${w.busyCores !== null && w.busyCores >= 0.3 ? `, still ${w.busyCores.toFixed(1)} cores busy` : ''})`;
+  }
+  const m: Measured = await runMeasured(cmd, path.join(d.logs, `${op}`), timeoutS * 1000);
+  const ok = m.code === 0 && !m.timedOut;
+  const s: Sample = {
+    tool: tool.name,
+    round,
+    op,
+    timed,
+    ok,
+    wallS: m.wallMs / 1000,
+    peakRssBytes: m.peakRssBytes,
+    cpuS: m.cpuS,
+    otherCpuS: m.otherCpuS,
+    loadAvg1: m.loadAvg1,
+    datasetBytes,
+  };
+  if (!ok) {
+    const why = m.timedOut ? `timed out after ${timeoutS} s` : m.signal ? `killed by ${m.signal}` : `exit code ${m.code}`;
+    s.error = `${why}: ${tail(m.stderrPath, 2000).trim() || tail(m.stdoutPath, 2000).trim()}`;
+  }
+  if (op === 'init' || op === 'first' || op === 'nochange' || op === 'edit') {
+    const t = treeBytes(d.repo);
+    s.storedBytes = t.bytes;
+    s.storedFiles = t.files;
+    s.stateBytes = treeBytes(d.state).bytes;
+  }
+  const label = `  ${tool.name.padEnd(8)} ${op.padEnd(8)}${timed ? '' : ' (untimed)'}${waited}`;
+  if (ok) {
+    const parts = [
+      `${s.wallS.toFixed(2)} s`,
+      datasetBytes > 0 ? `${(datasetBytes / 1e6 / s.wallS).toFixed(1)} MB/s` : '',
+      s.cpuS !== null ? `CPU ${s.cpuS.toFixed(1)} s` : '',
+      s.peakRssBytes !== null ? `RSS ${mb(s.peakRssBytes)} MB` : '',
+      s.storedBytes !== undefined ? `stored ${mb(s.storedBytes)} MB` : '',
+      s.otherCpuS !== null && s.otherCpuS > 0.1 * s.wallS ? `(other processes: ${s.otherCpuS.toFixed(1)} CPU s${isNoisy(s) ? ', NOISY' : ''})` : '',
+    ];
+    console.log(`${label} ${parts.filter(Boolean).join(', ')}`);
+  } else {
+    console.log(`${label} FAILED (${s.error})`);
+  }
+  return s;
+}
+
+interface RoundContext {
+  ds: Dataset;
+  opts: Options;
+  samples: Sample[];
+  edit?: EditSummary;
+}
+
+/** One tool, one round: fresh repository, then first → nochange → edit → restore → check. */
+async function runSequence(tool: Tool, round: number, ctx: RoundContext): Promise<void> {
+  const { ds, opts } = ctx;
+  const root = path.join(WORK, tool.name);
+  const d: ToolDirs = {
+    root,
+    repo: path.join(root, 'repo'),
+    state: path.join(root, 'state'),
+    logs: path.join(WORK, 'logs', tool.name, `round-${round}`),
+    tmp: path.join(root, 'tmp'),
+  };
+  rm(SRC);
+  rm(root);
+  for (const p of [d.root, d.state, d.logs, d.tmp]) fs.mkdirSync(p, { recursive: true });
+
+  // Untimed: the base tree at SRC (cp -a keeps mtimes; new inodes), read once so
+  // every tool starts on a warm page cache.
+  copyTree(ds.tree, SRC);
+  sync();
+  warmTree(SRC);
+  tool.prepare(d);
+
+  try {
+    await timedSteps(tool, d, round, ctx);
+  } finally {
+    cleanup(d, opts, round);
+  }
+}
+
+async function timedSteps(tool: Tool, d: ToolDirs, round: number, ctx: RoundContext): Promise<void> {
+  const { ds, opts } = ctx;
+  const want = opts.ops;
+  const needEdit = want.has('edit') || want.has('restore') || want.has('check');
+  const push = (s: Sample): boolean => {
+    ctx.samples.push(s);
+    return s.ok;
+  };
+  const base = ds.manifest.totalBytes;
+  if (!push(await runOp(tool, d, round, 'init', false, tool.init(d), 0, opts))) return;
+  if (!push(await runOp(tool, d, round, 'first', want.has('first'), tool.backup(d), base, opts))) return;
+  if (want.has('nochange')) push(await runOp(tool, d, round, 'nochange', true, tool.backup(d), base, opts));
+  if (!needEdit) return;
+
+  // Untimed: the edit, in place, so untouched files keep inode, size and mtime.
+  const edit = applyEdit(SRC, ds.manifest);
+  ctx.edit = edit;
+  sync();
+  warmTree(SRC);
+  const edited = edit.totalBytes;
+  if (!push(await runOp(tool, d, round, 'edit', want.has('edit'), tool.backup(d), edited, opts))) return;
+
+  if (want.has('restore')) {
+    const target = path.join(d.root, 'restore');
+    rm(target);
+    const s = await runOp(tool, d, round, 'restore', true, tool.restore(d, target), edited, opts);
+    if (s.ok && opts.verify) {
+      const restored = tool.restoredRoot(target);
+      s.verify = compare(fingerprint(SRC), fingerprint(restored));
+      console.log(`  ${''.padEnd(17)} verify: ${describeComparison(s.verify)} [${path.relative(target, restored) || '.'}]`);
+      if (!s.verify.ok) {
+        s.ok = false;
+        s.error = 'restored tree differs from the source';
+      }
+    }
+    push(s);
+    rm(target);
+  }
+  if (want.has('check')) push(await runOp(tool, d, round, 'check', true, tool.check(d), edited, opts));
+}
+
+function cleanup(d: ToolDirs, opts: Options, round: number): void {
+  if (opts.keep && round === opts.rounds) return;
+  rm(d.repo);
+  rm(d.state);
+  rm(d.tmp);
+  rm(SRC);
+  sync();
+}
+
+// ---------------------------------------------------------------------------
+// Summary
+
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+interface Row {
+  op: Op;
+  tool: ToolName;
+  ok: number;
+  runs: number;
+  timeS: number | null;
+  mbPerS: number | null;
+  cpuS: number | null;
+  peakRssMB: number | null;
+  storedMB: number | null;
+  otherCpuS: number | null;
+  minTimeS: number | null;
+  maxTimeS: number | null;
+  /** Samples during which other processes used more than NOISY_CORES on average. */
+  noisy: number;
+}
+
+const NOISY_CORES = 0.25;
+const isNoisy = (s: Sample): boolean => s.otherCpuS !== null && s.otherCpuS > NOISY_CORES * s.wallS;
+
+function summarize(samples: Sample[], tools: ToolName[], ops: Op[]): Row[] {
+  const rows: Row[] = [];
+  for (const op of ops) {
+    for (const tool of tools) {
+      const all = samples.filter((s) => s.tool === tool && s.op === op && s.timed);
+      if (all.length === 0) continue;
+      const ok = all.filter((s) => s.ok);
+      const nums = (f: (s: Sample) => number | null | undefined): number[] =>
+        ok.map(f).filter((x): x is number => typeof x === 'number');
+      const timeS = median(nums((s) => s.wallS));
+      const bytes = median(nums((s) => s.datasetBytes));
+      const times = nums((s) => s.wallS);
+      const rss = median(nums((s) => s.peakRssBytes));
+      const stored = median(nums((s) => s.storedBytes));
+      rows.push({
+        op,
+        tool,
+        ok: ok.length,
+        runs: all.length,
+        timeS,
+        mbPerS: timeS && bytes ? bytes / 1e6 / timeS : null,
+        cpuS: median(nums((s) => s.cpuS)),
+        peakRssMB: rss === null ? null : rss / 1e6,
+        storedMB: stored === null ? null : stored / 1e6,
+        otherCpuS: median(nums((s) => s.otherCpuS)),
+        minTimeS: times.length ? Math.min(...times) : null,
+        maxTimeS: times.length ? Math.max(...times) : null,
+        noisy: ok.filter(isNoisy).length,
+      });
+    }
+  }
+  return rows;
+}
+
+function table(rows: Row[]): string {
+  const head = ['op', 'tool', 'time s', 'min–max s', 'MB/s', 'CPU s', 'peak RSS MB', 'stored MB', 'other CPU s', 'noisy', 'ok'];
+  const f = (n: number | null, digits: number): string => (n === null ? '-' : n.toFixed(digits));
+  const ratio = (a: number | null, b: number | null): string => (a === null || b === null || b === 0 ? '-' : `${(a / b).toFixed(2)}×`);
+  const lines: string[][] = [];
+  const ops = [...new Set(rows.map((r) => r.op))];
+  for (const op of ops) {
+    const rs = rows.filter((r) => r.op === op);
+    for (const r of rs) {
+      lines.push([
+        op,
+        r.tool,
+        f(r.timeS, 2),
+        r.minTimeS === null ? '-' : `${r.minTimeS.toFixed(2)}–${(r.maxTimeS as number).toFixed(2)}`,
+        f(r.mbPerS, 1),
+        f(r.cpuS, 1),
+        f(r.peakRssMB, 1),
+        f(r.storedMB, 1),
+        f(r.otherCpuS, 1),
+        String(r.noisy),
+        `${r.ok}/${r.runs}`,
+      ]);
+    }
+    const l = rs.find((r) => r.tool === 'lifeboat');
+    const r = rs.find((x) => x.tool === 'restic');
+    if (l && r) {
+      lines.push([
+        '',
+        'L/R',
+        ratio(l.timeS, r.timeS),
+        '',
+        '',
+        ratio(l.cpuS, r.cpuS),
+        ratio(l.peakRssMB, r.peakRssMB),
+        ratio(l.storedMB, r.storedMB),
+        '',
+        '',
+        '',
+      ]);
+    }
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const fmt = (cells: string[]): string =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ').trimEnd();
+  const out = [fmt(head), widths.map((w) => '-'.repeat(w)).join('  ')];
+  let prevOp = '';
+  for (const l of lines) {
+    if (l[0] && prevOp && l[0] !== prevOp) out.push('');
+    if (l[0]) prevOp = l[0];
+    out.push(fmt(l));
+  }
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    if (e.message) console.error(`bench: ${e.message}`);
+    console.error(USAGE);
+    return e.message ? 2 : 0;
+  }
+
+  const found: Tool[] = [];
+  for (const make of [lifeboatTool, resticTool]) {
+    const t = make();
+    const name = make === lifeboatTool ? 'lifeboat' : 'restic';
+    if (opts.only && opts.only !== name) continue;
+    if (typeof t === 'string') console.log(`skipping ${name}: ${t}`);
+    else found.push(t);
+  }
+  if (found.length === 0) {
+    console.error('bench: no tool to run');
+    return 2;
+  }
+
+  const started = new Date();
+  const ds = await ensureDataset({ spec: opts.small ? SMALL_SPEC : FULL_SPEC, seed: opts.seed, regen: opts.regen, log: (s) => console.log(s) });
+  const cpu = os.cpus();
+  const method = rssMethod();
+  const opsList = OPS.filter((o) => opts.ops.has(o));
+  const notes = [
+    `${os.availableParallelism()} cores (${cpu[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `dataset: ${describeManifest(ds.manifest).split('\n').join('\n         ')}`,
+    `         ${ds.generated ? 'generated now' : 'cached'}, generation took ${(ds.manifest.generatedInMs / 1000).toFixed(1)} s`,
+    ...found.map((t) => `${t.name}: ${t.version} — ${t.describe}`),
+    `rounds: ${opts.rounds}, tool order alternates per round; ops: ${opsList.join(', ')}; each round starts from a fresh repository`,
+    'page cache: warm — the source is copied (cp -a) and read once before each tool\'s first backup, and after the edit; nothing is dropped; `sync` runs (untimed) before every op',
+    `peak RSS: ${method === 'gnu-time' ? 'GNU time %M (ru_maxrss of the child, from wait4)' : '/proc/<pid>/status VmHWM polled every 20 ms'}; stored = sum of file sizes in the repository folder (apparent)`,
+    'edit: applied in place to the backed-up folder between the no-change and the edit backup, so untouched files keep inode and mtime',
+    'MB/s = bytes of the source tree (base for first/nochange, edited after) / wall time; MB = 10^6 bytes',
+    `before each timed op: wait up to ${opts.idleWaitS} s until other processes use < 0.3 CPU (1 s windows); "other CPU s" = machine CPU time during the op not used by the tool`,
+  ];
+  console.log(notes.map((n) => `# ${n}`).join('\n'));
+  if ((os.loadavg()[0] ?? 0) > 0.5) console.log('# WARNING: the machine is busy (load > 0.5): timings will be noisy — see the "other CPU s" column');
+
+  rm(WORK);
+  fs.mkdirSync(WORK, { recursive: true });
+  const ctx: RoundContext = { ds, opts, samples: [] };
+  for (let round = 1; round <= opts.rounds; round++) {
+    const order = round % 2 === 1 ? found : [...found].reverse();
+    console.log(`round ${round}/${opts.rounds}: ${order.map((t) => t.name).join(' then ')}`);
+    for (const tool of order) await runSequence(tool, round, ctx);
+  }
+
+  const toolNames = TOOLS.filter((n) => found.some((t) => t.name === n));
+  const rows = summarize(ctx.samples, toolNames, opsList);
+  console.log('');
+  console.log(`medians of ${opts.rounds} round(s); ${ds.manifest.files.length} files, ${mb(ds.manifest.totalBytes)} MB base` +
+    (ctx.edit ? `, ${mb(ctx.edit.totalBytes)} MB after the edit` : ''));
+  console.log(table(rows));
+  if (rows.some((r) => r.noisy > 0)) {
+    console.log(`noisy = samples during which other processes used > ${NOISY_CORES} CPU on average; both tools are CPU-bound on 2 cores, so those times are inflated — rerun on a quiet machine for numbers to quote`);
+  }
+  if (ctx.edit) {
+    const e = ctx.edit;
+    console.log(`edit: ${e.changedSmall} small files changed, ${e.changedLarge} large files with ${mb(e.insertedBytes)} MB inserted, ${e.added} added, ${e.removed} removed`);
+  }
+  const failures = ctx.samples.filter((s) => !s.ok);
+  for (const f of failures) {
+    const oneLine = (f.error ?? '').replace(/\s+/g, ' ');
+    console.log(`FAILED ${f.tool} ${f.op} round ${f.round}: ${oneLine.length > 300 ? oneLine.slice(0, 300) + '…' : oneLine}`);
+  }
+
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  const out = path.join(DATA_DIR, `results-${stamp}.json`);
+  const json = {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    options: { ...opts, ops: opsList },
+    machine: { cores: os.availableParallelism(), cpu: cpu[0]?.model, memBytes: os.totalmem(), node: process.version, loadAvgAtStart: os.loadavg() },
+    rssMethod: method,
+    notes,
+    tools: found.map((t) => ({ name: t.name, version: t.version, invocation: t.describe })),
+    dataset: {
+      dir: path.relative(REPO_ROOT, ds.dir),
+      seed: ds.manifest.seed,
+      version: ds.manifest.version,
+      spec: ds.manifest.spec,
+      files: ds.manifest.files.length,
+      folders: ds.manifest.folders.length,
+      totalBytes: ds.manifest.totalBytes,
+      generatedInMs: ds.manifest.generatedInMs,
+      edit: ctx.edit,
+    },
+    summary: rows,
+    samples: ctx.samples,
+  };
+  fs.writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
+  console.log(`results: ${path.relative(process.cwd(), out)}`);
+  return failures.length ? 1 : 0;
+}
+
+process.exitCode = await main();
