@@ -53,6 +53,8 @@ export interface FlakyProxy {
   plan: FaultPlan;
   /** Requests seen and faults injected, by type. */
   readonly stats: { requests: number; faults: Record<ProxyFaultType, number> };
+  /** Zeroes the counters (request numbers for `scheduledFaults` start again at 1). */
+  resetStats(): void;
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,10 @@ export async function startFlakyProxy(upstream: string, plan: FaultPlan = () => 
     endpoint: '',
     plan,
     stats: { requests: 0, faults },
+    resetStats: () => {
+      proxy.stats.requests = 0;
+      for (const type of Object.keys(faults) as ProxyFaultType[]) faults[type] = 0;
+    },
     stop: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -89,7 +89,8 @@ export class Repository {
     try {
       raw = await backend.load({ kind: 'config', name: 'config' });
     } catch (e) {
-      if (isLifeboatError(e, 'BACKEND_NOT_FOUND')) {
+      // A missing bucket is its own problem (a typo, a region); only a missing config means "no repository".
+      if (isLifeboatError(e, 'BACKEND_NOT_FOUND') && e.details.bucketMissing !== true) {
         throw new LifeboatError('REPO_NOT_FOUND', `no repository at ${backend.location} (run \`lifeboat init <runbook>\` first)`);
       }
       throw e;

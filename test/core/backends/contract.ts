@@ -142,14 +142,15 @@ export function backendContract(
 
     it('reports a missing object as BACKEND_NOT_FOUND (permanent), naming it', async () => {
       const handle: Handle = { kind: 'snapshots', name: hexId() };
+      // Lazy: a promise created before the previous one is awaited would reject unobserved.
       for (const attempt of [
-        backend.load(handle),
-        backend.load(handle, { offset: 0, length: 1 }),
-        backend.stat(handle),
-        backend.load(dataHandle()),
-        backend.load({ kind: 'config', name: 'config' }),
+        () => backend.load(handle),
+        () => backend.load(handle, { offset: 0, length: 1 }),
+        () => backend.stat(handle),
+        () => backend.load(dataHandle()),
+        () => backend.load({ kind: 'config', name: 'config' }),
       ]) {
-        const error = await rejection(attempt, 'BACKEND_NOT_FOUND');
+        const error = await rejection(attempt(), 'BACKEND_NOT_FOUND');
         expect(isLifeboatError(error) && error.retryable).toBe(false);
       }
       const error = await rejection(backend.stat(handle), 'BACKEND_NOT_FOUND');

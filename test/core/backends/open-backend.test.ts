@@ -20,11 +20,6 @@ describe('openBackend', () => {
     );
   });
 
-  it('refuses s3:// for now with a USAGE error', async () => {
-    const error = await rejection(openBackend('s3://acme-archive/app-data'), 'USAGE');
-    expect(error.message).toBe('s3:// repositories are not supported yet: s3://acme-archive/app-data');
-  });
-
   it('opens memory:NAME as one shared store per name', async () => {
     const a = await openBackend('memory:open-test');
     expect(a).toBeInstanceOf(MemoryBackend);
