@@ -1,11 +1,14 @@
 /** Every operator command, in the order help lists them. */
 import type { Command } from './command.js';
+import { ackCommand } from './ack.js';
+import { alertsCommand } from './alerts.js';
 import { backupCommand } from './backup.js';
 import { checkCommand } from './check.js';
 import { forgetCommand } from './forget.js';
 import { historyCommand } from './history.js';
 import { initCommand } from './init.js';
 import { restoreCommand } from './restore.js';
+import { restoreDrillCommand } from './restore-drill.js';
 import { resumeCommand } from './resume.js';
 import { runbooksCommand } from './runbooks.js';
 import { snapshotsCommand } from './snapshots.js';
@@ -21,9 +24,12 @@ export const commands: readonly Command<unknown>[] = [
   resumeCommand,
   snapshotsCommand,
   restoreCommand,
+  restoreDrillCommand,
   checkCommand,
   forgetCommand,
   historyCommand,
+  alertsCommand,
+  ackCommand,
 ] as Command<unknown>[];
 
 export function findCommand(name: string): Command<unknown> | undefined {

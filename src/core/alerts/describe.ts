@@ -3,7 +3,6 @@
  * notification or a terminal line, so durations drop their zero parts ("26h",
  * "5m", "7m12s") and ranges share their unit ("380–420 MiB").
  */
-import { formatBytes } from '../format.js';
 
 /** 950ms, 4.5s, 42s, 5m, 7m12s, 26h, 27h30m, 3d, 3d04h. Floors, like formatDuration. */
 export function compactDuration(ms: number): string {
@@ -43,8 +42,6 @@ export function formatRange(min: number, max: number, format: (n: number) => str
   if (loUnit !== undefined && loUnit === unit.exec(hi)?.[1]) return `${lo.slice(0, -loUnit.length - 1)}–${hi}`;
   return `${lo}–${hi}`;
 }
-
-export { formatBytes };
 
 /** One line, at most `max` characters: alert messages end up in single-line renderings. */
 export function oneLine(text: string, max = 300): string {

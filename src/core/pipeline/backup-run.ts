@@ -23,7 +23,7 @@ import type { Store } from '../store/store.js';
 import { hooksError, runHooks } from './hooks.js';
 import { progressThrottle } from './progress-throttle.js';
 import { forgetAndPrune } from './retention-stage.js';
-import { RunLock } from './run-lock.js';
+import { RunLock, type RunLockInfo } from './run-lock.js';
 import { RunRecorder } from './run-recorder.js';
 import { verifyRun } from './verify-stage.js';
 
@@ -64,6 +64,7 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
     await recorder.start();
     if (runLock.tookOverFrom) {
       emit({ type: 'log', level: 'warn', runId: recorder.id, message: `took over a stale run lock of pid ${runLock.tookOverFrom.pid} (started ${runLock.tookOverFrom.startedAt})` });
+      await closeAbandonedRun(input.store, runLock.tookOverFrom, recorder.id, clock);
     }
     try {
       if (runbook.hooks.before.length > 0) {
@@ -123,6 +124,17 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
   } finally {
     await runLock.release();
   }
+}
+
+/** A run whose process died (kill -9, OOM) stays `running` in the store: record how it ended. */
+async function closeAbandonedRun(store: Store, holder: RunLockInfo, byRun: string, clock: Clock): Promise<void> {
+  if (!holder.runId) return;
+  const run = await store.getRun(holder.runId);
+  if (!run || run.status !== 'running') return;
+  const error = { code: 'INTERNAL', message: `process ${holder.pid} on ${holder.host} died during the run (found by run ${byRun})` };
+  for (const stage of run.stages) if (stage.status === 'running') Object.assign(stage, { status: 'failed', error });
+  Object.assign(run, { status: 'failed', endedAt: clock.now().toISOString(), error });
+  await store.putRun(run);
 }
 
 /** Hooks get the environment minus the repository password variable: a hook has no business with it. */
@@ -263,12 +275,25 @@ async function transferStage(opened: OpenedRepository, recorder: RunRecorder, le
 
 async function verifyStage(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<boolean> {
   await recorder.startStage('verify');
-  const earlier = (await input.store.listRuns({ runbook: input.runbook.name, limit: 10_000 })).filter((r) => r.kind === 'backup' && r.id !== recorder.id).length;
-  const result = await verifyRun(repo, { readDataFraction: input.runbook.verify.readDataFraction, runNumber: earlier, signal: input.signal });
+  const result = await verifyRun(repo, { readDataFraction: input.runbook.verify.readDataFraction, runNumber: await nextSlice(input, recorder), signal: input.signal });
   const counters = { packsWritten: result.packsWritten, packsRead: result.packsRead, bytesRead: result.bytesRead, slice: result.slice, slices: result.slices, problems: result.problems.length };
   const ok = result.problems.length === 0;
   await recorder.finishStage('verify', ok ? 'succeeded' : 'failed', counters, ok ? undefined : new LifeboatError('REPO_CORRUPT', result.problems.slice(0, 5).join('; ')));
   return ok;
+}
+
+/**
+ * The slice after the one the previous verifying run read. Counting runs would
+ * stop rotating once the store's history limit caps the count.
+ */
+async function nextSlice(input: BackupRunInput, recorder: RunRecorder): Promise<number> {
+  const runs = await input.store.listRuns({ runbook: input.runbook.name, limit: 50 });
+  for (const run of runs) {
+    if (run.id === recorder.id || run.kind !== 'backup') continue;
+    const verify = run.stages.find((s) => s.name === 'verify' && s.counters.slices !== undefined);
+    if (verify) return (verify.counters.slice ?? 0) + 1;
+  }
+  return 0;
 }
 
 async function retentionStage(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<void> {

@@ -21,7 +21,8 @@ export async function forgetAndPrune(
   const mine = (await repo.listSnapshots()).filter((s) => s.runbook === runbook.name);
   const plan = applyRetention(mine, runbook.retention ?? {}, { now: options.now, timezone: runbook.schedule?.timezone });
   if (options.dryRun) {
-    return { plan, forgotten: 0, prune: options.prune === false ? undefined : await prune(repo, { dryRun: true }) };
+    const gone = new Set(plan.forget.map((f) => f.id));
+    return { plan, forgotten: 0, prune: options.prune === false ? undefined : await prune(repo, { dryRun: true, excludeSnapshots: gone }) };
   }
   for (const f of plan.forget) await repo.removeSnapshot(f.id);
   const pruned = options.prune === false || plan.forget.length === 0 ? undefined : await prune(repo, { signal: options.signal });

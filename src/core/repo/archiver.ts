@@ -119,6 +119,9 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
     },
   });
   const scheduler = new FileScheduler(pool);
+  const onAbort = () => scheduler.abort(new LifeboatError('CANCELLED', 'backup cancelled'));
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
   const fileErrors: BackupOutcome['fileErrors'] = [];
   const warnings: BackupOutcome['warnings'] = [];
   const failedSources: BackupOutcome['failedSources'] = [];
@@ -338,6 +341,7 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
     }
     rootNodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     await pool.flush();
+    checkCancelled();
     const rootTree = await saveTree(rootNodes);
     await repo.flushTrees();
     await repo.flushIndex();
@@ -352,6 +356,7 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
       bytesStored: progress.bytesStored,
       blobsNew,
     };
+    checkCancelled(); // the last moment a cancel can still mean "no snapshot"
     const snapshot = await repo.saveSnapshot({
       time: (input.time ?? new Date()).toISOString(),
       runbook: input.runbook,
@@ -372,6 +377,7 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
     await repo.flushIndex().catch(() => undefined);
     throw e;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await pool.close();
   }
 }

@@ -23,11 +23,13 @@ export class FileScheduler {
   private queued = 0;
   private flushScheduled = false;
   private roomWaiters: (() => void)[] = [];
+  private aborted?: Error;
 
   constructor(private readonly pool: WorkerPool) {}
 
   /** Back up one file; resolves with its content ids when a worker is done with it. */
   submit(job: BackupFileJob): Promise<BackupFileResult> {
+    if (this.aborted) return Promise.reject(this.aborted);
     return new Promise((resolve, reject) => {
       this.batch.push({ job, resolve, reject });
       this.batchBytes += job.size;
@@ -35,6 +37,17 @@ export class FileScheduler {
       if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) this.dispatch();
       else this.scheduleFlush();
     });
+  }
+
+  /** Reject everything queued and anything submitted later (cancellation); batches already in a worker finish. */
+  abort(error: Error): void {
+    this.aborted = error;
+    const batch = this.batch;
+    this.batch = [];
+    this.batchBytes = 0;
+    for (const q of batch) q.reject(error);
+    this.done(batch.length);
+    for (const w of this.roomWaiters.splice(0)) w();
   }
 
   /** Resolves when fewer than MAX_QUEUED_FILES files wait; call before queueing a directory. */

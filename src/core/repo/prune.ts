@@ -15,6 +15,8 @@ export interface PruneOptions {
   /** Repack a pack when less than this fraction of its bytes is still used (default 0.5). */
   repackBelow?: number;
   signal?: AbortSignal;
+  /** Count these snapshots as gone (a dry run of forget-then-prune). */
+  excludeSnapshots?: ReadonlySet<string>;
 }
 
 export interface PruneOutcome {
@@ -31,7 +33,7 @@ export interface PruneOutcome {
 }
 
 /** Every blob any snapshot references (trees and file content). */
-export async function usedBlobs(repo: Repository): Promise<Set<string>> {
+export async function usedBlobs(repo: Repository, excludeSnapshots: ReadonlySet<string> = new Set()): Promise<Set<string>> {
   const used = new Set<string>();
   const walk = async (treeId: string): Promise<void> => {
     if (used.has(treeId)) return;
@@ -42,13 +44,13 @@ export async function usedBlobs(repo: Repository): Promise<Set<string>> {
       if (node.subtree) await walk(node.subtree);
     }
   };
-  for (const snap of await repo.listSnapshots()) await walk(snap.tree);
+  for (const snap of await repo.listSnapshots()) if (!excludeSnapshots.has(snap.id)) await walk(snap.tree);
   return used;
 }
 
 export async function prune(repo: Repository, options: PruneOptions = {}): Promise<PruneOutcome> {
   const repackBelow = options.repackBelow ?? 0.5;
-  const used = await usedBlobs(repo);
+  const used = await usedBlobs(repo, options.excludeSnapshots);
   const byPack = new Map<string, BlobLocation[]>();
   for (const loc of allLocations(repo)) {
     let list = byPack.get(loc.pack);

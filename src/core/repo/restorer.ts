@@ -28,6 +28,8 @@ export interface RestoreInput {
   signal?: AbortSignal;
   workers?: number;
   onProgress?: (p: RestoreProgress) => void;
+  /** Phase boundaries for drills: planning done (folders made, blobs located), last pack fetched. */
+  onMilestone?: (milestone: 'planned' | 'fetched', outcome: RestoreOutcome) => void;
 }
 
 export interface RestoreProgress {
@@ -208,6 +210,9 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
       }
     }
     outcome.packsRead = byPack.size;
+    input.onMilestone?.('planned', outcome);
+    let fetchesLeft = spans.length;
+    if (fetchesLeft === 0) input.onMilestone?.('fetched', outcome);
     await mapLimit(spans, pool.size * 2 + 1, async (span) => {
       if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
       let data: Buffer;
@@ -215,9 +220,11 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
         data = await repo.backend.load({ kind: 'data', name: span.pack }, { offset: span.offset, length: span.length });
       } catch (e) {
         for (const b of span.blobs) for (const t of b.targets) failed.push({ path: t.path, error: `pack ${span.pack.slice(0, 12)}: ${(e as Error).message}` });
+        if (--fetchesLeft === 0) input.onMilestone?.('fetched', outcome);
         return;
       }
       outcome.bytesFetched += data.length;
+      if (--fetchesLeft === 0) input.onMilestone?.('fetched', outcome);
       const jobs: RestoreBlobJob[] = span.blobs.map((b) => ({
         id: b.loc.id,
         at: b.loc.offset - span.offset,

@@ -13,7 +13,8 @@
  * must be ~18% and at least 14 MiB / 70 files / 17 s away from a flat history.
  */
 import type { RunRecord } from '../../store/records.js';
-import { compactDuration, formatBytes, formatCount, formatRange } from '../describe.js';
+import { formatBytes } from '../../format.js';
+import { compactDuration, formatCount, formatRange } from '../describe.js';
 import { MAD_TO_SIGMA, median, medianAbsoluteDeviation } from '../robust-stats.js';
 import { alertKey, type AlertCondition, type AlertRule, type RuleContext } from '../rule.js';
 
@@ -87,7 +88,9 @@ export const anomalyRule: AlertRule = {
         severity: 'warning',
         message:
           `backup ${metric.verb.latest} ${metric.format(value)}${metric.name === 'files' ? ' files' : ''}; ` +
-          `${runs} ${metric.verb.history} ${formatRange(min, max, metric.format)} (median ${metric.format(center)})`,
+          (metric.format(min) === metric.format(max)
+            ? `${runs} ${history.length === 1 ? '' : 'each '}${metric.verb.history} ${metric.format(min)}`
+            : `${runs} ${metric.verb.history} ${formatRange(min, max, metric.format)} (median ${metric.format(center)})`),
         evidence: {
           metric: metric.name,
           runId: latest.id,

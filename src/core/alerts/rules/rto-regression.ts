@@ -33,9 +33,15 @@ export const rtoRegressionRule: AlertRule = {
         severity: 'warning',
         message:
           `drill took ${compactDuration(latest.rtoMs)}, ${ratio.toFixed(1)}× the median; ` +
-          `the ${earlier.length} earlier drills took ${formatRange(Math.min(...times), Math.max(...times), compactDuration)} (median ${compactDuration(center)})`,
+          `the ${earlier.length} earlier drills ${history(times, center)}`,
         evidence: { drillId: latest.id, rtoMs: latest.rtoMs, median: center, ratio: Math.round(ratio * 100) / 100, history: earlier.length, historyDrillIds: earlier.map((d) => d.id), tier: latest.tier },
       },
     ];
   },
 };
+
+function history(times: readonly number[], center: number): string {
+  const [min, max] = [Math.min(...times), Math.max(...times)];
+  if (compactDuration(min) === compactDuration(max)) return `each took ${compactDuration(min)}`;
+  return `took ${formatRange(min, max, compactDuration)} (median ${compactDuration(center)})`;
+}

@@ -1,0 +1,55 @@
+import { runbookOfAlertKey } from '../src/core/alerts/rule.js';
+import { ago, severityLabel } from '../src/core/alerts/render.js';
+import { ExitCode, LifeboatError } from '../src/core/errors.js';
+import { defineCommand } from './command.js';
+import { rawArgs } from './support/args.js';
+
+/**
+ * Acknowledge an open alert: it stays open until its condition clears, but is
+ * not notified again. Access: like a backup of the alert's runbook (the key
+ * names it), so in Slack only those in the runbook's `access.backup` may
+ * silence its alerts; locally the Unix user is trusted as for every command.
+ */
+export const ackCommand = defineCommand({
+  name: 'ack',
+  summary: 'Acknowledge an open alert (it stays open, but is not notified again)',
+  options: {},
+  positionals: [{ name: 'alert', description: 'the alert key, e.g. stale:app-data (see `lifeboat alerts`)', required: true }],
+  schema: rawArgs.transform((r) => ({ key: r.positionals[0]! })),
+  access: 'backup',
+  runbookOf: (args) => runbookOfAlertKey(args.key),
+  async run(args, ctx) {
+    const store = await ctx.store();
+    const now = ctx.clock.now();
+    const alert = await store.getAlert(args.key);
+    if (!alert) {
+      const open = (await store.listAlerts({ status: 'open' })).map((a) => a.key).sort();
+      throw new LifeboatError(
+        'USAGE',
+        `ack: no alert "${args.key}"; ${open.length === 0 ? 'there are no open alerts' : `open alerts: ${open.join(', ')}`}`,
+      );
+    }
+    if (alert.status === 'resolved') {
+      return {
+        exitCode: ExitCode.ok,
+        summary: `${alert.key} is already resolved (${ago(alert.resolvedAt, now)}); nothing to acknowledge`,
+        data: alert,
+      };
+    }
+    if (alert.ackedBy) {
+      return {
+        exitCode: ExitCode.ok,
+        summary: `${alert.key} was already acknowledged by ${alert.ackedBy} ${ago(alert.ackedAt, now)}`,
+        data: alert,
+      };
+    }
+    const acked = { ...alert, ackedBy: ctx.actor.user, ackedAt: now.toISOString() };
+    await store.putAlert(acked);
+    return {
+      exitCode: ExitCode.ok,
+      summary: `acknowledged ${acked.key} (${severityLabel(acked.severity)}): it stays open until the condition clears, without further notifications`,
+      lines: [acked.message],
+      data: acked,
+    };
+  },
+});
