@@ -84,7 +84,7 @@ function spawnWorker(init: WorkerInit): Worker {
   // Bundled build: the worker is emitted next to the bundle that contains this module.
   const url = here.endsWith('.ts') ? workerUrlForSources(here) : new URL('./repo-worker.js', here);
   // execArgv: [] — a worker needs no loader flags of the parent (tsx would cost a second per worker).
-  return new Worker(url, { workerData: init, execArgv: process.env.LIFEBOAT_WORKER_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [] });
+  return new Worker(url, { workerData: init, execArgv: [] });
 }
 
 export function defaultWorkerCount(): number {
