@@ -4,6 +4,7 @@ import { runBackup } from '../src/core/pipeline/backup-run.js';
 import { shortId } from '../src/core/repo/snapshot.js';
 import { defineCommand } from './command.js';
 import { rawArgs } from './support/args.js';
+import { evaluateAlertsAfterRun } from './support/alerts-after-run.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 /** The shared exit code of a run's final status. */
@@ -33,16 +34,23 @@ export const backupCommand = defineCommand({
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const { run, snapshot, outcome } = await runBackup({
-      runbook,
-      store: await ctx.store(),
-      clock: ctx.clock,
-      emit: ctx.emit,
-      actor: ctx.actor,
-      env: ctx.env,
-      home: ctx.home,
-      signal: ctx.signal,
-    });
+    let result;
+    try {
+      result = await runBackup({
+        runbook,
+        store: await ctx.store(),
+        clock: ctx.clock,
+        emit: ctx.emit,
+        actor: ctx.actor,
+        env: ctx.env,
+        home: ctx.home,
+        signal: ctx.signal,
+      });
+    } finally {
+      // A failed run is exactly what the alert rules are for; a refused one (locked) changes nothing.
+      await evaluateAlertsAfterRun(runbook, ctx);
+    }
+    const { run, snapshot, outcome } = result;
     const s = snapshot?.stats;
     const lines: string[] = [];
     if (run.error && run.status !== 'succeeded') lines.push(`${run.status}: ${run.error.message}`);

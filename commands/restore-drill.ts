@@ -4,6 +4,7 @@ import { formatBytes, formatDuration, formatRate } from '../src/core/format.js';
 import { shortId } from '../src/core/repo/snapshot.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs } from './support/args.js';
+import { evaluateAlertsAfterRun } from './support/alerts-after-run.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const restoreDrillCommand = defineCommand({
@@ -35,6 +36,7 @@ export const restoreDrillCommand = defineCommand({
       keep: args.keep,
       signal: ctx.signal,
     });
+    await evaluateAlertsAfterRun(runbook, ctx);
     const lines = drill.phases.map(
       (p) => `  ${p.name.padEnd(9)} ${formatDuration(p.durationMs).padStart(8)}${p.bytes !== undefined ? `  ${formatBytes(p.bytes).padStart(10)}  ${formatRate(p.throughput)}` : ''}`,
     );

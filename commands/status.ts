@@ -24,8 +24,10 @@ export const statusCommand = defineCommand({
       const runs = (await store.listRuns({ runbook: e.name, limit: 50 })).filter((r) => r.kind === 'backup');
       const last = runs[0];
       const lastGood = runs.find((r) => r.status === 'succeeded' || r.status === 'partial');
-      const drills = await store.listDrills({ runbook: e.name, limit: 1 });
+      const drills = (await store.listDrills({ runbook: e.name, limit: 20 })).filter((d) => d.verdict !== 'running');
       const drill = drills[0];
+      const measured = drills.filter((d) => d.rtoMs !== undefined).slice(0, 8).reverse();
+      const alerts = await store.listAlerts({ runbook: e.name, status: 'open' });
       const rpoMs = e.runbook?.objectives.rpoMs;
       const ageMs = lastGood ? now.getTime() - new Date(lastGood.endedAt ?? lastGood.startedAt).getTime() : undefined;
       const rpoState = rpoMs === undefined ? '—' : ageMs === undefined ? 'no backup' : ageMs <= rpoMs ? 'ok' : 'STALE';
@@ -34,8 +36,21 @@ export const statusCommand = defineCommand({
         last: last ? `${last.status} ${formatAge(last.endedAt ?? last.startedAt, now)}` : 'never',
         rpo: rpoMs === undefined ? 'invalid runbook' : `${rpoState} (${ageMs === undefined ? '—' : formatDuration(ageMs)} / ${formatDuration(rpoMs)})`,
         rto: drill ? `${drill.verdict} ${formatDuration(drill.rtoMs)} / ${formatDuration(drill.targetMs)}` : `no drill yet${e.runbook ? ` (target ${formatDuration(e.runbook.objectives.rtoMs)})` : ''}`,
+        trend: measured.length > 1 ? sparkline(measured.map((d) => d.rtoMs!)) : '—',
+        alerts: alerts.length === 0 ? 'none' : `${alerts.length} (${alerts.filter((a) => a.severity === 'critical').length} critical)`,
       });
-      data.push({ runbook: e.name, valid: !!e.runbook, lastRun: summarize(last), lastSuccess: summarize(lastGood), ageMs, rpoMs, rpoState, lastDrill: drill });
+      data.push({
+        runbook: e.name,
+        valid: !!e.runbook,
+        lastRun: summarize(last),
+        lastSuccess: summarize(lastGood),
+        ageMs,
+        rpoMs,
+        rpoState,
+        lastDrill: drill,
+        rtoTrendMs: measured.map((d) => d.rtoMs),
+        openAlerts: alerts.map((a) => ({ key: a.key, severity: a.severity, message: a.message })),
+      });
     }
     return {
       exitCode: ExitCode.ok,
@@ -46,6 +61,8 @@ export const statusCommand = defineCommand({
           { key: 'last', header: 'LAST BACKUP' },
           { key: 'rpo', header: 'AGE / RPO' },
           { key: 'rto', header: 'LAST DRILL RTO / TARGET' },
+          { key: 'trend', header: 'RTO TREND' },
+          { key: 'alerts', header: 'OPEN ALERTS' },
         ],
         rows,
       },
@@ -53,6 +70,14 @@ export const statusCommand = defineCommand({
     };
   },
 });
+
+/** The last drills' RTOs as block characters, oldest first: the shape of the trend at a glance. */
+export function sparkline(values: number[]): string {
+  const blocks = '▁▂▃▄▅▆▇█';
+  const max = Math.max(...values);
+  const min = Math.min(...values);
+  return values.map((v) => blocks[max === min ? 3 : Math.round(((v - min) / (max - min)) * 7)]).join('');
+}
 
 function summarize(run: RunRecord | undefined) {
   return run && { id: run.id, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, snapshotId: run.snapshotId };

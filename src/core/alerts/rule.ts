@@ -56,9 +56,14 @@ export function runTime(run: RunRecord): string {
   return run.endedAt ?? run.startedAt;
 }
 
-/** Drills that have a verdict (not still running). */
+/**
+ * Drills that have a verdict: not still running, and not cancelled by an
+ * operator. restore-drill.ts records a cancel as verdict `failed` with reason
+ * `cancelled` (DrillVerdict has no `cancelled`); like a cancelled backup, it
+ * says nothing about whether restores work.
+ */
 export function finishedDrills(drills: readonly DrillRecord[]): DrillRecord[] {
-  return drills.filter((d) => d.verdict !== 'running');
+  return drills.filter((d) => d.verdict !== 'running' && !(d.verdict === 'failed' && d.reason === 'cancelled'));
 }
 
 /** Drills that measured (or, cold tier, estimated) a time to validated data. */
