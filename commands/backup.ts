@@ -3,9 +3,10 @@ import { formatBytes, formatDuration } from '../src/core/format.js';
 import { runBackup } from '../src/core/pipeline/backup-run.js';
 import { shortId } from '../src/core/repo/snapshot.js';
 import { defineCommand } from './command.js';
-import { rawArgs } from './support/args.js';
+import { runbookOnlyArgs, runbookPositional } from './support/args.js';
 import { evaluateAlertsAfterRun } from './support/alerts-after-run.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 /** The shared exit code of a run's final status. */
 export function exitCodeOf(status: string): ExitCode {
@@ -28,24 +29,15 @@ export const backupCommand = defineCommand({
   summary: 'Back up a runbook now',
   description: 'Runs the runbook\'s backup: walks its sources, stores new data deduplicated, compressed and encrypted, and records the run. Exit 3 when some sources or files failed and the rest is safe.',
   options: {},
-  positionals: [{ name: 'runbook', description: 'runbook name or path to a YAML file', required: true }],
-  schema: rawArgs.transform((r) => ({ runbook: r.positionals[0]! })),
+  positionals: [runbookPositional],
+  schema: runbookOnlyArgs,
   access: 'backup',
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
     let result;
     try {
-      result = await runBackup({
-        runbook,
-        store: await ctx.store(),
-        clock: ctx.clock,
-        emit: ctx.emit,
-        actor: ctx.actor,
-        env: ctx.env,
-        home: ctx.home,
-        signal: ctx.signal,
-      });
+      result = await runBackup(await runContextFor(runbook, ctx));
     } finally {
       // A failed run is exactly what the alert rules are for; a refused one (locked) changes nothing.
       await evaluateAlertsAfterRun(runbook, ctx);

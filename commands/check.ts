@@ -5,7 +5,7 @@ import { openRunbookRepository } from '../src/core/repo/open-repository.js';
 import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
 import { parsePercentage } from '../src/core/runbook/units.js';
 import { defineCommand } from './command.js';
-import { rawArgs, str } from './support/args.js';
+import { rawArgs, runbookPositional, str } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const checkCommand = defineCommand({
@@ -16,7 +16,7 @@ export const checkCommand = defineCommand({
   options: {
     'read-data': { type: 'string', description: 'read and verify packs: all, or a percentage (--read-data=10%)', valueName: 'P%' },
   },
-  positionals: [{ name: 'runbook', description: 'runbook name or path to a YAML file', required: true }],
+  positionals: [runbookPositional],
   // `--read-data` alone means 100%; parseArgs has no optional values, so spell it out.
   rewriteArgv: (argv) => argv.map((a) => (a === '--read-data' ? '--read-data=100%' : a)),
   schema: rawArgs.transform((r, ctx) => {

@@ -5,7 +5,7 @@ import { openRunbookRepository } from '../src/core/repo/open-repository.js';
 import { renderRetentionPlan } from '../src/core/pipeline/retention-policy.js';
 import { forgetAndPrune } from '../src/core/pipeline/retention-stage.js';
 import { defineCommand } from './command.js';
-import { bool, rawArgs } from './support/args.js';
+import { bool, rawArgs, runbookPositional } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const forgetCommand = defineCommand({
@@ -17,7 +17,7 @@ export const forgetCommand = defineCommand({
     'dry-run': { type: 'boolean', short: 'n', description: 'show the plan and what prune would free; change nothing' },
     'no-prune': { type: 'boolean', description: 'forget snapshots but leave their data for a later prune' },
   },
-  positionals: [{ name: 'runbook', description: 'runbook name or path to a YAML file', required: true }],
+  positionals: [runbookPositional],
   schema: rawArgs.transform((r) => ({ runbook: r.positionals[0]!, dryRun: bool(r.options['dry-run']), prune: !bool(r.options['no-prune']) })),
   access: 'backup',
   runbookOf: (a) => a.runbook,

@@ -1,7 +1,7 @@
 import { ExitCode } from '../src/core/errors.js';
 import { initRunbookRepository } from '../src/core/repo/open-repository.js';
 import { defineCommand } from './command.js';
-import { rawArgs } from './support/args.js';
+import { runbookOnlyArgs, runbookPositional } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const initCommand = defineCommand({
@@ -9,8 +9,8 @@ export const initCommand = defineCommand({
   summary: 'Create the repository a runbook backs up into',
   description: 'Creates the hot repository named in the runbook (a folder or a bucket prefix), with a new master key wrapped by the runbook\'s password. Refuses if a repository is already there.',
   options: {},
-  positionals: [{ name: 'runbook', description: 'runbook name or path to a YAML file', required: true }],
-  schema: rawArgs.transform((r) => ({ runbook: r.positionals[0]! })),
+  positionals: [runbookPositional],
+  schema: runbookOnlyArgs,
   access: 'backup',
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {

@@ -6,6 +6,7 @@ import { defineCommand } from './command.js';
 import { bool, rawArgs } from './support/args.js';
 import { evaluateAlertsAfterRun } from './support/alerts-after-run.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 export const restoreDrillCommand = defineCommand({
   name: 'restore-drill',
@@ -24,18 +25,7 @@ export const restoreDrillCommand = defineCommand({
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const { drill, problems, scratch } = await runDrill({
-      runbook,
-      store: await ctx.store(),
-      clock: ctx.clock,
-      emit: ctx.emit,
-      actor: ctx.actor,
-      env: ctx.env,
-      home: ctx.home,
-      snapshot: args.snapshot,
-      keep: args.keep,
-      signal: ctx.signal,
-    });
+    const { drill, problems, scratch } = await runDrill({ ...(await runContextFor(runbook, ctx)), snapshot: args.snapshot, keep: args.keep });
     await evaluateAlertsAfterRun(runbook, ctx);
     const lines = drill.phases.map(
       (p) => `  ${p.name.padEnd(9)} ${formatDuration(p.durationMs).padStart(8)}${p.bytes !== undefined ? `  ${formatBytes(p.bytes).padStart(10)}  ${formatRate(p.throughput)}` : ''}`,

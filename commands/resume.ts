@@ -3,7 +3,7 @@ import { formatBytes } from '../src/core/format.js';
 import { RunLock } from '../src/core/pipeline/run-lock.js';
 import { openRepositoryStack } from '../src/core/repo/open-repository.js';
 import { defineCommand } from './command.js';
-import { rawArgs } from './support/args.js';
+import { runbookOnlyArgs, runbookPositional } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const resumeCommand = defineCommand({
@@ -12,8 +12,8 @@ export const resumeCommand = defineCommand({
   description:
     'When a backup ends transfer-pending (exit 4), its data is safe in the local staging folder. resume uploads it in order — packs, then indexes, then snapshots — and marks the run succeeded. The next backup of the runbook does the same first. Exit 4 again if the destination is still unreachable.',
   options: {},
-  positionals: [{ name: 'runbook', description: 'runbook name or path to a YAML file', required: true }],
-  schema: rawArgs.transform((r) => ({ runbook: r.positionals[0]! })),
+  positionals: [runbookPositional],
+  schema: runbookOnlyArgs,
   access: 'backup',
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {

@@ -3,15 +3,15 @@ import { formatBytes, formatTime } from '../src/core/format.js';
 import { openRunbookRepository } from '../src/core/repo/open-repository.js';
 import { shortId } from '../src/core/repo/snapshot.js';
 import { defineCommand } from './command.js';
-import { rawArgs } from './support/args.js';
+import { runbookOnlyArgs, runbookPositional } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const snapshotsCommand = defineCommand({
   name: 'snapshots',
   summary: 'List the snapshots in a runbook\'s repository',
   options: {},
-  positionals: [{ name: 'runbook', description: 'runbook name or path to a YAML file', required: true }],
-  schema: rawArgs.transform((r) => ({ runbook: r.positionals[0]! })),
+  positionals: [runbookPositional],
+  schema: runbookOnlyArgs,
   access: 'anyone',
   audited: false,
   async run(args, ctx) {

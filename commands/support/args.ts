@@ -10,3 +10,9 @@ export const rawArgs: z.ZodType<RawArgs, RawArgs> = z.object({
 
 export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 export const bool = (v: unknown): boolean => v === true;
+
+/** The one positional most commands take. */
+export const runbookPositional = { name: 'runbook', description: 'runbook name or path to a YAML file', required: true } as const;
+
+/** Arguments of a command that takes only a runbook. */
+export const runbookOnlyArgs = rawArgs.transform((r) => ({ runbook: r.positionals[0]! }));

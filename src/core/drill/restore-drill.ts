@@ -15,9 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '../clock.js';
 import { describeError, isLifeboatError } from '../errors.js';
-import type { EventSink } from '../events.js';
 import { formatDuration } from '../format.js';
 import { openRunbookRepository } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
@@ -26,23 +24,15 @@ import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import { WorkerPool } from '../repo/worker-pool.js';
 import type { Runbook } from '../runbook/types.js';
-import type { Actor, DrillPhase, DrillRecord } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import type { RunContext } from '../run-context.js';
+import type { DrillPhase, DrillRecord } from '../store/records.js';
 import { runShell } from './shell.js';
 
-export interface DrillInput {
-  runbook: Runbook;
-  store: Store;
-  clock: Clock;
-  emit: EventSink;
-  actor: Actor;
-  env: Readonly<Record<string, string | undefined>>;
-  home: string;
+export interface DrillInput extends RunContext {
   /** `latest` (default) or a snapshot id prefix. */
   snapshot?: string;
   /** Keep the scratch folder for inspection. */
   keep?: boolean;
-  signal?: AbortSignal;
 }
 
 export interface DrillResult {

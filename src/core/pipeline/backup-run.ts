@@ -18,7 +18,8 @@ import { RepositoryLock } from '../repo/repo-lock.js';
 import type { Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import type { Runbook } from '../runbook/types.js';
-import type { Actor, RunRecord, RunStatus } from '../store/records.js';
+import type { RunContext } from '../run-context.js';
+import type { RunRecord, RunStatus } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { hooksError, runHooks } from './hooks.js';
 import { progressThrottle } from './progress-throttle.js';
@@ -27,16 +28,7 @@ import { RunLock, type RunLockInfo } from './run-lock.js';
 import { RunRecorder } from './run-recorder.js';
 import { verifyRun } from './verify-stage.js';
 
-export interface BackupRunInput {
-  runbook: Runbook;
-  store: Store;
-  clock: Clock;
-  emit: EventSink;
-  actor: Actor;
-  env: Readonly<Record<string, string | undefined>>;
-  /** The state folder: run locks live here. */
-  home: string;
-  signal?: AbortSignal;
+export interface BackupRunInput extends RunContext {
   workers?: number;
 }
 
@@ -57,7 +49,7 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
   });
   const hookEnv = hookEnvironment(input.env, runbook);
   const hookCwd = runbook.file.replace(/\/[^/]*$/, '');
-  let status: RunStatus = 'failed';
+  let status: RunStatus;
   let failure: unknown;
   let outcome: BackupOutcome | undefined;
   try {

@@ -1,0 +1,22 @@
+/**
+ * What every engine run (backup, drill, tier) is given instead of reaching for
+ * globals: the store, time, the event sink, who asked, the environment (for
+ * secret references and commands) and the state folder.
+ */
+import type { Clock } from './clock.js';
+import type { EventSink } from './events.js';
+import type { Runbook } from './runbook/types.js';
+import type { Actor } from './store/records.js';
+import type { Store } from './store/store.js';
+
+export interface RunContext {
+  runbook: Runbook;
+  store: Store;
+  clock: Clock;
+  emit: EventSink;
+  actor: Actor;
+  env: Readonly<Record<string, string | undefined>>;
+  /** The state folder: run locks, staging, caches and drill scratch space live here. */
+  home: string;
+  signal?: AbortSignal;
+}

@@ -1,0 +1,12 @@
+/** When a runbook's cron schedule fires next, for the dashboard. */
+import { CronExpressionParser } from 'cron-parser';
+
+/** The next time `expr` fires after `now` in `timezone`, or undefined when there is no schedule or it does not parse. */
+export function nextFire(expr: string | undefined, timezone: string | undefined, now: Date): Date | undefined {
+  if (!expr) return undefined;
+  try {
+    return CronExpressionParser.parse(expr, { tz: timezone ?? 'UTC', currentDate: now }).next().toDate();
+  } catch {
+    return undefined;
+  }
+}

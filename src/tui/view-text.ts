@@ -1,0 +1,37 @@
+/** Small pure text helpers the components share (widths, bars, relative times). */
+import { formatDuration } from '../core/format.js';
+
+/** Pad or cut `s` to exactly `width` characters (cut with an ellipsis). */
+export function fit(s: string, width: number, align: 'left' | 'right' = 'left'): string {
+  if (width <= 0) return '';
+  if (s.length > width) return width === 1 ? '…' : `${s.slice(0, width - 1)}…`;
+  return align === 'left' ? s.padEnd(width) : s.padStart(width);
+}
+
+/** A text progress bar: "█████░░░░░" for a fraction 0..1, or a shaded bar when unknown. */
+export function bar(fraction: number | undefined, width: number): string {
+  if (width <= 0) return '';
+  if (fraction === undefined || !Number.isFinite(fraction)) return '░'.repeat(width);
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return '█'.repeat(filled) + '░'.repeat(width - filled);
+}
+
+/** "in 47m" / "3m ago" relative to now. */
+export function relative(iso: string | undefined, now: Date): string {
+  if (!iso) return '—';
+  const d = new Date(iso).getTime() - now.getTime();
+  return d >= 0 ? `in ${formatDuration(d)}` : `${formatDuration(-d)} ago`;
+}
+
+/** The last drill's RTO trend as block characters, oldest first. */
+export function sparkline(values: readonly number[]): string {
+  if (values.length === 0) return '';
+  const blocks = '▁▂▃▄▅▆▇█';
+  const max = Math.max(...values);
+  const min = Math.min(...values);
+  return values.map((v) => blocks[max === min ? 3 : Math.round(((v - min) / (max - min)) * 7)]).join('');
+}
+
+export function shortRunId(id: string): string {
+  return id.length > 12 ? id.slice(-12) : id;
+}
