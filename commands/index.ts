@@ -11,6 +11,7 @@ import { restoreCommand } from './restore.js';
 import { restoreDrillCommand } from './restore-drill.js';
 import { resumeCommand } from './resume.js';
 import { runbooksCommand } from './runbooks.js';
+import { serveCommand } from './serve.js';
 import { snapshotsCommand } from './snapshots.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
@@ -30,6 +31,7 @@ export const commands: readonly Command<unknown>[] = [
   historyCommand,
   alertsCommand,
   ackCommand,
+  serveCommand,
 ] as Command<unknown>[];
 
 export function findCommand(name: string): Command<unknown> | undefined {

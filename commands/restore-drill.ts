@@ -35,7 +35,7 @@ export const restoreDrillCommand = defineCommand({
     const rto = drill.rtoMs !== undefined ? formatDuration(drill.rtoMs) : '—';
     return {
       exitCode: drill.verdict === 'failed' ? (problems[0] === 'cancelled' ? ExitCode.cancelled : ExitCode.failed) : ExitCode.ok,
-      summary: `drill ${drill.verdict}: ${runbook.name} snapshot ${drill.snapshotId ? shortId(drill.snapshotId) : '—'} restored and validated in ${rto} (target ${formatDuration(drill.targetMs)})${drill.reason ? ` — ${drill.reason}` : ''}`,
+      summary: `drill ${drill.verdict}: ${runbook.name} snapshot ${drill.snapshotId ? shortId(drill.snapshotId) : '—'} ${drill.verdict === 'failed' ? 'failed validation' : `restored and validated in ${rto}`} (target ${formatDuration(drill.targetMs)})${drill.reason ? ` — ${drill.reason}` : ''}`,
       lines,
       data: drill,
     };

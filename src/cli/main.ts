@@ -28,7 +28,12 @@ export async function main(argv: string[]): Promise<number> {
   const rest = argv.filter((a) => a !== '--json' && a !== '--quiet' && a !== '-q');
   const [name, ...args] = rest;
 
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  // No command: the console on a terminal; headless, the status table (and exit 0).
+  if (name === undefined || name === 'tui') {
+    if (process.stdout.isTTY || name === 'tui') return openConsole();
+    return main(['status', ...argv]);
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' && args[0] ? findCommand(args[0]) : undefined;
     process.stdout.write(topic ? renderCommandHelp(topic) : renderMainHelp(commands));
     return ExitCode.ok;
@@ -84,6 +89,11 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+  // `npm start` on a terminal: once the demo is prepared, open the console instead of printing the table.
+  if (command.name === 'start' && !json && process.stdout.isTTY && result.exitCode === ExitCode.ok) {
+    process.stdout.write(renderResult({ ...result, table: undefined }).stdout);
+    return openConsole();
+  }
   if (json) {
     process.stdout.write(JSON.stringify({ exitCode: result.exitCode, summary: result.summary, lines: result.lines ?? [], data: result.data ?? null }, null, 2) + '\n');
   } else {
@@ -92,4 +102,29 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(text.stderr);
   }
   return result.exitCode;
+}
+
+/** The Ink console over the same commands and store, as the local user with face 'tui'. */
+async function openConsole(): Promise<number> {
+  // React and Ink read NODE_ENV when they load: development mode is several times slower.
+  process.env.NODE_ENV ??= 'production';
+  const { runTui } = await import('../tui/run-tui.js');
+  const env = process.env;
+  const home = resolve(env.LIFEBOAT_HOME ?? '.lifeboat');
+  let store: Promise<Store> | undefined;
+  const user = localUser();
+  return runTui(
+    (emit, signal) => ({
+      actor: { face: 'tui', user },
+      env,
+      cwd: process.cwd(),
+      home,
+      runbooksDir: env.LIFEBOAT_RUNBOOKS ?? 'runbooks',
+      clock: systemClock,
+      emit,
+      signal,
+      store: () => (store ??= openJsonStore(home)),
+    }),
+    { cleanup: async () => void (await (await store)?.close().catch(() => undefined)) },
+  );
 }

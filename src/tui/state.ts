@@ -6,6 +6,7 @@
  * run are queued in `commands` (status 'queued') and `quit` is set; the App
  * carries them out and reports back with actions.
  */
+import type { Table } from '../../commands/command.js';
 import type { EngineEvent, ProgressCounters } from '../core/events.js';
 import type { AlertRecord, DrillRecord, ErrorInfo, RunRecord, RunStatus, StageName, StageStatus } from '../core/store/index.js';
 
@@ -81,7 +82,8 @@ export interface LiveRun {
   stats?: Record<string, number>;
 }
 
-export type Screen = 'dashboard' | 'run' | 'history' | 'alerts';
+/** 'output' shows the last result of a command that started no run (e.g. :snapshots demo); it is not a tab. */
+export type Screen = 'dashboard' | 'run' | 'history' | 'alerts' | 'output';
 export const screens: readonly Screen[] = ['dashboard', 'run', 'history', 'alerts'];
 
 export type HistoryFilter = 'all' | 'backups' | 'drills';
@@ -90,9 +92,12 @@ export interface ConsoleCommand {
   id: number;
   argv: string[];
   status: 'queued' | 'running' | 'done';
+  /** The run it started, once its run.started event arrived. */
+  runId?: string;
   exitCode?: number;
   summary?: string;
   lines?: string[];
+  table?: Table;
 }
 
 export type ConfirmAction = { type: 'run'; argv: string[] } | { type: 'quit' };
@@ -116,6 +121,8 @@ export interface TuiState {
   confirm?: { question: string; action: ConfirmAction };
   commands: ConsoleCommand[];
   nextCommandId: number;
+  /** The command whose result the output screen shows. */
+  outputCommandId?: number;
   message?: { text: string; tone: 'ok' | 'warn' | 'fail' | 'muted' };
   /** Names the prompt completes as the first word. */
   commandNames: string[];
@@ -142,12 +149,13 @@ export interface KeyInfo {
 }
 
 export type TuiAction =
-  | { type: 'event'; event: EngineEvent }
+  /** `commandId`: the console command whose run emitted it (absent for events from nowhere in particular). */
+  | { type: 'event'; event: EngineEvent; commandId?: number }
   | { type: 'snapshot'; snapshot: StoreSnapshot }
   | { type: 'snapshot.failed'; message: string }
   | { type: 'key'; input: string; key: KeyInfo }
   | { type: 'command.started'; id: number }
-  | { type: 'command.finished'; id: number; exitCode: number; summary?: string; lines?: string[] }
+  | { type: 'command.finished'; id: number; exitCode: number; summary?: string; lines?: string[]; table?: Table }
   | { type: 'resize'; columns: number; rows: number };
 
 /** Commands the console runs itself rather than through the registry. */
@@ -175,8 +183,12 @@ export function initialState(options: { commandNames: string[]; columns?: number
 
 export function reduce(state: TuiState, action: TuiAction): TuiState {
   switch (action.type) {
-    case 'event':
-      return applyEvent(state, action.event);
+    case 'event': {
+      const next = applyEvent(state, action.event);
+      if (action.event.type !== 'run.started' || action.commandId === undefined) return next;
+      const runId = action.event.runId;
+      return { ...next, commands: next.commands.map((c) => (c.id === action.commandId && !c.runId ? { ...c, runId } : c)) };
+    }
     case 'snapshot':
       return applySnapshot(state, action.snapshot);
     case 'snapshot.failed':
@@ -188,11 +200,14 @@ export function reduce(state: TuiState, action: TuiAction): TuiState {
     case 'command.finished': {
       const cmd = state.commands.find((c) => c.id === action.id);
       const commands = state.commands
-        .map((c) => (c.id === action.id ? { ...c, status: 'done' as const, exitCode: action.exitCode, summary: action.summary, lines: action.lines } : c))
+        .map((c) => (c.id === action.id ? { ...c, status: 'done' as const, exitCode: action.exitCode, summary: action.summary, lines: action.lines, table: action.table } : c))
         .slice(-20);
       const name = cmd?.argv.join(' ') ?? 'command';
       const tone = action.exitCode === 0 ? 'ok' : action.exitCode === 3 ? 'warn' : 'fail';
-      return { ...state, commands, message: { text: `${name}: ${action.summary ?? (action.exitCode === 0 ? 'done' : `exit ${action.exitCode}`)}`, tone } };
+      const message = { text: `${name}: ${action.summary ?? (action.exitCode === 0 ? 'done' : `exit ${action.exitCode}`)}`, tone } as const;
+      // A command that started no run (snapshots, runbooks, a usage error…) shows its full result; a run's result is in the run view.
+      const showOutput = !cmd?.runId && ((action.lines?.length ?? 0) > 0 || (action.table?.rows.length ?? 0) > 0) && !state.prompt && !state.confirm;
+      return { ...state, commands, message, ...(showOutput ? { screen: 'output' as const, outputCommandId: action.id } : {}) };
     }
     case 'resize':
       return { ...state, size: { columns: action.columns, rows: action.rows } };
@@ -225,6 +240,10 @@ export function historyEntries(state: TuiState): HistoryEntry[] {
     filter === 'drills' ? [] : state.snapshot.runs.filter((r) => r.runbook === rb.name && (filter === 'all' || r.kind === 'backup')).map((run) => ({ kind: 'run', at: run.startedAt, run }));
   const drills: HistoryEntry[] = filter === 'backups' ? [] : state.snapshot.drills.filter((d) => d.runbook === rb.name).map((drill) => ({ kind: 'drill', at: drill.startedAt, drill }));
   return [...runs, ...drills].sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+}
+
+export function outputCommand(state: TuiState): ConsoleCommand | undefined {
+  return state.commands.find((c) => c.id === state.outputCommandId);
 }
 
 export function runningCommands(state: TuiState): ConsoleCommand[] {
@@ -483,6 +502,8 @@ function moveCursor(state: TuiState, delta: number): TuiState {
       return { ...state, history: { ...state.history, cursor: clamp(state.history.cursor + delta, historyEntries(state).length - 1) } };
     case 'alerts':
       return { ...state, alertCursor: clamp(state.alertCursor + delta, (state.snapshot?.alerts.length ?? 1) - 1) };
+    case 'output':
+      return state;
     case 'run': {
       const i = state.runs.findIndex((r) => r.id === focusedRun(state)?.id);
       const next = state.runs[clamp(i + delta, state.runs.length - 1)];
@@ -522,6 +543,11 @@ function applyPromptKey(state: TuiState, input: string, key: KeyInfo): TuiState 
 }
 
 function applyKey(state: TuiState, input: string, key: KeyInfo): TuiState {
+  // Typed-ahead or pasted keys arrive as one input (":backup demo"): take them one by one,
+  // so ':' opens the prompt and the rest lands in it.
+  if (input.length > 1 && !key.ctrl && !key.meta && !state.prompt) {
+    return [...input].reduce((s, ch) => applyKey(s, ch, {}), state);
+  }
   if (state.confirm) {
     if (input === 'y' || input === 'Y') {
       const { action } = state.confirm;
@@ -542,7 +568,7 @@ function applyKey(state: TuiState, input: string, key: KeyInfo): TuiState {
   if (key.pageUp) return moveCursor(state, -10);
   if (key.pageDown) return moveCursor(state, 10);
   if (key.tab) {
-    const i = screens.indexOf(state.screen);
+    const i = Math.max(0, screens.indexOf(state.screen));
     const next = screens[(i + (key.shift ? screens.length - 1 : 1)) % screens.length]!;
     return { ...state, screen: next };
   }

@@ -16,11 +16,18 @@ export function bar(fraction: number | undefined, width: number): string {
   return '█'.repeat(filled) + '░'.repeat(width - filled);
 }
 
+/** A duration for narrow cells: 26h, 5m, 37m, 3h12m, 12.3s, 2d11h. */
+export function short(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms >= 60_000 && ms < 3_600_000) return `${Math.floor(ms / 60_000)}m`;
+  return formatDuration(ms).replace(/^(\d+[hm])00[ms]$/, '$1');
+}
+
 /** "in 47m" / "3m ago" relative to now. */
 export function relative(iso: string | undefined, now: Date): string {
   if (!iso) return '—';
   const d = new Date(iso).getTime() - now.getTime();
-  return d >= 0 ? `in ${formatDuration(d)}` : `${formatDuration(-d)} ago`;
+  return d >= 0 ? `in ${short(d)}` : `${short(-d)} ago`;
 }
 
 /** The last drill's RTO trend as block characters, oldest first. */

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeError, isLifeboatError } from '../errors.js';
+import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import { openRunbookRepository } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
@@ -91,12 +91,14 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     if (!drill.phases.some((p) => p.name === 'fetch')) phase('fetch', fetchedBytes);
     phase('write', restore.bytes);
     for (const f of restore.failed) problems.push(`restore: ${relative(scratch, f.path)}: ${f.error}`);
-    problems.push(...(await validate(repo, snapshot, scratch, runbook, input)));
+    problems.push(...(await validate(repo, snapshot, scratch, runbook, input, restore.failed.map((f) => f.path))));
     phase('validate', restore.bytes);
-    drill.rtoMs = Math.round(clock.monotonicMs() - started);
-    drill.verdict = problems.length > 0 ? 'failed' : drill.rtoMs > drill.targetMs ? 'missed' : 'met';
+    const rtoMs = Math.round(clock.monotonicMs() - started);
+    drill.verdict = problems.length > 0 ? 'failed' : rtoMs > drill.targetMs ? 'missed' : 'met';
+    // The RTO is the time to a validated restore: a failed drill has none.
+    if (drill.verdict !== 'failed') drill.rtoMs = rtoMs;
     if (drill.verdict === 'failed') drill.reason = summarize(problems);
-    else if (drill.verdict === 'missed') drill.reason = `took ${formatDuration(drill.rtoMs)}, over the ${formatDuration(drill.targetMs)} target; slowest phase: ${slowest(drill.phases)}`;
+    else if (drill.verdict === 'missed') drill.reason = `took ${formatDuration(rtoMs)}, over the ${formatDuration(drill.targetMs)} target; slowest phase: ${slowest(drill.phases)}`;
   } catch (e) {
     drill.verdict = 'failed';
     drill.rtoMs = undefined;
@@ -129,7 +131,18 @@ function summarize(problems: string[]): string {
 }
 
 /** Every restored file hashed against the snapshot, stream sources fed to their restore commands, then the check. */
-async function validate(repo: Repository, snapshot: Snapshot, scratch: string, runbook: Runbook, input: DrillInput): Promise<string[]> {
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new LifeboatError('CANCELLED', 'drill cancelled');
+}
+
+async function validate(
+  repo: Repository,
+  snapshot: Snapshot,
+  scratch: string,
+  runbook: Runbook,
+  input: DrillInput,
+  alreadyFailed: readonly string[],
+): Promise<string[]> {
   const problems: string[] = [];
   const files: { path: string; size: number; content: string[] }[] = [];
   const walk = async (treeId: string, dir: string): Promise<void> => {
@@ -141,12 +154,15 @@ async function validate(repo: Repository, snapshot: Snapshot, scratch: string, r
     }
   };
   await walk(snapshot.tree, scratch);
+  // A file the restore already reported as damaged needs no second, noisier problem.
+  const reported = new Set(alreadyFailed);
   const pool = new WorkerPool(repo);
   try {
     const batches: (typeof files)[] = [];
     let batch: typeof files = [];
     let bytes = 0;
     for (const f of files) {
+      if (reported.has(f.path)) continue;
       batch.push(f);
       bytes += f.size;
       if (batch.length >= 128 || bytes >= 8 * 1024 * 1024) {
@@ -157,6 +173,7 @@ async function validate(repo: Repository, snapshot: Snapshot, scratch: string, r
     }
     if (batch.length > 0) batches.push(batch);
     await mapLimit(batches, pool.size * 2, async (b) => {
+      throwIfCancelled(input.signal);
       const results = await pool.hash(b.map((f) => ({ path: f.path, size: f.size })));
       b.forEach((f, i) => {
         const r = results[i]!;
@@ -174,10 +191,12 @@ async function validate(repo: Repository, snapshot: Snapshot, scratch: string, r
   for (const source of runbook.sources) {
     if (source.kind !== 'command' || !source.restore) continue;
     const res = await runShell(source.restore, { cwd: scratch, env, stdinFile: join(scratch, source.name), timeoutMs: runbook.drill.timeoutMs, signal: input.signal });
+    throwIfCancelled(input.signal);
     if (res.code !== 0) problems.push(`restore of ${source.name} (\`${source.restore}\`) ${res.timedOut ? `timed out after ${formatDuration(runbook.drill.timeoutMs)}` : `exited with ${res.code ?? res.signal}`}${res.tail.length ? `: ${res.tail.join(' | ')}` : ''}`);
   }
   if (runbook.drill.check) {
     const res = await runShell(runbook.drill.check, { cwd: scratch, env, timeoutMs: runbook.drill.timeoutMs, signal: input.signal });
+    throwIfCancelled(input.signal);
     if (res.code !== 0) problems.push(`check \`${runbook.drill.check}\` ${res.timedOut ? `timed out after ${formatDuration(runbook.drill.timeoutMs)}` : `failed (exit ${res.code ?? res.signal})`}${res.tail.length ? `: ${res.tail.join(' | ')}` : ''}`);
   }
   return problems;

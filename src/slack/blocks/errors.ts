@@ -9,7 +9,7 @@ export interface Problem {
   request: string;
   /** What is wrong, one line (from the command's result). */
   message: string;
-  /** What would work: usage lines, runbook names, who may. */
+  /** What would work: usage lines, runbook names, who may. Lifeboat's own mrkdwn, not escaped. */
   hints?: readonly string[];
 }
 
@@ -21,7 +21,12 @@ const TITLE: Record<ProblemKind, string> = {
 };
 
 export function problemMessage(p: Problem): Message {
-  const blocks = [section(`${TITLE[p.kind]}\n\`${escape(p.request)}\`: ${escape(p.message)}`)];
-  if (p.hints && p.hints.length > 0) blocks.push(context(...p.hints.map(escape)));
+  const blocks = [section(`${TITLE[p.kind]}\n\`${escape(p.request)}\`: ${mentions(escape(p.message))}`)];
+  if (p.hints && p.hints.length > 0) blocks.push(context(...p.hints));
   return { text: `${p.request}: ${p.message}`, blocks };
+}
+
+/** Slack user ids in a message (an access list) become mentions, so people see names. */
+function mentions(text: string): string {
+  return text.replace(/\b([UW][A-Z0-9]{6,})\b/g, '<@$1>');
 }

@@ -93,7 +93,7 @@ function progressText(p: ProgressCounters): string {
   if (p.totalBytes) parts.push(`${Math.min(100, Math.floor((p.bytes / p.totalBytes) * 100))}%`);
   parts.push(`${p.files}${p.totalFiles ? `/${p.totalFiles}` : ''} files`);
   parts.push(`${formatBytes(p.bytes)}${p.totalBytes ? ` of ${formatBytes(p.totalBytes)}` : ''}`);
-  if (p.rate) parts.push(formatRate(p.rate));
+  if (p.rate) parts.push(formatRate(Math.round(p.rate)));
   if (p.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(p.etaSeconds * 1000)}`);
   return parts.join(' · ');
 }
