@@ -3,7 +3,8 @@
  * alternating which tool goes first each round.
  *
  *   npm run bench -- [--rounds N] [--only lifeboat|restic] [--ops first,nochange,edit,restore,check]
- *                    [--small] [--regen] [--seed N] [--timeout SECONDS] [--keep] [--no-verify] [--s3]
+ *                    [--small] [--regen] [--seed N] [--timeout SECONDS] [--keep] [--no-verify]
+ *   npm run bench -- --s3 [--s3-tls] [--only lifeboat|rclone] [--rounds N] [--small] ...
  *
  * See bench/README.md for what is measured and how.
  */
@@ -24,6 +25,7 @@ import {
   type EditSummary,
 } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
+import { runS3Bench } from './s3.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -168,7 +170,7 @@ function resticTool(): Tool | string {
 
 interface Options {
   rounds: number;
-  only?: ToolName;
+  only?: ToolName | 'rclone';
   ops: Set<Op>;
   small: boolean;
   regen: boolean;
@@ -177,6 +179,9 @@ interface Options {
   keep: boolean;
   verify: boolean;
   idleWaitS: number;
+  /** Upload throughput to s3rver, Lifeboat against rclone (bench/s3.ts) instead of the local comparison. */
+  s3: boolean;
+  s3Tls: boolean;
 }
 
 class UsageError extends Error {}
@@ -192,7 +197,10 @@ function parseArgs(argv: string[]): Options {
     keep: false,
     verify: true,
     idleWaitS: 60,
+    s3: false,
+    s3Tls: false,
   };
+  let opsGiven = false;
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -218,7 +226,7 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--only': {
         const v = val();
-        if (v !== 'lifeboat' && v !== 'restic') throw new UsageError(`--only wants lifeboat or restic, got "${v}"`);
+        if (v !== 'lifeboat' && v !== 'restic' && v !== 'rclone') throw new UsageError(`--only wants lifeboat, restic or (with --s3) rclone, got "${v}"`);
         o.only = v;
         break;
       }
@@ -227,6 +235,7 @@ function parseArgs(argv: string[]): Options {
         const bad = list.filter((s) => !(OPS as readonly string[]).includes(s));
         if (bad.length || list.length === 0) throw new UsageError(`--ops wants a list of ${OPS.join(',')}, got "${bad.join(',')}"`);
         o.ops = new Set(list as Op[]);
+        opsGiven = true;
         break;
       }
       case '--small':
@@ -251,7 +260,11 @@ function parseArgs(argv: string[]): Options {
         o.verify = false;
         break;
       case '--s3':
-        throw new UsageError('--s3 is not implemented yet: the benchmark runs against local-folder repositories only');
+        o.s3 = true;
+        break;
+      case '--s3-tls':
+        o.s3Tls = true;
+        break;
       case '--help':
       case '-h':
         throw new UsageError('');
@@ -259,12 +272,16 @@ function parseArgs(argv: string[]): Options {
         throw new UsageError(`unknown option "${a}"`);
     }
   }
+  if (o.s3Tls && !o.s3) throw new UsageError('--s3-tls goes with --s3');
+  if (o.s3 && opsGiven) throw new UsageError('--ops does not apply to --s3 (it times one upload of the dataset per tool and round)');
+  if (o.s3 && o.only === 'restic') throw new UsageError('--s3 compares Lifeboat with rclone: --only lifeboat or --only rclone');
+  if (!o.s3 && o.only === 'rclone') throw new UsageError('rclone is compared only with --s3');
   return o;
 }
 
 const USAGE = `usage: npm run bench -- [options]
   --rounds N           rounds per tool, alternating which tool goes first (default 3)
-  --only TOOL          lifeboat or restic
+  --only TOOL          lifeboat or restic (with --s3: lifeboat or rclone)
   --ops LIST           subset of first,nochange,edit,restore,check (default all; the
                        backups that a later op needs still run, untimed)
   --small              ~90 MB dataset (2,000 small files, 4 large) for a quick try
@@ -275,7 +292,11 @@ const USAGE = `usage: npm run bench -- [options]
                        use < 0.3 CPU (default 60; 0 = don't wait)
   --keep               keep the last round's repositories and restores under bench/.data/work
   --no-verify          skip comparing restores with their source
-  --s3                 not implemented yet`;
+  --s3                 instead: upload throughput to s3rver on loopback (a child process),
+                       Lifeboat's backup against \`rclone copy\` of the same tree (rclone
+                       only when on PATH); honours --rounds, --only, --small, --regen,
+                       --seed, --timeout, --idle-wait, --keep, --no-verify
+  --s3-tls             with --s3: serve s3rver over https with a self-signed certificate`;
 
 // ---------------------------------------------------------------------------
 // Running
@@ -586,6 +607,20 @@ async function main(): Promise<number> {
     if (e.message) console.error(`bench: ${e.message}`);
     console.error(USAGE);
     return e.message ? 2 : 0;
+  }
+  if (opts.s3) {
+    return runS3Bench({
+      rounds: opts.rounds,
+      only: opts.only === 'restic' ? undefined : opts.only,
+      small: opts.small,
+      regen: opts.regen,
+      seed: opts.seed,
+      timeoutS: opts.timeoutS,
+      idleWaitS: opts.idleWaitS,
+      keep: opts.keep,
+      verify: opts.verify,
+      tls: opts.s3Tls,
+    });
   }
 
   const found: Tool[] = [];

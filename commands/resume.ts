@@ -1,5 +1,6 @@
 import { ExitCode } from '../src/core/errors.js';
 import { formatBytes } from '../src/core/format.js';
+import { completePendingRuns } from '../src/core/pipeline/complete-pending.js';
 import { RunLock } from '../src/core/pipeline/run-lock.js';
 import { openRepositoryStack } from '../src/core/repo/open-repository.js';
 import { defineCommand } from './command.js';
@@ -31,26 +32,14 @@ export const resumeCommand = defineCommand({
     } finally {
       await lock.release();
     }
-    const store = await ctx.store();
-    const pending = (await store.listRuns({ runbook: runbook.name, limit: 50 })).filter((r) => r.status === 'transfer-pending');
-    for (const run of pending) {
-      const transfer = run.stages.find((s) => s.name === 'transfer');
-      if (transfer) {
-        transfer.status = 'succeeded';
-        transfer.counters = { ...transfer.counters, resumedAt: ctx.clock.now().getTime() };
-        delete transfer.error;
-      }
-      run.status = run.failedSources?.length ? 'partial' : 'succeeded';
-      delete run.error;
-      await store.putRun(run);
-    }
+    const completed = await completePendingRuns(await ctx.store(), runbook.name, ctx.clock);
     return {
       exitCode: ExitCode.ok,
       summary:
         left.objects === 0
           ? `nothing was staged for ${runbook.name}`
-          : `uploaded ${left.objects} object(s), ${formatBytes(left.bytes)} to ${stack.backend.location}; ${pending.length} transfer-pending run(s) completed`,
-      data: { objects: left.objects, bytes: left.bytes, runsCompleted: pending.map((r) => r.id) },
+          : `uploaded ${left.objects} object(s), ${formatBytes(left.bytes)} to ${stack.backend.location}; ${completed.length} transfer-pending run(s) completed`,
+      data: { objects: left.objects, bytes: left.bytes, runsCompleted: completed },
     };
   },
 });

@@ -7,13 +7,15 @@ import { rawArgs } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 /**
- * What `npm start` does headless: make sure the demo runbook is valid and its
+ * What `npm start` does: make sure the demo runbook is valid and its
  * repository exists (creating the key and repository on first run), back it
- * up, and show where every runbook stands.
+ * up, and show where every runbook stands. On a terminal the CLI face then
+ * opens the console instead of printing the table (src/cli/main.ts); the
+ * command itself stays face-neutral.
  */
 export const startCommand = defineCommand({
   name: 'start',
-  summary: 'Prepare the demo (key, repository), back it up, and show the status table',
+  summary: 'Prepare the demo (key, repository), back it up, then open the console (the status table when not on a terminal)',
   options: {},
   positionals: [{ name: 'runbook', description: 'runbook to run (default: demo)' }],
   schema: rawArgs.transform((r) => ({ runbook: r.positionals[0] ?? 'demo' })),

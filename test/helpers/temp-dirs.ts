@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import { afterAll, afterEach } from 'vitest';
 
 export function useTempDirs(prefix: string, when: 'each' | 'all' = 'all'): () => Promise<string> {

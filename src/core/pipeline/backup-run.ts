@@ -21,6 +21,7 @@ import type { Runbook } from '../runbook/types.js';
 import type { RunContext } from '../run-context.js';
 import type { RunRecord, RunStatus } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import { completePendingRuns } from './complete-pending.js';
 import { hooksError, runHooks } from './hooks.js';
 import { progressThrottle } from './progress-throttle.js';
 import { forgetAndPrune } from './retention-stage.js';
@@ -69,7 +70,7 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
       }
       const opened = await openRunbookRepositoryStack(runbook, { env: input.env, home: input.home, emit, runId: recorder.id });
       const { repo } = opened;
-      const leftovers = await uploadLeftovers(opened, recorder, emit);
+      const leftovers = await uploadLeftovers(opened, recorder, emit, input);
       outcome = await snapshotStages(repo, input, recorder, opened.staging !== undefined);
       status = outcome.failedSources.length > 0 || outcome.fileErrors.length > 0 ? 'partial' : 'succeeded';
       const transferred = await transferStage(opened, recorder, leftovers);
@@ -213,13 +214,14 @@ function failureSummary(outcome: BackupOutcome): string {
  * Objects a previous run left in staging go first: the repository must hold
  * the older snapshot before a newer one that may reuse its data.
  */
-async function uploadLeftovers(opened: OpenedRepository, recorder: RunRecorder, emit: EventSink): Promise<number> {
+async function uploadLeftovers(opened: OpenedRepository, recorder: RunRecorder, emit: EventSink, input: BackupRunInput): Promise<number> {
   if (!opened.staging) return 0;
   const left = await opened.staging.adoptLeftovers();
   if (left.objects === 0) return 0;
   emit({ type: 'log', level: 'info', runId: recorder.id, message: `uploading ${left.objects} object(s) left in staging by an earlier run` });
   try {
     await opened.staging.flush();
+    await completePendingRuns(input.store, input.runbook.name, input.clock, recorder.id);
   } catch (e) {
     if (!isLifeboatError(e, 'TRANSFER_PENDING')) throw e;
     // Still down: this run stages too, and the transfer stage reports it.

@@ -265,7 +265,7 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
       }
     }
     for (const slot of slots) if (slot instanceof Promise) slot.catch(() => undefined);
-    const nodes = Promise.all(slots).then((all) => {
+    const nodes = Promise.all(slots.map((slot) => Promise.resolve(slot))).then((all) => {
       progress.dirs++;
       return all.filter((n): n is TreeNode => n !== undefined);
     });

@@ -1,0 +1,23 @@
+/**
+ * Runs that ended transfer-pending are complete once their staged objects are
+ * confirmed by the destination (by `resume` or by the next backup's first
+ * step): record that, so history and the alert rules see the truth.
+ */
+import type { Clock } from '../clock.js';
+import type { Store } from '../store/store.js';
+
+export async function completePendingRuns(store: Store, runbook: string, clock: Clock, exceptRun?: string): Promise<string[]> {
+  const pending = (await store.listRuns({ runbook, limit: 50 })).filter((r) => r.status === 'transfer-pending' && r.id !== exceptRun);
+  for (const run of pending) {
+    const transfer = run.stages.find((s) => s.name === 'transfer');
+    if (transfer) {
+      transfer.status = 'succeeded';
+      transfer.counters = { ...transfer.counters, completedLaterAt: clock.now().getTime() };
+      delete transfer.error;
+    }
+    run.status = run.failedSources?.length ? 'partial' : 'succeeded';
+    delete run.error;
+    await store.putRun(run);
+  }
+  return pending.map((r) => r.id);
+}
