@@ -33,7 +33,9 @@ const WORK = path.join(DATA_DIR, 'work');
 const SRC = path.join(WORK, 'src');
 const PASSWORD = 'lifeboat-bench-password';
 
-const OPS = ['first', 'nochange', 'edit', 'restore', 'check'] as const;
+/** `drill` (with --drill): Lifeboat's restore-drill, against restic's plain restore of the same snapshot. */
+const OPS = ['first', 'nochange', 'edit', 'restore', 'check', 'drill'] as const;
+const DEFAULT_OPS: Op[] = ['first', 'nochange', 'edit', 'restore', 'check'];
 type Op = (typeof OPS)[number];
 type ToolName = 'lifeboat' | 'restic';
 const TOOLS: ToolName[] = ['lifeboat', 'restic'];
@@ -62,6 +64,8 @@ interface Tool {
   backup(d: ToolDirs): Command;
   restore(d: ToolDirs, target: string): Command;
   check(d: ToolDirs): Command;
+  /** A timed, validated restore: Lifeboat's restore-drill; restic has none, so its plain restore. */
+  drill(d: ToolDirs, target: string): Command;
   /** Where, under `target`, the restored copy of SRC is. */
   restoredRoot(target: string): string;
 }
@@ -117,6 +121,7 @@ function lifeboatTool(): Tool | string {
     backup: (d) => cmd(d, 'backup', runbook(d)),
     restore: (d, target) => cmd(d, 'restore', runbook(d), 'latest', '--target', target),
     check: (d) => cmd(d, 'check', runbook(d), '--read-data'),
+    drill: (d) => cmd(d, 'restore-drill', runbook(d)),
     restoredRoot(target) {
       // Not fixed by the contract yet: restic-style full path, the source's name, or the target itself.
       const first = fs.readdirSync(SRC)[0] ?? '';
@@ -160,6 +165,7 @@ function resticTool(): Tool | string {
     init: (d) => cmd(d, 'init'),
     backup: (d) => cmd(d, 'backup', '--host', 'bench', SRC),
     restore: (d, target) => cmd(d, 'restore', 'latest', '--host', 'bench', '--target', target),
+    drill: (d, target) => cmd(d, 'restore', 'latest', '--host', 'bench', '--target', target),
     check: (d) => cmd(d, 'check', '--read-data'),
     restoredRoot: (target) => path.join(target, SRC),
   };
@@ -189,7 +195,7 @@ class UsageError extends Error {}
 function parseArgs(argv: string[]): Options {
   const o: Options = {
     rounds: 3,
-    ops: new Set(OPS),
+    ops: new Set(DEFAULT_OPS),
     small: false,
     regen: false,
     seed: DEFAULT_SEED,
@@ -259,6 +265,9 @@ function parseArgs(argv: string[]): Options {
       case '--no-verify':
         o.verify = false;
         break;
+      case '--drill':
+        o.ops.add('drill');
+        break;
       case '--s3':
         o.s3 = true;
         break;
@@ -284,6 +293,8 @@ const USAGE = `usage: npm run bench -- [options]
   --only TOOL          lifeboat or restic (with --s3: lifeboat or rclone)
   --ops LIST           subset of first,nochange,edit,restore,check (default all; the
                        backups that a later op needs still run, untimed)
+  --drill              also time Lifeboat's restore-drill (restore + validation) against
+                       restic's restore of the same data
   --small              ~90 MB dataset (2,000 small files, 4 large) for a quick try
   --regen              regenerate the cached dataset
   --seed N             dataset seed (default ${DEFAULT_SEED})
@@ -431,7 +442,7 @@ async function runSequence(tool: Tool, round: number, ctx: RoundContext): Promis
 async function timedSteps(tool: Tool, d: ToolDirs, round: number, ctx: RoundContext): Promise<void> {
   const { ds, opts } = ctx;
   const want = opts.ops;
-  const needEdit = want.has('edit') || want.has('restore') || want.has('check');
+  const needEdit = want.has('edit') || want.has('restore') || want.has('check') || want.has('drill');
   const push = (s: Sample): boolean => {
     ctx.samples.push(s);
     return s.ok;
@@ -467,6 +478,12 @@ async function timedSteps(tool: Tool, d: ToolDirs, round: number, ctx: RoundCont
     rm(target);
   }
   if (want.has('check')) push(await runOp(tool, d, round, 'check', true, tool.check(d), edited, opts));
+  if (want.has('drill')) {
+    const target = path.join(d.root, 'drill');
+    rm(target);
+    push(await runOp(tool, d, round, 'drill', true, tool.drill(d, target), edited, opts));
+    rm(target);
+  }
 }
 
 function cleanup(d: ToolDirs, opts: Options, round: number): void {
