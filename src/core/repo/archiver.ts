@@ -8,7 +8,7 @@
  * the snapshot — an interrupted backup leaves a correct repository whose packs
  * the next backup reuses (Repository.recoverOrphanPacks).
  */
-import type { Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
@@ -206,14 +206,15 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
       const present = new Set(names);
       for (const gone of previous.nodes) if (!present.has(gone.name)) await countRemoved(gone);
     }
-    const stats = await Promise.all(
-      names.map((name) =>
-        lstat(join(abs, name)).then(
-          (st) => st,
-          (e: NodeJS.ErrnoException) => e,
-        ),
-      ),
-    );
+    // lstatSync: a round trip through the libuv pool per file cost 4x more main-thread
+    // time than the syscall itself (a cached lstat is microseconds).
+    const stats = names.map((name): Stats | NodeJS.ErrnoException => {
+      try {
+        return lstatSync(join(abs, name));
+      } catch (e) {
+        return e as NodeJS.ErrnoException;
+      }
+    });
     const slots: (Promise<TreeNode | undefined> | TreeNode | undefined)[] = [];
     const dirs: { index: number; name: string; st: Stats }[] = [];
     names.forEach((name, i) => {
