@@ -23,8 +23,8 @@ export interface RunTuiOptions {
   stdin?: NodeJS.ReadStream;
 }
 
-/** Commands the console does not offer at its prompt: `start` re-opens what is already open. */
-const hidden = new Set(['start']);
+/** Commands the console does not offer at its prompt: `start` re-opens what is already open; `serve` is a daemon that would write over the screen. */
+const hidden = new Set(['start', 'serve']);
 
 export function tuiHost(build: ContextBuilder): TuiHost {
   const idle = new AbortController();

@@ -377,7 +377,7 @@ function applySnapshot(state: TuiState, snapshot: StoreSnapshot): TuiState {
     const cur = runs[i]!;
     if (cur.origin === 'store') runs[i] = runFromRecord(rec, cur);
     else if (cur.status === 'running' && rec.status !== 'running') runs[i] = { ...cur, status: rec.status, endedAt: rec.endedAt, error: rec.error, stats: rec.stats };
-    else if (!cur.stats && rec.stats) runs[i] = { ...cur, stats: rec.stats, error: rec.error };
+    else if (rec.status !== 'running' && ((!cur.stats && rec.stats) || (!cur.error && rec.error))) runs[i] = { ...cur, stats: cur.stats ?? rec.stats, error: cur.error ?? rec.error };
   }
   for (const d of snapshot.drills) {
     const i = known.get(d.id);
@@ -389,11 +389,17 @@ function applySnapshot(state: TuiState, snapshot: StoreSnapshot): TuiState {
     if (cur.origin === 'store') runs[i] = runFromDrill(d);
     else if (!cur.drill && d.verdict !== 'running') runs[i] = { ...cur, drill: d };
   }
+  const ended = runs.filter((r, i) => r.origin === 'store' && r.status !== 'running' && state.runs[i]?.status === 'running');
   runs = [...added.sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1)), ...runs].slice(0, maxRuns);
-  const message =
+  const message: TuiState['message'] =
     added.length > 0
-      ? { text: `${added.map((r) => `${r.kind} ${r.runbook} started by ${r.actor ?? 'another process'}`).join('; ')} — press 2 to watch`, tone: 'muted' as const }
-      : state.message;
+      ? { text: `${added.map((r) => `${r.kind} ${r.runbook} started by ${r.actor ?? 'another process'}`).join('; ')} — press 2 to watch`, tone: 'muted' }
+      : ended.length > 0
+        ? {
+            text: ended.map((r) => `${r.kind} ${r.runbook} by ${r.actor ?? 'another process'} ${r.status}`).join('; '),
+            tone: ended.some((r) => r.status === 'failed') ? 'fail' : ended.some((r) => r.status !== 'succeeded') ? 'warn' : 'ok',
+          }
+        : state.message;
   const selected = Math.min(state.selected, Math.max(0, snapshot.runbooks.length - 1));
   const alertCursor = Math.min(state.alertCursor, Math.max(0, snapshot.alerts.length - 1));
   return { ...state, snapshot, loadError: undefined, runs, message, selected, alertCursor };
@@ -538,15 +544,33 @@ function applyPromptKey(state: TuiState, input: string, key: KeyInfo): TuiState 
   if (key.ctrl && input === 'u') return { ...state, prompt: { text: '', completions: [] } };
   if (key.ctrl || key.meta || input === '') return state;
   // Pasted text arrives as one input; keep printable characters only.
-  const printable = input.replace(/[\x00-\x1f\x7f]/g, '');
+  const printable = [...input].filter((ch) => ch >= ' ' && ch !== '\x7f').join('');
   return { ...state, prompt: { text: prompt.text + printable, completions: [] } };
+}
+
+/** One character of a multi-character input as Ink would have reported it alone. */
+function charKey(ch: string): [string, KeyInfo] {
+  switch (ch) {
+    case '\r':
+    case '\n':
+      return ['', { return: true }];
+    case '\t':
+      return ['', { tab: true }];
+    case '\x7f':
+    case '\b':
+      return ['', { backspace: true }];
+    case '\x1b':
+      return ['', { escape: true }];
+    default:
+      return [ch, {}];
+  }
 }
 
 function applyKey(state: TuiState, input: string, key: KeyInfo): TuiState {
   // Typed-ahead or pasted keys arrive as one input (":backup demo"): take them one by one,
   // so ':' opens the prompt and the rest lands in it.
-  if (input.length > 1 && !key.ctrl && !key.meta && !state.prompt) {
-    return [...input].reduce((s, ch) => applyKey(s, ch, {}), state);
+  if (input.length > 1 && !key.ctrl && !key.meta) {
+    return [...input].reduce((s, ch) => applyKey(s, ...charKey(ch)), state);
   }
   if (state.confirm) {
     if (input === 'y' || input === 'Y') {

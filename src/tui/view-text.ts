@@ -39,6 +39,9 @@ export function sparkline(values: readonly number[]): string {
   return values.map((v) => blocks[max === min ? 3 : Math.round(((v - min) / (max - min)) * 7)]).join('');
 }
 
+/** Run ids are `<UTC date>T<time>-<random>`: the time and the random part tell runs apart on one screen. */
 export function shortRunId(id: string): string {
-  return id.length > 12 ? id.slice(-12) : id;
+  const m = /T(\d{6})-(\w+)$/.exec(id);
+  if (m) return `${m[1]}-${m[2]}`;
+  return id.length > 14 ? id.slice(-14) : id;
 }

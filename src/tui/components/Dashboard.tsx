@@ -23,11 +23,20 @@ interface Cell {
 }
 
 function widths(columns: number) {
-  // Fits 80 columns; extra width goes to the runbook name and the last backup.
+  // Made for 80 columns; extra width goes to the runbook name and the last backup,
+  // a narrower terminal takes it from the last backup, the RTO and the name first.
   const extra = Math.max(0, columns - 80);
-  const name = 10 + Math.min(extra, 10);
-  const last = 19 + Math.max(0, Math.min(extra - 10, 10));
-  return { mark: 2, name, last, rpo: 13, next: 9, rto: 18, alerts: 8 };
+  let deficit = Math.max(0, 80 - columns);
+  const take = (max: number) => {
+    const t = Math.min(deficit, max);
+    deficit -= t;
+    return t;
+  };
+  const last = 19 + Math.max(0, Math.min(extra - 10, 10)) - take(6);
+  const rto = 18 - take(5);
+  const name = 10 + Math.min(extra, 10) - take(3);
+  const next = 9 - take(2);
+  return { mark: 2, name, last, rpo: 13, next, rto, alerts: 8 - take(3) };
 }
 
 function rpoCell(rb: RunbookView): { text: string; tone: Tone } {
@@ -84,7 +93,9 @@ export function Dashboard({ runbooks, selected, runs, now, columns, loading }: D
   const rb = runbooks[selected];
   return (
     <Box flexDirection="column">
-      <Text color={theme.tone('muted')}>{header.map((c) => fit(c.text, c.width - 1) + ' ').join('')}</Text>
+      <Text color={theme.tone('muted')} wrap="truncate-end">
+        {header.map((c) => fit(c.text, c.width - 1) + ' ').join('')}
+      </Text>
       {runbooks.map((r, i) => {
         const running = runs.find((x) => x.runbook === r.name && x.status === 'running');
         const last = lastCell(r, running, now);
@@ -116,7 +127,9 @@ export function Dashboard({ runbooks, selected, runs, now, columns, loading }: D
 function Line({ label, children, tone }: { label: string; children: string; tone?: Tone }) {
   return (
     <Box>
-      <Text color={theme.tone('muted')}>{fit(label, 13)}</Text>
+      <Box width={13} flexShrink={0}>
+        <Text color={theme.tone('muted')}>{label}</Text>
+      </Box>
       <Text color={tone ? theme.tone(tone) : undefined} wrap="truncate-end">
         {children}
       </Text>

@@ -3,7 +3,7 @@ import { formatBytes, formatDuration, formatRate, formatTime } from '../../core/
 import type { DrillRecord, RunRecord } from '../../core/store/index.js';
 import type { HistoryEntry, HistoryFilter } from '../state.js';
 import { statusTone, theme } from '../theme.js';
-import { fit, relative, shortRunId } from '../view-text.js';
+import { fit, relative, short, shortRunId } from '../view-text.js';
 
 export interface HistoryProps {
   runbook?: string;
@@ -18,7 +18,7 @@ export interface HistoryProps {
 }
 
 function took(start: string, end?: string): string {
-  return end ? formatDuration(new Date(end).getTime() - new Date(start).getTime()) : '…';
+  return end ? short(new Date(end).getTime() - new Date(start).getTime()) : '…';
 }
 
 function entryLine(e: HistoryEntry, now: Date): { text: string; status: string } {
@@ -45,7 +45,7 @@ export function History({ runbook, entries, cursor, detail, filter, now, rows }:
         <Text bold>{`history of ${runbook}`}</Text>
         <Text color={theme.tone('muted')}>{` · showing ${filter} (f) · ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} · Enter: detail`}</Text>
       </Text>
-      <Text color={theme.tone('muted')}>{`  ${fit('KIND', 8)}${fit('STATUS', 17)}${fit('STARTED', 12)}${fit('TOOK', 8)}RESULT`}</Text>
+      <Text color={theme.tone('muted')}>{`    ${fit('KIND', 8)}${fit('STATUS', 17)}${fit('STARTED', 12)}${fit('TOOK', 8)}RESULT`}</Text>
       {entries.length === 0 && <Text color={theme.tone('muted')}>  nothing yet</Text>}
       {visible.map((e, i) => {
         const line = entryLine(e, now);
@@ -65,10 +65,14 @@ export function History({ runbook, entries, cursor, detail, filter, now, rows }:
 
 function Field({ label, value, tone }: { label: string; value: string; tone?: ReturnType<typeof statusTone> }) {
   return (
-    <Text wrap="truncate-end">
-      <Text color={theme.tone('muted')}>{fit(label, 12)}</Text>
-      <Text color={tone ? theme.tone(tone) : undefined}>{value}</Text>
-    </Text>
+    <Box>
+      <Box width={12} flexShrink={0}>
+        <Text color={theme.tone('muted')}>{label}</Text>
+      </Box>
+      <Text color={tone ? theme.tone(tone) : undefined} wrap="truncate-end">
+        {value}
+      </Text>
+    </Box>
   );
 }
 

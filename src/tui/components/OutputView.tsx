@@ -16,8 +16,8 @@ export function OutputView({ command, rows }: OutputViewProps) {
   const widths = table?.columns.map((c) => Math.min(40, Math.max(c.header.length, ...table.rows.map((r) => (r[c.key] ?? '').length)))) ?? [];
   const body: string[] = [];
   if (table) {
-    body.push(table.columns.map((c, i) => fit(c.header, widths[i]! + 2)).join(''));
-    for (const r of table.rows) body.push(table.columns.map((c, i) => fit(r[c.key] ?? '', widths[i]! + 2, c.align)).join(''));
+    body.push(table.columns.map((c, i) => fit(c.header, widths[i]!, c.align)).join('  '));
+    for (const r of table.rows) body.push(table.columns.map((c, i) => fit(r[c.key] ?? '', widths[i]!, c.align)).join('  '));
   }
   body.push(...(command.lines ?? []));
   const room = Math.max(3, rows - 3);

@@ -1,0 +1,149 @@
+/**
+ * The real program in a real terminal: `node bin/lifeboat.js` inside tmux,
+ * driven with send-keys and read with capture-pane. The screens are saved to
+ * test/tui/screens/ for the record. Skipped only when tmux is missing.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCliBuilt, repoRoot, runCli } from '../helpers/cli.js';
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+// Our own tmux server (socket), so the tests never touch anyone's sessions.
+const socket = `lifeboat-tui-e2e-${process.pid}`;
+const screensDir = join(repoRoot, 'test/tui/screens');
+const dirs: string[] = [];
+
+function tmux(...args: string[]): string {
+  const r = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function screen(session: string): string {
+  return tmux('capture-pane', '-p', '-t', session);
+}
+
+async function waitFor(session: string, ok: (s: string) => boolean, what: string, ms = 30_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  let s = '';
+  while (Date.now() < deadline) {
+    s = screen(session);
+    if (ok(s)) return s;
+    await sleep(100);
+  }
+  throw new Error(`waited ${ms} ms for ${what}; screen:\n${s}`);
+}
+
+function save(name: string, text: string): void {
+  writeFileSync(join(screensDir, `${name}.txt`), text.replace(/[ \t]+$/gm, '').replace(/\n+$/, '') + '\n');
+}
+
+function openConsole(session: string, env: Record<string, string>, size = { x: 100, y: 30 }): void {
+  const vars = Object.entries({ LIFEBOAT_TEST_SCRYPT_N: '1024', ...env })
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(' ');
+  // The trailing echo shows the exit code once the console has quit.
+  tmux('new-session', '-d', '-s', session, '-x', String(size.x), '-y', String(size.y), `cd ${JSON.stringify(repoRoot)} && env ${vars} node bin/lifeboat.js; echo "console exited with $?"; sleep 600`);
+}
+
+describe.skipIf(!hasTmux)('the console in tmux', () => {
+  beforeAll(async () => {
+    await ensureCliBuilt();
+    mkdirSync(screensDir, { recursive: true });
+  });
+  afterAll(() => {
+    spawnSync('tmux', ['-L', socket, 'kill-server']);
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('start, :backup demo, :restore-drill demo (y), the RTO on the dashboard, q', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'lifeboat-tui-e2e-'));
+    dirs.push(home);
+    const init = await runCli(['init', 'demo'], { env: { LIFEBOAT_HOME: home } });
+    expect(init.code, init.stderr).toBe(0);
+    const s = 'demo';
+    openConsole(s, { LIFEBOAT_HOME: home });
+    save('01-dashboard-start', await waitFor(s, (x) => x.includes('▸ demo') && x.includes('never'), 'the dashboard'));
+
+    tmux('send-keys', '-t', s, '-l', ':backup demo');
+    save('02-prompt', await waitFor(s, (x) => x.includes(':backup demo'), 'the prompt'));
+    tmux('send-keys', '-t', s, 'Enter');
+    const done = await waitFor(s, (x) => x.includes('✓ backup succeeded') && x.includes('backup demo: backed up demo'), 'the backup to finish');
+    save('03-run-view-backup', done);
+    expect(done).toContain('[2 run]');
+    expect(done).toMatch(/✓ snapshot\s+succeeded/);
+    expect(done).toMatch(/backup demo: backed up demo: snapshot [0-9a-f]{8}/);
+
+    tmux('send-keys', '-t', s, '-l', ':restore-drill demo');
+    tmux('send-keys', '-t', s, 'Enter');
+    save('04-confirm-drill', await waitFor(s, (x) => x.includes('Run a restore drill of demo?') && x.includes('[y/n]'), 'the confirmation'));
+    tmux('send-keys', '-t', s, 'y');
+    const drill = await waitFor(s, (x) => /drill met: RTO \S+ against a 5m00s target/.test(x) && x.includes('restore-drill demo: drill met'), 'the drill verdict');
+    save('05-run-view-drill', drill);
+    expect(drill).toMatch(/validate\s+\S+/);
+
+    tmux('send-keys', '-t', s, '1');
+    const dash = await waitFor(s, (x) => /▸ demo\s+✓ succeeded/.test(x) && /✓ \S+\/5m/.test(x) && x.includes('last drill   ✓ met: RTO'), 'the RTO on the dashboard');
+    save('06-dashboard-rto', dash);
+
+    tmux('send-keys', '-t', s, '3');
+    const hist = await waitFor(s, (x) => x.includes('history of demo') && /✓ drill\s+met/.test(x) && /✓ backup\s+succeeded/.test(x), 'the history');
+    save('07-history', hist);
+    tmux('send-keys', '-t', s, '?');
+    save('08-help', await waitFor(s, (x) => x.includes('q, Ctrl-C'), 'the help'));
+    tmux('send-keys', '-t', s, 'Escape');
+    await waitFor(s, (x) => !x.includes('q, Ctrl-C'), 'the help to close');
+
+    tmux('send-keys', '-t', s, 'q');
+    await waitFor(s, (x) => x.includes('console exited with 0'), 'the console to quit');
+  });
+
+  it('a backup started by another process appears live in the open console (80×24)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'lifeboat-tui-e2e-'));
+    const runbooks = mkdtempSync(join(tmpdir(), 'lifeboat-tui-e2e-rb-'));
+    dirs.push(home, runbooks);
+    // A demo copy whose before hook takes a few seconds, so the run is seen while it runs.
+    writeFileSync(
+      join(runbooks, 'slow.yaml'),
+      [
+        'name: slow',
+        'sources:',
+        `  - name: sample`,
+        `    path: ${JSON.stringify(join(repoRoot, 'runbooks/demo-data'))}`,
+        'hooks:',
+        '  before: ["echo preparing; sleep 4; echo ready"]',
+        'repository:',
+        '  hot:',
+        `    url: ${JSON.stringify(`file://${home}/repos/slow`)}`,
+        `  password: { file: ${JSON.stringify(`${home}/keys/slow.key`)}, create: true }`,
+        'schedule: { backup: "0 * * * *", timezone: UTC }',
+        'objectives: { rpo: 26h, rto: 5m }',
+        '',
+      ].join('\n'),
+    );
+    const env = { LIFEBOAT_HOME: home, LIFEBOAT_RUNBOOKS: runbooks };
+    const init = await runCli(['init', 'slow'], { env });
+    expect(init.code, init.stderr).toBe(0);
+    const s = 'other';
+    openConsole(s, env, { x: 80, y: 24 });
+    await waitFor(s, (x) => x.includes('▸ slow') && x.includes('never'), 'the dashboard');
+
+    const backup = runCli(['backup', 'slow'], { env });
+    const seen = await waitFor(s, (x) => /slow\s+▶ backup/.test(x) && x.includes('backup slow started by cli:'), 'the other run on the dashboard');
+    save('09-other-process-dashboard', seen);
+    tmux('send-keys', '-t', s, '2');
+    const live = await waitFor(s, (x) => x.includes('backup slow ▶ running') && x.includes('from store (cli:'), 'the other run in the run view');
+    save('10-other-process-run-view', live);
+    const result = await backup;
+    expect(result.code, result.stderr).toBe(0);
+    const finished = await waitFor(s, (x) => x.includes('backup slow ✓ succeeded'), 'the other run to finish in the console');
+    save('11-other-process-finished', finished);
+    for (const line of finished.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
+    tmux('send-keys', '-t', s, 'q');
+    await waitFor(s, (x) => x.includes('console exited with 0'), 'the console to quit');
+  });
+});
