@@ -30,7 +30,7 @@ import { problemMessage, type ProblemKind } from './blocks/errors.js';
 import { helpMessage, SLASH_USAGE } from './blocks/help.js';
 import { applyRunEvent, finishRunView, initialRunView, runMessage } from './blocks/progress.js';
 import { commandResultMessage } from './blocks/result.js';
-import type { Message } from './blocks/types.js';
+import { escape, type Message } from './blocks/types.js';
 import { SlackFaceError } from './errors.js';
 import { cachedGroupResolver } from './groups.js';
 import { LiveMessage } from './live-message.js';
@@ -62,7 +62,10 @@ export interface SlackAppOptions {
   updateIntervalMs?: number;
   /** How long user group membership is cached (default 5 min). */
   groupTtlMs?: number;
-  /** Web API retries (default the SDK's; tests use 0). */
+  /**
+   * Web API retries (default 3, about 7 s: the SDK's default retries for 30
+   * minutes, which keeps a stopped `serve` alive and a run message silent).
+   */
   retries?: number;
   logLevel?: LogLevel;
 }
@@ -129,16 +132,16 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
   const logLevel = options.logLevel ?? LogLevel.INFO;
   const clientOptions = {
     ...(options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {}),
-    ...(options.retries !== undefined ? { retryConfig: { retries: options.retries } } : {}),
+    retryConfig: { retries: options.retries ?? 3 },
   };
   const conn = options.connection;
   let receiver: HTTPReceiver | undefined;
   let app: App;
   if (conn.mode === 'http') {
     receiver = new HTTPReceiver({ signingSecret: conn.signingSecret, logLevel });
-    app = new App({ token: options.botToken, receiver, clientOptions, logLevel });
+    app = new App({ token: options.botToken, receiver, clientOptions, logLevel, deferInitialization: true });
   } else {
-    app = new App({ token: options.botToken, appToken: conn.appToken, socketMode: true, clientOptions, logLevel });
+    app = new App({ token: options.botToken, appToken: conn.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true });
   }
   const logger: FaceLogger = app.logger;
   const api = webClientApi(app.client);
@@ -191,7 +194,7 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
 
   const runbookHints = async () => {
     const names = (await listRunbooks(locations).catch(() => [])).map((e) => e.name);
-    return [names.length > 0 ? `Runbooks here: ${names.join(', ')}` : 'There are no runbooks yet', 'Try `/backup list`'];
+    return [names.length > 0 ? `Runbooks here: ${names.map(escape).join(', ')}` : 'There are no runbooks yet', 'Try `/backup list`'];
   };
 
   /** A request the face rejects itself is audited like the ones invokeCommand refuses. */
@@ -266,9 +269,16 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
     if (alert && message) await notifier.refresh(alert, message);
   };
 
+  /** A bug or a store outage still gets the person an answer, and the log the stack. */
+  const guarded = (request: string, req: Request, work: Promise<void>) =>
+    work.catch(async (e: unknown) => {
+      logger.error(`lifeboat slack: ${request} by ${req.user} failed:`, e);
+      await reply(req, problem('failed', request, (e as Error).message ?? String(e), []));
+    });
+
   registerListeners(app, {
-    slash: (slash, text, req) => track(handleSlash(slash, text, req)),
-    ack: (key, where, req) => track(handleAck(key, where, req)),
+    slash: (slash, text, req) => track(guarded(`${slash} ${text}`.trim(), req, handleSlash(slash, text, req))),
+    ack: (key, where, req) => track(guarded(`Acknowledge ${key}`, req, handleAck(key, where, req))),
     logger,
   });
 
@@ -279,6 +289,13 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
     notifier,
     resolveGroup,
     async start() {
+      // Deferred so a bad token or an unreachable Slack is one clear error here,
+      // not an unhandled rejection from the constructor's eager auth.test.
+      try {
+        await app.init();
+      } catch (e) {
+        throw new SlackFaceError('SLACK_API', `cannot verify the bot token with Slack (auth.test): ${(e as Error).message}`, { retryable: true, cause: e });
+      }
       if (conn.mode === 'http') {
         server = (await app.start({ port: conn.port, host: conn.host ?? '127.0.0.1' })) as Server;
         return { port: (server.address() as AddressInfo).port };

@@ -22,7 +22,9 @@ export function cachedGroupResolver(api: Pick<SlackApi, 'listUsergroups' | 'user
     if (!groups || !fresh(groups.at)) {
       const value = api.listUsergroups().then((list) => new Map(list.map((g) => [g.handle.toLowerCase(), g.id])));
       // A failed lookup is not cached: the next request asks again.
-      value.catch(() => (groups = undefined));
+      value.catch(() => {
+        if (groups?.value === value) groups = undefined;
+      });
       groups = { at: now(), value };
     }
     return groups.value;
@@ -34,7 +36,9 @@ export function cachedGroupResolver(api: Pick<SlackApi, 'listUsergroups' | 'user
     let entry = members.get(id);
     if (!entry || !fresh(entry.at)) {
       const value = api.usergroupMembers(id);
-      value.catch(() => members.delete(id));
+      value.catch(() => {
+        if (members.get(id)?.value === value) members.delete(id);
+      });
       entry = { at: now(), value };
       members.set(id, entry);
     }

@@ -98,10 +98,10 @@ function progressText(p: ProgressCounters): string {
   return parts.join(' · ');
 }
 
-function stageLine(s: StageView): string {
+function stageLine(s: StageView, withError: boolean): string {
   let line = `${STAGE_ICON[s.status]} *${s.name}*`;
   if (s.status === 'running' && s.progress) line += ` — ${progressText(s.progress)}`;
-  if (s.error) line += ` — \`${s.error.code}\` ${escape(s.error.message)}`;
+  if (s.error && withError) line += ` — \`${s.error.code}\` ${escape(s.error.message)}`;
   return line;
 }
 
@@ -122,11 +122,14 @@ export function runMessage(view: RunView): Message {
   }
   if (view.drill && res) {
     blocks.push(...drillResultBlocks(view.drill));
-  } else if (view.stages.length > 0) {
-    blocks.push(section(view.stages.map(stageLine).join('\n')));
   }
   const failed = failedStage(view);
-  if (res && res.exitCode !== ExitCode.ok && failed?.error) {
+  const explained = res !== undefined && res.exitCode !== ExitCode.ok && failed?.error !== undefined;
+  if (!(view.drill && res) && view.stages.length > 0) {
+    // Once the result names the failed stage and its error, the stage list shows only where it stopped.
+    blocks.push(section(view.stages.map((s) => stageLine(s, !explained)).join('\n')));
+  }
+  if (explained && failed?.error) {
     blocks.push(section(`Failed in stage *${failed.name}*: \`${failed.error.code}\` ${escape(failed.error.message)}`));
   }
   if (res?.lines && res.lines.length > 0 && !view.drill) blocks.push(section(codeBlock(res.lines)));

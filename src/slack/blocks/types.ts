@@ -49,7 +49,8 @@ export function header(text: string): Block {
 
 /** Monospace block for tables and plans; the fence survives clipping. */
 export function codeBlock(lines: readonly string[]): string {
-  const body = lines.join('\n').replace(/```/g, "'''");
+  // Slack reads &, < and > as markup even inside a code block.
+  const body = escape(lines.join('\n').replace(/```/g, "'''"));
   const max = SECTION_LIMIT - 40;
   return '```\n' + (body.length > max ? `${body.slice(0, max)}\n… (cut)` : body) + '\n```';
 }
