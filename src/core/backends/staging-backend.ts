@@ -39,6 +39,7 @@ export class StagingBackend implements Backend {
   private readonly inFlight = new Set<Promise<void>>();
   private stagedBytes = 0;
   private down?: unknown;
+  private stopped = false;
   private waiters: (() => void)[] = [];
   private readonly concurrency: number;
   private readonly maxStagedBytes: number;
@@ -95,7 +96,7 @@ export class StagingBackend implements Backend {
   }
 
   private pump(): void {
-    while (this.down === undefined && this.queue.length > 0 && this.inFlight.size < this.concurrency) {
+    while (!this.stopped && this.down === undefined && this.queue.length > 0 && this.inFlight.size < this.concurrency) {
       const next = this.queue[0]!;
       // A metadata object goes only when everything before it is confirmed.
       if (next.barrier && this.inFlight.size > 0) return;
@@ -141,11 +142,17 @@ export class StagingBackend implements Backend {
   }
 
   /** Wait until everything staged is uploaded, or throw TRANSFER_PENDING if the remote is down. */
-  async flush(): Promise<void> {
+  async flush(signal?: AbortSignal): Promise<void> {
     for (;;) {
+      if (signal?.aborted) {
+        // Stop starting uploads; those under way finish (a half-sent object is never visible).
+        this.stopped = true;
+        await Promise.allSettled([...this.inFlight]);
+        throw new LifeboatError('CANCELLED', `transfer cancelled; ${this.pending.objects} object(s) stay in staging at ${this.staging.location} for the next run or \`lifeboat resume\``);
+      }
       this.pump();
       if (this.inFlight.size > 0) {
-        await Promise.all([...this.inFlight]);
+        await Promise.race([Promise.all([...this.inFlight]), abortPromise(signal)]);
         continue;
       }
       if (this.down !== undefined) {
@@ -203,4 +210,11 @@ export class StagingBackend implements Backend {
   async close(): Promise<void> {
     await this.remote.close();
   }
+}
+
+/** Resolves when `signal` aborts (never without one), so waits can be cut short. */
+function abortPromise(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return new Promise(() => undefined);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }

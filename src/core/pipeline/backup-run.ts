@@ -73,7 +73,7 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
       const leftovers = await uploadLeftovers(opened, recorder, emit, input);
       outcome = await snapshotStages(repo, input, recorder, opened.staging !== undefined);
       status = outcome.failedSources.length > 0 || outcome.fileErrors.length > 0 ? 'partial' : 'succeeded';
-      const transferred = await transferStage(opened, recorder, leftovers);
+      const transferred = await transferStage(opened, recorder, leftovers, input.signal);
       if (!transferred) {
         status = 'transfer-pending';
         await recorder.skipStage('verify');
@@ -234,7 +234,7 @@ async function uploadLeftovers(opened: OpenedRepository, recorder: RunRecorder, 
  * ones are staged: wait until the destination confirmed every object, or end
  * transfer-pending with staging kept (returns false).
  */
-async function transferStage(opened: OpenedRepository, recorder: RunRecorder, leftovers: number): Promise<boolean> {
+async function transferStage(opened: OpenedRepository, recorder: RunRecorder, leftovers: number, signal?: AbortSignal): Promise<boolean> {
   await recorder.startStage('transfer');
   const { repo, staging, retry } = opened;
   const written = { packs: repo.written.length, bytes: repo.written.reduce((n, p) => n + p.size, 0) };
@@ -244,7 +244,7 @@ async function transferStage(opened: OpenedRepository, recorder: RunRecorder, le
   }
   let pendingError: unknown;
   try {
-    await staging.flush();
+    await staging.flush(signal);
   } catch (e) {
     if (!isLifeboatError(e, 'TRANSFER_PENDING')) throw e;
     pendingError = e;
