@@ -108,6 +108,11 @@ export async function main(argv: string[]): Promise<number> {
 async function openConsole(): Promise<number> {
   // React and Ink read NODE_ENV when they load: development mode is several times slower.
   process.env.NODE_ENV ??= 'production';
+  // Ink renders only the last frame when it sees CI variables (read when it loads). A
+  // person asked for the live console on a terminal; a CI=true leaking from a parent
+  // shell or runner must not leave them a blank screen.
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
   const { runTui } = await import('../tui/run-tui.js');
   const env = process.env;
   const home = resolve(env.LIFEBOAT_HOME ?? '.lifeboat');

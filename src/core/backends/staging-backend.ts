@@ -145,9 +145,9 @@ export class StagingBackend implements Backend {
   async flush(signal?: AbortSignal): Promise<void> {
     for (;;) {
       if (signal?.aborted) {
-        // Stop starting uploads; those under way finish (a half-sent object is never visible).
+        // Stop starting uploads and do not wait for those under way: a half-sent object is
+        // never visible, and its staged copy is only removed once the store confirmed it.
         this.stopped = true;
-        await Promise.allSettled([...this.inFlight]);
         throw new LifeboatError('CANCELLED', `transfer cancelled; ${this.pending.objects} object(s) stay in staging at ${this.staging.location} for the next run or \`lifeboat resume\``);
       }
       this.pump();

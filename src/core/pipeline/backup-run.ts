@@ -270,7 +270,16 @@ async function transferStage(opened: OpenedRepository, recorder: RunRecorder, le
 async function verifyStage(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<boolean> {
   await recorder.startStage('verify');
   const result = await verifyRun(repo, { readDataFraction: input.runbook.verify.readDataFraction, runNumber: await nextSlice(input, recorder), signal: input.signal });
-  const counters = { packsWritten: result.packsWritten, packsRead: result.packsRead, bytesRead: result.bytesRead, slice: result.slice, slices: result.slices, problems: result.problems.length };
+  const counters = {
+    packsWritten: result.packsWritten,
+    packsRead: result.packsRead,
+    bytesRead: result.bytesRead,
+    samplePacksRead: result.samplePacksRead,
+    sampleBytesRead: result.sampleBytesRead,
+    slice: result.slice,
+    slices: result.slices,
+    problems: result.problems.length,
+  };
   const ok = result.problems.length === 0;
   await recorder.finishStage('verify', ok ? 'succeeded' : 'failed', counters, ok ? undefined : new LifeboatError('REPO_CORRUPT', result.problems.slice(0, 5).join('; ')));
   return ok;
