@@ -59,7 +59,7 @@ export async function loadSnapshot(ctx: CommandContext, options: { runLimit?: nu
       openAlerts: e.openAlerts,
       nextBackup: nextFire(schedule?.backup, schedule?.timezone, now)?.toISOString(),
       nextDrill: nextFire(schedule?.drill, schedule?.timezone, now)?.toISOString(),
-      lastStoredBytes: lastGood?.stats?.bytesStored,
+      lastStoredBytes: lastGood?.stats?.repositoryBytes ?? lastGood?.stats?.bytesStored,
     };
   });
   return { loadedAt: now.toISOString(), runbooks, runs, drills, alerts };

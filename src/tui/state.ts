@@ -29,7 +29,7 @@ export interface RunbookView {
   /** ISO times of the next scheduled backup and drill. */
   nextBackup?: string;
   nextDrill?: string;
-  /** Bytes the last successful backup stored, when known. */
+  /** The repository's size after the last successful backup (its packs), when known. */
   lastStoredBytes?: number;
 }
 

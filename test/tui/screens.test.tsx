@@ -51,7 +51,7 @@ describe('Dashboard', () => {
   it('shows the selected runbook in detail below', () => {
     const f = frame(render(<Dashboard {...props} />).lastFrame());
     expect(f).toContain('── demo — Sample application data');
-    expect(f).toMatch(/RPO\s+✓ ok: newest good backup 9m00s old, objective 26h00m · stored 900 B/);
+    expect(f).toMatch(/RPO\s+✓ ok: newest good backup 9m00s old, objective 26h00m · repo 900 B/);
     expect(f).toMatch(/next\s+backup in 1h \(2026-11-27 13:00:00Z\) · drill in 2d22h/);
     expect(f).toMatch(/last drill\s+✓ met: RTO 42\.0s, target 5m00s · 4m ago · trend ▁█▅/);
     const web = frame(render(<Dashboard {...props} selected={1} />).lastFrame());

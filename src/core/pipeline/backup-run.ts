@@ -281,6 +281,10 @@ async function verifyStage(repo: Repository, input: BackupRunInput, recorder: Ru
     problems: result.problems.length,
   };
   const ok = result.problems.length === 0;
+  // The repository's size as the index knows it, for dashboards (no extra listing).
+  let repositoryBytes = 0;
+  for (const { size } of repo.index.packs.values()) repositoryBytes += size;
+  recorder.record.stats = { ...recorder.record.stats, repositoryBytes };
   await recorder.finishStage('verify', ok ? 'succeeded' : 'failed', counters, ok ? undefined : new LifeboatError('REPO_CORRUPT', result.problems.slice(0, 5).join('; ')));
   return ok;
 }

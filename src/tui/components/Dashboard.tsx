@@ -161,7 +161,7 @@ function RunbookDetail({ rb, now, columns }: { rb: RunbookView; now: Date; colum
         {rb.rpoMs === undefined
           ? 'invalid runbook'
           : good
-            ? `${theme.symbol[rpo.tone]} ${rb.rpoState === 'ok' ? 'ok' : rb.rpoState}: newest good backup ${formatDuration(rb.ageMs)} old, objective ${formatDuration(rb.rpoMs)}${rb.lastStoredBytes !== undefined ? ` · stored ${formatBytes(rb.lastStoredBytes)}` : ''}`
+            ? `${theme.symbol[rpo.tone]} ${rb.rpoState === 'ok' ? 'ok' : rb.rpoState}: newest good backup ${formatDuration(rb.ageMs)} old, objective ${formatDuration(rb.rpoMs)}${rb.lastStoredBytes !== undefined ? ` · repo ${formatBytes(rb.lastStoredBytes)}` : ''}`
             : `${theme.symbol.fail} no good backup yet, objective ${formatDuration(rb.rpoMs)}`}
       </Line>
       <Line label="next">{`backup ${relative(rb.nextBackup, now)}${rb.nextBackup ? ` (${formatTime(rb.nextBackup)})` : ''} · drill ${relative(rb.nextDrill, now)}`}</Line>
