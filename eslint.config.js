@@ -22,7 +22,7 @@ const nodeGlobals = Object.fromEntries(
 );
 
 export default defineConfig(
-  globalIgnores(['node_modules/', '.lifeboat/', 'bench/.data/', 'coverage/', '.vitest-report.json']),
+  globalIgnores(['node_modules/', '.lifeboat/', 'bench/.data/', 'coverage/', 'dist/', '.vitest-report.json']),
   eslintRecommended,
   tseslint.configs.recommended,
   {

@@ -77,13 +77,12 @@ function readVmHwmBytes(pid: number): number | null {
  */
 export async function waitForIdle(maxS: number, cores = 0.3): Promise<{ waitedS: number; busyCores: number | null }> {
   const t0 = Date.now();
-  let busyCores: number | null = null;
   for (;;) {
     const a = busyCpuS();
     await new Promise((r) => setTimeout(r, 1000));
     const b = busyCpuS();
     if (a === null || b === null) return { waitedS: 0, busyCores: null };
-    busyCores = b - a;
+    const busyCores = b - a;
     const waitedS = (Date.now() - t0) / 1000;
     if (busyCores < cores || waitedS >= maxS) return { waitedS, busyCores };
   }
