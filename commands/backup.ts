@@ -3,7 +3,7 @@ import { formatBytes, formatDuration } from '../src/core/format.js';
 import { runBackup } from '../src/core/pipeline/backup-run.js';
 import { shortId } from '../src/core/repo/snapshot.js';
 import { defineCommand } from './command.js';
-import { runbookOnlyArgs, runbookPositional } from './support/args.js';
+import { runbookOnly } from './support/args.js';
 import { evaluateAlertsAfterRun } from './support/alerts-after-run.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 import { runContextFor } from './support/run-context.js';
@@ -28,11 +28,8 @@ export const backupCommand = defineCommand({
   name: 'backup',
   summary: 'Back up a runbook now',
   description: 'Runs the runbook\'s backup: walks its sources, stores new data deduplicated, compressed and encrypted, and records the run. Exit 3 when some sources or files failed and the rest is safe.',
-  options: {},
-  positionals: [runbookPositional],
-  schema: runbookOnlyArgs,
+  ...runbookOnly,
   access: 'backup',
-  runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
     let result;

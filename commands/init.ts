@@ -1,18 +1,15 @@
 import { ExitCode } from '../src/core/errors.js';
 import { initRunbookRepository } from '../src/core/repo/open-repository.js';
 import { defineCommand } from './command.js';
-import { runbookOnlyArgs, runbookPositional } from './support/args.js';
+import { runbookOnly } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const initCommand = defineCommand({
   name: 'init',
   summary: 'Create the repository a runbook backs up into',
   description: 'Creates the hot repository named in the runbook (a folder or a bucket prefix), with a new master key wrapped by the runbook\'s password. Refuses if a repository is already there.',
-  options: {},
-  positionals: [runbookPositional],
-  schema: runbookOnlyArgs,
+  ...runbookOnly,
   access: 'backup',
-  runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
     const repo = await initRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });

@@ -4,7 +4,7 @@ import { completePendingRuns } from '../src/core/pipeline/complete-pending.js';
 import { RunLock } from '../src/core/pipeline/run-lock.js';
 import { openRepositoryStack } from '../src/core/repo/open-repository.js';
 import { defineCommand } from './command.js';
-import { runbookOnlyArgs, runbookPositional } from './support/args.js';
+import { runbookOnly } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const resumeCommand = defineCommand({
@@ -12,11 +12,8 @@ export const resumeCommand = defineCommand({
   summary: 'Upload what a transfer-pending run left in staging',
   description:
     'When a backup ends transfer-pending (exit 4), its data is safe in the local staging folder. resume uploads it in order — packs, then indexes, then snapshots — and marks the run succeeded. The next backup of the runbook does the same first. Exit 4 again if the destination is still unreachable.',
-  options: {},
-  positionals: [runbookPositional],
-  schema: runbookOnlyArgs,
+  ...runbookOnly,
   access: 'backup',
-  runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
     const stack = await openRepositoryStack(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });

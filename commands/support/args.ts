@@ -16,3 +16,11 @@ export const runbookPositional = { name: 'runbook', description: 'runbook name o
 
 /** Arguments of a command that takes only a runbook. */
 export const runbookOnlyArgs = rawArgs.transform((r) => ({ runbook: r.positionals[0]! }));
+
+/** The argument part of a command that takes one runbook and nothing else. */
+export const runbookOnly = {
+  options: {},
+  positionals: [runbookPositional],
+  schema: runbookOnlyArgs,
+  runbookOf: (a: { runbook: string }) => a.runbook,
+};
