@@ -46,6 +46,7 @@ export function renderMainHelp(commands: readonly Command<unknown>[]): string {
     'Lifeboat — backups you can prove you can restore.',
     '',
     'Usage: lifeboat <command> [arguments] [--json]',
+    '       lifeboat              the terminal console (on a terminal; otherwise the status table)',
     '',
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
