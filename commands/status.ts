@@ -1,9 +1,34 @@
 import { ExitCode } from '../src/core/errors.js';
 import { formatAge, formatDuration } from '../src/core/format.js';
 import { listRunbooks } from '../src/core/runbook/index.js';
-import type { RunRecord } from '../src/core/store/records.js';
+import type { DrillRecord, RunRecord } from '../src/core/store/records.js';
 import { defineCommand } from './command.js';
 import { rawArgs } from './support/args.js';
+
+/** A run in a status entry: enough to show it and find it. */
+export interface RunSummary {
+  id: string;
+  status: RunRecord['status'];
+  startedAt: string;
+  endedAt?: string;
+  snapshotId?: string;
+}
+
+/** One entry of the status command's `data`, per runbook; faces read it as is. */
+export interface StatusEntry {
+  runbook: string;
+  valid: boolean;
+  lastRun?: RunSummary;
+  lastSuccess?: RunSummary;
+  ageMs?: number;
+  rpoMs?: number;
+  /** 'ok' | 'STALE' | 'no backup' | '—'. */
+  rpoState: string;
+  lastDrill?: DrillRecord;
+  /** The last measured drills' RTOs, oldest first. */
+  rtoTrendMs: number[];
+  openAlerts: { key: string; severity: string; message: string }[];
+}
 
 /** Per runbook: the last backup and its age against the RPO, the last drill's RTO against its target. */
 export const statusCommand = defineCommand({
@@ -19,7 +44,7 @@ export const statusCommand = defineCommand({
     const entries = await listRunbooks({ runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd });
     const now = ctx.clock.now();
     const rows = [];
-    const data = [];
+    const data: StatusEntry[] = [];
     for (const e of entries) {
       const runs = (await store.listRuns({ runbook: e.name, limit: 50 })).filter((r) => r.kind === 'backup');
       const last = runs[0];
@@ -48,7 +73,7 @@ export const statusCommand = defineCommand({
         rpoMs,
         rpoState,
         lastDrill: drill,
-        rtoTrendMs: measured.map((d) => d.rtoMs),
+        rtoTrendMs: measured.map((d) => d.rtoMs!),
         openAlerts: alerts.map((a) => ({ key: a.key, severity: a.severity, message: a.message })),
       });
     }
@@ -79,6 +104,6 @@ export function sparkline(values: number[]): string {
   return values.map((v) => blocks[max === min ? 3 : Math.round(((v - min) / (max - min)) * 7)]).join('');
 }
 
-function summarize(run: RunRecord | undefined) {
+function summarize(run: RunRecord | undefined): RunSummary | undefined {
   return run && { id: run.id, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, snapshotId: run.snapshotId };
 }

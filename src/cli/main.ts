@@ -3,24 +3,18 @@
  * the command context from the process, runs the command through the shared
  * invoker, renders the neutral result, exits with the shared exit code.
  */
-import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { commands, findCommand, invokeCommand } from '../../commands/index.js';
 import type { CommandContext } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
 import { systemClock } from '../core/clock.js';
 import { ExitCode } from '../core/errors.js';
+import { currentUser } from '../core/process-info.js';
 import { openJsonStore, type Store } from '../core/store/index.js';
 import { progressRenderer } from './progress-renderer.js';
 import { renderCommandHelp, renderMainHelp, renderResult } from './render-text.js';
 
-function localUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
+const localUser = (): string => currentUser(process.env.USER ?? 'unknown');
 
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');

@@ -7,24 +7,10 @@
  */
 import { findCommand, invokeCommand } from '../../commands/index.js';
 import type { CommandContext } from '../../commands/command.js';
+import type { StatusEntry } from '../../commands/status.js';
 import { listRunbooks } from '../core/runbook/index.js';
-import type { DrillRecord } from '../core/store/index.js';
 import { nextFire } from './schedule.js';
-import type { RunbookView, RunSummary, StoreSnapshot } from './state.js';
-
-/** The shape of one entry of the status command's `data`. */
-interface StatusEntry {
-  runbook: string;
-  valid: boolean;
-  lastRun?: RunSummary;
-  lastSuccess?: RunSummary;
-  ageMs?: number;
-  rpoMs?: number;
-  rpoState: string;
-  lastDrill?: DrillRecord;
-  rtoTrendMs: number[];
-  openAlerts: { key: string; severity: string; message: string }[];
-}
+import type { RunbookView, StoreSnapshot } from './state.js';
 
 export async function loadSnapshot(ctx: CommandContext, options: { runLimit?: number } = {}): Promise<StoreSnapshot> {
   const status = findCommand('status');

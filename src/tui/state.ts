@@ -6,6 +6,7 @@
  * run are queued in `commands` (status 'queued') and `quit` is set; the App
  * carries them out and reports back with actions.
  */
+import type { RunSummary } from '../../commands/status.js';
 import type { Table } from '../../commands/command.js';
 import type { EngineEvent, ProgressCounters } from '../core/events.js';
 import type { AlertRecord, DrillRecord, ErrorInfo, RunRecord, RunStatus, StageName, StageStatus } from '../core/store/index.js';
@@ -33,13 +34,7 @@ export interface RunbookView {
   lastStoredBytes?: number;
 }
 
-export interface RunSummary {
-  id: string;
-  status: RunStatus;
-  startedAt: string;
-  endedAt?: string;
-  snapshotId?: string;
-}
+export type { RunSummary };
 
 /** What one poll of the store returns. */
 export interface StoreSnapshot {

@@ -11,6 +11,7 @@ import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LifeboatError } from '../errors.js';
+import { processAlive } from '../process-info.js';
 
 export interface RunLockInfo {
   runbook: string;
@@ -20,15 +21,6 @@ export interface RunLockInfo {
   runId?: string;
   /** Who asked, e.g. "root (cli)". */
   by?: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function readLock(path: string): Promise<RunLockInfo | undefined> {
@@ -42,7 +34,7 @@ async function readLock(path: string): Promise<RunLockInfo | undefined> {
 }
 
 export function isStaleRunLock(info: RunLockInfo): boolean {
-  return info.host === hostname() && (info.pid <= 0 || !alive(info.pid));
+  return info.host === hostname() && (info.pid <= 0 || !processAlive(info.pid));
 }
 
 export class RunLock {

@@ -17,7 +17,8 @@ import type { CommandSource } from '../runbook/types.js';
 import { SharedBlobSet } from './blob-set.js';
 import { FileScheduler } from './file-scheduler.js';
 import type { Repository } from './repository.js';
-import { currentHost, currentUser } from './repository.js';
+import { hostname } from 'node:os';
+import { currentUser } from '../process-info.js';
 import type { Snapshot, SnapshotSource, SnapshotStats } from './snapshot.js';
 import { backupStream } from './stream-source.js';
 import type { Tree, TreeNode } from './tree.js';
@@ -361,7 +362,7 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
     const snapshot = await repo.saveSnapshot({
       time: (input.time ?? new Date()).toISOString(),
       runbook: input.runbook,
-      host: currentHost(),
+      host: hostname(),
       user: currentUser(),
       tree: rootTree,
       parent: input.parent?.id,

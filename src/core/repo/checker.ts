@@ -67,7 +67,7 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
     else if (actual !== size) markDamaged(pack, `pack ${shortId(pack)} has ${actual} bytes, the index says ${size}`);
   }
   for (const d of damaged.values()) {
-    for (const loc of repo.index.entries()) if (loc.pack === d.pack) damagedBlobs.set(loc.id, d.pack);
+    for (const loc of repo.index.blobsOf(d.pack)) damagedBlobs.set(loc.id, d.pack);
   }
 
   // Read data: whole packs, verified in the workers.
@@ -91,13 +91,12 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
       if (!result.hashOk) markDamaged(pack, `pack ${shortId(pack)}: content does not match its name (SHA-256 differs): the file was altered`);
       if (result.headerError) {
         markDamaged(pack, `pack ${shortId(pack)}: ${result.headerError}`);
-        for (const loc of repo.index.entries()) if (loc.pack === pack) damagedBlobs.set(loc.id, pack);
+        for (const loc of repo.index.blobsOf(pack)) damagedBlobs.set(loc.id, pack);
         continue;
       }
       for (const d of result.damaged) markDamaged(pack, `pack ${shortId(pack)}: blob ${d.id.slice(0, 12)} ${d.error}`, d.id);
       const inHeader = new Map(result.blobs.map((b) => [b.id, b]));
-      for (const loc of repo.index.entries()) {
-        if (loc.pack !== pack) continue;
+      for (const loc of repo.index.blobsOf(pack)) {
         const h = inHeader.get(loc.id);
         if (!h || h.offset !== loc.offset || h.length !== loc.length) {
           markDamaged(pack, `pack ${shortId(pack)}: the index places blob ${loc.id.slice(0, 12)} where the pack header does not`, loc.id);

@@ -4,8 +4,9 @@
  * password); opening tries each until one authenticates.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { LifeboatError } from '../errors.js';
+import { currentUser } from '../process-info.js';
 import type { Backend } from '../backends/backend.js';
 import { defaultScryptParams, deriveKey, seal, tryOpen, type MasterKey, type ScryptParams } from './crypto.js';
 
@@ -39,7 +40,7 @@ export async function writeKeyFile(backend: Backend, password: string, master: M
     data: seal(kdfKey, inner).toString('base64'),
     created: new Date().toISOString(),
     host: hostname(),
-    user: safeUser(),
+    user: currentUser(),
   };
   const bytes = Buffer.from(JSON.stringify(file, null, 2));
   const id = createHash('sha256').update(bytes).digest('hex');
@@ -71,12 +72,4 @@ export async function openMasterKey(backend: Backend, password: string): Promise
     };
   }
   throw new LifeboatError('REPO_WRONG_PASSWORD', `wrong password for the repository at ${backend.location} (no key file opens with it)`);
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -38,6 +38,11 @@ export class MasterIndex {
     }
   }
 
+  /** The blobs a pack's index entry lists (empty for a pack no index knows). */
+  blobsOf(pack: string): BlobLocation[] {
+    return (this.packBlobs.get(pack) ?? []).map((b) => ({ ...b, pack }));
+  }
+
   *allEntries(): Generator<BlobLocation> {
     for (const [pack, blobs] of this.packBlobs) for (const b of blobs) yield { ...b, pack };
   }

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Backend } from '../backends/backend.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
+import { processAlive } from '../process-info.js';
 
 export interface LockInfo {
   exclusive: boolean;
@@ -22,15 +23,6 @@ export interface LockInfo {
 
 const REFRESH_MS = 5 * 60 * 1000;
 const STALE_AFTER_MS = 30 * 60 * 1000;
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function isStale(lock: LockInfo, now: Date, host = hostname()): boolean {
   if (now.getTime() - new Date(lock.refreshed).getTime() > STALE_AFTER_MS) return true;

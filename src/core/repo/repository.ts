@@ -5,7 +5,6 @@
  * restorer.ts, checker.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { Backend } from '../backends/backend.js';
 import { compressIfSmaller, decompress } from './compress.js';
@@ -51,6 +50,12 @@ export class Repository {
   /** Index files loaded by loadIndex (prune replaces them). */
   readonly indexFiles = new Set<string>();
   private readonly treeCache = new Map<string, Tree>();
+  /**
+   * Snapshot files are named by the hash of their bytes, so a loaded one never
+   * changes: a backup lists snapshots for its parent, retention and prune
+   * without decrypting each file three times.
+   */
+  private readonly snapshotCache = new Map<string, Snapshot>();
   private readonly writers: Partial<Record<BlobType, PackBuilder>> = {};
   /** Every pack this process saved, for the verify stage. */
   readonly written: { id: string; size: number }[] = [];
@@ -277,10 +282,14 @@ export class Repository {
   }
 
   async loadSnapshot(id: string): Promise<Snapshot> {
+    const cached = this.snapshotCache.get(id);
+    if (cached) return cached;
     const bytes = await this.backend.load({ kind: 'snapshots', name: id });
     const plain = open(this.key.encryption, bytes, `snapshot ${id.slice(0, 8)}`);
     const body = plain[0] === 1 ? decompress(plain.subarray(1)) : plain.subarray(1);
-    return { ...(JSON.parse(body.toString('utf8')) as Omit<Snapshot, 'id'>), id };
+    const snapshot = { ...(JSON.parse(body.toString('utf8')) as Omit<Snapshot, 'id'>), id };
+    this.snapshotCache.set(id, snapshot);
+    return snapshot;
   }
 
   /** Every snapshot, oldest first. */
@@ -310,16 +319,8 @@ export class Repository {
 
   async removeSnapshot(id: string): Promise<void> {
     await this.backend.remove({ kind: 'snapshots', name: id });
+    this.snapshotCache.delete(id);
   }
 }
-
-export const currentHost = (): string => hostname();
-export const currentUser = (): string => {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
-};
 
 export type { BlobType };

@@ -247,7 +247,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
   const failedPaths = new Set(failed.map((f) => f.path));
   for (const f of multiBlobFiles) {
     if (failedPaths.has(f.path)) continue;
-    await applyMeta(f.path, f.node, asRoot, false);
+    await applyMeta(f.path, f.node, asRoot);
     outcome.files++;
   }
   for (const s of symlinks) {
@@ -262,7 +262,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
     }
   }
   // Deepest directories first, so setting a child's mtime does not disturb its parent's.
-  for (const d of dirsToFinish) await applyMeta(d.path, d.node, asRoot, true);
+  for (const d of dirsToFinish) await applyMeta(d.path, d.node, asRoot);
   input.onProgress?.(outcome);
   return outcome;
 }
@@ -276,9 +276,8 @@ async function unlinkIfNotDir(path: string): Promise<void> {
   }
 }
 
-async function applyMeta(path: string, node: TreeNode, asRoot: boolean, isDir: boolean): Promise<void> {
+async function applyMeta(path: string, node: TreeNode, asRoot: boolean): Promise<void> {
   if (asRoot && node.uid !== undefined) await chown(path, node.uid, node.gid ?? -1);
   await chmod(path, node.mode);
   await utimes(path, node.mtimeMs / 1000, node.mtimeMs / 1000);
-  void isDir;
 }
