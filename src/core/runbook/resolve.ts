@@ -61,7 +61,7 @@ export function resolveRunbook(parsed: ParsedRunbook, ctx: ResolveContext): Runb
     hooks: { before: [...parsed.hooks.before], after: [...parsed.hooks.after] },
     repository: withoutUndefined({
       hot: location(parsed.repository.hot, where),
-      cold: cold === undefined ? undefined : ({ ...location(cold, where), afterMs: cold.after } satisfies ColdLocation),
+      cold: cold === undefined ? undefined : ({ ...location(cold, where), afterMs: cold.after, retrieval: cold.retrieval, thawDays: cold.thawDays } satisfies ColdLocation),
       password,
     }),
     schedule: parsed.schedule === undefined ? undefined : withoutUndefined({ ...parsed.schedule }),

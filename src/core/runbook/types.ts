@@ -49,9 +49,16 @@ export interface RepositoryLocation {
   region?: string;
 }
 
+/** How fast an archived object is brought back (S3 RestoreObject's Tier); faster costs more. */
+export type RetrievalTier = 'Expedited' | 'Standard' | 'Bulk';
+
 export interface ColdLocation extends RepositoryLocation {
   /** Snapshots older than this (ms) move to the cold repository. */
   afterMs: number;
+  /** Retrieval tier used to thaw archived packs for a restore or drill. */
+  retrieval: RetrievalTier;
+  /** How many days a thawed copy stays readable. */
+  thawDays: number;
 }
 
 export interface RetentionPolicy {

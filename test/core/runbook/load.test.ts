@@ -93,6 +93,8 @@ describe('the demo runbook', () => {
       url: 's3://acme-archive/documents',
       storageClass: 'DEEP_ARCHIVE',
       afterMs: 30 * 86_400_000,
+      retrieval: 'Bulk',
+      thawDays: 2,
       region: 'eu-central-1',
     });
   });
