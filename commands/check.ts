@@ -1,11 +1,13 @@
-import { ExitCode } from '../src/core/errors.js';
+import { ExitCode, LifeboatError } from '../src/core/errors.js';
 import { formatBytes } from '../src/core/format.js';
-import { checkRepository } from '../src/core/repo/checker.js';
+import { checkRepository, type CheckOutcome } from '../src/core/repo/checker.js';
+import { RunRecorder } from '../src/core/pipeline/run-recorder.js';
 import { openRunbookRepository } from '../src/core/repo/open-repository.js';
 import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
 import { parsePercentage } from '../src/core/runbook/units.js';
 import { defineCommand } from './command.js';
 import { rawArgs, runbookPositional, str } from './support/args.js';
+import { evaluateAlertsAfterRun } from './support/alerts-after-run.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const checkCommand = defineCommand({
@@ -34,10 +36,25 @@ export const checkCommand = defineCommand({
   access: 'anyone',
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const repo = await openRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
-    const out = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `check of ${runbook.name}` }, () =>
-      checkRepository({ repo, readData: args.readData, signal: ctx.signal }),
-    );
+    // Every check is a verification on record: the verify-failed alert and `history` see it.
+    const recorder = new RunRecorder(await ctx.store(), ctx.clock, ctx.emit, { runbook: runbook.name, kind: 'verify', actor: ctx.actor });
+    await recorder.start();
+    await recorder.startStage('verify');
+    let out: CheckOutcome;
+    let location: string;
+    try {
+      const repo = await openRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
+      location = repo.backend.location;
+      out = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `check of ${runbook.name}` }, () =>
+        checkRepository({ repo, readData: args.readData, signal: ctx.signal }),
+      );
+    } catch (e) {
+      const cancelled = ctx.signal.aborted;
+      await recorder.finishStage('verify', 'failed', {}, e);
+      await recorder.finish(cancelled ? 'cancelled' : 'failed', e);
+      if (!cancelled) await evaluateAlertsAfterRun(runbook, ctx);
+      throw e;
+    }
     const lines = [...out.errors];
     for (const d of out.damaged) {
       lines.push(...d.problems);
@@ -46,10 +63,15 @@ export const checkCommand = defineCommand({
     if (out.unindexedPacks > 0) lines.push(`note: ${out.unindexedPacks} pack(s) from an interrupted backup are not indexed yet; the next backup reuses them`);
     const bad = out.errors.length + out.damaged.length;
     const read = args.readData > 0 ? `, read ${out.packsRead} packs (${formatBytes(out.bytesRead)})` : '';
+    const counters = { problems: bad, snapshots: out.snapshots, packs: out.packs, packsRead: out.packsRead, bytesRead: out.bytesRead };
+    const problem = bad > 0 ? new LifeboatError('REPO_CORRUPT', lines.slice(0, 5).join('; ') || `${bad} problem(s)`) : undefined;
+    await recorder.finishStage('verify', bad > 0 ? 'failed' : 'succeeded', counters, problem);
+    await recorder.finish(bad > 0 ? 'failed' : 'succeeded', problem);
+    lines.push(...(await evaluateAlertsAfterRun(runbook, ctx)));
     return {
       exitCode: bad > 0 ? ExitCode.failed : ExitCode.ok,
       summary: bad > 0
-        ? `repository at ${repo.backend.location} has ${bad} problem(s)${read}`
+        ? `repository at ${location} has ${bad} problem(s)${read}`
         : `no errors: ${out.snapshots} snapshots, ${out.packs} packs, ${out.blobs} blobs, ${out.treesChecked} trees${read}`,
       lines,
       data: out,

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Clock } from '../src/core/clock.js';
 import type { ExitCode } from '../src/core/errors.js';
 import type { EventSink } from '../src/core/events.js';
+import type { Runbook } from '../src/core/runbook/types.js';
 import type { Store } from '../src/core/store/store.js';
 import type { Actor } from '../src/core/store/records.js';
 
@@ -49,6 +50,12 @@ export interface CommandContext {
   signal: AbortSignal;
   /** Opened on first use; closed by whoever created the context. */
   store(): Promise<Store>;
+  /**
+   * Runbooks a long-running face (serve) has already loaded and validated. A
+   * name found here is used as is, so an edit on disk that no longer validates
+   * cannot replace the last good version mid-service.
+   */
+  pinnedRunbook?(name: string): Runbook | undefined;
 }
 
 export interface TableColumn {

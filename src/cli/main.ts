@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { commands, findCommand, invokeCommand } from '../../commands/index.js';
 import type { CommandContext } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
-import { systemClock } from '../core/clock.js';
+import { clockFromEnv } from '../core/clock.js';
 import { ExitCode } from '../core/errors.js';
 import { currentUser } from '../core/process-info.js';
 import { openJsonStore, type Store } from '../core/store/index.js';
@@ -47,6 +47,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const env = process.env;
+  let clock;
+  try {
+    clock = clockFromEnv(env);
+  } catch (e) {
+    process.stderr.write(`lifeboat: ${(e as Error).message}\n`);
+    return ExitCode.usage;
+  }
   const progress = progressRenderer(process.stderr, quiet || json);
   const controller = new AbortController();
   let interrupts = 0;
@@ -67,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     cwd: process.cwd(),
     home,
     runbooksDir: env.LIFEBOAT_RUNBOOKS ?? 'runbooks',
-    clock: systemClock,
+    clock,
     emit: progress.sink,
     signal: controller.signal,
     store: async () => (store ??= await openJsonStore(home)),
@@ -119,7 +126,7 @@ async function openConsole(): Promise<number> {
       cwd: process.cwd(),
       home,
       runbooksDir: env.LIFEBOAT_RUNBOOKS ?? 'runbooks',
-      clock: systemClock,
+      clock: clockFromEnv(env),
       emit,
       signal,
       store: () => (store ??= openJsonStore(home)),

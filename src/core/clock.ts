@@ -29,3 +29,28 @@ export class FakeClock implements Clock {
     this.ms = new Date(to).getTime();
   }
 }
+
+/**
+ * Real time, shifted so that it reads `start` at the moment of creation and
+ * runs at the normal rate from there. Lets a test drive a long-running process
+ * (serve) to just before a cron boundary without waiting for the wall clock.
+ */
+export function shiftedClock(start: Date, base: Clock = systemClock): Clock {
+  const offset = start.getTime() - base.now().getTime();
+  return {
+    now: () => new Date(base.now().getTime() + offset),
+    monotonicMs: () => base.monotonicMs(),
+  };
+}
+
+/**
+ * The process clock: the system clock, or — when LIFEBOAT_TEST_NOW holds an
+ * ISO time — a shifted one (tests only; a bad value is an error, not ignored).
+ */
+export function clockFromEnv(env: Readonly<Record<string, string | undefined>>): Clock {
+  const text = env.LIFEBOAT_TEST_NOW;
+  if (text === undefined || text === '') return systemClock;
+  const start = new Date(text);
+  if (Number.isNaN(start.getTime())) throw new Error(`LIFEBOAT_TEST_NOW is not an ISO time: "${text}"`);
+  return shiftedClock(start);
+}

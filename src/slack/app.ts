@@ -56,6 +56,8 @@ export interface SlackAppOptions {
   clock?: Clock;
   /** Cancels running backups and drills (serve's shutdown). */
   signal?: AbortSignal;
+  /** Serve's last good runbooks: names resolve here before the runbooks folder. */
+  pinnedRunbook?(name: string): Runbook | undefined;
   /** Web API base URL; tests point it at a local stand-in. Default https://slack.com/api/. */
   slackApiUrl?: string;
   /** Minimum time between chat.update calls of one live message (default 1000 ms). */
@@ -170,6 +172,7 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
     signal: shutdown.signal,
     store: options.store,
     resolveGroup,
+    ...(options.pinnedRunbook ? { pinnedRunbook: options.pinnedRunbook } : {}),
   });
 
   /** Alerts raised by a run started here go to Slack as well as to the event stream. */

@@ -5,3 +5,4 @@ export { evaluateAlerts, evaluateAll, type AlertEvaluation, type EvaluateAlertsI
 export { eventNotifier, fanOutNotifier, silentNotifier, stderrNotifier, type Notifier } from './notifier.js';
 export { ago, renderAlertLine, severityLabel } from './render.js';
 export { compactDuration } from './describe.js';
+export { clearStandingAlert, holdStandingAlert, type StandingAlertDeps, type StandingCondition } from './standing.js';
