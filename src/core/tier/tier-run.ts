@@ -1,0 +1,149 @@
+/**
+ * `lifeboat tier` as a recorded run (kind `tier`, one `tier` stage), and the
+ * tier stage of a backup run. Both call tierSnapshots (tier-snapshots.ts); this
+ * file only opens the repositories, holds the runbook's run lock (a tier never
+ * overlaps a backup of the same runbook) and records the outcome.
+ */
+import type { Clock } from '../clock.js';
+import { LifeboatError, isLifeboatError } from '../errors.js';
+import { RunLock, type RunLockInfo } from '../pipeline/run-lock.js';
+import { RunRecorder } from '../pipeline/run-recorder.js';
+import { initRunbookRepository, openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-repository.js';
+import type { Repository } from '../repo/repository.js';
+import type { RunContext } from '../run-context.js';
+import type { Runbook } from '../runbook/types.js';
+import type { RunRecord, RunStatus, StageStatus } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { emptyTierOutcome, planTier, tierCounters, tierSnapshots, type TierOutcome } from './tier-snapshots.js';
+
+export interface TierRunInput extends RunContext {
+  dryRun?: boolean;
+}
+
+export interface TierRunResult {
+  /** Absent for a dry run: it changes nothing, so it records nothing. */
+  run?: RunRecord;
+  outcome: TierOutcome;
+}
+
+/** Refuse, before anything is opened or recorded, a runbook that has nowhere to tier to. */
+export function assertHasCold(runbook: Runbook): void {
+  if (!runbook.repository.cold) {
+    throw new LifeboatError('USAGE', `runbook ${runbook.name} (${runbook.file}) has no cold repository: add repository.cold { url, storageClass, after } to tier old snapshots`);
+  }
+}
+
+/** The stage status and the error to record for a tier outcome. */
+export function tierStatusOf(outcome: TierOutcome): { stage: StageStatus; run: RunStatus; error?: LifeboatError } {
+  if (outcome.pending) return { stage: 'failed', run: 'transfer-pending', error: outcome.pending };
+  if (outcome.problems.length > 0) {
+    return { stage: 'failed', run: 'failed', error: new LifeboatError('REPO_CORRUPT', `the cold copy did not verify, nothing was forgotten in hot: ${outcome.problems.slice(0, 5).join('; ')}`) };
+  }
+  return { stage: 'succeeded', run: 'succeeded' };
+}
+
+/**
+ * Open hot and cold. The first tier creates the cold repository (same
+ * password, its own master key): `init` makes the hot one, and a runbook that
+ * names a cold location asks for one.
+ */
+async function openBoth(input: RunContext, runId?: string): Promise<{ hot: OpenedRepository; cold: OpenedRepository }> {
+  const access = { env: input.env, home: input.home, emit: input.emit, runId };
+  const hot = await openRunbookRepositoryStack(input.runbook, access);
+  return { hot, cold: await openOrCreateCold(input, runId) };
+}
+
+async function openOrCreateCold(input: RunContext, runId?: string): Promise<OpenedRepository> {
+  const access = { env: input.env, home: input.home, emit: input.emit, runId, tier: 'cold' as const };
+  try {
+    return await openRunbookRepositoryStack(input.runbook, access);
+  } catch (e) {
+    if (!isLifeboatError(e, 'REPO_NOT_FOUND')) throw e;
+  }
+  const created = await initRunbookRepository(input.runbook, access);
+  input.emit({ type: 'log', level: 'info', runId, message: `tier: created the cold repository ${created.config.id.slice(0, 8)} at ${created.backend.location}` });
+  return openRunbookRepositoryStack(input.runbook, access);
+}
+
+/** A dry run reads only: it neither creates the cold repository nor stages anything. */
+async function planOnly(input: RunContext): Promise<TierOutcome> {
+  const access = { env: input.env, home: input.home, emit: input.emit };
+  const hot = await openRunbookRepositoryStack(input.runbook, access);
+  let cold: Repository | undefined;
+  try {
+    cold = (await openRunbookRepositoryStack(input.runbook, { ...access, tier: 'cold' })).repo;
+  } catch (e) {
+    if (!isLifeboatError(e, 'REPO_NOT_FOUND')) throw e;
+  }
+  const { selection, copies } = await planTier(hot.repo, cold, input.runbook, input.clock.now());
+  const out = emptyTierOutcome();
+  out.candidates = selection.move.map((s) => ({ id: s.id, time: s.time, alreadyCold: copies.has(s.id) }));
+  out.keptAsNewest = selection.keptAsNewest.map((s) => s.id);
+  return out;
+}
+
+export async function runTier(input: TierRunInput): Promise<TierRunResult> {
+  const { runbook, clock, emit } = input;
+  assertHasCold(runbook);
+  if (input.dryRun) {
+    return { outcome: await planOnly(input) };
+  }
+  const recorder = new RunRecorder(input.store, clock, emit, { runbook: runbook.name, kind: 'tier', actor: input.actor });
+  const runLock = await RunLock.acquire(input.home, {
+    runbook: runbook.name,
+    startedAt: recorder.record.startedAt,
+    runId: recorder.id,
+    by: `${input.actor.user} (${input.actor.face})`,
+  });
+  let outcome = emptyTierOutcome();
+  try {
+    await recorder.start();
+    if (runLock.tookOverFrom) await closeAbandonedRun(input.store, runLock.tookOverFrom, recorder.id, clock);
+    await recorder.startStage('tier');
+    try {
+      const opened = await openBoth(input, recorder.id);
+      outcome = await tierSnapshots({ runbook, clock, emit, signal: input.signal, runId: recorder.id, ...opened });
+    } catch (e) {
+      const status: RunStatus = isLifeboatError(e, 'CANCELLED') ? 'cancelled' : isLifeboatError(e, 'TRANSFER_PENDING') ? 'transfer-pending' : 'failed';
+      await recorder.finishStage('tier', status === 'cancelled' ? 'skipped' : 'failed', tierCounters(outcome), e);
+      const run = await recorder.finish(status, e);
+      return { run, outcome };
+    }
+    const { stage, run: runStatus, error } = tierStatusOf(outcome);
+    await recorder.finishStage('tier', stage, tierCounters(outcome), error);
+    recorder.record.stats = tierCounters(outcome);
+    const run = await recorder.finish(runStatus, error);
+    return { run, outcome };
+  } finally {
+    await runLock.release();
+  }
+}
+
+/** A tier run whose process died stays `running` in the store: record how it ended. */
+async function closeAbandonedRun(store: Store, holder: RunLockInfo, byRun: string, clock: Clock): Promise<void> {
+  if (!holder.runId) return;
+  const run = await store.getRun(holder.runId);
+  if (!run || run.status !== 'running') return;
+  const error = { code: 'INTERNAL', message: `process ${holder.pid} on ${holder.host} died during the run (found by run ${byRun})` };
+  for (const stage of run.stages) if (stage.status === 'running') Object.assign(stage, { status: 'failed', error });
+  Object.assign(run, { status: 'failed', endedAt: clock.now().toISOString(), error });
+  await store.putRun(run);
+}
+
+/**
+ * Stage 6 of a backup run: the backup already holds the run lock and the open
+ * hot repository; open (or create) cold and tier. The caller records the stage.
+ */
+export async function tierAfterBackup(hot: OpenedRepository, input: RunContext, runId: string): Promise<TierOutcome> {
+  const cold = await openOrCreateCold(input, runId);
+  return tierSnapshots({ runbook: input.runbook, clock: input.clock, emit: input.emit, signal: input.signal, runId, hot, cold });
+}
+
+/**
+ * Whether a backup run tiers by itself: only when the runbook has a cold
+ * repository and no `schedule.tier` (with one, the scheduler runs
+ * `lifeboat tier` at that time and backups stay as fast as they were).
+ */
+export function backupTiers(runbook: Runbook): boolean {
+  return runbook.repository.cold !== undefined && runbook.schedule?.tier === undefined;
+}
