@@ -1,0 +1,143 @@
+/**
+ * What /metrics says about one runbook, as plain functions of the store's
+ * records and the time. Kept apart from prom-client so the choices (what counts
+ * as a success, which drill is "the last") are the ones `status` and the alert
+ * rules make, and are read in one place.
+ */
+import { finishedDrills, measuredDrills, runTime } from '../core/alerts/rule.js';
+import type { AlertRecord, DrillRecord, RunRecord, Severity } from '../core/store/records.js';
+
+export const severities: readonly Severity[] = ['info', 'warning', 'critical'];
+
+/** The last successful backup of a runbook, in the units Prometheus wants. */
+export interface LastSuccessFacts {
+  runId: string;
+  /** Unix seconds of the run's end: the moment the data point counts as taken. */
+  timestampSeconds: number;
+  durationSeconds?: number;
+  /** Plaintext size of everything the snapshot holds (stats.bytes). */
+  sourceBytes?: number;
+  /** Plaintext that was new to the repository (stats.bytesNew; the rest deduplicated). */
+  addedBytes?: number;
+  /** What the new data took in packs, after compression and encryption (stats.bytesStored). */
+  storedBytes?: number;
+  /** The whole repository's size after the run, as its index counts packs (stats.repositoryBytes). */
+  repositoryBytes?: number;
+}
+
+/**
+ * A partial run counts as a success, as in `status` and the stale rule: most of
+ * the data is there, and the failed-run alert speaks for the rest. Using the same
+ * definition keeps the RPO age here equal to the one `status` prints.
+ */
+export function lastSuccess(runs: readonly RunRecord[]): LastSuccessFacts | undefined {
+  const successes = runs.filter((r) => r.kind === 'backup' && (r.status === 'succeeded' || r.status === 'partial'));
+  const run = newestByTime(successes, (r) => runTime(r));
+  if (!run) return undefined;
+  const stats = run.stats ?? {};
+  return {
+    runId: run.id,
+    timestampSeconds: Date.parse(runTime(run)) / 1000,
+    durationSeconds: run.durationMs === undefined ? undefined : run.durationMs / 1000,
+    sourceBytes: stats.bytes,
+    addedBytes: stats.bytesNew,
+    storedBytes: stats.bytesStored,
+    repositoryBytes: stats.repositoryBytes,
+  };
+}
+
+export interface DrillFacts {
+  tier: DrillRecord['tier'];
+  rtoSeconds: number;
+  /** The target this drill was judged against (the runbook's RTO when it ran). */
+  targetSeconds: number;
+  /** Unix seconds of the drill's start. */
+  timestampSeconds: number;
+  /** 1 when the RTO was estimated (cold tier, no thaw done), 0 when measured. */
+  estimated: 0 | 1;
+}
+
+/**
+ * The newest drill per tier that produced an RTO. A failed drill has no RTO, so
+ * it does not blank the last number; drill failures show in the run counts and
+ * as an alert.
+ */
+export function lastDrillPerTier(drills: readonly DrillRecord[]): DrillFacts[] {
+  const facts: DrillFacts[] = [];
+  for (const tier of ['hot', 'cold'] as const) {
+    const drill = newestByTime(
+      measuredDrills(drills.filter((d) => d.tier === tier)),
+      (d) => d.startedAt,
+    );
+    if (!drill) continue;
+    facts.push({
+      tier,
+      rtoSeconds: drill.rtoMs / 1000,
+      targetSeconds: drill.targetMs / 1000,
+      timestampSeconds: Date.parse(drill.startedAt) / 1000,
+      estimated: drill.estimated === true ? 1 : 0,
+    });
+  }
+  return facts;
+}
+
+/** Open alerts (acknowledged or not: acknowledging is not fixing) counted per runbook and severity. */
+export function openAlertCounts(alerts: readonly AlertRecord[]): Map<string, Record<Severity, number>> {
+  const counts = new Map<string, Record<Severity, number>>();
+  for (const alert of alerts) {
+    if (alert.status !== 'open') continue;
+    const perRunbook = counts.get(alert.runbook) ?? { info: 0, warning: 0, critical: 0 };
+    perRunbook[alert.severity] += 1;
+    counts.set(alert.runbook, perRunbook);
+  }
+  return counts;
+}
+
+/** A finished run or drill, as the run counter sees it. */
+export interface FinishedWork {
+  /** Unique across runs and drills (drill ids are prefixed). */
+  id: string;
+  runbook: string;
+  /** A RunKind, or `drill`. */
+  kind: string;
+  /** A run's final status, or a drill's verdict (`cancelled` for a drill an operator stopped). */
+  outcome: string;
+  /** When it finished, in epoch milliseconds. */
+  endedMs: number;
+}
+
+export function finishedWork(runs: readonly RunRecord[], drills: readonly DrillRecord[]): FinishedWork[] {
+  const work: FinishedWork[] = [];
+  for (const run of runs) {
+    if (run.status === 'running') continue;
+    work.push({ id: `run:${run.id}`, runbook: run.runbook, kind: run.kind, outcome: run.status, endedMs: Date.parse(runTime(run)) });
+  }
+  const verdicts = new Set(finishedDrills(drills));
+  for (const drill of drills) {
+    if (drill.verdict === 'running') continue;
+    // finishedDrills leaves out only the cancelled ones (recorded as failed + reason "cancelled").
+    const outcome = verdicts.has(drill) ? drill.verdict : 'cancelled';
+    work.push({ id: `drill:${drill.id}`, runbook: drill.runbook, kind: 'drill', outcome, endedMs: Date.parse(drill.endedAt ?? drill.startedAt) });
+  }
+  return work;
+}
+
+/**
+ * Newest by the given time. The store lists newest first by start time, but the
+ * last to *finish* is what a success timestamp means, so sort here rather than
+ * trust the order. A record whose time does not parse is left out: a
+ * timestamp of NaN would tell a dashboard nothing.
+ */
+function newestByTime<T>(items: readonly T[], timeOf: (t: T) => string): T | undefined {
+  let best: T | undefined;
+  let bestMs = -Infinity;
+  for (const item of items) {
+    const at = Date.parse(timeOf(item));
+    if (Number.isNaN(at)) continue;
+    if (best === undefined || at > bestMs) {
+      best = item;
+      bestMs = at;
+    }
+  }
+  return best;
+}
