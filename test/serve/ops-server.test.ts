@@ -39,8 +39,8 @@ function call(url: string, options: { method?: string; agent?: Agent } = {}): Pr
   });
 }
 
-let servers: OpsServer[] = [];
-let stores: JsonStore[] = [];
+const servers: OpsServer[] = [];
+const stores: JsonStore[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
   await Promise.all(stores.splice(0).map((s) => s.close()));
