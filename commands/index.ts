@@ -15,6 +15,7 @@ import { serveCommand } from './serve.js';
 import { snapshotsCommand } from './snapshots.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
+import { tierCommand } from './tier.js';
 
 export const commands: readonly Command<unknown>[] = [
   startCommand,
@@ -28,6 +29,7 @@ export const commands: readonly Command<unknown>[] = [
   restoreDrillCommand,
   checkCommand,
   forgetCommand,
+  tierCommand,
   historyCommand,
   alertsCommand,
   ackCommand,

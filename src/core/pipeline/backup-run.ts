@@ -28,6 +28,8 @@ import { forgetAndPrune } from './retention-stage.js';
 import { RunLock, type RunLockInfo } from './run-lock.js';
 import { RunRecorder } from './run-recorder.js';
 import { verifyRun } from './verify-stage.js';
+import { backupTiers, tierAfterBackup, tierStatusOf } from '../tier/tier-run.js';
+import { tierCounters } from '../tier/tier-snapshots.js';
 
 export interface BackupRunInput extends RunContext {
   workers?: number;
@@ -78,10 +80,14 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
         status = 'transfer-pending';
         await recorder.skipStage('verify');
         await recorder.skipStage('retention');
+        await recorder.skipStage('tier');
       } else {
         const verifyOk = await verifyStage(repo, input, recorder);
         if (!verifyOk) status = 'failed';
         await retentionStage(repo, input, recorder);
+        // Nothing leaves a hot repository that just failed verification.
+        if (verifyOk) status = await tierStage(opened, input, recorder, status);
+        else await recorder.skipStage('tier');
       }
     } catch (e) {
       failure = e;
@@ -330,6 +336,30 @@ async function retentionStage(repo: Repository, input: BackupRunInput, recorder:
     });
   } finally {
     await lock.release().catch(() => undefined);
+  }
+}
+
+/**
+ * Stage 6: move old snapshots to the cold repository (when the runbook has
+ * one and no `schedule.tier` of its own). A tier that fails leaves hot whole,
+ * so the backup itself still counts: the run becomes partial, not failed.
+ */
+async function tierStage(hot: OpenedRepository, input: BackupRunInput, recorder: RunRecorder, status: RunStatus): Promise<RunStatus> {
+  if (!backupTiers(input.runbook)) {
+    await recorder.skipStage('tier');
+    return status;
+  }
+  await recorder.startStage('tier');
+  const degraded: RunStatus = status === 'succeeded' ? 'partial' : status;
+  try {
+    const outcome = await tierAfterBackup(hot, input, recorder.id);
+    const result = tierStatusOf(outcome);
+    await recorder.finishStage('tier', result.stage, tierCounters(outcome), result.error);
+    return result.stage === 'succeeded' ? status : degraded;
+  } catch (e) {
+    if (isLifeboatError(e, 'CANCELLED')) throw e;
+    await recorder.finishStage('tier', 'failed', {}, e);
+    return degraded;
   }
 }
 
