@@ -146,6 +146,7 @@ export const statusCommand = defineCommand({
  */
 function coldStatus(runbook: Runbook, drills: readonly DrillRecord[], lastGood: RunRecord | undefined, now: Date): ColdTierStatus {
   const cold = runbook.repository.cold!;
+  // The schema requires a cold storage class; the type allows none (a bucket's default class, STANDARD).
   const storageClass = cold.storageClass ?? 'STANDARD';
   const base = { storageClass, retrieval: cold.retrieval };
   const coldDrills = drills.filter((d) => d.tier === 'cold');
