@@ -1,0 +1,248 @@
+/**
+ * `lifeboat serve`: one long-running process that keeps the runbooks'
+ * promises without a person. It wires parts that each do one job:
+ *
+ *   RunbookCatalog  last good runbooks, re-read on change / SIGHUP
+ *   Scheduler       cron fires → jobs (backup, verify, drill, tier), catch-up, overlap skip
+ *   jobs            each job is the shared command (invokeCommand) as actor "scheduler"
+ *   stale timer     alert rules every minute (an RPO passes without any run)
+ *   ops server      /metrics and /healthz on 127.0.0.1
+ *   Slack face      optional: slash commands, alerts, drill announcements
+ *
+ * Shutdown (SIGTERM, SIGINT): stop taking work, let running jobs finish up to
+ * the deadline, then cancel them — a cancelled backup leaves the repository as
+ * a SIGKILL would at worst (nothing visible before it is durable) and records
+ * itself `cancelled`.
+ */
+import { invokeCommand } from '../../commands/invoke.js';
+import type { CommandContext, CommandResult } from '../../commands/command.js';
+import { findCommand } from '../../commands/index.js';
+import { evaluateAll, eventNotifier, fanOutNotifier, type Notifier } from '../core/alerts/index.js';
+import { ExitCode } from '../core/errors.js';
+import type { EngineEvent } from '../core/events.js';
+import { describeSkip, FileScheduleState, scheduleStatePath, Scheduler, systemTimers, type Job, type SkipReason } from '../core/schedule/index.js';
+import type { Runbook } from '../core/runbook/types.js';
+import type { Actor } from '../core/store/records.js';
+import { compactDuration } from '../core/alerts/index.js';
+import { createMetrics } from './metrics.js';
+import { storeUnreadableReason } from './ops-health.js';
+import { startOpsServer, type OpsServer } from './ops-server.js';
+import { RunbookCatalog } from './runbook-catalog.js';
+import type { DrillAnnouncer, DrillThread } from './drill-announcer.js';
+
+export interface ServeOptions {
+  /** The serve command's own context: store, clock, env, locations, the stop signal, the log sink. */
+  ctx: CommandContext;
+  /** Where /metrics and /healthz listen; undefined = not at all. */
+  ops?: { host: string; port: number };
+  /** A missed fire runs once at start-up when it is at most this old. */
+  graceMs: number;
+  jitterMs: number;
+  /** How long running jobs may go on after a stop was asked for, before they are cancelled. */
+  shutdownDeadlineMs: number;
+  /** How often the alert rules run with no run to trigger them (stale backups). */
+  staleCheckMs: number;
+  /** Optional faces that want to hear alerts and announce drills (Slack). */
+  notifiers?: Notifier[];
+  announcer: DrillAnnouncer;
+  /** Work started by other faces (Slack runs) that shutdown waits for, within the same deadline. */
+  drain?(): Promise<void>;
+  /** Runs once the daemon is up (e.g. start the Slack face with the catalog's runbooks). */
+  started?(daemon: RunningDaemon): Promise<void>;
+}
+
+export interface RunningDaemon {
+  catalog: RunbookCatalog;
+  ops?: OpsServer;
+}
+
+export interface ServeOutcome {
+  jobsRun: number;
+  jobsCancelled: number;
+}
+
+const commandOfKind: Record<Job['kind'], string> = { backup: 'backup', verify: 'check', drill: 'restore-drill', tier: 'tier' };
+
+export async function serve(options: ServeOptions): Promise<ServeOutcome> {
+  const { ctx } = options;
+  const log = (level: 'info' | 'warn' | 'error', message: string) => ctx.emit({ type: 'log', level, message });
+  const store = await ctx.store();
+  const notifier = fanOutNotifier(eventNotifier(ctx.emit), ...(options.notifiers ?? []));
+  const scheduler: { current?: Scheduler } = {};
+  const catalog = new RunbookCatalog({
+    locations: { runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd },
+    store: ctx.store,
+    notifier,
+    clock: ctx.clock,
+    onChange: (runbooks) => {
+      scheduler.current?.setRunbooks(runbooks);
+      log('info', `lifeboat serve: ${runbooks.length} runbook(s) in service: ${runbooks.map((r) => r.name).join(', ') || 'none'}`);
+    },
+    log: (level, message) => log(level, message),
+  });
+
+  const threads = new Map<string, DrillThread>();
+  const threadKey = (job: Job) => `${job.runbook}@${job.scheduledAt.toISOString()}`;
+  const outcome: ServeOutcome = { jobsRun: 0, jobsCancelled: 0 };
+  const actor: Actor = { face: 'scheduler', user: 'scheduler' };
+
+  /** Alerts raised by a job reach every notifier (Slack), not just the log. */
+  const jobEvents = (job: Job) => (e: EngineEvent) => {
+    if (e.type === 'alert.raised' || e.type === 'alert.resolved') {
+      const call = e.type === 'alert.raised' ? (n: Notifier) => n.raised(e.alert) : (n: Notifier) => n.resolved(e.alert);
+      void Promise.all((options.notifiers ?? []).map(call)).catch((err: unknown) => log('warn', `lifeboat serve: alert ${e.alert.key} not delivered: ${String(err)}`));
+      ctx.emit(e);
+    } else if (e.type === 'log' && e.level !== 'debug') {
+      ctx.emit({ ...e, message: `[${job.runbook} ${job.kind}] ${e.message}` });
+    }
+  };
+
+  const runJob = async (job: Job, signal: AbortSignal): Promise<void> => {
+    const runbook = catalog.get(job.runbook);
+    const command = findCommand(commandOfKind[job.kind]);
+    if (!runbook || !command) {
+      log('warn', `lifeboat serve: ${job.kind} of ${job.runbook} not run: ${runbook ? `no ${commandOfKind[job.kind]} command` : 'runbook no longer in service'}`);
+      return;
+    }
+    const argv = job.kind === 'verify' && runbook.verify.readDataFraction > 0 ? [runbook.name, `--read-data=${verifyPercent(runbook)}%`] : [runbook.name];
+    const jobCtx: CommandContext = { ...ctx, actor, emit: jobEvents(job), signal, pinnedRunbook: (name) => catalog.get(name) };
+    log('info', `lifeboat serve: ${job.kind} of ${job.runbook} started${job.catchUp ? ` (catch-up of ${job.scheduledAt.toISOString()})` : ''}`);
+    const started = ctx.clock.monotonicMs();
+    outcome.jobsRun++;
+    const result = await invokeCommand({ command, argv, where: 'schedule' }, jobCtx);
+    if (result.exitCode === ExitCode.cancelled) outcome.jobsCancelled++;
+    log(
+      result.exitCode === ExitCode.ok ? 'info' : 'warn',
+      `lifeboat serve: ${job.kind} of ${job.runbook} ended (exit ${result.exitCode}, ${compactDuration(ctx.clock.monotonicMs() - started)}): ${result.summary ?? ''}`,
+    );
+    if (job.kind === 'drill') await postDrillResult(job, result);
+  };
+
+  const postDrillResult = async (job: Job, result: CommandResult) => {
+    const thread = threads.get(threadKey(job));
+    threads.delete(threadKey(job));
+    if (!thread) return;
+    try {
+      await options.announcer.result(thread, result);
+    } catch (e) {
+      log('warn', `lifeboat serve: drill result of ${job.runbook} not posted: ${(e as Error).message}`);
+    }
+  };
+
+  const announce = async (job: Job): Promise<void> => {
+    const runbook = catalog.get(job.runbook);
+    if (!runbook) return;
+    threads.set(threadKey(job), await options.announcer.announce(runbook, job.runAt));
+  };
+
+  const skipped = async (job: Job, reason: SkipReason): Promise<void> => {
+    const line = describeSkip(job, reason);
+    log('warn', `lifeboat serve: ${line}`);
+    const now = ctx.clock.now();
+    await store.appendAudit({
+      id: `${now.getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+      at: now.toISOString(),
+      actor,
+      command: commandOfKind[job.kind],
+      args: [job.runbook],
+      where: 'schedule',
+      result: 'skipped',
+      detail: line,
+    });
+  };
+
+  const sched = new Scheduler({
+    clock: ctx.clock,
+    timers: systemTimers,
+    state: await FileScheduleState.open(scheduleStatePath(ctx.home)),
+    graceMs: options.graceMs,
+    jitterMs: options.jitterMs,
+    run: runJob,
+    announce,
+    skipped,
+    onError: (error, job) => log('error', `lifeboat serve: ${job.kind} of ${job.runbook}: ${(error as Error).message ?? String(error)}`),
+  });
+  scheduler.current = sched;
+
+  let stopping = false;
+  const metrics = createMetrics({ store: ctx.store, runbooks: () => catalog.current(), clock: ctx.clock });
+  let ops: OpsServer | undefined;
+  const onHup = () => {
+    log('info', 'lifeboat serve: SIGHUP: re-reading runbooks');
+    void catalog.reload().catch((e: unknown) => log('warn', `lifeboat serve: runbook reload failed: ${(e as Error).message}`));
+  };
+  let staleTimer: NodeJS.Timeout | undefined;
+  try {
+    await catalog.reload();
+    sched.setRunbooks(catalog.current());
+    catalog.watch();
+    process.on('SIGHUP', onHup);
+    if (options.ops) {
+      ops = await startOpsServer({
+        host: options.ops.host,
+        port: options.ops.port,
+        registry: metrics.registry,
+        health: async () => {
+          const reasons: string[] = [];
+          const storeProblem = await storeUnreadableReason(ctx.store);
+          if (storeProblem) reasons.push(storeProblem);
+          if (stopping) reasons.push('shutting down');
+          return {
+            ok: reasons.length === 0,
+            reasons,
+            details: { runbooks: catalog.current().length, running: sched.running().map((j) => `${j.runbook} ${j.kind}`), next: sched.upcoming(1)[0]?.runAt.toISOString() },
+          };
+        },
+        onError: (e, path) => log('warn', `lifeboat serve: ${path}: ${(e as Error).message ?? String(e)}`),
+      });
+      log('info', `lifeboat serve: metrics on ${ops.url}/metrics, health on ${ops.url}/healthz`);
+    }
+    sched.start();
+    staleTimer = setInterval(() => {
+      void evaluateAll(catalog.current(), { store, clock: ctx.clock, notifier })
+        .then((r) => r.errors.forEach((e) => log('warn', `lifeboat serve: alert rules for ${e.runbook} (${e.source}): ${e.message}`)))
+        .catch((e: unknown) => log('warn', `lifeboat serve: alert rules failed: ${(e as Error).message}`));
+    }, options.staleCheckMs);
+    staleTimer.unref();
+    await options.started?.({ catalog, ops });
+    const next = sched.upcoming(1)[0];
+    log('info', `lifeboat serve: scheduler running${next ? `; next: ${next.kind} of ${next.runbook} at ${next.runAt.toISOString()}` : '; nothing scheduled'}`);
+
+    await untilAborted(ctx.signal);
+    stopping = true;
+    const running = sched.running();
+    log('info', `lifeboat serve: stopping; ${running.length > 0 ? `waiting up to ${compactDuration(options.shutdownDeadlineMs)} for ${running.map((j) => `${j.kind} of ${j.runbook}`).join(', ')}` : 'nothing running'}`);
+    await sched.stop();
+    const drained = Promise.all([sched.finished(), options.drain?.()]).then(() => true);
+    const finished = await Promise.race([drained, delay(options.shutdownDeadlineMs).then(() => false)]);
+    if (!finished) {
+      log('warn', 'lifeboat serve: shutdown deadline passed; cancelling running jobs');
+      sched.cancelRunning();
+      await sched.finished();
+    }
+    return outcome;
+  } finally {
+    stopping = true;
+    if (staleTimer) clearInterval(staleTimer);
+    process.off('SIGHUP', onHup);
+    await sched.stop().catch(() => undefined);
+    await catalog.close();
+    await ops?.close();
+  }
+}
+
+/** `verify.readData` as the percentage `check --read-data` takes. */
+function verifyPercent(runbook: Runbook): string {
+  return String(Math.round(runbook.verify.readDataFraction * 10_000) / 100);
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
