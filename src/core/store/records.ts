@@ -110,6 +110,7 @@ export interface AuditRecord {
   args: string[];
   /** Where the request came from, e.g. a Slack channel id or a tty. */
   where?: string;
-  result: 'ok' | 'refused' | 'failed' | 'partial' | 'cancelled' | 'usage';
+  /** `skipped`: a scheduled fire that did not run (overlap, missed, shutting down). */
+  result: 'ok' | 'refused' | 'failed' | 'partial' | 'cancelled' | 'usage' | 'skipped';
   detail?: string;
 }
