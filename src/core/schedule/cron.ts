@@ -16,10 +16,12 @@
  *   `prev()` lists both passes and skips the spring-forward day entirely.
  *
  * So fires are always taken from a forward iteration that starts before any
- * clock change near the asked-for time, and a fire in the second pass of a
- * repeated hour is dropped unless the expression runs every hour (then the
- * second pass is an hour of real time that needs its runs too, as Vixie cron
- * does for wildcard hours).
+ * clock change near the asked-for time. From there cron-parser gives what we
+ * want: the skipped time moved past the jump, and a repeated time once (the
+ * first pass) — except for expressions that run every hour, which run in both
+ * passes of the repeated hour, as Vixie cron does for wildcard hours: each pass
+ * is an hour of real time that needs its runs. The DST tests pin all of this,
+ * so a cron-parser upgrade that changes it fails them.
  */
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import { LifeboatError } from '../errors.js';
@@ -42,17 +44,14 @@ export interface CronSchedule {
 
 /** Throws RUNBOOK_INVALID when the expression or zone does not parse (runbooks are checked at load, so this means a caller bypassed that). */
 export function cronSchedule(expression: string, timezone = 'UTC'): CronSchedule {
-  let everyHour: boolean;
   try {
-    everyHour = iterate(expression, timezone, new Date(0)).fields.hour.values.length === 24;
+    iterate(expression, timezone, new Date(0));
   } catch (e) {
     throw new LifeboatError('RUNBOOK_INVALID', `Bad cron schedule ${JSON.stringify(expression)} in time zone ${timezone}: ${(e as Error).message}`, {
       cause: e,
       details: { expression, timezone },
     });
   }
-  const counts = (fire: Date) => everyHour || !isSecondPass(fire, timezone);
-
   const nextAfter = (after: Date): Date | undefined => {
     // Start before a nearby clock change so cron-parser sees the day whole.
     const start = offsetMinutes(new Date(after.getTime() - CHANGE_WINDOW_MS), timezone) !== offsetMinutes(after, timezone) ? new Date(after.getTime() - CHANGE_WINDOW_MS) : after;
@@ -60,7 +59,7 @@ export function cronSchedule(expression: string, timezone = 'UTC'): CronSchedule
     for (let i = 0; i < MAX_STEPS; i++) {
       const fire = step(() => it.next());
       if (fire === undefined) return undefined;
-      if (fire.getTime() > after.getTime() && counts(fire)) return fire;
+      if (fire.getTime() > after.getTime()) return fire;
     }
     return undefined;
   };
@@ -68,8 +67,8 @@ export function cronSchedule(expression: string, timezone = 'UTC'): CronSchedule
   const previousAtOrBefore = (atOrBefore: Date): Date | undefined => {
     let bound = atOrBefore.getTime();
     for (let i = 0; i < MAX_STEPS; i++) {
-      // prev() can land on a dropped second pass or jump over a spring-forward day, so
-      // it only gives a starting point; the answer comes from the forward iteration.
+      // prev() can land on the second pass of a repeated hour or jump over a spring-forward
+      // day, so it only gives a starting point; the answer comes from the forward iteration.
       const candidate = step(() => iterate(expression, timezone, new Date(bound + 1)).prev());
       if (candidate === undefined) return undefined;
       let last: Date | undefined;
@@ -107,19 +106,6 @@ function step(next: () => { toDate(): Date }): Date | undefined {
     if (e instanceof Error && /time span range|loop limit exceeded/i.test(e.message)) return undefined;
     throw e;
   }
-}
-
-/**
- * Is `instant` in the second pass of a repeated wall-clock hour (after the clocks
- * went back)? True when the same wall-clock time was already shown `d` earlier,
- * `d` being how far the offset dropped.
- */
-export function isSecondPass(instant: Date, timezone: string): boolean {
-  const now = offsetMinutes(instant, timezone);
-  const before = offsetMinutes(new Date(instant.getTime() - CHANGE_WINDOW_MS), timezone);
-  const drop = before - now;
-  if (drop <= 0) return false;
-  return offsetMinutes(new Date(instant.getTime() - drop * 60_000), timezone) === now + drop;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

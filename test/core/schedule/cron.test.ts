@@ -1,6 +1,6 @@
 import { CronExpressionParser } from 'cron-parser';
 import { describe, expect, it } from 'vitest';
-import { cronSchedule, isSecondPass, nextFire, offsetMinutes, previousFire } from '../../../src/core/schedule/cron.js';
+import { cronSchedule, nextFire, offsetMinutes, previousFire } from '../../../src/core/schedule/cron.js';
 import { isLifeboatError } from '../../../src/core/errors.js';
 
 /** Every fire in [from, to), walking nextAfter. */
@@ -96,12 +96,11 @@ describe('daylight saving changes (Europe/Berlin 2026)', () => {
     expect(firesBetween('30 1 * * *', 'America/New_York', '2026-10-31T04:00:00Z', '2026-11-02T05:00:00Z')).toEqual(['2026-10-31T05:30:00.000Z', '2026-11-01T05:30:00.000Z']);
   });
 
-  it('knows the offsets and the repeated hour', () => {
+  it('knows the zone offsets either side of a change', () => {
     expect(offsetMinutes(new Date('2026-07-01T00:00:00Z'), 'Europe/Berlin')).toBe(120);
     expect(offsetMinutes(new Date('2026-01-01T00:00:00Z'), 'Europe/Berlin')).toBe(60);
-    expect(isSecondPass(new Date('2026-10-25T00:30:00Z'), 'Europe/Berlin')).toBe(false);
-    expect(isSecondPass(new Date('2026-10-25T01:30:00Z'), 'Europe/Berlin')).toBe(true);
-    expect(isSecondPass(new Date('2026-10-25T02:30:00Z'), 'Europe/Berlin')).toBe(false);
-    expect(isSecondPass(new Date('2026-10-25T01:30:00Z'), 'UTC')).toBe(false);
+    expect(offsetMinutes(new Date('2026-10-25T00:59:59Z'), 'Europe/Berlin')).toBe(120);
+    expect(offsetMinutes(new Date('2026-10-25T01:00:00Z'), 'Europe/Berlin')).toBe(60);
+    expect(offsetMinutes(new Date('2026-03-08T12:00:00Z'), 'America/New_York')).toBe(-240);
   });
 });
