@@ -80,14 +80,14 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
         status = 'transfer-pending';
         await recorder.skipStage('verify');
         await recorder.skipStage('retention');
-        await recorder.skipStage('tier');
+        if (input.runbook.repository.cold) await recorder.skipStage('tier');
       } else {
         const verifyOk = await verifyStage(repo, input, recorder);
         if (!verifyOk) status = 'failed';
         await retentionStage(repo, input, recorder);
         // Nothing leaves a hot repository that just failed verification.
         if (verifyOk) status = await tierStage(opened, input, recorder, status);
-        else await recorder.skipStage('tier');
+        else if (input.runbook.repository.cold) await recorder.skipStage('tier');
       }
     } catch (e) {
       failure = e;
@@ -345,8 +345,9 @@ async function retentionStage(repo: Repository, input: BackupRunInput, recorder:
  * so the backup itself still counts: the run becomes partial, not failed.
  */
 async function tierStage(hot: OpenedRepository, input: BackupRunInput, recorder: RunRecorder, status: RunStatus): Promise<RunStatus> {
+  // A runbook without a cold tier has no tier stage to show; one with `schedule.tier` shows it skipped.
   if (!backupTiers(input.runbook)) {
-    await recorder.skipStage('tier');
+    if (input.runbook.repository.cold) await recorder.skipStage('tier');
     return status;
   }
   await recorder.startStage('tier');
