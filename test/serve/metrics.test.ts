@@ -244,6 +244,31 @@ describe('/metrics', () => {
     expect(runs(again, 'wiki', 'backup', 'failed')).toBe(1);
   });
 
+  it('counts a partial backup as a success (as status does), not a transfer-pending one; a cancelled drill as cancelled', async () => {
+    const f = await serveMetrics([appData], async (s) => {
+      await s.putRun(lastGood);
+      await s.putRun(backupRun('2026-03-10T04:00:00.000Z', { id: 'app-data-partial', status: 'partial', stats: { bytesStored: 77 } }));
+      await s.putRun(backupRun('2026-03-10T05:00:00.000Z', { id: 'app-data-pending', status: 'transfer-pending', stats: { bytesStored: 88 } }));
+    });
+    const m = await f.scrape();
+    expect(valueOf(m, 'lifeboat_backup_last_success_timestamp_seconds', { runbook: 'app-data' })).toBe(seconds('2026-03-10T04:00:00.000Z'));
+    expect(valueOf(m, 'lifeboat_backup_last_success_stored_bytes', { runbook: 'app-data' })).toBe(77);
+
+    f.clock.advance(HOUR);
+    const pending = backupRun('2026-03-10T12:30:00.000Z', { id: 'app-data-pending-2', status: 'transfer-pending' });
+    await f.store.putRun(pending);
+    await f.store.putDrill(drill('2026-03-10T12:10:00.000Z', undefined, { id: 'stopped', reason: 'cancelled' }));
+    const later = await f.scrape();
+    expect(valueOf(later, 'lifeboat_runs_total', { runbook: 'app-data', kind: 'backup', outcome: 'transfer-pending' })).toBe(1);
+    expect(valueOf(later, 'lifeboat_runs_total', { runbook: 'app-data', kind: 'drill', outcome: 'cancelled' })).toBe(1);
+    expect(valueOf(later, 'lifeboat_runs_total', { runbook: 'app-data', kind: 'drill', outcome: 'failed' })).toBe(0);
+    // Completed later by the next backup, the same run is not counted a second time.
+    await f.store.putRun({ ...pending, status: 'succeeded' });
+    const completed = await f.scrape();
+    expect(valueOf(completed, 'lifeboat_runs_total', { runbook: 'app-data', kind: 'backup', outcome: 'succeeded' })).toBe(0);
+    expect(valueOf(completed, 'lifeboat_backup_last_success_timestamp_seconds', { runbook: 'app-data' })).toBe(seconds(pending.endedAt!));
+  });
+
   it('drops the series of a runbook that left the loaded set', async () => {
     const f = await serveMetrics([appData, wiki], seedHistory);
     // Counters keep their series (a counter that vanished would read as a reset); alerts are checked below.
