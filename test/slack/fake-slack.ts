@@ -14,6 +14,8 @@ export interface RecordedCall {
   /** For response_url posts, the path's id. */
   responseId?: string;
   body: Record<string, unknown>;
+  /** chat.postMessage: the ts the stand-in answered with (what a thread reply must name). */
+  ts?: string;
 }
 
 export interface FakeSlack {
@@ -45,12 +47,14 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         return answer({ ok: true });
       }
       const method = url.pathname.replace(/^\/api\//, '');
-      calls.push({ method, body });
+      const call: RecordedCall = { method, body };
+      calls.push(call);
       switch (method) {
         case 'auth.test':
           return answer({ ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'lifeboat', team_id: 'T000FAKE', user_id: 'UBOT', bot_id: 'BBOT' });
         case 'chat.postMessage':
-          return answer({ ok: true, channel: channelId(body.channel), ts: `${++ts}.000100`, message: { text: body.text } });
+          call.ts = `${++ts}.000100`;
+          return answer({ ok: true, channel: channelId(body.channel), ts: call.ts, message: { text: body.text } });
         case 'chat.update':
           return answer({ ok: true, channel: body.channel, ts: body.ts });
         case 'chat.postEphemeral':

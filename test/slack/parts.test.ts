@@ -99,6 +99,11 @@ describe('cachedGroupResolver', () => {
 });
 
 describe('slackConfigFromEnv', () => {
+  it('takes SLACK_API_URL for GovSlack or a stand-in, and refuses one that is not an http(s) URL', () => {
+    expect(slackConfigFromEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SLACK_API_URL: 'https://slack-gov.com/api' }).slackApiUrl).toBe('https://slack-gov.com/api/');
+    expect(() => slackConfigFromEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SLACK_API_URL: 'slack-gov.com' })).toThrow(/SLACK_API_URL must be an http\(s\) URL/);
+  });
+
   it('Socket Mode with both tokens; HTTP on 127.0.0.1 with a signing secret and a port', () => {
     expect(slackConfigFromEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).connection).toEqual({ mode: 'socket', appToken: 'xapp-1' });
     expect(slackConfigFromEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }, '3000').connection).toEqual({ mode: 'http', signingSecret: 's', port: 3000, host: '127.0.0.1' });
