@@ -158,7 +158,7 @@ function coldStatus(runbook: Runbook, drills: readonly DrillRecord[], lastGood: 
   const objects = Math.ceil(bytes / defaultPackSize);
   try {
     const estimate = estimateColdRestore({ storageClass, retrieval: cold.retrieval, bytes, objects, throughputBytesPerSec: measuredThroughput(drills) });
-    const targetMs = runbook.objectives.rtoMs;
+    const targetMs = runbook.objectives.coldRtoMs ?? runbook.objectives.rtoMs;
     return {
       ...base,
       rto: {

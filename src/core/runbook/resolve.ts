@@ -65,7 +65,7 @@ export function resolveRunbook(parsed: ParsedRunbook, ctx: ResolveContext): Runb
       password,
     }),
     schedule: parsed.schedule === undefined ? undefined : withoutUndefined({ ...parsed.schedule }),
-    objectives: { rpoMs: parsed.objectives.rpo, rtoMs: parsed.objectives.rto },
+    objectives: withoutUndefined({ rpoMs: parsed.objectives.rpo, rtoMs: parsed.objectives.rto, coldRtoMs: parsed.objectives.coldRto }),
     retention:
       parsed.retention === undefined
         ? undefined

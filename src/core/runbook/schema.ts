@@ -614,6 +614,12 @@ export const runbookSchema = z
           example: '15m',
           valueType: 'duration',
         }),
+        coldRto: doc(positiveDuration().optional(), {
+          description:
+            'Recovery time objective for a restore from the cold repository, thaw included (hours for Glacier, days for Deep Archive). Cold drills and estimates are held to it; without it they are held to `rto`.',
+          example: '72h',
+          valueType: 'duration',
+        }),
       }),
       {
         description: 'The promises this runbook keeps, checked by alerts and drills.',

@@ -95,7 +95,8 @@ export interface Runbook {
     password: SecretRef;
   };
   schedule?: Schedule;
-  objectives: { rpoMs: number; rtoMs: number };
+  /** `coldRtoMs`: the target for restores from the cold tier (thaw included), when it differs from `rtoMs`. */
+  objectives: { rpoMs: number; rtoMs: number; coldRtoMs?: number };
   retention?: RetentionPolicy;
   verify: { readDataFraction: number };
   drill: { check?: string; announceMs?: number; timeoutMs: number };
