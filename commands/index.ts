@@ -11,6 +11,7 @@ import { restoreCommand } from './restore.js';
 import { restoreDrillCommand } from './restore-drill.js';
 import { resumeCommand } from './resume.js';
 import { runbooksCommand } from './runbooks.js';
+import { scheduleCommand } from './schedule.js';
 import { serveCommand } from './serve.js';
 import { snapshotsCommand } from './snapshots.js';
 import { startCommand } from './start.js';
@@ -31,6 +32,7 @@ export const commands: readonly Command<unknown>[] = [
   forgetCommand,
   tierCommand,
   historyCommand,
+  scheduleCommand,
   alertsCommand,
   ackCommand,
   serveCommand,

@@ -19,7 +19,7 @@ export function scheduledRunbook(name: string, schedule: ScheduleFields | undefi
     sources: [{ name: 'data', path: '/srv/data' }],
     repository: {
       hot: { url: `file:///srv/repos/${name}` },
-      ...(schedule?.tier ? { cold: { url: `file:///srv/cold/${name}`, after: '30d' } } : {}),
+      ...(schedule?.tier ? { cold: { url: `file:///srv/cold/${name}`, storageClass: 'DEEP_ARCHIVE', after: '30d' } } : {}),
       password: { env: 'LIFEBOAT_PASSWORD' },
     },
     ...(schedule ? { schedule } : {}),
