@@ -40,6 +40,10 @@ export type ErrorCode =
   | 'ACCESS_DENIED'
   | 'CANCELLED'
   | 'TRANSFER_PENDING'
+  /** An object in an archive storage class (Glacier, Deep Archive) was read before it was thawed. */
+  | 'OBJECT_ARCHIVED'
+  /** Archived packs were still thawing when a restore's thaw deadline passed. */
+  | 'THAW_TIMEOUT'
   | 'INTERNAL';
 
 export interface LifeboatErrorOptions {

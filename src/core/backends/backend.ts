@@ -37,7 +37,44 @@ export interface SaveOptions {
   storageClass?: string;
 }
 
-export interface Backend {
+/**
+ * Where an object stands in an archive storage class (S3 GLACIER, DEEP_ARCHIVE):
+ * - `readable`: a class that needs no thaw (STANDARD, STANDARD_IA, GLACIER_IR…);
+ * - `archived`: unreadable until a thaw is requested and done;
+ * - `thawing`: a thaw was requested and is under way;
+ * - `thawed`: a temporary readable copy exists until `expiresAt`.
+ */
+export type ArchiveStateName = 'readable' | 'archived' | 'thawing' | 'thawed';
+
+export interface ArchiveState {
+  storageClass?: string;
+  state: ArchiveStateName;
+  /** When a thawed copy goes away again (S3's expiry-date). */
+  expiresAt?: Date;
+}
+
+/** How an archived object is thawed: S3 RestoreObject's Tier and Days. */
+export interface ThawRequest {
+  tier: 'Expedited' | 'Standard' | 'Bulk';
+  days: number;
+}
+
+/** `requested`: a thaw started now (S3 202); `in-progress`: one was already under way (409); `already-thawed`: readable now (200). */
+export type ThawRequestOutcome = 'requested' | 'in-progress' | 'already-thawed';
+
+/**
+ * The optional archive methods of the Backend port. Backends without archive
+ * storage (local folders, memory) leave them out: their objects are always
+ * readable. Wrappers pass them through (see archiveStateOf / requestThawOf).
+ */
+export interface ArchiveCapable {
+  /** The object's archive state (S3: HeadObject's StorageClass and x-amz-restore). Makes no change. */
+  archiveState?(handle: Handle): Promise<ArchiveState>;
+  /** Asks for a temporary readable copy of an archived object (S3: RestoreObject). */
+  requestThaw?(handle: Handle, request: ThawRequest): Promise<ThawRequestOutcome>;
+}
+
+export interface Backend extends ArchiveCapable {
   /** A human-readable location for messages (never contains credentials). */
   readonly location: string;
   save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void>;
@@ -60,4 +97,14 @@ export function objectPath(handle: Handle): string {
   if (handle.kind === 'config') return 'config';
   if (handle.kind === 'data') return `data/${handle.name.slice(0, 2)}/${handle.name}`;
   return `${handle.kind}/${handle.name}`;
+}
+
+/** The archive state of an object; a backend without archive storage holds only readable objects. */
+export function archiveStateOf(backend: Backend, handle: Handle): Promise<ArchiveState> {
+  return backend.archiveState ? backend.archiveState(handle) : Promise.resolve({ state: 'readable' });
+}
+
+/** Requests a thaw where the backend has archive storage; elsewhere everything is readable already. */
+export function requestThawOf(backend: Backend, handle: Handle, request: ThawRequest): Promise<ThawRequestOutcome> {
+  return backend.requestThaw ? backend.requestThaw(handle, request) : Promise.resolve('already-thawed');
 }

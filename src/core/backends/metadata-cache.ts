@@ -7,7 +7,7 @@
  * Data packs and locks pass straight through.
  */
 import { isLifeboatError } from '../errors.js';
-import type { Backend, FileKind, Handle, ObjectInfo, SaveOptions } from './backend.js';
+import { archiveStateOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
 
 const cachedKinds = new Set<FileKind>(['config', 'keys', 'index', 'snapshots']);
@@ -41,6 +41,15 @@ export class MetadataCache implements Backend {
 
   stat(handle: Handle): Promise<ObjectInfo> {
     return this.remote.stat(handle);
+  }
+
+  /** The remote's word: only data packs are ever archived, and they are not cached. */
+  archiveState(handle: Handle): Promise<ArchiveState> {
+    return archiveStateOf(this.remote, handle);
+  }
+
+  requestThaw(handle: Handle, request: ThawRequest): Promise<ThawRequestOutcome> {
+    return requestThawOf(this.remote, handle, request);
   }
 
   /** The remote's listing (it is the truth); the cached one only when the remote is unreachable. */

@@ -2,7 +2,7 @@ import { setTimeout as sleepMs } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.js';
 import { describeError, isLifeboatError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
-import type { Backend, FileKind, Handle, ObjectInfo, SaveOptions } from './backend.js';
+import { archiveStateOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 
 export type RetryOperation = 'save' | 'load' | 'stat' | 'list' | 'remove' | 'create' | 'exists';
 
@@ -132,6 +132,16 @@ export class RetryBackend implements Backend {
 
   stat(handle: Handle): Promise<ObjectInfo> {
     return this.run('stat', describeHandle(handle), () => this.inner.stat(handle));
+  }
+
+  /** Retried like a stat (it is a HEAD), and counted as one. */
+  archiveState(handle: Handle): Promise<ArchiveState> {
+    return this.run('stat', `${describeHandle(handle)} (archive state)`, () => archiveStateOf(this.inner, handle));
+  }
+
+  /** Safe to retry: asking again answers "in progress" or "already thawed"; counted with the stats (a metadata call). */
+  requestThaw(handle: Handle, request: ThawRequest): Promise<ThawRequestOutcome> {
+    return this.run('stat', `${describeHandle(handle)} (thaw request)`, () => requestThawOf(this.inner, handle, request));
   }
 
   remove(handle: Handle): Promise<void> {

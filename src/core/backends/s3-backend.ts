@@ -8,6 +8,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
+  RestoreObjectCommand,
   S3Client,
   type BucketLocationConstraint,
   type S3ClientConfig,
@@ -15,7 +16,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import type { Backend, FileKind, Handle, ObjectInfo, SaveOptions } from './backend.js';
+import type { ArchiveState, Backend, FileKind, Handle, ObjectInfo, SaveOptions, ThawRequest, ThawRequestOutcome } from './backend.js';
 import { checkRange, checkedObjectPath, isValidName, rangeError } from './object-name.js';
 
 const MiB = 1024 * 1024;
@@ -342,6 +343,43 @@ export class S3Backend implements Backend {
     this.client.destroy();
   }
 
+  /**
+   * HeadObject's StorageClass (absent means STANDARD) and x-amz-restore
+   * (`ongoing-request="true"` while thawing; `ongoing-request="false",
+   * expiry-date="…"` once a readable copy exists). Intelligent-Tiering objects
+   * in its archive tiers (ArchiveStatus) count as archived too.
+   */
+  async archiveState(handle: Handle): Promise<ArchiveState> {
+    const key = this.keyOf(handle);
+    let head;
+    try {
+      head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+    } catch (e) {
+      throw this.mapError(e, 'archive-state', key);
+    }
+    this.bucketSeen = true;
+    return archiveStateFromHead(head.StorageClass, head.Restore, head.ArchiveStatus);
+  }
+
+  /** RestoreObject: 202 a thaw started, 200 a thawed copy exists (S3 extends its days), 409 RestoreAlreadyInProgress. */
+  async requestThaw(handle: Handle, request: ThawRequest): Promise<ThawRequestOutcome> {
+    const key = this.keyOf(handle);
+    try {
+      const out = await this.client.send(
+        new RestoreObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          RestoreRequest: { Days: request.days, GlacierJobParameters: { Tier: request.tier } },
+        }),
+      );
+      this.bucketSeen = true;
+      return out.$metadata.httpStatusCode === 200 ? 'already-thawed' : 'requested';
+    } catch (e) {
+      if (s3ErrorName(e) === 'RestoreAlreadyInProgress') return 'in-progress';
+      throw this.mapError(e, 'thaw', key);
+    }
+  }
+
   private keyOf(handle: Handle): string {
     return this.root + checkedObjectPath(handle);
   }
@@ -486,6 +524,23 @@ export class S3Backend implements Backend {
   }
 }
 
+/** Storage classes whose objects cannot be read before a thaw (RestoreObject). */
+export const archiveStorageClasses: ReadonlySet<string> = new Set(['GLACIER', 'DEEP_ARCHIVE']);
+
+/** Reads HeadObject's StorageClass, Restore (x-amz-restore) and ArchiveStatus into an ArchiveState. */
+export function archiveStateFromHead(storageClass: string | undefined, restore: string | undefined, archiveStatus?: string): ArchiveState {
+  const cls = storageClass ?? 'STANDARD';
+  const archivedClass = archiveStorageClasses.has(cls) || archiveStatus !== undefined;
+  if (!archivedClass) return { storageClass: cls, state: 'readable' };
+  if (restore !== undefined && /ongoing-request\s*=\s*"true"/i.test(restore)) return { storageClass: cls, state: 'thawing' };
+  if (restore !== undefined && /ongoing-request\s*=\s*"false"/i.test(restore)) {
+    const expiry = /expiry-date\s*=\s*"([^"]+)"/i.exec(restore)?.[1];
+    const expiresAt = expiry === undefined ? undefined : new Date(expiry);
+    return { storageClass: cls, state: 'thawed', ...(expiresAt === undefined || Number.isNaN(expiresAt.getTime()) ? {} : { expiresAt }) };
+  }
+  return { storageClass: cls, state: 'archived' };
+}
+
 /** The name of a listed object within its kind, or undefined for a key that is not ours. */
 function nameUnder(kind: FileKind, rest: string): string | undefined {
   if (kind !== 'data') return !rest.includes('/') && isValidName(kind, rest) ? rest : undefined;
@@ -621,9 +676,12 @@ export function mapS3Error(
     return new LifeboatError('BACKEND_NOT_FOUND', `${op} ${where}: not found`, options);
   }
   if (name === 'InvalidObjectState') {
+    // Permanent: retrying a read of an archived object only burns the retry budget.
     return new LifeboatError(
-      'BACKEND_IO',
-      `${op} ${where}: the object is archived (Glacier or Deep Archive) and must be restored before it can be read`,
+      'OBJECT_ARCHIVED',
+      op === 'thaw'
+        ? `${op} ${where}: the object's storage class cannot be thawed (${label})`
+        : `${op} ${where}: the object is archived (Glacier or Deep Archive) and must be restored (thawed) before it can be read; restore and restore-drill with --tier cold thaw what they need`,
       { ...options, details: { ...details, archived: true } },
     );
   }

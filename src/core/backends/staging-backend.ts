@@ -12,7 +12,7 @@
  * and the remote is reachable.
  */
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
-import type { Backend, FileKind, Handle, ObjectInfo, SaveOptions } from './backend.js';
+import { archiveStateOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
 
 export interface StagingOptions {
@@ -183,6 +183,27 @@ export class StagingBackend implements Backend {
       if (!isLifeboatError(e, 'BACKEND_NOT_FOUND')) throw e;
     }
     return this.remote.stat(handle);
+  }
+
+  /** A staged copy is local and readable; otherwise the remote decides. */
+  async archiveState(handle: Handle): Promise<ArchiveState> {
+    if (await this.isStaged(handle)) return { state: 'readable' };
+    return archiveStateOf(this.remote, handle);
+  }
+
+  async requestThaw(handle: Handle, request: ThawRequest): Promise<ThawRequestOutcome> {
+    if (await this.isStaged(handle)) return 'already-thawed';
+    return requestThawOf(this.remote, handle, request);
+  }
+
+  private async isStaged(handle: Handle): Promise<boolean> {
+    try {
+      await this.staging.stat(handle);
+      return true;
+    } catch (e) {
+      if (isLifeboatError(e, 'BACKEND_NOT_FOUND')) return false;
+      throw e;
+    }
   }
 
   async *list(kind: FileKind): AsyncIterable<ObjectInfo> {

@@ -1,7 +1,7 @@
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.js';
 import { LifeboatError } from '../errors.js';
-import type { Backend, FileKind, Handle, ObjectInfo, SaveOptions } from './backend.js';
+import { archiveStateOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 
 /** At most `limit` holders at once; the rest wait in arrival order. */
 export class Semaphore {
@@ -144,6 +144,14 @@ export class ConcurrencyLimitBackend implements Backend {
     return this.semaphore.run(() => this.inner.stat(handle));
   }
 
+  archiveState(handle: Handle): Promise<ArchiveState> {
+    return this.semaphore.run(() => archiveStateOf(this.inner, handle));
+  }
+
+  requestThaw(handle: Handle, request: ThawRequest): Promise<ThawRequestOutcome> {
+    return this.semaphore.run(() => requestThawOf(this.inner, handle, request));
+  }
+
   list(kind: FileKind): AsyncIterable<ObjectInfo> {
     return this.inner.list(kind);
   }
@@ -207,6 +215,15 @@ export class BandwidthLimitBackend implements Backend {
 
   stat(handle: Handle): Promise<ObjectInfo> {
     return this.inner.stat(handle);
+  }
+
+  /** Metadata calls, not charged (like stat). */
+  archiveState(handle: Handle): Promise<ArchiveState> {
+    return archiveStateOf(this.inner, handle);
+  }
+
+  requestThaw(handle: Handle, request: ThawRequest): Promise<ThawRequestOutcome> {
+    return requestThawOf(this.inner, handle, request);
   }
 
   list(kind: FileKind): AsyncIterable<ObjectInfo> {

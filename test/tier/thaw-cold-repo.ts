@@ -1,0 +1,100 @@
+/**
+ * For the thaw tests: a runbook whose cold repository sits in s3rver behind
+ * the Glacier test double, and a backup written straight into that cold
+ * repository through the core archiver (so these tests do not depend on
+ * `lifeboat tier`). Every data/ object (content and folder-listing packs)
+ * gets the cold storage class; config, keys, index and snapshots are STANDARD.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { backupPaths } from '../../src/core/repo/archiver.js';
+import { initRunbookRepository, openRunbookRepositoryStack } from '../../src/core/repo/open-repository.js';
+import type { Snapshot } from '../../src/core/repo/snapshot.js';
+import { loadRunbook } from '../../src/core/runbook/load.js';
+import type { Runbook } from '../../src/core/runbook/types.js';
+import { writeRandomFile } from '../pipeline-s3/harness.js';
+import { s3rverCredentials } from '../helpers/s3rver.js';
+import { smallRepo } from '../helpers/repo.js';
+
+export const COLD_PASSWORD = 'thaw tests password';
+
+export interface ColdRepoOptions {
+  base: string;
+  name: string;
+  endpoint: string;
+  bucket: string;
+  storageClass?: string;
+  retrieval?: 'Expedited' | 'Standard' | 'Bulk';
+  thawDays?: number;
+  rto?: string;
+}
+
+export interface ColdRepo {
+  runbook: Runbook;
+  file: string;
+  data: string;
+  env: Record<string, string>;
+  snapshot: Snapshot;
+  prefix: string;
+}
+
+/** The environment every call gets (in-process calls and CLI children alike). */
+export function coldEnv(home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    LIFEBOAT_PASSWORD: COLD_PASSWORD,
+    LIFEBOAT_HOME: home,
+    LIFEBOAT_TEST_SCRYPT_N: '1024',
+    AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    ...extra,
+  };
+}
+
+/** Files over several packs (256 KiB packs), a nested folder, an empty file. */
+export async function writeSourceData(data: string): Promise<void> {
+  await mkdir(join(data, 'docs/deep'), { recursive: true });
+  await writeRandomFile(join(data, 'big.bin'), 'big', 700 * 1024 + 3);
+  await writeRandomFile(join(data, 'docs/deep/blob.bin'), 'blob', 300 * 1024);
+  await writeFile(join(data, 'docs/notes.txt'), 'the quick brown fox\n'.repeat(5000));
+  await writeFile(join(data, 'docs/empty'), '');
+}
+
+export async function makeColdRepo(o: ColdRepoOptions): Promise<ColdRepo> {
+  const data = join(o.base, 'data');
+  await writeSourceData(data);
+  const prefix = `cold/${o.name}`;
+  const doc = {
+    name: o.name,
+    owner: '@lifeboat-tests',
+    sources: [{ name: 'data', path: './data' }],
+    repository: {
+      hot: { url: `file://${join(o.base, 'hot')}` },
+      cold: {
+        url: `s3://${o.bucket}/${prefix}`,
+        endpoint: o.endpoint,
+        pathStyle: true,
+        region: 'us-east-1',
+        storageClass: o.storageClass ?? 'GLACIER',
+        after: '30d',
+        retrieval: o.retrieval ?? 'Bulk',
+        thawDays: o.thawDays ?? 3,
+      },
+      password: { env: 'LIFEBOAT_PASSWORD' },
+    },
+    objectives: { rpo: '26h', rto: o.rto ?? '15m' },
+    drill: { timeout: '30s' },
+  };
+  const file = join(o.base, `${o.name}.yaml`);
+  await writeFile(file, stringify(doc));
+  const home = join(o.base, 'home-writer');
+  const env = coldEnv(home);
+  const runbook = await loadRunbook(file, { runbooksDir: o.base, home, cwd: o.base });
+  await initRunbookRepository(runbook, { env, tier: 'cold', home }, smallRepo);
+  const { repo, staging } = await openRunbookRepositoryStack(runbook, { env, tier: 'cold', home });
+  const outcome = await backupPaths({ repo, runbook: o.name, sources: [{ name: 'data', path: data, exclude: [] }], workers: 2 });
+  await staging?.flush();
+  await repo.backend.close();
+  return { runbook, file, data, env, snapshot: outcome.snapshot, prefix };
+}

@@ -1,0 +1,267 @@
+/**
+ * The thaw state machine (src/core/tier/thaw.ts, thaw-restore.ts) against the
+ * Glacier test double in front of a real s3rver: cold repositories whose data/
+ * objects are GLACIER, read through the same backend stack a restore uses.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LifeboatError, isLifeboatError } from '../../src/core/errors.js';
+import { openRunbookRepositoryStack, type OpenedRepository } from '../../src/core/repo/open-repository.js';
+import { restoreSnapshot } from '../../src/core/repo/restorer.js';
+import { planRestore } from '../../src/core/tier/restore-plan.js';
+import { forecastColdRestore, thawForRestore } from '../../src/core/tier/thaw-restore.js';
+import { thawSettingsFor, type ThawSettings } from '../../src/core/tier/thaw-settings.js';
+import type { ThawProgress } from '../../src/core/tier/thaw.js';
+import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
+import { startGlacierProxy, type GlacierProxy } from '../helpers/glacier-proxy.js';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
+import { makeColdRepo, type ColdRepo } from './thaw-cold-repo.js';
+
+const tempDir = useTempDirs('thaw');
+const BUCKET = 'thaw';
+const DAY_MS = 24 * 60 * 60 * 1000;
+let server: RunningS3rver;
+let proxy: GlacierProxy;
+
+beforeAll(async () => {
+  // The S3 client of in-process backends finds its credentials the standard way.
+  process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
+  server = await startS3rver({ buckets: [BUCKET] });
+  proxy = await startGlacierProxy(server.endpoint);
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await server?.stop();
+});
+
+async function coldRepo(name: string, extra: { storageClass?: string } = {}): Promise<ColdRepo & { base: string }> {
+  const base = await tempDir();
+  return { ...(await makeColdRepo({ base, name, endpoint: proxy.endpoint, bucket: BUCKET, ...extra })), base };
+}
+
+/** A fresh reader (own state folder) of the cold repository, as a restore opens it. */
+async function openCold(cold: ColdRepo & { base: string }, home = 'home-reader'): Promise<OpenedRepository> {
+  const path = join(cold.base, home);
+  return openRunbookRepositoryStack(cold.runbook, { env: { ...cold.env, LIFEBOAT_HOME: path }, tier: 'cold', home: path });
+}
+
+/** Settings with polls fast enough for a test (real ms: the double's thaws take 150–600 ms). */
+function fastSettings(cold: ColdRepo, deadlineMs = 30_000): ThawSettings {
+  const settings = thawSettingsFor(cold.runbook, {});
+  return { ...settings, deadlineMs, poll: { firstPollMs: 20, maxPollMs: 80, factor: 2 } };
+}
+
+const keyOf = (cold: ColdRepo, pack: string) => `${cold.prefix}/data/${pack.slice(0, 2)}/${pack}`;
+const restoresOf = (cold: ColdRepo) => proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`));
+const getsOf = (key: string) => proxy.requests.filter((r) => r.operation === 'GetObject' && r.key === key);
+
+describe('a cold repository in GLACIER behind the Glacier double', () => {
+  it('keeps data/ archived and metadata STANDARD; reading an archived pack fails at once with OBJECT_ARCHIVED, not retried', async () => {
+    const cold = await coldRepo('archived-read');
+    const { repo, backend, retry } = await openCold(cold);
+    // Listing and the index need no thaw: the repository opened and knows its snapshot.
+    expect((await repo.listSnapshots()).map((s) => s.id)).toEqual([cold.snapshot.id]);
+    const [pack] = repo.index.packs.keys();
+    expect(await backend.archiveState?.({ kind: 'data', name: pack! })).toEqual({ storageClass: 'GLACIER', state: 'archived' });
+    expect(await backend.archiveState?.({ kind: 'config', name: 'config' })).toEqual({ storageClass: 'STANDARD', state: 'readable' });
+
+    const error = await backend.load({ kind: 'data', name: pack! }, { offset: 0, length: 16 }).catch((e: unknown) => e);
+    expect(isLifeboatError(error, 'OBJECT_ARCHIVED'), String(error)).toBe(true);
+    expect((error as LifeboatError).retryable).toBe(false);
+    expect((error as LifeboatError).message).toMatch(/archived \(Glacier or Deep Archive\) and must be restored \(thawed\) before it can be read/);
+    expect((error as LifeboatError).message).toContain(keyOf(cold, pack!));
+    // One GET reached the store: the retry wrapper did not spend its budget on it.
+    expect(getsOf(keyOf(cold, pack!))).toHaveLength(1);
+    expect(retry?.retryStats().retries).toBe(0);
+    // Nothing asked for a thaw.
+    expect(restoresOf(cold)).toHaveLength(0);
+    await backend.close();
+  });
+
+  it('thaws with the runbook\'s tier and days (folder listings first, then content), then restores byte-identical', async () => {
+    const cold = await coldRepo('thaw-restore');
+    const { repo, backend } = await openCold(cold);
+    const progress: { round: string; p: ThawProgress }[] = [];
+    const thawed = await thawForRestore({ repo, backend, snapshot: cold.snapshot, settings: fastSettings(cold), onProgress: (round, p) => progress.push({ round, p }) });
+
+    // Tree packs are GLACIER too, so planning needed a round of its own.
+    expect(thawed.trees).toBeDefined();
+    expect(thawed.trees!.requested).toBe(thawed.trees!.total);
+    expect(thawed.plan.packs.length).toBeGreaterThanOrEqual(4);
+    expect(thawed.data.total).toBe(thawed.plan.packs.length);
+    expect(thawed.data.requested).toBe(thawed.plan.packs.length);
+    expect(thawed.data.polls).toBeGreaterThanOrEqual(1);
+
+    // At the store: one RestoreObject per pack, Bulk for 3 days as the runbook says, each answered 202.
+    const requests = restoresOf(cold);
+    expect(requests).toHaveLength(thawed.trees!.total + thawed.data.total);
+    expect(new Set(requests.map((r) => r.key)).size).toBe(requests.length);
+    expect(requests.every((r) => r.tier === 'Bulk' && r.days === 3 && r.status === 202)).toBe(true);
+    for (const p of thawed.plan.packs) expect(proxy.thawStateOf(keyOf(cold, p.pack))).toBe('thawed');
+
+    // Progress: packs ready of total, with the next poll while waiting and none at the end.
+    const last = progress.filter((e) => e.round === 'data').at(-1)!.p;
+    expect(last).toMatchObject({ ready: thawed.data.total, total: thawed.data.total });
+    expect(last.nextPollMs).toBeUndefined();
+    expect(progress.some((e) => e.round === 'data' && e.p.ready < e.p.total && e.p.nextPollMs !== undefined)).toBe(true);
+
+    const target = join(cold.base, 'restored');
+    const out = await restoreSnapshot({ repo, snapshot: cold.snapshot, target });
+    expect(out.failed).toEqual([]);
+    expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
+    await backend.close();
+  });
+
+  it('a second restore while packs are thawing asks for nothing again (409 is "in progress"), and a deadline names what is still thawing', async () => {
+    const cold = await coldRepo('rerun');
+    const delay = proxy.thawDelayMs.Bulk;
+    proxy.thawDelayMs.Bulk = 60 * 60_000; // an hour of real time: nothing finishes during the test
+    try {
+      const first = await openCold(cold, 'home-1');
+      const error = await thawForRestore({ repo: first.repo, backend: first.backend, snapshot: cold.snapshot, settings: fastSettings(cold, 150) }).catch((e: unknown) => e);
+      expect(isLifeboatError(error, 'THAW_TIMEOUT'), String(error)).toBe(true);
+      const timeout = error as LifeboatError;
+      expect(timeout.exitCode).toBe(1);
+      const treePacks = restoresOf(cold).length;
+      expect(treePacks).toBeGreaterThanOrEqual(1);
+      expect(timeout.message).toMatch(new RegExp(`^${treePacks} of ${treePacks} pack\\(s\\) still thawing after .* \\(deadline .*Bulk retrieval\\); the thaw requests stay in place`));
+      expect(timeout.details).toMatchObject({ thawing: treePacks, total: treePacks });
+
+      // Asking S3 directly for one of them answers 409, which the backend reads as "in progress".
+      const key = restoresOf(cold)[0]!.key;
+      const pack = key.slice(key.lastIndexOf('/') + 1);
+      expect(await first.backend.requestThaw?.({ kind: 'data', name: pack }, { tier: 'Bulk', days: 3 })).toBe('in-progress');
+      expect(proxy.restoreRequests().filter((r) => r.key === key).map((r) => r.status)).toEqual([202, 409]);
+      await first.backend.close();
+
+      // A re-run sees the packs thawing (HeadObject) and requests none of them again.
+      const second = await openCold(cold, 'home-2');
+      const again = await thawForRestore({ repo: second.repo, backend: second.backend, snapshot: cold.snapshot, settings: fastSettings(cold, 150) }).catch((e: unknown) => e);
+      expect(isLifeboatError(again, 'THAW_TIMEOUT')).toBe(true);
+      expect(restoresOf(cold)).toHaveLength(treePacks + 1);
+
+      // The thaws finish (an hour passes on the double's clock): the next run plans at once and carries on to the content packs.
+      proxy.advance(60 * 60_000);
+      proxy.thawDelayMs.Bulk = delay;
+      const done = await thawForRestore({ repo: second.repo, backend: second.backend, snapshot: cold.snapshot, settings: fastSettings(cold) });
+      expect(done.trees).toBeUndefined();
+      expect(done.data.requested).toBe(done.data.total);
+      expect(restoresOf(cold)).toHaveLength(treePacks + 1 + done.data.total);
+      const target = join(cold.base, 'restored');
+      expect((await restoreSnapshot({ repo: second.repo, snapshot: cold.snapshot, target })).failed).toEqual([]);
+      expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
+      await second.backend.close();
+    } finally {
+      proxy.thawDelayMs.Bulk = delay;
+    }
+  });
+
+  it('restores already-thawed packs without a request; after thawDays they are archived again and thawed anew', async () => {
+    const cold = await coldRepo('expiry');
+    const first = await openCold(cold, 'home-1');
+    const thawed = await thawForRestore({ repo: first.repo, backend: first.backend, snapshot: cold.snapshot, settings: fastSettings(cold) });
+    const total = thawed.data.total + thawed.trees!.total;
+    expect(restoresOf(cold)).toHaveLength(total);
+    await first.backend.close();
+
+    // Within thawDays: everything is readable, nothing is requested.
+    const second = await openCold(cold, 'home-2');
+    const again = await thawForRestore({ repo: second.repo, backend: second.backend, snapshot: cold.snapshot, settings: fastSettings(cold) });
+    expect(again.trees).toBeUndefined();
+    expect(again.data).toMatchObject({ requested: 0, inProgress: 0, alreadyThawed: thawed.data.total, polls: 0 });
+    expect(restoresOf(cold)).toHaveLength(total);
+    const [pack] = again.plan.packs;
+    const state = await second.backend.archiveState?.({ kind: 'data', name: pack!.pack });
+    expect(state?.state).toBe('thawed');
+    expect(state?.expiresAt!.getTime()).toBeGreaterThan(proxy.now() + 2 * DAY_MS);
+    const target = join(cold.base, 'restored');
+    expect((await restoreSnapshot({ repo: second.repo, snapshot: cold.snapshot, target })).failed).toEqual([]);
+    expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
+    await second.backend.close();
+
+    // Three days later (thawDays: 3) the copies are gone: archived again, unreadable, thawed anew on the next restore.
+    proxy.advance(3 * DAY_MS + 60_000);
+    const third = await openCold(cold, 'home-3');
+    expect((await third.backend.archiveState?.({ kind: 'data', name: pack!.pack }))?.state).toBe('archived');
+    const error = await third.backend.load({ kind: 'data', name: pack!.pack }, { offset: 0, length: 8 }).catch((e: unknown) => e);
+    expect(isLifeboatError(error, 'OBJECT_ARCHIVED')).toBe(true);
+    const renewed = await thawForRestore({ repo: third.repo, backend: third.backend, snapshot: cold.snapshot, settings: fastSettings(cold) });
+    expect(renewed.data.requested).toBe(renewed.data.total);
+    expect(restoresOf(cold).length).toBeGreaterThan(total);
+    await third.backend.close();
+  });
+
+  it('cancels on the signal (CANCELLED, exit 130) and leaves the thaw requests in place', async () => {
+    const cold = await coldRepo('cancel');
+    const delay = proxy.thawDelayMs.Bulk;
+    proxy.thawDelayMs.Bulk = 60 * 60_000;
+    try {
+      const { repo, backend } = await openCold(cold);
+      const controller = new AbortController();
+      const error = await thawForRestore({
+        repo,
+        backend,
+        snapshot: cold.snapshot,
+        settings: { ...fastSettings(cold), poll: { firstPollMs: 10_000, maxPollMs: 10_000, factor: 1 } },
+        signal: controller.signal,
+        // Cancel while it waits for the first poll.
+        onProgress: (_round, p) => {
+          if (p.nextPollMs !== undefined) controller.abort();
+        },
+      }).catch((e: unknown) => e);
+      expect(isLifeboatError(error, 'CANCELLED'), String(error)).toBe(true);
+      expect((error as LifeboatError).exitCode).toBe(130);
+      expect((error as LifeboatError).message).toMatch(/thaw requests stay in place/);
+      const requested = restoresOf(cold);
+      expect(requested.length).toBeGreaterThanOrEqual(1);
+      for (const r of requested) expect(proxy.thawStateOf(r.key)).toBe('thawing');
+      await backend.close();
+    } finally {
+      proxy.thawDelayMs.Bulk = delay;
+    }
+  });
+
+  it('packs in a class that needs no thaw (STANDARD_IA) are read at once, without any request', async () => {
+    const cold = await coldRepo('infrequent', { storageClass: 'STANDARD_IA' });
+    const { repo, backend } = await openCold(cold);
+    const thawed = await thawForRestore({ repo, backend, snapshot: cold.snapshot, settings: fastSettings(cold) });
+    expect(thawed.trees).toBeUndefined();
+    expect(thawed.data).toMatchObject({ requested: 0, readable: thawed.data.total, polls: 0 });
+    expect(restoresOf(cold)).toHaveLength(0);
+    const target = join(cold.base, 'restored');
+    expect((await restoreSnapshot({ repo, snapshot: cold.snapshot, target })).failed).toEqual([]);
+    expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
+    await backend.close();
+  });
+
+  it('plans a sub-path and forecasts without a single RestoreObject call', async () => {
+    const cold = await coldRepo('forecast');
+    const { repo, backend } = await openCold(cold);
+    const before = proxy.requests.length;
+    const forecast = await forecastColdRestore({ repo, backend, snapshot: cold.snapshot, settings: thawSettingsFor(cold.runbook, {}), targetMs: cold.runbook.objectives.rtoMs });
+    // The folder listings are archived: every pack counted, two thaw rounds.
+    expect(forecast.treesArchived).toBe(true);
+    expect(forecast.packs).toBe(repo.index.packs.size);
+    expect(forecast.archived).toBe(forecast.packs);
+    expect(forecast.thawMs).toBe(2 * forecast.thawEstimate.thawMs);
+    expect(forecast.totalMs).toBe(forecast.thawMs + forecast.transferMs);
+    expect(forecast.lines.join('\n')).toMatch(/total RTO: .* \(target 15m00s: over\)/);
+    // No thaw asked for; the one read tried (the root folder listing) was refused, so no data came back.
+    const seen = proxy.requests.slice(before);
+    expect(seen.filter((r) => r.operation === 'RestoreObject')).toEqual([]);
+    expect(seen.filter((r) => r.operation === 'GetObject').every((r) => r.status === 403)).toBe(true);
+
+    // Once the folder listings are readable, the plan is exact: docs/ alone needs fewer packs than the whole snapshot.
+    await thawForRestore({ repo, backend, snapshot: cold.snapshot, subPath: 'data/docs', settings: fastSettings(cold) });
+    const whole = await planRestore(repo, cold.snapshot);
+    const docs = await planRestore(repo, cold.snapshot, 'data/docs');
+    expect(docs.files).toBe(3);
+    expect(docs.packs.length).toBeLessThan(whole.packs.length);
+    expect(docs.packs.every((p) => whole.packs.some((w) => w.pack === p.pack))).toBe(true);
+    await expect(planRestore(repo, cold.snapshot, 'data/nope')).rejects.toThrow(/--path data\/nope: "data\/nope" is not in snapshot/);
+    await backend.close();
+  });
+});
