@@ -267,7 +267,7 @@ describe('mapS3Error', () => {
     ['ExpiredToken', sdkError('ExpiredToken', 400), 'BACKEND_PERMISSION', /ExpiredToken/],
     ['no credentials', Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), 'BACKEND_PERMISSION', /no AWS credentials found for bucket "acme"/],
     ['no region', new Error('Region is missing'), 'USAGE', /no AWS region for bucket "acme"/],
-    ['an archived object', sdkError('InvalidObjectState', 403), 'BACKEND_IO', /archived .* must be restored/],
+    ['an archived object', sdkError('InvalidObjectState', 403), 'OBJECT_ARCHIVED', /archived .* must be restored/],
     ['a wrong region', sdkError('PermanentRedirect', 301), 'BACKEND_IO', /another region/],
     ['an unknown 400', sdkError('InvalidArgument', 400), 'BACKEND_IO', /InvalidArgument, HTTP 400: InvalidArgument happened/],
   ] as const)('%s → %s', (_label, error, code, message) => {
