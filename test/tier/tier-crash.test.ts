@@ -1,0 +1,153 @@
+/**
+ * SIGKILL during tiering, at exact points (test/helpers/tier-child.ts kills
+ * its own process when the chosen backend call comes): nothing is lost, both
+ * repositories check clean, and `lifeboat tier` run again completes with
+ * exactly one cold copy of each snapshot, which restores byte-identical.
+ */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkRepository } from '../../src/core/repo/checker.js';
+import { restoreSnapshot } from '../../src/core/repo/restorer.js';
+import { ensureCliBuilt, repoRoot, runCli } from '../helpers/cli.js';
+import { expectSameManifest, manifestOf, type Manifest } from '../helpers/fs-manifest.js';
+import { startS3rver, s3rverCredentials, type RunningS3rver } from '../helpers/s3rver.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
+import { coldSnapshots, openColdDirect, writeTierRunbook } from '../helpers/tier-runbook.js';
+import { s3Env, writeRandomFile } from '../pipeline-s3/harness.js';
+
+const tempDir = useTempDirs('tier-crash');
+const childScript = join(repoRoot, 'test/helpers/tier-child.ts');
+let server: RunningS3rver;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  await ensureCliBuilt();
+  server = await startS3rver();
+  process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
+}, 120_000);
+
+afterAll(async () => {
+  process.env = savedEnv;
+  await server?.stop();
+});
+
+const TIER_TIME = '2026-03-01T05:00:00Z';
+
+interface Setup {
+  runbook: string;
+  home: string;
+  prefix: string;
+  snapshots: string[];
+  manifests: Map<string, Manifest>;
+}
+
+async function setup(name: string): Promise<Setup> {
+  const [dir, home, hotDir, src] = await Promise.all([tempDir(), tempDir(), tempDir(), tempDir()]);
+  const prefix = `${name}-${Math.random().toString(16).slice(2, 8)}`;
+  const runbook = writeTierRunbook(dir, name, { source: src, hotDir, endpoint: server.endpoint, bucket: server.bucket, prefix, tierSchedule: true });
+  const env = (now: string) => s3Env(home, { LIFEBOAT_TEST_NOW: now });
+  expect((await runCli(['init', runbook], { env: env(TIER_TIME) })).code).toBe(0);
+  const snapshots: string[] = [];
+  const manifests = new Map<string, Manifest>();
+  for (const [i, day] of ['2026-01-01T02:00:00Z', '2026-01-10T02:00:00Z', '2026-02-01T02:00:00Z'].entries()) {
+    await writeRandomFile(join(src, 'big.bin'), `big-${Math.min(i, 1)}`, 1024 * 1024);
+    await writeRandomFile(join(src, `day-${i}.bin`), `day-${i}`, 300 * 1024);
+    await writeFile(join(src, 'notes.txt'), `backup ${i}\n`);
+    const res = await runCli(['backup', runbook, '--json'], { env: env(day) });
+    expect(res.code, res.stderr).toBe(0);
+    const id = (JSON.parse(res.stdout) as { data: { snapshot: { id: string } } }).data.snapshot.id;
+    snapshots.push(id);
+    manifests.set(id, await manifestOf(src));
+  }
+  // A first tier before anything is old: it creates the cold repository and moves nothing.
+  const first = await runCli(['tier', runbook], { env: env('2026-01-01T03:00:00Z') });
+  expect(first.code, first.stdout + first.stderr).toBe(0);
+  return { runbook, home, prefix, snapshots, manifests };
+}
+
+function killedAt(s: Setup, point: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', childScript, s.runbook, point], {
+      cwd: repoRoot,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LIFEBOAT_TEST_SCRYPT_N: '1024', ...s3Env(s.home, { LIFEBOAT_TEST_NOW: TIER_TIME }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+async function hotSnapshotIds(s: Setup): Promise<string[]> {
+  const res = await runCli(['snapshots', s.runbook, '--json'], { env: s3Env(s.home) });
+  expect(res.code, res.stderr).toBe(0);
+  return (JSON.parse(res.stdout) as { data: { id: string }[] }).data.map((x) => x.id);
+}
+
+const loc = (s: Setup) => ({ endpoint: server.endpoint, bucket: server.bucket, prefix: s.prefix });
+
+/**
+ * Each case: where the process dies, and which hot snapshots may already be
+ * gone at that point (only ones whose cold copy was verified before).
+ */
+const cases: { point: string; what: string; forgottenBeforeKill: number; alreadyColdOnRerun: number }[] = [
+  { point: 'cold:save:index:1', what: 'after cold packs, before the cold index', forgottenBeforeKill: 0, alreadyColdOnRerun: 0 },
+  { point: 'cold:save:snapshots:1', what: 'after the cold index, before the cold snapshot', forgottenBeforeKill: 0, alreadyColdOnRerun: 0 },
+  { point: 'cold:save:snapshots:2', what: 'after one cold snapshot, before the second', forgottenBeforeKill: 0, alreadyColdOnRerun: 1 },
+  { point: 'hot:remove:snapshots:1', what: 'after the cold copies verified, before the hot forget', forgottenBeforeKill: 0, alreadyColdOnRerun: 2 },
+  { point: 'hot:remove:index:1', what: 'during the hot prune (new index written, old ones not yet removed)', forgottenBeforeKill: 2, alreadyColdOnRerun: 0 },
+  { point: 'hot:remove:data:1', what: 'during the hot prune (deleting packs)', forgottenBeforeKill: 2, alreadyColdOnRerun: 0 },
+];
+
+describe('SIGKILL during tier', () => {
+  for (const c of cases) {
+    it(`${c.what}: nothing lost, re-running completes`, async () => {
+      const s = await setup(`crash-${c.point.replace(/:/g, '-')}`);
+      const [first, second, third] = s.snapshots as [string, string, string];
+      const killed = await killedAt(s, c.point);
+      expect(killed.stdout + killed.stderr, 'the child must die at the kill point').toContain(`reached ${c.point}`);
+      expect(killed.signal).toBe('SIGKILL');
+
+      // Hot lost nothing that is not verified in cold.
+      const hot = await hotSnapshotIds(s);
+      const coldNow = await coldSnapshots(loc(s));
+      const coldOrigins = coldNow.map((x) => x.copiedFrom?.snapshot);
+      for (const id of s.snapshots) expect(hot.includes(id) || coldOrigins.includes(id), `snapshot ${id.slice(0, 8)} is in neither repository`).toBe(true);
+      expect(s.snapshots.length - hot.length).toBe(c.forgottenBeforeKill);
+      expect(hot).toContain(third);
+      const hotCheck = await runCli(['check', s.runbook, '--read-data'], { env: s3Env(s.home) });
+      expect(hotCheck.code, hotCheck.stdout + hotCheck.stderr).toBe(0);
+      const coldCheck = await checkRepository({ repo: await openColdDirect(loc(s)), readData: 1 });
+      expect(coldCheck.errors).toEqual([]);
+      expect(coldCheck.damaged).toEqual([]);
+
+      // Re-run through the CLI: completes, one cold copy each.
+      const again = await runCli(['tier', s.runbook, '--json'], { env: s3Env(s.home, { LIFEBOAT_TEST_NOW: TIER_TIME }) });
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      // A copy made before the kill is recognised (by copiedFrom), verified and not copied again.
+      const rerun = (JSON.parse(again.stdout) as { data: { outcome: { snapshotsAlreadyCold: number; snapshotsCopied: number } } }).data.outcome;
+      expect(rerun.snapshotsAlreadyCold).toBe(c.alreadyColdOnRerun);
+      expect(rerun.snapshotsCopied).toBe(2 - c.forgottenBeforeKill - c.alreadyColdOnRerun);
+      expect(await hotSnapshotIds(s)).toEqual([third]);
+      const cold = await coldSnapshots(loc(s));
+      expect(cold.map((x) => x.copiedFrom?.snapshot).sort()).toEqual([first, second].sort());
+      const hotCheckAfter = await runCli(['check', s.runbook], { env: s3Env(s.home) });
+      expect(hotCheckAfter.code, hotCheckAfter.stdout + hotCheckAfter.stderr).toBe(0);
+      const coldRepo = await openColdDirect(loc(s));
+      const after = await checkRepository({ repo: coldRepo, readData: 1 });
+      expect(after.errors).toEqual([]);
+      expect(after.damaged).toEqual([]);
+      for (const snap of cold) {
+        const target = await tempDir();
+        await restoreSnapshot({ repo: coldRepo, snapshot: snap, target });
+        expectSameManifest(await manifestOf(join(target, 'data')), s.manifests.get(snap.copiedFrom!.snapshot)!);
+      }
+    }, 180_000);
+  }
+});
