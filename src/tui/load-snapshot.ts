@@ -46,6 +46,7 @@ export async function loadSnapshot(ctx: CommandContext, options: { runLimit?: nu
       nextBackup: nextFire(schedule?.backup, schedule?.timezone, now)?.toISOString(),
       nextDrill: nextFire(schedule?.drill, schedule?.timezone, now)?.toISOString(),
       lastStoredBytes: lastGood?.stats?.repositoryBytes ?? lastGood?.stats?.bytesStored,
+      ...(e.cold ? { cold: { storageClass: e.cold.storageClass, ...(e.cold.rto ? { rto: e.cold.rto } : {}), ...(e.cold.reason ? { reason: e.cold.reason } : {}) } } : {}),
     };
   });
   return { loadedAt: now.toISOString(), runbooks, runs, drills, alerts };

@@ -8,6 +8,7 @@
  */
 import type { RunSummary } from '../../commands/status.js';
 import type { Table } from '../../commands/command.js';
+import type { RtoStatus } from '../../commands/status.js';
 import type { EngineEvent, ProgressCounters } from '../core/events.js';
 import type { AlertRecord, DrillRecord, ErrorInfo, RunRecord, RunStatus, StageName, StageStatus } from '../core/store/index.js';
 
@@ -32,6 +33,8 @@ export interface RunbookView {
   nextDrill?: string;
   /** The repository's size after the last successful backup (its packs), when known. */
   lastStoredBytes?: number;
+  /** Runbooks with a cold tier: its RTO (measured or estimated) or why there is none. */
+  cold?: { storageClass: string; rto?: RtoStatus; reason?: string };
 }
 
 export type { RunSummary };

@@ -59,6 +59,17 @@ describe('Dashboard', () => {
     expect(web).toContain('no drill yet (target 5m00s) — D runs one');
   });
 
+  it('shows the cold tier RTO of a runbook that has one, marked estimated or measured', () => {
+    const [demo] = snapshot().runbooks;
+    const estimated = { ...demo!, cold: { storageClass: 'DEEP_ARCHIVE', rto: { basis: 'estimated' as const, source: 'computed' as const, verdict: 'met' as const, rtoMs: 49 * 3_600_000, targetMs: 72 * 3_600_000, at: iso(0) } } };
+    expect(frame(render(<Dashboard {...props} runbooks={[estimated]} />).lastFrame())).toMatch(/cold RTO\s+✓ met: estimated 2d01h, target 3d00h · DEEP_ARCHIVE/);
+    const measured = { ...demo!, cold: { storageClass: 'GLACIER', rto: { basis: 'measured' as const, source: 'drill' as const, verdict: 'missed' as const, rtoMs: 6 * 3_600_000, targetMs: 4 * 3_600_000, at: iso(0) } } };
+    expect(frame(render(<Dashboard {...props} runbooks={[measured]} />).lastFrame())).toMatch(/cold RTO\s+\S+ missed: 6h00m, target 4h00m · GLACIER/);
+    const none = { ...demo!, cold: { storageClass: 'GLACIER', reason: 'no estimate (no backup yet)' } };
+    expect(frame(render(<Dashboard {...props} runbooks={[none]} />).lastFrame())).toMatch(/cold RTO\s+no estimate \(no backup yet\) · GLACIER/);
+    expect(frame(render(<Dashboard {...props} />).lastFrame())).not.toContain('cold RTO');
+  });
+
   it('narrows to a 70-column terminal without wrapping', () => {
     const lines = frame(render(<Dashboard {...props} columns={70} />).lastFrame()).split('\n');
     expect(lines[1]).toMatch(/▸ demo\s+✓ succeeded/);

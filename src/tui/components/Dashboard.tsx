@@ -170,9 +170,23 @@ function RunbookDetail({ rb, now, columns }: { rb: RunbookView; now: Date; colum
           ? `${theme.symbol[drillTone]} ${d.verdict}: RTO ${formatDuration(d.rtoMs)}, target ${formatDuration(d.targetMs)}${d.estimated ? ' (estimated)' : ''} · ${relative(d.endedAt ?? d.startedAt, now)}${rb.rtoTrendMs.length > 1 ? ` · trend ${sparkline(rb.rtoTrendMs)}` : ''}`
           : `no drill yet (target ${formatDuration(rb.rtoTargetMs)}) — D runs one`}
       </Line>
+      {rb.cold && <ColdLine cold={rb.cold} />}
       <Line label="alerts" tone={alerts.length === 0 ? 'ok' : 'warn'}>
         {alerts.length === 0 ? `${theme.symbol.ok} none open` : alerts.slice(0, 2).map((a) => `${theme.symbol[statusTone(a.severity)]} [${a.severity}] ${a.message}`).join(' · ')}
       </Line>
     </Box>
+  );
+}
+
+/** The cold tier's RTO: a measured drill, or an estimate from the thaw table and measured throughput, marked as such. */
+function ColdLine({ cold }: { cold: NonNullable<RunbookView['cold']> }) {
+  const r = cold.rto;
+  const tone: Tone = r ? statusTone(r.verdict) : 'muted';
+  return (
+    <Line label="cold RTO" tone={tone}>
+      {r
+        ? `${theme.symbol[tone]} ${r.verdict}: ${r.basis === 'estimated' ? 'estimated ' : ''}${formatDuration(r.rtoMs)}, target ${formatDuration(r.targetMs)} · ${cold.storageClass}`
+        : `${cold.reason ?? 'not measured'} · ${cold.storageClass}`}
+    </Line>
   );
 }
