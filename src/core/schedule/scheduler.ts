@@ -63,6 +63,9 @@ interface RunningJob {
   controller: AbortController;
 }
 
+/** A timer this late is still on time, whatever the grace: event loops are busy, grace may be 0. */
+const ON_TIME_MS = 60_000;
+
 const slotKey = (runbook: string, kind: ScheduleKind) => `${runbook}\u0000${kind}`;
 
 export class Scheduler {
@@ -129,18 +132,19 @@ export class Scheduler {
   }
 
   private rearm(startingUp: boolean): void {
+    // Parse every schedule before touching a timer: a schedule that does not parse throws here and changes nothing.
+    const slots = this.runbooks.flatMap((runbook) =>
+      scheduledKinds(runbook).map(({ kind, expression }): Slot => ({ runbook, kind, cron: cronSchedule(expression, runbook.schedule?.timezone) })),
+    );
     const now = this.options.clock.now();
     const old = this.slots;
     this.slots = new Map();
     for (const slot of old.values()) this.disarm(slot);
-    for (const runbook of this.runbooks) {
-      for (const { kind, expression } of scheduledKinds(runbook)) {
-        const cron = cronSchedule(expression, runbook.schedule?.timezone);
-        const slot: Slot = { runbook, kind, cron };
-        this.slots.set(slotKey(runbook.name, kind), slot);
-        if (startingUp || !old.has(slotKey(runbook.name, kind))) this.catchUp(slot, now, startingUp);
-        this.arm(slot, now, old.get(slotKey(runbook.name, kind))?.job);
-      }
+    for (const slot of slots) {
+      const key = slotKey(slot.runbook.name, slot.kind);
+      this.slots.set(key, slot);
+      if (startingUp || !old.has(key)) this.catchUp(slot, now, startingUp);
+      this.arm(slot, now, old.get(key)?.job);
     }
   }
 
@@ -200,7 +204,7 @@ export class Scheduler {
     if (this.state !== 'started') return;
     this.announced.delete(announceKey(job));
     const now = this.options.clock.now();
-    if (now.getTime() - job.runAt.getTime() > this.options.graceMs) {
+    if (now.getTime() - job.runAt.getTime() > Math.max(this.options.graceMs, ON_TIME_MS)) {
       // The timer went off far too late (the machine slept): same rule as a start-up.
       // Fires it slept through are superseded by the latest one, as at start-up.
       this.late(job.runbook, job.kind, slot.cron.previousAtOrBefore(now) ?? job.scheduledAt, now);

@@ -259,6 +259,32 @@ describe('Scheduler: reload, stop, long timers', () => {
     ]);
   });
 
+  it('a reload with a schedule that does not parse throws and leaves every timer as it was', async () => {
+    const a = scheduledRunbook('a', { backup: '0 * * * *' });
+    const h = await schedulerHarness({ start: '2026-01-10T00:30:00Z', home: await tempDir(), runbooks: [a] });
+    await h.start();
+    const bad = { ...a, name: 'b', schedule: { timezone: 'UTC', backup: '99 * * * *' } };
+    expect(() => h.scheduler.setRunbooks([scheduledRunbook('a', { backup: '0 3 * * *' }), bad])).toThrow(/"99 \* \* \* \*"/);
+    expect(h.scheduler.upcoming().map((j) => [j.runbook, j.scheduledAt.toISOString()])).toEqual([['a', '2026-01-10T01:00:00.000Z']]);
+    await h.walk('2026-01-10T01:10:00Z');
+    expect(h.runs().map((r) => r.scheduledAt)).toEqual(['2026-01-10T01:00:00.000Z']);
+  });
+
+  it('a timer a little late is on time even with no grace; with no grace a missed fire never runs', async () => {
+    const home = await tempDir();
+    const rb = scheduledRunbook('a', { backup: '0 * * * *' });
+    const h = await schedulerHarness({ start: '2026-01-10T00:30:00Z', home, runbooks: [rb], graceMs: 0 });
+    await h.start();
+    h.clock.set('2026-01-10T01:00:05Z'); // a busy event loop: the timer goes off 5 s late
+    h.timers.advance(0);
+    await h.settle();
+    expect(h.log.map((l) => [l.what, l.scheduledAt, l.catchUp])).toEqual([['run', '2026-01-10T01:00:00.000Z', false]]);
+    await h.scheduler.stop();
+    const restarted = await schedulerHarness({ start: '2026-01-10T02:00:01Z', home, runbooks: [rb], graceMs: 0 });
+    await restarted.start();
+    expect(restarted.log.map((l) => [l.what, l.scheduledAt])).toEqual([['missed', '2026-01-10T02:00:00.000Z']]);
+  });
+
   it('a reload while a fire waits out its jitter keeps that fire and its time', async () => {
     const rb = scheduledRunbook('a', { backup: '0 1 * * *' });
     const h = await schedulerHarness({ start: '2026-01-10T00:30:00Z', home: await tempDir(), runbooks: [rb], jitterMs: 20 * MINUTE, random: () => 0.5 });
