@@ -60,7 +60,9 @@ export async function main(argv: string[]): Promise<number> {
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(ExitCode.cancelled); // a second Ctrl-C means now
-    process.stderr.write('\nlifeboat: cancelling (Ctrl-C again to quit at once)…\n');
+    // serve stops taking work and gives running jobs its shutdown deadline; everything else cancels now.
+    const doing = command.name === 'serve' ? 'stopping' : 'cancelling';
+    process.stderr.write(`\nlifeboat: ${doing} (Ctrl-C again to quit at once)…\n`);
     controller.abort();
   };
   process.on('SIGINT', onSigint);
