@@ -1,3 +1,4 @@
+import { estimateColdDrill } from '../src/core/drill/estimate-drill.js';
 import { runDrill } from '../src/core/drill/restore-drill.js';
 import { ExitCode } from '../src/core/errors.js';
 import { formatBytes, formatDuration, formatRate } from '../src/core/format.js';
@@ -12,20 +13,41 @@ export const restoreDrillCommand = defineCommand({
   name: 'restore-drill',
   summary: 'Timed real restore into scratch space, validated: measures the RTO',
   description:
-    'Restores a snapshot (latest by default) into scratch space under the state folder, re-reads and hashes every restored file against the snapshot, pipes each stream source into its `restore` command, runs the runbook\'s `drill.check` there, and removes the scratch space. The RTO is the wall time from start to validated, with each phase\'s time and throughput. Verdict: met, missed (over objectives.rto) or failed (exit 1).',
+    'Restores a snapshot (latest by default) into scratch space under the state folder, re-reads and hashes every restored file against the snapshot, pipes each stream source into its `restore` command, runs the runbook\'s `drill.check` there, and removes the scratch space. The RTO is the wall time from start to validated, with each phase\'s time and throughput. Verdict: met, missed (over objectives.rto) or failed (exit 1). With --tier cold the drill restores from the cold repository and thaws archived packs first (a thaw phase of its own, inside the RTO). --estimate (with --tier cold) thaws and restores nothing: it plans, forecasts thaw, transfer (from measured throughput), RTO and retrieval cost, and records an estimated drill.',
   options: {
     keep: { type: 'boolean', description: 'keep the scratch folder for inspection (its path is printed)' },
+    tier: { type: 'string', description: 'repository to drill: hot (default) or cold', valueName: 'TIER' },
+    estimate: { type: 'boolean', description: 'with --tier cold: forecast the drill (thaw, transfer, RTO, cost) and record it as estimated, without doing it' },
   },
   positionals: [
     { name: 'runbook', description: 'runbook name or path to a YAML file', required: true },
     { name: 'snapshot', description: 'snapshot id or prefix (default: latest)' },
   ],
-  schema: rawArgs.transform((r) => ({ runbook: r.positionals[0]!, snapshot: r.positionals[1] ?? 'latest', keep: bool(r.options.keep) })),
+  schema: rawArgs
+    .refine((r) => r.options.tier === undefined || r.options.tier === 'hot' || r.options.tier === 'cold', { message: '--tier must be hot or cold' })
+    .refine((r) => r.options.estimate !== true || r.options.tier === 'cold', { message: '--estimate needs --tier cold (a hot drill is cheap enough to measure)' })
+    .transform((r) => ({
+      runbook: r.positionals[0]!,
+      snapshot: r.positionals[1] ?? 'latest',
+      keep: bool(r.options.keep),
+      tier: r.options.tier === 'cold' ? ('cold' as const) : ('hot' as const),
+      estimate: bool(r.options.estimate),
+    })),
   access: 'drill',
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const { drill, problems, scratch } = await runDrill({ ...(await runContextFor(runbook, ctx)), snapshot: args.snapshot, keep: args.keep });
+    if (args.estimate) {
+      const { drill, forecast } = await estimateColdDrill({ ...(await runContextFor(runbook, ctx)), snapshot: args.snapshot });
+      await evaluateAlertsAfterRun(runbook, ctx);
+      return {
+        exitCode: ExitCode.ok,
+        summary: `drill estimate (cold tier): ${runbook.name} snapshot ${shortId(drill.snapshotId)} would take ${formatDuration(drill.rtoMs)} (target ${formatDuration(drill.targetMs)}: ${drill.verdict === 'met' ? 'within' : 'over'}), retrieval cost $${forecast.costUsd.toFixed(2)}; nothing was thawed or restored`,
+        lines: forecast.lines,
+        data: drill,
+      };
+    }
+    const { drill, problems, scratch } = await runDrill({ ...(await runContextFor(runbook, ctx)), snapshot: args.snapshot, keep: args.keep, tier: args.tier });
     await evaluateAlertsAfterRun(runbook, ctx);
     const lines = drill.phases.map(
       (p) => `  ${p.name.padEnd(9)} ${formatDuration(p.durationMs).padStart(8)}${p.bytes !== undefined ? `  ${formatBytes(p.bytes).padStart(10)}  ${formatRate(p.throughput)}` : ''}`,

@@ -1,36 +1,70 @@
 import { resolve } from 'node:path';
 import { ExitCode, LifeboatError } from '../src/core/errors.js';
 import { formatBytes, formatDuration } from '../src/core/format.js';
-import { openRunbookRepository } from '../src/core/repo/open-repository.js';
+import { openRunbookRepositoryStack } from '../src/core/repo/open-repository.js';
 import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
 import { restoreSnapshot } from '../src/core/repo/restorer.js';
 import { shortId } from '../src/core/repo/snapshot.js';
+import { measuredThroughput } from '../src/core/tier/estimate.js';
+import { describeThawProgress, forecastColdRestore, thawForRestore, type ThawForRestoreResult } from '../src/core/tier/thaw-restore.js';
+import { coldLocationOf, thawSettingsFor } from '../src/core/tier/thaw-settings.js';
 import { defineCommand } from './command.js';
-import { rawArgs, str } from './support/args.js';
+import { bool, rawArgs, str } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const restoreCommand = defineCommand({
   name: 'restore',
   summary: 'Restore a snapshot (or a path in it) into a folder',
   description:
-    'Restores contents, modes, mtimes, symlinks and empty folders; every blob is verified as it is read. Paths that would escape the target are refused. A damaged file is named and the rest restored (exit 3).',
+    'Restores contents, modes, mtimes, symlinks and empty folders; every blob is verified as it is read. Paths that would escape the target are refused. A damaged file is named and the rest restored (exit 3). With --tier cold the snapshot comes from the cold repository: archived packs are thawed first (S3 RestoreObject with the runbook\'s retrieval tier and thawDays), with progress, until all are readable or the thaw deadline passes (exit 1; the requests stay, so a re-run continues without paying again). --estimate prints the thaw time, transfer time, total RTO and retrieval cost without doing anything.',
   options: {
     target: { type: 'string', short: 't', description: 'folder to restore into (created if missing)', valueName: 'DIR' },
     path: { type: 'string', description: 'restore only this path inside the snapshot, e.g. uploads/2024', valueName: 'P' },
+    tier: { type: 'string', description: 'repository to restore from: hot (default) or cold', valueName: 'TIER' },
+    estimate: { type: 'boolean', description: 'with --tier cold: print what the restore would take and cost, and do nothing' },
   },
   positionals: [
     { name: 'runbook', description: 'runbook name or path to a YAML file', required: true },
     { name: 'snapshot', description: 'snapshot id or prefix (default: latest)' },
   ],
   schema: rawArgs
-    .refine((r) => typeof r.options.target === 'string' && r.options.target !== '', { message: '--target DIR is required' })
-    .transform((r) => ({ runbook: r.positionals[0]!, snapshot: r.positionals[1] ?? 'latest', target: str(r.options.target)!, path: str(r.options.path) })),
+    .refine((r) => r.options.estimate === true || (typeof r.options.target === 'string' && r.options.target !== ''), { message: '--target DIR is required' })
+    .refine((r) => r.options.tier === undefined || r.options.tier === 'hot' || r.options.tier === 'cold', { message: '--tier must be hot or cold' })
+    .refine((r) => r.options.estimate !== true || r.options.tier === 'cold', { message: '--estimate needs --tier cold (a hot restore needs no thaw; restore-drill measures it)' })
+    .transform((r) => ({
+      runbook: r.positionals[0]!,
+      snapshot: r.positionals[1] ?? 'latest',
+      target: str(r.options.target) ?? '',
+      path: str(r.options.path),
+      tier: r.options.tier === 'cold' ? ('cold' as const) : ('hot' as const),
+      estimate: bool(r.options.estimate),
+    })),
   access: 'drill',
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const repo = await openRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
+    const settings = args.tier === 'cold' ? (coldLocationOf(runbook), thawSettingsFor(runbook, ctx.env)) : undefined;
+    const { repo, backend } = await openRunbookRepositoryStack(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit, tier: args.tier });
     const snapshot = await repo.findSnapshot(args.snapshot);
+    if (settings !== undefined && args.estimate) {
+      // Nothing is thawed, locked or written: trees, index and HeadObject answers only.
+      const throughput = measuredThroughput(await (await ctx.store()).listDrills({ runbook: runbook.name }));
+      const forecast = await forecastColdRestore({
+        repo,
+        backend,
+        snapshot,
+        subPath: args.path,
+        settings,
+        targetMs: runbook.objectives.rtoMs,
+        ...(throughput === undefined ? {} : { throughputBytesPerSec: throughput }),
+      });
+      return {
+        exitCode: ExitCode.ok,
+        summary: `estimate for restoring snapshot ${shortId(snapshot.id)} from the cold tier: ${formatDuration(forecast.totalMs)} (thaw ${formatDuration(forecast.thawMs)} + transfer ${formatDuration(forecast.transferMs)}), retrieval cost $${forecast.costUsd.toFixed(2)}`,
+        lines: forecast.lines,
+        data: { snapshot: snapshot.id, tier: 'cold', estimated: true, ...forecast },
+      };
+    }
     const target = resolve(ctx.cwd, args.target);
     for (const source of runbook.sources) {
       if (source.kind === 'path' && (target === source.path || source.path.startsWith(target + '/'))) {
@@ -38,16 +72,37 @@ export const restoreCommand = defineCommand({
       }
     }
     const started = ctx.clock.monotonicMs();
-    const out = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `restore of ${runbook.name}` }, () =>
-      restoreSnapshot({ repo, snapshot, target, subPath: args.path, signal: ctx.signal }),
-    );
+    let thaw: ThawForRestoreResult | undefined;
+    const out = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `restore of ${runbook.name}` }, async () => {
+      if (settings !== undefined) {
+        thaw = await thawForRestore({
+          repo,
+          backend,
+          snapshot,
+          subPath: args.path,
+          settings,
+          signal: ctx.signal,
+          clock: ctx.clock,
+          onProgress: (round, p) => ctx.emit({ type: 'log', level: 'info', message: describeThawProgress(round, p) }),
+        });
+      }
+      return restoreSnapshot({ repo, snapshot, target, subPath: args.path, signal: ctx.signal });
+    });
     const ms = ctx.clock.monotonicMs() - started;
     const lines = out.failed.map((f) => `damaged: ${f.path}: ${f.error}`);
+    if (thaw !== undefined) lines.unshift(thawLine(thaw));
     return {
       exitCode: out.failed.length > 0 ? ExitCode.partial : ExitCode.ok,
       summary: `${out.failed.length > 0 ? 'partly restored' : 'restored'} snapshot ${shortId(snapshot.id)} to ${target}: ${out.files} files, ${out.dirs} folders, ${out.symlinks} symlinks, ${formatBytes(out.bytes)} in ${formatDuration(ms)}${out.failed.length > 0 ? `; ${out.failed.length} failed` : ''}`,
       lines,
-      data: { snapshot: snapshot.id, target, ...out },
+      data: { snapshot: snapshot.id, target, tier: args.tier, ...out, ...(thaw === undefined ? {} : { thaw: { ...thaw.data, ...(thaw.trees === undefined ? {} : { trees: thaw.trees }) } }) },
     };
   },
 });
+
+/** "thaw: 12 pack(s): 10 requested, 1 already thawing, 1 readable at once; waited 4h 2m" */
+function thawLine(thaw: ThawForRestoreResult): string {
+  const rounds = thaw.trees === undefined ? [thaw.data] : [thaw.trees, thaw.data];
+  const sum = (k: 'total' | 'requested' | 'inProgress' | 'alreadyThawed' | 'readable' | 'elapsedMs') => rounds.reduce((n, r) => n + r[k], 0);
+  return `thaw: ${sum('total')} pack(s): ${sum('requested')} requested, ${sum('inProgress')} already thawing, ${sum('alreadyThawed')} already thawed, ${sum('readable')} readable at once; waited ${formatDuration(sum('elapsedMs'))}`;
+}

@@ -4,6 +4,9 @@
  * "validated", split into phases so a slow drill says which part was slow:
  *
  *   plan      open the repository, find the snapshot, walk its trees, make folders
+ *   thaw      cold tier only: thaw the archived packs the restore reads (see
+ *             src/core/tier/thaw.ts); the RTO includes it, as a real restore
+ *             from the cold tier would have to wait for it too
  *   fetch     until the last pack range has been read from the repository
  *   write     until every file is decrypted, verified and written
  *   validate  every restored file re-read and hashed against the snapshot; each
@@ -17,7 +20,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { formatDuration } from '../format.js';
-import { openRunbookRepository } from '../repo/open-repository.js';
+import { openRunbookRepositoryStack, type Tier } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
 import { mapLimit } from '../repo/repository.js';
 import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
@@ -26,6 +29,8 @@ import { WorkerPool } from '../repo/worker-pool.js';
 import type { Runbook } from '../runbook/types.js';
 import type { RunContext } from '../run-context.js';
 import type { DrillPhase, DrillRecord } from '../store/records.js';
+import { describeThawProgress, thawForRestore, type ThawForRestoreResult } from '../tier/thaw-restore.js';
+import { coldLocationOf, thawSettingsFor } from '../tier/thaw-settings.js';
 import { runShell } from './shell.js';
 
 export interface DrillInput extends RunContext {
@@ -33,6 +38,8 @@ export interface DrillInput extends RunContext {
   snapshot?: string;
   /** Keep the scratch folder for inspection. */
   keep?: boolean;
+  /** Which repository to restore from (default hot); `cold` thaws what it reads first. */
+  tier?: Tier;
 }
 
 export interface DrillResult {
@@ -40,6 +47,8 @@ export interface DrillResult {
   problems: string[];
   scratch: string;
   restore?: RestoreOutcome;
+  /** Cold tier: what was planned and thawed. */
+  thaw?: ThawForRestoreResult;
 }
 
 export async function runDrill(input: DrillInput): Promise<DrillResult> {
@@ -50,7 +59,7 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     id,
     runbook: runbook.name,
     snapshotId: '',
-    tier: 'hot',
+    tier: input.tier ?? 'hot',
     startedAt: clock.now().toISOString(),
     verdict: 'running',
     targetMs: runbook.objectives.rtoMs,
@@ -64,16 +73,40 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
   const phase = (name: DrillPhase['name'], bytes?: number) => {
     const now = clock.monotonicMs();
     const durationMs = Math.round(now - mark);
-    drill.phases.push({ name, durationMs, bytes, throughput: bytes !== undefined && durationMs > 0 ? Math.round((bytes * 1000) / durationMs) : undefined });
     mark = now;
+    // A cold drill plans twice (the thaw plan, then the restorer's own): one plan phase, both times in it.
+    const earlier = drill.phases.find((p) => p.name === name);
+    if (earlier && bytes === undefined) {
+      earlier.durationMs += durationMs;
+      return;
+    }
+    drill.phases.push({ name, durationMs, bytes, throughput: bytes !== undefined && durationMs > 0 ? Math.round((bytes * 1000) / durationMs) : undefined });
   };
   const problems: string[] = [];
   let restore: RestoreOutcome | undefined;
+  let thaw: ThawForRestoreResult | undefined;
   try {
     await mkdir(scratch, { recursive: true, mode: 0o700 });
-    const repo = await openRunbookRepository(runbook, { env: input.env, home: input.home, emit });
+    const tier = input.tier ?? 'hot';
+    if (tier === 'cold') coldLocationOf(runbook);
+    const { repo, backend } = await openRunbookRepositoryStack(runbook, { env: input.env, home: input.home, emit, tier, runId: id });
     const snapshot = await repo.findSnapshot(input.snapshot ?? 'latest', { runbook: runbook.name });
     drill.snapshotId = snapshot.id;
+    if (tier === 'cold') {
+      const settings = thawSettingsFor(runbook, input.env);
+      phase('plan');
+      const thawed = await thawForRestore({
+        repo,
+        backend,
+        snapshot,
+        settings,
+        signal: input.signal,
+        clock,
+        onProgress: (round, p) => emit({ type: 'log', level: 'info', runId: id, message: describeThawProgress(round, p) }),
+      });
+      thaw = thawed;
+      phase('thaw');
+    }
     let fetchedBytes = 0;
     restore = await restoreSnapshot({
       repo,
@@ -113,7 +146,7 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     emit({ type: 'drill.measured', drill });
     emit({ type: 'run.finished', runId: id, runbook: runbook.name, status: drill.verdict === 'failed' ? 'failed' : 'succeeded', at: drill.endedAt });
   }
-  return { drill, problems, scratch, restore };
+  return { drill, problems, scratch, restore, ...(thaw === undefined ? {} : { thaw }) };
 }
 
 function relative(root: string, path: string): string {

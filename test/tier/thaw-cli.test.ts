@@ -1,0 +1,157 @@
+/**
+ * `lifeboat restore --tier cold [--estimate]` and `lifeboat restore-drill
+ * --tier cold [--estimate]` as real CLI processes, against the Glacier test
+ * double in front of s3rver. The CLI polls fast through LIFEBOAT_THAW_POLL.
+ */
+import { access, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureCliBuilt, runCli } from '../helpers/cli.js';
+import { drillsOf, rtoPhases, runDrillCli } from '../helpers/drill-runbook.js';
+import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
+import { startGlacierProxy, type GlacierProxy } from '../helpers/glacier-proxy.js';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
+import { useTempDirs } from '../helpers/temp-dirs.js';
+import { coldEnv, makeColdRepo, type ColdRepo } from './thaw-cold-repo.js';
+
+const tempDir = useTempDirs('thaw-cli');
+const BUCKET = 'thaw-cli';
+let server: RunningS3rver;
+let proxy: GlacierProxy;
+
+beforeAll(async () => {
+  process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
+  [server] = await Promise.all([startS3rver({ buckets: [BUCKET] }), ensureCliBuilt()]);
+  proxy = await startGlacierProxy(server.endpoint);
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  await server?.stop();
+});
+
+async function coldRepo(name: string): Promise<ColdRepo & { base: string }> {
+  const base = await tempDir();
+  return { ...(await makeColdRepo({ base, name, endpoint: proxy.endpoint, bucket: BUCKET })), base };
+}
+
+/** A fresh state folder per call, polling every few ms. */
+function cliEnv(cold: ColdRepo & { base: string }, home: string, extra: Record<string, string> = {}): Record<string, string> {
+  return coldEnv(join(cold.base, home), { LIFEBOAT_THAW_POLL: '20ms', LIFEBOAT_THAW_POLL_MAX: '100ms', ...extra });
+}
+
+const restoresOf = (cold: ColdRepo) => proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`));
+const exists = (path: string) => access(path).then(() => true, () => false);
+
+describe('restore --tier cold', () => {
+  it('--estimate prints thaw, transfer, RTO and cost, and asks S3 for no thaw and writes nothing', async () => {
+    const cold = await coldRepo('cli-estimate');
+    const target = join(cold.base, 'restored');
+    const res = await runCli(['restore', cold.file, '--tier', 'cold', '--estimate', '--target', target], { env: cliEnv(cold, 'home') });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/estimate for restoring snapshot [0-9a-f]{8} from the cold tier: 24h00m \(thaw 24h00m \+ transfer \d+ms\), retrieval cost \$0\.00/);
+    expect(res.stdout).toMatch(/packs: (\d+) archived, 0 thawing, 0 thawed, 0 readable at once/);
+    expect(res.stdout).toMatch(/thaw: 24h00m \(GLACIER Bulk: 5h00m–12h00m, two rounds: folder listings first\)/);
+    expect(res.stdout).toMatch(/transfer: \d+ms at 50\.0 MiB\/s \(assumed\)/);
+    expect(res.stdout).toMatch(/total RTO: 24h00m \(target 15m00s: over\)/);
+    expect(res.stdout).toMatch(/GET requests \d+ × \$0\.0004\/1000/);
+    expect(restoresOf(cold)).toEqual([]);
+    expect(await exists(target)).toBe(false);
+  });
+
+  it('thaws with progress, then restores byte-identical', async () => {
+    const cold = await coldRepo('cli-restore');
+    const target = join(cold.base, 'restored');
+    const res = await runCli(['restore', cold.file, '--tier', 'cold', '--target', target], { env: cliEnv(cold, 'home') });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/thaw: (\d+) pack\(s\): \1 requested, 0 already thawing, 0 already thawed, 0 readable at once; waited/);
+    expect(res.stderr).toMatch(/info: thaw: 0\/\d+ folder-listing pack\(s\) ready \(\d+ requested by this run\), .* elapsed, next poll in 20ms/);
+    expect(res.stderr).toMatch(/info: thaw: (\d+)\/\1 pack\(s\) ready .* all readable/);
+    expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
+    const requests = restoresOf(cold);
+    expect(requests.length).toBeGreaterThanOrEqual(4);
+    expect(requests.every((r) => r.tier === 'Bulk' && r.days === 3 && r.status === 202)).toBe(true);
+
+    // Run again while the copies are thawed: nothing is requested, the restore just reads.
+    const again = await runCli(['restore', cold.file, '--tier', 'cold', '--target', join(cold.base, 'again')], { env: cliEnv(cold, 'home-2') });
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/thaw: (\d+) pack\(s\): 0 requested, 0 already thawing, \1 already thawed/);
+    expect(restoresOf(cold)).toHaveLength(requests.length);
+  });
+
+  it('past the thaw deadline: exit 1, says how many packs are still thawing; the re-run requests nothing again', async () => {
+    const cold = await coldRepo('cli-deadline');
+    const delay = proxy.thawDelayMs.Bulk;
+    proxy.thawDelayMs.Bulk = 60 * 60_000;
+    try {
+      const target = join(cold.base, 'restored');
+      const env = cliEnv(cold, 'home', { LIFEBOAT_THAW_DEADLINE: '300ms' });
+      const res = await runCli(['restore', cold.file, '--tier', 'cold', '--target', target], { env });
+      expect(res.code, res.stdout + res.stderr).toBe(1);
+      expect(res.stderr).toMatch(/(\d+) of \1 pack\(s\) still thawing after .* \(deadline 300ms, Bulk retrieval\); the thaw requests stay in place/);
+      const asked = restoresOf(cold).length;
+      expect(asked).toBeGreaterThanOrEqual(1);
+      const again = await runCli(['restore', cold.file, '--tier', 'cold', '--target', target], { env });
+      expect(again.code).toBe(1);
+      expect(restoresOf(cold)).toHaveLength(asked);
+    } finally {
+      proxy.thawDelayMs.Bulk = delay;
+    }
+  });
+
+  it('refuses --estimate without --tier cold, and --tier cold on a runbook without a cold repository', async () => {
+    const cold = await coldRepo('cli-usage');
+    const res = await runCli(['restore', cold.file, '--estimate', '--target', join(cold.base, 'x')], { env: cliEnv(cold, 'home') });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--estimate needs --tier cold/);
+    const bad = await runCli(['restore', cold.file, '--tier', 'warm', '--target', join(cold.base, 'x')], { env: cliEnv(cold, 'home') });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--tier must be hot or cold/);
+
+    const hotOnly = join(cold.base, 'hot-only.yaml');
+    await writeFile(hotOnly, stringify({ name: 'hot-only', sources: [{ name: 'data', path: './data' }], repository: { hot: { url: `file://${join(cold.base, 'hot')}` }, password: { env: 'LIFEBOAT_PASSWORD' } }, objectives: { rpo: '26h', rto: '15m' } }));
+    for (const args of [['restore', hotOnly, '--tier', 'cold', '--target', join(cold.base, 'x')], ['restore-drill', hotOnly, '--tier', 'cold', '--estimate']]) {
+      const none = await runCli(args, { env: cliEnv(cold, 'home') });
+      expect(none.code, none.stdout + none.stderr).toBe(2);
+      expect(none.stderr).toContain(`runbook hot-only has no cold repository (add repository.cold to ${hotOnly}, or leave out --tier cold)`);
+    }
+    expect(await exists(join(cold.base, 'x'))).toBe(false);
+  });
+});
+
+describe('restore-drill --tier cold', () => {
+  it('measures the real thing: a thaw phase of its own, inside the RTO, recorded as a cold drill', async () => {
+    const cold = await coldRepo('cli-drill');
+    const res = await runDrillCli([cold.file, '--tier', 'cold'], cliEnv(cold, 'home'));
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    const { drill } = res;
+    expect(drill).toMatchObject({ tier: 'cold', verdict: 'met', snapshotId: cold.snapshot.id });
+    expect(drill.estimated).toBeUndefined();
+    const phases = rtoPhases(drill);
+    expect(phases.names).toEqual(['plan', 'thaw', 'fetch', 'write', 'validate']);
+    // The RTO is the wall time through the thaw: at least the phases' sum (each rounded to a ms).
+    expect(drill.rtoMs).toBeGreaterThanOrEqual(phases.sumMs - phases.names.length);
+    const thaw = drill.phases.find((p) => p.name === 'thaw')!;
+    expect(thaw.durationMs).toBeGreaterThan(0);
+    expect(restoresOf(cold).length).toBeGreaterThanOrEqual(4);
+    const [stored] = await drillsOf(join(cold.base, 'home'), 'cli-drill');
+    expect(stored).toMatchObject({ id: drill.id, tier: 'cold', verdict: 'met', rtoMs: drill.rtoMs });
+  });
+
+  it('--estimate records an estimated cold drill and asks S3 for no thaw', async () => {
+    const cold = await coldRepo('cli-drill-estimate');
+    const res = await runDrillCli([cold.file, '--tier', 'cold', '--estimate'], cliEnv(cold, 'home'));
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.summary).toMatch(/drill estimate \(cold tier\): cli-drill-estimate snapshot [0-9a-f]{8} would take 24h00m \(target 15m00s: over\), retrieval cost \$0\.00; nothing was thawed or restored/);
+    expect(res.drill).toMatchObject({ tier: 'cold', estimated: true, verdict: 'missed', snapshotId: cold.snapshot.id });
+    expect(res.drill.phases.map((p) => p.name)).toEqual(['plan', 'thaw', 'fetch']);
+    expect(res.drill.phases.find((p) => p.name === 'thaw')!.durationMs).toBe(24 * 60 * 60_000);
+    expect(res.drill.rtoMs).toBe(res.drill.phases.reduce((n, p) => n + p.durationMs, 0));
+    expect(res.lines.join('\n')).toMatch(/retrieval cost: \$0\.00/);
+    expect(restoresOf(cold)).toEqual([]);
+    const [stored] = await drillsOf(join(cold.base, 'home'), 'cli-drill-estimate');
+    expect(stored).toMatchObject({ id: res.drill.id, estimated: true, tier: 'cold' });
+  });
+});
