@@ -10,7 +10,7 @@
 import { LifeboatError } from '../errors.js';
 import { mapLimit, type Repository } from './repository.js';
 import { shortId, type Snapshot } from './snapshot.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, localPackPath } from './worker-pool.js';
 import type { VerifyPackResult } from './worker-protocol.js';
 
 export interface CheckInput {
@@ -183,6 +183,13 @@ export async function readAndVerifyPacks(
   try {
     return await mapLimit(packs, pool.size + 1, async (pack) => {
       if (options.signal?.aborted) throw new LifeboatError('CANCELLED', 'verification cancelled');
+      const path = localPackPath(repo.backend, pack);
+      const fromFile = path === undefined ? undefined : await pool.verifyPackFile(pack, path);
+      if (fromFile) {
+        options.onPack?.(pack, fromFile.size ?? 0);
+        return fromFile;
+      }
+      // Not local, or the worker could not read it: the backend loads it (and reports why it cannot).
       const data = await repo.backend.load({ kind: 'data', name: pack });
       const size = data.length;
       const result = await pool.verifyPack(pack, data);

@@ -3,7 +3,11 @@
  * what we want inside worker threads: the async alternatives queue on the libuv
  * pool and compete with the workers for the same cores.
  */
+import { createRequire } from 'node:module';
 import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+
+// The package's low-level binding decompresses into a buffer the caller owns; it has no ESM entry.
+const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
 
 const PROBE_SIZE = 16 * 1024;
 
@@ -28,4 +32,25 @@ export function compressIfSmaller(data: Uint8Array, level: number): Buffer | und
 
 export function decompress(data: Uint8Array): Buffer {
   return zstdDecompress(data);
+}
+
+/**
+ * Decompresses into a buffer that is reused from call to call, for the
+ * workers' verify and restore loops: the result is only valid until the next
+ * call. A fresh buffer per blob was up to 8 MiB of garbage each, which piled
+ * up between collections (see release-memory.ts). Frames whose declared size
+ * is not `expectedLength` take the allocating path, so the caller can report
+ * the size it found.
+ */
+export class DecompressScratch {
+  private readonly dctx = new binding.DCtx();
+  private buffer = Buffer.alloc(0);
+
+  decompress(data: Uint8Array, expectedLength: number): Buffer {
+    if (binding.getFrameContentSize(data) !== expectedLength) return zstdDecompress(data);
+    if (this.buffer.length < expectedLength) this.buffer = Buffer.allocUnsafeSlow(expectedLength);
+    const out = this.buffer.subarray(0, expectedLength);
+    const n = this.dctx.decompress(out, data);
+    return n === expectedLength ? out : out.subarray(0, n);
+  }
 }

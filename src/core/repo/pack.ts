@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
-import { compressIfSmaller, decompress } from './compress.js';
+import { compressIfSmaller, decompress, type DecompressScratch } from './compress.js';
 import { blobIdOf, open, sealParts, tryOpen, type MasterKey } from './crypto.js';
 import { SEAL_OVERHEAD, blobTypeCode, blobTypeFromCode, type BlobLocation, type BlobType } from './format.js';
 
@@ -176,14 +176,20 @@ export function parsePackHeader(key: MasterKey, packId: string, tail: Buffer, pa
 /**
  * Decrypt, decompress and authenticate one blob read from a pack. Returns an
  * error string instead of throwing so that callers verifying many blobs can
- * report every damaged one.
+ * report every damaged one. With `scratch`, a compressed blob's plaintext is a
+ * view of the scratch buffer, valid until its next use.
  */
-export function openBlob(key: MasterKey, loc: Pick<BlobLocation, 'id' | 'compressed' | 'rawLength'>, sealed: Uint8Array): Buffer | string {
+export function openBlob(
+  key: MasterKey,
+  loc: Pick<BlobLocation, 'id' | 'compressed' | 'rawLength'>,
+  sealed: Uint8Array,
+  scratch?: DecompressScratch,
+): Buffer | string {
   const plain = tryOpen(key.encryption, sealed);
   if (!plain) return 'failed authentication (damaged or altered)';
   let data: Buffer;
   try {
-    data = loc.compressed ? decompress(plain) : plain;
+    data = !loc.compressed ? plain : scratch ? scratch.decompress(plain, loc.rawLength) : decompress(plain);
   } catch {
     return 'does not decompress';
   }

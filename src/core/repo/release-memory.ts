@@ -1,30 +1,57 @@
 /**
- * Pack-sized buffers (16 MiB) handed between threads are external memory that
- * V8 does not count towards its GC heuristics once transferred, so without a
- * nudge they pile up until the heap happens to be collected: a first backup of
- * 1 GB peaked at 550 MB of RSS. A full GC of these small heaps costs a few
- * milliseconds; calling it every few packs keeps RSS flat.
+ * Large buffers (pack buffers handed between threads, per-blob compress and
+ * cipher output) are external memory: V8 frees them only when the small JS
+ * objects that own them are collected, and its own heuristics let ~64 MiB of
+ * such garbage pile up per thread before they collect. glibc then keeps the
+ * freed memory in per-thread arenas, so each worker thread held 45-60 MB.
+ *
+ * A young-generation collection (scavenge) of a worker's small heap takes
+ * ~0.2 ms and frees every buffer that died young, which is nearly all of
+ * them: so workers scavenge after every few MiB of garbage, and run a full
+ * collection now and then for buffers that lived through a scavenge.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-let collect: (() => void) | undefined;
+type Collect = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
+let collect: Collect | undefined;
 
-function collector(): () => void {
+function collector(): Collect {
   if (!collect) {
     setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as () => void;
+    collect = runInNewContext('gc') as Collect;
   }
   return collect;
 }
 
-let bytesSinceCollect = 0;
+/** Garbage between scavenges: about one average chunk's worth of copies. */
+const YOUNG_EVERY = 8 * 1024 * 1024;
+/** Garbage between full collections, for buffers promoted before they died. */
+const FULL_EVERY = 256 * 1024 * 1024;
 
-/** Note that `bytes` of large buffers became garbage; collect after every ~64 MiB. */
+let sinceYoung = 0;
+let sinceFull = 0;
+
+/** Note that `bytes` of large buffers became garbage; collects when enough has piled up. */
 export function releasedLargeBuffer(bytes: number): void {
-  bytesSinceCollect += bytes;
-  if (bytesSinceCollect >= 64 * 1024 * 1024) {
-    bytesSinceCollect = 0;
+  sinceYoung += bytes;
+  sinceFull += bytes;
+  if (sinceFull >= FULL_EVERY) {
+    sinceFull = 0;
+    sinceYoung = 0;
     collector()();
+  } else if (sinceYoung >= YOUNG_EVERY) {
+    sinceYoung = 0;
+    collector()({ type: 'minor' });
   }
+}
+
+/**
+ * Like releasedLargeBuffer, for garbage that the running job still
+ * references (a verified pack's buffer): collect once the job has returned.
+ * A scavenge while the buffer is live would move it towards the old
+ * generation, where only a full collection frees it.
+ */
+export function releaseAfterJob(bytes: number): void {
+  setImmediate(() => releasedLargeBuffer(bytes));
 }

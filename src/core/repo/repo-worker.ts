@@ -4,14 +4,15 @@
  * slow backend from letting finished packs pile up in memory.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fchownSync, futimesSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedBlobSet } from './blob-set.js';
-import { releasedLargeBuffer } from './release-memory.js';
+import { releaseAfterJob, releasedLargeBuffer } from './release-memory.js';
 import { Chunker } from './chunker.js';
+import { DecompressScratch } from './compress.js';
 import { blobIdOf, type MasterKey } from './crypto.js';
 import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader } from './pack.js';
-import type { BackupFileJob, BackupFileResult, RestoreBlobJob, VerifyPackResult, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
+import type { BackupFileJob, BackupFileResult, PackFileSpan, RestoreBlobJob, VerifyPackResult, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -30,6 +31,32 @@ const readBuffer = Buffer.allocUnsafeSlow(init.chunker.maxSize + READ_SIZE);
 const MAX_PACKS_IN_FLIGHT = 1;
 let packsInFlight = 0;
 let creditWaiter: (() => void) | undefined;
+/** Verify and restore use a blob's plaintext only until the next blob. */
+const scratch = new DecompressScratch();
+
+/** Pack bytes read by this worker (PackFileSpan); grows to the largest span, then reused. */
+let fileBuffer = Buffer.alloc(0);
+
+/** Read a span of a local pack file into fileBuffer; the view is valid until the next call. */
+function readSpan(span: PackFileSpan): Buffer {
+  const fd = openSync(span.path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const length = span.length ?? fstatSync(fd).size - span.offset;
+    if (fileBuffer.length < length) {
+      fileBuffer = Buffer.alloc(0); // let the old one go before the new one is allocated
+      fileBuffer = Buffer.allocUnsafeSlow(length);
+    }
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, fileBuffer, done, length - done, span.offset + done);
+      if (n === 0) throw new Error(`${span.path} ended at byte ${span.offset + done}, expected ${span.offset + length}`);
+      done += n;
+    }
+    return fileBuffer.subarray(0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 function send(msg: WorkerResponse, transfer?: ArrayBuffer[]): void {
   port.postMessage(msg, transfer);
@@ -43,7 +70,6 @@ async function emitPackIfFull(force: boolean): Promise<void> {
   packsInFlight++;
   const data = pack.bytes.buffer as ArrayBuffer;
   send({ type: 'pack', id: pack.id, data, length: pack.bytes.length, blobs: pack.blobs }, [data]);
-  releasedLargeBuffer(pack.bytes.length); // sealed and compressed copies of its blobs are garbage now
 }
 
 async function backupFile(file: BackupFileJob, store = true): Promise<BackupFileResult> {
@@ -84,11 +110,14 @@ async function backupFile(file: BackupFileJob, store = true): Promise<BackupFile
       const id = idBytes.toString('hex');
       content.push(id);
       if (store && (!blobSet || blobSet.claim(idBytes))) {
-        if (!packer.add('data', id, chunk)) {
+        let entry = packer.add('data', id, chunk);
+        if (!entry) {
           await emitPackIfFull(true);
-          packer.add('data', id, chunk);
+          entry = packer.add('data', id, chunk)!;
         }
         bytesNew += length;
+        // Its compressed and sealed copies were laid out in the pack buffer and are garbage now.
+        releasedLargeBuffer(entry.length * (entry.compressed ? 2 : 1));
       }
       start += length;
       if (store && sinceProgress >= 16 * 1024 * 1024) {
@@ -110,7 +139,7 @@ function restoreBlobs(data: Buffer, blobs: RestoreBlobJob[], chown: boolean): { 
   const failed: { path: string; error: string }[] = [];
   let written = 0;
   for (const blob of blobs) {
-    const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length));
+    const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length), scratch);
     if (typeof plain === 'string') {
       for (const t of blob.targets) failed.push({ path: t.path, error: `blob ${blob.id.slice(0, 12)} ${plain}` });
       continue;
@@ -146,6 +175,7 @@ function writeAll(fd: number, data: Buffer, position: number): void {
 
 function verifyPack(packId: string, data: Buffer): VerifyPackResult {
   const result: VerifyPackResult = { pack: packId, hashOk: true, blobs: [], damaged: [] };
+  result.size = data.length;
   result.hashOk = createHash('sha256').update(data).digest('hex') === packId;
   let blobs;
   try {
@@ -156,7 +186,7 @@ function verifyPack(packId: string, data: Buffer): VerifyPackResult {
   }
   for (const b of blobs) {
     result.blobs.push({ id: b.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength, compressed: b.compressed });
-    const plain = openBlob(key, b, data.subarray(b.offset, b.offset + b.length));
+    const plain = openBlob(key, b, data.subarray(b.offset, b.offset + b.length), scratch);
     if (typeof plain === 'string') result.damaged.push({ id: b.id, error: plain });
   }
   return result;
@@ -188,14 +218,34 @@ async function handle(msg: WorkerRequest): Promise<void> {
       return;
     case 'restore': {
       const { written, failed } = restoreBlobs(Buffer.from(msg.data), msg.blobs, msg.chown);
-      releasedLargeBuffer(msg.data.byteLength * 2);
+      releaseAfterJob(msg.data.byteLength * 2); // the pack and its blobs' decrypted copies
       send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
       return;
     }
-    case 'verifyPack':
-      releasedLargeBuffer(msg.data.byteLength * 2);
-      send({ type: 'verifyDone', jobId: msg.jobId, result: verifyPack(msg.pack, Buffer.from(msg.data)) });
+    case 'verifyPack': {
+      const result = verifyPack(msg.pack, Buffer.from(msg.data));
+      releaseAfterJob(msg.data.byteLength * 2); // the pack and its blobs' decrypted copies
+      send({ type: 'verifyDone', jobId: msg.jobId, result });
       return;
+    }
+    case 'restoreFile':
+    case 'verifyPackFile': {
+      let data: Buffer;
+      try {
+        data = readSpan(msg.file);
+      } catch (e) {
+        send({ type: 'readFailed', jobId: msg.jobId, error: (e as Error).message });
+        return;
+      }
+      releaseAfterJob(data.length); // the blobs' decrypted copies
+      if (msg.type === 'verifyPackFile') {
+        send({ type: 'verifyDone', jobId: msg.jobId, result: verifyPack(msg.pack, data) });
+      } else {
+        const { written, failed } = restoreBlobs(data, msg.blobs, msg.chown);
+        send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
+      }
+      return;
+    }
   }
 }
 

@@ -16,7 +16,7 @@ import type { BlobLocation } from './format.js';
 import { mapLimit, type Repository } from './repository.js';
 import type { Snapshot } from './snapshot.js';
 import { assertSafeTree, isSafeName, type TreeNode } from './tree.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, localPackPath } from './worker-pool.js';
 import type { RestoreBlobJob, RestoreTarget } from './worker-protocol.js';
 
 export interface RestoreInput {
@@ -215,6 +215,30 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
     if (fetchesLeft === 0) input.onMilestone?.('fetched', outcome);
     await mapLimit(spans, pool.size * 2 + 1, async (span) => {
       if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
+      const jobs: RestoreBlobJob[] = span.blobs.map((b) => ({
+        id: b.loc.id,
+        at: b.loc.offset - span.offset,
+        length: b.loc.length,
+        rawLength: b.loc.rawLength,
+        compressed: b.loc.compressed,
+        targets: b.targets,
+      }));
+      const done = (res: { written: number; failed: { path: string; error: string }[] }) => {
+        failed.push(...res.failed);
+        outcome.bytes += res.written;
+        const failedNow = new Set(res.failed.map((f) => f.path));
+        outcome.files += jobs.reduce((n, j) => n + j.targets.filter((t) => t.whole && !failedNow.has(t.path)).length, 0);
+        input.onProgress?.(outcome);
+      };
+      const path = localPackPath(repo.backend, span.pack);
+      const fromFile = path === undefined ? undefined : await pool.restoreFromFile(span.pack, { path, offset: span.offset, length: span.length }, jobs, asRoot);
+      if (fromFile) {
+        outcome.bytesFetched += span.length;
+        if (--fetchesLeft === 0) input.onMilestone?.('fetched', outcome);
+        done(fromFile);
+        return;
+      }
+      // Not local, or the worker could not read it: the backend loads it (and reports why it cannot).
       let data: Buffer;
       try {
         data = await repo.backend.load({ kind: 'data', name: span.pack }, { offset: span.offset, length: span.length });
@@ -225,20 +249,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
       }
       outcome.bytesFetched += data.length;
       if (--fetchesLeft === 0) input.onMilestone?.('fetched', outcome);
-      const jobs: RestoreBlobJob[] = span.blobs.map((b) => ({
-        id: b.loc.id,
-        at: b.loc.offset - span.offset,
-        length: b.loc.length,
-        rawLength: b.loc.rawLength,
-        compressed: b.loc.compressed,
-        targets: b.targets,
-      }));
-      const res = await pool.restore(span.pack, data, jobs, asRoot);
-      failed.push(...res.failed);
-      outcome.bytes += res.written;
-      const failedNow = new Set(res.failed.map((f) => f.path));
-      outcome.files += jobs.reduce((n, j) => n + j.targets.filter((t) => t.whole && !failedNow.has(t.path)).length, 0);
-      input.onProgress?.(outcome);
+      done(await pool.restore(span.pack, data, jobs, asRoot));
     });
   } finally {
     await pool.close();

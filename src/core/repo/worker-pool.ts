@@ -10,12 +10,15 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { objectPath, type Backend } from '../backends/backend.js';
+import { LocalBackend } from '../backends/local-backend.js';
 import { LifeboatError } from '../errors.js';
 import type { FinishedPack } from './pack.js';
 import type { Repository } from './repository.js';
 import type {
   BackupFileJob,
   BackupFileResult,
+  PackFileSpan,
   RestoreBlobJob,
   VerifyPackResult,
   WorkerInit,
@@ -85,6 +88,15 @@ function spawnWorker(init: WorkerInit): Worker {
   const url = here.endsWith('.ts') ? workerUrlForSources(here) : new URL('./repo-worker.js', here);
   // execArgv: [] — a worker needs no loader flags of the parent (tsx would cost a second per worker).
   return new Worker(url, { workerData: init, execArgv: [] });
+}
+
+/**
+ * The file of a pack when the repository is a local folder, so workers can
+ * read it themselves (PackFileSpan); undefined for any other backend, whose
+ * packs the main thread loads.
+ */
+export function localPackPath(backend: Backend, pack: string): string | undefined {
+  return backend instanceof LocalBackend ? join(backend.location, objectPath({ kind: 'data', name: pack })) : undefined;
 }
 
 export function defaultWorkerCount(): number {
@@ -211,6 +223,35 @@ export class WorkerPool {
       [ab],
     );
     return res.result;
+  }
+
+  /** Like restore, the worker reading the span of a local pack file itself; undefined when that read failed. */
+  async restoreFromFile(
+    pack: string,
+    file: PackFileSpan,
+    blobs: RestoreBlobJob[],
+    chown: boolean,
+  ): Promise<{ written: number; failed: { path: string; error: string }[] } | undefined> {
+    const res = await this.request<Extract<WorkerResponse, { type: 'restoreDone' | 'readFailed' }>>(this.leastLoaded(), (jobId) => ({
+      type: 'restoreFile',
+      jobId,
+      pack,
+      file,
+      blobs,
+      chown,
+    }));
+    return res.type === 'restoreDone' ? { written: res.written, failed: res.failed } : undefined;
+  }
+
+  /** Like verifyPack, the worker reading a local pack file itself; undefined when that read failed. */
+  async verifyPackFile(pack: string, path: string): Promise<VerifyPackResult | undefined> {
+    const res = await this.request<Extract<WorkerResponse, { type: 'verifyDone' | 'readFailed' }>>(this.leastLoaded(), (jobId) => ({
+      type: 'verifyPackFile',
+      jobId,
+      pack,
+      file: { path, offset: 0 },
+    }));
+    return res.type === 'verifyDone' ? res.result : undefined;
   }
 
   async close(): Promise<void> {

@@ -50,6 +50,18 @@ export interface RestoreBlobJob {
   targets: RestoreTarget[];
 }
 
+/**
+ * Bytes of a pack the worker reads itself, from a local repository's file:
+ * no copy through the main thread, and one read buffer per worker reused for
+ * every pack instead of a fresh 16 MiB buffer each. `length` undefined: the
+ * whole file.
+ */
+export interface PackFileSpan {
+  path: string;
+  offset: number;
+  length?: number;
+}
+
 export type WorkerRequest =
   | { type: 'backup'; jobId: number; files: BackupFileJob[] }
   | { type: 'flush'; jobId: number }
@@ -57,6 +69,8 @@ export type WorkerRequest =
   | { type: 'packSaved'; buffer: ArrayBuffer }
   | { type: 'restore'; jobId: number; pack: string; data: ArrayBuffer; blobs: RestoreBlobJob[]; chown: boolean }
   | { type: 'verifyPack'; jobId: number; pack: string; data: ArrayBuffer }
+  | { type: 'restoreFile'; jobId: number; pack: string; file: PackFileSpan; blobs: RestoreBlobJob[]; chown: boolean }
+  | { type: 'verifyPackFile'; jobId: number; pack: string; file: PackFileSpan }
   /** Chunk and hash files without storing anything: a drill's check of restored files. */
   | { type: 'hash'; jobId: number; files: BackupFileJob[] };
 
@@ -64,6 +78,8 @@ export interface VerifyPackResult {
   pack: string;
   hashOk: boolean;
   headerError?: string;
+  /** Bytes verified (the pack's size). */
+  size?: number;
   blobs: { id: string; type: 'data' | 'tree'; offset: number; length: number; rawLength: number; compressed: boolean }[];
   damaged: { id: string; error: string }[];
 }
@@ -76,4 +92,6 @@ export type WorkerResponse =
   | { type: 'flushed'; jobId: number }
   | { type: 'restoreDone'; jobId: number; written: number; failed: { path: string; error: string }[] }
   | { type: 'verifyDone'; jobId: number; result: VerifyPackResult }
+  /** A file job's read failed (e.g. the file went missing): the caller falls back to the backend, which reports it. */
+  | { type: 'readFailed'; jobId: number; error: string }
   | { type: 'fatal'; jobId?: number; error: string };
