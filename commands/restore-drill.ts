@@ -1,5 +1,6 @@
 import { estimateColdDrill } from '../src/core/drill/estimate-drill.js';
 import { runDrill } from '../src/core/drill/restore-drill.js';
+import { describeThawOutcome } from '../src/core/tier/thaw-restore.js';
 import { ExitCode } from '../src/core/errors.js';
 import { formatBytes, formatDuration, formatRate } from '../src/core/format.js';
 import { shortId } from '../src/core/repo/snapshot.js';
@@ -47,17 +48,18 @@ export const restoreDrillCommand = defineCommand({
         data: drill,
       };
     }
-    const { drill, problems, scratch } = await runDrill({ ...(await runContextFor(runbook, ctx)), snapshot: args.snapshot, keep: args.keep, tier: args.tier });
+    const { drill, problems, scratch, thaw } = await runDrill({ ...(await runContextFor(runbook, ctx)), snapshot: args.snapshot, keep: args.keep, tier: args.tier });
     await evaluateAlertsAfterRun(runbook, ctx);
     const lines = drill.phases.map(
       (p) => `  ${p.name.padEnd(9)} ${formatDuration(p.durationMs).padStart(8)}${p.bytes !== undefined ? `  ${formatBytes(p.bytes).padStart(10)}  ${formatRate(p.throughput)}` : ''}`,
     );
+    if (thaw !== undefined) lines.unshift(describeThawOutcome(thaw));
     lines.push(...problems.map((p) => `problem: ${p}`));
     if (args.keep) lines.push(`scratch kept at ${scratch}`);
     const rto = drill.rtoMs !== undefined ? formatDuration(drill.rtoMs) : '—';
     return {
       exitCode: drill.verdict === 'failed' ? (problems[0] === 'cancelled' ? ExitCode.cancelled : ExitCode.failed) : ExitCode.ok,
-      summary: `drill ${drill.verdict}: ${runbook.name} snapshot ${drill.snapshotId ? shortId(drill.snapshotId) : '—'} ${drill.verdict === 'failed' ? 'failed validation' : `restored and validated in ${rto}`} (target ${formatDuration(drill.targetMs)})${drill.reason ? ` — ${drill.reason}` : ''}`,
+      summary: `drill ${drill.verdict}${drill.tier === 'cold' ? ' (cold tier)' : ''}: ${runbook.name} snapshot ${drill.snapshotId ? shortId(drill.snapshotId) : '—'} ${drill.verdict === 'failed' ? 'failed validation' : `restored and validated in ${rto}`} (target ${formatDuration(drill.targetMs)})${drill.reason ? ` — ${drill.reason}` : ''}`,
       lines,
       data: drill,
     };

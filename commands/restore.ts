@@ -6,7 +6,7 @@ import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
 import { restoreSnapshot } from '../src/core/repo/restorer.js';
 import { shortId } from '../src/core/repo/snapshot.js';
 import { measuredThroughput } from '../src/core/tier/estimate.js';
-import { describeThawProgress, forecastColdRestore, thawForRestore, type ThawForRestoreResult } from '../src/core/tier/thaw-restore.js';
+import { describeThawOutcome, describeThawProgress, forecastColdRestore, thawForRestore, type ThawForRestoreResult } from '../src/core/tier/thaw-restore.js';
 import { coldLocationOf, thawSettingsFor } from '../src/core/tier/thaw-settings.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs, str } from './support/args.js';
@@ -90,7 +90,7 @@ export const restoreCommand = defineCommand({
     });
     const ms = ctx.clock.monotonicMs() - started;
     const lines = out.failed.map((f) => `damaged: ${f.path}: ${f.error}`);
-    if (thaw !== undefined) lines.unshift(thawLine(thaw));
+    if (thaw !== undefined) lines.unshift(describeThawOutcome(thaw));
     return {
       exitCode: out.failed.length > 0 ? ExitCode.partial : ExitCode.ok,
       summary: `${out.failed.length > 0 ? 'partly restored' : 'restored'} snapshot ${shortId(snapshot.id)} to ${target}: ${out.files} files, ${out.dirs} folders, ${out.symlinks} symlinks, ${formatBytes(out.bytes)} in ${formatDuration(ms)}${out.failed.length > 0 ? `; ${out.failed.length} failed` : ''}`,
@@ -100,9 +100,3 @@ export const restoreCommand = defineCommand({
   },
 });
 
-/** "thaw: 12 pack(s): 10 requested, 1 already thawing, 1 readable at once; waited 4h 2m" */
-function thawLine(thaw: ThawForRestoreResult): string {
-  const rounds = thaw.trees === undefined ? [thaw.data] : [thaw.trees, thaw.data];
-  const sum = (k: 'total' | 'requested' | 'inProgress' | 'alreadyThawed' | 'readable' | 'elapsedMs') => rounds.reduce((n, r) => n + r[k], 0);
-  return `thaw: ${sum('total')} pack(s): ${sum('requested')} requested, ${sum('inProgress')} already thawing, ${sum('alreadyThawed')} already thawed, ${sum('readable')} readable at once; waited ${formatDuration(sum('elapsedMs'))}`;
-}

@@ -129,6 +129,8 @@ describe('restore-drill --tier cold', () => {
     const { drill } = res;
     expect(drill).toMatchObject({ tier: 'cold', verdict: 'met', snapshotId: cold.snapshot.id });
     expect(drill.estimated).toBeUndefined();
+    expect(res.summary).toMatch(/^drill met \(cold tier\): cli-drill snapshot [0-9a-f]{8} restored and validated in /);
+    expect(res.lines[0]).toMatch(/^thaw: (\d+) pack\(s\): \1 requested, 0 already thawing, 0 already thawed, 0 readable at once; waited /);
     const phases = rtoPhases(drill);
     expect(phases.names).toEqual(['plan', 'thaw', 'fetch', 'write', 'validate']);
     // The RTO is the wall time through the thaw: at least the phases' sum (each rounded to a ms).

@@ -80,6 +80,13 @@ export function describeThawProgress(round: 'trees' | 'data', p: ThawProgress): 
   return `thaw: ${p.ready}/${p.total} ${what} ready (${p.requested} requested by this run), ${formatDuration(p.elapsedMs)} elapsed, ${next}`;
 }
 
+/** "thaw: 12 pack(s): 10 requested, 1 already thawing, 1 already thawed, 0 readable at once; waited 4h02m" (both rounds together). */
+export function describeThawOutcome(thaw: ThawForRestoreResult): string {
+  const rounds = thaw.trees === undefined ? [thaw.data] : [thaw.trees, thaw.data];
+  const sum = (k: 'total' | 'requested' | 'inProgress' | 'alreadyThawed' | 'readable' | 'elapsedMs') => rounds.reduce((n, r) => n + r[k], 0);
+  return `thaw: ${sum('total')} pack(s): ${sum('requested')} requested, ${sum('inProgress')} already thawing, ${sum('alreadyThawed')} already thawed, ${sum('readable')} readable at once; waited ${formatDuration(sum('elapsedMs'))}`;
+}
+
 export interface ColdRestoreForecast {
   /** Undefined when the folder listings are archived (the packs are then every pack of the repository). */
   plan?: RestorePlan;
