@@ -112,10 +112,13 @@ export class SnapshotCopier {
     if (known !== undefined) return known;
     this.checkCancelled();
     const tree = await this.hot.loadTree(hotId);
+    // The content of all files in this directory in one go: small files load in parallel too.
+    const content = await this.copyContent(tree.nodes.flatMap((n) => n.content ?? []));
+    let at = 0;
     const nodes: TreeNode[] = [];
     for (const node of tree.nodes) {
       let copy: TreeNode = node;
-      if (node.content && node.content.length > 0) copy = { ...copy, content: await this.copyContent(node.content) };
+      if (node.content && node.content.length > 0) copy = { ...copy, content: content.slice(at, (at += node.content.length)) };
       if (node.subtree !== undefined) copy = { ...copy, subtree: await this.copyTree(node.subtree) };
       nodes.push(copy);
     }
@@ -127,7 +130,7 @@ export class SnapshotCopier {
     return saved.id;
   }
 
-  /** A file's chunks in order; loads run a few ahead, saves go one by one (packs are built in order). */
+  /** Chunks in order; loads run a few ahead, saves go one by one (packs are built in order). */
   private async copyContent(hotIds: string[]): Promise<string[]> {
     const out: string[] = [];
     for (let at = 0; at < hotIds.length; at += LOAD_AHEAD) {
