@@ -15,13 +15,14 @@
  *   it returns the second 02:30 as well, which would run a daily job twice.
  *   `prev()` lists both passes and skips the spring-forward day entirely.
  *
- * So fires are always taken from a forward iteration that starts before any
- * clock change near the asked-for time. From there cron-parser gives what we
- * want: the skipped time moved past the jump, and a repeated time once (the
- * first pass) — except for expressions that run every hour, which run in both
- * passes of the repeated hour, as Vixie cron does for wildcard hours: each pass
- * is an hour of real time that needs its runs. The DST tests pin all of this,
- * so a cron-parser upgrade that changes it fails them.
+ * So when the asked-for time lies within a clock change's shift after it,
+ * fires come from a forward iteration that starts just before the change.
+ * From there cron-parser gives what we want: the skipped time moved past the
+ * jump, and a repeated time once (the first pass). Expressions that run in
+ * every hour need no such start: they run in both passes of the repeated hour,
+ * as Vixie cron does for wildcard hours (each pass is an hour of real time that
+ * needs its runs), and nothing of theirs is skipped in spring. The DST tests
+ * pin all of this, so a cron-parser upgrade that changes it fails them.
  */
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
 import { LifeboatError } from '../errors.js';
@@ -29,7 +30,7 @@ import { LifeboatError } from '../errors.js';
 const HOUR_MS = 3_600_000;
 /** Longer than any clock change in the tz database (the largest is 2h). */
 const CHANGE_WINDOW_MS = 3 * HOUR_MS;
-/** A fire more than this far from `after` is still found; further is "never". */
+/** A fire more than this many cron steps away is "never". */
 const MAX_STEPS = 100_000;
 
 /** A parsed cron expression in a time zone; cheap to query many times. */
@@ -44,20 +45,23 @@ export interface CronSchedule {
 
 /** Throws RUNBOOK_INVALID when the expression or zone does not parse (runbooks are checked at load, so this means a caller bypassed that). */
 export function cronSchedule(expression: string, timezone = 'UTC'): CronSchedule {
+  let cron: CronExpression;
   try {
-    iterate(expression, timezone, new Date(0));
+    cron = CronExpressionParser.parse(expression, { tz: timezone, currentDate: new Date(0) });
   } catch (e) {
     throw new LifeboatError('RUNBOOK_INVALID', `Bad cron schedule ${JSON.stringify(expression)} in time zone ${timezone}: ${(e as Error).message}`, {
       cause: e,
       details: { expression, timezone },
     });
   }
+  // An expression that fires in every hour has no fire a clock change can push past
+  // or repeat, so it never needs the earlier start (which can cost thousands of steps).
+  const everyHour = cron.fields.hour.values.length === 24;
+
   const nextAfter = (after: Date): Date | undefined => {
-    // Start before a nearby clock change so cron-parser sees the day whole.
-    const start = offsetMinutes(new Date(after.getTime() - CHANGE_WINDOW_MS), timezone) !== offsetMinutes(after, timezone) ? new Date(after.getTime() - CHANGE_WINDOW_MS) : after;
-    const it = iterate(expression, timezone, start);
+    cron.reset((everyHour ? undefined : beforeRecentChange(after, timezone)) ?? after);
     for (let i = 0; i < MAX_STEPS; i++) {
-      const fire = step(() => it.next());
+      const fire = step(() => cron.next());
       if (fire === undefined) return undefined;
       if (fire.getTime() > after.getTime()) return fire;
     }
@@ -69,7 +73,8 @@ export function cronSchedule(expression: string, timezone = 'UTC'): CronSchedule
     for (let i = 0; i < MAX_STEPS; i++) {
       // prev() can land on the second pass of a repeated hour or jump over a spring-forward
       // day, so it only gives a starting point; the answer comes from the forward iteration.
-      const candidate = step(() => iterate(expression, timezone, new Date(bound + 1)).prev());
+      cron.reset(new Date(bound + 1));
+      const candidate = step(() => cron.prev());
       if (candidate === undefined) return undefined;
       let last: Date | undefined;
       for (let fire = nextAfter(new Date(candidate.getTime() - 1)); fire && fire.getTime() <= atOrBefore.getTime(); fire = nextAfter(fire)) {
@@ -84,6 +89,27 @@ export function cronSchedule(expression: string, timezone = 'UTC'): CronSchedule
   return { expression, timezone, nextAfter, previousAtOrBefore };
 }
 
+/**
+ * When `at` falls within a clock change's shift after it (in the skipped-to
+ * hour after spring forward, or in the repeated hour after fall back), the
+ * last second before the change; otherwise undefined.
+ */
+function beforeRecentChange(at: Date, timezone: string): Date | undefined {
+  const now = offsetMinutes(at, timezone);
+  let lo = at.getTime() - CHANGE_WINDOW_MS;
+  const before = offsetMinutes(new Date(lo), timezone);
+  if (before === now) return undefined;
+  // Zones change on whole seconds; find the change to the second.
+  let hi = at.getTime();
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (offsetMinutes(new Date(mid), timezone) === before) lo = mid;
+    else hi = mid;
+  }
+  const shiftMs = Math.abs(before - now) * 60_000;
+  return at.getTime() < hi + shiftMs ? new Date(lo) : undefined;
+}
+
 /** The next fire strictly after `after`; undefined when none (or the expression does not parse). */
 export function nextFire(expression: string, timezone: string | undefined, after: Date): Date | undefined {
   return cronSchedule(expression, timezone).nextAfter(after);
@@ -92,10 +118,6 @@ export function nextFire(expression: string, timezone: string | undefined, after
 /** The last fire at or before `atOrBefore`. */
 export function previousFire(expression: string, timezone: string | undefined, atOrBefore: Date): Date | undefined {
   return cronSchedule(expression, timezone).previousAtOrBefore(atOrBefore);
-}
-
-function iterate(expression: string, timezone: string, start: Date): CronExpression {
-  return CronExpressionParser.parse(expression, { tz: timezone, currentDate: start });
 }
 
 /** cron-parser throws when it finds no matching time (a date it cannot reach, or "30 2 31 2 *"); that means "no more fires". */

@@ -37,6 +37,8 @@ export function scheduleStatePath(home: string): string {
 export class FileScheduleState implements ScheduleState {
   /** Writes go one after another, each with the whole current map, so the file never goes back in time. */
   private writes: Promise<void> = Promise.resolve();
+  /** A write that has not started yet: later marks join it instead of each costing an fsync (a first start records every pair). */
+  private queued: Promise<void> | undefined;
 
   private constructor(
     readonly path: string,
@@ -57,10 +59,16 @@ export class FileScheduleState implements ScheduleState {
     let kinds = this.handled.get(runbook);
     if (!kinds) this.handled.set(runbook, (kinds = new Map()));
     kinds.set(kind, scheduledAt);
-    const write = this.writes.then(() => this.write());
-    // A failed write is the caller's to report; the next write still goes ahead.
-    this.writes = write.catch(() => {});
-    return write;
+    if (!this.queued) {
+      const write = this.writes.then(() => {
+        this.queued = undefined;
+        return this.write();
+      });
+      this.queued = write;
+      // A failed write is the caller's to report; the next write still goes ahead.
+      this.writes = write.catch(() => {});
+    }
+    return this.queued;
   }
 
   private async write(): Promise<void> {

@@ -91,6 +91,13 @@ describe('daylight saving changes (Europe/Berlin 2026)', () => {
     ]);
   });
 
+  it('expressions that run every hour are right from any start, inside the jump or the repeated hour', () => {
+    expect(nextFire('*/15 * * * *', 'Europe/Berlin', new Date('2026-03-29T01:10:00Z'))?.toISOString()).toBe('2026-03-29T01:15:00.000Z');
+    expect(nextFire('*/15 * * * *', 'Europe/Berlin', new Date('2026-10-25T01:05:00Z'))?.toISOString()).toBe('2026-10-25T01:15:00.000Z');
+    expect(nextFire('0 * * * *', 'Europe/Berlin', new Date('2026-10-25T00:30:00Z'))?.toISOString()).toBe('2026-10-25T01:00:00.000Z');
+    expect(previousFire('0 * * * *', 'Europe/Berlin', new Date('2026-10-25T01:30:00Z'))?.toISOString()).toBe('2026-10-25T01:00:00.000Z');
+  });
+
   it('New York (2026-03-08 and 2026-11-01) gets the same treatment', () => {
     expect(firesBetween('30 2 * * *', 'America/New_York', '2026-03-07T05:00:00Z', '2026-03-09T05:00:00Z')).toEqual(['2026-03-07T07:30:00.000Z', '2026-03-08T07:30:00.000Z']);
     expect(firesBetween('30 1 * * *', 'America/New_York', '2026-10-31T04:00:00Z', '2026-11-02T05:00:00Z')).toEqual(['2026-10-31T05:30:00.000Z', '2026-11-01T05:30:00.000Z']);

@@ -357,5 +357,11 @@ describe('schedule state file', () => {
     expect(reopened.lastHandled('app', 'drill')?.toISOString()).toBe('2026-01-12T09:00:00.000Z');
     expect(reopened.lastHandled('app', 'verify')).toBeUndefined();
     expect(reopened.lastHandled('web', 'backup')).toBeUndefined();
+    // Many marks at once (a first start records every pair) all reach the file.
+    const names = Array.from({ length: 50 }, (_, i) => `rb-${i}`);
+    await Promise.all(names.map((n, i) => reopened.markHandled(n, 'verify', new Date(Date.UTC(2026, 0, 1, 0, i)))));
+    const third = await FileScheduleState.open(path);
+    expect(names.map((n) => third.lastHandled(n, 'verify')?.getUTCMinutes())).toEqual(names.map((_, i) => i));
+    expect(third.lastHandled('app', 'backup')?.toISOString()).toBe('2026-01-10T02:00:00.000Z');
   });
 });
