@@ -5,13 +5,15 @@
  */
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { drillsOf, rtoPhases, runDrillCli } from '../helpers/drill-runbook.js';
+import { drillsOf, rtoPhases, runDrillCli, scratchLeft } from '../helpers/drill-runbook.js';
 import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
 import { startGlacierProxy, type GlacierProxy } from '../helpers/glacier-proxy.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
+import { startCli } from '../helpers/pipeline-process.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { coldEnv, makeColdRepo, type ColdRepo } from './thaw-cold-repo.js';
 
@@ -140,6 +142,29 @@ describe('restore-drill --tier cold', () => {
     expect(restoresOf(cold).length).toBeGreaterThanOrEqual(4);
     const [stored] = await drillsOf(join(cold.base, 'home'), 'cli-drill');
     expect(stored).toMatchObject({ id: drill.id, tier: 'cold', verdict: 'met', rtoMs: drill.rtoMs });
+  });
+
+  it('Ctrl-C while thawing: exit 130, recorded failed "cancelled", the thaw requests stay for the next run', async () => {
+    const cold = await coldRepo('cli-drill-cancel');
+    const delay = proxy.thawDelayMs.Bulk;
+    proxy.thawDelayMs.Bulk = 60 * 60_000;
+    try {
+      const home = join(cold.base, 'home');
+      const cli = startCli(['restore-drill', cold.file, '--tier', 'cold', '--json'], { env: cliEnv(cold, 'home', { LIFEBOAT_THAW_POLL: '10m' }) });
+      // Interrupt once the thaw has been asked for and the drill waits for its first poll.
+      for (let waited = 0; waited < 30_000 && restoresOf(cold).length === 0; waited += 50) await sleep(50);
+      expect(restoresOf(cold).length, 'no thaw was requested').toBeGreaterThan(0);
+      await sleep(200);
+      cli.child.kill('SIGINT');
+      const done = await cli.done;
+      expect(done.code, done.stdout + done.stderr).toBe(130);
+      const [stored] = await drillsOf(home, 'cli-drill-cancel');
+      expect(stored).toMatchObject({ tier: 'cold', verdict: 'failed', reason: 'cancelled' });
+      for (const r of restoresOf(cold)) expect(proxy.thawStateOf(r.key)).toBe('thawing');
+      expect(await scratchLeft(home)).toEqual([]);
+    } finally {
+      proxy.thawDelayMs.Bulk = delay;
+    }
   });
 
   it('--estimate records an estimated cold drill and asks S3 for no thaw', async () => {
