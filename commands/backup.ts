@@ -46,6 +46,15 @@ export const backupCommand = defineCommand({
     for (const f of run.failedSources ?? []) lines.push(`failed: ${f.error.message}`);
     for (const f of outcome?.fileErrors ?? []) lines.push(`unreadable: ${f.path}: ${f.message}`);
     for (const w of outcome?.warnings ?? []) lines.push(`warning: ${w.path}: ${w.message}`);
+    const tier = run.stages.find((st) => st.name === 'tier' && st.status !== 'skipped');
+    if (tier) {
+      const c = tier.counters;
+      lines.push(
+        tier.status === 'succeeded'
+          ? `tier: ${c.snapshotsForgotten ?? 0} snapshot(s) moved to cold (${c.blobsCopied ?? 0} blobs, ${formatBytes(c.bytesUploaded)} uploaded), ${c.packsPruned ?? 0} hot pack(s) pruned`
+          : `tier ${tier.status}: ${tier.error?.message ?? 'see the run record'} (the backup itself is safe)`,
+      );
+    }
     return {
       exitCode: exitCodeOf(run.status),
       summary: `${run.status === 'succeeded' ? 'backed up' : run.status} ${runbook.name}: snapshot ${snapshot ? shortId(snapshot.id) : '—'}, ${s?.files ?? 0} files, ${formatBytes(s?.bytes)} read, ${formatBytes(s?.bytesNew)} new, ${formatBytes(s?.bytesStored)} stored in ${formatDuration(run.durationMs)}`,

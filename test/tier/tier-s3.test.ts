@@ -40,6 +40,8 @@ interface Setup {
   /** What the source held at each backup, by snapshot id. */
   manifests: Map<string, Manifest>;
   snapshots: string[];
+  /** The --json output of the last backup. */
+  lastBackup: string;
 }
 
 interface TierJson {
@@ -57,6 +59,7 @@ async function threeBackups(name: string, options: { tierSchedule: boolean }): P
   expect((await runCli(['init', runbook], { env: s3Env(home) })).code).toBe(0);
   const manifests = new Map<string, Manifest>();
   const snapshots: string[] = [];
+  let lastBackup = '';
   const days = ['2026-01-01T02:00:00Z', '2026-01-10T02:00:00Z', '2026-02-01T02:00:00Z'];
   for (const [i, day] of days.entries()) {
     await writeRandomFile(join(src, 'big.bin'), 'big', 3 * 1024 * 1024);
@@ -67,8 +70,9 @@ async function threeBackups(name: string, options: { tierSchedule: boolean }): P
     const id = (JSON.parse(res.stdout) as { data: { snapshot: { id: string } } }).data.snapshot.id;
     snapshots.push(id);
     manifests.set(id, await manifestOf(src));
+    lastBackup = res.stdout;
   }
-  return { runbook, home, hotDir, prefix, manifests, snapshots };
+  return { runbook, home, hotDir, prefix, manifests, snapshots, lastBackup };
 }
 
 async function hotSnapshotIds(s: Setup): Promise<string[]> {
@@ -157,6 +161,7 @@ describe('lifeboat tier against s3rver', () => {
     expect(last.status).toBe('succeeded');
     expect(stageOf(last, 'tier')).toMatchObject({ status: 'succeeded', counters: { snapshotsCopied: 2, snapshotsForgotten: 2 } });
     expect(stageOf(runs[1]!, 'tier')).toMatchObject({ status: 'succeeded', counters: { snapshotsCopied: 0 } });
+    expect((JSON.parse(s.lastBackup) as { lines: string[] }).lines.join('\n')).toMatch(/^tier: 2 snapshot\(s\) moved to cold \(\d+ blobs, .* uploaded\), \d+ hot pack\(s\) pruned$/m);
     expect(await hotSnapshotIds(s)).toEqual([s.snapshots[2]]);
     const cold = await coldSnapshots({ endpoint: server.endpoint, bucket: server.bucket, prefix: s.prefix });
     expect(cold.map((c) => c.copiedFrom?.snapshot)).toEqual(s.snapshots.slice(0, 2));
