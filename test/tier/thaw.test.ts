@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError, isLifeboatError } from '../../src/core/errors.js';
 import { openRunbookRepositoryStack, type OpenedRepository } from '../../src/core/repo/open-repository.js';
+import { archiveStateFromHead } from '../../src/core/backends/s3-backend.js';
 import { restoreSnapshot } from '../../src/core/repo/restorer.js';
 import { planRestore } from '../../src/core/tier/restore-plan.js';
 import { forecastColdRestore, thawForRestore } from '../../src/core/tier/thaw-restore.js';
@@ -107,6 +108,12 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     expect(last).toMatchObject({ ready: thawed.data.total, total: thawed.data.total });
     expect(last.nextPollMs).toBeUndefined();
     expect(progress.some((e) => e.round === 'data' && e.p.ready < e.p.total && e.p.nextPollMs !== undefined)).toBe(true);
+    // Backoff: 20 ms, doubling, capped at 80 ms, in each round.
+    for (const round of ['trees', 'data']) {
+      const waits = progress.filter((e) => e.round === round && e.p.nextPollMs !== undefined).map((e) => e.p.nextPollMs);
+      expect(waits.length).toBeGreaterThanOrEqual(1);
+      expect(waits).toEqual(waits.map((_, i) => Math.min(80, 20 * 2 ** i)));
+    }
 
     const target = join(cold.base, 'restored');
     const out = await restoreSnapshot({ repo, snapshot: cold.snapshot, target });
@@ -237,6 +244,24 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     await backend.close();
   });
 
+  it('DEEP_ARCHIVE with Standard retrieval for 1 day: the request carries them, the restore comes back whole', async () => {
+    const base = await tempDir();
+    const cold = { ...(await makeColdRepo({ base, name: 'deep', endpoint: proxy.endpoint, bucket: BUCKET, storageClass: 'DEEP_ARCHIVE', retrieval: 'Standard', thawDays: 1 })), base };
+    const { repo, backend } = await openCold(cold);
+    const [pack] = repo.index.packs.keys();
+    expect(await backend.archiveState?.({ kind: 'data', name: pack! })).toEqual({ storageClass: 'DEEP_ARCHIVE', state: 'archived' });
+    const settings = fastSettings(cold);
+    expect(settings.request).toEqual({ tier: 'Standard', days: 1 });
+    await thawForRestore({ repo, backend, snapshot: cold.snapshot, settings });
+    const requests = restoresOf(cold);
+    expect(requests.length).toBe(repo.index.packs.size);
+    expect(requests.every((r) => r.tier === 'Standard' && r.days === 1 && r.status === 202)).toBe(true);
+    const target = join(cold.base, 'restored');
+    expect((await restoreSnapshot({ repo, snapshot: cold.snapshot, target })).failed).toEqual([]);
+    expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
+    await backend.close();
+  });
+
   it('plans a sub-path and forecasts without a single RestoreObject call', async () => {
     const cold = await coldRepo('forecast');
     const { repo, backend } = await openCold(cold);
@@ -263,5 +288,25 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     expect(docs.packs.every((p) => whole.packs.some((w) => w.pack === p.pack))).toBe(true);
     await expect(planRestore(repo, cold.snapshot, 'data/nope')).rejects.toThrow(/--path data\/nope: "data\/nope" is not in snapshot/);
     await backend.close();
+  });
+});
+
+describe('archiveStateFromHead', () => {
+  it.each([
+    ['no class (STANDARD)', undefined, undefined, undefined, { storageClass: 'STANDARD', state: 'readable' }],
+    ['STANDARD_IA', 'STANDARD_IA', undefined, undefined, { storageClass: 'STANDARD_IA', state: 'readable' }],
+    ['GLACIER_IR (instant retrieval)', 'GLACIER_IR', undefined, undefined, { storageClass: 'GLACIER_IR', state: 'readable' }],
+    ['GLACIER, never restored', 'GLACIER', undefined, undefined, { storageClass: 'GLACIER', state: 'archived' }],
+    ['DEEP_ARCHIVE, thawing', 'DEEP_ARCHIVE', 'ongoing-request="true"', undefined, { storageClass: 'DEEP_ARCHIVE', state: 'thawing' }],
+    [
+      'GLACIER, thawed',
+      'GLACIER',
+      'ongoing-request="false", expiry-date="Fri, 23 Dec 2012 00:00:00 GMT"',
+      undefined,
+      { storageClass: 'GLACIER', state: 'thawed', expiresAt: new Date('2012-12-23T00:00:00Z') },
+    ],
+    ['Intelligent-Tiering in its archive tier', 'INTELLIGENT_TIERING', undefined, 'ARCHIVE_ACCESS', { storageClass: 'INTELLIGENT_TIERING', state: 'archived' }],
+  ] as const)('%s', (_label, storageClass, restore, archiveStatus, expected) => {
+    expect(archiveStateFromHead(storageClass, restore, archiveStatus)).toEqual(expected);
   });
 });
