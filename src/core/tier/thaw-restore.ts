@@ -129,7 +129,8 @@ export async function forecastColdRestore(input: ColdRestoreInput & { throughput
   await mapLimit(packs, 16, async (p) => {
     const { state } = await archiveStateOf(input.backend, { kind: 'data', name: p.pack });
     counts[state]++;
-    if (state === 'archived' || state === 'thawing') archivedBytes += p.packBytes;
+    // A pack already thawing was requested (and billed) before: only the archived ones cost anything now.
+    if (state === 'archived') archivedBytes += p.packBytes;
   });
   const bytes = packs.reduce((n, p) => n + p.packBytes, 0);
   const { storageClass, request } = input.settings;
