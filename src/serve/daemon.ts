@@ -18,7 +18,8 @@ import { invokeCommand } from '../../commands/invoke.js';
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { findCommand } from '../../commands/index.js';
 import { evaluateAll, eventNotifier, fanOutNotifier, type Notifier } from '../core/alerts/index.js';
-import { ExitCode } from '../core/errors.js';
+import { ExitCode, LifeboatError } from '../core/errors.js';
+import { RunLock } from '../core/pipeline/run-lock.js';
 import type { EngineEvent } from '../core/events.js';
 import { describeSkip, FileScheduleState, scheduleStatePath, Scheduler, systemTimers, type Job, type SkipReason } from '../core/schedule/index.js';
 import type { Runbook } from '../core/runbook/types.js';
@@ -66,6 +67,33 @@ const commandOfKind: Record<Job['kind'], string> = { backup: 'backup', verify: '
 export async function serve(options: ServeOptions): Promise<ServeOutcome> {
   const { ctx } = options;
   const log = (level: 'info' | 'warn' | 'error', message: string) => ctx.emit({ type: 'log', level, message });
+  const lock = await acquireServeLock(ctx.home, ctx.clock);
+  try {
+    return await serveLocked(options, log);
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * One serve per state folder: two would both fire every schedule (each job
+ * would then fail on the run lock, or worse, run twice back to back) and share
+ * one schedule state file. `_serve` cannot clash with a runbook's kebab-case name.
+ */
+async function acquireServeLock(home: string, clock: CommandContext['clock']): Promise<RunLock> {
+  try {
+    return await RunLock.acquire(home, { runbook: '_serve', startedAt: clock.now().toISOString(), by: 'lifeboat serve' });
+  } catch (e) {
+    const holder = (e as LifeboatError).details?.holder as { pid?: number; host?: string; startedAt?: string } | undefined;
+    if (e instanceof LifeboatError && e.code === 'RUN_LOCKED' && holder) {
+      throw new LifeboatError('RUN_LOCKED', `another lifeboat serve already runs on ${home}: pid ${holder.pid} on ${holder.host} since ${holder.startedAt}`, { details: { holder } });
+    }
+    throw e;
+  }
+}
+
+async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<ServeOutcome> {
+  const { ctx } = options;
   const store = await ctx.store();
   const notifier = fanOutNotifier(eventNotifier(ctx.emit), ...(options.notifiers ?? []));
   const scheduler: { current?: Scheduler } = {};

@@ -109,6 +109,11 @@ describe('lifeboat serve', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', runbooks: 1 });
 
+    // One serve per state folder: a second one says who holds it and exits non-zero.
+    const second = await runCli(['serve', '--metrics-port', 'off'], { env: t.env, cwd: t.dir });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/another lifeboat serve already runs on .*home: pid \d+/);
+
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);
     expect(served.output()).toMatch(/serve stopped: 1 scheduled job\(s\) run, 0 cancelled/);
