@@ -27,6 +27,8 @@ export interface TierRunbookOptions {
   tierSchedule?: boolean;
   /** Leave out repository.cold altogether. */
   noCold?: boolean;
+  /** A retention policy for the hot repository, as in YAML (e.g. `{ last: 2 }`). */
+  retention?: Record<string, number | string>;
 }
 
 export function writeTierRunbook(dir: string, name: string, o: TierRunbookOptions): string {
@@ -50,6 +52,7 @@ export function writeTierRunbook(dir: string, name: string, o: TierRunbookOption
           }),
       password: { env: 'LIFEBOAT_PASSWORD' },
     },
+    ...(o.retention ? { retention: o.retention } : {}),
     ...(o.tierSchedule ? { schedule: { backup: '0 2 * * *', tier: '0 5 * * *', timezone: 'UTC' } } : {}),
     objectives: { rpo: '26h', rto: '15m' },
     transfer: { concurrency: 4 },

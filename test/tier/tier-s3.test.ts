@@ -52,10 +52,10 @@ interface TierJson {
 const at = (iso: string) => ({ LIFEBOAT_TEST_NOW: iso });
 
 /** Three backups, on Jan 1, Jan 10 and Feb 1, each with a change. */
-async function threeBackups(name: string, options: { tierSchedule: boolean }): Promise<Setup> {
+async function threeBackups(name: string, options: { tierSchedule: boolean; retention?: Record<string, number> }): Promise<Setup> {
   const [dir, home, hotDir, src] = await Promise.all([tempDir(), tempDir(), tempDir(), tempDir()]);
   const prefix = `${name}-${Math.random().toString(16).slice(2, 8)}`;
-  const runbook = writeTierRunbook(dir, name, { source: src, hotDir, endpoint: server.endpoint, bucket: server.bucket, prefix, tierSchedule: options.tierSchedule });
+  const runbook = writeTierRunbook(dir, name, { source: src, hotDir, endpoint: server.endpoint, bucket: server.bucket, prefix, tierSchedule: options.tierSchedule, retention: options.retention });
   expect((await runCli(['init', runbook], { env: s3Env(home) })).code).toBe(0);
   const manifests = new Map<string, Manifest>();
   const snapshots: string[] = [];
@@ -165,6 +165,24 @@ describe('lifeboat tier against s3rver', () => {
     expect(await hotSnapshotIds(s)).toEqual([s.snapshots[2]]);
     const cold = await coldSnapshots({ endpoint: server.endpoint, bucket: server.bucket, prefix: s.prefix });
     expect(cold.map((c) => c.copiedFrom?.snapshot)).toEqual(s.snapshots.slice(0, 2));
+  }, 180_000);
+
+  it('tiers after a retention stage that pruned in the same run, and both repositories stay correct', async () => {
+    // last: 2 — the Feb 1 backup's retention forgets Jan 1 and prunes; its tier stage then moves Jan 10.
+    const s = await threeBackups('tier-after-retention', { tierSchedule: false, retention: { last: 2 } });
+    const last = (await runsOf(s.home, 'tier-after-retention')).filter((r) => r.kind === 'backup')[0]!;
+    expect(stageOf(last, 'retention')).toMatchObject({ status: 'succeeded', counters: { forgotten: 1 } });
+    expect(stageOf(last, 'tier')).toMatchObject({ status: 'succeeded', counters: { snapshotsCopied: 1, snapshotsForgotten: 1 } });
+    expect(last.status).toBe('succeeded');
+    expect(await hotSnapshotIds(s)).toEqual([s.snapshots[2]]);
+    const check = await runCli(['check', s.runbook, '--read-data'], { env: s3Env(s.home) });
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    const loc = { endpoint: server.endpoint, bucket: server.bucket, prefix: s.prefix };
+    const cold = await coldSnapshots(loc);
+    expect(cold.map((c) => c.copiedFrom?.snapshot)).toEqual([s.snapshots[1]]);
+    const target = await tempDir();
+    await restoreSnapshot({ repo: await openColdDirect(loc), snapshot: cold[0]!, target });
+    expectSameManifest(await manifestOf(join(target, 'data')), s.manifests.get(s.snapshots[1]!)!);
   }, 180_000);
 
   it('refuses a runbook without a cold repository (exit 2)', async () => {

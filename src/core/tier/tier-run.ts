@@ -134,7 +134,11 @@ async function closeAbandonedRun(store: Store, holder: RunLockInfo, byRun: strin
  * Stage 6 of a backup run: the backup already holds the run lock and the open
  * hot repository; open (or create) cold and tier. The caller records the stage.
  */
-export async function tierAfterBackup(hot: OpenedRepository, input: RunContext, runId: string): Promise<TierOutcome> {
+export async function tierAfterBackup(backupHot: OpenedRepository, input: RunContext, runId: string): Promise<TierOutcome> {
+  // The backup's view of hot is stale once retention pruned (its index still lists
+  // deleted packs and misses prune's new index file): tier on a fresh one.
+  await backupHot.staging?.flush(input.signal);
+  const hot = await openRunbookRepositoryStack(input.runbook, { env: input.env, home: input.home, emit: input.emit, runId });
   const cold = await openOrCreateCold(input, runId);
   return tierSnapshots({ runbook: input.runbook, clock: input.clock, emit: input.emit, signal: input.signal, runId, hot, cold });
 }
