@@ -23,11 +23,43 @@ function looksIncompressible(data: Uint8Array): boolean {
   return zstdCompress(sample, { compressionLevel: 1 }).length > PROBE_SIZE - (PROBE_SIZE >> 5);
 }
 
+/** Whether compressing `data` may pay: not tiny, and a sample of it shrinks. */
+export function worthCompressing(data: Uint8Array): boolean {
+  return data.length >= 64 && !looksIncompressible(data);
+}
+
+/** Whether `compressedLength` bytes save at least 1/32 of `rawLength` (else the blob is stored raw). */
+export function savesEnough(compressedLength: number, rawLength: number): boolean {
+  return compressedLength <= rawLength - (rawLength >> 5);
+}
+
+/** Compress into a new buffer (for callers that cannot give compressInto enough room). */
+export function compressToNew(data: Uint8Array, level: number): Buffer {
+  return zstdCompress(data, { compressionLevel: level });
+}
+
 /** Compress, or return undefined when it would not save at least 1/32 of the size. */
 export function compressIfSmaller(data: Uint8Array, level: number): Buffer | undefined {
-  if (data.length < 64 || looksIncompressible(data)) return undefined;
-  const out = zstdCompress(data, { compressionLevel: level });
-  return out.length <= data.length - (data.length >> 5) ? out : undefined;
+  if (!worthCompressing(data)) return undefined;
+  const out = compressToNew(data, level);
+  return savesEnough(out.length, data.length) ? out : undefined;
+}
+
+/** Room compressInto may need for `length` bytes of input. */
+export function compressBound(length: number): number {
+  return binding.compressBound(length);
+}
+
+let cctx: InstanceType<typeof binding.CCtx> | undefined;
+
+/**
+ * Compress `data` into `out` (at least compressBound(data.length) bytes) and
+ * return the compressed length: the pack builder compresses straight into
+ * its pack buffer, so a blob leaves no compressed copy behind as garbage.
+ */
+export function compressInto(out: Uint8Array, data: Uint8Array, level: number): number {
+  cctx ??= new binding.CCtx();
+  return cctx.compress(out, data, level);
 }
 
 export function decompress(data: Uint8Array): Buffer {

@@ -46,6 +46,24 @@ export function sealParts(key: Buffer, plaintext: Uint8Array): Buffer[] {
   return parts;
 }
 
+/**
+ * Encrypt `plaintext` into `out` at `at` as nonce ‖ ciphertext ‖ tag and
+ * return the bytes written. `plaintext` may be the very bytes the ciphertext
+ * goes to (out[at + 12, …)): node:crypto hands back the ciphertext as a new
+ * buffer, which is copied in only once complete.
+ */
+export function sealInto(key: Buffer, plaintext: Uint8Array, out: Buffer, at: number): number {
+  const nonce = nextNonce();
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const body = cipher.update(plaintext);
+  const rest = cipher.final();
+  let end = at + nonce.copy(out, at);
+  end += body.copy(out, end);
+  end += rest.copy(out, end);
+  end += cipher.getAuthTag().copy(out, end);
+  return end - at;
+}
+
 export function seal(key: Buffer, plaintext: Uint8Array): Buffer {
   return Buffer.concat(sealParts(key, plaintext));
 }

@@ -11,11 +11,13 @@
  */
 import { createHash } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
-import { compressIfSmaller, decompress, type DecompressScratch } from './compress.js';
-import { blobIdOf, open, sealParts, tryOpen, type MasterKey } from './crypto.js';
+import { compressBound, compressInto, compressToNew, decompress, savesEnough, worthCompressing, type DecompressScratch } from './compress.js';
+import { blobIdOf, open, sealInto, sealParts, tryOpen, type MasterKey } from './crypto.js';
 import { SEAL_OVERHEAD, blobTypeCode, blobTypeFromCode, type BlobLocation, type BlobType } from './format.js';
 
 const ENTRY_SIZE = 42;
+const NONCE_SIZE = 12;
+const TAG_SIZE = 16;
 
 export interface PackedBlob {
   id: string;
@@ -82,33 +84,50 @@ export class PackBuilder {
    * the pack buffer: finish the pack and add it again.
    */
   add(type: BlobType, id: string, plaintext: Uint8Array): PackedBlob | undefined {
-    const compressed = compressIfSmaller(plaintext, this.compressionLevel);
-    const body = compressed ?? plaintext;
-    const length = body.length + SEAL_OVERHEAD;
     const headerBound = (this.entries.length + 1) * ENTRY_SIZE + SEAL_OVERHEAD + 4;
+    const tryCompress = worthCompressing(plaintext);
+    // Room for the worst case, so the blob can be compressed straight into the pack buffer.
+    const worst = this.size + (tryCompress ? compressBound(plaintext.length) : plaintext.length) + SEAL_OVERHEAD + headerBound;
+    if (worst <= this.capacity || this.entries.length === 0) this.ensure(worst);
+    let body: Uint8Array = plaintext;
+    let compressed = false;
+    if (tryCompress) {
+      const start = this.size + NONCE_SIZE;
+      const buffer = this.buffer;
+      if (buffer && worst <= buffer.length) {
+        const n = compressInto(buffer.subarray(start, buffer.length - TAG_SIZE - headerBound), plaintext, this.compressionLevel);
+        if (savesEnough(n, plaintext.length)) [body, compressed] = [buffer.subarray(start, start + n), true];
+      } else {
+        // Near the end of a full pack buffer: compress aside to learn whether the blob still fits.
+        const out = compressToNew(plaintext, this.compressionLevel);
+        if (savesEnough(out.length, plaintext.length)) [body, compressed] = [out, true];
+      }
+    }
+    const length = body.length + SEAL_OVERHEAD;
     const need = this.size + length + headerBound;
     if (need > this.capacity && this.entries.length > 0) return undefined;
-    if (need > (this.buffer?.length ?? 0)) {
-      // Grow by doubling up to the capacity; a lone blob bigger than that (the tree of a
-      // huge directory) gets a buffer of its own size.
-      let size = Math.max(this.buffer?.length ?? INITIAL_BUFFER, INITIAL_BUFFER);
-      while (size < need) size *= 2;
-      size = Math.max(Math.min(size, this.capacity), need);
-      // allocUnsafeSlow: a pooled small buffer would detach the shared pool when transferred.
-      const grown = Buffer.allocUnsafeSlow(size);
-      this.buffer?.copy(grown, 0, 0, this.size);
-      this.buffer = grown;
-    }
-    const buffer = this.buffer!;
-    let at = this.size;
-    for (const part of sealParts(this.key.encryption, body)) {
-      part.copy(buffer, at);
-      at += part.length;
-    }
-    const entry: PackedBlob = { id, type, offset: this.size, length, rawLength: plaintext.length, compressed: compressed !== undefined };
+    this.ensure(need);
+    const written = sealInto(this.key.encryption, body, this.buffer!, this.size);
+    const entry: PackedBlob = { id, type, offset: this.size, length: written, rawLength: plaintext.length, compressed };
     this.entries.push(entry);
-    this.size = at;
+    this.size += written;
     return entry;
+  }
+
+  /**
+   * Grow the buffer to hold `need` bytes: by doubling up to the capacity; a
+   * lone blob bigger than that (the tree of a huge directory) gets a buffer of
+   * its own size.
+   */
+  private ensure(need: number): void {
+    if (need <= (this.buffer?.length ?? 0)) return;
+    let size = Math.max(this.buffer?.length ?? INITIAL_BUFFER, INITIAL_BUFFER);
+    while (size < need) size *= 2;
+    size = Math.max(Math.min(size, this.capacity), need);
+    // allocUnsafeSlow: a pooled small buffer would detach the shared pool when transferred.
+    const grown = Buffer.allocUnsafeSlow(size);
+    this.buffer?.copy(grown, 0, 0, this.size);
+    this.buffer = grown;
   }
 
   /** Append the header and hand out the pack (and its buffer); undefined when empty. */

@@ -24,8 +24,8 @@ function collector(): Collect {
   return collect;
 }
 
-/** Garbage between scavenges: about one average chunk's worth of copies. */
-const YOUNG_EVERY = 8 * 1024 * 1024;
+/** Garbage between scavenges: a few average chunks' worth of copies. */
+const YOUNG_EVERY = 4 * 1024 * 1024;
 /** Garbage between full collections, for buffers promoted before they died. */
 const FULL_EVERY = 256 * 1024 * 1024;
 

@@ -116,8 +116,8 @@ async function backupFile(file: BackupFileJob, store = true): Promise<BackupFile
           entry = packer.add('data', id, chunk)!;
         }
         bytesNew += length;
-        // Its compressed and sealed copies were laid out in the pack buffer and are garbage now.
-        releasedLargeBuffer(entry.length * (entry.compressed ? 2 : 1));
+        // Compressed in place; its ciphertext was copied into the pack buffer and is garbage now.
+        releasedLargeBuffer(entry.length);
       }
       start += length;
       if (store && sinceProgress >= 16 * 1024 * 1024) {
