@@ -55,6 +55,8 @@ const INITIAL_BUFFER = 1024 * 1024;
  */
 export class PackBuilder {
   private buffer?: Buffer;
+  /** Buffers handed back while a pack was already being built: the next packs use them. */
+  private readonly spare: Buffer[] = [];
   private entries: PackedBlob[] = [];
   private size = 0;
 
@@ -63,6 +65,13 @@ export class PackBuilder {
     private readonly compressionLevel: number,
     /** Bytes of the pack buffer; see packBufferCapacity. */
     private readonly capacity: number,
+    /**
+     * Allocate whole-capacity buffers at once (the backup workers, which fill
+     * pack after pack) instead of doubling from 1 MiB (trees, rarely large):
+     * each doubling frees a big buffer, which raises glibc's mmap threshold
+     * and lets later big buffers settle in a thread's arena for good.
+     */
+    private readonly options: { fullSize?: boolean } = {},
   ) {}
 
   get byteSize(): number {
@@ -76,6 +85,7 @@ export class PackBuilder {
   /** Hand back a buffer a finished pack was laid out in, for the next pack. */
   provide(buffer: Buffer): void {
     if (!this.buffer) this.buffer = buffer;
+    else if (this.spare.length < 2) this.spare.push(buffer);
   }
 
   /**
@@ -120,8 +130,9 @@ export class PackBuilder {
    * its own size.
    */
   private ensure(need: number): void {
+    if (!this.buffer && this.spare.length > 0) this.buffer = this.spare.pop();
     if (need <= (this.buffer?.length ?? 0)) return;
-    let size = Math.max(this.buffer?.length ?? INITIAL_BUFFER, INITIAL_BUFFER);
+    let size = Math.max(this.buffer?.length ?? (this.options.fullSize ? this.capacity : INITIAL_BUFFER), INITIAL_BUFFER);
     while (size < need) size *= 2;
     size = Math.max(Math.min(size, this.capacity), need);
     // allocUnsafeSlow: a pooled small buffer would detach the shared pool when transferred.

@@ -23,7 +23,7 @@ const key: MasterKey = {
 };
 const chunker = new Chunker(key.chunkerSeed, init.chunker);
 const blobSet = init.blobSet ? new SharedBlobSet(init.blobSet) : undefined;
-const packer = new PackBuilder(key, init.compressionLevel, packBufferCapacity(init.packSize, init.chunker.maxSize));
+const packer = new PackBuilder(key, init.compressionLevel, packBufferCapacity(init.packSize, init.chunker.maxSize), { fullSize: true });
 /** Read size: small enough that the read buffer stays near one max chunk. */
 const READ_SIZE = 2 * 1024 * 1024;
 const readBuffer = Buffer.allocUnsafeSlow(init.chunker.maxSize + READ_SIZE);
