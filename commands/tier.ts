@@ -30,6 +30,8 @@ export const tierCommand = defineCommand({
     for (const id of outcome.keptAsNewest) lines.push(`keep hot ${shortId(id)}: the newest snapshot of its sources`);
     lines.push(...outcome.problems);
     if (run?.error && run.status !== 'succeeded') lines.push(`${run.status}: ${run.error.message}`);
+    // `lifeboat resume` uploads the hot repository's staging; the cold copy is finished by tier itself.
+    if (run?.status === 'transfer-pending') lines.push(`nothing was forgotten in hot; run \`lifeboat tier ${runbook.name}\` again when ${runbook.repository.cold!.url} is reachable`);
     const summary = args.dryRun
       ? `dry run: would move ${outcome.candidates.length} snapshot(s) of ${runbook.name} to ${runbook.repository.cold!.url}`
       : `${run!.status === 'succeeded' ? 'tiered' : run!.status} ${runbook.name}: ${outcome.snapshotsCopied} snapshot(s) copied (${outcome.snapshotsAlreadyCold} already cold), ${outcome.blobsCopied} blobs, ${formatBytes(outcome.bytesUploaded)} uploaded, ${outcome.snapshotsForgotten} forgotten in hot, ${outcome.packsPruned} hot pack(s) pruned`;

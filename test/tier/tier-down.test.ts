@@ -64,6 +64,7 @@ describe('lifeboat tier with the cold destination down', () => {
     expect(result.data.run.status).toBe('transfer-pending');
     expect(result.data.outcome.pending?.code).toBe('TRANSFER_PENDING');
     expect(result.data.outcome.snapshotsForgotten).toBe(0);
+    expect((JSON.parse(down.stdout) as { lines: string[] }).lines).toContain(`nothing was forgotten in hot; run \`lifeboat tier tier-down\` again when s3://${server.bucket}/${prefix} is reachable`);
     const tierRun = (await runsOf(home, 'tier-down')).find((r) => r.kind === 'tier' && r.status !== 'succeeded')!;
     expect(tierRun.status).toBe('transfer-pending');
     expect(stageOf(tierRun, 'tier').status).toBe('failed');
