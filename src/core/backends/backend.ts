@@ -35,6 +35,12 @@ export interface ObjectInfo {
 export interface SaveOptions {
   /** Storage class hint for object stores (e.g. DEEP_ARCHIVE for cold data/). */
   storageClass?: string;
+  /**
+   * A data pack that holds only tree blobs (folder listings). Archive tiers keep
+   * it in STANDARD, as they do index and snapshots, so that listing a snapshot's
+   * files and planning a restore (which packs, how many bytes) need no thaw.
+   */
+  metadataPack?: boolean;
 }
 
 /**

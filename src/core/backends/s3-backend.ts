@@ -172,7 +172,7 @@ export class S3Backend implements Backend {
 
   async save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
     const key = this.keyOf(handle);
-    const storageClass = handle.kind === 'data' ? (options?.storageClass ?? this.options.dataStorageClass) : 'STANDARD';
+    const storageClass = handle.kind === 'data' && !options?.metadataPack ? (options?.storageClass ?? this.options.dataStorageClass) : 'STANDARD';
     for (let attempt = 1; ; attempt++) {
       const etag = await this.upload(key, data, storageClass);
       const stored = await this.storedSize(key);

@@ -28,6 +28,8 @@ interface Item {
   handle: Handle;
   size: number;
   barrier: boolean;
+  /** A tree-only pack (SaveOptions.metadataPack). Not kept across a crash: a leftover is uploaded in the data class, which costs a thaw round, not data. */
+  metadataPack?: boolean;
   done?: Promise<void>;
 }
 
@@ -80,18 +82,18 @@ export class StagingBackend implements Backend {
     return { objects: this.queue.length + this.inFlight.size, bytes: this.stagedBytes };
   }
 
-  async save(handle: Handle, data: Uint8Array, _options?: SaveOptions): Promise<void> {
+  async save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
     if (handle.kind === 'locks') return this.remote.save(handle, data);
     while (this.stagedBytes > this.maxStagedBytes && this.down === undefined) {
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
     await this.staging.save(handle, data);
-    this.enqueue(handle, data.length);
+    this.enqueue(handle, data.length, options?.metadataPack === true);
   }
 
-  private enqueue(handle: Handle, size: number): void {
+  private enqueue(handle: Handle, size: number, metadataPack = false): void {
     this.stagedBytes += size;
-    this.queue.push({ handle, size, barrier: handle.kind !== 'data' });
+    this.queue.push({ handle, size, barrier: handle.kind !== 'data', ...(metadataPack ? { metadataPack } : {}) });
     this.pump();
   }
 
@@ -120,7 +122,7 @@ export class StagingBackend implements Backend {
       return;
     }
     try {
-      await this.remote.save(item.handle, data, item.handle.kind === 'data' && this.options.storageClass ? { storageClass: this.options.storageClass } : undefined);
+      await this.remote.save(item.handle, data, uploadOptions(item, this.options.storageClass));
       const info = await this.remote.stat(item.handle);
       if (info.size !== data.length) {
         throw new LifeboatError('BACKEND_IO', `${this.remote.location}: ${item.handle.kind}/${item.handle.name} has ${info.size} bytes after upload, ${data.length} were sent`, { retryable: true });
@@ -215,8 +217,15 @@ export class StagingBackend implements Backend {
     for await (const info of this.remote.list(kind)) if (!seen.has(info.name)) yield info;
   }
 
+  /**
+   * A delete is ordered after every upload staged before it: prune saves the
+   * new index and then deletes the old ones, and the remote must never be
+   * left without an index for packs it keeps (a crash in between would hide
+   * them). Locks are not part of that order.
+   */
   async remove(handle: Handle): Promise<void> {
     await this.staging.remove(handle);
+    if (handle.kind !== 'locks' && (this.queue.length > 0 || this.inFlight.size > 0)) await this.flush();
     await this.remote.remove(handle);
   }
 
@@ -238,4 +247,11 @@ function abortPromise(signal: AbortSignal | undefined): Promise<void> {
   if (!signal) return new Promise(() => undefined);
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** The class a staged object is uploaded in: the tier's class for data packs, except tree-only packs (kept readable). */
+function uploadOptions(item: Item, storageClass: string | undefined): SaveOptions | undefined {
+  if (item.handle.kind !== 'data') return undefined;
+  if (item.metadataPack) return { metadataPack: true };
+  return storageClass ? { storageClass } : undefined;
 }

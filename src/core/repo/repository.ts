@@ -248,7 +248,9 @@ export class Repository {
 
   /** Save a finished pack and remember it for the next index file. */
   async savePack(pack: FinishedPack): Promise<void> {
-    await this.backend.save({ kind: 'data', name: pack.id }, pack.bytes);
+    // Tree-only packs stay readable in archive tiers: listing and restore planning need no thaw.
+    const metadataPack = pack.blobs.length > 0 && pack.blobs.every((b) => b.type === 'tree');
+    await this.backend.save({ kind: 'data', name: pack.id }, pack.bytes, metadataPack ? { metadataPack } : undefined);
     const indexed: IndexedPack = { id: pack.id, size: pack.bytes.length, blobs: pack.blobs };
     this.unindexed.push(indexed);
     this.written.push({ id: pack.id, size: indexed.size });
