@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { rtoTargetOf } from '../src/core/drill/rto-target.js';
 import { ExitCode, LifeboatError } from '../src/core/errors.js';
 import { formatBytes, formatDuration } from '../src/core/format.js';
 import { openRunbookRepositoryStack } from '../src/core/repo/open-repository.js';
@@ -55,7 +56,7 @@ export const restoreCommand = defineCommand({
         snapshot,
         subPath: args.path,
         settings,
-        targetMs: runbook.objectives.rtoMs,
+        targetMs: rtoTargetOf(runbook.objectives, 'cold'),
         ...(throughput === undefined ? {} : { throughputBytesPerSec: throughput }),
       });
       return {

@@ -14,6 +14,7 @@ import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
 import { startGlacierProxy, type GlacierProxy } from '../helpers/glacier-proxy.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 import { startCli } from '../helpers/pipeline-process.js';
+import { storageClasses } from '../helpers/tier-runbook.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { coldEnv, makeColdRepo, type ColdRepo } from './thaw-cold-repo.js';
 
@@ -34,9 +35,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function coldRepo(name: string): Promise<ColdRepo & { base: string }> {
+async function coldRepo(name: string, extra: { coldRto?: string } = {}): Promise<ColdRepo & { base: string }> {
   const base = await tempDir();
-  return { ...(await makeColdRepo({ base, name, endpoint: proxy.endpoint, bucket: BUCKET })), base };
+  return { ...(await makeColdRepo({ base, name, endpoint: proxy.endpoint, bucket: BUCKET, ...extra })), base };
 }
 
 /** A fresh state folder per call, polling every few ms. */
@@ -47,17 +48,33 @@ function cliEnv(cold: ColdRepo & { base: string }, home: string, extra: Record<s
 const restoresOf = (cold: ColdRepo) => proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`));
 const exists = (path: string) => access(path).then(() => true, () => false);
 
+/** The cold repository's data/ keys by the class HeadObject reports: content packs are GLACIER, folder listings STANDARD. */
+async function dataKeysByClass(cold: ColdRepo): Promise<{ archived: string[]; standard: string[] }> {
+  const classes = await storageClasses(server.endpoint, BUCKET, cold.prefix);
+  const data = [...classes].filter(([key]) => key.startsWith('data/'));
+  return {
+    archived: data.filter(([, c]) => c === 'GLACIER').map(([key]) => `${cold.prefix}/${key}`).sort(),
+    standard: data.filter(([, c]) => (c ?? 'STANDARD') === 'STANDARD').map(([key]) => `${cold.prefix}/${key}`).sort(),
+  };
+}
+
 describe('restore --tier cold', () => {
   it('--estimate prints thaw, transfer, RTO and cost, and asks S3 for no thaw and writes nothing', async () => {
     const cold = await coldRepo('cli-estimate');
     const target = join(cold.base, 'restored');
     const res = await runCli(['restore', cold.file, '--tier', 'cold', '--estimate', '--target', target], { env: cliEnv(cold, 'home') });
     expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout).toMatch(/estimate for restoring snapshot [0-9a-f]{8} from the cold tier: 24h00m \(thaw 24h00m \+ transfer \d+ms\), retrieval cost \$0\.00/);
-    expect(res.stdout).toMatch(/packs: (\d+) archived, 0 thawing, 0 thawed, 0 readable at once/);
-    expect(res.stdout).toMatch(/thaw: 24h00m \(GLACIER Bulk: 5h00m–12h00m, two rounds: folder listings first\)/);
+    // One thaw round (the folder listings are readable), and exactly the content packs the restore reads.
+    expect(res.stdout).toMatch(/estimate for restoring snapshot [0-9a-f]{8} from the cold tier: 12h00m \(thaw 12h00m \+ transfer \d+ms\), retrieval cost \$0\.00/);
+    const { archived, standard } = await dataKeysByClass(cold);
+    expect(archived.length).toBeGreaterThanOrEqual(4);
+    expect(standard.length).toBeGreaterThanOrEqual(1);
+    expect(res.stdout).toMatch(new RegExp(`plan: ${archived.length} pack\\(s\\), .* for 4 file\\(s\\), .* \\(exact: the folder listings are readable\\)`));
+    expect(res.stdout).toContain(`packs: ${archived.length} archived, 0 thawing, 0 thawed, 0 readable at once`);
+    expect(res.stdout).toMatch(/thaw: 12h00m \(GLACIER Bulk: 5h00m–12h00m\)\n/);
+    expect(res.stdout).not.toMatch(/upper bound|two rounds/);
     expect(res.stdout).toMatch(/transfer: \d+ms at 50\.0 MiB\/s \(assumed\)/);
-    expect(res.stdout).toMatch(/total RTO: 24h00m \(target 15m00s: over\)/);
+    expect(res.stdout).toMatch(/total RTO: 12h00m \(target 15m00s: over\)/);
     expect(res.stdout).toMatch(/GET requests \d+ × \$0\.0004\/1000/);
     expect(restoresOf(cold)).toEqual([]);
     expect(await exists(target)).toBe(false);
@@ -69,11 +86,14 @@ describe('restore --tier cold', () => {
     const res = await runCli(['restore', cold.file, '--tier', 'cold', '--target', target], { env: cliEnv(cold, 'home') });
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(res.stdout).toMatch(/thaw: (\d+) pack\(s\): \1 requested, 0 already thawing, 0 already thawed, 0 readable at once; waited/);
-    expect(res.stderr).toMatch(/info: thaw: 0\/\d+ folder-listing pack\(s\) ready \(\d+ requested by this run\), .* elapsed, next poll in 20ms/);
+    expect(res.stderr).toMatch(/info: thaw: 0\/(\d+) pack\(s\) ready \(\1 requested by this run\), .* elapsed, next poll in 20ms/);
     expect(res.stderr).toMatch(/info: thaw: (\d+)\/\1 pack\(s\) ready .* all readable/);
+    expect(res.stderr).not.toContain('folder-listing');
     expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
+    // Only the content packs (GLACIER at the store) were asked for; the folder listings (STANDARD) were read as they are.
     const requests = restoresOf(cold);
-    expect(requests.length).toBeGreaterThanOrEqual(4);
+    const { archived } = await dataKeysByClass(cold);
+    expect(requests.map((r) => r.key).sort()).toEqual(archived);
     expect(requests.every((r) => r.tier === 'Bulk' && r.days === 3 && r.status === 202)).toBe(true);
 
     // Run again while the copies are thawed: nothing is requested, the restore just reads.
@@ -125,11 +145,13 @@ describe('restore --tier cold', () => {
 
 describe('restore-drill --tier cold', () => {
   it('measures the real thing: a thaw phase of its own, inside the RTO, recorded as a cold drill', async () => {
-    const cold = await coldRepo('cli-drill');
+    const cold = await coldRepo('cli-drill', { coldRto: '2h' });
     const res = await runDrillCli([cold.file, '--tier', 'cold'], cliEnv(cold, 'home'));
     expect(res.code, res.stdout + res.stderr).toBe(0);
     const { drill } = res;
-    expect(drill).toMatchObject({ tier: 'cold', verdict: 'met', snapshotId: cold.snapshot.id });
+    // Held to objectives.coldRto (2h), not rto (15m).
+    expect(drill).toMatchObject({ tier: 'cold', verdict: 'met', snapshotId: cold.snapshot.id, targetMs: 2 * 60 * 60_000 });
+    expect(res.summary).toMatch(/\(target 2h00m\)$/);
     expect(drill.estimated).toBeUndefined();
     expect(res.summary).toMatch(/^drill met \(cold tier\): cli-drill snapshot [0-9a-f]{8} restored and validated in /);
     expect(res.lines[0]).toMatch(/^thaw: (\d+) pack\(s\): \1 requested, 0 already thawing, 0 already thawed, 0 readable at once; waited /);
@@ -139,7 +161,7 @@ describe('restore-drill --tier cold', () => {
     expect(drill.rtoMs).toBeGreaterThanOrEqual(phases.sumMs - phases.names.length);
     const thaw = drill.phases.find((p) => p.name === 'thaw')!;
     expect(thaw.durationMs).toBeGreaterThan(0);
-    expect(restoresOf(cold).length).toBeGreaterThanOrEqual(4);
+    expect(restoresOf(cold).map((r) => r.key).sort()).toEqual((await dataKeysByClass(cold)).archived);
     const [stored] = await drillsOf(join(cold.base, 'home'), 'cli-drill');
     expect(stored).toMatchObject({ id: drill.id, tier: 'cold', verdict: 'met', rtoMs: drill.rtoMs });
   });
@@ -171,14 +193,28 @@ describe('restore-drill --tier cold', () => {
     const cold = await coldRepo('cli-drill-estimate');
     const res = await runDrillCli([cold.file, '--tier', 'cold', '--estimate'], cliEnv(cold, 'home'));
     expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(res.summary).toMatch(/drill estimate \(cold tier\): cli-drill-estimate snapshot [0-9a-f]{8} would take 24h00m \(target 15m00s: over\), retrieval cost \$0\.00; nothing was thawed or restored/);
-    expect(res.drill).toMatchObject({ tier: 'cold', estimated: true, verdict: 'missed', snapshotId: cold.snapshot.id });
+    expect(res.summary).toMatch(/drill estimate \(cold tier\): cli-drill-estimate snapshot [0-9a-f]{8} would take 12h00m \(target 15m00s: over\), retrieval cost \$0\.00; nothing was thawed or restored/);
+    expect(res.drill).toMatchObject({ tier: 'cold', estimated: true, verdict: 'missed', snapshotId: cold.snapshot.id, targetMs: 15 * 60_000 });
     expect(res.drill.phases.map((p) => p.name)).toEqual(['plan', 'thaw', 'fetch']);
-    expect(res.drill.phases.find((p) => p.name === 'thaw')!.durationMs).toBe(24 * 60 * 60_000);
+    // One thaw round: the folder listings are readable, so the plan was exact.
+    expect(res.drill.phases.find((p) => p.name === 'thaw')!.durationMs).toBe(12 * 60 * 60_000);
+    expect(res.drill.reason).toMatch(new RegExp(`^estimated: ${(await dataKeysByClass(cold)).archived.length} pack\\(s\\), \\d+ archived; thaw 12h00m`));
     expect(res.drill.rtoMs).toBe(res.drill.phases.reduce((n, p) => n + p.durationMs, 0));
     expect(res.lines.join('\n')).toMatch(/retrieval cost: \$0\.00/);
     expect(restoresOf(cold)).toEqual([]);
     const [stored] = await drillsOf(join(cold.base, 'home'), 'cli-drill-estimate');
     expect(stored).toMatchObject({ id: res.drill.id, estimated: true, tier: 'cold' });
+  });
+
+  it('objectives.coldRto: cold estimates (drill and restore) are held to it, not to rto', async () => {
+    const cold = await coldRepo('cli-cold-rto', { coldRto: '48h' });
+    const res = await runDrillCli([cold.file, '--tier', 'cold', '--estimate'], cliEnv(cold, 'home'));
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.drill).toMatchObject({ tier: 'cold', estimated: true, verdict: 'met', targetMs: 48 * 60 * 60_000 });
+    expect(res.summary).toMatch(/would take 12h00m \(target 2d00h: within\)/);
+    const restore = await runCli(['restore', cold.file, '--tier', 'cold', '--estimate'], { env: cliEnv(cold, 'home') });
+    expect(restore.code, restore.stdout + restore.stderr).toBe(0);
+    expect(restore.stdout).toMatch(/total RTO: 12h00m \(target 2d00h: within\)/);
+    expect(restoresOf(cold)).toEqual([]);
   });
 });

@@ -2,9 +2,12 @@
  * For the thaw tests: a runbook whose cold repository sits in s3rver behind
  * the Glacier test double, and a backup written straight into that cold
  * repository through the core archiver (so these tests do not depend on
- * `lifeboat tier`). Every data/ object (content and folder-listing packs)
- * gets the cold storage class; config, keys, index and snapshots are STANDARD.
+ * `lifeboat tier`). Content packs get the cold storage class; folder-listing
+ * (tree-only) packs, config, keys, index and snapshots are STANDARD.
+ * `archiveAgain` re-uploads an object in an archive class, as a staged
+ * leftover re-uploaded after a crash would be, for the two-round fallback.
  */
+import { GetObjectCommand, PutObjectCommand, type StorageClass } from '@aws-sdk/client-s3';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -15,6 +18,7 @@ import { loadRunbook } from '../../src/core/runbook/load.js';
 import type { Runbook } from '../../src/core/runbook/types.js';
 import { writeRandomFile } from '../pipeline-s3/harness.js';
 import { s3rverCredentials } from '../helpers/s3rver.js';
+import { s3Client } from '../helpers/tier-runbook.js';
 import { smallRepo } from '../helpers/repo.js';
 
 export const COLD_PASSWORD = 'thaw tests password';
@@ -28,6 +32,7 @@ export interface ColdRepoOptions {
   retrieval?: 'Expedited' | 'Standard' | 'Bulk';
   thawDays?: number;
   rto?: string;
+  coldRto?: string;
 }
 
 export interface ColdRepo {
@@ -83,7 +88,7 @@ export async function makeColdRepo(o: ColdRepoOptions): Promise<ColdRepo> {
       },
       password: { env: 'LIFEBOAT_PASSWORD' },
     },
-    objectives: { rpo: '26h', rto: o.rto ?? '15m' },
+    objectives: { rpo: '26h', rto: o.rto ?? '15m', ...(o.coldRto === undefined ? {} : { coldRto: o.coldRto }) },
     drill: { timeout: '30s' },
   };
   const file = join(o.base, `${o.name}.yaml`);
@@ -97,4 +102,22 @@ export async function makeColdRepo(o: ColdRepoOptions): Promise<ColdRepo> {
   await staging?.flush();
   await repo.backend.close();
   return { runbook, file, data, env, snapshot: outcome.snapshot, prefix };
+}
+
+/** The key of a data pack in the cold repository. */
+export const packKeyOf = (cold: Pick<ColdRepo, 'prefix'>, pack: string): string => `${cold.prefix}/data/${pack.slice(0, 2)}/${pack}`;
+
+/**
+ * Stores `key` again with `storageClass`, straight at the store (`endpoint`:
+ * s3rver, behind the Glacier double), so the double sees it archived from now on.
+ */
+export async function archiveAgain(endpoint: string, bucket: string, key: string, storageClass: StorageClass = 'GLACIER'): Promise<void> {
+  const client = s3Client(endpoint);
+  try {
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const body = await got.Body!.transformToByteArray();
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, StorageClass: storageClass }));
+  } finally {
+    client.destroy();
+  }
 }

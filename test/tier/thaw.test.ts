@@ -1,7 +1,9 @@
 /**
  * The thaw state machine (src/core/tier/thaw.ts, thaw-restore.ts) against the
- * Glacier test double in front of a real s3rver: cold repositories whose data/
- * objects are GLACIER, read through the same backend stack a restore uses.
+ * Glacier test double in front of a real s3rver: cold repositories whose
+ * content packs are GLACIER and whose folder-listing packs are STANDARD, read
+ * through the same backend stack a restore uses; and the two-round fallback
+ * when a folder-listing pack is archived after all.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +11,7 @@ import { LifeboatError, isLifeboatError } from '../../src/core/errors.js';
 import { openRunbookRepositoryStack, type OpenedRepository } from '../../src/core/repo/open-repository.js';
 import { archiveStateFromHead } from '../../src/core/backends/s3-backend.js';
 import { restoreSnapshot } from '../../src/core/repo/restorer.js';
-import { planRestore } from '../../src/core/tier/restore-plan.js';
+import { planRestore, treePacksOf } from '../../src/core/tier/restore-plan.js';
 import { forecastColdRestore, thawForRestore } from '../../src/core/tier/thaw-restore.js';
 import { thawSettingsFor, type ThawSettings } from '../../src/core/tier/thaw-settings.js';
 import type { ThawProgress } from '../../src/core/tier/thaw.js';
@@ -17,7 +19,8 @@ import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
 import { startGlacierProxy, type GlacierProxy } from '../helpers/glacier-proxy.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
-import { makeColdRepo, type ColdRepo } from './thaw-cold-repo.js';
+import { storageClasses } from '../helpers/tier-runbook.js';
+import { archiveAgain, makeColdRepo, packKeyOf, type ColdRepo } from './thaw-cold-repo.js';
 
 const tempDir = useTempDirs('thaw');
 const BUCKET = 'thaw';
@@ -55,17 +58,34 @@ function fastSettings(cold: ColdRepo, deadlineMs = 30_000): ThawSettings {
   return { ...settings, deadlineMs, poll: { firstPollMs: 20, maxPollMs: 80, factor: 2 } };
 }
 
-const keyOf = (cold: ColdRepo, pack: string) => `${cold.prefix}/data/${pack.slice(0, 2)}/${pack}`;
+const keyOf = packKeyOf;
 const restoresOf = (cold: ColdRepo) => proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`));
 const getsOf = (key: string) => proxy.requests.filter((r) => r.operation === 'GetObject' && r.key === key);
+/** Pack ids of the repository's folder-listing packs and of its content packs. */
+function packsOf(repo: OpenedRepository['repo']): { trees: string[]; content: string[] } {
+  const trees = treePacksOf(repo).map((p) => p.pack);
+  return { trees, content: [...repo.index.packs.keys()].filter((p) => !trees.includes(p)).sort() };
+}
 
 describe('a cold repository in GLACIER behind the Glacier double', () => {
-  it('keeps data/ archived and metadata STANDARD; reading an archived pack fails at once with OBJECT_ARCHIVED, not retried', async () => {
+  it('keeps content packs archived and folder listings and metadata STANDARD; reading an archived pack fails at once with OBJECT_ARCHIVED, not retried', async () => {
     const cold = await coldRepo('archived-read');
     const { repo, backend, retry } = await openCold(cold);
     // Listing and the index need no thaw: the repository opened and knows its snapshot.
     expect((await repo.listSnapshots()).map((s) => s.id)).toEqual([cold.snapshot.id]);
-    const [pack] = repo.index.packs.keys();
+    // At the store (HeadObject through the S3 client): content packs GLACIER, tree-only packs STANDARD.
+    const { trees, content } = packsOf(repo);
+    expect(trees.length).toBeGreaterThanOrEqual(1);
+    expect(content.length).toBeGreaterThanOrEqual(4);
+    const classes = await storageClasses(server.endpoint, BUCKET, cold.prefix);
+    for (const p of content) expect(classes.get(`data/${p.slice(0, 2)}/${p}`), p).toBe('GLACIER');
+    for (const p of trees) expect(classes.get(`data/${p.slice(0, 2)}/${p}`) ?? 'STANDARD', p).toBe('STANDARD');
+    // Every data/ object is one of the two.
+    expect([...classes.keys()].filter((k) => k.startsWith('data/')).length).toBe(trees.length + content.length);
+    for (const p of trees) expect(await backend.archiveState?.({ kind: 'data', name: p })).toEqual({ storageClass: 'STANDARD', state: 'readable' });
+    // A folder listing reads at once.
+    expect((await repo.loadTree(cold.snapshot.tree)).nodes.map((n) => n.name)).toEqual(['data']);
+    const pack = content[0];
     expect(await backend.archiveState?.({ kind: 'data', name: pack! })).toEqual({ storageClass: 'GLACIER', state: 'archived' });
     expect(await backend.archiveState?.({ kind: 'config', name: 'config' })).toEqual({ storageClass: 'STANDARD', state: 'readable' });
 
@@ -82,24 +102,24 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     await backend.close();
   });
 
-  it('thaws with the runbook\'s tier and days (folder listings first, then content), then restores byte-identical', async () => {
+  it('thaws only the content packs, with the runbook\'s tier and days, in one round (folder listings are readable), then restores byte-identical', async () => {
     const cold = await coldRepo('thaw-restore');
     const { repo, backend } = await openCold(cold);
+    const { trees, content } = packsOf(repo);
     const progress: { round: string; p: ThawProgress }[] = [];
     const thawed = await thawForRestore({ repo, backend, snapshot: cold.snapshot, settings: fastSettings(cold), onProgress: (round, p) => progress.push({ round, p }) });
 
-    // Tree packs are GLACIER too, so planning needed a round of its own.
-    expect(thawed.trees).toBeDefined();
-    expect(thawed.trees!.requested).toBe(thawed.trees!.total);
-    expect(thawed.plan.packs.length).toBeGreaterThanOrEqual(4);
-    expect(thawed.data.total).toBe(thawed.plan.packs.length);
-    expect(thawed.data.requested).toBe(thawed.plan.packs.length);
+    // Planning read the folder listings at once: no round of its own, and the plan names exactly the content packs.
+    expect(thawed.trees).toBeUndefined();
+    expect(thawed.plan.packs.map((p) => p.pack)).toEqual(content);
+    expect(thawed.data.total).toBe(content.length);
+    expect(thawed.data.requested).toBe(content.length);
     expect(thawed.data.polls).toBeGreaterThanOrEqual(1);
 
-    // At the store: one RestoreObject per pack, Bulk for 3 days as the runbook says, each answered 202.
+    // At the store: one RestoreObject per content pack, none for a folder listing, Bulk for 3 days as the runbook says, each answered 202.
     const requests = restoresOf(cold);
-    expect(requests).toHaveLength(thawed.trees!.total + thawed.data.total);
-    expect(new Set(requests.map((r) => r.key)).size).toBe(requests.length);
+    expect(requests.map((r) => r.key).sort()).toEqual(content.map((p) => keyOf(cold, p)).sort());
+    expect(requests.some((r) => trees.some((t) => r.key === keyOf(cold, t)))).toBe(false);
     expect(requests.every((r) => r.tier === 'Bulk' && r.days === 3 && r.status === 202)).toBe(true);
     for (const p of thawed.plan.packs) expect(proxy.thawStateOf(keyOf(cold, p.pack))).toBe('thawed');
 
@@ -108,12 +128,11 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     expect(last).toMatchObject({ ready: thawed.data.total, total: thawed.data.total });
     expect(last.nextPollMs).toBeUndefined();
     expect(progress.some((e) => e.round === 'data' && e.p.ready < e.p.total && e.p.nextPollMs !== undefined)).toBe(true);
-    // Backoff: 20 ms, doubling, capped at 80 ms, in each round.
-    for (const round of ['trees', 'data']) {
-      const waits = progress.filter((e) => e.round === round && e.p.nextPollMs !== undefined).map((e) => e.p.nextPollMs);
-      expect(waits.length).toBeGreaterThanOrEqual(1);
-      expect(waits).toEqual(waits.map((_, i) => Math.min(80, 20 * 2 ** i)));
-    }
+    // One round only; backoff: 20 ms, doubling, capped at 80 ms.
+    expect(progress.every((e) => e.round === 'data')).toBe(true);
+    const waits = progress.filter((e) => e.p.nextPollMs !== undefined).map((e) => e.p.nextPollMs);
+    expect(waits.length).toBeGreaterThanOrEqual(1);
+    expect(waits).toEqual(waits.map((_, i) => Math.min(80, 20 * 2 ** i)));
 
     const target = join(cold.base, 'restored');
     const out = await restoreSnapshot({ repo, snapshot: cold.snapshot, target });
@@ -128,14 +147,14 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     proxy.thawDelayMs.Bulk = 60 * 60_000; // an hour of real time: nothing finishes during the test
     try {
       const first = await openCold(cold, 'home-1');
+      const contentPacks = packsOf(first.repo).content.length;
       const error = await thawForRestore({ repo: first.repo, backend: first.backend, snapshot: cold.snapshot, settings: fastSettings(cold, 150) }).catch((e: unknown) => e);
       expect(isLifeboatError(error, 'THAW_TIMEOUT'), String(error)).toBe(true);
       const timeout = error as LifeboatError;
       expect(timeout.exitCode).toBe(1);
-      const treePacks = restoresOf(cold).length;
-      expect(treePacks).toBeGreaterThanOrEqual(1);
-      expect(timeout.message).toMatch(new RegExp(`^${treePacks} of ${treePacks} pack\\(s\\) still thawing after .* \\(deadline .*Bulk retrieval\\); the thaw requests stay in place`));
-      expect(timeout.details).toMatchObject({ thawing: treePacks, total: treePacks });
+      expect(restoresOf(cold)).toHaveLength(contentPacks);
+      expect(timeout.message).toMatch(new RegExp(`^${contentPacks} of ${contentPacks} pack\\(s\\) still thawing after .* \\(deadline .*Bulk retrieval\\); the thaw requests stay in place`));
+      expect(timeout.details).toMatchObject({ thawing: contentPacks, total: contentPacks });
 
       // Asking S3 directly for one of them answers 409, which the backend reads as "in progress".
       const key = restoresOf(cold)[0]!.key;
@@ -148,15 +167,15 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
       const second = await openCold(cold, 'home-2');
       const again = await thawForRestore({ repo: second.repo, backend: second.backend, snapshot: cold.snapshot, settings: fastSettings(cold, 150) }).catch((e: unknown) => e);
       expect(isLifeboatError(again, 'THAW_TIMEOUT')).toBe(true);
-      expect(restoresOf(cold)).toHaveLength(treePacks + 1);
+      expect(restoresOf(cold)).toHaveLength(contentPacks + 1);
 
-      // The thaws finish (an hour passes on the double's clock): the next run plans at once and carries on to the content packs.
+      // The thaws finish (an hour passes on the double's clock): the next run finds every pack thawed and asks for nothing.
       proxy.advance(60 * 60_000);
       proxy.thawDelayMs.Bulk = delay;
       const done = await thawForRestore({ repo: second.repo, backend: second.backend, snapshot: cold.snapshot, settings: fastSettings(cold) });
       expect(done.trees).toBeUndefined();
-      expect(done.data.requested).toBe(done.data.total);
-      expect(restoresOf(cold)).toHaveLength(treePacks + 1 + done.data.total);
+      expect(done.data).toMatchObject({ total: contentPacks, requested: 0, alreadyThawed: contentPacks, polls: 0 });
+      expect(restoresOf(cold)).toHaveLength(contentPacks + 1);
       const target = join(cold.base, 'restored');
       expect((await restoreSnapshot({ repo: second.repo, snapshot: cold.snapshot, target })).failed).toEqual([]);
       expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
@@ -170,7 +189,8 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     const cold = await coldRepo('expiry');
     const first = await openCold(cold, 'home-1');
     const thawed = await thawForRestore({ repo: first.repo, backend: first.backend, snapshot: cold.snapshot, settings: fastSettings(cold) });
-    const total = thawed.data.total + thawed.trees!.total;
+    expect(thawed.trees).toBeUndefined();
+    const total = thawed.data.total;
     expect(restoresOf(cold)).toHaveLength(total);
     await first.backend.close();
 
@@ -248,13 +268,14 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     const base = await tempDir();
     const cold = { ...(await makeColdRepo({ base, name: 'deep', endpoint: proxy.endpoint, bucket: BUCKET, storageClass: 'DEEP_ARCHIVE', retrieval: 'Standard', thawDays: 1 })), base };
     const { repo, backend } = await openCold(cold);
-    const [pack] = repo.index.packs.keys();
-    expect(await backend.archiveState?.({ kind: 'data', name: pack! })).toEqual({ storageClass: 'DEEP_ARCHIVE', state: 'archived' });
+    const { trees, content } = packsOf(repo);
+    expect(await backend.archiveState?.({ kind: 'data', name: content[0]! })).toEqual({ storageClass: 'DEEP_ARCHIVE', state: 'archived' });
+    for (const p of trees) expect(await backend.archiveState?.({ kind: 'data', name: p })).toEqual({ storageClass: 'STANDARD', state: 'readable' });
     const settings = fastSettings(cold);
     expect(settings.request).toEqual({ tier: 'Standard', days: 1 });
     await thawForRestore({ repo, backend, snapshot: cold.snapshot, settings });
     const requests = restoresOf(cold);
-    expect(requests.length).toBe(repo.index.packs.size);
+    expect(requests.map((r) => r.key).sort()).toEqual(content.map((p) => keyOf(cold, p)).sort());
     expect(requests.every((r) => r.tier === 'Standard' && r.days === 1 && r.status === 202)).toBe(true);
     const target = join(cold.base, 'restored');
     expect((await restoreSnapshot({ repo, snapshot: cold.snapshot, target })).failed).toEqual([]);
@@ -262,31 +283,81 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     await backend.close();
   });
 
-  it('plans a sub-path and forecasts without a single RestoreObject call', async () => {
+  it('plans a sub-path and forecasts exactly, without a single RestoreObject call or content read', async () => {
     const cold = await coldRepo('forecast');
     const { repo, backend } = await openCold(cold);
+    const { trees, content } = packsOf(repo);
     const before = proxy.requests.length;
-    const forecast = await forecastColdRestore({ repo, backend, snapshot: cold.snapshot, settings: thawSettingsFor(cold.runbook, {}), targetMs: cold.runbook.objectives.rtoMs });
-    // The folder listings are archived: every pack counted, two thaw rounds.
-    expect(forecast.treesArchived).toBe(true);
-    expect(forecast.packs).toBe(repo.index.packs.size);
-    expect(forecast.archived).toBe(forecast.packs);
-    expect(forecast.thawMs).toBe(2 * forecast.thawEstimate.thawMs);
+    const settings = thawSettingsFor(cold.runbook, {});
+    const forecast = await forecastColdRestore({ repo, backend, snapshot: cold.snapshot, settings, targetMs: cold.runbook.objectives.rtoMs });
+    // The folder listings are readable: the plan is exact, the content packs alone, one thaw round.
+    expect(forecast.treesArchived).toBe(false);
+    expect(forecast.plan?.packs.map((p) => p.pack)).toEqual(content);
+    expect(forecast).toMatchObject({ packs: content.length, archived: content.length, thawing: 0, thawed: 0, readable: 0 });
+    expect(forecast.bytes).toBe(forecast.plan!.packBytes);
+    expect(forecast.thawMs).toBe(forecast.thawEstimate.thawMs);
     expect(forecast.totalMs).toBe(forecast.thawMs + forecast.transferMs);
-    expect(forecast.lines.join('\n')).toMatch(/total RTO: .* \(target 15m00s: over\)/);
-    // No thaw asked for; the one read tried (the root folder listing) was refused, so no data came back.
+    const text = forecast.lines.join('\n');
+    expect(text).toMatch(new RegExp(`^plan: ${content.length} pack\\(s\\), .* for 4 file\\(s\\), .* \\(exact: the folder listings are readable\\)$`, 'm'));
+    expect(text).not.toMatch(/upper bound|two rounds/);
+    expect(text).toMatch(/total RTO: .* \(target 15m00s: over\)/);
+    // No thaw asked for; the only data/ objects read were folder-listing packs, each read answered.
     const seen = proxy.requests.slice(before);
     expect(seen.filter((r) => r.operation === 'RestoreObject')).toEqual([]);
-    expect(seen.filter((r) => r.operation === 'GetObject').every((r) => r.status === 403)).toBe(true);
+    const gets = seen.filter((r) => r.operation === 'GetObject' && r.key.includes('/data/'));
+    expect(gets.length).toBeGreaterThanOrEqual(1);
+    // (ranged reads of the folder-listing packs: 206)
+    expect(gets.map((r) => [r.key, r.status])).toEqual(gets.map((r) => [trees.map((t) => keyOf(cold, t)).find((k) => k === r.key) ?? `not a tree pack: ${r.key}`, 206]));
 
-    // Once the folder listings are readable, the plan is exact: docs/ alone needs fewer packs than the whole snapshot.
-    await thawForRestore({ repo, backend, snapshot: cold.snapshot, subPath: 'data/docs', settings: fastSettings(cold) });
-    const whole = await planRestore(repo, cold.snapshot);
-    const docs = await planRestore(repo, cold.snapshot, 'data/docs');
-    expect(docs.files).toBe(3);
-    expect(docs.packs.length).toBeLessThan(whole.packs.length);
-    expect(docs.packs.every((p) => whole.packs.some((w) => w.pack === p.pack))).toBe(true);
+    // A sub-path is planned and forecast before any thaw: docs/ alone needs fewer packs than the whole snapshot.
+    const docs = await forecastColdRestore({ repo, backend, snapshot: cold.snapshot, subPath: 'data/docs', settings });
+    expect(docs.plan!.files).toBe(3);
+    expect(docs.packs).toBeLessThan(forecast.packs);
+    expect(docs.plan!.packs.every((p) => content.includes(p.pack))).toBe(true);
+    expect(docs.plan).toEqual(await planRestore(repo, cold.snapshot, 'data/docs'));
     await expect(planRestore(repo, cold.snapshot, 'data/nope')).rejects.toThrow(/--path data\/nope: "data\/nope" is not in snapshot/);
+    expect(restoresOf(cold)).toEqual([]);
+    await backend.close();
+  });
+
+  it('a folder-listing pack archived after all (a staged leftover re-uploaded in the cold class): the forecast says so, the restore thaws it first, then the content, and completes', async () => {
+    const cold = await coldRepo('tree-archived');
+    const probe = await openCold(cold, 'home-probe');
+    const { trees, content } = packsOf(probe.repo);
+    // The pack holding the root folder listing: planning cannot start without it.
+    const rootPack = probe.repo.index.lookup(cold.snapshot.tree)!.pack;
+    await probe.backend.close();
+    await archiveAgain(server.endpoint, BUCKET, keyOf(cold, rootPack));
+    const classes = await storageClasses(server.endpoint, BUCKET, cold.prefix);
+    expect(classes.get(`data/${rootPack.slice(0, 2)}/${rootPack}`)).toBe('GLACIER');
+
+    const { repo, backend } = await openCold(cold);
+    expect(await backend.archiveState?.({ kind: 'data', name: rootPack })).toEqual({ storageClass: 'GLACIER', state: 'archived' });
+    // The forecast cannot plan: every pack counted (an upper bound, said so), two thaw rounds.
+    const forecast = await forecastColdRestore({ repo, backend, snapshot: cold.snapshot, settings: thawSettingsFor(cold.runbook, {}) });
+    expect(forecast.treesArchived).toBe(true);
+    expect(forecast.plan).toBeUndefined();
+    expect(forecast.packs).toBe(trees.length + content.length);
+    expect(forecast).toMatchObject({ archived: content.length + 1, readable: trees.length - 1 });
+    expect(forecast.thawMs).toBe(2 * forecast.thawEstimate.thawMs);
+    expect(forecast.lines.join('\n')).toMatch(/an upper bound, every pack of the repository: folder listings are archived/);
+    expect(forecast.lines.join('\n')).toMatch(/two rounds: folder listings first/);
+    expect(restoresOf(cold)).toEqual([]);
+
+    const progress: { round: string; p: ThawProgress }[] = [];
+    const thawed = await thawForRestore({ repo, backend, snapshot: cold.snapshot, settings: fastSettings(cold), onProgress: (round, p) => progress.push({ round, p }) });
+    // Round one: the folder-listing packs, of which only the archived one is asked for; round two: the content packs.
+    expect(thawed.trees).toMatchObject({ total: trees.length, requested: 1, readable: trees.length - 1 });
+    expect(thawed.plan.packs.map((p) => p.pack)).toEqual(content);
+    expect(thawed.data).toMatchObject({ total: content.length, requested: content.length });
+    expect(progress.findIndex((e) => e.round === 'data')).toBeGreaterThan(progress.findLastIndex((e) => e.round === 'trees'));
+    const requests = restoresOf(cold);
+    expect(requests[0]?.key).toBe(keyOf(cold, rootPack));
+    expect(requests.slice(1).map((r) => r.key).sort()).toEqual(content.map((p) => keyOf(cold, p)).sort());
+
+    const target = join(cold.base, 'restored');
+    expect((await restoreSnapshot({ repo, snapshot: cold.snapshot, target })).failed).toEqual([]);
+    expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
     await backend.close();
   });
 });

@@ -8,7 +8,7 @@
  * It is stored as a DrillRecord with `estimated: true` and `tier: 'cold'`, so
  * `status` can show the cold RTO marked as estimated; its phases are the
  * forecast ones (thaw, fetch), and its verdict compares the forecast RTO with
- * the target (met / missed), like a measured drill. Estimated drills never
+ * the target (objectives.coldRto, else rto: met / missed), like a measured drill. Estimated drills never
  * feed the measured throughput (measuredThroughput skips them). An estimate
  * that cannot be made (S3 down, no such snapshot) throws and records nothing:
  * it is not a failed drill.
@@ -21,6 +21,7 @@ import type { DrillRecord } from '../store/records.js';
 import { measuredThroughput } from '../tier/estimate.js';
 import { forecastColdRestore, type ColdRestoreForecast } from '../tier/thaw-restore.js';
 import { coldLocationOf, thawSettingsFor } from '../tier/thaw-settings.js';
+import { rtoTargetOf } from './rto-target.js';
 
 export interface EstimateDrillInput extends RunContext {
   /** `latest` (default) or a snapshot id prefix. */
@@ -42,7 +43,7 @@ export async function estimateColdDrill(input: EstimateDrillInput): Promise<Esti
     tier: 'cold',
     startedAt: clock.now().toISOString(),
     verdict: 'running',
-    targetMs: runbook.objectives.rtoMs,
+    targetMs: rtoTargetOf(runbook.objectives, 'cold'),
     phases: [],
     actor: input.actor,
     estimated: true,
@@ -59,7 +60,7 @@ export async function estimateColdDrill(input: EstimateDrillInput): Promise<Esti
     backend,
     snapshot,
     settings,
-    targetMs: runbook.objectives.rtoMs,
+    targetMs: drill.targetMs,
     ...(throughput === undefined ? {} : { throughputBytesPerSec: throughput }),
   });
   // Planning was done for real: its time is measured; thaw and transfer are the forecast.

@@ -6,7 +6,8 @@
  *   plan      open the repository, find the snapshot, walk its trees, make folders
  *   thaw      cold tier only: thaw the archived packs the restore reads (see
  *             src/core/tier/thaw.ts); the RTO includes it, as a real restore
- *             from the cold tier would have to wait for it too
+ *             from the cold tier would have to wait for it too, and holds
+ *             it to objectives.coldRto when the runbook sets one (else rto)
  *   fetch     until the last pack range has been read from the repository
  *   write     until every file is decrypted, verified and written
  *   validate  every restored file re-read and hashed against the snapshot; each
@@ -31,6 +32,7 @@ import type { RunContext } from '../run-context.js';
 import type { DrillPhase, DrillRecord } from '../store/records.js';
 import { describeThawProgress, thawForRestore, type ThawForRestoreResult } from '../tier/thaw-restore.js';
 import { coldLocationOf, thawSettingsFor } from '../tier/thaw-settings.js';
+import { rtoTargetOf } from './rto-target.js';
 import { runShell } from './shell.js';
 
 export interface DrillInput extends RunContext {
@@ -62,7 +64,7 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     tier: input.tier ?? 'hot',
     startedAt: clock.now().toISOString(),
     verdict: 'running',
-    targetMs: runbook.objectives.rtoMs,
+    targetMs: rtoTargetOf(runbook.objectives, input.tier ?? 'hot'),
     phases: [],
     actor: input.actor,
   };

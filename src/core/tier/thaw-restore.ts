@@ -3,12 +3,16 @@
  * reads, thaw them, and say how long that took; or, for `--estimate`, only
  * look (HeadObject) and forecast the thaw, transfer, RTO and cost.
  *
- * Folder listings (tree blobs) live in packs too. When the cold repository
- * keeps them in the archive class as well, the plan cannot be made before they
- * are thawed: the restore then thaws every tree pack first (they are small; a
- * walk may need any of them) and plans after, which costs a second thaw round.
- * The forecast then counts every pack of the repository (an upper bound, said
- * so in its notes) and two thaw rounds.
+ * Folder listings (tree blobs) live in packs of their own, which a cold
+ * repository keeps in STANDARD (SaveOptions.metadataPack): the plan is made
+ * at once, only the content packs it names are thawed, and the forecast is
+ * exact. A tree pack can still be archived: one staged before a crash and
+ * re-uploaded without its flag, or a repository written before tree packs were
+ * kept readable. Then the plan cannot be made before it is thawed: the restore
+ * thaws the archived tree packs first (a walk may need any of them; readable
+ * ones cost no request) and plans after, which costs a second thaw round, and
+ * the forecast counts every pack of the repository (an upper bound, said so in
+ * its plan line) and two thaw rounds.
  */
 import { archiveStateOf, type Backend } from '../backends/backend.js';
 import type { Clock } from '../clock.js';
@@ -97,7 +101,7 @@ export interface ColdRestoreForecast {
   thawing: number;
   thawed: number;
   readable: number;
-  /** Tree packs are archived too: planning needs a thaw round of its own. */
+  /** A tree pack is archived: planning needs a thaw round of its own, and `packs` is an upper bound (every pack). Otherwise the count is exact. */
   treesArchived: boolean;
   thawMs: number;
   transferMs: number;
@@ -142,7 +146,9 @@ export async function forecastColdRestore(input: ColdRestoreInput & { throughput
   const thawMs = toThaw > 0 ? thawEstimate.thawMs * rounds : 0;
   const totalMs = thawMs + transfer.transferMs;
   const lines = [
-    `plan: ${packs.length} pack(s), ${formatBytes(bytes)}${plan ? ` for ${plan.files} file(s), ${formatBytes(plan.fileBytes)}` : ' (every pack of the repository: the folder listings are archived too, so the exact set is not known before a thaw)'}`,
+    plan
+      ? `plan: ${packs.length} pack(s), ${formatBytes(bytes)} for ${plan.files} file(s), ${formatBytes(plan.fileBytes)} (exact: the folder listings are readable)`
+      : `plan: ${packs.length} pack(s), ${formatBytes(bytes)} (an upper bound, every pack of the repository: folder listings are archived, so the exact set is not known before a thaw)`,
     `packs: ${counts.archived} archived, ${counts.thawing} thawing, ${counts.thawed} thawed, ${counts.readable} readable at once`,
     toThaw > 0
       ? `thaw: ${formatDuration(thawMs)} (${storageClass} ${request.tier}: ${formatDuration(thawEstimate.thawRangeMs[0])}–${formatDuration(thawEstimate.thawRangeMs[1])}${rounds > 1 ? ', two rounds: folder listings first' : ''})`
