@@ -45,7 +45,7 @@ export class RunRecorder {
 
   async start(): Promise<void> {
     await this.store.putRun(this.record);
-    this.emit({ type: 'run.started', runId: this.id, runbook: this.record.runbook, kind: this.record.kind === 'backup' ? 'backup' : 'check', at: this.record.startedAt });
+    this.emit({ type: 'run.started', runId: this.id, runbook: this.record.runbook, kind: this.record.kind === 'verify' ? 'check' : this.record.kind, at: this.record.startedAt });
   }
 
   private stage(name: StageName): StageRecord {
