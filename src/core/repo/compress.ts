@@ -78,9 +78,20 @@ export class DecompressScratch {
   private readonly dctx = new binding.DCtx();
   private buffer = Buffer.alloc(0);
 
+  /**
+   * `initialSize`: the largest blob expected (the chunker's max), allocated
+   * on first use in one piece: growing step by step frees buffers that raise
+   * glibc's mmap threshold, and later ones then stay in the thread's arena.
+   * Pages never written are not resident, so the room costs nothing.
+   */
+  constructor(private readonly initialSize = 0) {}
+
   decompress(data: Uint8Array, expectedLength: number): Buffer {
     if (binding.getFrameContentSize(data) !== expectedLength) return zstdDecompress(data);
-    if (this.buffer.length < expectedLength) this.buffer = Buffer.allocUnsafeSlow(expectedLength);
+    if (this.buffer.length < expectedLength) {
+      this.buffer = Buffer.alloc(0); // let the old one go before the new one is allocated
+      this.buffer = Buffer.allocUnsafeSlow(Math.max(expectedLength, this.initialSize));
+    }
     const out = this.buffer.subarray(0, expectedLength);
     const n = this.dctx.decompress(out, data);
     return n === expectedLength ? out : out.subarray(0, n);

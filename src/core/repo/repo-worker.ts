@@ -23,7 +23,8 @@ const key: MasterKey = {
 };
 const chunker = new Chunker(key.chunkerSeed, init.chunker);
 const blobSet = init.blobSet ? new SharedBlobSet(init.blobSet) : undefined;
-const packer = new PackBuilder(key, init.compressionLevel, packBufferCapacity(init.packSize, init.chunker.maxSize), { fullSize: true });
+const packCapacity = packBufferCapacity(init.packSize, init.chunker.maxSize);
+const packer = new PackBuilder(key, init.compressionLevel, packCapacity, { fullSize: true });
 /** Read size: small enough that the read buffer stays near one max chunk. */
 const READ_SIZE = 2 * 1024 * 1024;
 const readBuffer = Buffer.allocUnsafeSlow(init.chunker.maxSize + READ_SIZE);
@@ -32,7 +33,7 @@ const MAX_PACKS_IN_FLIGHT = 1;
 let packsInFlight = 0;
 let creditWaiter: (() => void) | undefined;
 /** Verify and restore use a blob's plaintext only until the next blob. */
-const scratch = new DecompressScratch();
+const scratch = new DecompressScratch(init.chunker.maxSize);
 
 /** Pack bytes read by this worker (PackFileSpan); grows to the largest span, then reused. */
 let fileBuffer = Buffer.alloc(0);
@@ -43,8 +44,9 @@ function readSpan(span: PackFileSpan): Buffer {
   try {
     const length = span.length ?? fstatSync(fd).size - span.offset;
     if (fileBuffer.length < length) {
+      // Room for a whole pack at once (see DecompressScratch on growing step by step).
       fileBuffer = Buffer.alloc(0); // let the old one go before the new one is allocated
-      fileBuffer = Buffer.allocUnsafeSlow(length);
+      fileBuffer = Buffer.allocUnsafeSlow(Math.max(length, packCapacity));
     }
     let done = 0;
     while (done < length) {
