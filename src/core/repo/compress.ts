@@ -80,11 +80,14 @@ export class DecompressScratch {
 
   /**
    * `initialSize`: the largest blob expected (the chunker's max), allocated
-   * on first use in one piece: growing step by step frees buffers that raise
+   * up front in one piece: growing step by step frees buffers that raise
    * glibc's mmap threshold, and later ones then stay in the thread's arena.
    * Pages never written are not resident, so the room costs nothing.
    */
-  constructor(private readonly initialSize = 0) {}
+  constructor(private readonly initialSize = 0) {
+    // Allocated now, before the thread has freed any big buffer (see above).
+    if (initialSize > 0) this.buffer = Buffer.allocUnsafeSlow(initialSize);
+  }
 
   decompress(data: Uint8Array, expectedLength: number): Buffer {
     if (binding.getFrameContentSize(data) !== expectedLength) return zstdDecompress(data);

@@ -35,8 +35,13 @@ let creditWaiter: (() => void) | undefined;
 /** Verify and restore use a blob's plaintext only until the next blob. */
 const scratch = new DecompressScratch(init.chunker.maxSize);
 
-/** Pack bytes read by this worker (PackFileSpan); grows to the largest span, then reused. */
-let fileBuffer = Buffer.alloc(0);
+/**
+ * Pack bytes read by this worker (PackFileSpan), reused for every span.
+ * Allocated at start, before any big buffer was freed, so glibc maps it on
+ * its own instead of carving it from the thread's arena; a worker that never
+ * reads packs never touches its pages, which then cost no memory.
+ */
+let fileBuffer = Buffer.allocUnsafeSlow(packCapacity);
 
 /** Read a span of a local pack file into fileBuffer; the view is valid until the next call. */
 function readSpan(span: PackFileSpan): Buffer {
@@ -137,7 +142,17 @@ async function backupFile(file: BackupFileJob, store = true): Promise<BackupFile
   return { content, size, bytesNew, changed: size !== file.size || undefined };
 }
 
-function restoreBlobs(data: Buffer, blobs: RestoreBlobJob[], chown: boolean): { written: number; failed: { path: string; error: string }[] } {
+/**
+ * `collectPerBlob`: `data` is this worker's own reused buffer, so each blob's
+ * decrypted copy can be scavenged as soon as it is written; a transferred
+ * buffer would be promoted by those scavenges instead (see releaseAfterJob).
+ */
+function restoreBlobs(
+  data: Buffer,
+  blobs: RestoreBlobJob[],
+  chown: boolean,
+  collectPerBlob: boolean,
+): { written: number; failed: { path: string; error: string }[] } {
   const failed: { path: string; error: string }[] = [];
   let written = 0;
   for (const blob of blobs) {
@@ -166,6 +181,7 @@ function restoreBlobs(data: Buffer, blobs: RestoreBlobJob[], chown: boolean): { 
         if (fd !== undefined) closeSync(fd);
       }
     }
+    if (collectPerBlob) releasedLargeBuffer(blob.length);
   }
   return { written, failed };
 }
@@ -175,7 +191,8 @@ function writeAll(fd: number, data: Buffer, position: number): void {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
-function verifyPack(packId: string, data: Buffer): VerifyPackResult {
+/** `collectPerBlob`: as for restoreBlobs. */
+function verifyPack(packId: string, data: Buffer, collectPerBlob: boolean): VerifyPackResult {
   const result: VerifyPackResult = { pack: packId, hashOk: true, blobs: [], damaged: [] };
   result.size = data.length;
   result.hashOk = createHash('sha256').update(data).digest('hex') === packId;
@@ -190,6 +207,7 @@ function verifyPack(packId: string, data: Buffer): VerifyPackResult {
     result.blobs.push({ id: b.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength, compressed: b.compressed });
     const plain = openBlob(key, b, data.subarray(b.offset, b.offset + b.length), scratch);
     if (typeof plain === 'string') result.damaged.push({ id: b.id, error: plain });
+    if (collectPerBlob) releasedLargeBuffer(b.length);
   }
   return result;
 }
@@ -219,13 +237,13 @@ async function handle(msg: WorkerRequest): Promise<void> {
       creditWaiter = undefined;
       return;
     case 'restore': {
-      const { written, failed } = restoreBlobs(Buffer.from(msg.data), msg.blobs, msg.chown);
+      const { written, failed } = restoreBlobs(Buffer.from(msg.data), msg.blobs, msg.chown, false);
       releaseAfterJob(msg.data.byteLength * 2); // the pack and its blobs' decrypted copies
       send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
       return;
     }
     case 'verifyPack': {
-      const result = verifyPack(msg.pack, Buffer.from(msg.data));
+      const result = verifyPack(msg.pack, Buffer.from(msg.data), false);
       releaseAfterJob(msg.data.byteLength * 2); // the pack and its blobs' decrypted copies
       send({ type: 'verifyDone', jobId: msg.jobId, result });
       return;
@@ -239,11 +257,10 @@ async function handle(msg: WorkerRequest): Promise<void> {
         send({ type: 'readFailed', jobId: msg.jobId, error: (e as Error).message });
         return;
       }
-      releaseAfterJob(data.length); // the blobs' decrypted copies
       if (msg.type === 'verifyPackFile') {
-        send({ type: 'verifyDone', jobId: msg.jobId, result: verifyPack(msg.pack, data) });
+        send({ type: 'verifyDone', jobId: msg.jobId, result: verifyPack(msg.pack, data, true) });
       } else {
-        const { written, failed } = restoreBlobs(data, msg.blobs, msg.chown);
+        const { written, failed } = restoreBlobs(data, msg.blobs, msg.chown, true);
         send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
       }
       return;
