@@ -17,14 +17,13 @@
 import { invokeCommand } from '../../commands/invoke.js';
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { findCommand } from '../../commands/index.js';
-import { evaluateAll, eventNotifier, fanOutNotifier, type Notifier } from '../core/alerts/index.js';
+import { compactDuration, evaluateAll, eventNotifier, fanOutNotifier, type Notifier } from '../core/alerts/index.js';
 import { ExitCode, LifeboatError } from '../core/errors.js';
 import { RunLock } from '../core/pipeline/run-lock.js';
 import type { EngineEvent } from '../core/events.js';
 import { describeSkip, FileScheduleState, scheduleStatePath, Scheduler, systemTimers, type Job, type SkipReason } from '../core/schedule/index.js';
 import type { Runbook } from '../core/runbook/types.js';
 import type { Actor } from '../core/store/records.js';
-import { compactDuration } from '../core/alerts/index.js';
 import { createMetrics } from './metrics.js';
 import { storeUnreadableReason } from './ops-health.js';
 import { startOpsServer, type OpsServer } from './ops-server.js';
@@ -201,8 +200,7 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
   };
   let staleTimer: NodeJS.Timeout | undefined;
   try {
-    await catalog.reload();
-    sched.setRunbooks(catalog.current());
+    await catalog.reload(); // tells the scheduler its runbooks through onChange
     catalog.watch();
     process.on('SIGHUP', onHup);
     if (options.ops) {

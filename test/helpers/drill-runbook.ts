@@ -92,12 +92,4 @@ export async function flipByte(file: string, offset?: number): Promise<number> {
   return at;
 }
 
-/** True while a process with this pid exists (and is not a zombie we could still signal). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { processAlive } from '../../src/core/process-info.js';

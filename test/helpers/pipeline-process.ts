@@ -118,12 +118,3 @@ export async function packsIn(repoDir: string): Promise<Map<string, number>> {
   return out;
 }
 
-/** Whether a process with this pid exists (signal 0). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

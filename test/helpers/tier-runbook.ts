@@ -12,7 +12,9 @@ import { Repository } from '../../src/core/repo/repository.js';
 import type { Snapshot } from '../../src/core/repo/snapshot.js';
 import type { ColdSnapshot } from '../../src/core/tier/copy.js';
 import { S3_PASSWORD } from '../pipeline-s3/harness.js';
-import { s3rverCredentials } from './s3rver.js';
+import { afterAll, beforeAll } from 'vitest';
+import { ensureCliBuilt } from './cli.js';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from './s3rver.js';
 
 export interface TierRunbookOptions {
   source: string;
@@ -103,3 +105,29 @@ export async function storageClasses(endpoint: string, bucket: string, prefix: s
 }
 
 export const idsOf = (snaps: readonly Snapshot[]): string[] => snaps.map((s) => s.id);
+
+/**
+ * The tier tests' shared setup: the CLI built, s3rver on loopback for the
+ * file, and the SDK credentials in this process for the tests' own direct
+ * looks at the cold repository (restored after the file).
+ */
+export function useTierS3rver(): { readonly server: RunningS3rver } {
+  let server: RunningS3rver | undefined;
+  const savedEnv = { ...process.env };
+  beforeAll(async () => {
+    await ensureCliBuilt();
+    server = await startS3rver();
+    process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
+  }, 120_000);
+  afterAll(async () => {
+    process.env = savedEnv;
+    await server?.stop();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('s3rver is not running (used outside a test?)');
+      return server;
+    },
+  };
+}

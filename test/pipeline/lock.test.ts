@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { processExists, runsOf, startCli, waitFor, waitForStageRunning, writeRandomFiles } from '../helpers/pipeline-process.js';
+import { processAlive } from '../../src/core/process-info.js';
+import { runsOf, startCli, waitFor, waitForStageRunning, writeRandomFiles } from '../helpers/pipeline-process.js';
 import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
@@ -76,7 +77,7 @@ describe('the run lock', () => {
     victim.child.kill('SIGKILL');
     const killed = await victim.done;
     expect(killed.signal).toBe('SIGKILL');
-    await waitFor('the killed process to be gone', async () => (processExists(victim.pid) ? undefined : true), 5000);
+    await waitFor('the killed process to be gone', async () => (processAlive(victim.pid) ? undefined : true), 5000);
     // It could not clean up: its lock is still there, naming a dead process.
     expect(JSON.parse(await readFile(lockFile, 'utf8'))).toMatchObject({ pid: victim.pid });
 

@@ -85,6 +85,15 @@ async function runsOf(home: string): Promise<RunRecord[]> {
   }
 }
 
+async function alertStatus(home: string, key: string): Promise<string | undefined> {
+  const store = await openJsonStore(home);
+  try {
+    return (await store.getAlert(key))?.status;
+  } finally {
+    await store.close();
+  }
+}
+
 /** Two seconds before the next whole minute (real time), so "* * * * *" fires almost at once. */
 function justBeforeAMinute(): string {
   const next = Math.ceil((Date.now() + 1000) / 60_000) * 60_000 + 60_000;
@@ -164,19 +173,7 @@ describe('lifeboat serve', () => {
     const good = await readFile(t.file, 'utf8');
     await writeFile(t.file, good.replace(/rpo: .*/, 'rpo: whenever'));
     const edited = Date.now();
-    await expect
-      .poll(
-        async () => {
-          const store = await openJsonStore(t.home);
-          try {
-            return (await store.getAlert('runbook-invalid:demo'))?.status;
-          } finally {
-            await store.close();
-          }
-        },
-        { timeout: 20_000, interval: 250 },
-      )
-      .toBe('open');
+    await expect.poll(() => alertStatus(t.home, 'runbook-invalid:demo'), { timeout: 20_000, interval: 250 }).toBe('open');
     // Backups go on with the version that validated.
     await expect
       .poll(async () => (await runsOf(t.home)).filter((r) => r.status === 'succeeded' && Date.parse(r.startedAt) > edited + 500).length, { timeout: 20_000, interval: 250 })
@@ -186,19 +183,7 @@ describe('lifeboat serve', () => {
     // SIGHUP re-reads too: fixing the file resolves the alert.
     await writeFile(t.file, good);
     served.child.kill('SIGHUP');
-    await expect
-      .poll(
-        async () => {
-          const store = await openJsonStore(t.home);
-          try {
-            return (await store.getAlert('runbook-invalid:demo'))?.status;
-          } finally {
-            await store.close();
-          }
-        },
-        { timeout: 20_000, interval: 250 },
-      )
-      .toBe('resolved');
+    await expect.poll(() => alertStatus(t.home, 'runbook-invalid:demo'), { timeout: 20_000, interval: 250 }).toBe('resolved');
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);
   }, 90_000);

@@ -7,32 +7,18 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkRepository } from '../../src/core/repo/checker.js';
 import { restoreSnapshot } from '../../src/core/repo/restorer.js';
-import { ensureCliBuilt, repoRoot, runCli } from '../helpers/cli.js';
+import { repoRoot, runCli } from '../helpers/cli.js';
 import { expectSameManifest, manifestOf, type Manifest } from '../helpers/fs-manifest.js';
-import { startS3rver, s3rverCredentials, type RunningS3rver } from '../helpers/s3rver.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
-import { coldSnapshots, openColdDirect, writeTierRunbook } from '../helpers/tier-runbook.js';
+import { coldSnapshots, openColdDirect, writeTierRunbook, useTierS3rver } from '../helpers/tier-runbook.js';
 import { s3Env, writeRandomFile } from '../pipeline-s3/harness.js';
 
 const tempDir = useTempDirs('tier-crash');
 const childScript = join(repoRoot, 'test/helpers/tier-child.ts');
-let server: RunningS3rver;
-const savedEnv = { ...process.env };
-
-beforeAll(async () => {
-  await ensureCliBuilt();
-  server = await startS3rver();
-  process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
-}, 120_000);
-
-afterAll(async () => {
-  process.env = savedEnv;
-  await server?.stop();
-});
+const s3 = useTierS3rver();
 
 const TIER_TIME = '2026-03-01T05:00:00Z';
 
@@ -47,7 +33,7 @@ interface Setup {
 async function setup(name: string): Promise<Setup> {
   const [dir, home, hotDir, src] = await Promise.all([tempDir(), tempDir(), tempDir(), tempDir()]);
   const prefix = `${name}-${Math.random().toString(16).slice(2, 8)}`;
-  const runbook = writeTierRunbook(dir, name, { source: src, hotDir, endpoint: server.endpoint, bucket: server.bucket, prefix, tierSchedule: true });
+  const runbook = writeTierRunbook(dir, name, { source: src, hotDir, endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix, tierSchedule: true });
   const env = (now: string) => s3Env(home, { LIFEBOAT_TEST_NOW: now });
   expect((await runCli(['init', runbook], { env: env(TIER_TIME) })).code).toBe(0);
   const snapshots: string[] = [];
@@ -90,7 +76,7 @@ async function hotSnapshotIds(s: Setup): Promise<string[]> {
   return (JSON.parse(res.stdout) as { data: { id: string }[] }).data.map((x) => x.id);
 }
 
-const loc = (s: Setup) => ({ endpoint: server.endpoint, bucket: server.bucket, prefix: s.prefix });
+const loc = (s: Setup) => ({ endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix: s.prefix });
 
 /**
  * Each case: where the process dies, and which hot snapshots may already be

@@ -6,28 +6,14 @@
 import { createServer } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { startS3rver, s3rverCredentials, type RunningS3rver } from '../helpers/s3rver.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
-import { coldSnapshots, writeTierRunbook } from '../helpers/tier-runbook.js';
+import { coldSnapshots, writeTierRunbook, useTierS3rver } from '../helpers/tier-runbook.js';
 import { filesUnder, runsOf, s3Env, stageOf, writeRandomFile } from '../pipeline-s3/harness.js';
 
 const tempDir = useTempDirs('tier-down');
-let server: RunningS3rver;
-const savedEnv = { ...process.env };
-
-beforeAll(async () => {
-  await ensureCliBuilt();
-  server = await startS3rver();
-  process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
-}, 120_000);
-
-afterAll(async () => {
-  process.env = savedEnv;
-  await server?.stop();
-});
+const s3 = useTierS3rver();
 
 /** A loopback port with nothing listening: connections are refused at once. */
 async function closedPort(): Promise<number> {
@@ -42,8 +28,8 @@ describe('lifeboat tier with the cold destination down', () => {
   it('ends transfer-pending with the copy staged and hot untouched, and completes once S3 is back', async () => {
     const [dir, home, hotDir, src] = await Promise.all([tempDir(), tempDir(), tempDir(), tempDir()]);
     const prefix = `down-${Math.random().toString(16).slice(2, 8)}`;
-    const write = (endpoint: string) => writeTierRunbook(dir, 'tier-down', { source: src, hotDir, endpoint, bucket: server.bucket, prefix, tierSchedule: true });
-    const runbook = write(server.endpoint);
+    const write = (endpoint: string) => writeTierRunbook(dir, 'tier-down', { source: src, hotDir, endpoint, bucket: s3.server.bucket, prefix, tierSchedule: true });
+    const runbook = write(s3.server.endpoint);
     const env = (now: string) => s3Env(home, { LIFEBOAT_TEST_NOW: now, LIFEBOAT_TRANSFER_RETRY_BUDGET: '1s' });
     expect((await runCli(['init', runbook], { env: env('2026-01-01T00:00:00Z') })).code).toBe(0);
     const snapshots: string[] = [];
@@ -64,7 +50,7 @@ describe('lifeboat tier with the cold destination down', () => {
     expect(result.data.run.status).toBe('transfer-pending');
     expect(result.data.outcome.pending?.code).toBe('TRANSFER_PENDING');
     expect(result.data.outcome.snapshotsForgotten).toBe(0);
-    expect((JSON.parse(down.stdout) as { lines: string[] }).lines).toContain(`nothing was forgotten in hot; run \`lifeboat tier tier-down\` again when s3://${server.bucket}/${prefix} is reachable`);
+    expect((JSON.parse(down.stdout) as { lines: string[] }).lines).toContain(`nothing was forgotten in hot; run \`lifeboat tier tier-down\` again when s3://${s3.server.bucket}/${prefix} is reachable`);
     const tierRun = (await runsOf(home, 'tier-down')).find((r) => r.kind === 'tier' && r.status !== 'succeeded')!;
     expect(tierRun.status).toBe('transfer-pending');
     expect(stageOf(tierRun, 'tier').status).toBe('failed');
@@ -74,15 +60,15 @@ describe('lifeboat tier with the cold destination down', () => {
     const staged = await filesUnder(join(home, 'staging'));
     expect(staged.some((f) => f.includes('/data/'))).toBe(true);
     expect(staged.some((f) => f.includes('/snapshots/'))).toBe(true);
-    expect(await coldSnapshots({ endpoint: server.endpoint, bucket: server.bucket, prefix })).toEqual([]);
+    expect(await coldSnapshots({ endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix })).toEqual([]);
 
     // S3 back: the next tier uploads what waited and completes, one cold copy each.
-    write(server.endpoint);
+    write(s3.server.endpoint);
     const back = await runCli(['tier', runbook, '--json'], { env: env('2026-03-01T01:00:00Z') });
     expect(back.code, back.stdout + back.stderr).toBe(0);
     const hotAfter = await runCli(['snapshots', runbook, '--json'], { env: env('2026-03-01T01:00:00Z') });
     expect((JSON.parse(hotAfter.stdout) as { data: { id: string }[] }).data.map((s) => s.id)).toEqual([snapshots[2]]);
-    const cold = await coldSnapshots({ endpoint: server.endpoint, bucket: server.bucket, prefix });
+    const cold = await coldSnapshots({ endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix });
     expect(cold.map((c) => c.copiedFrom?.snapshot)).toEqual(snapshots.slice(0, 2));
     expect((await filesUnder(join(home, 'staging'))).filter((f) => /\/(data|index|snapshots)\//.test(f))).toEqual([]);
   }, 180_000);

@@ -5,32 +5,17 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkRepository } from '../../src/core/repo/checker.js';
 import { restoreSnapshot } from '../../src/core/repo/restorer.js';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { expectSameManifest, manifestOf, type Manifest } from '../helpers/fs-manifest.js';
-import { startS3rver, s3rverCredentials, type RunningS3rver } from '../helpers/s3rver.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
-import { coldSnapshots, openColdDirect, storageClasses, writeTierRunbook } from '../helpers/tier-runbook.js';
+import { coldSnapshots, openColdDirect, storageClasses, writeTierRunbook, useTierS3rver } from '../helpers/tier-runbook.js';
 import { objectsInBucket, runsOf, s3Env, stageOf, writeRandomFile } from '../pipeline-s3/harness.js';
 
 const tempDir = useTempDirs('tier-s3');
-let server: RunningS3rver;
-const savedEnv = { ...process.env };
-
-beforeAll(async () => {
-  await ensureCliBuilt();
-  server = await startS3rver();
-  // For the test's own direct look at the cold repository (the SDK's standard chain).
-  process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
-}, 120_000);
-
-afterAll(async () => {
-  process.env = savedEnv;
-  await server?.stop();
-});
+const s3 = useTierS3rver();
 
 interface Setup {
   runbook: string;
@@ -55,7 +40,7 @@ const at = (iso: string) => ({ LIFEBOAT_TEST_NOW: iso });
 async function threeBackups(name: string, options: { tierSchedule: boolean; retention?: Record<string, number> }): Promise<Setup> {
   const [dir, home, hotDir, src] = await Promise.all([tempDir(), tempDir(), tempDir(), tempDir()]);
   const prefix = `${name}-${Math.random().toString(16).slice(2, 8)}`;
-  const runbook = writeTierRunbook(dir, name, { source: src, hotDir, endpoint: server.endpoint, bucket: server.bucket, prefix, tierSchedule: options.tierSchedule, retention: options.retention });
+  const runbook = writeTierRunbook(dir, name, { source: src, hotDir, endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix, tierSchedule: options.tierSchedule, retention: options.retention });
   expect((await runCli(['init', runbook], { env: s3Env(home) })).code).toBe(0);
   const manifests = new Map<string, Manifest>();
   const snapshots: string[] = [];
@@ -85,7 +70,7 @@ describe('lifeboat tier against s3rver', () => {
   it('moves old snapshots to a GLACIER cold repository and they restore byte-identical from there', async () => {
     const s = await threeBackups('tier-e2e', { tierSchedule: true });
     const [first, second, third] = s.snapshots as [string, string, string];
-    const loc = { endpoint: server.endpoint, bucket: server.bucket, prefix: s.prefix };
+    const loc = { endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix: s.prefix };
     // With schedule.tier the backups leave tiering to `lifeboat tier`: their tier stage is skipped.
     const backupRun = (await runsOf(s.home, 'tier-e2e')).find((r) => r.kind === 'backup')!;
     expect(stageOf(backupRun, 'tier').status).toBe('skipped');
@@ -98,7 +83,7 @@ describe('lifeboat tier against s3rver', () => {
     expect(dry.stdout).toContain(`would move ${second.slice(0, 8)}`);
     expect(dry.stdout).not.toContain(`would move ${third.slice(0, 8)}`);
     expect(await hotSnapshotIds(s)).toEqual(s.snapshots);
-    expect((await objectsInBucket(server.directory, server.bucket, s.prefix)).size).toBe(0);
+    expect((await objectsInBucket(s3.server.directory, s3.server.bucket, s.prefix)).size).toBe(0);
     expect((await runsOf(s.home, 'tier-e2e')).filter((r) => r.kind === 'tier')).toEqual([]);
 
     // On Jan 20 only the Jan 1 snapshot is older than 14 days.
@@ -129,7 +114,7 @@ describe('lifeboat tier against s3rver', () => {
     // In cold: one copy of each, data/ in GLACIER, metadata STANDARD.
     const cold = await coldSnapshots(loc);
     expect(cold.map((c) => c.copiedFrom?.snapshot)).toEqual([first, second]);
-    const classes = await storageClasses(server.endpoint, server.bucket, s.prefix);
+    const classes = await storageClasses(s3.server.endpoint, s3.server.bucket, s.prefix);
     const coldIndex = (await openColdDirect(loc)).index;
     const data = [...classes].filter(([k]) => k.startsWith('data/'));
     const meta = [...classes].filter(([k]) => !k.startsWith('data/') && !k.startsWith('locks/'));
@@ -168,7 +153,7 @@ describe('lifeboat tier against s3rver', () => {
     expect(stageOf(runs[1]!, 'tier')).toMatchObject({ status: 'succeeded', counters: { snapshotsCopied: 0 } });
     expect((JSON.parse(s.lastBackup) as { lines: string[] }).lines.join('\n')).toMatch(/^tier: 2 snapshot\(s\) moved to cold \(\d+ blobs, .* uploaded\), \d+ hot pack\(s\) pruned$/m);
     expect(await hotSnapshotIds(s)).toEqual([s.snapshots[2]]);
-    const cold = await coldSnapshots({ endpoint: server.endpoint, bucket: server.bucket, prefix: s.prefix });
+    const cold = await coldSnapshots({ endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix: s.prefix });
     expect(cold.map((c) => c.copiedFrom?.snapshot)).toEqual(s.snapshots.slice(0, 2));
   }, 180_000);
 
@@ -182,7 +167,7 @@ describe('lifeboat tier against s3rver', () => {
     expect(await hotSnapshotIds(s)).toEqual([s.snapshots[2]]);
     const check = await runCli(['check', s.runbook, '--read-data'], { env: s3Env(s.home) });
     expect(check.code, check.stdout + check.stderr).toBe(0);
-    const loc = { endpoint: server.endpoint, bucket: server.bucket, prefix: s.prefix };
+    const loc = { endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix: s.prefix };
     const cold = await coldSnapshots(loc);
     expect(cold.map((c) => c.copiedFrom?.snapshot)).toEqual([s.snapshots[1]]);
     const target = await tempDir();
@@ -192,7 +177,7 @@ describe('lifeboat tier against s3rver', () => {
 
   it('refuses a runbook without a cold repository (exit 2)', async () => {
     const [dir, home, hotDir, src] = await Promise.all([tempDir(), tempDir(), tempDir(), tempDir()]);
-    const runbook = writeTierRunbook(dir, 'no-cold', { source: src, hotDir, endpoint: server.endpoint, bucket: server.bucket, prefix: 'x', noCold: true });
+    const runbook = writeTierRunbook(dir, 'no-cold', { source: src, hotDir, endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix: 'x', noCold: true });
     const res = await runCli(['tier', runbook], { env: s3Env(home) });
     expect(res.code).toBe(2);
     expect(res.stderr + res.stdout).toMatch(/runbook no-cold .* has no cold repository: add repository\.cold/);

@@ -9,7 +9,6 @@
  * everything (its counters are the manifest diff), snapshot when everything is
  * stored. One failing source makes the run partial; the others complete.
  */
-import type { Clock } from '../clock.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { backupPaths, type BackupOutcome } from '../repo/archiver.js';
@@ -20,13 +19,12 @@ import type { Snapshot } from '../repo/snapshot.js';
 import type { Runbook } from '../runbook/types.js';
 import type { RunContext } from '../run-context.js';
 import type { RunRecord, RunStatus } from '../store/records.js';
-import type { Store } from '../store/store.js';
 import { completePendingRuns } from './complete-pending.js';
 import { hooksError, runHooks } from './hooks.js';
 import { progressThrottle } from './progress-throttle.js';
 import { forgetAndPrune } from './retention-stage.js';
-import { RunLock, type RunLockInfo } from './run-lock.js';
-import { RunRecorder } from './run-recorder.js';
+import { RunLock } from './run-lock.js';
+import { closeAbandonedRun, RunRecorder } from './run-recorder.js';
 import { verifyRun } from './verify-stage.js';
 import { backupTiers, tierAfterBackup, tierStatusOf } from '../tier/tier-run.js';
 import { tierCounters } from '../tier/tier-snapshots.js';
@@ -123,17 +121,6 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
   } finally {
     await runLock.release();
   }
-}
-
-/** A run whose process died (kill -9, OOM) stays `running` in the store: record how it ended. */
-async function closeAbandonedRun(store: Store, holder: RunLockInfo, byRun: string, clock: Clock): Promise<void> {
-  if (!holder.runId) return;
-  const run = await store.getRun(holder.runId);
-  if (!run || run.status !== 'running') return;
-  const error = { code: 'INTERNAL', message: `process ${holder.pid} on ${holder.host} died during the run (found by run ${byRun})` };
-  for (const stage of run.stages) if (stage.status === 'running') Object.assign(stage, { status: 'failed', error });
-  Object.assign(run, { status: 'failed', endedAt: clock.now().toISOString(), error });
-  await store.putRun(run);
 }
 
 /** Hooks get the environment minus the repository password variable: a hook has no business with it. */

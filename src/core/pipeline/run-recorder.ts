@@ -10,6 +10,7 @@ import { describeError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { Actor, RunKind, RunRecord, RunStatus, StageName, StageRecord, StageStatus } from '../store/records.js';
 import type { Store } from '../store/store.js';
+import type { RunLockInfo } from './run-lock.js';
 
 export function newRunId(clock: Clock): string {
   const stamp = clock.now().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
@@ -91,4 +92,15 @@ export class RunRecorder {
     this.emit({ type: 'run.finished', runId: this.id, runbook: this.record.runbook, status, at: this.record.endedAt });
     return this.record;
   }
+}
+
+/** A run whose process died (kill -9, OOM) stays `running` in the store: record how it ended. */
+export async function closeAbandonedRun(store: Store, holder: RunLockInfo, byRun: string, clock: Clock): Promise<void> {
+  if (!holder.runId) return;
+  const run = await store.getRun(holder.runId);
+  if (!run || run.status !== 'running') return;
+  const error = { code: 'INTERNAL', message: `process ${holder.pid} on ${holder.host} died during the run (found by run ${byRun})` };
+  for (const stage of run.stages) if (stage.status === 'running') Object.assign(stage, { status: 'failed', error });
+  Object.assign(run, { status: 'failed', endedAt: clock.now().toISOString(), error });
+  await store.putRun(run);
 }

@@ -4,16 +4,14 @@
  * file only opens the repositories, holds the runbook's run lock (a tier never
  * overlaps a backup of the same runbook) and records the outcome.
  */
-import type { Clock } from '../clock.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import { RunLock, type RunLockInfo } from '../pipeline/run-lock.js';
-import { RunRecorder } from '../pipeline/run-recorder.js';
+import { RunLock } from '../pipeline/run-lock.js';
+import { closeAbandonedRun, RunRecorder } from '../pipeline/run-recorder.js';
 import { initRunbookRepository, openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
 import type { RunContext } from '../run-context.js';
 import type { Runbook } from '../runbook/types.js';
 import type { RunRecord, RunStatus, StageStatus } from '../store/records.js';
-import type { Store } from '../store/store.js';
 import { emptyTierOutcome, planTier, tierCounters, tierSnapshots, type TierOutcome } from './tier-snapshots.js';
 
 export interface TierRunInput extends RunContext {
@@ -117,17 +115,6 @@ export async function runTier(input: TierRunInput): Promise<TierRunResult> {
   } finally {
     await runLock.release();
   }
-}
-
-/** A tier run whose process died stays `running` in the store: record how it ended. */
-async function closeAbandonedRun(store: Store, holder: RunLockInfo, byRun: string, clock: Clock): Promise<void> {
-  if (!holder.runId) return;
-  const run = await store.getRun(holder.runId);
-  if (!run || run.status !== 'running') return;
-  const error = { code: 'INTERNAL', message: `process ${holder.pid} on ${holder.host} died during the run (found by run ${byRun})` };
-  for (const stage of run.stages) if (stage.status === 'running') Object.assign(stage, { status: 'failed', error });
-  Object.assign(run, { status: 'failed', endedAt: clock.now().toISOString(), error });
-  await store.putRun(run);
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../../src/core/events.js';
 import { cleanTerminalLine, hooksError, runHooks, stripAnsi, type RunHooksOptions } from '../../../src/core/pipeline/hooks.js';
+import { processAlive } from '../../../src/core/process-info.js';
 
 let dir: string;
 beforeEach(() => {
@@ -26,15 +27,6 @@ function harness(extra: Partial<RunHooksOptions> = {}) {
   const output = (hook?: string) =>
     events.flatMap(({ event }) => (event.type === 'hook.output' && (hook === undefined || event.hook === hook) ? [event.line] : []));
   return { options, events, output };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('runHooks', () => {
@@ -150,7 +142,7 @@ describe('runHooks', () => {
     expect(outcome.skipped).toEqual(['echo never']);
     // The background `sleep` was in the hook's process group and is gone too.
     const sleepPid = Number(readFileSync(pidFile, 'utf8').trim());
-    await expect.poll(() => alive(sleepPid), { timeout: 2000 }).toBe(false);
+    await expect.poll(() => processAlive(sleepPid), { timeout: 2000 }).toBe(false);
     expect(h.events.some(({ event }) => event.type === 'log' && event.message.includes('timed out'))).toBe(true);
     expect(hooksError('before', outcome)?.code).toBe('HOOK_FAILED');
   });
