@@ -165,18 +165,26 @@ function restoreBlobs(
       let fd: number | undefined;
       try {
         if (target.whole) {
-          fd = openSync(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+          // The restorer unlinked whatever was here (or the folder is new): O_EXCL makes a
+          // file, hard link or symlink planted since then fail this file, never take the write.
+          fd = openSync(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
           writeAll(fd, plain, 0);
           if (chown && target.whole.uid !== undefined) fchownSync(fd, target.whole.uid, target.whole.gid ?? -1);
           fchmodSync(fd, target.whole.mode);
           futimesSync(fd, target.whole.mtimeMs / 1000, target.whole.mtimeMs / 1000);
         } else {
-          fd = openSync(target.path, constants.O_WRONLY | constants.O_NOFOLLOW);
+          // Created by the restorer while planning. O_NONBLOCK: a FIFO planted since fails
+          // (ENXIO) instead of hanging; a hard link planted since (to a file elsewhere) has
+          // nlink > 1 and is refused before anything is written.
+          fd = openSync(target.path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+          const st = fstatSync(fd);
+          if (!st.isFile() || st.nlink !== 1) throw new Error(`${target.path} was replaced during the restore (not the file it created); not written`);
           writeAll(fd, plain, target.offset);
         }
         written += plain.length;
       } catch (e) {
-        failed.push({ path: target.path, error: (e as Error).message });
+        const error = (e as NodeJS.ErrnoException).code === 'EEXIST' ? `${(e as Error).message} (something was created at this path during the restore; nothing was written through it)` : (e as Error).message;
+        failed.push({ path: target.path, error });
       } finally {
         if (fd !== undefined) closeSync(fd);
       }

@@ -4,12 +4,16 @@
  * Plan on the main thread (walk trees, create directories, group the needed
  * blobs by pack), then read packs in spans and let the workers decrypt, verify
  * and write. Safety: every tree is checked for names that could escape the
- * target; files are opened with O_NOFOLLOW; directories that already exist
- * must be real directories; symlinks are created last so nothing is ever
- * written through one.
+ * target; directories that already exist must be real directories; whatever
+ * sits at a file's path is unlinked and the file created with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, so a symlink or hard link planted there (before
+ * or during the restore) fails that one file instead of being written
+ * through; owner, mode and times are set on descriptors opened with
+ * O_NOFOLLOW (fchown/fchmod/futimes), never through a path that could follow
+ * a symlink; symlinks are created last and only touched with lchown/lutimes.
  */
 import { constants } from 'node:fs';
-import { chmod, chown, lchown, lstat, lutimes, mkdir, open, symlink, unlink, utimes } from 'node:fs/promises';
+import { lchown, lstat, lutimes, mkdir, open, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { BlobLocation } from './format.js';
@@ -57,6 +61,12 @@ interface FileMeta {
   node: TreeNode;
 }
 
+/** A multi-blob file as created while planning: its metadata goes only to that same inode. */
+interface CreatedFile extends FileMeta {
+  dev: number;
+  ino: number;
+}
+
 /** Blobs in one pack closer than this are read in one request rather than two. */
 const SPAN_GAP = 1024 * 1024;
 const SPAN_MAX = 8 * 1024 * 1024;
@@ -67,7 +77,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
   const failed: RestoreOutcome['failed'] = [];
   const outcome: RestoreOutcome = { files: 0, bytes: 0, totalFiles: 0, totalBytes: 0, dirs: 0, symlinks: 0, packsRead: 0, bytesFetched: 0, failed };
   const byPack = new Map<string, Map<string, PlannedBlob>>();
-  const multiBlobFiles: FileMeta[] = [];
+  const multiBlobFiles: CreatedFile[] = [];
   const dirsToFinish: FileMeta[] = [];
   const symlinks: FileMeta[] = [];
 
@@ -115,15 +125,40 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
       }
       locs.push(loc);
     }
-    if (!fresh) await unlinkIfNotDir(path);
+    if (!fresh) {
+      try {
+        await unlinkIfPresent(path);
+      } catch (e) {
+        failed.push({ path, error: (e as Error).message });
+        return;
+      }
+    }
     if (locs.length === 1) {
+      // The worker creates it with O_EXCL (see restoreBlobs in repo-worker.ts).
       need(locs[0]!, { path, offset: 0, whole: { mode: node.mode, mtimeMs: node.mtimeMs, uid: node.uid, gid: node.gid } });
       return;
     }
     // Empty or multi-blob file: create it here at its final size, workers fill it in.
-    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+    let fh: FileHandle;
     try {
+      fh = await open(path, CREATE_FLAGS, 0o600);
+    } catch (e) {
+      failed.push({ path, error: createError(e) });
+      return;
+    }
+    try {
+      if (locs.length === 0) {
+        // Nothing left to write: its metadata goes on now, on the descriptor just created.
+        await setMeta(fh, node, asRoot);
+        outcome.files++;
+        return;
+      }
       if ((node.size ?? 0) > 0) await fh.truncate(node.size);
+      const { dev, ino } = await fh.stat();
+      multiBlobFiles.push({ path, node, dev, ino });
+    } catch (e) {
+      failed.push({ path, error: (e as Error).message });
+      return;
     } finally {
       await fh.close();
     }
@@ -132,7 +167,6 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
       need(loc, { path, offset });
       offset += loc.rawLength;
     }
-    multiBlobFiles.push({ path, node });
   }
 
   async function planDir(path: string, treeId: string, rel: string, fresh: boolean): Promise<void> {
@@ -258,12 +292,16 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
   const failedPaths = new Set(failed.map((f) => f.path));
   for (const f of multiBlobFiles) {
     if (failedPaths.has(f.path)) continue;
-    await applyMeta(f.path, f.node, asRoot);
-    outcome.files++;
+    try {
+      await applyFileMeta(f.path, f.node, asRoot, f);
+      outcome.files++;
+    } catch (e) {
+      failed.push({ path: f.path, error: (e as Error).message });
+    }
   }
   for (const s of symlinks) {
     try {
-      await unlinkIfNotDir(s.path);
+      await unlinkIfPresent(s.path);
       await symlink(s.node.target ?? '', s.path);
       if (asRoot && s.node.uid !== undefined) await lchown(s.path, s.node.uid, s.node.gid ?? -1);
       await lutimes(s.path, s.node.mtimeMs / 1000, s.node.mtimeMs / 1000);
@@ -273,22 +311,85 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
     }
   }
   // Deepest directories first, so setting a child's mtime does not disturb its parent's.
-  for (const d of dirsToFinish) await applyMeta(d.path, d.node, asRoot);
+  for (const d of dirsToFinish) {
+    try {
+      await applyDirMeta(d.path, d.node, asRoot);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const replaced = code === 'ENOTDIR' || code === 'ELOOP' ? ' (no longer a directory: replaced during the restore; its owner, mode and times were not set)' : '';
+      failed.push({ path: d.path, error: `${(e as Error).message}${replaced}` });
+    }
+  }
   input.onProgress?.(outcome);
   return outcome;
 }
 
-async function unlinkIfNotDir(path: string): Promise<void> {
+/**
+ * How a restore creates a file: never through a symlink (O_NOFOLLOW; with
+ * O_EXCL even a dangling one fails) and never into an existing file (O_EXCL:
+ * a file or hard link planted after the unlink is not truncated and written).
+ */
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** Says what an EEXIST from CREATE_FLAGS means here: the path was cleared (or new), so someone else put it there. */
+function createError(e: unknown): string {
+  const message = (e as Error).message;
+  if ((e as NodeJS.ErrnoException).code !== 'EEXIST') return message;
+  return `${message} (something was created at this path during the restore; nothing was written through it)`;
+}
+
+/**
+ * Removes whatever non-directory sits at `path` (a file, a symlink, a hard
+ * link to a file elsewhere) so the restore creates its own. One unlink and no
+ * lstat: unlink never follows a symlink, and a directory there fails with
+ * EISDIR (Linux) or EPERM, which the caller reports for that path.
+ */
+async function unlinkIfPresent(path: string): Promise<void> {
   try {
-    const st = await lstat(path);
-    if (!st.isDirectory()) await unlink(path);
+    await unlink(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
 }
 
-async function applyMeta(path: string, node: TreeNode, asRoot: boolean): Promise<void> {
-  if (asRoot && node.uid !== undefined) await chown(path, node.uid, node.gid ?? -1);
-  await chmod(path, node.mode);
-  await utimes(path, node.mtimeMs / 1000, node.mtimeMs / 1000);
+/** Owner, then mode (a chown may clear set-id bits), then times, on an open descriptor. */
+async function setMeta(fh: FileHandle, node: TreeNode, asRoot: boolean): Promise<void> {
+  if (asRoot && node.uid !== undefined) await fh.chown(node.uid, node.gid ?? -1);
+  await fh.chmod(node.mode);
+  await fh.utimes(node.mtimeMs / 1000, node.mtimeMs / 1000);
+}
+
+/**
+ * Sets a restored file's metadata without following a symlink at `path`
+ * (ELOOP). `created`: the inode made while planning; anything else found
+ * there now (the file was replaced during the restore) is left untouched.
+ * O_NONBLOCK so a FIFO planted there cannot hang the restore.
+ */
+export async function applyFileMeta(path: string, node: TreeNode, asRoot: boolean, created?: { dev: number; ino: number }): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (created !== undefined) {
+      const st = await fh.stat();
+      if (st.dev !== created.dev || st.ino !== created.ino) {
+        throw new LifeboatError('RESTORE_UNSAFE_PATH', `${path} was replaced during the restore; its owner, mode and times were not set`);
+      }
+    }
+    await setMeta(fh, node, asRoot);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Sets a restored directory's metadata; anything at `path` but a directory
+ * fails, a symlink included (Linux answers O_DIRECTORY|O_NOFOLLOW on a
+ * symlink with ENOTDIR, even when it points to a directory).
+ */
+export async function applyDirMeta(path: string, node: TreeNode, asRoot: boolean): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    await setMeta(fh, node, asRoot);
+  } finally {
+    await fh.close();
+  }
 }
