@@ -4,12 +4,15 @@
  * request or response body, answers 500 InternalError or 503 SlowDown, stalls
  * (holds the connection and sends nothing more), or forwards only part of an
  * upload and passes on the server's 200 (a store that lies about what it
- * kept). Which request gets which fault is decided by a plan: a schedule by
- * request number, a seeded random draw, or any function.
+ * kept); or, as a broken or hostile store would, ignores a download's range or
+ * sends more body than asked for or announced. Which request gets which fault
+ * is decided by a plan: a schedule by request number, a seeded random draw, or
+ * any function.
  *
  * It speaks plain HTTP/1.1 to both sides and rewrites nothing but hop-by-hop
- * headers (and Content-Length for `truncate-upload`); s3rver does not check
- * SigV4 signatures, so the forwarded requests stay valid.
+ * headers (and Content-Length for `truncate-upload` and `oversize-response`,
+ * Range for `ignore-range`); s3rver does not check SigV4 signatures, so the
+ * forwarded requests stay valid.
  */
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -29,7 +32,17 @@ export type ProxyFault =
    */
   | { type: 'stall'; afterResponseBytes?: number }
   /** Forward only the first `keepBytes` bytes of the upload (with a matching Content-Length) and relay the server's answer. */
-  | { type: 'truncate-upload'; keepBytes: number };
+  | { type: 'truncate-upload'; keepBytes: number }
+  /** Forward the request without its Range header: the server answers 200 with the whole object. */
+  | { type: 'ignore-range' }
+  /**
+   * Relay the server's answer, then `extraBytes` more body bytes (zeros, made
+   * only as fast as the client reads them; counted in `stats.extraBytesSent`).
+   * `contentLength`: `announce` sends a Content-Length that covers them,
+   * `omit` sends none (a chunked body), `keep` keeps the server's and sends
+   * them anyway, after the body it announced.
+   */
+  | { type: 'oversize-response'; extraBytes: number; contentLength: 'announce' | 'omit' | 'keep' };
 
 export type ProxyFaultType = ProxyFault['type'];
 
@@ -51,8 +64,12 @@ export interface FlakyProxy {
   endpoint: string;
   /** Replace the plan at any time (e.g. heal the network mid-test). */
   plan: FaultPlan;
-  /** Requests seen and faults injected, by type. */
-  readonly stats: { requests: number; faults: Record<ProxyFaultType, number> };
+  /**
+   * Requests seen and faults injected, by type; `extraBytesSent`: bytes of
+   * `oversize-response` bodies written to clients (an upper bound of what they
+   * received: a client that stops reading stops it, after the socket buffers fill).
+   */
+  readonly stats: { requests: number; faults: Record<ProxyFaultType, number>; extraBytesSent: number };
   /** Zeroes the counters (request numbers for `scheduledFaults` start again at 1). */
   resetStats(): void;
   stop(): Promise<void>;
@@ -125,13 +142,16 @@ export async function startFlakyProxy(upstream: string, plan: FaultPlan = () => 
     status: 0,
     stall: 0,
     'truncate-upload': 0,
+    'ignore-range': 0,
+    'oversize-response': 0,
   };
   const proxy: FlakyProxy = {
     endpoint: '',
     plan,
-    stats: { requests: 0, faults },
+    stats: { requests: 0, faults, extraBytesSent: 0 },
     resetStats: () => {
       proxy.stats.requests = 0;
+      proxy.stats.extraBytesSent = 0;
       for (const type of Object.keys(faults) as ProxyFaultType[]) faults[type] = 0;
     },
     stop: async () => {
@@ -185,6 +205,7 @@ export async function startFlakyProxy(upstream: string, plan: FaultPlan = () => 
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !hopByHop.has(name)) headers[name] = value;
     }
+    if (fault.type === 'ignore-range') delete headers.range;
     const keep = fault.type === 'truncate-upload' ? Math.min(fault.keepBytes, Number(headers['content-length'] ?? 0)) : undefined;
     if (keep !== undefined) headers['content-length'] = String(keep);
     const upstreamReq = httpRequest({
@@ -246,6 +267,10 @@ export async function startFlakyProxy(upstream: string, plan: FaultPlan = () => 
       for (const [name, value] of Object.entries(upstreamRes.headers)) {
         if (value !== undefined && !hopByHop.has(name)) responseHeaders[name] = value;
       }
+      if (fault.type === 'oversize-response') {
+        oversize(upstreamRes, res, responseHeaders, fault);
+        return;
+      }
       res.writeHead(upstreamRes.statusCode ?? 502, responseHeaders);
       const limit =
         fault.type === 'drop-response' ? fault.afterBytes : fault.type === 'stall' ? (fault.afterResponseBytes ?? 0) : undefined;
@@ -277,6 +302,45 @@ export async function startFlakyProxy(upstream: string, plan: FaultPlan = () => 
         if (!stalled) req.socket.destroy();
       });
     });
+  }
+
+  function oversize(
+    upstreamRes: IncomingMessage,
+    res: ServerResponse,
+    headers: Record<string, string | string[]>,
+    fault: Extract<ProxyFault, { type: 'oversize-response' }>,
+  ): void {
+    const length = Number(headers['content-length'] ?? 0);
+    if (fault.contentLength === 'announce') headers['content-length'] = String(length + fault.extraBytes);
+    if (fault.contentLength === 'omit') delete headers['content-length'];
+    res.writeHead(upstreamRes.statusCode ?? 502, headers);
+    const zeros = Buffer.alloc(64 * 1024);
+    let left = fault.extraBytes;
+    let gone = false;
+    res.on('close', () => {
+      gone = true;
+      upstreamRes.destroy();
+    });
+    const pump = () => {
+      while (!gone && left > 0) {
+        const part = zeros.subarray(0, Math.min(zeros.length, left));
+        left -= part.length;
+        proxy.stats.extraBytesSent += part.length;
+        if (!res.write(part)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+      if (!gone) res.end();
+    };
+    upstreamRes.on('data', (chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        upstreamRes.pause();
+        res.once('drain', () => upstreamRes.resume());
+      }
+    });
+    upstreamRes.on('end', pump);
+    upstreamRes.on('error', () => res.socket?.destroy());
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

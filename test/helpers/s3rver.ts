@@ -159,8 +159,10 @@ function makePutsAtomic(store: FilesystemStoreLike, tempDirectory: string): void
  * s3rver's getObject takes the size from a stat of the path and then opens the
  * path: an object replaced in between is served as the old length of the new
  * bytes. This one opens first and takes the size from that open file, so a GET
- * or HEAD sees one version whole. Ranges are computed as s3rver does
- * (including its reading of `bytes=0-0` as "to the end").
+ * or HEAD sees one version whole. Ranges are computed as s3rver does, except
+ * that `bytes=0-0` is the first byte, as in S3 (s3rver reads the end 0 as "to
+ * the end" and sends the whole object, which S3Backend refuses as a widened
+ * range).
  */
 function makeGetsConsistent(store: FilesystemStoreLike): void {
   store.getObject = async function getObject(bucket: string, key: string, options?: { start?: number; end?: number }) {
@@ -176,8 +178,8 @@ function makeGetsConsistent(store: FilesystemStoreLike): void {
       const metadata = await store.getMetadata(bucket, key).catch((): Record<string, unknown> => ({}));
       metadata['content-length'] = size;
       const lastByte = Math.max(0, size - 1);
-      const range = { start: options?.start || 0, end: Math.min(options?.end || Infinity, lastByte) };
-      const ranged = options !== undefined && (options.start !== undefined || Boolean(options.end));
+      const range = { start: options?.start ?? 0, end: Math.min(options?.end ?? Infinity, lastByte) };
+      const ranged = options !== undefined && (options.start !== undefined || options.end !== undefined);
       if (range.start < 0 || range.end < range.start) {
         await file.close();
         const object = new S3Object(bucket, key, null, metadata);

@@ -11,6 +11,14 @@
  *   name replaces it atomically.
  * - `load` returns exactly the requested range; a range past the end is an
  *   error (BACKEND_IO), not a short read.
+ * - `load` never buffers more than it may return, whatever the store says or
+ *   sends: a ranged load reads at most the range's length, and an unranged one
+ *   refuses an object larger than `maxLoadBytes[kind]`. A store that announces
+ *   or sends more (a wrong Content-Length, a body longer than announced) is a
+ *   permanent BACKEND_IO naming the object and both sizes, raised as soon as
+ *   the excess is seen. Local reads take the size from the open file and read
+ *   exactly the range; the S3 backend checks Content-Length before reading the
+ *   body and stops reading at the limit.
  * - A missing object is a LifeboatError with code BACKEND_NOT_FOUND (permanent).
  *   Permission or credential problems are BACKEND_PERMISSION (permanent).
  *   Network faults, timeouts and 5xx are BACKEND_UNAVAILABLE (retryable).
@@ -20,6 +28,32 @@
 
 export const fileKinds = ['config', 'keys', 'data', 'index', 'snapshots', 'locks'] as const;
 export type FileKind = (typeof fileKinds)[number];
+
+const MiB = 1024 * 1024;
+
+/**
+ * The largest object an unranged `load` of each kind accepts (see the
+ * contract above): well above anything Lifeboat writes, far below what would
+ * hurt a host, so a hostile or broken store cannot make a load allocate
+ * without bound.
+ * - config, keys, locks: small JSON documents (well under 4 KiB).
+ * - index, snapshots: sealed JSON. V8 cannot hold a string longer than 2^29
+ *   characters (512 MiB), so no index or snapshot larger than that can be
+ *   written or parsed; sealing adds under a hundred bytes. Index files grow
+ *   with the repository (prune writes one for every kept pack, about 50 bytes
+ *   per blob), so this is their real ceiling, not a guess.
+ * - data: packs are written at config.packSize (16 MiB by default; the
+ *   repository config allows at most 128 MiB) plus one last chunk (at most
+ *   64 MiB) and the header. 1 GiB leaves room for packs of older settings.
+ */
+export const maxLoadBytes: Readonly<Record<FileKind, number>> = {
+  config: MiB,
+  keys: MiB,
+  locks: MiB,
+  index: 513 * MiB,
+  snapshots: 513 * MiB,
+  data: 1024 * MiB,
+};
 
 export interface Handle {
   kind: FileKind;

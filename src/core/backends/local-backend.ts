@@ -4,8 +4,8 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import { fileKinds, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions } from './backend.js';
-import { checkRange, checkedObjectPath, isValidName, rangeError } from './object-name.js';
+import { fileKinds, maxLoadBytes, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions } from './backend.js';
+import { checkRange, checkedObjectPath, isValidName, rangeError, tooLargeError } from './object-name.js';
 
 /** Temp files are written next to their final name so the rename stays on one file system. */
 export const tempFilePrefix = '.tmp-';
@@ -93,6 +93,7 @@ export class LocalBackend implements Backend {
     try {
       file = await open(path, 'r');
       const { size } = await file.stat();
+      if (range === undefined && size > maxLoadBytes[handle.kind]) throw tooLargeError(path, handle.kind, size, maxLoadBytes[handle.kind]);
       const wanted = range ?? { offset: 0, length: size };
       if (wanted.offset + wanted.length > size) throw rangeError(path, wanted, size);
       // Its own ArrayBuffer (not a slice of the shared pool), so callers may transfer it to a worker.

@@ -1,6 +1,6 @@
 import { LifeboatError } from '../errors.js';
-import type { Backend, FileKind, Handle, ObjectInfo, SaveOptions } from './backend.js';
-import { checkRange, checkedObjectPath, rangeError } from './object-name.js';
+import { maxLoadBytes, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions } from './backend.js';
+import { checkRange, checkedObjectPath, rangeError, tooLargeError } from './object-name.js';
 
 /**
  * A repository in process memory, for tests. It keeps the Backend contract
@@ -29,7 +29,10 @@ export class MemoryBackend implements Backend {
     const object = this.objects.get(path);
     if (object === undefined) throw notFound('load', where);
     const { data } = object;
-    if (range === undefined) return copy(data);
+    if (range === undefined) {
+      if (data.length > maxLoadBytes[handle.kind]) throw tooLargeError(where, handle.kind, data.length, maxLoadBytes[handle.kind]);
+      return copy(data);
+    }
     if (range.offset + range.length > data.length) throw rangeError(where, range, data.length);
     return copy(data.subarray(range.offset, range.offset + range.length));
   }

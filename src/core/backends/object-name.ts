@@ -65,3 +65,14 @@ export function rangeError(where: string, range: { offset: number; length: numbe
     { details: { offset: range.offset, length: range.length, size } },
   );
 }
+
+/**
+ * The error for an object an unranged load refuses by size (see maxLoadBytes
+ * in backend.ts). `streamed`: the size is what arrived before reading stopped.
+ */
+export function tooLargeError(where: string, kind: FileKind, size: number, max: number, streamed = false): LifeboatError {
+  const has = streamed ? `the store sent more than the ${max} bytes a ${kind} object may have (at least ${size}); stopped reading` : `the object has ${size} bytes, more than the ${max} a ${kind} object may have; not read`;
+  return new LifeboatError('BACKEND_IO', `load ${where}: ${has} (a damaged or tampered store)`, {
+    details: { op: 'load', kind, size, max },
+  });
+}

@@ -16,8 +16,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import type { ArchiveState, Backend, FileKind, Handle, ObjectInfo, SaveOptions, ThawRequest, ThawRequestOutcome } from './backend.js';
-import { checkRange, checkedObjectPath, isValidName, rangeError } from './object-name.js';
+import { maxLoadBytes, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { checkRange, checkedObjectPath, isValidName, rangeError, tooLargeError } from './object-name.js';
 
 const MiB = 1024 * 1024;
 
@@ -190,6 +190,15 @@ export class S3Backend implements Backend {
     }
   }
 
+  /**
+   * Reads at most what it may return (see the Backend contract): a ranged
+   * answer must announce exactly the range's length and an unranged one at
+   * most maxLoadBytes for its kind, checked before the body is read; the body
+   * is read no further than that. An answer without Content-Length (chunked)
+   * is read up to the same limit. A server that widens or ignores a range is
+   * refused rather than cut down: S3 never does, and the widened body could be
+   * anything up to the whole object.
+   */
   async load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
     const key = this.keyOf(handle);
     const where = this.where(key);
@@ -216,24 +225,32 @@ export class S3Backend implements Backend {
       throw this.mapError(e, 'load', key);
     }
     this.bucketSeen = true;
-    const body = await this.readBody(response.Body, response.ContentLength, key);
-    if (range === undefined) return body;
-    // Servers may ignore or widen a range (s3rver answers bytes=0-0 with the whole object): cut it out here.
-    const served = parseContentRange(response.ContentRange) ?? { start: 0, total: body.length };
-    const skip = range.offset - served.start;
-    if (skip < 0) {
-      throw new LifeboatError('BACKEND_IO', `load ${where}: asked for bytes from ${range.offset}, got bytes from ${served.start}`, {
-        details: { op: 'load', bucket: this.bucket, key },
-      });
+    const announced = response.ContentLength;
+    const limit = range?.length ?? maxLoadBytes[handle.kind];
+    const refuse = (error: LifeboatError): never => {
+      discardBody(response.Body);
+      throw error;
+    };
+    if (range !== undefined) {
+      // No Content-Range: the server sent the object from its first byte (a 200 that ignored the range).
+      const served = parseContentRange(response.ContentRange) ?? { start: 0 };
+      const wrongLength = announced !== undefined && announced !== range.length;
+      // S3 answers a range that runs past the end with the bytes up to the end.
+      if (wrongLength && served.start === range.offset && served.total !== undefined && range.offset + range.length > served.total) {
+        refuse(rangeError(where, range, served.total));
+      }
+      if (wrongLength || served.start !== range.offset) {
+        const answered = `${announced === undefined ? 'an unannounced number of' : announced} bytes from offset ${served.start}`;
+        refuse(this.loadIo(key, `asked for ${range.length} bytes at offset ${range.offset}, the store answered ${answered}; not read`, { expected: range.length, received: announced }));
+      }
+    } else if (announced !== undefined && announced > limit) {
+      refuse(tooLargeError(where, handle.kind, announced, limit));
     }
-    if (skip + range.length > body.length) {
-      if (served.total !== undefined && range.offset + range.length > served.total) throw rangeError(where, range, served.total);
-      throw unavailable(`load ${where}: the store sent ${body.length - skip} of ${range.length} bytes`, 'load', this.bucket, key);
+    const body = await this.readBody(response.Body, announced, limit, key, range === undefined ? handle.kind : undefined);
+    if (range !== undefined && body.length < range.length) {
+      throw unavailable(`load ${where}: the store sent ${body.length} of ${range.length} bytes`, 'load', this.bucket, key);
     }
-    if (skip === 0 && body.length === range.length) return body;
-    const part = Buffer.allocUnsafeSlow(range.length);
-    body.copy(part, 0, skip, skip + range.length);
-    return part;
+    return body;
   }
 
   async stat(handle: Handle): Promise<ObjectInfo> {
@@ -487,23 +504,39 @@ export class S3Backend implements Backend {
     return endpoint === undefined ? '' : ` at ${redactUrl(endpoint)}`;
   }
 
-  /** Reads a response body whole into a buffer of its own (safe to transfer to a worker). */
-  private async readBody(body: unknown, contentLength: number | undefined, key: string): Promise<Buffer> {
+  /**
+   * Reads a response body whole into a buffer of its own (safe to transfer to
+   * a worker), never more than `announced` (Content-Length) or, without one,
+   * `limit` bytes: past either it stops reading, drops the connection and
+   * fails. `kind`: an unranged load, whose limit is its kind's maximum.
+   */
+  private async readBody(body: unknown, announced: number | undefined, limit: number, key: string, kind: FileKind | undefined): Promise<Buffer> {
     const where = this.where(key);
+    const tooMuch = (received: number): LifeboatError => {
+      discardBody(body);
+      if (announced !== undefined) {
+        return this.loadIo(key, `the store sent more than the ${announced} bytes it announced (at least ${received}); stopped reading`, { expected: announced, received });
+      }
+      if (kind !== undefined) return tooLargeError(where, kind, received, limit, true);
+      return this.loadIo(key, `asked for ${limit} bytes, the store sent more (at least ${received}); stopped reading`, { expected: limit, received });
+    };
     try {
       if (!(body instanceof Readable)) {
+        // Not a Node stream (other runtimes' handlers): bounded only after the fact.
         const bytes = body === undefined ? new Uint8Array(0) : await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray();
+        if (bytes.length > (announced ?? limit)) throw tooMuch(bytes.length);
         const out = Buffer.allocUnsafeSlow(bytes.length);
         out.set(bytes);
-        if (contentLength !== undefined && out.length !== contentLength) throw shortBody(where, out.length, contentLength, this.bucket, key);
+        if (announced !== undefined && out.length !== announced) throw shortBody(where, out.length, announced, this.bucket, key);
         return out;
       }
       const chunks: Buffer[] = [];
       let received = 0;
-      const out = contentLength === undefined ? undefined : Buffer.allocUnsafeSlow(contentLength);
+      const out = announced === undefined ? undefined : Buffer.allocUnsafeSlow(announced);
       for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (received + chunk.length > (announced ?? limit)) throw tooMuch(received + chunk.length);
         if (out === undefined) chunks.push(chunk);
-        else if (received + chunk.length <= out.length) chunk.copy(out, received);
+        else chunk.copy(out, received);
         received += chunk.length;
       }
       if (out === undefined) {
@@ -517,6 +550,13 @@ export class S3Backend implements Backend {
     } catch (e) {
       throw this.mapError(e, 'load', key);
     }
+  }
+
+  /** A permanent BACKEND_IO for an answer that breaks the rules of `load` (wrong offset or length). */
+  private loadIo(key: string, what: string, sizes: { expected: number; received: number | undefined }): LifeboatError {
+    return new LifeboatError('BACKEND_IO', `load ${this.where(key)}: ${what}`, {
+      details: { op: 'load', bucket: this.bucket, key, ...sizes },
+    });
   }
 
   private mapError(error: unknown, op: string, key: string | undefined): LifeboatError {
@@ -555,6 +595,11 @@ function parseContentRange(header: string | undefined): { start: number; total?:
   const match = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header ?? '');
   if (match === null) return undefined;
   return { start: Number(match[1]), ...(match[3] === '*' ? {} : { total: Number(match[3]) }) };
+}
+
+/** Drops an answer's unread body: the connection is closed rather than drained (which would read what was refused). */
+function discardBody(body: unknown): void {
+  if (body instanceof Readable) body.destroy();
 }
 
 function shortBody(where: string, received: number, expected: number, bucket: string, key: string): LifeboatError {

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Backend, FileKind, Handle, ObjectInfo } from '../../../src/core/backends/backend.js';
+import { maxLoadBytes, type Backend, type FileKind, type Handle, type ObjectInfo } from '../../../src/core/backends/backend.js';
 import { isLifeboatError, type ErrorCode } from '../../../src/core/errors.js';
 
 export interface BackendContractOptions {
@@ -138,6 +138,20 @@ export function backendContract(
         const error = await rejection(backend.load(handle, range), 'BACKEND_IO');
         expect(isLifeboatError(error) && error.retryable).toBe(false);
       }
+    });
+
+    it('refuses an unranged load of an object larger than its kind may be (maxLoadBytes), naming it; ranges of it still load', async () => {
+      const max = maxLoadBytes.locks;
+      const fits: Handle = { kind: 'locks', name: hexId() };
+      const over: Handle = { kind: 'locks', name: hexId() };
+      await backend.save(fits, Buffer.alloc(max, 1));
+      await backend.save(over, Buffer.alloc(max + 1, 2));
+      expect((await backend.load(fits)).length).toBe(max);
+      const error = await rejection(backend.load(over), 'BACKEND_IO');
+      expect(isLifeboatError(error) && error.retryable).toBe(false);
+      expect(error.message).toContain(over.name);
+      expect(error.message).toContain(`${max + 1} bytes, more than the ${max}`);
+      expect((await backend.load(over, { offset: max - 9, length: 10 })).equals(Buffer.alloc(10, 2))).toBe(true);
     });
 
     it('reports a missing object as BACKEND_NOT_FOUND (permanent), naming it', async () => {
