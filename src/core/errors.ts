@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'RUNBOOK_INVALID'
   | 'RUNBOOK_NOT_FOUND'
   | 'SECRET_UNAVAILABLE'
+  /** A runbook asked to pass a child process a value none may get (a repository password, a Slack credential). */
+  | 'SECRET_REFUSED'
   | 'STORE_CORRUPT'
   | 'STORE_LOCKED'
   | 'BACKEND_NOT_FOUND'
@@ -60,6 +62,7 @@ const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
   USAGE: ExitCode.usage,
   RUNBOOK_INVALID: ExitCode.usage,
   RUNBOOK_NOT_FOUND: ExitCode.usage,
+  SECRET_REFUSED: ExitCode.usage,
   CANCELLED: ExitCode.cancelled,
   TRANSFER_PENDING: ExitCode.transferPending,
 };

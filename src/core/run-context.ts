@@ -1,10 +1,11 @@
 /**
  * What every engine run (backup, drill, tier) is given instead of reaching for
  * globals: the store, time, the event sink, who asked, the environment (for
- * secret references and commands) and the state folder.
+ * secret references and commands), the state folder and the known secrets.
  */
 import type { Clock } from './clock.js';
 import type { EventSink } from './events.js';
+import type { Redactor } from './redaction/redactor.js';
 import type { Runbook } from './runbook/types.js';
 import type { Actor } from './store/records.js';
 import type { Store } from './store/store.js';
@@ -19,4 +20,11 @@ export interface RunContext {
   /** The state folder: run locks, staging, caches and drill scratch space live here. */
   home: string;
   signal?: AbortSignal;
+  /**
+   * The secret values Lifeboat knows (every runbook's, the environment's):
+   * redacted from everything the run writes or emits, and refused to child
+   * processes where they are passwords. Without it a run knows its own
+   * runbook's and the environment's.
+   */
+  secrets?: Redactor;
 }

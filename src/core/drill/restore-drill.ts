@@ -19,6 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkChildEnvironments, childEnvironment } from '../child/child-env.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import { openRunbookRepositoryStack, type Tier } from '../repo/open-repository.js';
@@ -27,7 +28,8 @@ import { mapLimit } from '../repo/repository.js';
 import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import { WorkerPool } from '../repo/worker-pool.js';
-import type { Runbook } from '../runbook/types.js';
+import { redactedRun, type Redactor } from '../redaction/index.js';
+import type { ChildEnvRefs, Runbook } from '../runbook/types.js';
 import type { RunContext } from '../run-context.js';
 import type { DrillPhase, DrillRecord } from '../store/records.js';
 import { describeThawProgress, thawForRestore, type ThawForRestoreResult } from '../tier/thaw-restore.js';
@@ -53,7 +55,9 @@ export interface DrillResult {
   thaw?: ThawForRestoreResult;
 }
 
-export async function runDrill(input: DrillInput): Promise<DrillResult> {
+export async function runDrill(unredacted: DrillInput): Promise<DrillResult> {
+  // Everything below writes and emits through redacting wrappers (src/core/redaction/).
+  const input = await redactedRun(unredacted);
   const { runbook, clock, emit } = input;
   const id = `${clock.now().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
   const scratch = join(input.home, 'scratch', `drill-${runbook.name}-${id}`);
@@ -88,6 +92,8 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
   let restore: RestoreOutcome | undefined;
   let thaw: ThawForRestoreResult | undefined;
   try {
+    // A runbook that would hand a child a password fails before anything is restored.
+    await checkChildEnvironments(runbook, input.env, input.secrets);
     await mkdir(scratch, { recursive: true, mode: 0o700 });
     const tier = input.tier ?? 'hot';
     if (tier === 'cold') coldLocationOf(runbook);
@@ -175,7 +181,7 @@ async function validate(
   snapshot: Snapshot,
   scratch: string,
   runbook: Runbook,
-  input: DrillInput,
+  input: DrillInput & { secrets: Redactor },
   alreadyFailed: readonly string[],
 ): Promise<string[]> {
   const problems: string[] = [];
@@ -221,15 +227,19 @@ async function validate(
   } finally {
     await pool.close();
   }
-  const env = { ...input.env, LIFEBOAT_DRILL_DIR: scratch, LIFEBOAT_RUNBOOK: runbook.name };
-  if (runbook.repository.password.kind === 'env') delete (env as Record<string, string | undefined>)[runbook.repository.password.name];
+  // Restores and the check get the child policy's environment (src/core/child/child-env.ts): a
+  // restore its source's `env`, the check `drill.env`, both these facts about the drill.
+  const childEnv = (where: string, optIn: ChildEnvRefs | undefined) =>
+    childEnvironment({ parent: input.env, optIn, secrets: input.secrets, where, facts: { LIFEBOAT_DRILL_DIR: scratch, LIFEBOAT_RUNBOOK: runbook.name } });
   for (const source of runbook.sources) {
     if (source.kind !== 'command' || !source.restore) continue;
+    const env = await childEnv(`sources[${source.name}].env`, source.env);
     const res = await runShell(source.restore, { cwd: scratch, env, stdinFile: join(scratch, source.name), timeoutMs: runbook.drill.timeoutMs, signal: input.signal });
     throwIfCancelled(input.signal);
     if (res.code !== 0) problems.push(`restore of ${source.name} (\`${source.restore}\`) ${res.timedOut ? `timed out after ${formatDuration(runbook.drill.timeoutMs)}` : `exited with ${res.code ?? res.signal}`}${res.tail.length ? `: ${res.tail.join(' | ')}` : ''}`);
   }
   if (runbook.drill.check) {
+    const env = await childEnv('drill.env', runbook.drill.env);
     const res = await runShell(runbook.drill.check, { cwd: scratch, env, timeoutMs: runbook.drill.timeoutMs, signal: input.signal });
     throwIfCancelled(input.signal);
     if (res.code !== 0) problems.push(`check \`${runbook.drill.check}\` ${res.timedOut ? `timed out after ${formatDuration(runbook.drill.timeoutMs)}` : `failed (exit ${res.code ?? res.signal})`}${res.tail.length ? `: ${res.tail.join(' | ')}` : ''}`);

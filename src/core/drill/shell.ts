@@ -1,10 +1,13 @@
 /**
  * Runs a drill's shell commands (a stream source's `restore`, the runbook's
  * `drill.check`) with a timeout, optionally feeding a file to stdin, and keeps
- * the tail of their output for the drill record.
+ * the tail of their output for the drill record. The environment is the
+ * caller's {@link ChildEnv}: the child policy of src/core/child/child-env.ts.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
+import type { ChildEnv } from '../child/child-env.js';
+import { OutputTail } from '../child/output-tail.js';
+import { signalGroup, startShell } from '../child/spawn.js';
 
 export interface ShellResult {
   code: number | null;
@@ -15,40 +18,30 @@ export interface ShellResult {
   durationMs: number;
 }
 
-const TAIL_BYTES = 8192;
+const TAIL_CHARS = 8192;
+const TAIL_LINES = 15;
 
 export function runShell(
   command: string,
-  options: { cwd: string; env: Readonly<Record<string, string | undefined>>; stdinFile?: string; timeoutMs: number; signal?: AbortSignal },
+  options: { cwd: string; env: ChildEnv; stdinFile?: string; timeoutMs: number; signal?: AbortSignal },
 ): Promise<ShellResult> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', command], {
-      cwd: options.cwd,
-      env: options.env as NodeJS.ProcessEnv,
-      stdio: [options.stdinFile ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      detached: true, // a process group: a timeout kills the whole pipeline
-    });
-    let output = '';
-    const keep = (d: Buffer) => {
-      output = (output + d.toString('utf8')).slice(-TAIL_BYTES);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    const child = startShell(command, { cwd: options.cwd, env: options.env, stdin: options.stdinFile ? 'pipe' : 'ignore' });
+    const output = new OutputTail(TAIL_CHARS);
+    const keep = (d: Buffer) => output.push(d);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     if (options.stdinFile && child.stdin) {
+      const stdin = child.stdin;
       const input = createReadStream(options.stdinFile);
-      input.on('error', (e) => child.stdin!.destroy(e));
-      child.stdin.on('error', () => undefined); // the command may exit before reading everything
-      input.pipe(child.stdin);
+      input.on('error', (e) => stdin.destroy(e));
+      stdin.on('error', () => undefined); // the command may exit before reading everything
+      input.pipe(stdin);
     }
     let timedOut = false;
-    const kill = () => {
-      try {
-        if (child.pid) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    };
+    // The whole process group: a timeout must stop the whole pipeline.
+    const kill = () => signalGroup(child.pid, 'SIGKILL');
     const timer = setTimeout(() => {
       timedOut = true;
       kill();
@@ -61,13 +54,7 @@ export function runShell(
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', kill);
-      resolve({
-        code,
-        signal,
-        timedOut,
-        tail: output.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-15),
-        durationMs: performance.now() - started,
-      });
+      resolve({ code, signal, timedOut, tail: output.lines(TAIL_LINES), durationMs: performance.now() - started });
     });
   });
 }

@@ -9,6 +9,7 @@
  * everything (its counters are the manifest diff), snapshot when everything is
  * stored. One failing source makes the run partial; the others complete.
  */
+import { checkChildEnvironments, childEnvironment, type ChildEnv } from '../child/child-env.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { backupPaths, type BackupOutcome } from '../repo/archiver.js';
@@ -16,7 +17,7 @@ import { openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-
 import { RepositoryLock } from '../repo/repo-lock.js';
 import type { Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
-import type { Runbook } from '../runbook/types.js';
+import { learnRunbook, redactedRun, type Redactor } from '../redaction/index.js';
 import type { RunContext } from '../run-context.js';
 import type { RunRecord, RunStatus } from '../store/records.js';
 import { completePendingRuns } from './complete-pending.js';
@@ -39,8 +40,10 @@ export interface BackupRunResult {
   outcome?: BackupOutcome;
 }
 
-export async function runBackup(input: BackupRunInput): Promise<BackupRunResult> {
-  const { runbook, clock, emit, signal } = input;
+export async function runBackup(unredacted: BackupRunInput): Promise<BackupRunResult> {
+  // Everything below writes and emits through redacting wrappers (src/core/redaction/).
+  const input = await redactedRun(unredacted);
+  const { runbook, clock, emit, signal, secrets } = input;
   const recorder = new RunRecorder(input.store, clock, emit, { runbook: runbook.name, kind: 'backup', actor: input.actor });
   const runLock = await RunLock.acquire(input.home, {
     runbook: runbook.name,
@@ -48,7 +51,6 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
     runId: recorder.id,
     by: `${input.actor.user} (${input.actor.face})`,
   });
-  const hookEnv = hookEnvironment(input.env, runbook);
   const hookCwd = runbook.file.replace(/\/[^/]*$/, '');
   let status: RunStatus;
   let failure: unknown;
@@ -60,15 +62,20 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
       await closeAbandonedRun(input.store, runLock.tookOverFrom, recorder.id, clock);
     }
     try {
+      // A runbook that would hand a child a password fails here, before its first hook.
+      await checkChildEnvironments(runbook, input.env, secrets);
       if (runbook.hooks.before.length > 0) {
         await recorder.startStage('hooks');
-        const before = await runHooks(runbook.hooks.before, { phase: 'before', env: hookEnv, cwd: hookCwd, runId: recorder.id, emit, signal });
+        const env = await hookEnvironment(input);
+        const before = await runHooks(runbook.hooks.before, { phase: 'before', env, secrets, cwd: hookCwd, runId: recorder.id, emit, signal });
         recorder.record.hookOutput = before.tail;
         const err = hooksError('before', before);
         await recorder.finishStage('hooks', err ? 'failed' : 'succeeded', { hooks: before.results.length }, err);
         if (err) throw err;
       }
       const opened = await openRunbookRepositoryStack(runbook, { env: input.env, home: input.home, emit, runId: recorder.id });
+      // A key file created just now (`create: true`) is a secret from now on.
+      await learnRunbook(secrets, runbook, input.env);
       const { repo } = opened;
       const leftovers = await uploadLeftovers(opened, recorder, emit, input);
       outcome = await snapshotStages(repo, input, recorder, opened.staging !== undefined);
@@ -98,7 +105,8 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
     if (runbook.hooks.after.length > 0) {
       const after = await runHooks(runbook.hooks.after, {
         phase: 'after',
-        env: hookEnv,
+        env: await hookEnvironment(input),
+        secrets,
         extraEnv: {
           LIFEBOAT_RUN_STATUS: status,
           LIFEBOAT_RUNBOOK: runbook.name,
@@ -123,11 +131,9 @@ export async function runBackup(input: BackupRunInput): Promise<BackupRunResult>
   }
 }
 
-/** Hooks get the environment minus the repository password variable: a hook has no business with it. */
-function hookEnvironment(env: Readonly<Record<string, string | undefined>>, runbook: Runbook): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = { ...env };
-  if (runbook.repository.password.kind === 'env') delete out[runbook.repository.password.name];
-  return out;
+/** Hooks get the child policy's environment with the runbook's `hooks.env` (read again per phase: a file may change). */
+function hookEnvironment(input: BackupRunInput & { secrets: Redactor }): Promise<ChildEnv> {
+  return childEnvironment({ parent: input.env, optIn: input.runbook.hooks.env, secrets: input.secrets, where: 'hooks.env' });
 }
 
 async function snapshotStages(repo: Repository, input: BackupRunInput, recorder: RunRecorder, staged: boolean): Promise<BackupOutcome> {
@@ -143,6 +149,7 @@ async function snapshotStages(repo: Repository, input: BackupRunInput, recorder:
       runbook: runbook.name,
       sources: runbook.sources.flatMap((s) => (s.kind === 'path' ? [{ name: s.name, path: s.path, exclude: s.exclude }] : [])),
       streams: runbook.sources.flatMap((s) => (s.kind === 'command' ? [s] : [])),
+      // Lifeboat's environment, from which backupStream takes only what the child policy allows.
       streamEnv: input.env,
       streamCwd: runbook.file.replace(/\/[^/]*$/, ''),
       parent,

@@ -23,13 +23,11 @@
  *   the `after` phase of a cancelled run, pass a signal for a *second* cancel,
  *   not the one that cancelled the run, or the after hooks will not run.
  *
- * Environment: the hook sees exactly `env` (entries that are `undefined` are
- * dropped), then `LIFEBOAT_HOOK_PHASE` (`before` | `after`) and
- * `LIFEBOAT_RUN_ID`, then `extraEnv`, which wins. `TERM` defaults to
- * `xterm-256color` when `env` has none. Nothing else is added — in particular
- * no repository password or other secret reaches a hook unless the caller puts
- * it in `env` or `extraEnv`; callers should pass a filtered environment, not
- * `process.env` wholesale, if the daemon's own environment holds secrets.
+ * Environment: the hook sees exactly `env` — a {@link ChildEnv}, so the child
+ * policy of src/core/child/child-env.ts has already decided it — plus Lifeboat's
+ * facts: `LIFEBOAT_HOOK_PHASE` (`before` | `after`), `LIFEBOAT_RUN_ID`, then
+ * `extraEnv`, which wins. `TERM` defaults to `xterm-256color` when `env` has
+ * none. Facts are redacted with `secrets` when given.
  *
  * What the caller passes in `extraEnv` for the `after` phase:
  * - `LIFEBOAT_RUN_STATUS` — the run's outcome: `succeeded`, `partial`, `failed`,
@@ -42,20 +40,25 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants as osConstants } from 'node:os';
-import { spawn as spawnPty, type IPty } from 'node-pty';
+import type { IPty } from 'node-pty';
+import { withFacts, type ChildEnv } from '../child/child-env.js';
+import { signalGroup, startInTerminal } from '../child/spawn.js';
 import { systemClock, type Clock } from '../clock.js';
 import { LifeboatError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { formatDuration } from '../format.js';
+import type { Redactor } from '../redaction/redactor.js';
 
 export type HookPhase = 'before' | 'after';
 
 export interface RunHooksOptions {
   phase: HookPhase;
-  /** The base environment of every hook, passed as is (undefined entries dropped). */
-  env: Record<string, string | undefined>;
-  /** Added on top of `env` and the LIFEBOAT_HOOK_* variables; the `after` phase gets the run's outcome here. */
+  /** The environment of every hook, from the child policy (src/core/child/child-env.ts). */
+  env: ChildEnv;
+  /** LIFEBOAT_* facts added on top of `env` and LIFEBOAT_HOOK_PHASE; the `after` phase gets the run's outcome here. */
   extraEnv?: Record<string, string>;
+  /** Redacts the facts (a run error must not carry a secret into a hook). */
+  secrets?: Redactor;
   cwd: string;
   runId: string;
   emit: EventSink;
@@ -194,32 +197,12 @@ const signalNames = new Map<number, string>(
   Object.entries(osConstants.signals).map(([name, n]) => [n, name] as [number, string]),
 );
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    // node-pty starts the shell as a session (and process group) leader: -pid reaches
-    // the shell and everything it started, e.g. the `sleep` under `sh -c 'sleep 30; …'`.
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // Already gone.
-    }
-  }
-}
-
-function hookEnv(options: RunHooksOptions): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = v;
-  env.LIFEBOAT_HOOK_PHASE = options.phase;
-  env.LIFEBOAT_RUN_ID = options.runId;
-  Object.assign(env, options.extraEnv ?? {});
-  env.TERM ??= 'xterm-256color';
-  return env;
+function hookEnv(options: RunHooksOptions): ChildEnv {
+  return withFacts(options.env, { LIFEBOAT_HOOK_PHASE: options.phase, LIFEBOAT_RUN_ID: options.runId, ...options.extraEnv }, options.secrets);
 }
 
 interface RunOneContext {
-  env: Record<string, string>;
+  env: ChildEnv;
   options: RunHooksOptions;
   keepLines: number;
   phaseTail: Tail;
@@ -310,13 +293,9 @@ function runOne(name: string, command: string, ctx: RunOneContext): Promise<Hook
 
   let term: IPty;
   try {
-    term = spawnPty('/bin/sh', ['-c', WRAPPER, 'lifeboat-hook', command, nonce], {
-      name: ctx.env.TERM,
-      cols: PTY_COLS,
-      rows: PTY_ROWS,
-      cwd: options.cwd,
-      env: ctx.env,
-    });
+    // node-pty starts the wrapper as a session (and process group) leader: signalGroup(pid) reaches
+    // the shell and everything it started, e.g. the `sleep` under `sh -c 'sleep 30; …'`.
+    term = startInTerminal('/bin/sh', ['-c', WRAPPER, 'lifeboat-hook', command, nonce], { cwd: options.cwd, env: ctx.env, cols: PTY_COLS, rows: PTY_ROWS });
   } catch (e) {
     const error = `${name} could not start: ${e instanceof Error ? e.message : String(e)}`;
     return Promise.resolve({ name, command, exitCode: null, durationMs: elapsed(), tail: tail.lines, error });

@@ -4,8 +4,15 @@
  * a pty would mangle them), are chunked like any file and stored on the main
  * thread; the result is one file node named after the source. A non-zero
  * exit fails the source and keeps the tail of its stderr.
+ *
+ * The command runs with the child environment policy (src/core/child/):
+ * the allowlist plus the source's own `env:`, never Lifeboat's whole
+ * environment. Its stderr and command line go into the error as they are;
+ * the redacting store and event sink take secrets out before they leave.
  */
-import { spawn } from 'node:child_process';
+import { childEnvironment } from '../child/child-env.js';
+import { OutputTail } from '../child/output-tail.js';
+import { signalGroup, startShell } from '../child/spawn.js';
 import { LifeboatError } from '../errors.js';
 import { Chunker } from './chunker.js';
 import type { Repository } from './repository.js';
@@ -19,16 +26,14 @@ export interface StreamBackupResult {
   bytesStored: number;
 }
 
-const STDERR_TAIL_BYTES = 4096;
-
-export function stderrTail(text: string, lines = 10): string {
-  return text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-lines).join('\n');
-}
+const STDERR_TAIL_CHARS = 4096;
+const STDERR_TAIL_LINES = 10;
 
 export async function backupStream(
   repo: Repository,
   source: CommandSource,
   options: {
+    /** Lifeboat's own environment; the command gets the child policy's view of it. */
     env: Readonly<Record<string, string | undefined>>;
     cwd: string;
     time: Date;
@@ -47,28 +52,17 @@ export async function backupStream(
   let bytesNew = 0;
   let bytesStored = 0;
 
-  const child = spawn('/bin/sh', ['-c', source.command], {
-    cwd: options.cwd,
-    env: options.env as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, so cancelling kills the whole pipeline
-  });
-  let stderr = '';
+  const env = await childEnvironment({ parent: options.env, optIn: source.env, where: `sources[${source.name}].env` });
+  const child = startShell(source.command, { cwd: options.cwd, env });
+  const stderr = new OutputTail(STDERR_TAIL_CHARS);
   child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    stderr = (stderr + d).slice(-STDERR_TAIL_BYTES);
-  });
+  child.stderr.on('data', (d: string) => stderr.push(d));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
-  const onAbort = () => {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  };
+  // The whole process group, so cancelling stops the whole pipeline.
+  const onAbort = () => signalGroup(child.pid, 'SIGTERM');
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const storeChunks = async (final: boolean) => {
@@ -105,7 +99,7 @@ export async function backupStream(
     const { code, signal } = await exited;
     if (options.signal?.aborted) throw new LifeboatError('CANCELLED', `source ${source.name} cancelled`);
     if (code !== 0) {
-      const tail = stderrTail(stderr);
+      const tail = stderr.lines(STDERR_TAIL_LINES).join('\n');
       throw new LifeboatError(
         'SOURCE_FAILED',
         `source ${source.name}: \`${source.command}\` ${signal ? `was killed by ${signal}` : `exited with ${code}`}${tail ? `; stderr: ${tail}` : ''}`,

@@ -1,5 +1,6 @@
 /** What the rest of Lifeboat may import from the runbook module. */
 export type {
+  ChildEnvRefs,
   ColdLocation,
   CommandSource,
   PathSource,
@@ -22,7 +23,7 @@ export {
   type RunbookLocations,
 } from './load.js';
 export { formatIssue, type RunbookIssue } from './issues.js';
-export { resolveSecret, type SecretEnv } from './secrets.js';
+export { peekSecret, resolveSecret, type SecretEnv } from './secrets.js';
 export { parseBandwidth, parseDuration, parsePercentage, parseSize } from './units.js';
 export { runbookSchema, STORAGE_CLASSES, type ParsedRunbook } from './schema.js';
 export { runbookFields, type FieldDoc } from './fields.js';

@@ -66,7 +66,8 @@ function fieldFor(path: readonly PropertyKey[]): FieldDoc | undefined {
   return doc;
 }
 
-const isSecretPath = (path: readonly PropertyKey[]) => path.includes('password');
+// A password, or a value under `env:` (a child's variables): whatever was written there may be a secret.
+const isSecretPath = (path: readonly PropertyKey[]) => path.includes('password') || path.includes('env');
 
 function describeValue(value: unknown, secret: boolean): string {
   if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';

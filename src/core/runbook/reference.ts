@@ -60,6 +60,7 @@ export function renderRunbookReference(): string {
     '- **Percentages**: `0%` to `100%`, fractions allowed (`0.5%`).',
     `- **Paths** (\`sources[].path\`, \`file:\` URLs, key files): absolute, or relative to the runbook's folder. \`${HOME_VARIABLE}\` stands for the state folder (\`LIFEBOAT_HOME\`, default \`./.lifeboat\`); no other variables are expanded, and neither is \`~\`.`,
     '- **Secrets** are never written in a runbook, only referred to: `{ env: NAME }` or `{ file: PATH }`. They are read when used and never printed.',
+    '- **Child processes** (hooks, stream sources and their restores, the drill check) see only PATH, HOME, LANG, LC_*, TZ, USER, SHELL, TERM, TMPDIR and LIFEBOAT_RUN_* of Lifeboat\'s environment, plus what the runbook gives them in `env:` (by reference, like secrets); never a repository password or a Slack credential. See "Child processes and secrets".',
     '- **Quote** values that start with `#`, `@`, `*` or `&`, and cron expressions: `slack: "#backups"`, `owner: "@storage-oncall"`.',
     '',
     'A runbook using every section (each value is the example from the tables below):',

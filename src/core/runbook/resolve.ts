@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { parseRepositoryUrl, resolvePath, resolveRepositoryUrl } from './location.js';
 import type { ParsedRunbook } from './schema.js';
-import type { ColdLocation, RepositoryLocation, Runbook, SecretRef, Source } from './types.js';
+import type { ChildEnvRefs, ColdLocation, RepositoryLocation, Runbook, SecretRef, Source } from './types.js';
 
 export interface ResolveContext {
   /** Absolute path of the YAML file. */
@@ -41,16 +41,26 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
+type Where = { baseDir: string; home: string };
+
+function secretRef(ref: SecretRef, where: Where): SecretRef {
+  return ref.kind === 'env' ? { kind: 'env', name: ref.name } : { kind: 'file', path: resolvePath(ref.path, where), create: ref.create };
+}
+
+/** `env:` mappings with their file references made absolute, like the password's. */
+function childEnv(refs: Readonly<Record<string, SecretRef>> | undefined, where: Where): ChildEnvRefs | undefined {
+  if (refs === undefined) return undefined;
+  return Object.fromEntries(Object.entries(refs).map(([name, ref]) => [name, secretRef(ref, where)]));
+}
+
 export function resolveRunbook(parsed: ParsedRunbook, ctx: ResolveContext): Runbook {
   const where = { baseDir: path.dirname(ctx.file), home: ctx.home };
   const sources: Source[] = parsed.sources.map((s) =>
     s.kind === 'path'
       ? { kind: 'path', name: s.name, path: resolvePath(s.path, where), exclude: [...s.exclude] }
-      : withoutUndefined({ kind: 'command', name: s.name, command: s.command, restore: s.restore }),
+      : withoutUndefined({ kind: 'command', name: s.name, command: s.command, restore: s.restore, env: childEnv(s.env, where) }),
   );
-  const pw = parsed.repository.password;
-  const password: SecretRef =
-    pw.kind === 'env' ? { kind: 'env', name: pw.name } : { kind: 'file', path: resolvePath(pw.path, where), create: pw.create };
+  const password = secretRef(parsed.repository.password, where);
   const cold = parsed.repository.cold;
   const runbook: Runbook = withoutUndefined({
     name: parsed.name,
@@ -58,7 +68,7 @@ export function resolveRunbook(parsed: ParsedRunbook, ctx: ResolveContext): Runb
     owner: parsed.owner,
     file: ctx.file,
     sources,
-    hooks: { before: [...parsed.hooks.before], after: [...parsed.hooks.after] },
+    hooks: withoutUndefined({ before: [...parsed.hooks.before], after: [...parsed.hooks.after], env: childEnv(parsed.hooks.env, where) }),
     repository: withoutUndefined({
       hot: location(parsed.repository.hot, where),
       cold: cold === undefined ? undefined : ({ ...location(cold, where), afterMs: cold.after, retrieval: cold.retrieval, thawDays: cold.thawDays } satisfies ColdLocation),
@@ -79,7 +89,7 @@ export function resolveRunbook(parsed: ParsedRunbook, ctx: ResolveContext): Runb
             withinMs: parsed.retention.within,
           }),
     verify: { readDataFraction: parsed.verify.readData },
-    drill: withoutUndefined({ check: parsed.drill.check, announceMs: parsed.drill.announce, timeoutMs: parsed.drill.timeout }),
+    drill: withoutUndefined({ check: parsed.drill.check, announceMs: parsed.drill.announce, timeoutMs: parsed.drill.timeout, env: childEnv(parsed.drill.env, where) }),
     alerts: withoutUndefined({ slack: parsed.alerts.slack, anomaly: { ...parsed.alerts.anomaly } }),
     access: { backup: [...parsed.access.backup], drill: [...parsed.access.drill] },
     transfer: withoutUndefined({ concurrency: parsed.transfer.concurrency, bandwidthBytesPerSec: parsed.transfer.bandwidth }),

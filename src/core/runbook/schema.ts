@@ -11,6 +11,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import { passesToChildren } from '../child/child-env.js';
 import type { RetrievalTier, StorageClass } from './types.js';
 import { checkPathText, parseRepositoryUrl } from './location.js';
 import {
@@ -298,6 +299,10 @@ const passwordRef = z
           // The value is not echoed: whatever was written here might be the password itself.
           error: 'Not an environment variable name (expected capitals, digits and "_", e.g. LIFEBOAT_PASSWORD)',
         })
+        .refine((name) => !passesToChildren(name), {
+          // Child processes get these variables without asking (src/core/child/child-env.ts); a password must not be one.
+          error: (iss) => `${String(iss.input)} is passed to every hook and command (PATH, HOME, LANG, LC_*, TZ, USER, SHELL, TERM, TMPDIR, LIFEBOAT_RUN_*), so it cannot hold the password (expected another name, e.g. LIFEBOAT_PASSWORD)`,
+        })
         .optional(),
       {
         description: 'Name of the environment variable that holds the password. Set `env` or `file`, not both.',
@@ -361,7 +366,78 @@ const password = z
       : { kind: 'file' as const, path: ref.file ?? '', create: ref.create },
   );
 
-type SourceDraft = { name?: unknown; path?: unknown; exclude?: unknown; command?: unknown; restore?: unknown };
+/**
+ * `env:` on a source, on hooks or on drill: variables a child process gets on
+ * top of the allowlist (src/core/child/child-env.ts), each value a reference
+ * like the password's. Written values are refused for the same reason: a
+ * runbook is shared and committed, a secret is not.
+ */
+/** The problem with a variable name under `env:`, if any. */
+function childVariableProblem(name: string): string | undefined {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return `Not a variable name: ${JSON.stringify(name)} (expected letters, digits and "_", e.g. PGPASSWORD)`;
+  // LIFEBOAT_RUN_ID, LIFEBOAT_HOOK_PHASE … are Lifeboat's own facts about the run; a runbook must not shadow them.
+  if (name.startsWith('LIFEBOAT_')) return `${name} starts with LIFEBOAT_, which Lifeboat keeps for the facts it passes itself (expected another name)`;
+  return undefined;
+}
+
+type ValueRefDraft = { env?: unknown; file?: unknown };
+
+const childValueRef = z
+  .strictObject({
+    env: doc(
+      z
+        .string()
+        .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'Not an environment variable name (expected capitals, digits and "_", e.g. ORDERS_DB_PASSWORD)' })
+        .refine((name) => !name.startsWith('SLACK_'), {
+          error: 'Slack credentials are Lifeboat’s own and never reach a child process (expected another variable)',
+        })
+        .optional(),
+      { description: 'Name of the variable in Lifeboat’s environment to read the value from.', example: 'ORDERS_DB_PASSWORD', valueType: 'variable name' },
+    ),
+    file: doc(pathText().optional(), {
+      description: 'File whose content is the value (a trailing newline is ignored); mode 600 or 400, like a key file.',
+      example: '/etc/lifeboat/orders-db.password',
+      valueType: 'path',
+    }),
+  })
+  .superRefine((v: ValueRefDraft, ctx) => {
+    if (v.env !== undefined && v.file !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['file'], message: 'Both "env" and "file" are set (expected one of them)', input: undefined });
+    } else if (v.env === undefined && v.file === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'Neither "env" nor "file" is set (expected { env: NAME } or { file: PATH })', input: undefined });
+    }
+  }, whenMapping);
+
+const childValue = z
+  .any()
+  .check((ctx) => {
+    if (typeof ctx.value === 'string' || typeof ctx.value === 'number' || typeof ctx.value === 'boolean') {
+      ctx.issues.push({
+        code: 'custom',
+        // Never quote the value: it may well be a secret.
+        message: 'A value must not be written in a runbook (expected a reference: { env: NAME } or { file: PATH })',
+        input: undefined,
+      });
+    }
+  })
+  .pipe(childValueRef)
+  .transform((ref) => (ref.env !== undefined ? { kind: 'env' as const, name: ref.env } : { kind: 'file' as const, path: ref.file ?? '', create: false }));
+
+const childEnv = (description: string, example: string) =>
+  doc(
+    z
+      .record(z.string(), childValue)
+      .superRefine((env, ctx) => {
+        for (const name of Object.keys(env)) {
+          const problem = childVariableProblem(name);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [name], message: problem, input: undefined });
+        }
+      }, whenMapping)
+      .optional(),
+    { description, example, valueType: 'variables by reference' },
+  );
+
+type SourceDraft = { name?: unknown; path?: unknown; exclude?: unknown; command?: unknown; restore?: unknown; env?: unknown };
 
 const source = z
   .strictObject({
@@ -390,6 +466,10 @@ const source = z
       example: 'pg_restore --clean --dbname=orders_drill',
       valueType: 'command',
     }),
+    env: childEnv(
+      'With `command`: variables its `command` and `restore` get, on top of the few every child process gets (PATH, HOME, LANG…; see Child processes above). Each value is a reference, never written here. This is how a source is given a database password or, for `aws s3 cp`, the AWS credentials.',
+      '{ PGPASSWORD: { env: ORDERS_DB_PASSWORD } }',
+    ),
   })
   .superRefine((s: SourceDraft, ctx) => {
     const hasPath = s.path !== undefined;
@@ -416,6 +496,14 @@ const source = z
         input: s.exclude,
       });
     }
+    if (hasPath && !hasCommand && s.env !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['env'],
+        message: '"env" only applies to a command source (expected it removed; a path source starts no process)',
+        input: undefined,
+      });
+    }
     if (hasPath && !hasCommand && s.restore !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -433,6 +521,7 @@ const source = z
           name: s.name,
           command: s.command ?? '',
           ...(s.restore !== undefined ? { restore: s.restore } : {}),
+          ...(s.env !== undefined ? { env: s.env } : {}),
         },
   );
 
@@ -541,9 +630,59 @@ const schedule = z.strictObject({
 });
 
 type TopDraft = {
-  repository?: { hot?: { url?: unknown }; cold?: { url?: unknown } } | null;
+  repository?: { hot?: { url?: unknown }; cold?: { url?: unknown }; password?: unknown } | null;
   schedule?: { tier?: unknown } | null;
+  sources?: unknown;
+  hooks?: unknown;
+  drill?: unknown;
 };
+
+/** A reference as written (`{ env: X }`) or as parsed (`{ kind: 'env', name: X }`): the cross-field check sees either. */
+function referenceOf(value: unknown): { env?: string; file?: string } {
+  if (!isRecord(value)) return {};
+  if (value.kind === 'env' && typeof value.name === 'string') return { env: value.name };
+  if (value.kind === 'file' && typeof value.path === 'string') return { file: value.path };
+  return { ...(typeof value.env === 'string' ? { env: value.env } : {}), ...(typeof value.file === 'string' ? { file: value.file } : {}) };
+}
+
+/** Every `env:` mapping of a runbook draft, with the path it sits at. */
+function childEnvMappings(r: TopDraft): { path: (string | number)[]; env: Record<string, unknown> }[] {
+  const out: { path: (string | number)[]; env: Record<string, unknown> }[] = [];
+  if (Array.isArray(r.sources)) {
+    r.sources.forEach((source: unknown, i) => {
+      if (isRecord(source) && isRecord(source.env)) out.push({ path: ['sources', i, 'env'], env: source.env });
+    });
+  }
+  for (const key of ['hooks', 'drill'] as const) {
+    const section = r[key];
+    if (isRecord(section) && isRecord(section.env)) out.push({ path: [key, 'env'], env: section.env });
+  }
+  return out;
+}
+
+/**
+ * The repository password never goes to a child process, not even when a
+ * runbook names it in `env:` (other runbooks' passwords are refused when a
+ * run starts, see src/core/child/child-env.ts).
+ */
+function checkPasswordNotPassed(r: TopDraft, ctx: z.RefinementCtx): void {
+  const password = referenceOf(r.repository?.password);
+  if (password.env === undefined && password.file === undefined) return;
+  for (const { path, env } of childEnvMappings(r)) {
+    for (const [name, value] of Object.entries(env)) {
+      const ref = referenceOf(value);
+      const same = (password.env !== undefined && ref.env === password.env) || (password.file !== undefined && ref.file === password.file);
+      if (same) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, name],
+          message: 'This is the repository password, which no child process gets (expected another variable or file)',
+          input: undefined,
+        });
+      }
+    }
+  }
+}
 
 export const runbookSchema = z
   .strictObject({
@@ -570,10 +709,14 @@ export const runbookSchema = z
         .strictObject({
           before: commandList('Shell commands run in order before the backup; a failing one stops the run.', '["sync"]'),
           after: commandList('Shell commands run after the backup, whatever its outcome.', '["systemctl start app"]'),
+          env: childEnv(
+            'Variables every hook gets, on top of the few every child process gets and the LIFEBOAT_RUN_* facts about the run. Each value is a reference, never written here.',
+            '{ APP_ADMIN_TOKEN: { file: /etc/lifeboat/app-admin.token } }',
+          ),
         })
         .prefault({}),
       {
-        description: 'Commands around each backup, run in a terminal; their output is streamed to the TUI and Slack.',
+        description: 'Commands around each backup, run in a terminal; their output (secrets redacted) is streamed to the TUI and Slack.',
         example: '{ before: ["sync"], after: [] }',
       },
     ),
@@ -660,6 +803,10 @@ export const runbookSchema = z
             example: '30m',
             valueType: 'duration',
           }),
+          env: childEnv(
+            'Variables `check` gets, on top of the few every child process gets, `LIFEBOAT_DRILL_DIR` and `LIFEBOAT_RUNBOOK`. Each value is a reference, never written here. (A stream source’s `restore` gets the source’s own `env`.)',
+            '{ PGPASSWORD: { env: DRILL_DB_PASSWORD } }',
+          ),
         })
         .prefault({}),
       { description: 'Timed restore drills: how they are announced and checked.', example: '{ check: "test -s index.json", announce: 15m }' },
@@ -719,6 +866,7 @@ export const runbookSchema = z
     ),
   })
   .superRefine((r: TopDraft, ctx) => {
+    checkPasswordNotPassed(r, ctx);
     const hot = r.repository?.hot?.url;
     const cold = r.repository?.cold?.url;
     if (typeof hot === 'string' && hot === cold) {

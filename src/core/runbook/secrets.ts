@@ -18,32 +18,50 @@ function unavailable(message: string, details: Record<string, unknown>, cause?: 
 
 const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
-/** The secret's value, with a trailing newline removed. Throws SECRET_UNAVAILABLE. */
-export async function resolveSecret(ref: SecretRef, env: SecretEnv): Promise<string> {
+const PASSWORD = 'the repository password';
+
+/**
+ * The secret's value, with a trailing newline removed. Throws SECRET_UNAVAILABLE.
+ * `purpose` names what the value is for in messages (default: the repository
+ * password; for a child's variable, e.g. `the value of sources[db].env.PGPASSWORD`).
+ */
+export async function resolveSecret(ref: SecretRef, env: SecretEnv, purpose = PASSWORD): Promise<string> {
   if (ref.kind === 'env') {
     const value = env[ref.name];
     if (value === undefined) {
-      throw unavailable(`Environment variable ${ref.name} is not set (the runbook reads the repository password from it)`, { env: ref.name });
+      throw unavailable(`Environment variable ${ref.name} is not set (the runbook reads ${purpose} from it)`, { env: ref.name });
     }
-    if (value === '') throw unavailable(`Environment variable ${ref.name} is empty (expected the repository password)`, { env: ref.name });
+    if (value === '') throw unavailable(`Environment variable ${ref.name} is empty (expected ${purpose})`, { env: ref.name });
     return value;
   }
-  const existing = await readKeyFile(ref.path);
+  const existing = await readKeyFile(ref.path, purpose);
   if (existing !== undefined) return existing;
   if (!ref.create) {
-    throw unavailable(
-      `Key file not found: ${ref.path} (create it with mode 600, or set create: true in the runbook to generate one)`,
-      { file: ref.path },
-    );
+    const hint = purpose === PASSWORD ? 'create it with mode 600, or set create: true in the runbook to generate one' : `create it with mode 600; it holds ${purpose}`;
+    throw unavailable(`Key file not found: ${ref.path} (${hint})`, { file: ref.path });
   }
   await createKeyFile(ref.path);
-  const created = await readKeyFile(ref.path);
+  const created = await readKeyFile(ref.path, purpose);
   if (created === undefined) throw unavailable(`Key file vanished right after it was created: ${ref.path}`, { file: ref.path });
   return created;
 }
 
+/**
+ * The value behind a reference when it can be read now, else undefined: for
+ * learning which values to redact, where a missing variable or key file is
+ * not an error (the run that needs it reports it).
+ */
+export async function peekSecret(ref: SecretRef, env: SecretEnv): Promise<string | undefined> {
+  if (ref.kind === 'env') return env[ref.name] || undefined;
+  try {
+    return await readKeyFile(ref.path, PASSWORD);
+  } catch {
+    return undefined;
+  }
+}
+
 /** undefined when the file does not exist. */
-async function readKeyFile(file: string): Promise<string | undefined> {
+async function readKeyFile(file: string, purpose: string): Promise<string | undefined> {
   let handle;
   try {
     handle = await open(file, 'r');
@@ -63,7 +81,7 @@ async function readKeyFile(file: string): Promise<string | undefined> {
       );
     }
     const value = (await handle.readFile('utf8')).replace(/\r?\n$/, '');
-    if (value === '') throw unavailable(`Key file ${file} is empty (expected the repository password)`, { file });
+    if (value === '') throw unavailable(`Key file ${file} is empty (expected ${purpose})`, { file });
     return value;
   } catch (e) {
     if (e instanceof LifeboatError) throw e;

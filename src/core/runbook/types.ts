@@ -11,6 +11,14 @@ export type SecretRef =
   /** `create`: generate a random key into the file (mode 0600) when it is missing. */
   | { kind: 'file'; path: string; create: boolean };
 
+/**
+ * Variables a runbook hands one kind of child process (`env:` on a source, on
+ * `hooks` or on `drill`), by name, each value a reference read when the child
+ * starts. Everything else a child may see is the allowlist of
+ * src/core/child/child-env.ts.
+ */
+export type ChildEnvRefs = Readonly<Record<string, SecretRef>>;
+
 export interface PathSource {
   kind: 'path';
   name: string;
@@ -26,6 +34,8 @@ export interface CommandSource {
   command: string;
   /** Shell command that a restore or drill pipes the stream back into. */
   restore?: string;
+  /** Variables passed to `command` and `restore` on top of the allowlist. */
+  env?: ChildEnvRefs;
 }
 
 export type Source = PathSource | CommandSource;
@@ -88,7 +98,8 @@ export interface Runbook {
   /** Absolute path of the YAML file this runbook was loaded from. */
   file: string;
   sources: readonly Source[];
-  hooks: { before: readonly string[]; after: readonly string[] };
+  /** `env`: variables passed to every hook on top of the allowlist. */
+  hooks: { before: readonly string[]; after: readonly string[]; env?: ChildEnvRefs };
   repository: {
     hot: RepositoryLocation;
     cold?: ColdLocation;
@@ -99,7 +110,8 @@ export interface Runbook {
   objectives: { rpoMs: number; rtoMs: number; coldRtoMs?: number };
   retention?: RetentionPolicy;
   verify: { readDataFraction: number };
-  drill: { check?: string; announceMs?: number; timeoutMs: number };
+  /** `env`: variables passed to `check` on top of the allowlist. */
+  drill: { check?: string; announceMs?: number; timeoutMs: number; env?: ChildEnvRefs };
   alerts: {
     slack?: string;
     anomaly: {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../../src/core/events.js';
+import { childEnvironment } from '../../../src/core/child/child-env.js';
 import { cleanTerminalLine, hooksError, runHooks, stripAnsi, type RunHooksOptions } from '../../../src/core/pipeline/hooks.js';
+import type { ChildEnvRefs } from '../../../src/core/runbook/types.js';
 import { processAlive } from '../../../src/core/process-info.js';
 
 let dir: string;
@@ -14,11 +16,15 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function harness(extra: Partial<RunHooksOptions> = {}) {
+/** The child policy's environment for a parent holding only PATH (and whatever `parent` adds). */
+const childEnv = (parent: Record<string, string | undefined> = {}, optIn?: ChildEnvRefs) =>
+  childEnvironment({ parent: { PATH: process.env.PATH, ...parent }, optIn, where: 'hooks.env' });
+
+async function harness(extra: Partial<RunHooksOptions> = {}) {
   const events: { at: number; event: EngineEvent }[] = [];
   const options: RunHooksOptions = {
     phase: 'before',
-    env: { PATH: process.env.PATH },
+    env: await childEnv(),
     cwd: dir,
     runId: 'run-1',
     emit: (event) => events.push({ at: performance.now(), event }),
@@ -31,7 +37,7 @@ function harness(extra: Partial<RunHooksOptions> = {}) {
 
 describe('runHooks', () => {
   it('streams every line as a hook.output event, in order, while the hook runs', async () => {
-    const h = harness();
+    const h = await harness();
     const outcome = await runHooks(['for i in 1 2 3; do echo "line $i"; done; sleep 0.6; echo "line 4"', 'echo next'], h.options);
     expect(outcome.ok).toBe(true);
     expect(h.output('before[0]')).toEqual(['line 1', 'line 2', 'line 3', 'line 4']);
@@ -51,7 +57,7 @@ describe('runHooks', () => {
   });
 
   it('runs hooks on a terminal', async () => {
-    const h = harness();
+    const h = await harness();
     const outcome = await runHooks(
       ['if [ -t 1 ]; then echo "stdout is a tty"; else echo "stdout is not a tty"; fi; [ -t 0 ] && echo "stdin is a tty"; echo "TERM=$TERM"'],
       h.options,
@@ -61,7 +67,7 @@ describe('runHooks', () => {
   });
 
   it('a failing before hook stops the remaining before hooks', async () => {
-    const h = harness();
+    const h = await harness();
     const marker = join(dir, 'marker');
     const outcome = await runHooks(['echo first', 'echo "cannot reach database" >&2; exit 3', `touch ${marker}`, 'echo never'], h.options);
     expect(outcome.ok).toBe(false);
@@ -83,7 +89,7 @@ describe('runHooks', () => {
 
   it('runs every after hook even when one fails', async () => {
     const marker = join(dir, 'marker');
-    const h = harness({ phase: 'after' });
+    const h = await harness({ phase: 'after' });
     const outcome = await runHooks(['echo one; exit 1', 'echo two; exit 2', `touch ${marker}; echo three`], h.options);
     expect(outcome.ok).toBe(false);
     expect(outcome.skipped).toEqual([]);
@@ -97,12 +103,12 @@ describe('runHooks', () => {
     expect(hooksError('after', outcome)?.message).toBe('After hook failed: after[0] exited with code 1 — echo one; exit 1');
   });
 
-  it('passes exactly the given environment, the run outcome and the LIFEBOAT_* names, and the cwd', async () => {
+  it('passes exactly the child policy\'s environment, the run outcome and the LIFEBOAT_* names, and the cwd', async () => {
     process.env.LIFEBOAT_TEST_SECRET = 'hunter2';
     try {
-      const h = harness({
+      const h = await harness({
         phase: 'after',
-        env: { PATH: process.env.PATH, FOO: 'bar baz', DROPPED: undefined },
+        env: await childEnv({ FOO_SOURCE: 'bar baz', DROPPED: undefined, LIFEBOAT_TEST_SECRET: 'hunter2' }, { FOO: { kind: 'env', name: 'FOO_SOURCE' } }),
         extraEnv: { LIFEBOAT_RUN_STATUS: 'partial', LIFEBOAT_RUNBOOK: 'demo', LIFEBOAT_RUN_ID: 'run-1' },
       });
       const outcome = await runHooks(
@@ -129,7 +135,7 @@ describe('runHooks', () => {
 
   it('a timeout kills the process group of a long hook quickly', async () => {
     const pidFile = join(dir, 'sleep.pid');
-    const h = harness({ timeoutMs: 300 });
+    const h = await harness({ timeoutMs: 300 });
     const started = performance.now();
     const outcome = await runHooks([`echo starting; sleep 30 & echo $! > ${pidFile}; wait`, 'echo never'], h.options);
     const took = performance.now() - started;
@@ -148,7 +154,7 @@ describe('runHooks', () => {
   });
 
   it('a plain `sleep 30` is killed by the timeout', async () => {
-    const h = harness({ timeoutMs: 200 });
+    const h = await harness({ timeoutMs: 200 });
     const started = performance.now();
     const outcome = await runHooks(['sleep 30'], h.options);
     expect(performance.now() - started).toBeLessThan(2000);
@@ -156,7 +162,7 @@ describe('runHooks', () => {
   });
 
   it('escalates to SIGKILL when a hook ignores SIGTERM', async () => {
-    const h = harness({ timeoutMs: 200, killGraceMs: 300 });
+    const h = await harness({ timeoutMs: 200, killGraceMs: 300 });
     const started = performance.now();
     const outcome = await runHooks(['trap "" TERM; echo stubborn; sleep 30'], h.options);
     expect(performance.now() - started).toBeLessThan(3000);
@@ -166,7 +172,7 @@ describe('runHooks', () => {
 
   it('an abort kills the running hook, skips the rest and reports a cancellation', async () => {
     const controller = new AbortController();
-    const h = harness({ phase: 'after', signal: controller.signal });
+    const h = await harness({ phase: 'after', signal: controller.signal });
     const options: RunHooksOptions = {
       ...h.options,
       emit: (event) => {
@@ -187,13 +193,13 @@ describe('runHooks', () => {
   });
 
   it('runs nothing when the signal is already aborted', async () => {
-    const h = harness({ signal: AbortSignal.abort() });
+    const h = await harness({ signal: AbortSignal.abort() });
     const outcome = await runHooks(['echo a', 'echo b'], h.options);
     expect(outcome).toEqual({ ok: false, results: [], tail: [], skipped: ['echo a', 'echo b'], aborted: true });
   });
 
   it('strips ANSI codes and \\r progress redraws from what it keeps and streams', async () => {
-    const h = harness();
+    const h = await harness();
     const outcome = await runHooks(
       [
         "printf '\\033[1;31mred\\033[0m plain\\n'",
@@ -215,7 +221,7 @@ describe('runHooks', () => {
   });
 
   it('keeps only the last keepLines lines, per hook and for the phase', async () => {
-    const h = harness({ keepLines: 3 });
+    const h = await harness({ keepLines: 3 });
     const outcome = await runHooks(['seq 1 50', 'echo x; echo y'], h.options);
     expect(h.output('before[0]')).toHaveLength(50);
     expect(outcome.results[0]?.tail).toEqual(['48', '49', '50']);
@@ -224,7 +230,7 @@ describe('runHooks', () => {
   });
 
   it('reports the status a shell reports for a hook killed by a signal it did not get from Lifeboat', async () => {
-    const h = harness({ phase: 'after' });
+    const h = await harness({ phase: 'after' });
     const outcome = await runHooks(['echo bye; kill -KILL $$'], h.options);
     expect(outcome.ok).toBe(false);
     expect(outcome.results[0]).toMatchObject({
@@ -238,7 +244,7 @@ describe('runHooks', () => {
   it('keeps the last lines of a fast hook that exits right after a burst of output', async () => {
     // node-pty alone can report the exit before the last chunk is read (microsoft/node-pty#726).
     for (let round = 0; round < 10; round++) {
-      const h = harness({ keepLines: 2 });
+      const h = await harness({ keepLines: 2 });
       const outcome = await runHooks(["i=0; while [ $i -lt 3000 ]; do echo \"row $i of some output\"; i=$((i+1)); done; echo 'last words' >&2; exit 4"], h.options);
       expect(outcome.results[0]?.tail).toEqual(['row 2999 of some output', 'last words']);
       expect(outcome.results[0]?.exitCode).toBe(4);
@@ -247,7 +253,7 @@ describe('runHooks', () => {
   });
 
   it('a missing working directory fails the hook with the reason in its tail', async () => {
-    const h = harness({ cwd: join(dir, 'missing') });
+    const h = await harness({ cwd: join(dir, 'missing') });
     const outcome = await runHooks(['echo hi'], h.options);
     expect(outcome.ok).toBe(false);
     expect(outcome.results[0]?.exitCode).not.toBe(0);
@@ -255,7 +261,7 @@ describe('runHooks', () => {
   });
 
   it('a throwing event sink does not break a hook', async () => {
-    const h = harness({
+    const h = await harness({
       emit: () => {
         throw new Error('renderer bug');
       },
@@ -266,7 +272,7 @@ describe('runHooks', () => {
   });
 
   it('an empty list is a success', async () => {
-    expect(await runHooks([], harness().options)).toEqual({ ok: true, results: [], tail: [], skipped: [], aborted: false });
+    expect(await runHooks([], (await harness()).options)).toEqual({ ok: true, results: [], tail: [], skipped: [], aborted: false });
   });
 });
 

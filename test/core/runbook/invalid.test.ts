@@ -77,6 +77,18 @@ const expected: Record<string, string[]> = {
     'password-reference.yaml:7:60: repository.password.create: "create" only applies to a key file (expected it removed, or "file" instead of "env")',
     'password-reference.yaml:7:66: repository.password.value: Unknown field (expected one of: env, file, create)',
   ],
+  'password-passed-to-children': [
+    'password-passed-to-children.yaml:7:20: repository.password.env: LIFEBOAT_RUN_PASSWORD is passed to every hook and command (PATH, HOME, LANG, LC_*, TZ, USER, SHELL, TERM, TMPDIR, LIFEBOAT_RUN_*), so it cannot hold the password (expected another name, e.g. LIFEBOAT_PASSWORD)',
+  ],
+  'child-env': [
+    'child-env.yaml:5:10: sources[0].env: "env" only applies to a command source (expected it removed; a path source starts no process)',
+    'child-env.yaml:9:19: sources[1].env.PGPASSWORD: A value must not be written in a runbook (expected a reference: { env: NAME } or { file: PATH })',
+    'child-env.yaml:10:23: sources[1].env.SLACKED.env: Slack credentials are Lifeboat’s own and never reach a child process (expected another variable)',
+    'child-env.yaml:11:24: sources[1].env.LIFEBOAT_RUN_ID: LIFEBOAT_RUN_ID starts with LIFEBOAT_, which Lifeboat keeps for the facts it passes itself (expected another name)',
+    'child-env.yaml:13:29: sources[1].env.BOTH.file: Both "env" and "file" are set (expected one of them)',
+    'child-env.yaml:16:22: hooks.env.bad name: Not a variable name: "bad name" (expected letters, digits and "_", e.g. PGPASSWORD)',
+    'child-env.yaml:18:15: drill.env.KEY: This is the repository password, which no child process gets (expected another variable or file)',
+  ],
   'bad-url': [
     'bad-url.yaml:7:10: repository.hot.url: Unsupported repository URL: "ftp://backups.example.com/x" (expected file:///path, file:relative/path or s3://bucket/prefix)',
     'bad-url.yaml:9:10: repository.cold.url: Bad S3 bucket name "Acme_Archive" (expected 3 to 63 lowercase letters, digits, dots and hyphens: s3://bucket/prefix)',
@@ -157,7 +169,7 @@ describe('invalid runbooks', () => {
   });
 
   it('never repeats a written password or a misplaced secret in its messages', async () => {
-    for (const name of ['inline-password', 'password-reference']) {
+    for (const name of ['inline-password', 'password-reference', 'child-env']) {
       const check = await validateRunbookFile(path.join(dir, `${name}.yaml`), opts);
       const text = check.issues.map(formatIssue).join('\n');
       expect(text).not.toContain('correct horse');

@@ -1,0 +1,59 @@
+/**
+ * Which values are secrets: what Lifeboat's environment holds under a secret's
+ * name, and what runbooks refer to (their repository passwords and the values
+ * they pass to child processes). Values are read, never logged; a reference
+ * that cannot be read now (a key file not created yet, an unset variable) is
+ * skipped — the run that needs it reports it, and learns it once it exists.
+ */
+import { runbookChildEnvs } from '../child/child-env.js';
+import { peekSecret, type SecretEnv } from '../runbook/secrets.js';
+import type { Runbook } from '../runbook/types.js';
+import { Redactor, type SecretKind } from './redactor.js';
+
+/** Names of variables that hold secrets by convention (GITHUB_TOKEN, DB_PASSWORD, SLACK_SIGNING_SECRET…). */
+const SECRET_NAME = /PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|PRIVATE_KEY|CREDENTIAL/i;
+/** The AWS SDK's credential variables; the key id is not secret by itself, but it names the account. */
+const AWS_CREDENTIALS = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN']);
+/**
+ * A variable guessed to be secret only by its name must be this long to count:
+ * a flag like SOME_TOKEN_CHECK=false must not turn every "false" into a placeholder.
+ */
+const MIN_GUESSED_LENGTH = 8;
+
+/** What kind of secret a variable of Lifeboat's environment holds, if any. */
+export function secretKindOfVariable(name: string): SecretKind | undefined {
+  if (name.startsWith('SLACK_')) return SECRET_NAME.test(name) ? 'slack' : undefined; // SLACK_API_URL is not one
+  if (AWS_CREDENTIALS.has(name) || (name.startsWith('AWS_') && SECRET_NAME.test(name))) return 'aws';
+  return SECRET_NAME.test(name) ? 'environment' : undefined;
+}
+
+/** Learn the secrets of Lifeboat's own environment. */
+export function learnEnvironment(redactor: Redactor, env: SecretEnv): void {
+  for (const [name, value] of Object.entries(env)) {
+    const kind = value === undefined ? undefined : secretKindOfVariable(name);
+    if (kind === undefined || value === undefined) continue;
+    if (kind === 'environment' && value.length < MIN_GUESSED_LENGTH) continue;
+    redactor.add(name, value, kind);
+  }
+}
+
+/** Learn a runbook's repository password and the values it passes to child processes. */
+export async function learnRunbook(redactor: Redactor, runbook: Runbook, env: SecretEnv): Promise<void> {
+  const password = runbook.repository.password;
+  const value = await peekSecret(password, env);
+  if (value !== undefined) redactor.add(password.kind === 'env' ? password.name : `${runbook.name}-password`, value, 'repository-password');
+  for (const { optIn } of runbookChildEnvs(runbook)) {
+    for (const [name, ref] of Object.entries(optIn)) {
+      const passed = await peekSecret(ref, env);
+      if (passed !== undefined) redactor.add(name, passed, 'child-variable');
+    }
+  }
+}
+
+/** A redactor that knows the environment's secrets and those of every runbook given. */
+export async function knownSecrets(env: SecretEnv, runbooks: readonly Runbook[]): Promise<Redactor> {
+  const redactor = new Redactor();
+  learnEnvironment(redactor, env);
+  for (const runbook of runbooks) await learnRunbook(redactor, runbook, env);
+  return redactor;
+}
