@@ -64,6 +64,13 @@ export async function ensureCliBuilt(): Promise<void> {
   }
 }
 
+/**
+ * What every test child process of Lifeboat gets: cheap repository keys. The
+ * engine refuses LIFEBOAT_TEST_SCRYPT_N unless NODE_ENV is `test`, and a child
+ * started with an environment of its own does not inherit vitest's NODE_ENV.
+ */
+export const TEST_KEYS_ENV = { LIFEBOAT_TEST_SCRYPT_N: '1024', NODE_ENV: 'test' } as const;
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -75,7 +82,7 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), ...args], {
       cwd: options.cwd ?? repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LIFEBOAT_TEST_SCRYPT_N: '1024', ...options.env },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

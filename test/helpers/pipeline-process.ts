@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { openJsonStore, stateFilePath, type RunRecord, type StageRecord } from '../../src/core/store/index.js';
-import { repoRoot, type CliResult } from './cli.js';
+import { repoRoot, TEST_KEYS_ENV, type CliResult } from './cli.js';
 
 export interface CliProcess {
   child: ChildProcess;
@@ -24,7 +24,7 @@ export interface CliProcess {
 export function startCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): CliProcess {
   const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), ...args], {
     cwd: options.cwd ?? repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LIFEBOAT_TEST_SCRYPT_N: '1024', ...options.env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureCliBuilt, repoRoot, runCli } from '../helpers/cli.js';
+import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV } from '../helpers/cli.js';
 import { startFlakyProxy, type FlakyProxy } from '../helpers/flaky-proxy.js';
 import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
@@ -32,7 +32,7 @@ it('SIGTERM during transfer: exit 130, run cancelled, staging kept; the next bac
   const home = join(dir, 'home');
   await writeRandomFile(join(dir, 'data', 'a.bin'), 'cancel-a', 20 * MiB);
   const runbook = writeS3Runbook(dir, 'cancelxfer', { endpoint: proxy.endpoint, bucket: 'cancel', prefix: 'repo', source: 'data' });
-  const env = s3Env(home, { LIFEBOAT_TEST_SCRYPT_N: '1024' });
+  const env = s3Env(home, { ...TEST_KEYS_ENV });
   expect((await runCli(['init', runbook], { env })).code).toBe(0);
 
   // Data uploads hang: the run reaches the transfer stage and waits there.

@@ -10,7 +10,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { ensureCliBuilt, repoRoot, runCli } from '../helpers/cli.js';
+import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV } from '../helpers/cli.js';
 import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { postSigned, slashBody, startFakeSlack, type FakeSlack } from '../slack/fake-slack.js';
@@ -56,7 +56,7 @@ describe('lifeboat serve with Slack', () => {
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '/tmp',
-        LIFEBOAT_TEST_SCRYPT_N: '1024',
+        ...TEST_KEYS_ENV,
         ...env,
         SLACK_BOT_TOKEN: 'xoxb-serve-test',
         SLACK_SIGNING_SECRET: SECRET,

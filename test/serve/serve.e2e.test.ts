@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openJsonStore } from '../../src/core/store/index.js';
 import type { RunRecord } from '../../src/core/store/records.js';
-import { ensureCliBuilt, repoRoot, runCli } from '../helpers/cli.js';
+import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV } from '../helpers/cli.js';
 import { pipelineEnv, writePipelineRunbook, type PipelineSource } from '../helpers/pipeline-runbook.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { stringify, parse } from 'yaml';
@@ -58,7 +58,7 @@ async function setupRunbook(sources: (dir: string) => PipelineSource[], schedule
 function startServe(cwd: string, env: Record<string, string>): Served {
   const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'serve', '--metrics-port', '0'], {
     cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LIFEBOAT_TEST_SCRYPT_N: '1024', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

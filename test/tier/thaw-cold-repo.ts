@@ -17,6 +17,7 @@ import type { Snapshot } from '../../src/core/repo/snapshot.js';
 import { loadRunbook } from '../../src/core/runbook/load.js';
 import type { Runbook } from '../../src/core/runbook/types.js';
 import { writeRandomFile } from '../pipeline-s3/harness.js';
+import { TEST_KEYS_ENV } from '../helpers/cli.js';
 import { s3rverCredentials } from '../helpers/s3rver.js';
 import { s3Client } from '../helpers/tier-runbook.js';
 import { smallRepo } from '../helpers/repo.js';
@@ -49,7 +50,7 @@ export function coldEnv(home: string, extra: Record<string, string> = {}): Recor
   return {
     LIFEBOAT_PASSWORD: COLD_PASSWORD,
     LIFEBOAT_HOME: home,
-    LIFEBOAT_TEST_SCRYPT_N: '1024',
+    ...TEST_KEYS_ENV,
     AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: s3rverCredentials.secretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

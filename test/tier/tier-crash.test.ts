@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRepository } from '../../src/core/repo/checker.js';
 import { restoreSnapshot } from '../../src/core/repo/restorer.js';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { repoRoot, runCli, TEST_KEYS_ENV } from '../helpers/cli.js';
 import { expectSameManifest, manifestOf, type Manifest } from '../helpers/fs-manifest.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { coldSnapshots, openColdDirect, writeTierRunbook, useTierS3rver } from '../helpers/tier-runbook.js';
@@ -58,7 +58,7 @@ function killedAt(s: Setup, point: string): Promise<{ code: number | null; signa
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', childScript, s.runbook, point], {
       cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LIFEBOAT_TEST_SCRYPT_N: '1024', ...s3Env(s.home, { LIFEBOAT_TEST_NOW: TIER_TIME }) },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...s3Env(s.home, { LIFEBOAT_TEST_NOW: TIER_TIME }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -18,6 +18,7 @@ import { openBackend } from '../backends/open-backend.js';
 import type { RetryBackend } from '../backends/retry-backend.js';
 import { StagingBackend } from '../backends/staging-backend.js';
 import { wrapForTransfer } from '../backends/transfer-wrappers.js';
+import { LifeboatError } from '../errors.js';
 import { parseDuration } from '../runbook/units.js';
 import type { EventSink } from '../events.js';
 import type { RepositoryLocation, Runbook } from '../runbook/types.js';
@@ -55,10 +56,18 @@ function locationOf(runbook: Runbook, tier: Tier): RepositoryLocation {
   return runbook.repository.hot;
 }
 
-/** Tests lower the KDF cost through this variable; production never sets it. */
+/**
+ * Tests lower the KDF cost through this variable. It makes keys cheap to guess,
+ * so it is refused (not ignored: a weak key must not be made quietly, nor a
+ * strong one when the operator thinks otherwise) unless NODE_ENV is `test`.
+ */
 function scryptFromEnv(env: RepositoryAccess['env']): ScryptParams | undefined {
   const n = env.LIFEBOAT_TEST_SCRYPT_N;
-  return n ? { N: Number(n), r: 8, p: 1 } : undefined;
+  if (!n) return undefined;
+  if (env.NODE_ENV !== 'test') {
+    throw new LifeboatError('USAGE', 'LIFEBOAT_TEST_SCRYPT_N is set, which weakens the new repository key: it is for tests only (NODE_ENV=test); unset it');
+  }
+  return { N: Number(n), r: 8, p: 1 };
 }
 
 /** How long a remote may keep failing before a run gives up on it and ends transfer-pending. */
