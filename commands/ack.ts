@@ -19,6 +19,10 @@ export const ackCommand = defineCommand({
   access: 'backup',
   runbookOf: (args) => runbookOfAlertKey(args.key),
   async run(args, ctx) {
+    // An empty or colon-less key names no alert (and no runbook whose access could allow it): refused, not looked up.
+    if (args.key.split(':')[0] === '' || runbookOfAlertKey(args.key) === undefined) {
+      throw new LifeboatError('USAGE', `ack: refused: ${JSON.stringify(args.key)} is not an alert key (expected <rule>:<runbook>, e.g. stale:app-data; see \`lifeboat alerts\`)`);
+    }
     const store = await ctx.store();
     const now = ctx.clock.now();
     const alert = await store.getAlert(args.key);

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { Clock } from '../src/core/clock.js';
 import type { ExitCode } from '../src/core/errors.js';
 import type { EventSink } from '../src/core/events.js';
+import type { Redactor } from '../src/core/redaction/index.js';
 import type { Runbook } from '../src/core/runbook/types.js';
 import type { Store } from '../src/core/store/store.js';
 import type { Actor } from '../src/core/store/records.js';
@@ -56,6 +57,11 @@ export interface CommandContext {
    * cannot replace the last good version mid-service.
    */
   pinnedRunbook?(name: string): Runbook | undefined;
+  /**
+   * The secrets Lifeboat knows, set by invokeCommand (which also redacts this
+   * context's events, store writes and the result with it); runs pass it on.
+   */
+  secrets?: Redactor;
 }
 
 export interface TableColumn {

@@ -2,12 +2,18 @@
  * The one way any face runs a command: parse argv against the command's spec,
  * check its schema, authorize, run, audit. Errors become results with the
  * shared exit codes; nothing here prints.
+ *
+ * It is also where secrets are kept in for every face: the command's events
+ * and store writes go through the redactor (src/core/redaction/), and so does
+ * the result a face renders (CLI output, a Slack reply, the TUI).
  */
 import { parseArgs } from 'node:util';
 import { ExitCode, LifeboatError, describeError } from '../src/core/errors.js';
+import { redactingSink, redactingStore } from '../src/core/redaction/index.js';
 import type { AuditRecord } from '../src/core/store/records.js';
 import type { Command, CommandContext, CommandResult, RawArgs } from './command.js';
 import { authorize } from './support/access.js';
+import { knownSecretsFor } from './support/known-secrets.js';
 
 export interface Invocation {
   command: Command<unknown>;
@@ -68,8 +74,16 @@ export function errorResult(e: unknown): CommandResult {
   return { exitCode, summary: message, data: { error: { code, message } } };
 }
 
-export async function invokeCommand(inv: Invocation, ctx: CommandContext): Promise<CommandResult> {
+export async function invokeCommand(inv: Invocation, given: CommandContext): Promise<CommandResult> {
   const { command, argv } = inv;
+  // Built afresh per command: serve re-reads runbooks, and a new runbook's secrets count at once.
+  const secrets = await knownSecretsFor(given);
+  const ctx: CommandContext = {
+    ...given,
+    secrets,
+    emit: redactingSink(given.emit, secrets),
+    store: async () => redactingStore(await given.store(), secrets),
+  };
   let result: CommandResult;
   let refused = false;
   try {
@@ -101,5 +115,5 @@ export async function invokeCommand(inv: Invocation, ctx: CommandContext): Promi
       // An unreachable store must not hide the command's own result; the store error shows elsewhere.
     }
   }
-  return result;
+  return secrets.redactDeep(result);
 }

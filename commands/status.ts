@@ -47,6 +47,8 @@ export interface ColdTierStatus {
 /** One entry of the status command's `data`, per runbook; faces read it as is. */
 export interface StatusEntry {
   runbook: string;
+  /** The runbook's one-line `description`, when it has one. */
+  description?: string;
   valid: boolean;
   lastRun?: RunSummary;
   lastSuccess?: RunSummary;
@@ -105,6 +107,7 @@ export const statusCommand = defineCommand({
       });
       data.push({
         runbook: e.name,
+        description: e.runbook?.description,
         valid: !!e.runbook,
         lastRun: summarize(last),
         lastSuccess: summarize(lastGood),

@@ -52,8 +52,16 @@ describe('ack command', () => {
     const err = await ackCommand.run({ key: 'stale:app' }, ctx).catch((e: unknown) => e);
     expect(isLifeboatError(err, 'USAGE')).toBe(true);
     expect((err as Error).message).toBe('ack: no alert "stale:app"; open alerts: drill-failed:web, stale:app-data');
-    const none = await ackCommand.run({ key: 'x' }, commandContext()).catch((e: unknown) => e);
-    expect((none as Error).message).toBe('ack: no alert "x"; there are no open alerts');
+    const none = await ackCommand.run({ key: 'stale:x' }, commandContext()).catch((e: unknown) => e);
+    expect((none as Error).message).toBe('ack: no alert "stale:x"; there are no open alerts');
+  });
+
+  it('a key that names no rule and runbook is refused before the store is read', async () => {
+    for (const key of ['', ':', 'x', 'stale:', ':app-data']) {
+      const err = await ackCommand.run({ key }, commandContext()).catch((e: unknown) => e);
+      expect(isLifeboatError(err, 'USAGE'), key).toBe(true);
+      expect((err as Error).message).toBe(`ack: refused: ${JSON.stringify(key)} is not an alert key (expected <rule>:<runbook>, e.g. stale:app-data; see \`lifeboat alerts\`)`);
+    }
   });
 
   it('a resolved alert, or one already acknowledged, says so and is left as it is', async () => {
