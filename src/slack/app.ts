@@ -7,7 +7,9 @@
  * are rendered by the pure builders in ./blocks.
  *
  * This is the only file that imports @slack/bolt; the rest of the face talks to
- * the `SlackApi` port.
+ * the `SlackApi` port. Everything the face sends goes out through ./outbound.ts:
+ * known secrets redacted, local paths cut. Read-only answers (`/backup list`,
+ * `/backup status`) show names, descriptions and health only.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,9 +18,12 @@ import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { invokeCommand } from '../../commands/invoke.js';
 import type { GroupResolver } from '../../commands/support/access.js';
 import { ackCommand } from '../../commands/ack.js';
+import { knownSecretsFor } from '../../commands/support/known-secrets.js';
+import { runbookOfAlertKey } from '../core/alerts/rule.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { ExitCode } from '../core/errors.js';
 import type { EngineEvent } from '../core/events.js';
+import type { Redactor } from '../core/redaction/index.js';
 import { listRunbooks, loadRunbook } from '../core/runbook/index.js';
 import type { Runbook } from '../core/runbook/types.js';
 import type { Store } from '../core/store/store.js';
@@ -30,11 +35,13 @@ import { problemMessage, type ProblemKind } from './blocks/errors.js';
 import { helpMessage, SLASH_USAGE } from './blocks/help.js';
 import { applyRunEvent, finishRunView, initialRunView, runMessage } from './blocks/progress.js';
 import { commandResultMessage } from './blocks/result.js';
+import { healthFromStatus, runbookListMessage, runbookStatusMessage } from './blocks/runbooks.js';
 import { escape, type Message } from './blocks/types.js';
 import { SlackFaceError } from './errors.js';
 import { cachedGroupResolver } from './groups.js';
 import { LiveMessage } from './live-message.js';
 import { slackNotifier, type SlackNotifier } from './notifier.js';
+import { publicApi, publicMessage, redactingLogger } from './outbound.js';
 import { routeSlash, tokenize } from './slash.js';
 
 export type SlackConnection =
@@ -89,6 +96,8 @@ export interface SlackFace {
 }
 
 type Blocks = types.KnownBlock[];
+
+const locationsOf = (o: Pick<SlackAppOptions, 'runbooksDir' | 'home' | 'cwd'>) => ({ runbooksDir: o.runbooksDir, home: o.home, cwd: o.cwd });
 
 /** Adapts Bolt's WebClient to the face's port. */
 export function webClientApi(client: webApi.WebClient): SlackApi {
@@ -145,10 +154,15 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
   } else {
     app = new App({ token: options.botToken, appToken: conn.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true });
   }
-  const logger: FaceLogger = app.logger;
-  const api = webClientApi(app.client);
+  /** Known secrets, re-learned at start and with each request (runbooks come and go under serve). */
+  let secrets: Redactor | undefined;
+  const learnSecrets = async () => {
+    secrets = await knownSecretsFor({ ...locationsOf(options), env: options.env, ...(options.pinnedRunbook ? { pinnedRunbook: options.pinnedRunbook } : {}) });
+  };
+  const logger: FaceLogger = redactingLogger(app.logger, () => secrets);
+  const api = publicApi(webClientApi(app.client), () => secrets);
   const resolveGroup = cachedGroupResolver(api, { ...(options.groupTtlMs !== undefined ? { ttlMs: options.groupTtlMs } : {}) });
-  const locations = { runbooksDir: options.runbooksDir, home: options.home, cwd: options.cwd };
+  const locations = locationsOf(options);
   const channelOf = async (runbook: string) => (await loadRunbook(runbook, locations).catch(() => undefined))?.alerts.slack;
   const notifier = slackNotifier({ api, channelOf, clock });
   const shutdown = new AbortController();
@@ -183,7 +197,9 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
 
   const reply = async (req: Request, message: Message, visibility: 'ephemeral' | 'in_channel' = 'ephemeral') => {
     try {
-      if (req.respond) await req.respond({ response_type: visibility, replace_original: false, text: message.text, blocks: message.blocks as Blocks });
+      // `api` makes its messages public itself; a response_url answer is made public here.
+      const shown = publicMessage(message, secrets);
+      if (req.respond) await req.respond({ response_type: visibility, replace_original: false, text: shown.text, blocks: shown.blocks as Blocks });
       else if (visibility === 'ephemeral') await api.postEphemeral(req.channel, req.user, message);
       else await api.postMessage(req.channel, message);
     } catch (e) {
@@ -211,14 +227,20 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
     }
   };
 
-  /** Explain a result that did not run anything (refused, usage, unknown runbook, early failure). */
-  const explain = async (req: Request, request: string, slash: string, result: CommandResult, access: string) => {
+  /**
+   * Explain a result that did not run anything (refused, usage, unknown runbook, early failure).
+   * `runbook` is the name the request gave, if any: an unknown one is named, the folder it was looked for in is not.
+   */
+  const explain = async (req: Request, request: string, slash: string, result: CommandResult, access: string, runbook?: string) => {
     const code = (result.data as { error?: { code?: string } } | undefined)?.error?.code;
     const message = result.summary ?? `exit ${result.exitCode}`;
     if (code === 'ACCESS_DENIED') {
       await reply(req, problem('refused', request, message, [`Ask someone listed in the runbook’s \`access.${access}\`, or have them add you (a Slack user id or a @group handle).`]));
     } else if (code === 'RUNBOOK_NOT_FOUND') {
-      await reply(req, problem('unknown-runbook', request, message, await runbookHints()));
+      await reply(req, problem('unknown-runbook', request, runbook ? `No runbook named "${runbook}"` : 'No such runbook', await runbookHints()));
+    } else if (code === 'RUNBOOK_INVALID') {
+      // Each problem as `line:col: field: what`, without the server's file path.
+      await reply(req, problem('failed', request, message.replace(/^[^\s:]+:(\d+):(\d+): /gm, 'line $1:$2: '), ['The runbook must be fixed on the server (`lifeboat runbooks validate`)']));
     } else if (result.exitCode === ExitCode.usage) {
       await reply(req, problem('usage', request, message, usageHints(slash)));
     } else {
@@ -227,6 +249,7 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
   };
 
   const handleSlash = async (slash: string, text: string, req: Request) => {
+    await learnSecrets();
     const request = `${slash} ${text}`.trim();
     const actor: Actor = { face: 'slack', user: req.user };
     const route = routeSlash(slash, text);
@@ -238,7 +261,12 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
     const { command, argv } = route;
     if (!route.live) {
       const result = await invokeCommand({ command, argv, where: req.channel }, context(actor, alertEvents));
-      if (result.exitCode !== ExitCode.ok && !result.table) return explain(req, request, slash, result, command.access);
+      if (result.exitCode !== ExitCode.ok && !result.table) return explain(req, request, slash, result, command.access, argv[0]);
+      if (route.view !== undefined) {
+        const health = healthFromStatus(result).filter((h) => route.onlyRunbook === undefined || h.name === route.onlyRunbook);
+        if (route.onlyRunbook !== undefined && health.length === 0) return reply(req, problem('unknown-runbook', request, `No runbook named "${route.onlyRunbook}"`, await runbookHints()));
+        return reply(req, route.view === 'list' ? runbookListMessage(request, health) : runbookStatusMessage(request, health));
+      }
       if (route.onlyRunbook !== undefined && result.table) {
         const rows = result.table.rows.filter((r) => r.runbook === route.onlyRunbook);
         if (rows.length === 0) return reply(req, problem('unknown-runbook', request, `no runbook named "${route.onlyRunbook}"`, await runbookHints()));
@@ -257,15 +285,16 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
       if (e.type === 'run.started' || live.started) live.show(runMessage(view));
     };
     const result = await invokeCommand({ command, argv, where: req.channel }, context(actor, emit));
-    if (!live.started) return explain(req, request, slash, result, command.access);
+    if (!live.started) return explain(req, request, slash, result, command.access, argv[0]);
     const delivered = await live.finish(runMessage(finishRunView(view, result)));
     if (!delivered) await reply(req, runMessage(finishRunView(view, result)));
   };
 
   const handleAck = async (key: string, where: PostedMessage | undefined, req: Request) => {
+    await learnSecrets();
     const actor: Actor = { face: 'slack', user: req.user };
     const result = await invokeCommand({ command: ackCommand as never, argv: [key], where: req.channel }, context(actor, alertEvents));
-    if (result.exitCode !== ExitCode.ok) return explain(req, `Acknowledge ${key}`, '/backup', result, 'backup');
+    if (result.exitCode !== ExitCode.ok) return explain(req, `Acknowledge ${key}`, '/backup', result, 'backup', runbookOfAlertKey(key));
     const store = await options.store();
     const alert = await store.getAlert(key);
     const message = where ?? notifier.messageOf(key);
@@ -295,6 +324,7 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
       // Deferred so a bad token or an unreachable Slack is one clear error here,
       // not an unhandled rejection from the constructor's eager auth.test.
       try {
+        await learnSecrets();
         await app.init();
       } catch (e) {
         throw new SlackFaceError('SLACK_API', `cannot verify the bot token with Slack (auth.test): ${(e as Error).message}`, { retryable: true, cause: e });

@@ -6,7 +6,6 @@
 import { backupCommand } from '../../commands/backup.js';
 import type { Command } from '../../commands/command.js';
 import { restoreDrillCommand } from '../../commands/restore-drill.js';
-import { runbooksCommand } from '../../commands/runbooks.js';
 import { statusCommand } from '../../commands/status.js';
 
 export type SlashCommandName = '/backup' | '/restore-drill';
@@ -23,6 +22,12 @@ export type SlashRoute =
       live: boolean;
       /** `/backup status <runbook>`: show only that row. */
       onlyRunbook?: string;
+      /**
+       * `/backup list` and `/backup status` are both answered from the status
+       * command, rendered as names, descriptions and health: never the runbook
+       * list's repository URLs or folder, which are for the local user.
+       */
+      view?: 'list' | 'status';
     };
 
 /**
@@ -46,12 +51,12 @@ export function routeSlash(name: string, text: string): SlashRoute {
     if (first === undefined) return { kind: 'invoke', command: backupCommand as Command<unknown>, argv: [], live: true };
     if (first === 'list') {
       if (rest.length > 0) return { kind: 'usage', message: '`/backup list` takes no arguments' };
-      return { kind: 'invoke', command: runbooksCommand as Command<unknown>, argv: ['list'], live: false };
+      return { kind: 'invoke', command: statusCommand as Command<unknown>, argv: [], live: false, view: 'list' };
     }
     if (first === 'status') {
       if (rest.length > 1) return { kind: 'usage', message: `unexpected argument "${rest[1]}" after \`/backup status ${rest[0]}\`` };
       if (rest[0] !== undefined && !RUNBOOK_NAME.test(rest[0])) return { kind: 'usage', message: `"${rest[0]}" is not a runbook name` };
-      return { kind: 'invoke', command: statusCommand as Command<unknown>, argv: [], live: false, ...(rest[0] !== undefined ? { onlyRunbook: rest[0] } : {}) };
+      return { kind: 'invoke', command: statusCommand as Command<unknown>, argv: [], live: false, view: 'status', ...(rest[0] !== undefined ? { onlyRunbook: rest[0] } : {}) };
     }
     if (!RUNBOOK_NAME.test(first)) return { kind: 'usage', message: `"${first}" is not a runbook name (names only, no paths)` };
     // Extra words go through so the command's own parser names them.

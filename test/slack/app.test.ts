@@ -5,6 +5,7 @@
  * their Acknowledge button, drill announcements, and the audit of it all.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LogLevel } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import { openJsonStore, type Store } from '../../src/core/store/index.js';
 import type { AlertRecord } from '../../src/core/store/records.js';
 import { createSlackApp, type SlackFace } from '../../src/slack/app.js';
 import { ACK_ACTION_ID } from '../../src/slack/blocks/alert.js';
+import { TEST_KEYS_ENV } from '../helpers/cli.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { buttonBody, postSigned, slashBody, startFakeSlack, type FakeSlack, type RecordedCall } from './fake-slack.js';
 
@@ -58,6 +60,7 @@ beforeAll(async () => {
     join(dir, 'runbooks', 'demo.yaml'),
     stringify({
       name: 'demo',
+      description: 'User uploads',
       sources: [{ name: 'data', path: join(dir, 'data') }],
       repository: { hot: { url: `file://${join(dir, 'repo')}` }, password: { env: 'LIFEBOAT_PASSWORD' } },
       objectives: { rpo: '26h', rto: '5m' },
@@ -77,7 +80,7 @@ beforeAll(async () => {
       access: { backup: [ALLOWED], drill: [ALLOWED] },
     }),
   );
-  env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LIFEBOAT_PASSWORD: 'slack tests', LIFEBOAT_TEST_SCRYPT_N: '1024' };
+  env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LIFEBOAT_PASSWORD: 'slack tests', ...TEST_KEYS_ENV };
   const home = join(dir, '.lifeboat');
   const runbook = await loadRunbook('demo', { runbooksDir: join(dir, 'runbooks'), home, cwd: dir });
   await initRunbookRepository(runbook, { env, home });
@@ -144,6 +147,9 @@ describe('Slack face through the real HTTPReceiver', () => {
     expect(response[0]!.body).toMatchObject({ response_type: 'ephemeral' });
     expect(text(response[0])).toContain('No runbook named \\"nope\\"');
     expect(text(response[0])).toContain('Runbooks here: broken, demo');
+    // The server's runbooks folder is not named.
+    expect(text(response[0])).not.toContain('runbooks');
+    expect(text(response[0])).not.toContain(dir);
     expect(fake.calls.slice(before).filter((c) => c.method.startsWith('chat.'))).toEqual([]);
     expect(await store.listRuns()).toHaveLength(1);
   });
@@ -172,11 +178,21 @@ describe('Slack face through the real HTTPReceiver', () => {
     expect(await store.listRuns()).toHaveLength(1);
   });
 
-  it('/backup list and /backup status [runbook] answer from the shared commands', async () => {
+  it('/backup list and /backup status [runbook] show names, descriptions and health: no URL, path or host', async () => {
     const list = await slash('/backup', 'list', OUTSIDER);
-    expect(text(list.response[0])).toMatch(/RUNBOOK.*broken.*demo/s);
+    expect(text(list.response[0])).toMatch(/\*broken\*.*no backup.*\*demo\* — User uploads.*ok \(/s);
     const status = await slash('/backup', 'status demo', OUTSIDER);
-    expect(text(status.response[0])).toMatch(/demo +succeeded/);
+    expect(text(status.response[0])).toMatch(/\*demo\* — User uploads/);
+    expect(text(status.response[0])).toMatch(/last backup\*\\nsucceeded/);
+    const all = await slash('/backup', 'status', OUTSIDER);
+    expect(text(all.response[0])).toContain('broken');
+    for (const answer of [list, status, all]) {
+      const shown = text(answer.response[0]);
+      expect(shown).not.toContain(dir);
+      expect(shown).not.toContain('file:');
+      expect(shown).not.toContain(hostname());
+      expect(shown).not.toMatch(/\/(?:[\w.-]+\/)+/); // no path of any kind
+    }
     const unknown = await slash('/backup', 'status nope', OUTSIDER);
     expect(text(unknown.response[0])).toContain('Runbooks here: broken, demo');
   });
@@ -301,5 +317,57 @@ describe('Slack face through the real HTTPReceiver', () => {
     ]);
     expect(audit.every((a) => !Number.isNaN(Date.parse(a.at)))).toBe(true);
     expect(audit.find((a) => a.result === 'refused')!.detail).toContain('access.backup allows');
+  });
+});
+
+describe('Acknowledge requests that must not pass, signed, through the real receiver', () => {
+  it('an empty key, ":", a colon-less key, another runbook’s key, a user on no list: refused in private, audited, nothing changed', async () => {
+    // A runbook whose access.backup lists neither ALLOWED nor OUTSIDER.
+    await writeFile(
+      join(dir, 'runbooks', 'other.yaml'),
+      stringify({
+        name: 'other',
+        sources: [{ name: 'data', path: join(dir, 'data') }],
+        repository: { hot: { url: `file://${join(dir, 'repo-other')}` }, password: { env: 'LIFEBOAT_PASSWORD' } },
+        objectives: { rpo: '26h', rto: '5m' },
+        access: { backup: ['U0OTHERTEAM'] },
+      }),
+    );
+    const now = new Date().toISOString();
+    for (const [key, runbook] of [['verify-failed:demo', 'demo'], ['stale:other', 'other']] as const) {
+      await store.putAlert({ key, runbook, rule: key.split(':')[0]!, severity: 'critical', message: 'open for this test', firstSeen: now, lastSeen: now, count: 1, status: 'open' });
+    }
+    const alertsBefore = await store.listAlerts();
+    const auditBefore = (await store.listAudit()).length;
+    const chatBefore = fake.calls.filter((c) => c.method.startsWith('chat.')).length;
+
+    const cases = [
+      { user: ALLOWED, key: '', says: 'refused: \\"\\" is not an alert key', result: 'usage' },
+      { user: ALLOWED, key: ':', says: 'refused: \\":\\" is not an alert key', result: 'usage' },
+      { user: ALLOWED, key: 'verify-failed', says: 'refused: \\"verify-failed\\" is not an alert key', result: 'usage' },
+      { user: ALLOWED, key: 'stale:other', says: 'you may not ack other: access.backup allows <@U0OTHERTEAM>', result: 'refused' },
+      { user: OUTSIDER, key: 'verify-failed:demo', says: `you may not ack demo: access.backup allows <@${ALLOWED}>`, result: 'refused' },
+      { user: OUTSIDER, key: '', says: 'you may not ack without naming a runbook: you are on no runbook\'s access.backup', result: 'refused' },
+      { user: OUTSIDER, key: ':', says: 'you may not ack without naming a runbook', result: 'refused' },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const id = `bad-ack-${i}`;
+      const res = await postSigned(port, buttonBody({ actionId: ACK_ACTION_ID, value: c.key, user: c.user, channel: CHANNEL, messageTs: '1.000100', responseUrl: fake.responseUrl(id) }), { secret: SECRET });
+      await face.idle();
+      expect(res.status, c.key).toBe(200);
+      const replies = fake.calls.filter((call) => call.responseId === id);
+      expect(replies, `${c.user} ${JSON.stringify(c.key)}`).toHaveLength(1);
+      expect(replies[0]!.body).toMatchObject({ response_type: 'ephemeral' });
+      expect(text(replies[0]), `${c.user} ${JSON.stringify(c.key)}`).toContain(c.says);
+    }
+
+    // Audited, one row each, with who and what.
+    const audit = (await store.listAudit()).slice(0, (await store.listAudit()).length - auditBefore).reverse();
+    expect(audit.map((a) => `${a.actor.user} ${a.command} ${JSON.stringify(a.args)} -> ${a.result}`)).toEqual(
+      cases.map((c) => `${c.user} ack ${JSON.stringify([c.key])} -> ${c.result}`),
+    );
+    // Nothing changed: the alerts are as they were, and no message was posted or updated.
+    expect(await store.listAlerts()).toEqual(alertsBefore);
+    expect(fake.calls.filter((c) => c.method.startsWith('chat.'))).toHaveLength(chatBefore);
   });
 });

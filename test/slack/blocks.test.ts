@@ -17,6 +17,7 @@ import {
   type Block,
   type Message,
 } from '../../src/slack/blocks/index.js';
+import { healthFromStatus, runbookListMessage, runbookStatusMessage } from '../../src/slack/blocks/runbooks.js';
 import { checkGoldenJson } from './golden.js';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
@@ -141,5 +142,35 @@ describe('Block Kit builders (golden)', () => {
     );
     checkGoldenJson('problem-unknown', problemMessage({ kind: 'unknown-runbook', request: '/backup nope', message: 'No runbook named "nope" in runbooks (available: app-data)', hints: ['Runbooks here: app-data', 'Try `/backup list`'] }));
     checkGoldenJson('drill-announcement', drillAnnouncementMessage({ name: 'app-data', objectives: { rtoMs: 900_000 } }, new Date('2026-03-10T12:05:00Z'), NOW));
+  });
+});
+
+describe('runbook list and status in Slack (golden)', () => {
+  // A status result as the status command returns it; `data` also carries what Slack must not show.
+  const status = {
+    exitCode: ExitCode.ok,
+    summary: '3 runbooks',
+    table: {
+      columns: [],
+      rows: [
+        { runbook: 'app-data', last: 'succeeded 2h ago', rpo: 'ok (2h / 26h)', rto: 'met 4m10s / 15m00s', trend: '▁▃▂', cold: '—', alerts: 'none' },
+        { runbook: 'orders-db', last: 'failed 30h ago', rpo: 'STALE (30h / 26h)', rto: 'no drill yet (target 15m00s)', trend: '—', cold: 'met est. 11h / 72h', alerts: '2 (1 critical)' },
+        { runbook: 'broken', last: 'never', rpo: 'invalid runbook', rto: 'no drill yet', trend: '—', cold: '—', alerts: 'none' },
+      ],
+    },
+    data: [
+      { runbook: 'app-data', description: 'User uploads <and> the orders database', valid: true, rpoState: 'ok', rtoTrendMs: [], openAlerts: [], lastRun: { id: 'r1', status: 'succeeded', startedAt: at } },
+      { runbook: 'orders-db', valid: true, rpoState: 'STALE', rtoTrendMs: [], openAlerts: [{ key: 'stale:orders-db', severity: 'critical', message: 'file:///var/backups/orders unreachable' }] },
+      { runbook: 'broken', valid: false, rpoState: '—', rtoTrendMs: [], openAlerts: [] },
+    ],
+  };
+
+  it('/backup list: names, descriptions and health; /backup status: every fact of the health', () => {
+    const health = healthFromStatus(status);
+    expect(health.map((h) => `${h.name} ${h.state}`)).toEqual(['app-data ok', 'orders-db stale', 'broken invalid']);
+    checkGoldenJson('runbook-list', runbookListMessage('/backup list', health));
+    checkGoldenJson('runbook-status', runbookStatusMessage('/backup status', health));
+    // Built from named cells only: what else the result carries (an alert's message with a URL) is not shown.
+    expect(JSON.stringify(runbookStatusMessage('/backup status', health))).not.toContain('file:');
   });
 });

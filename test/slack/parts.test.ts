@@ -5,21 +5,28 @@ import { slackConfigFromEnv } from '../../src/slack/config.js';
 import { cachedGroupResolver } from '../../src/slack/groups.js';
 import { LiveMessage } from '../../src/slack/live-message.js';
 import { routeSlash } from '../../src/slack/slash.js';
+import { publicMessage, withoutLocalPaths } from '../../src/slack/outbound.js';
+import { Redactor } from '../../src/core/redaction/index.js';
 
 const msg = (text: string): Message => ({ text, blocks: [] });
 
 describe('routeSlash', () => {
   const route = (name: string, text: string) => {
     const r = routeSlash(name, text);
-    return r.kind === 'invoke' ? `${r.command.name} [${r.argv.join(' ')}]${r.live ? ' live' : ''}${r.onlyRunbook ? ` only ${r.onlyRunbook}` : ''}` : r.kind === 'usage' ? `usage: ${r.message}` : r.kind;
+    return r.kind === 'invoke'
+      ? `${r.command.name} [${r.argv.join(' ')}]${r.live ? ' live' : ''}${r.onlyRunbook ? ` only ${r.onlyRunbook}` : ''}${r.view ? ` as ${r.view}` : ''}`
+      : r.kind === 'usage'
+        ? `usage: ${r.message}`
+        : r.kind;
   };
   it('maps every form to a shared command', () => {
     expect(route('/backup', 'demo')).toBe('backup [demo] live');
     expect(route('/backup', '  demo  ')).toBe('backup [demo] live');
     expect(route('/backup', '')).toBe('backup [] live');
-    expect(route('/backup', 'list')).toBe('runbooks [list]');
-    expect(route('/backup', 'status')).toBe('status []');
-    expect(route('/backup', 'status demo')).toBe('status [] only demo');
+    // Both from the status command: names, descriptions and health, never the runbook list's URLs and folder.
+    expect(route('/backup', 'list')).toBe('status [] as list');
+    expect(route('/backup', 'status')).toBe('status [] as status');
+    expect(route('/backup', 'status demo')).toBe('status [] only demo as status');
     expect(route('/backup', 'help')).toBe('help');
     expect(route('/restore-drill', 'demo')).toBe('restore-drill [demo] live');
     expect(route('/restore-drill', 'demo 16b785d5')).toBe('restore-drill [demo 16b785d5] live');
@@ -131,5 +138,26 @@ describe('slack/manifest.yaml', () => {
     expect(manifest.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['commands', 'chat:write', 'usergroups:read']));
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
+  });
+});
+
+describe('what leaves for Slack', () => {
+  it('cuts local paths to their last name, and leaves everything else alone', () => {
+    expect(withoutLocalPaths('Cannot read key file /etc/lifeboat/keys/app.key: EACCES')).toBe('Cannot read key file …/app.key: EACCES');
+    expect(withoutLocalPaths('could not lock file:///var/backups/app-data (busy)')).toBe('could not lock file://…/app-data (busy)');
+    expect(withoutLocalPaths('No runbook named "x" in /srv/lifeboat/runbooks.')).toBe('No runbook named "x" in …/runbooks.');
+    const kept = '`/backup list` — 2/5 files, 50MiB/s, s3://bucket/prefix, https://example.com/a/b, data/sub/notes.txt, <@U0123ABC>';
+    expect(withoutLocalPaths(kept)).toBe(kept);
+    expect(withoutLocalPaths(withoutLocalPaths('/a/b/c'))).toBe('…/c');
+  });
+
+  it('a message is made public in every string: text and blocks, secrets redacted', () => {
+    const secrets = new Redactor();
+    secrets.add('SLACK_BOT_TOKEN', 'xoxb-123456', 'slack');
+    const message: Message = { text: 'failed: /srv/app/hook.sh printed xoxb-123456', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'see /srv/app/hook.sh' } }] };
+    expect(publicMessage(message, secrets)).toEqual({
+      text: 'failed: …/hook.sh printed [redacted SLACK_BOT_TOKEN]',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'see …/hook.sh' } }],
+    });
   });
 });

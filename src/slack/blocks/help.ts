@@ -3,7 +3,7 @@ import { context, section, type Message } from './types.js';
 
 export const SLASH_USAGE: readonly string[] = [
   '`/backup <runbook>` — back up a runbook now (needs `access.backup`)',
-  '`/backup list` — the runbooks, their sources and objectives',
+  '`/backup list` — the runbooks: what each protects, and its health',
   '`/backup status [runbook]` — last backup against the RPO, last drill RTO against the target, open alerts',
   '`/backup help` — this message',
   '`/restore-drill <runbook> [snapshot]` — timed restore into scratch space, validated: measures the RTO (needs `access.drill`)',
