@@ -7,13 +7,14 @@
  * the CLI's and serve's output (the log), every call the Slack stand-in
  * received, and /metrics.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { stateFilePath } from '../../src/core/store/json-store.js';
-import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV } from '../helpers/cli.js';
+import { ensureCliBuilt, runCli } from '../helpers/cli.js';
+import { startServeWithSlack } from '../helpers/serve-process.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { postSigned, slashBody, startFakeSlack, type FakeSlack } from '../slack/fake-slack.js';
 
@@ -119,25 +120,16 @@ describe('secrets printed by a hook and a stream source', () => {
     expect((await runCli(['init', 'leaky'], { env, cwd: dir })).code).toBe(0);
 
     // From Slack, under serve: the live message shows hook output; the result and the alert it raises are posted.
-    serve = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'serve', '--metrics-port', '0', '--port', '0'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...env, SLACK_API_URL: fake.apiUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let serveLog = '';
-    serve.stdout!.on('data', (c: Buffer) => (serveLog += c.toString()));
-    serve.stderr!.on('data', (c: Buffer) => (serveLog += c.toString()));
-    const exited = new Promise<number | null>((resolve) => serve!.on('exit', (code) => resolve(code)));
-    await expect.poll(() => /Slack app running \(http:\/\/127\.0\.0\.1:(\d+)/.exec(serveLog)?.[1], { timeout: 20_000 }).toBeDefined();
-    const port = Number(/Slack app running \(http:\/\/127\.0\.0\.1:(\d+)/.exec(serveLog)![1]);
-    const metricsUrl = /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(serveLog)![1]!;
+    const served = await startServeWithSlack({ cwd: dir, args: ['--metrics-port', '0'], env: { ...env, SLACK_API_URL: fake.apiUrl } });
+    serve = served.child;
 
-    const post = await postSigned(port, slashBody({ command: '/backup', text: 'leaky', user: USER, channel: 'CBACKUPS', responseUrl: fake.responseUrl('leaky-1') }), { secret: SIGNING_SECRET });
+    const post = await postSigned(served.slackPort, slashBody({ command: '/backup', text: 'leaky', user: USER, channel: 'CBACKUPS', responseUrl: fake.responseUrl('leaky-1') }), { secret: SIGNING_SECRET });
     expect(post.status).toBe(200);
     await expect.poll(() => fake.callsOf('chat.update').some((c) => String(c.body.text).startsWith('/backup leaky: partial')), { timeout: 30_000, interval: 200 }).toBe(true);
-    const metrics = await (await fetch(`${metricsUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${served.metricsUrl}/metrics`)).text();
     serve.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await served.exited).toBe(0);
+    const serveLog = served.output();
 
     // From the CLI: hook output and failures are printed live, then the result.
     const cli = await runCli(['backup', 'leaky'], { env, cwd: dir });

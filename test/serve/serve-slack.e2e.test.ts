@@ -5,12 +5,13 @@
  * `drill.announce` before it starts, its result lands in the announcement's
  * thread, and a signed slash command reaches the same process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV } from '../helpers/cli.js';
+import { ensureCliBuilt, runCli } from '../helpers/cli.js';
+import { startServeWithSlack } from '../helpers/serve-process.js';
 import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { postSigned, slashBody, startFakeSlack, type FakeSlack } from '../slack/fake-slack.js';
@@ -51,25 +52,13 @@ describe('lifeboat serve with Slack', () => {
     expect((await runCli(['init', 'demo'], { env, cwd: dir })).code).toBe(0);
     expect((await runCli(['backup', 'demo'], { env, cwd: dir })).code).toBe(0);
 
-    child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'serve', '--metrics-port', 'off', '--port', '0'], {
+    const served = await startServeWithSlack({
       cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '/tmp',
-        ...TEST_KEYS_ENV,
-        ...env,
-        SLACK_BOT_TOKEN: 'xoxb-serve-test',
-        SLACK_SIGNING_SECRET: SECRET,
-        SLACK_API_URL: fake.apiUrl,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      args: ['--metrics-port', 'off'],
+      env: { ...env, SLACK_BOT_TOKEN: 'xoxb-serve-test', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: fake.apiUrl },
     });
-    let output = '';
-    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
-    await expect.poll(() => /Slack app running \(http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1], { timeout: 20_000 }).toBeDefined();
-    const port = Number(/Slack app running \(http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]);
+    child = served.child;
+    const port = served.slackPort;
 
     // The announcement, then a reply in its thread with the measured RTO.
     const announcements = () => fake.callsOf('chat.postMessage').filter((c) => text(c).includes('Restore drill for demo') && !c.body.thread_ts);
@@ -90,7 +79,7 @@ describe('lifeboat serve with Slack', () => {
     await expect.poll(() => fake.calls.filter((c) => c.method === 'response_url' && c.responseId === 'list-1').length, { timeout: 10_000 }).toBe(1);
 
     child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(output).toMatch(/restore drill of demo starts in/);
+    expect(await served.exited).toBe(0);
+    expect(served.output()).toMatch(/restore drill of demo starts in/);
   }, 120_000);
 });
