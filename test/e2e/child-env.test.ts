@@ -145,4 +145,18 @@ describe('the environment of every kind of child process', () => {
     expect(res.stderr + res.stdout).not.toContain(FORBIDDEN.OTHER_PASSWORD);
     await expect(readFile(join(out, 'greedy-hook-ran'))).rejects.toThrow(/ENOENT/);
   });
+
+  it('a stream source whose env: cannot be read fails alone: the run is partial, the error names the variable and the field', async () => {
+    await writeRunbook('halfset', {
+      sources: [
+        { name: 'files', path: join(dir, 'data') },
+        { name: 'dump', command: 'echo dump', env: { TOKEN: { env: 'NOT_SET_ANYWHERE' } } },
+      ],
+      repository: { hot: { url: `file://${join(dir, 'repo-halfset')}` }, password: { env: 'LIFEBOAT_PASSWORD' } },
+    });
+    expect((await runCli(['init', 'halfset'], { env, cwd: dir })).code).toBe(0);
+    const res = await runCli(['backup', 'halfset'], { env, cwd: dir });
+    expect(res.code, res.stderr).toBe(3);
+    expect(res.stdout + res.stderr).toContain('Environment variable NOT_SET_ANYWHERE is not set (the runbook reads the value of sources[dump].env.TOKEN from it)');
+  });
 });

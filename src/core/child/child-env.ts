@@ -24,7 +24,7 @@
  */
 import { LifeboatError } from '../errors.js';
 import type { Redactor } from '../redaction/redactor.js';
-import { resolveSecret, type SecretEnv } from '../runbook/secrets.js';
+import { peekSecret, resolveSecret, type SecretEnv } from '../runbook/secrets.js';
 import type { ChildEnvRefs, Runbook } from '../runbook/types.js';
 
 const PASSED_NAMES: ReadonlySet<string> = new Set(['PATH', 'HOME', 'LANG', 'TZ', 'USER', 'SHELL', 'TERM', 'TMPDIR']);
@@ -64,13 +64,7 @@ export async function childEnvironment(request: ChildEnvRequest): Promise<ChildE
   for (const [name, ref] of Object.entries(request.optIn ?? {})) {
     const field = `${request.where}.${name}`;
     const value = await resolveSecret(ref, request.parent, `the value of ${field}`);
-    const forbidden = request.secrets?.forbiddenForChildren(value);
-    if (forbidden) {
-      const what = forbidden.kind === 'slack' ? `Lifeboat's Slack credential ${forbidden.name}` : `a repository password (${forbidden.name})`;
-      throw new LifeboatError('SECRET_REFUSED', `${field} refers to ${what}, which no child process is given (expected another variable or file)`, {
-        details: { field },
-      });
-    }
+    refuseForbidden(field, value, request.secrets);
     request.secrets?.add(name, value, 'child-variable');
     env[name] = value;
   }
@@ -97,10 +91,26 @@ export function runbookChildEnvs(runbook: Runbook): { where: string; optIn: Chil
 }
 
 /**
- * Resolve every `env:` of a runbook against the policy before a run starts
- * any child, so a runbook that would hand a password to a child fails at once,
- * before its first hook, with the field named.
+ * Check every `env:` of a runbook against the policy before a run starts any
+ * child, so a runbook that would hand a child a password fails at once,
+ * before its first hook, with the field named. A value that cannot be read
+ * now is not this check's business: the child that needs it reports it (a
+ * stream source fails alone, the others still run).
  */
 export async function checkChildEnvironments(runbook: Runbook, parent: SecretEnv, secrets: Redactor): Promise<void> {
-  for (const { where, optIn } of runbookChildEnvs(runbook)) await childEnvironment({ parent, optIn, secrets, where });
+  for (const { where, optIn } of runbookChildEnvs(runbook)) {
+    for (const [name, ref] of Object.entries(optIn)) {
+      const value = await peekSecret(ref, parent);
+      if (value !== undefined) refuseForbidden(`${where}.${name}`, value, secrets);
+    }
+  }
+}
+
+function refuseForbidden(field: string, value: string, secrets: Redactor | undefined): void {
+  const forbidden = secrets?.forbiddenForChildren(value);
+  if (!forbidden) return;
+  const what = forbidden.kind === 'slack' ? `Lifeboat's Slack credential ${forbidden.name}` : `a repository password (${forbidden.name})`;
+  throw new LifeboatError('SECRET_REFUSED', `${field} refers to ${what}, which no child process is given (expected another variable or file)`, {
+    details: { field },
+  });
 }

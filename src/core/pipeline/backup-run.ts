@@ -102,10 +102,18 @@ export async function runBackup(unredacted: BackupRunInput): Promise<BackupRunRe
       }
     }
     // After hooks run whatever happened, like `finally`, and see the outcome.
-    if (runbook.hooks.after.length > 0) {
+    // A `hooks.env` value that cannot be read skips the after hooks with a warning, like a failing one.
+    const afterEnv =
+      runbook.hooks.after.length === 0
+        ? undefined
+        : await hookEnvironment(input).catch((e: unknown) => {
+            emit({ type: 'log', level: 'warn', runId: recorder.id, message: `after hooks not run: ${describeError(e).message}` });
+            return undefined;
+          });
+    if (afterEnv) {
       const after = await runHooks(runbook.hooks.after, {
         phase: 'after',
-        env: await hookEnvironment(input),
+        env: afterEnv,
         secrets,
         extraEnv: {
           LIFEBOAT_RUN_STATUS: status,
