@@ -221,7 +221,9 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
     try {
       const store = await options.store();
       const now = clock.now();
-      await store.appendAudit({ id: `${now.getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, at: now.toISOString(), actor, command, args, where, result: 'usage', detail });
+      const entry = { id: `${now.getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, at: now.toISOString(), actor, command, args, where, result: 'usage' as const, detail };
+      // What someone typed goes to state.json: redacted like everything else written there.
+      await store.appendAudit(secrets ? secrets.redactDeep(entry) : entry);
     } catch (e) {
       logger.warn(`lifeboat slack: audit write failed: ${(e as Error).message}`);
     }
