@@ -14,7 +14,7 @@ export const checkCommand = defineCommand({
   name: 'check',
   summary: 'Verify a runbook\'s repository (structure, and with --read-data the data itself)',
   description:
-    'Checks that every snapshot\'s trees load and every blob they use is indexed, and that every indexed pack exists with its size. --read-data reads all packs (or P% of them) and verifies every blob; damaged packs are named with the files that use them.',
+    'Checks that every key, index and snapshot file is named by the hash of its content and opens as what it is; that every snapshot\'s trees load with names a restore accepts and every blob they use is indexed; that no two snapshot files hold the same backup and none is older than its parent; and that every indexed pack exists with its size. --read-data reads all packs (or P% of them) and verifies every blob; damaged packs are named with the files that use them.',
   options: {
     'read-data': { type: 'string', description: 'read and verify packs: all, or a percentage (--read-data=10%)', valueName: 'P%' },
   },
@@ -60,7 +60,8 @@ export const checkCommand = defineCommand({
       lines.push(...d.problems);
       if (d.affectedFiles.length > 0) lines.push(`  files affected by pack ${d.pack.slice(0, 8)}: ${d.affectedFiles.join(', ')}`);
     }
-    if (out.unindexedPacks > 0) lines.push(`note: ${out.unindexedPacks} pack(s) from an interrupted backup are not indexed yet; the next backup reuses them`);
+    if (out.unindexedPacks > 0) lines.push(`note: ${out.unindexedPacks} pack(s) are in no index (an interrupted backup, or a lost index file): the next backup indexes them, prune reads their headers, \`lifeboat repair-index\` rebuilds the index`);
+    lines.push(...out.warnings.map((w) => `note: ${w}`));
     const bad = out.errors.length + out.damaged.length;
     const read = args.readData > 0 ? `, read ${out.packsRead} packs (${formatBytes(out.bytesRead)})` : '';
     const counters = { problems: bad, snapshots: out.snapshots, packs: out.packs, packsRead: out.packsRead, bytesRead: out.bytesRead };

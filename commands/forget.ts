@@ -4,6 +4,7 @@ import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
 import { openRunbookRepository } from '../src/core/repo/open-repository.js';
 import { renderRetentionPlan } from '../src/core/pipeline/retention-policy.js';
 import { forgetAndPrune } from '../src/core/pipeline/retention-stage.js';
+import type { PruneOutcome } from '../src/core/repo/prune.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs, runbookPositional } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
@@ -30,10 +31,7 @@ export const forgetCommand = defineCommand({
     const out = await withRepositoryLock(repo.backend, { exclusive: true, purpose: `forget of ${runbook.name}` }, () =>
       forgetAndPrune(repo, runbook, { now: ctx.clock.now(), dryRun: args.dryRun, prune: args.prune, signal: ctx.signal }),
     );
-    const p = out.prune;
-    const pruneLine = p
-      ? `${args.dryRun ? 'prune would' : 'prune did'}: delete ${p.packsDeleted} pack(s), repack ${p.packsRepacked}, remove ${p.orphansDeleted} unindexed, free ${formatBytes(p.bytesFreed)} of ${formatBytes(p.bytesBefore)}`
-      : 'prune: not run';
+    const pruneLine = out.prune ? describePrune(out.prune, args.dryRun) : 'prune: not run';
     return {
       exitCode: ExitCode.ok,
       summary: args.dryRun
@@ -44,3 +42,17 @@ export const forgetCommand = defineCommand({
     };
   },
 });
+
+/** One line, the same words for a dry run and the real one (only the verb differs), so the two can be compared. */
+export function describePrune(p: PruneOutcome, dryRun: boolean): string {
+  const parts = [
+    `delete ${p.packsDeleted} pack(s)`,
+    `repack ${p.packsRepacked}`,
+    `remove ${p.orphansDeleted} unindexed`,
+    ...(p.orphansAdopted > 0 ? [`re-index ${p.orphansAdopted} unindexed pack(s) still in use`] : []),
+    ...(p.orphansYoung > 0 ? [`leave ${p.orphansYoung} unindexed pack(s) younger than the grace period`] : []),
+    ...(p.packsMissing > 0 ? [`drop ${p.packsMissing} missing pack(s) from the index`] : []),
+    `free ${formatBytes(p.bytesFreed)} of ${formatBytes(p.bytesBefore)}`,
+  ];
+  return `${dryRun ? 'prune would' : 'prune did'}: ${parts.join(', ')}`;
+}

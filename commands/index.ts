@@ -7,6 +7,8 @@ import { checkCommand } from './check.js';
 import { forgetCommand } from './forget.js';
 import { historyCommand } from './history.js';
 import { initCommand } from './init.js';
+import { migrateCommand } from './migrate.js';
+import { repairIndexCommand } from './repair-index.js';
 import { restoreCommand } from './restore.js';
 import { restoreDrillCommand } from './restore-drill.js';
 import { resumeCommand } from './resume.js';
@@ -30,6 +32,8 @@ export const commands: readonly Command<unknown>[] = [
   restoreDrillCommand,
   checkCommand,
   forgetCommand,
+  repairIndexCommand,
+  migrateCommand,
   tierCommand,
   historyCommand,
   scheduleCommand,

@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'REPO_WRONG_PASSWORD'
   | 'REPO_CORRUPT'
   | 'REPO_LOCKED'
+  /** Prune found a kept snapshot using data it cannot locate (or a snapshot file it cannot read): it deletes nothing. */
+  | 'PRUNE_REFUSED'
   | 'SNAPSHOT_NOT_FOUND'
   | 'RESTORE_UNSAFE_PATH'
   | 'SOURCE_FAILED'

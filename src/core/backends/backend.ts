@@ -64,6 +64,12 @@ export interface Handle {
 export interface ObjectInfo {
   name: string;
   size: number;
+  /**
+   * When the object was last written, where the store says (file mtime, S3
+   * LastModified). Prune deletes a pack no index lists only once it is older
+   * than a grace period: a younger one may belong to a backup still uploading.
+   */
+  modified?: Date;
 }
 
 export interface SaveOptions {
@@ -127,6 +133,17 @@ export interface Backend extends ArchiveCapable {
   /** Does the repository container exist and hold a config? */
   exists(): Promise<boolean>;
   close(): Promise<void>;
+  /**
+   * Optional, for stores with temp files of their own (local folders): delete
+   * those a killed save left behind, once old enough that no live save can own
+   * them. Returns how many went.
+   */
+  removeStaleTempFiles?(): Promise<number>;
+}
+
+/** Sweeps a backend's stale temp files where it has any (see Backend.removeStaleTempFiles). */
+export async function removeStaleTempFilesOf(backend: Backend): Promise<number> {
+  return backend.removeStaleTempFiles ? backend.removeStaleTempFiles() : 0;
 }
 
 /**

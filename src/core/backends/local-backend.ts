@@ -247,7 +247,7 @@ export class LocalBackend implements Backend {
         batch.map(async (name) => {
           // A file removed since readdir is simply not listed.
           const info = await statOrUndefined(join(dir, name), 'list');
-          return info?.isFile() === true ? { name, size: info.size } : undefined;
+          return info?.isFile() === true ? { name, size: info.size, modified: info.mtime } : undefined;
         }),
       );
       for (const info of infos) if (info !== undefined) yield info;

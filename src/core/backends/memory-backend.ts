@@ -10,7 +10,7 @@ import { checkRange, checkedObjectPath, rangeError, tooLargeError } from './obje
 export class MemoryBackend implements Backend {
   readonly location: string;
   /** By object path (`data/ab/abcd…`), so the layout matches the other backends. */
-  private readonly objects = new Map<string, { kind: FileKind; name: string; data: Buffer }>();
+  private readonly objects = new Map<string, { kind: FileKind; name: string; data: Buffer; modified: Date }>();
 
   constructor(name = 'memory') {
     this.location = `memory:${name}`;
@@ -19,7 +19,7 @@ export class MemoryBackend implements Backend {
   // Methods are async (not sync returning a promise) so a bad name rejects instead of throwing.
   async save(handle: Handle, data: Uint8Array, _options?: SaveOptions): Promise<void> {
     const path = checkedObjectPath(handle);
-    this.objects.set(path, { kind: handle.kind, name: handle.name, data: copy(data) });
+    this.objects.set(path, { kind: handle.kind, name: handle.name, data: copy(data), modified: new Date() });
   }
 
   async load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
@@ -48,7 +48,7 @@ export class MemoryBackend implements Backend {
     // A snapshot taken up front: saves and removes during the listing do not disturb it.
     const matching = [...this.objects.values()].filter((o) => o.kind === kind);
     for (const object of matching) {
-      yield { name: object.name, size: object.data.length };
+      yield { name: object.name, size: object.data.length, modified: object.modified };
       await Promise.resolve();
     }
   }

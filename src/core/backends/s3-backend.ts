@@ -286,7 +286,7 @@ export class S3Backend implements Backend {
       this.bucketSeen = true;
       for (const object of page.Contents ?? []) {
         const name = nameUnder(kind, object.Key?.slice(base.length) ?? '');
-        if (name !== undefined && object.Key?.startsWith(base) === true) yield { name, size: object.Size ?? 0 };
+        if (name !== undefined && object.Key?.startsWith(base) === true) yield { name, size: object.Size ?? 0, modified: object.LastModified };
       }
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (token !== undefined);

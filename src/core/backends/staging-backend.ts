@@ -12,7 +12,7 @@
  * and the remote is reachable.
  */
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
-import { archiveStateOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { archiveStateOf, removeStaleTempFilesOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
 
 export interface StagingOptions {
@@ -59,6 +59,11 @@ export class StagingBackend implements Backend {
 
   get location(): string {
     return this.remote.location;
+  }
+
+  /** Partial files of killed saves, in staging (often pack-sized) and in the remote if it has such files. */
+  async removeStaleTempFiles(): Promise<number> {
+    return (await this.staging.removeStaleTempFiles()) + (await removeStaleTempFilesOf(this.remote));
   }
 
   /** Objects staged by an earlier run and not uploaded yet; queued for upload. */

@@ -7,9 +7,11 @@
  * compared with the index, and every blob decrypted and verified — in workers.
  * A damaged blob is traced back to the snapshots and files that use it.
  */
-import { LifeboatError } from '../errors.js';
+import { LifeboatError, isLifeboatError } from '../errors.js';
+import { keyFileProblem } from './keys.js';
 import { mapLimit, type Repository } from './repository.js';
-import { shortId, type Snapshot } from './snapshot.js';
+import { shortId, snapshotContentKey, type Snapshot } from './snapshot.js';
+import { assertSafeTree, isSafeName, type Tree } from './tree.js';
 import { WorkerPool, localPackPath } from './worker-pool.js';
 import type { VerifyPackResult } from './worker-protocol.js';
 
@@ -40,7 +42,11 @@ export interface CheckOutcome {
   bytesRead: number;
   /** Packs present but in no index (an interrupted backup; reused by the next backup). */
   unindexedPacks: number;
+  /** Snapshots that use blobs no index lists (repair-index rebuilds the index). */
+  unindexedSnapshots: string[];
   errors: string[];
+  /** Facts that are not damage (a format-1 repository, a key file skipped at open). */
+  warnings: string[];
   damaged: DamagedPack[];
 }
 
@@ -55,6 +61,14 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
     d.problems.push(problem);
     if (blob) damagedBlobs.set(blob, pack);
   };
+
+  // Key files: each named by its content, with bounded parameters (others' passwords cannot be tried).
+  for await (const info of repo.backend.list('keys')) {
+    const judged = keyFileProblem(info.name, await repo.backend.load({ kind: 'keys', name: info.name }));
+    if ('problem' in judged) errors.push(`key file ${judged.problem}`);
+  }
+  // Index files: a damaged one was set aside when the index loaded; its packs count as unindexed below.
+  for (const d of repo.damagedIndexFiles) errors.push(`index file ${d.name.slice(0, 12)}: ${d.problem}`);
 
   // Packs: indexed ones must exist with the indexed size.
   const present = new Map<string, number>();
@@ -105,49 +119,57 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
     }
   }
 
-  // Snapshots and trees: every referenced blob indexed; files using damaged blobs named.
-  const snapshots: Snapshot[] = [];
-  for await (const info of repo.backend.list('snapshots')) {
-    try {
-      snapshots.push(await repo.loadSnapshot(info.name));
-    } catch (e) {
-      errors.push(`snapshot ${shortId(info.name)}: ${(e as Error).message}`);
-    }
-  }
+  // Snapshots: every file named by its content and well formed; no two alike; none older than its parent.
+  const snapshots = await repo.listSnapshots();
+  for (const d of repo.damagedSnapshots) errors.push(`snapshot file ${shortId(d.name)}: ${d.problem}`);
+  errors.push(...snapshotHistoryProblems(snapshots));
+
+  // Trees: every name one that restore accepts, every referenced blob indexed; files using damaged blobs named.
   const treesSeen = new Set<string>();
   const missingReported = new Set<string>();
+  const unsafeReported = new Set<string>();
+  /** Blobs missing from the index below a tree, so every snapshot that shares such a subtree is named. */
+  const problemsBelow = new Map<string, number>();
   const affected = (blob: string, where: string) => {
     const pack = damagedBlobs.get(blob);
     if (pack) damaged.get(pack)?.affectedFiles.push(where);
   };
-  async function walk(treeId: string, snap: Snapshot, path: string): Promise<void> {
-    const seenBefore = treesSeen.has(treeId);
+  async function walk(treeId: string, snap: Snapshot, path: string): Promise<number> {
+    const known = problemsBelow.get(treeId);
+    // A tree seen before is checked already; walk it again only to name files in damaged packs.
+    if (known !== undefined && damagedBlobs.size === 0) return known;
     treesSeen.add(treeId);
-    // A tree seen before is structurally checked already; walk it again only to name damaged files.
-    if (seenBefore && damagedBlobs.size === 0) return;
     if (!repo.index.has(treeId)) {
-      if (!missingReported.has(treeId)) errors.push(`snapshot ${shortId(snap.id)}: tree ${treeId.slice(0, 12)} at ${path || '/'} is not in the index`);
+      if (!missingReported.has(treeId)) errors.push(`snapshot ${shortId(snap.id)}: the folder listing (tree ${treeId.slice(0, 12)}) of ${path || '/'} is not in the index`);
       missingReported.add(treeId);
-      return;
+      problemsBelow.set(treeId, 1);
+      return 1;
     }
     if (damagedBlobs.has(treeId)) {
       affected(treeId, `${shortId(snap.id)}:${path || '/'} (directory listing)`);
-      return;
+      return known ?? 0;
     }
     let tree;
     try {
       tree = await repo.loadTree(treeId);
     } catch (e) {
-      errors.push(`snapshot ${shortId(snap.id)}: tree at ${path || '/'}: ${(e as Error).message}`);
-      return;
+      if (!isLifeboatError(e, 'REPO_CORRUPT')) throw e;
+      errors.push(`snapshot ${shortId(snap.id)}: tree at ${path || '/'}: ${e.message}`);
+      problemsBelow.set(treeId, 1);
+      return 1;
     }
+    let problems = 0;
+    if (!unsafeReported.has(treeId)) for (const problem of treeNodeProblems(tree, path)) errors.push(`snapshot ${shortId(snap.id)}: ${problem}`);
+    unsafeReported.add(treeId);
     for (const node of tree.nodes) {
+      if (!isSafeName(node.name)) continue; // reported above; never joined into a path
       const childPath = path === '' ? node.name : `${path}/${node.name}`;
-      if (node.type === 'dir' && node.subtree) await walk(node.subtree, snap, childPath);
+      if (node.type === 'dir' && typeof node.subtree === 'string') problems += await walk(node.subtree, snap, childPath);
       for (const id of node.content ?? []) {
-        if (!seenBefore && !repo.index.has(id) && !missingReported.has(id)) {
+        if (!repo.index.has(id)) {
+          problems++;
+          if (!missingReported.has(id)) errors.push(`snapshot ${shortId(snap.id)}: ${childPath}: data blob ${id.slice(0, 12)} is not in the index`);
           missingReported.add(id);
-          errors.push(`snapshot ${shortId(snap.id)}: ${childPath}: data blob ${id.slice(0, 12)} is not in the index`);
         }
         if (damagedBlobs.has(id)) {
           affected(id, `${shortId(snap.id)}:${childPath}`);
@@ -155,10 +177,23 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
         }
       }
     }
+    problemsBelow.set(treeId, problems);
+    return problems;
   }
-  for (const snap of snapshots) await walk(snap.tree, snap, '');
+  const unindexedSnapshots: string[] = [];
+  for (const snap of snapshots) {
+    if ((await walk(snap.tree, snap, '')) > 0) unindexedSnapshots.push(snap.id);
+  }
+  if (missingReported.size > 0) {
+    errors.push(
+      `${missingReported.size} blob(s) used by snapshot(s) ${unindexedSnapshots.map(shortId).join(', ')} are not in the index: ` +
+        'if their packs are present, `lifeboat repair-index <runbook>` rebuilds the index from the packs\' own headers; until then prune refuses to run',
+    );
+  }
 
   for (const d of damaged.values()) d.affectedFiles = [...new Set(d.affectedFiles)].sort();
+  const warnings = [...repo.warnings];
+  if (repo.version < 2) warnings.push('repository format 1: its objects are not bound to their kind; `lifeboat migrate <runbook>` upgrades it to format 2 in place');
   return {
     snapshots: snapshots.length,
     packs: repo.index.packs.size,
@@ -167,9 +202,59 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
     packsRead,
     bytesRead,
     unindexedPacks,
+    unindexedSnapshots,
     errors,
+    warnings,
     damaged: [...damaged.values()],
   };
+}
+
+/**
+ * Rollback and duplication: two snapshot files with the same record (a copy
+ * that kept a valid name cannot be made without the key, but a format-1
+ * repository or an interrupted migrate can hold one), and a snapshot whose
+ * time is before its parent's (an old record put in a newer one's place).
+ */
+export function snapshotHistoryProblems(snapshots: readonly Snapshot[]): string[] {
+  const problems: string[] = [];
+  const byContent = new Map<string, string[]>();
+  for (const s of snapshots) {
+    const key = snapshotContentKey(s);
+    byContent.set(key, [...(byContent.get(key) ?? []), s.id]);
+  }
+  for (const ids of byContent.values()) {
+    if (ids.length > 1) problems.push(`snapshots ${ids.map(shortId).join(', ')} hold the same record: one backup stored as ${ids.length} files (retention counts them once)`);
+  }
+  const byId = new Map(snapshots.map((s) => [s.id, s]));
+  for (const s of snapshots) {
+    const parent = s.parent ? byId.get(s.parent) : undefined;
+    if (parent && Date.parse(s.time) < Date.parse(parent.time)) {
+      problems.push(`snapshot ${shortId(s.id)} (${s.time}) is older than its parent ${shortId(parent.id)} (${parent.time}): a record was rolled back or replaced`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Restore's name rules plus the node shapes it relies on, as problems to
+ * report (restore refuses the same trees: assertSafeTree).
+ */
+function treeNodeProblems(tree: Tree, path: string): string[] {
+  const problems: string[] = [];
+  try {
+    assertSafeTree(tree, path);
+  } catch (e) {
+    problems.push((e as Error).message.replace(/^refusing to restore/, 'restore would refuse'));
+  }
+  for (const node of tree.nodes) {
+    const where = `${path === '' ? '' : `${path}/`}${String(node.name)}`;
+    if (node.type !== 'file' && node.type !== 'dir' && node.type !== 'symlink') problems.push(`${where}: unknown node type ${JSON.stringify(node.type)}`);
+    if (node.type === 'dir' && (typeof node.subtree !== 'string' || !/^[0-9a-f]{64}$/.test(node.subtree))) problems.push(`${where}: a folder without a valid subtree id`);
+    if (node.type === 'file' && node.content !== undefined && (!Array.isArray(node.content) || node.content.some((id) => typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)))) {
+      problems.push(`${where}: a file whose content ids are malformed`);
+    }
+  }
+  return problems;
 }
 
 /** Read whole packs and verify them in the workers (hash, header, every blob). */
@@ -184,15 +269,18 @@ export async function readAndVerifyPacks(
     return await mapLimit(packs, pool.size + 1, async (pack) => {
       if (options.signal?.aborted) throw new LifeboatError('CANCELLED', 'verification cancelled');
       const path = localPackPath(repo.backend, pack);
-      const fromFile = path === undefined ? undefined : await pool.verifyPackFile(pack, path);
+      const legacy = repo.index.packs.get(pack)?.legacy;
+      const fromFile = path === undefined ? undefined : await pool.verifyPackFile(pack, path, legacy);
       if (fromFile) {
         options.onPack?.(pack, fromFile.size ?? 0);
         return fromFile;
       }
       // Not local, or the worker could not read it: the backend loads it (and reports why it cannot).
-      const data = await repo.backend.load({ kind: 'data', name: pack });
+      // Never more than the index says the pack holds (a hostile store could send an endless body).
+      const indexed = repo.index.packs.get(pack)?.size;
+      const data = await repo.backend.load({ kind: 'data', name: pack }, indexed === undefined ? undefined : { offset: 0, length: indexed });
       const size = data.length;
-      const result = await pool.verifyPack(pack, data);
+      const result = await pool.verifyPack(pack, data, legacy);
       options.onPack?.(pack, size);
       return result;
     });

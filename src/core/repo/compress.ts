@@ -4,7 +4,7 @@
  * pool and compete with the workers for the same cores.
  */
 import { createRequire } from 'node:module';
-import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+import { compress as zstdCompress } from 'zstd-napi';
 
 // The package's low-level binding decompresses into a buffer the caller owns; it has no ESM entry.
 const binding = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
@@ -62,17 +62,41 @@ export function compressInto(out: Uint8Array, data: Uint8Array, level: number): 
   return cctx.compress(out, data, level);
 }
 
-export function decompress(data: Uint8Array): Buffer {
-  return zstdDecompress(data);
+/**
+ * Decompress one frame whose declared size must be at most `limit` (or exactly
+ * `limit` with `exact`). The output buffer is allocated at the declared size
+ * and decompression cannot write past it, so a frame that claims little and
+ * expands to much fails instead of growing memory without bound. Returns an
+ * error string (callers name the object).
+ */
+export function decompressBounded(data: Uint8Array, limit: number, exact = false): Buffer | string {
+  let declared: number | null;
+  try {
+    declared = binding.getFrameContentSize(data);
+  } catch {
+    return 'is not a zstd frame';
+  }
+  if (declared === null || declared === undefined) return 'is a zstd frame that does not declare its size';
+  if (exact ? declared !== limit : declared > limit) {
+    return exact ? `declares ${declared} bytes, expected ${limit}` : `declares ${declared} bytes, more than the ${limit} allowed`;
+  }
+  const out = Buffer.allocUnsafe(declared);
+  try {
+    const n = (dctx ??= new binding.DCtx()).decompress(out, data);
+    return n === declared ? out : `decompresses to ${n} bytes, declared ${declared}`;
+  } catch (e) {
+    return `does not decompress (${(e as Error).message})`;
+  }
 }
+
+let dctx: InstanceType<typeof binding.DCtx> | undefined;
 
 /**
  * Decompresses into a buffer that is reused from call to call, for the
  * workers' verify and restore loops: the result is only valid until the next
  * call. A fresh buffer per blob was up to 8 MiB of garbage each, which piled
- * up between collections (see release-memory.ts). Frames whose declared size
- * is not `expectedLength` take the allocating path, so the caller can report
- * the size it found.
+ * up between collections (see release-memory.ts). A frame whose declared size
+ * is not `expectedLength` is refused, and output can never exceed it.
  */
 export class DecompressScratch {
   private readonly dctx = new binding.DCtx();
@@ -89,14 +113,26 @@ export class DecompressScratch {
     if (initialSize > 0) this.buffer = Buffer.allocUnsafeSlow(initialSize);
   }
 
-  decompress(data: Uint8Array, expectedLength: number): Buffer {
-    if (binding.getFrameContentSize(data) !== expectedLength) return zstdDecompress(data);
+  /** The plaintext, or an error string when the frame does not declare exactly `expectedLength` bytes. */
+  decompress(data: Uint8Array, expectedLength: number): Buffer | string {
+    let declared: number | null;
+    try {
+      declared = binding.getFrameContentSize(data);
+    } catch {
+      return 'is not a zstd frame';
+    }
+    if (declared !== expectedLength) return `declares ${declared ?? 'no'} bytes, expected ${expectedLength}`;
     if (this.buffer.length < expectedLength) {
       this.buffer = Buffer.alloc(0); // let the old one go before the new one is allocated
       this.buffer = Buffer.allocUnsafeSlow(Math.max(expectedLength, this.initialSize));
     }
     const out = this.buffer.subarray(0, expectedLength);
-    const n = this.dctx.decompress(out, data);
-    return n === expectedLength ? out : out.subarray(0, n);
+    let n: number;
+    try {
+      n = this.dctx.decompress(out, data);
+    } catch (e) {
+      return `does not decompress (${(e as Error).message})`;
+    }
+    return n === expectedLength ? out : `decompresses to ${n} bytes, expected ${expectedLength}`;
   }
 }

@@ -36,10 +36,15 @@ function nextNonce(): Buffer {
   return nonce;
 }
 
-/** Encrypt to [nonce, ciphertext, tag] without concatenating (callers may writev or copy once). */
-export function sealParts(key: Buffer, plaintext: Uint8Array): Buffer[] {
+/**
+ * Encrypt to [nonce, ciphertext, tag] without concatenating (callers may writev
+ * or copy once). `ad`: associated data the tag covers but the output does not
+ * hold (format 2 binds every sealed object to its kind this way, see binding.ts).
+ */
+export function sealParts(key: Buffer, plaintext: Uint8Array, ad?: Uint8Array): Buffer[] {
   const nonce = nextNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  if (ad) cipher.setAAD(ad);
   const body = cipher.update(plaintext);
   const rest = cipher.final();
   const parts = rest.length > 0 ? [nonce, body, rest, cipher.getAuthTag()] : [nonce, body, cipher.getAuthTag()];
@@ -52,9 +57,10 @@ export function sealParts(key: Buffer, plaintext: Uint8Array): Buffer[] {
  * goes to (out[at + 12, …)): node:crypto hands back the ciphertext as a new
  * buffer, which is copied in only once complete.
  */
-export function sealInto(key: Buffer, plaintext: Uint8Array, out: Buffer, at: number): number {
+export function sealInto(key: Buffer, plaintext: Uint8Array, out: Buffer, at: number, ad?: Uint8Array): number {
   const nonce = nextNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  if (ad) cipher.setAAD(ad);
   const body = cipher.update(plaintext);
   const rest = cipher.final();
   let end = at + nonce.copy(out, at);
@@ -64,16 +70,20 @@ export function sealInto(key: Buffer, plaintext: Uint8Array, out: Buffer, at: nu
   return end - at;
 }
 
-export function seal(key: Buffer, plaintext: Uint8Array): Buffer {
-  return Buffer.concat(sealParts(key, plaintext));
+export function seal(key: Buffer, plaintext: Uint8Array, ad?: Uint8Array): Buffer {
+  return Buffer.concat(sealParts(key, plaintext, ad));
 }
 
-/** Decrypt and authenticate; returns undefined when the data was altered or the key is wrong. */
-export function tryOpen(key: Buffer, sealed: Uint8Array): Buffer | undefined {
+/**
+ * Decrypt and authenticate; returns undefined when the data was altered, the
+ * key is wrong or `ad` is not what it was sealed with.
+ */
+export function tryOpen(key: Buffer, sealed: Uint8Array, ad?: Uint8Array): Buffer | undefined {
   if (sealed.length < 28) return undefined;
   const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
   const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
   decipher.setAuthTag(buf.subarray(buf.length - 16));
+  if (ad) decipher.setAAD(ad);
   try {
     const body = decipher.update(buf.subarray(12, buf.length - 16));
     const rest = decipher.final();
@@ -84,8 +94,8 @@ export function tryOpen(key: Buffer, sealed: Uint8Array): Buffer | undefined {
 }
 
 /** Decrypt and authenticate, or throw REPO_CORRUPT naming `what`. */
-export function open(key: Buffer, sealed: Uint8Array, what: string): Buffer {
-  const plain = tryOpen(key, sealed);
+export function open(key: Buffer, sealed: Uint8Array, what: string, ad?: Uint8Array): Buffer {
+  const plain = tryOpen(key, sealed, ad);
   if (!plain) throw new LifeboatError('REPO_CORRUPT', `${what} failed authentication: the data was altered or damaged`);
   return plain;
 }

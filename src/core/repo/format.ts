@@ -1,10 +1,11 @@
 /**
- * Constants and plaintext shapes of repository format v1
+ * Constants and plaintext shapes of the repository format
  * (docs/repository-format.md is the full description).
  */
 
 export const REPOSITORY_FORMAT = 'lifeboat-repository';
-export const REPOSITORY_VERSION = 1;
+/** The newest format this code reads and the one new repositories get. */
+export const REPOSITORY_VERSION = 2;
 
 /** Plaintext `config` object: readable without the password so tools can identify a repository. */
 export interface RepositoryConfig {
@@ -17,6 +18,10 @@ export interface RepositoryConfig {
   /** Target size of a pack before it is closed. */
   packSize: number;
   compression: { algorithm: 'zstd'; level: number };
+  /** Format 2, migrated from 1: packs written before the migration are sealed without associated data (their index entries say so). */
+  legacyPacks?: boolean;
+  /** Format 2: HMAC of every other field (repo-config.ts). */
+  mac?: string;
 }
 
 export const defaultChunker = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 };
@@ -42,6 +47,8 @@ export interface BlobLocation {
   /** Plaintext length after decompression. */
   rawLength: number;
   compressed: boolean;
+  /** In a pack written before its format-1 repository was migrated: sealed without associated data. */
+  legacy?: boolean;
 }
 
 /** Per-blob overhead of the AEAD framing: 12-byte nonce + 16-byte tag. */

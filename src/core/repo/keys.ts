@@ -2,12 +2,20 @@
  * Key files (keys/<id>): the master key sealed under a key derived with scrypt
  * from the password. Several key files may wrap the same master key (one per
  * password); opening tries each until one authenticates.
+ *
+ * A key file is plaintext JSON anyone with write access to the bucket can
+ * replace, so each is judged on its own before any work: named by the SHA-256
+ * of its bytes, scrypt parameters within bounds (N = 2^30 would stall every
+ * command for hours, or exhaust memory). A key file that fails is skipped with
+ * a warning and the next one is tried: one planted file must not lock the
+ * owners out.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { LifeboatError } from '../errors.js';
 import { currentUser } from '../process-info.js';
 import type { Backend } from '../backends/backend.js';
+import { assertNamedByContent, kindAd, nameOf } from './binding.js';
 import { defaultScryptParams, deriveKey, seal, tryOpen, type MasterKey, type ScryptParams } from './crypto.js';
 
 interface KeyFile {
@@ -16,14 +24,47 @@ interface KeyFile {
   r: number;
   p: number;
   salt: string;
-  /** seal(kdfKey, JSON {encryption, mac, chunkerSeed} base64). */
+  /** seal(kdfKey, JSON {encryption, mac, chunkerSeed[, version, repository]} base64). */
   data: string;
   created: string;
   host: string;
   user: string;
 }
 
-export async function writeKeyFile(backend: Backend, password: string, master: MasterKey, params: ScryptParams = defaultScryptParams): Promise<string> {
+/**
+ * scrypt bounds: N a power of two up to 2^20, r ≤ 32, p ≤ 16, at most 256 MiB
+ * of memory (128·N·r) and 2^25 for N·r·p (~64× the default cost, ~20 s here).
+ */
+export const scryptBounds = { maxN: 2 ** 20, maxR: 32, maxP: 16, maxMemory: 256 * 1024 * 1024, maxWork: 2 ** 25 } as const;
+
+/** Why these parameters are refused, or undefined when they are acceptable. */
+export function scryptParamsProblem(params: { N: unknown; r: unknown; p: unknown }): string | undefined {
+  const { N, r, p } = params;
+  if (!Number.isSafeInteger(N) || !Number.isSafeInteger(r) || !Number.isSafeInteger(p)) return 'N, r and p must be integers';
+  const [n, rr, pp] = [N as number, r as number, p as number];
+  if (n < 2 || n > scryptBounds.maxN || (n & (n - 1)) !== 0) return `N=${n} is not a power of two between 2 and 2^20`;
+  if (rr < 1 || rr > scryptBounds.maxR) return `r=${rr} is outside 1..${scryptBounds.maxR}`;
+  if (pp < 1 || pp > scryptBounds.maxP) return `p=${pp} is outside 1..${scryptBounds.maxP}`;
+  if (128 * n * rr > scryptBounds.maxMemory) return `N=${n}, r=${rr} needs more than 256 MiB`;
+  if (n * rr * pp > scryptBounds.maxWork) return `N·r·p=${n * rr * pp} is more work than allowed (2^25)`;
+  return undefined;
+}
+
+/** Format 2 key files say which repository and format they belong to, under authentication. */
+export interface KeyBinding {
+  version: number;
+  repository: string;
+}
+
+export async function writeKeyFile(
+  backend: Backend,
+  password: string,
+  master: MasterKey,
+  params: ScryptParams = defaultScryptParams,
+  binding?: KeyBinding,
+): Promise<string> {
+  const problem = scryptParamsProblem(params);
+  if (problem) throw new LifeboatError('USAGE', `scrypt parameters refused: ${problem}`);
   const salt = randomBytes(32);
   const kdfKey = await deriveKey(password, salt, params);
   const inner = Buffer.from(
@@ -31,45 +72,90 @@ export async function writeKeyFile(backend: Backend, password: string, master: M
       encryption: master.encryption.toString('base64'),
       mac: master.mac.toString('base64'),
       chunkerSeed: master.chunkerSeed.toString('base64'),
+      ...(binding ? { version: binding.version, repository: binding.repository } : {}),
     }),
   );
   const file: KeyFile = {
     kdf: 'scrypt',
-    ...params,
+    N: params.N,
+    r: params.r,
+    p: params.p,
     salt: salt.toString('base64'),
-    data: seal(kdfKey, inner).toString('base64'),
+    data: seal(kdfKey, inner, binding ? kindAd('key') : undefined).toString('base64'),
     created: new Date().toISOString(),
     host: hostname(),
     user: currentUser(),
   };
   const bytes = Buffer.from(JSON.stringify(file, null, 2));
-  const id = createHash('sha256').update(bytes).digest('hex');
+  const id = nameOf(bytes);
   await backend.save({ kind: 'keys', name: id }, bytes);
   return id;
 }
 
-export async function openMasterKey(backend: Backend, password: string): Promise<MasterKey> {
+export interface OpenedKey {
+  key: MasterKey;
+  /** The key file that opened. */
+  name: string;
+  /** What a format-2 key file says it belongs to (absent in format-1 key files). */
+  binding?: KeyBinding;
+  /** Key files skipped, each with why. */
+  skipped: { name: string; problem: string }[];
+}
+
+/** The problem with a key file's own shape, before any password is tried; undefined if none. */
+export function keyFileProblem(name: string, raw: Buffer): { problem: string } | { file: KeyFile } {
+  try {
+    assertNamedByContent('key', name, raw);
+  } catch (e) {
+    return { problem: (e as Error).message };
+  }
+  let file: KeyFile;
+  try {
+    file = JSON.parse(raw.toString('utf8')) as KeyFile;
+  } catch {
+    return { problem: `keys/${name.slice(0, 12)} is not valid JSON` };
+  }
+  if (typeof file !== 'object' || file === null || file.kdf !== 'scrypt') return { problem: `keys/${name.slice(0, 12)}: unknown kdf ${JSON.stringify((file as { kdf?: unknown } | null)?.kdf)}` };
+  const problem = scryptParamsProblem(file);
+  if (problem) return { problem: `keys/${name.slice(0, 12)}: ${problem}` };
+  if (typeof file.salt !== 'string' || typeof file.data !== 'string') return { problem: `keys/${name.slice(0, 12)}: salt or data missing` };
+  return { file };
+}
+
+export async function openMasterKey(backend: Backend, password: string): Promise<OpenedKey> {
   const names: string[] = [];
   for await (const info of backend.list('keys')) names.push(info.name);
   if (names.length === 0) throw new LifeboatError('REPO_CORRUPT', `repository at ${backend.location} has no key files (keys/ is empty)`);
+  const skipped: OpenedKey['skipped'] = [];
   for (const name of names.sort()) {
-    const raw = await backend.load({ kind: 'keys', name });
-    let file: KeyFile;
-    try {
-      file = JSON.parse(raw.toString('utf8')) as KeyFile;
-    } catch {
-      continue; // a damaged key file must not hide a good one
+    const judged = keyFileProblem(name, await backend.load({ kind: 'keys', name }));
+    if ('problem' in judged) {
+      skipped.push({ name, problem: judged.problem });
+      continue;
     }
-    if (file.kdf !== 'scrypt') continue;
+    const { file } = judged;
     const kdfKey = await deriveKey(password, Buffer.from(file.salt, 'base64'), { N: file.N, r: file.r, p: file.p });
-    const inner = tryOpen(kdfKey, Buffer.from(file.data, 'base64'));
+    const sealed = Buffer.from(file.data, 'base64');
+    // Format 2 key files are bound to their kind; format-1 ones (still valid: other passwords' files are never rewritten) are not.
+    const inner = tryOpen(kdfKey, sealed, kindAd('key')) ?? tryOpen(kdfKey, sealed);
     if (!inner) continue;
-    const parsed = JSON.parse(inner.toString('utf8')) as Record<string, string>;
-    return {
-      encryption: Buffer.from(parsed.encryption ?? '', 'base64'),
-      mac: Buffer.from(parsed.mac ?? '', 'base64'),
-      chunkerSeed: Buffer.from(parsed.chunkerSeed ?? '', 'base64'),
-    };
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(inner.toString('utf8')) as Record<string, unknown>;
+    } catch {
+      skipped.push({ name, problem: `keys/${name.slice(0, 12)}: opens, but holds no valid JSON` });
+      continue;
+    }
+    const keyOf = (field: string) => Buffer.from(typeof parsed[field] === 'string' ? parsed[field] : '', 'base64');
+    const key: MasterKey = { encryption: keyOf('encryption'), mac: keyOf('mac'), chunkerSeed: keyOf('chunkerSeed') };
+    if (key.encryption.length !== 32 || key.mac.length !== 32 || key.chunkerSeed.length !== 32) {
+      skipped.push({ name, problem: `keys/${name.slice(0, 12)}: opens, but its keys are not 32 bytes each` });
+      continue;
+    }
+    const binding =
+      typeof parsed.version === 'number' && typeof parsed.repository === 'string' ? { version: parsed.version, repository: parsed.repository } : undefined;
+    return { key, name, binding, skipped };
   }
-  throw new LifeboatError('REPO_WRONG_PASSWORD', `wrong password for the repository at ${backend.location} (no key file opens with it)`);
+  const why = skipped.length > 0 ? ` (skipped ${skipped.length} unusable key file(s): ${skipped.map((s) => s.problem).join('; ')})` : '';
+  throw new LifeboatError('REPO_WRONG_PASSWORD', `wrong password for the repository at ${backend.location} (no key file opens with it)${why}`);
 }

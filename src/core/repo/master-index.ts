@@ -3,10 +3,8 @@
  * is all of them merged in memory. A blob may appear in several packs (two
  * backups raced, or an interrupted one was re-run): any of them will do.
  */
-import { createHash } from 'node:crypto';
 import type { Backend } from '../backends/backend.js';
-import { compressIfSmaller, decompress } from './compress.js';
-import { open, seal, type MasterKey } from './crypto.js';
+import { assertNamedByContent, nameOf, openJson, sealJson, type RepoKeys } from './binding.js';
 import type { BlobLocation, BlobType } from './format.js';
 import { LifeboatError } from '../errors.js';
 
@@ -14,28 +12,47 @@ export interface IndexedPack {
   id: string;
   size: number;
   blobs: Omit<BlobLocation, 'pack'>[];
+  /** Written before a format-1 repository was migrated: header and blobs sealed without associated data. */
+  legacy?: boolean;
 }
 
+type IndexEntry = [id: string, type: 0 | 1, offset: number, length: number, rawLength: number, compressed: 0 | 1];
+
 interface IndexFile {
-  packs: { id: string; size: number; blobs: [id: string, type: 0 | 1, offset: number, length: number, rawLength: number, compressed: 0 | 1][] }[];
+  packs: { id: string; size: number; legacy?: true; blobs: IndexEntry[] }[];
 }
 
 export class MasterIndex {
   private readonly blobs = new Map<string, BlobLocation>();
   /** Every pack's own blob list, duplicates included (prune needs all copies). */
   private readonly packBlobs = new Map<string, Omit<BlobLocation, 'pack'>[]>();
-  readonly packs = new Map<string, { size: number; indexFile?: string }>();
+  readonly packs = new Map<string, { size: number; indexFile?: string; legacy?: boolean }>();
 
   get blobCount(): number {
     return this.blobs.size;
   }
 
+  clear(): void {
+    this.blobs.clear();
+    this.packBlobs.clear();
+    this.packs.clear();
+  }
+
   add(pack: IndexedPack, indexFile?: string): void {
-    this.packs.set(pack.id, { size: pack.size, indexFile });
-    this.packBlobs.set(pack.id, pack.blobs);
-    for (const b of pack.blobs) {
+    const blobs = pack.legacy ? pack.blobs.map((b) => ({ ...b, legacy: true })) : pack.blobs;
+    this.packs.set(pack.id, { size: pack.size, indexFile, legacy: pack.legacy });
+    this.packBlobs.set(pack.id, blobs);
+    for (const b of blobs) {
       if (!this.blobs.has(b.id)) this.blobs.set(b.id, { ...b, pack: pack.id });
     }
+  }
+
+  /** A pack as an index file lists it. */
+  indexedPack(pack: string): IndexedPack | undefined {
+    const info = this.packs.get(pack);
+    if (!info) return undefined;
+    const blobs = (this.packBlobs.get(pack) ?? []).map(({ legacy: _l, ...b }) => b);
+    return info.legacy ? { id: pack, size: info.size, blobs, legacy: true } : { id: pack, size: info.size, blobs };
   }
 
   /** The blobs a pack's index entry lists (empty for a pack no index knows). */
@@ -68,32 +85,57 @@ export class MasterIndex {
   }
 }
 
-export function encodeIndex(key: MasterKey, packs: IndexedPack[]): Buffer {
+export function encodeIndex(key: RepoKeys, packs: IndexedPack[]): Buffer {
   const file: IndexFile = {
     packs: packs.map((p) => ({
       id: p.id,
       size: p.size,
-      blobs: p.blobs.map((b) => [b.id, b.type === 'tree' ? 1 : 0, b.offset, b.length, b.rawLength, b.compressed ? 1 : 0]),
+      ...(p.legacy ? { legacy: true as const } : {}),
+      blobs: p.blobs.map((b): IndexEntry => [b.id, b.type === 'tree' ? 1 : 0, b.offset, b.length, b.rawLength, b.compressed ? 1 : 0]),
     })),
   };
-  const json = Buffer.from(JSON.stringify(file));
-  const compressed = compressIfSmaller(json, 3);
-  // A leading flag byte says whether the JSON was compressed.
-  return seal(key.encryption, Buffer.concat([Buffer.from([compressed ? 1 : 0]), compressed ?? json]));
+  return sealJson(key, 'index', file);
 }
 
-export function decodeIndex(key: MasterKey, bytes: Buffer, name: string): IndexedPack[] {
-  const plain = open(key.encryption, bytes, `index file ${name.slice(0, 12)}`);
-  const body = plain[0] === 1 ? decompress(plain.subarray(1)) : plain.subarray(1);
-  let file: IndexFile;
-  try {
-    file = JSON.parse(body.toString('utf8')) as IndexFile;
-  } catch {
-    throw new LifeboatError('REPO_CORRUPT', `index file ${name.slice(0, 12)} is not valid JSON`);
+const hexId = /^[0-9a-f]{64}$/;
+const isU32 = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 0xffffffff;
+
+/** Every field of an index file has the shape and range the format gives it; else the file is damage. */
+function checkIndexFile(value: unknown, what: string): IndexFile {
+  const bad = (why: string) => new LifeboatError('REPO_CORRUPT', `${what}: ${why}`);
+  const packs = (value as { packs?: unknown } | null)?.packs;
+  if (!Array.isArray(packs)) throw bad('no pack list');
+  for (const p of packs as IndexFile['packs']) {
+    if (typeof p !== 'object' || p === null || typeof p.id !== 'string' || !hexId.test(p.id)) throw bad('a pack entry without a valid id');
+    if (!Number.isSafeInteger(p.size) || p.size < 0) throw bad(`pack ${p.id.slice(0, 12)} has an invalid size`);
+    if (p.legacy !== undefined && p.legacy !== true) throw bad(`pack ${p.id.slice(0, 12)} has an invalid legacy flag`);
+    if (!Array.isArray(p.blobs)) throw bad(`pack ${p.id.slice(0, 12)} has no blob list`);
+    for (const b of p.blobs) {
+      const ok =
+        Array.isArray(b) && b.length === 6 && typeof b[0] === 'string' && hexId.test(b[0]) && (b[1] === 0 || b[1] === 1) &&
+        isU32(b[2]) && isU32(b[3]) && isU32(b[4]) && (b[5] === 0 || b[5] === 1) && b[2] + b[3] <= p.size;
+      if (!ok) throw bad(`pack ${p.id.slice(0, 12)} has a malformed blob entry`);
+    }
   }
-  return file.packs.map((p) => ({
+  return value as IndexFile;
+}
+
+export interface DecodedIndex {
+  packs: IndexedPack[];
+  /** Sealed with associated data (format 2); false for a format-1 file. */
+  bound: boolean;
+}
+
+/** Verify an index file's name and seal, and decode it; throws REPO_CORRUPT naming the file. */
+export function decodeIndex(key: RepoKeys, bytes: Buffer, name: string): DecodedIndex {
+  assertNamedByContent('index', name, bytes);
+  const what = `index file ${name.slice(0, 12)}`;
+  const { value, bound } = openJson(key, 'index', bytes, what);
+  const file = checkIndexFile(value, what);
+  const packs = file.packs.map((p): IndexedPack => ({
     id: p.id,
     size: p.size,
+    ...(p.legacy ? { legacy: true } : {}),
     blobs: p.blobs.map(([id, type, offset, length, rawLength, compressed]) => ({
       id,
       type: type === 1 ? 'tree' : 'data',
@@ -103,11 +145,12 @@ export function decodeIndex(key: MasterKey, bytes: Buffer, name: string): Indexe
       compressed: compressed === 1,
     })),
   }));
+  return { packs, bound };
 }
 
-export async function saveIndexFile(backend: Backend, key: MasterKey, packs: IndexedPack[]): Promise<string> {
+export async function saveIndexFile(backend: Backend, key: RepoKeys, packs: IndexedPack[]): Promise<string> {
   const bytes = encodeIndex(key, packs);
-  const name = createHash('sha256').update(bytes).digest('hex');
+  const name = nameOf(bytes);
   await backend.save({ kind: 'index', name }, bytes);
   return name;
 }

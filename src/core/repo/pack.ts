@@ -2,7 +2,7 @@
  * Packs: many encrypted blobs in one file, with an encrypted header at the end.
  *
  *   pack   = blob_1 ‖ … ‖ blob_n ‖ seal(header) ‖ u32le(len(seal(header)))
- *   blob_i = nonce(12) ‖ AES-256-GCM(zstd?(plaintext)) ‖ tag(16)
+ *   blob_i = nonce(12) ‖ AES-256-GCM(zstd?(plaintext), ad = "lifeboat/blob/" ‖ id) ‖ tag(16)
  *   header = n × entry, entry = type(u8) ‖ compressed(u8) ‖ rawLength(u32le) ‖ length(u32le) ‖ id(32)
  *
  * Offsets are implicit (the sum of earlier lengths), so the header cannot
@@ -11,8 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
-import { compressBound, compressInto, compressToNew, decompress, savesEnough, worthCompressing, type DecompressScratch } from './compress.js';
-import { blobIdOf, open, sealInto, sealParts, tryOpen, type MasterKey } from './crypto.js';
+import { blobAdFor, headerAdFor, type RepoKeys } from './binding.js';
+import { compressBound, compressInto, compressToNew, decompressBounded, savesEnough, worthCompressing, type DecompressScratch } from './compress.js';
+import { blobIdOf, open, sealInto, sealParts, tryOpen } from './crypto.js';
 import { SEAL_OVERHEAD, blobTypeCode, blobTypeFromCode, type BlobLocation, type BlobType } from './format.js';
 
 const ENTRY_SIZE = 42;
@@ -61,7 +62,7 @@ export class PackBuilder {
   private size = 0;
 
   constructor(
-    private readonly key: MasterKey,
+    private readonly key: RepoKeys,
     private readonly compressionLevel: number,
     /** Bytes of the pack buffer; see packBufferCapacity. */
     private readonly capacity: number,
@@ -117,7 +118,7 @@ export class PackBuilder {
     const need = this.size + length + headerBound;
     if (need > this.capacity && this.entries.length > 0) return undefined;
     this.ensure(need);
-    const written = sealInto(this.key.encryption, body, this.buffer!, this.size);
+    const written = sealInto(this.key.encryption, body, this.buffer!, this.size, blobAdFor(this.key, id));
     const entry: PackedBlob = { id, type, offset: this.size, length: written, rawLength: plaintext.length, compressed };
     this.entries.push(entry);
     this.size += written;
@@ -155,7 +156,7 @@ export class PackBuilder {
     });
     const buffer = this.buffer;
     let at = this.size;
-    for (const part of sealParts(this.key.encryption, header)) {
+    for (const part of sealParts(this.key.encryption, header, headerAdFor(this.key))) {
       part.copy(buffer, at);
       at += part.length;
     }
@@ -171,8 +172,12 @@ export class PackBuilder {
   }
 }
 
-/** Read the header from the tail of a pack (`tail` = the last bytes, at least header+4). */
-export function parsePackHeader(key: MasterKey, packId: string, tail: Buffer, packSize: number): BlobLocation[] {
+/**
+ * Read the header from the tail of a pack (`tail` = the last bytes, at least
+ * header+4). `legacy`: a pack written before its repository was migrated to
+ * format 2 (sealed without associated data).
+ */
+export function parsePackHeader(key: RepoKeys, packId: string, tail: Buffer, packSize: number, legacy?: boolean): BlobLocation[] {
   if (tail.length < 4) throw new LifeboatError('REPO_CORRUPT', `pack ${packId} is too short to hold a header`);
   const headerLength = tail.readUInt32LE(tail.length - 4);
   if (headerLength + 4 > tail.length || headerLength + 4 > packSize) {
@@ -180,7 +185,7 @@ export function parsePackHeader(key: MasterKey, packId: string, tail: Buffer, pa
       details: { needTail: headerLength + 4 },
     });
   }
-  const header = open(key.encryption, tail.subarray(tail.length - 4 - headerLength, tail.length - 4), `header of pack ${packId}`);
+  const header = open(key.encryption, tail.subarray(tail.length - 4 - headerLength, tail.length - 4), `header of pack ${packId}`, headerAdFor(key, legacy));
   if (header.length % ENTRY_SIZE !== 0) throw new LifeboatError('REPO_CORRUPT', `pack ${packId} has a malformed header`);
   const blobs: BlobLocation[] = [];
   let offset = 0;
@@ -194,6 +199,7 @@ export function parsePackHeader(key: MasterKey, packId: string, tail: Buffer, pa
       length,
       rawLength: header.readUInt32LE(at + 2),
       compressed: header[at + 1] === 1,
+      ...(legacy ? { legacy } : {}),
     });
     offset += length;
   }
@@ -210,19 +216,16 @@ export function parsePackHeader(key: MasterKey, packId: string, tail: Buffer, pa
  * view of the scratch buffer, valid until its next use.
  */
 export function openBlob(
-  key: MasterKey,
-  loc: Pick<BlobLocation, 'id' | 'compressed' | 'rawLength'>,
+  key: RepoKeys,
+  loc: Pick<BlobLocation, 'id' | 'compressed' | 'rawLength' | 'legacy'>,
   sealed: Uint8Array,
   scratch?: DecompressScratch,
 ): Buffer | string {
-  const plain = tryOpen(key.encryption, sealed);
+  const plain = tryOpen(key.encryption, sealed, blobAdFor(key, loc.id, loc.legacy));
   if (!plain) return 'failed authentication (damaged or altered)';
-  let data: Buffer;
-  try {
-    data = !loc.compressed ? plain : scratch ? scratch.decompress(plain, loc.rawLength) : decompress(plain);
-  } catch {
-    return 'does not decompress';
-  }
+  // Decompression never writes past the recorded length: a frame that expands further is damage, not memory.
+  const data = !loc.compressed ? plain : scratch ? scratch.decompress(plain, loc.rawLength) : decompressBounded(plain, loc.rawLength, true);
+  if (typeof data === 'string') return data;
   if (data.length !== loc.rawLength) return `has ${data.length} bytes, expected ${loc.rawLength}`;
   if (blobIdOf(key.mac, data).toString('hex') !== loc.id) return 'content does not match its id';
   return data;

@@ -10,16 +10,18 @@ import { SharedBlobSet } from './blob-set.js';
 import { releaseAfterJob, releasedLargeBuffer } from './release-memory.js';
 import { Chunker } from './chunker.js';
 import { DecompressScratch } from './compress.js';
-import { blobIdOf, type MasterKey } from './crypto.js';
+import type { RepoKeys } from './binding.js';
+import { blobIdOf } from './crypto.js';
 import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader } from './pack.js';
 import type { BackupFileJob, BackupFileResult, PackFileSpan, RestoreBlobJob, VerifyPackResult, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const key: MasterKey = {
+const key: RepoKeys = {
   encryption: Buffer.from(init.encryption),
   mac: Buffer.from(init.mac),
   chunkerSeed: Buffer.from(init.chunkerSeed),
+  bindKinds: init.bindKinds,
 };
 const chunker = new Chunker(key.chunkerSeed, init.chunker);
 const blobSet = init.blobSet ? new SharedBlobSet(init.blobSet) : undefined;
@@ -199,14 +201,14 @@ function writeAll(fd: number, data: Buffer, position: number): void {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
-/** `collectPerBlob`: as for restoreBlobs. */
-function verifyPack(packId: string, data: Buffer, collectPerBlob: boolean): VerifyPackResult {
+/** `collectPerBlob`: as for restoreBlobs. `legacy`: the pack predates its repository's migration to format 2. */
+function verifyPack(packId: string, data: Buffer, collectPerBlob: boolean, legacy?: boolean): VerifyPackResult {
   const result: VerifyPackResult = { pack: packId, hashOk: true, blobs: [], damaged: [] };
   result.size = data.length;
   result.hashOk = createHash('sha256').update(data).digest('hex') === packId;
   let blobs;
   try {
-    blobs = parsePackHeader(key, packId, data, data.length);
+    blobs = parsePackHeader(key, packId, data, data.length, legacy);
   } catch (e) {
     result.headerError = (e as Error).message;
     return result;
@@ -251,7 +253,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       return;
     }
     case 'verifyPack': {
-      const result = verifyPack(msg.pack, Buffer.from(msg.data), false);
+      const result = verifyPack(msg.pack, Buffer.from(msg.data), false, msg.legacy);
       releaseAfterJob(msg.data.byteLength * 2); // the pack and its blobs' decrypted copies
       send({ type: 'verifyDone', jobId: msg.jobId, result });
       return;
@@ -266,7 +268,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
         return;
       }
       if (msg.type === 'verifyPackFile') {
-        send({ type: 'verifyDone', jobId: msg.jobId, result: verifyPack(msg.pack, data, true) });
+        send({ type: 'verifyDone', jobId: msg.jobId, result: verifyPack(msg.pack, data, true, msg.legacy) });
       } else {
         const { written, failed } = restoreBlobs(data, msg.blobs, msg.chown, true);
         send({ type: 'restoreDone', jobId: msg.jobId, written, failed });

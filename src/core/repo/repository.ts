@@ -4,11 +4,11 @@
  * snapshots). Backup, restore and check are built on top (archiver.ts,
  * restorer.ts, checker.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import type { Backend } from '../backends/backend.js';
-import { compressIfSmaller, decompress } from './compress.js';
-import { blobIdOf, generateMasterKey, open, seal, type MasterKey, type ScryptParams } from './crypto.js';
+import { removeStaleTempFilesOf, type Backend } from '../backends/backend.js';
+import { assertNamedByContent, nameOf, openJson, sealJson, type RepoKeys } from './binding.js';
+import { blobIdOf, generateMasterKey, type ScryptParams } from './crypto.js';
 import {
   REPOSITORY_FORMAT,
   REPOSITORY_VERSION,
@@ -18,10 +18,11 @@ import {
   type BlobType,
   type RepositoryConfig,
 } from './format.js';
-import { openMasterKey, writeKeyFile } from './keys.js';
+import { openMasterKey, writeKeyFile, type KeyBinding } from './keys.js';
 import { MasterIndex, decodeIndex, saveIndexFile, type IndexedPack } from './master-index.js';
 import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader, type FinishedPack } from './pack.js';
-import type { Snapshot } from './snapshot.js';
+import { encodeConfig, parseConfig, verifyConfigMac } from './repo-config.js';
+import { checkSnapshotRecord, type Snapshot } from './snapshot.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
 
 export interface InitOptions {
@@ -29,6 +30,14 @@ export interface InitOptions {
   compressionLevel?: number;
   packSize?: number;
   chunker?: RepositoryConfig['chunker'];
+  /** Format version to create (tests of format-1 repositories and of migration); default the newest. */
+  version?: number;
+}
+
+/** A file of the repository that failed to load, and why (the command that lists it decides what that means). */
+export interface DamagedFile {
+  name: string;
+  problem: string;
 }
 
 /** Run `fn` over `items` with at most `limit` in flight. */
@@ -47,8 +56,18 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 
 export class Repository {
   readonly index = new MasterIndex();
-  /** Index files loaded by loadIndex (prune replaces them). */
+  /** Index files loaded by loadIndex (prune replaces them), including damaged ones. */
   readonly indexFiles = new Set<string>();
+  /** Index files loadIndex could not use; their packs count as unindexed. */
+  readonly damagedIndexFiles: DamagedFile[] = [];
+  /** Index files sealed the format-1 way (a format-1 repository, or one whose migrate was interrupted). */
+  readonly unboundIndexFiles = new Set<string>();
+  /** Snapshot files the last listSnapshots could not use (name, seal or shape wrong). */
+  damagedSnapshots: DamagedFile[] = [];
+  /** Snapshot files sealed the format-1 way. */
+  readonly unboundSnapshots = new Set<string>();
+  /** Things worth telling the operator that do not stop the command (e.g. a key file skipped). */
+  readonly warnings: string[] = [];
   private readonly treeCache = new Map<string, Tree>();
   /**
    * Snapshot files are named by the hash of their bytes, so a loaded one never
@@ -65,17 +84,26 @@ export class Repository {
   private constructor(
     readonly backend: Backend,
     readonly config: RepositoryConfig,
-    readonly key: MasterKey,
+    readonly key: RepoKeys,
+    /** The key file that opened (migrate replaces it with a format-2 one). */
+    readonly keyFile?: string,
+    /** What that key file says it belongs to (format-2 key files only). */
+    readonly keyBinding?: KeyBinding,
   ) {}
+
+  get version(): number {
+    return this.config.version;
+  }
 
   static async init(backend: Backend, password: string, options: InitOptions = {}): Promise<Repository> {
     await backend.create();
     if (await backend.exists()) {
       throw new LifeboatError('REPO_EXISTS', `a repository already exists at ${backend.location}`);
     }
+    const version = options.version ?? REPOSITORY_VERSION;
     const config: RepositoryConfig = {
       format: REPOSITORY_FORMAT,
-      version: REPOSITORY_VERSION,
+      version,
       id: randomBytes(32).toString('hex'),
       created: new Date().toISOString(),
       chunker: options.chunker ?? defaultChunker,
@@ -84,9 +112,11 @@ export class Repository {
     };
     const master = generateMasterKey();
     // The key goes first: a config without a key would be a repository nobody can open.
-    await writeKeyFile(backend, password, master, options.scrypt);
-    await backend.save({ kind: 'config', name: 'config' }, Buffer.from(JSON.stringify(config, null, 2) + '\n'));
-    return new Repository(backend, config, master);
+    const binding = version >= 2 ? { version, repository: config.id } : undefined;
+    const keyFile = await writeKeyFile(backend, password, master, options.scrypt, binding);
+    const bytes = encodeConfig(master, config);
+    await backend.save({ kind: 'config', name: 'config' }, bytes);
+    return new Repository(backend, parseConfig(bytes, backend.location), { ...master, bindKinds: version >= 2 }, keyFile, binding);
   }
 
   static async open(backend: Backend, password: string): Promise<Repository> {
@@ -100,31 +130,48 @@ export class Repository {
       }
       throw e;
     }
-    let config: RepositoryConfig;
-    try {
-      config = JSON.parse(raw.toString('utf8')) as RepositoryConfig;
-    } catch {
-      throw new LifeboatError('REPO_CORRUPT', `the config of the repository at ${backend.location} is not valid JSON`);
+    // Bounded before anything uses a value; authenticated once a key has opened.
+    const config = parseConfig(raw, backend.location);
+    const opened = await openMasterKey(backend, password);
+    verifyConfigMac(opened.key, config, backend.location);
+    if (opened.binding && opened.binding.repository !== config.id) {
+      throw new LifeboatError('REPO_CORRUPT', `key file ${opened.name.slice(0, 12)} belongs to repository ${opened.binding.repository.slice(0, 12)}, not to this one (${config.id.slice(0, 12)}) at ${backend.location}`);
     }
-    if (config.format !== REPOSITORY_FORMAT) {
-      throw new LifeboatError('REPO_CORRUPT', `${backend.location} is not a Lifeboat repository (config format ${JSON.stringify(config.format)})`);
+    if (opened.binding && opened.binding.version > config.version) {
+      // Only someone without the key rewrites a format-2 config as format 1 (which has no mac).
+      throw new LifeboatError('REPO_CORRUPT', `the config of the repository at ${backend.location} says format ${config.version}, but its key file was written for format ${opened.binding.version}: the config was replaced by an older or forged one`);
     }
-    if (config.version > REPOSITORY_VERSION) {
-      throw new LifeboatError('REPO_CORRUPT', `the repository at ${backend.location} has format version ${config.version}; this Lifeboat reads up to ${REPOSITORY_VERSION}`);
-    }
-    const key = await openMasterKey(backend, password);
-    return new Repository(backend, config, key);
+    const repo = new Repository(backend, config, { ...opened.key, bindKinds: config.version >= 2 }, opened.name, opened.binding);
+    for (const s of opened.skipped) repo.warnings.push(`key file skipped: ${s.problem}`);
+    return repo;
   }
 
-  /** Load every index file into the master index. */
+  /**
+   * Load every index file into the master index. A damaged one (content not
+   * matching its name, failed authentication, malformed) is set aside in
+   * `damagedIndexFiles`: its packs then count as unindexed, which check
+   * reports, prune reads the headers of, and repair-index rebuilds.
+   */
   async loadIndex(): Promise<void> {
     const names: string[] = [];
     for await (const info of this.backend.list('index')) names.push(info.name);
     for (const name of names) this.indexFiles.add(name);
     await mapLimit(names, 8, async (name) => {
-      const packs = decodeIndex(this.key, await this.backend.load({ kind: 'index', name }), name);
-      for (const p of packs) this.index.add(p, name);
+      const bytes = await this.backend.load({ kind: 'index', name });
+      let decoded;
+      try {
+        decoded = decodeIndex(this.key, bytes, name);
+      } catch (e) {
+        if (!isLifeboatError(e, 'REPO_CORRUPT')) throw e;
+        this.damagedIndexFiles.push({ name, problem: e.message });
+        return;
+      }
+      if (!decoded.bound) this.unboundIndexFiles.add(name);
+      for (const p of decoded.packs) this.index.add(p, name);
     });
+    if (this.damagedIndexFiles.length > 0) {
+      this.warnings.push(`${this.damagedIndexFiles.length} index file(s) are damaged and were not used (run \`lifeboat check\`; \`lifeboat repair-index\` rebuilds the index from the packs)`);
+    }
   }
 
   /**
@@ -133,6 +180,8 @@ export class Repository {
    * once complete), so index them and let the next backup reuse them.
    */
   async recoverOrphanPacks(): Promise<{ packs: number; blobs: number; bytes: number }> {
+    // Partial files of saves a killed backup left (up to a pack each), once old enough to be nobody's.
+    await removeStaleTempFilesOf(this.backend).catch(() => 0);
     const orphans: { name: string; size: number }[] = [];
     try {
       for await (const info of this.backend.list('data')) {
@@ -145,16 +194,14 @@ export class Repository {
     }
     const recovered: IndexedPack[] = [];
     await mapLimit(orphans, 8, async ({ name, size }) => {
-      try {
-        const blobs = await this.readPackHeader(name, size);
-        recovered.push({ id: name, size, blobs });
-      } catch (e) {
-        if (!isLifeboatError(e, 'REPO_CORRUPT')) throw e; // a damaged orphan is left for check/prune
-      }
+      const pack = await this.readOrphanHeader(name, size);
+      if (pack) recovered.push(pack); // a damaged orphan is left for check and prune
     });
     if (recovered.length > 0) {
-      await saveIndexFile(this.backend, this.key, recovered);
-      for (const p of recovered) this.index.add(p);
+      const name = await saveIndexFile(this.backend, this.key, recovered);
+      // Known as ours from now on: a prune in this process must replace it like every other index file.
+      this.indexFiles.add(name);
+      for (const p of recovered) this.index.add(p, name);
     }
     return {
       packs: recovered.length,
@@ -163,16 +210,42 @@ export class Repository {
     };
   }
 
-  async readPackHeader(packId: string, size: number): Promise<IndexedPack['blobs']> {
+  /**
+   * The blobs a pack's own header lists. `legacy`: open it the format-1 way
+   * (a pack written before its repository was migrated).
+   */
+  async readPackHeader(packId: string, size: number, legacy?: boolean): Promise<IndexedPack['blobs']> {
     const guess = Math.min(size, 64 * 1024);
     let tail = await this.backend.load({ kind: 'data', name: packId }, { offset: size - guess, length: guess });
     try {
-      return parsePackHeader(this.key, packId, tail, size);
+      return parsePackHeader(this.key, packId, tail, size, legacy);
     } catch (e) {
       const need = isLifeboatError(e) ? (e.details.needTail as number | undefined) : undefined;
       if (need === undefined || need > size) throw e;
       tail = await this.backend.load({ kind: 'data', name: packId }, { offset: size - need, length: need });
-      return parsePackHeader(this.key, packId, tail, size);
+      return parsePackHeader(this.key, packId, tail, size, legacy);
+    }
+  }
+
+  /**
+   * A pack no index lists, described by its own header; undefined when the
+   * header cannot be read (damaged, or not a pack of this repository). In a
+   * migrated repository a pack written before the migration opens the
+   * format-1 way and is marked legacy; anywhere else only a bound header is
+   * accepted. Backend errors other than damage propagate.
+   */
+  async readOrphanHeader(packId: string, size: number): Promise<IndexedPack | undefined> {
+    try {
+      return { id: packId, size, blobs: await this.readPackHeader(packId, size) };
+    } catch (e) {
+      if (!isLifeboatError(e, 'REPO_CORRUPT')) throw e;
+      if (!this.config.legacyPacks) return undefined;
+    }
+    try {
+      return { id: packId, size, blobs: await this.readPackHeader(packId, size, true), legacy: true };
+    } catch (e) {
+      if (!isLifeboatError(e, 'REPO_CORRUPT')) throw e;
+      return undefined;
     }
   }
 
@@ -180,9 +253,9 @@ export class Repository {
     return blobIdOf(this.key.mac, plaintext).toString('hex');
   }
 
-  /** Load, decrypt, decompress and verify one blob. */
-  async loadBlob(id: string): Promise<Buffer> {
-    const loc = this.index.lookup(id);
+  /** Load, decrypt, decompress and verify one blob (`index`: where to look it up, prune's own view). */
+  async loadBlob(id: string, index: MasterIndex = this.index): Promise<Buffer> {
+    const loc = index.lookup(id);
     if (!loc) throw new LifeboatError('REPO_CORRUPT', `blob ${id.slice(0, 12)} is referenced but not in any index`);
     const sealed = await this.backend.load({ kind: 'data', name: loc.pack }, { offset: loc.offset, length: loc.length });
     const data = openBlob(this.key, loc, sealed);
@@ -190,10 +263,10 @@ export class Repository {
     return data;
   }
 
-  async loadTree(id: string): Promise<Tree> {
+  async loadTree(id: string, index: MasterIndex = this.index): Promise<Tree> {
     const cached = this.treeCache.get(id);
     if (cached) return cached;
-    const tree = decodeTree(await this.loadBlob(id), id);
+    const tree = decodeTree(await this.loadBlob(id, index), id);
     if (this.treeCache.size > 4096) this.treeCache.clear();
     this.treeCache.set(id, tree);
     return tree;
@@ -269,36 +342,70 @@ export class Repository {
     if (this.unindexed.length === 0) return;
     const packs = this.unindexed;
     this.unindexed = [];
-    await saveIndexFile(this.backend, this.key, packs);
+    this.indexFiles.add(await saveIndexFile(this.backend, this.key, packs));
+  }
+
+  /**
+   * After prune replaced every index file with `file`: the in-memory index is
+   * exactly what it wrote, so later work in this process (a backup's next
+   * stage) does not see deleted packs.
+   */
+  replaceIndex(packs: readonly IndexedPack[], file: string): void {
+    this.index.clear();
+    for (const p of packs) this.index.add(p, file);
+    this.indexFiles.clear();
+    this.indexFiles.add(file);
+    this.damagedIndexFiles.length = 0;
+    this.unboundIndexFiles.clear();
   }
 
   // --- snapshots -----------------------------------------------------------
 
   async saveSnapshot(snapshot: Omit<Snapshot, 'id'>): Promise<Snapshot> {
-    const json = Buffer.from(JSON.stringify(snapshot));
-    const body = compressIfSmaller(json, 3);
-    const bytes = seal(this.key.encryption, Buffer.concat([Buffer.from([body ? 1 : 0]), body ?? json]));
-    const id = createHash('sha256').update(bytes).digest('hex');
+    const bytes = sealJson(this.key, 'snapshot', snapshot);
+    const id = nameOf(bytes);
     await this.backend.save({ kind: 'snapshots', name: id }, bytes);
     return { ...snapshot, id };
   }
 
+  /**
+   * Load one snapshot: its bytes must hash to its id (a file copied or renamed
+   * is refused), open as a snapshot, and hold a well-formed record.
+   */
   async loadSnapshot(id: string): Promise<Snapshot> {
     const cached = this.snapshotCache.get(id);
     if (cached) return cached;
     const bytes = await this.backend.load({ kind: 'snapshots', name: id });
-    const plain = open(this.key.encryption, bytes, `snapshot ${id.slice(0, 8)}`);
-    const body = plain[0] === 1 ? decompress(plain.subarray(1)) : plain.subarray(1);
-    const snapshot = { ...(JSON.parse(body.toString('utf8')) as Omit<Snapshot, 'id'>), id };
+    assertNamedByContent('snapshot', id, bytes);
+    const what = `snapshot ${id.slice(0, 8)}`;
+    const { value, bound } = openJson(this.key, 'snapshot', bytes, what);
+    const snapshot = { ...checkSnapshotRecord(value, what), id };
+    if (!bound) this.unboundSnapshots.add(id);
     this.snapshotCache.set(id, snapshot);
     return snapshot;
   }
 
-  /** Every snapshot, oldest first. */
+  /**
+   * Every snapshot that loads, oldest first. Files that do not (damaged,
+   * renamed, copied over another) are left out and listed in
+   * `damagedSnapshots`: check reports them and prune refuses to run while
+   * any exists, since such a file may be the only record of data it uses.
+   */
   async listSnapshots(): Promise<Snapshot[]> {
     const names: string[] = [];
     for await (const info of this.backend.list('snapshots')) names.push(info.name);
-    const snaps = await mapLimit(names, 8, (name) => this.loadSnapshot(name));
+    const damaged: DamagedFile[] = [];
+    const loaded = await mapLimit(names, 8, async (name) => {
+      try {
+        return await this.loadSnapshot(name);
+      } catch (e) {
+        if (!isLifeboatError(e, 'REPO_CORRUPT')) throw e;
+        damaged.push({ name, problem: e.message });
+        return undefined;
+      }
+    });
+    this.damagedSnapshots = damaged.sort((a, b) => a.name.localeCompare(b.name));
+    const snaps = loaded.filter((s): s is Snapshot => s !== undefined);
     return snaps.sort((a, b) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id));
   }
 

@@ -255,6 +255,7 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
         length: b.loc.length,
         rawLength: b.loc.rawLength,
         compressed: b.loc.compressed,
+        legacy: b.loc.legacy,
         targets: b.targets,
       }));
       const done = (res: { written: number; failed: { path: string; error: string }[] }) => {

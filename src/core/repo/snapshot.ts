@@ -2,6 +2,7 @@
  * Snapshots (snapshots/<id>): the root of one backup. The root tree holds one
  * node per source: a directory for a path source, a file for a stream source.
  */
+import { LifeboatError } from '../errors.js';
 
 export interface SnapshotSource {
   name: string;
@@ -37,3 +38,29 @@ export interface Snapshot {
 }
 
 export const shortId = (id: string): string => id.slice(0, 8);
+
+const hexId = /^[0-9a-f]{64}$/;
+
+/**
+ * A decrypted snapshot record must have the fields everything else relies on,
+ * with the right types: a root tree id, a parseable time, a runbook name, a
+ * list of sources. Anything else is damage, named with the snapshot.
+ */
+export function checkSnapshotRecord(value: unknown, what: string): Omit<Snapshot, 'id'> {
+  const bad = (why: string) => new LifeboatError('REPO_CORRUPT', `${what}: ${why}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('not a snapshot record');
+  const s = value as Partial<Snapshot>;
+  if (typeof s.tree !== 'string' || !hexId.test(s.tree)) throw bad('no valid root tree id');
+  if (typeof s.time !== 'string' || Number.isNaN(Date.parse(s.time))) throw bad('no valid time');
+  if (typeof s.runbook !== 'string') throw bad('no runbook name');
+  if (!Array.isArray(s.sources)) throw bad('no source list');
+  if (s.parent !== undefined && (typeof s.parent !== 'string' || !hexId.test(s.parent))) throw bad('an invalid parent id');
+  if (typeof s.stats !== 'object' || s.stats === null) throw bad('no stats');
+  return value as Omit<Snapshot, 'id'>;
+}
+
+/** What makes two snapshot files the same backup: the record without its id (and its parent, which a migration renames). */
+export function snapshotContentKey(s: Snapshot): string {
+  const { id: _id, parent: _parent, ...record } = s;
+  return JSON.stringify(record);
+}

@@ -118,6 +118,7 @@ export class WorkerPool {
       chunker: repo.config.chunker,
       compressionLevel: repo.config.compression.level,
       packSize: repo.config.packSize,
+      bindKinds: repo.key.bindKinds,
       blobSet: options.blobSet,
     };
     const count = options.workers ?? defaultWorkerCount();
@@ -215,11 +216,11 @@ export class WorkerPool {
     return { written: res.written, failed: res.failed };
   }
 
-  async verifyPack(pack: string, data: Buffer): Promise<VerifyPackResult> {
+  async verifyPack(pack: string, data: Buffer, legacy?: boolean): Promise<VerifyPackResult> {
     const ab = ownedArrayBuffer(data);
     const res = await this.request<Extract<WorkerResponse, { type: 'verifyDone' }>>(
       this.leastLoaded(),
-      (jobId) => ({ type: 'verifyPack', jobId, pack, data: ab }),
+      (jobId) => ({ type: 'verifyPack', jobId, pack, data: ab, legacy }),
       [ab],
     );
     return res.result;
@@ -244,12 +245,13 @@ export class WorkerPool {
   }
 
   /** Like verifyPack, the worker reading a local pack file itself; undefined when that read failed. */
-  async verifyPackFile(pack: string, path: string): Promise<VerifyPackResult | undefined> {
+  async verifyPackFile(pack: string, path: string, legacy?: boolean): Promise<VerifyPackResult | undefined> {
     const res = await this.request<Extract<WorkerResponse, { type: 'verifyDone' | 'readFailed' }>>(this.leastLoaded(), (jobId) => ({
       type: 'verifyPackFile',
       jobId,
       pack,
       file: { path, offset: 0 },
+      legacy,
     }));
     return res.type === 'verifyDone' ? res.result : undefined;
   }

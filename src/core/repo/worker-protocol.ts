@@ -13,6 +13,8 @@ export interface WorkerInit {
   chunker: { minSize: number; avgSize: number; maxSize: number };
   compressionLevel: number;
   packSize: number;
+  /** Format 2: seal and open with associated data (binding.ts). */
+  bindKinds: boolean;
   /** SharedBlobSet buffer, for backup dedup across workers. */
   blobSet?: SharedArrayBuffer;
 }
@@ -47,6 +49,8 @@ export interface RestoreBlobJob {
   length: number;
   rawLength: number;
   compressed: boolean;
+  /** In a pack written before a format-1 repository was migrated (sealed without associated data). */
+  legacy?: boolean;
   targets: RestoreTarget[];
 }
 
@@ -68,9 +72,10 @@ export type WorkerRequest =
   /** The pack is saved; its buffer comes back for the next pack. */
   | { type: 'packSaved'; buffer: ArrayBuffer }
   | { type: 'restore'; jobId: number; pack: string; data: ArrayBuffer; blobs: RestoreBlobJob[]; chown: boolean }
-  | { type: 'verifyPack'; jobId: number; pack: string; data: ArrayBuffer }
+  /** `legacy`: see RestoreBlobJob. */
+  | { type: 'verifyPack'; jobId: number; pack: string; data: ArrayBuffer; legacy?: boolean }
   | { type: 'restoreFile'; jobId: number; pack: string; file: PackFileSpan; blobs: RestoreBlobJob[]; chown: boolean }
-  | { type: 'verifyPackFile'; jobId: number; pack: string; file: PackFileSpan }
+  | { type: 'verifyPackFile'; jobId: number; pack: string; file: PackFileSpan; legacy?: boolean }
   /** Chunk and hash files without storing anything: a drill's check of restored files. */
   | { type: 'hash'; jobId: number; files: BackupFileJob[] };
 

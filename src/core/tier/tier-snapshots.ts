@@ -211,7 +211,7 @@ export async function tierSnapshots(input: TierInput): Promise<TierOutcome> {
   out.snapshotsVerified = moved.length;
   out.moved = moved;
 
-  const pruned = await forgetInHot(input.hot, moved.map((m) => m.hot), runbook.name, signal);
+  const pruned = await forgetInHot(input.hot, moved.map((m) => m.hot), runbook.name, input.clock.now(), signal);
   out.snapshotsForgotten = moved.length;
   if (pruned) {
     out.packsPruned = pruned.packsDeleted + pruned.packsRepacked + pruned.orphansDeleted;
@@ -234,12 +234,12 @@ export async function planTier(hot: Repository, cold: Repository | undefined, ru
 }
 
 /** Remove the verified snapshots from hot and prune, under an exclusive lock (no backup adds references meanwhile). */
-async function forgetInHot(hot: OpenedRepository, ids: readonly string[], runbook: string, signal?: AbortSignal): Promise<PruneOutcome | undefined> {
+async function forgetInHot(hot: OpenedRepository, ids: readonly string[], runbook: string, now: Date, signal?: AbortSignal): Promise<PruneOutcome | undefined> {
   if (ids.length === 0) return undefined;
   const lock = await RepositoryLock.acquire(hot.repo.backend, { exclusive: true, purpose: `tier of ${runbook} (forgetting moved snapshots)` });
   try {
     for (const id of ids) await hot.repo.removeSnapshot(id);
-    const outcome = await prune(hot.repo, { signal });
+    const outcome = await prune(hot.repo, { signal, now });
     // A staged (remote) hot repository: prune's new index must reach the destination too.
     await hot.staging?.flush(signal);
     return outcome;

@@ -37,7 +37,7 @@ export async function verifyColdCopy(
   const packsOf = new Map<string, string[]>();
   const packSize = new Map<string, number>();
   await mapLimit(indexNames, 8, async (name) => {
-    for (const pack of decodeIndex(cold.key, await remote.load({ kind: 'index', name }), name)) {
+    for (const pack of decodeIndex(cold.key, await remote.load({ kind: 'index', name }), name).packs) {
       packSize.set(pack.id, pack.size);
       for (const b of pack.blobs) {
         const list = packsOf.get(b.id);

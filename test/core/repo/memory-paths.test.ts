@@ -48,7 +48,7 @@ function opaque(inner: Backend): Backend {
 }
 
 describe('pack builder with whole-size buffers', () => {
-  const key = generateMasterKey();
+  const key = { ...generateMasterKey(), bindKinds: true };
 
   it('fills pack after pack, reuses handed-back buffers, and every blob reads back with the right compressed flag', () => {
     const capacity = 256 * KiB;
@@ -109,9 +109,9 @@ describe('pack builder with whole-size buffers', () => {
 });
 
 describe('DecompressScratch', () => {
-  const key = generateMasterKey();
+  const key = { ...generateMasterKey(), bindKinds: true };
 
-  it('gives the same bytes as a fresh buffer, reuses its buffer, and a wrong size is still reported as one', () => {
+  it('gives the same bytes as a fresh buffer, reuses its buffer, and a frame declaring another size than the index is refused', () => {
     const builder = new PackBuilder(key, 3, 1024 * KiB);
     const a = text(100 * KiB, 2);
     const b = text(60 * KiB, 3);
@@ -126,7 +126,7 @@ describe('DecompressScratch', () => {
     const pb = openBlob(key, lb!, sealed(lb), scratch) as Buffer;
     expect(pb.equals(b)).toBe(true);
     expect(pb.buffer).toBe(pa.buffer); // the same scratch memory, valid until the next call
-    expect(openBlob(key, { ...la!, rawLength: a.length + 1 }, sealed(la), scratch)).toBe(`has ${a.length} bytes, expected ${a.length + 1}`);
+    expect(openBlob(key, { ...la!, rawLength: a.length + 1 }, sealed(la), scratch)).toBe(`declares ${a.length} bytes, expected ${a.length + 1}`);
   });
 });
 

@@ -96,7 +96,7 @@ describe('chunker', () => {
 });
 
 describe('pack', () => {
-  const key = generateMasterKey();
+  const key = { ...generateMasterKey(), bindKinds: true };
   const blobs = [
     { type: 'data' as const, bytes: randomBytes(100 * KiB) },
     { type: 'data' as const, bytes: Buffer.alloc(200 * KiB, 'lifeboat ') },
@@ -104,8 +104,8 @@ describe('pack', () => {
     { type: 'data' as const, bytes: Buffer.alloc(0) },
   ].map((b) => ({ ...b, id: blobIdOf(key.mac, b.bytes).toString('hex') }));
 
-  function build() {
-    const builder = new PackBuilder(key, 3, 4 * 1024 * 1024);
+  function build(keys = key) {
+    const builder = new PackBuilder(keys, 3, 4 * 1024 * 1024);
     for (const b of blobs) builder.add(b.type, b.id, b.bytes);
     const pack = builder.finish()!;
     expect(builder.finish()).toBeUndefined(); // reset after finish
@@ -155,10 +155,15 @@ describe('pack', () => {
     const badHeader = Buffer.from(pack.bytes);
     badHeader[badHeader.length - 10]! ^= 0x80;
     expect(() => parsePackHeader(key, pack.id, badHeader, badHeader.length)).toThrow(/failed authentication/);
-    expect(() => parsePackHeader(generateMasterKey(), pack.id, pack.bytes, pack.bytes.length)).toThrow(/failed authentication/);
+    expect(() => parsePackHeader({ ...generateMasterKey(), bindKinds: true }, pack.id, pack.bytes, pack.bytes.length)).toThrow(/failed authentication/);
 
-    // A blob whose id does not match its content (a header that lies) is caught too.
-    expect(openBlob(key, { ...loc, id: blobs[0]!.id }, pack.bytes.subarray(loc.offset, loc.offset + loc.length))).toMatch(/does not match its id/);
+    // A blob opened under another id: format 2 binds the id into the seal, so it does not even open.
+    expect(openBlob(key, { ...loc, id: blobs[0]!.id }, pack.bytes.subarray(loc.offset, loc.offset + loc.length))).toMatch(/failed authentication/);
+    // Format 1 (no binding) catches it by the HMAC of the content.
+    const v1 = { ...key, bindKinds: false };
+    const v1Pack = build(v1);
+    const v1Loc = parsePackHeader(v1, v1Pack.id, v1Pack.bytes, v1Pack.bytes.length)[1]!;
+    expect(openBlob(v1, { ...v1Loc, id: blobs[0]!.id }, v1Pack.bytes.subarray(v1Loc.offset, v1Loc.offset + v1Loc.length))).toMatch(/does not match its id/);
   });
 });
 

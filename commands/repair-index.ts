@@ -1,0 +1,40 @@
+import { ExitCode } from '../src/core/errors.js';
+import { openRunbookRepositoryStack } from '../src/core/repo/open-repository.js';
+import { repairIndex } from '../src/core/repo/repair-index.js';
+import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
+import { defineCommand } from './command.js';
+import { rawArgs, runbookPositional } from './support/args.js';
+import { loadRunbookArg } from './support/runbook-arg.js';
+
+export const repairIndexCommand = defineCommand({
+  name: 'repair-index',
+  summary: 'Rebuild a repository\'s index from the packs\' own headers',
+  description:
+    'For when `check` reports index files that are damaged, or snapshots whose blobs are not in the index. Reads the (small, authenticated) header at the end of every pack, writes a new index from them, then removes the old index files. A pack whose header cannot be read keeps what a sound old index said of it; one that neither describes is left in place, not indexed, and named. Holds an exclusive repository lock; safe to interrupt and run again. --tier cold repairs the cold repository.',
+  options: {
+    tier: { type: 'string', description: 'repository to repair: hot (default) or cold', valueName: 'TIER' },
+  },
+  positionals: [runbookPositional],
+  schema: rawArgs
+    .refine((r) => r.options.tier === undefined || r.options.tier === 'hot' || r.options.tier === 'cold', { message: '--tier must be hot or cold' })
+    .transform((r) => ({ runbook: r.positionals[0]!, tier: r.options.tier === 'cold' ? ('cold' as const) : ('hot' as const) })),
+  access: 'backup',
+  runbookOf: (a) => a.runbook,
+  async run(args, ctx) {
+    const runbook = await loadRunbookArg(args.runbook, ctx);
+    const { repo, staging } = await openRunbookRepositoryStack(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit, tier: args.tier });
+    const out = await withRepositoryLock(repo.backend, { exclusive: true, purpose: `repair-index of ${runbook.name}` }, async () => {
+      const result = await repairIndex(repo, { signal: ctx.signal });
+      await staging?.flush(ctx.signal);
+      return result;
+    });
+    const lines = out.unreadable.map((u) => `not indexed: ${u.problem}`);
+    if (out.packsFromOldIndex > 0) lines.push(`${out.packsFromOldIndex} pack(s) with an unreadable header kept as a sound index file described them (\`check --read-data\` shows their damage)`);
+    return {
+      exitCode: out.unreadable.length > 0 ? ExitCode.partial : ExitCode.ok,
+      summary: `rebuilt the index of ${repo.backend.location}: ${out.packs} packs, ${out.blobs} blobs in ${out.indexFilesWritten} new index file(s); removed ${out.indexFilesRemoved} old one(s)${out.damagedIndexFiles > 0 ? ` (${out.damagedIndexFiles} damaged)` : ''}`,
+      lines,
+      data: out,
+    };
+  },
+});
