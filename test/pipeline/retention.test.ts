@@ -67,6 +67,9 @@ beforeAll(async () => {
     expect(backup.code, `backup ${step}: ${backup.stdout}${backup.stderr}`).toBe(0);
     const [run] = await runsOf(home, 'rotating');
     steps.push({ run: run!, manifest });
+    // Straight after each pruning backup, before a later backup could store a lost blob again.
+    const check = await runCli(['check', runbook, '--read-data'], { env });
+    expect(check.code, `check after backup ${step}: ${check.stdout}${check.stderr}`).toBe(0);
   }
 });
 
