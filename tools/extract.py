@@ -977,7 +977,10 @@ def restore(repo, snapshot, target_path):
             os.fchmod(fd, node["mode"] & 0o7777)
             os.utime(fd, ns=(mtime_ns(node), mtime_ns(node)))
     except OSError as err:
-        raise Refused("target %s: %s%s" % (target_path, err.strerror, (" (%s)" % err.filename) if err.filename else ""))
+        raise Refused("target %s: %s%s; the restore stopped, the target is incomplete"
+                      % (target_path, err.strerror, (" (%s)" % err.filename) if err.filename else ""))
+    except Refused as err:
+        raise Refused("%s; the restore stopped, %s is incomplete" % (err, target_path))
     finally:
         target.close()
     return len(files), len(dirs), len(links), total
