@@ -437,8 +437,15 @@ class Repository:
                 self.report_damage("index file index/%s ignored: %s" % (name, err))
                 continue
             for pack_id, size, legacy, blobs in packs:
+                if self.version < 2:
+                    # In version 1 every pack opens with empty associated data; an
+                    # interrupted migrate leaves old index files (no flag) beside
+                    # new ones (legacy: true) for the same packs.
+                    legacy = False
                 known = self.pack_info.get(pack_id)
                 if known is not None and (known["size"] != size or known["legacy"] != legacy):
+                    # Not in the document: what a reader does when two authenticated
+                    # index files disagree about a pack. Refuse rather than guess.
                     raise Refused("pack %s: index files index/%s and index/%s disagree on its size or legacy flag"
                                   % (pack_id, known["index"], name))
                 if known is None:

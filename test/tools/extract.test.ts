@@ -12,6 +12,7 @@ import { chmod, cp, lutimes, mkdir, readdir, readFile, rename, stat, symlink, ut
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/core/backends/backend.js';
 import { LocalBackend } from '../../src/core/backends/local-backend.js';
 import { migrateRepository } from '../../src/core/repo/migrate.js';
 import type { Repository } from '../../src/core/repo/repository.js';
@@ -191,9 +192,12 @@ describe.concurrent('tools/extract.py restores a version 2 repository made by Li
     expect(config.mac).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('--list prints every snapshot: id, time, runbook', async () => {
-    const { stdout } = await extractOk(['--repo', made.repoDir, '--list']);
-    expect(stdout.trim().split('\n')).toEqual(made.snapshots.map(({ snapshot }) => `${snapshot.id}  ${snapshot.time}  test`));
+  it('--list prints every snapshot: id, time, runbook (password from --password-file, one trailing newline dropped)', async () => {
+    const pw = join(await tempDir(), 'pw');
+    await writeFile(pw, `${TEST_PASSWORD}\n`);
+    const run = await extract(['--repo', made.repoDir, '--password-file', pw, '--list'], null);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout.trim().split('\n')).toEqual(made.snapshots.map(({ snapshot }) => `${snapshot.id}  ${snapshot.time}  test`));
   });
 
   it('each snapshot restores identical to its source: content, modes, mtimes, symlinks, empty files and folders', async () => {
@@ -215,13 +219,6 @@ describe.concurrent('tools/extract.py restores a version 2 repository made by Li
     const byPrefix = join(await tempDir(), 'out');
     await extractOk(['--repo', made.repoDir, '--snapshot', made.snapshots[0]!.snapshot.id.slice(0, 8), '--target', byPrefix]);
     expectSameManifest(await manifestOf(join(byPrefix, 'data')), made.snapshots[0]!.manifest);
-  });
-
-  it('--password-file works like LIFEBOAT_PASSWORD (one trailing newline dropped)', async () => {
-    const base = await tempDir();
-    await writeFile(join(base, 'pw'), `${TEST_PASSWORD}\n`);
-    const run = await extract(['--repo', made.repoDir, '--password-file', join(base, 'pw'), '--list'], null);
-    expect(run.code, run.stderr).toBe(0);
   });
 
   it('refuses a non-empty target and a target that is a symlink, writing nothing', async () => {
@@ -524,6 +521,56 @@ describe('tools/extract.py restores a migrated repository (version 2 with legacy
       await extractOk(['--repo', repoDir, '--snapshot', snapshot.id, '--target', join(out, 'py')]);
       expect((await restoreSnapshot({ repo, snapshot, target: join(out, 'ts') })).failed).toEqual([]);
       expectSameManifest(await manifestOf(join(out, 'py/data')), await manifestOf(join(out, 'ts/data')));
+    }
+  });
+
+  /** The backend as is until the n-th save or remove (1 = the first); that call and every later one throw, as if the process died there. */
+  function stoppingAt(backend: Backend, n: number): { backend: Backend; calls: () => number } {
+    let calls = 0;
+    const proxy = new Proxy(backend, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        const method = (value as (...a: unknown[]) => unknown).bind(target);
+        if (prop !== 'save' && prop !== 'remove') return method;
+        return (...args: unknown[]) => {
+          calls++;
+          if (calls >= n) return Promise.reject(new Error(`stopped at write ${n}`));
+          return method(...args);
+        };
+      },
+    });
+    return { backend: proxy, calls: () => calls };
+  }
+
+  it('a migration stopped before any of its writes leaves a repository extract.py restores identically (Migration: "interrupted anywhere")', async () => {
+    const base = await tempDir();
+    const reference = join(base, 'reference');
+    await extractOk(['--repo', join(FIXTURE_V1, 'repository'), '--target', reference]);
+    const want = await manifestOf(join(reference, 'data'));
+
+    // How many writes a whole migration makes.
+    const whole = join(base, 'whole');
+    await cp(join(FIXTURE_V1, 'repository'), whole, { recursive: true });
+    const counting = stoppingAt(new LocalBackend(whole), Number.POSITIVE_INFINITY);
+    await migrateRepository(counting.backend, TEST_PASSWORD);
+    const writes = counting.calls();
+    expect(writes).toBeGreaterThanOrEqual(8); // index, snapshots, config, key: saves and removes
+
+    const points = Array.from({ length: writes }, (_, i) => i + 1);
+    const results = await Promise.all(
+      points.map(async (n) => {
+        const repoDir = join(base, `stop-${n}`);
+        await cp(join(FIXTURE_V1, 'repository'), repoDir, { recursive: true });
+        await expect(migrateRepository(stoppingAt(new LocalBackend(repoDir), n).backend, TEST_PASSWORD)).rejects.toThrow(`stopped at write ${n}`);
+        const target = join(base, `out-${n}`);
+        const run = await extract(['--repo', repoDir, '--target', target]);
+        return { n, run, got: run.code === 0 ? await manifestOf(join(target, 'data')) : undefined };
+      }),
+    );
+    for (const { n, run, got } of results) {
+      expect({ n, code: run.code, stderr: run.stderr }).toEqual({ n, code: 0, stderr: '' });
+      expectSameManifest(got!, want);
     }
   });
 });
