@@ -5,7 +5,7 @@ import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
 import { shortId } from '../src/core/repo/snapshot.js';
 import { resolveSecret } from '../src/core/runbook/secrets.js';
 import { defineCommand } from './command.js';
-import { rawArgs, runbookPositional } from './support/args.js';
+import { rawArgsWithTier, runbookPositional, tierOf, tierOption } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const migrateCommand = defineCommand({
@@ -13,13 +13,9 @@ export const migrateCommand = defineCommand({
   summary: 'Upgrade a runbook\'s repository to the newest format, in place',
   description:
     'Format 2 binds every encrypted object to its kind and authenticates the config. Migrate re-seals the small objects (index files, snapshots, this password\'s key file, config) and keeps data packs as they are (no pack is read or rewritten, so a cold repository needs no thaw). Every snapshot gets a new id. Holds an exclusive repository lock; interrupted anywhere, the repository still opens and restores, and running migrate again finishes. --tier cold migrates the cold repository.',
-  options: {
-    tier: { type: 'string', description: 'repository to migrate: hot (default) or cold', valueName: 'TIER' },
-  },
+  options: tierOption,
   positionals: [runbookPositional],
-  schema: rawArgs
-    .refine((r) => r.options.tier === undefined || r.options.tier === 'hot' || r.options.tier === 'cold', { message: '--tier must be hot or cold' })
-    .transform((r) => ({ runbook: r.positionals[0]!, tier: r.options.tier === 'cold' ? ('cold' as const) : ('hot' as const) })),
+  schema: rawArgsWithTier.transform((r) => ({ runbook: r.positionals[0]!, tier: tierOf(r) })),
   access: 'backup',
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {

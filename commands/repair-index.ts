@@ -3,7 +3,7 @@ import { openRunbookRepositoryStack } from '../src/core/repo/open-repository.js'
 import { repairIndex } from '../src/core/repo/repair-index.js';
 import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
 import { defineCommand } from './command.js';
-import { rawArgs, runbookPositional } from './support/args.js';
+import { rawArgsWithTier, runbookPositional, tierOf, tierOption } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
 export const repairIndexCommand = defineCommand({
@@ -11,13 +11,9 @@ export const repairIndexCommand = defineCommand({
   summary: 'Rebuild a repository\'s index from the packs\' own headers',
   description:
     'For when `check` reports index files that are damaged, or snapshots whose blobs are not in the index. Reads the (small, authenticated) header at the end of every pack, writes a new index from them, then removes the old index files. A pack whose header cannot be read keeps what a sound old index said of it; one that neither describes is left in place, not indexed, and named. Holds an exclusive repository lock; safe to interrupt and run again. --tier cold repairs the cold repository.',
-  options: {
-    tier: { type: 'string', description: 'repository to repair: hot (default) or cold', valueName: 'TIER' },
-  },
+  options: tierOption,
   positionals: [runbookPositional],
-  schema: rawArgs
-    .refine((r) => r.options.tier === undefined || r.options.tier === 'hot' || r.options.tier === 'cold', { message: '--tier must be hot or cold' })
-    .transform((r) => ({ runbook: r.positionals[0]!, tier: r.options.tier === 'cold' ? ('cold' as const) : ('hot' as const) })),
+  schema: rawArgsWithTier.transform((r) => ({ runbook: r.positionals[0]!, tier: tierOf(r) })),
   access: 'backup',
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {

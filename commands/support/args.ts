@@ -24,3 +24,15 @@ export const runbookOnly = {
   schema: runbookOnlyArgs,
   runbookOf: (a: { runbook: string }) => a.runbook,
 };
+
+/** `--tier hot|cold`: which of a runbook's repositories a command works on. */
+export const tierOption = {
+  tier: { type: 'string', description: 'repository: hot (default) or cold', valueName: 'TIER' },
+} as const;
+
+/** The raw shape with `--tier` checked; `tierOf` reads it. */
+export const rawArgsWithTier = rawArgs.refine((r) => r.options.tier === undefined || r.options.tier === 'hot' || r.options.tier === 'cold', {
+  message: '--tier must be hot or cold',
+});
+
+export const tierOf = (r: RawArgs): 'hot' | 'cold' => (r.options.tier === 'cold' ? 'cold' : 'hot');

@@ -121,6 +121,16 @@ export class Case {
     return text;
   }
 
+  /** `forget` (retention: last 2) exits 1 because prune refused, and not one pack file went. */
+  async expectPruneRefused(): Promise<string> {
+    const packsBefore = await this.packs();
+    const forget = await this.cli('forget', this.runbook);
+    expect(forget.code, forget.stdout + forget.stderr).toBe(1);
+    expect(forget.stderr).toMatch(/prune stopped and deleted nothing/);
+    expect(await this.packs()).toEqual(packsBefore);
+    return forget.stderr;
+  }
+
   async expectCheckClean(): Promise<void> {
     const res = await this.cli('check', this.runbook, '--read-data');
     expect(res.code, res.stdout + res.stderr).toBe(0);
