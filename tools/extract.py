@@ -315,8 +315,12 @@ class Repository:
                 self.report_damage("%s skipped: %s" % (what, err))
         for name, key in candidates:
             N, r, p = key["N"], key["r"], key["p"]
-            kek = hashlib.scrypt(password, salt=key["salt"], n=N, r=r, p=p,
-                                 maxmem=128 * r * (N + p + 2) + MIB, dklen=32)
+            try:
+                kek = hashlib.scrypt(password, salt=key["salt"], n=N, r=r, p=p,
+                                     maxmem=128 * r * (N + p + 2) + MIB, dklen=32)
+            except (ValueError, MemoryError) as err:
+                self.report_damage("key file keys/%s skipped: scrypt failed (%s)" % (name, err))
+                continue
             aead = AESGCM(kek)
             for ad in (AD_KEY, b""):
                 try:
@@ -1043,7 +1047,13 @@ def choose_snapshot(repo, wanted):
 
 def warn_about_locks(repo):
     """locks/: a reader takes no lock, but says so when prune (exclusive) may be running."""
-    for name in repo._list_names("locks") if os.path.isdir(repo.path("locks")) else []:
+    try:
+        names = sorted(os.listdir(repo.path("locks")))
+    except OSError:
+        return
+    for name in names:
+        if name.startswith("."):
+            continue
         try:
             lock = parse_json(read_object(repo.path("locks", name), MAX_CONFIG_BYTES, "locks/" + name), "locks/" + name)
         except Refused:
