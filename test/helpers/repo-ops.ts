@@ -8,7 +8,9 @@
  * the real command holds for it, and what it does. Add one by adding an entry.
  */
 import type { Backend } from '../../src/core/backends/backend.js';
+import { migrateRepository, type MigrateOutcome } from '../../src/core/repo/migrate.js';
 import { prune } from '../../src/core/repo/prune.js';
+import { repairIndex, type RepairIndexOutcome } from '../../src/core/repo/repair-index.js';
 import { withRepositoryLock } from '../../src/core/repo/repo-lock.js';
 import { Repository } from '../../src/core/repo/repository.js';
 import { backupDir, TEST_PASSWORD } from './repo.js';
@@ -78,6 +80,22 @@ export const repoOps: Record<string, RepoOp> = {
       const forget = snapshots.slice(0, Math.max(0, snapshots.length - keep));
       for (const s of forget) await repo.removeSnapshot(s.id);
       return { forgotten: forget.map((s) => s.id), kept: snapshots.slice(forget.length).map((s) => s.id), prune: await prune(repo) };
+    },
+  },
+  /** Upgrade a format-1 repository to format 2 (`lifeboat migrate`; it opens the repository itself). */
+  migrate: {
+    args: '',
+    lock: 'exclusive',
+    async run(ctx): Promise<MigrateOutcome> {
+      return migrateRepository(ctx.backend, TEST_PASSWORD);
+    },
+  },
+  /** Rebuild the index from the packs' headers (`lifeboat repair-index`). */
+  'repair-index': {
+    args: '',
+    lock: 'exclusive',
+    async run(ctx): Promise<RepairIndexOutcome> {
+      return repairIndex(await ctx.open());
     },
   },
 };
