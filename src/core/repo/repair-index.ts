@@ -59,6 +59,7 @@ export async function repairIndex(
 
   // New index files first, then the old ones go.
   const old = [...repo.indexFiles];
+  const damagedIndexFiles = repo.damagedIndexFiles.length;
   const fresh = new MasterIndex();
   let written = 0;
   let batch: IndexedPack[] = [];
@@ -81,7 +82,13 @@ export async function repairIndex(
   repo.index.clear();
   for (const p of fresh.packs.keys()) repo.index.add(fresh.indexedPack(p)!, fresh.packs.get(p)!.indexFile);
   repo.indexFiles.clear();
-  for (const info of fresh.packs.values()) if (info.indexFile) repo.indexFiles.add(info.indexFile);
+  repo.unboundIndexFiles.clear();
+  for (const info of fresh.packs.values()) {
+    if (!info.indexFile) continue;
+    repo.indexFiles.add(info.indexFile);
+    // A format-1 repository gets format-1 index files (sealed as its key says), which a later migrate re-seals.
+    if (!repo.key.bindKinds) repo.unboundIndexFiles.add(info.indexFile);
+  }
   repo.damagedIndexFiles.length = 0;
   return {
     packs: present.length,
@@ -91,6 +98,6 @@ export async function repairIndex(
     blobs: rebuilt.reduce((n, p) => n + p.blobs.length, 0),
     indexFilesWritten: written,
     indexFilesRemoved: old.length,
-    damagedIndexFiles: repo.damagedIndexFiles.length,
+    damagedIndexFiles,
   };
 }
