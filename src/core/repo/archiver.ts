@@ -201,7 +201,7 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
   async function archiveDir(abs: string, rel: string, previous: Tree | undefined, excluded: (rel: string) => boolean): Promise<{ nodes: Promise<TreeNode[]> }> {
     checkCancelled();
     await scheduler.waitForRoom();
-    const names = (await readdir(abs)).sort();
+    const names = validNames(await readdir(abs, { encoding: 'buffer' }), abs, fileErrors).sort();
     const previousByName = new Map(previous?.nodes.map((n) => [n.name, n]));
     if (previous) {
       const present = new Set(names);
@@ -382,6 +382,22 @@ export async function backupPaths(input: BackupInput): Promise<BackupOutcome> {
     signal?.removeEventListener('abort', onAbort);
     await pool.close();
   }
+}
+
+/**
+ * Names as strings, for the tree (JSON, UTF-8). A name whose bytes are not
+ * valid UTF-8 cannot be stored that way, and decoded with replacement
+ * characters it names no file: it is reported as a file error (the run is
+ * partial), never silently left out.
+ */
+function validNames(raw: Buffer[], dir: string, fileErrors: BackupOutcome['fileErrors']): string[] {
+  const names: string[] = [];
+  for (const bytes of raw) {
+    const name = bytes.toString('utf8');
+    if (Buffer.byteLength(name) === bytes.length && Buffer.from(name).equals(bytes)) names.push(name);
+    else fileErrors.push({ path: join(dir, name), message: `its name is not valid UTF-8 (bytes ${bytes.toString('hex')}): not backed up; rename it to back it up` });
+  }
+  return names;
 }
 
 function dirNode(name: string, st: Stats): TreeNode {

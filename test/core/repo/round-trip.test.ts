@@ -257,4 +257,20 @@ describe('round trip', () => {
     expect(next.progress.filesUnchanged).toBe(1);
     expect(next.warnings).toEqual([]);
   });
+
+  it('a file whose name is not valid UTF-8 is reported as a file error, never silently left out', async () => {
+    const base = await tempDir();
+    const src = join(base, 'src');
+    await mkdir(src);
+    await writeFile(join(src, 'plain.txt'), 'kept\n');
+    // "caf\xe9.txt": Latin-1, not UTF-8. Node decodes it with a replacement character, which names no file.
+    const latin1 = Buffer.concat([Buffer.from(src + '/caf'), Buffer.from([0xe9]), Buffer.from('.txt')]);
+    await writeFile(latin1, 'not stored\n');
+    const repo = await createRepo(join(base, 'repo'), smallRepo);
+    const out = await backupDir(repo, src);
+    expect(out.fileErrors).toHaveLength(1);
+    expect(out.fileErrors[0]!.message).toMatch(/not valid UTF-8 \(bytes 636166e92e747874\)/);
+    expect(out.snapshot.errors).toHaveLength(1);
+    expect((await nodeAt(repo, out.snapshot, 'data/plain.txt')).size).toBe(5);
+  });
 });
