@@ -33,7 +33,8 @@ export const migrateCommand = defineCommand({
       return result;
     });
     if (out.fromVersion >= out.toVersion) {
-      return { exitCode: ExitCode.ok, summary: `the repository at ${stack.backend.location} is already format ${out.fromVersion}: nothing to do`, data: out };
+      const done = out.keyFileReplaced ? 'this password\'s key file is now bound to it (an earlier migrate stopped before that step)' : 'nothing to do';
+      return { exitCode: ExitCode.ok, summary: `the repository at ${stack.backend.location} is already format ${out.fromVersion}: ${done}`, data: out };
     }
     return {
       exitCode: ExitCode.ok,

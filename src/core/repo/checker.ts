@@ -122,7 +122,9 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
   // Snapshots: every file named by its content and well formed; no two alike; none older than its parent.
   const snapshots = await repo.listSnapshots();
   for (const d of repo.damagedSnapshots) errors.push(`snapshot file ${shortId(d.name)}: ${d.problem}`);
-  errors.push(...snapshotHistoryProblems(snapshots));
+  const history = snapshotHistoryProblems(snapshots, repo.version < 2 ? repo.unboundSnapshots : undefined);
+  errors.push(...history.errors);
+  const historyWarnings = history.warnings;
 
   // Trees: every name one that restore accepts, every referenced blob indexed; files using damaged blobs named.
   const treesSeen = new Set<string>();
@@ -192,8 +194,17 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
   }
 
   for (const d of damaged.values()) d.affectedFiles = [...new Set(d.affectedFiles)].sort();
-  const warnings = [...repo.warnings];
-  if (repo.version < 2) warnings.push('repository format 1: its objects are not bound to their kind; `lifeboat migrate <runbook>` upgrades it to format 2 in place');
+  const warnings = [...repo.warnings, ...historyWarnings];
+  if (repo.version < 2) {
+    warnings.push('repository format 1: its objects are not bound to their kind; `lifeboat migrate <runbook>` upgrades it to format 2 in place');
+    const damagedNames = new Set(repo.damagedIndexFiles.map((d) => d.name));
+    const bound = [...repo.indexFiles].filter((n) => !repo.unboundIndexFiles.has(n) && !damagedNames.has(n));
+    if (bound.length > 0) {
+      warnings.push(
+        `the config says format 1 but ${bound.length} index file(s) are sealed the format-2 way: a migrate that has not finished (run \`lifeboat migrate\` again), or a format-2 config replaced by someone without the key`,
+      );
+    }
+  }
   return {
     snapshots: snapshots.length,
     packs: repo.index.packs.size,
@@ -215,15 +226,23 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
  * repository or an interrupted migrate can hold one), and a snapshot whose
  * time is before its parent's (an old record put in a newer one's place).
  */
-export function snapshotHistoryProblems(snapshots: readonly Snapshot[]): string[] {
+export function snapshotHistoryProblems(snapshots: readonly Snapshot[], unboundInFormat1?: ReadonlySet<string>): { errors: string[]; warnings: string[] } {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const byContent = new Map<string, string[]>();
   for (const s of snapshots) {
     const key = snapshotContentKey(s);
     byContent.set(key, [...(byContent.get(key) ?? []), s.id]);
   }
   for (const ids of byContent.values()) {
-    if (ids.length > 1) problems.push(`snapshots ${ids.map(shortId).join(', ')} hold the same record: one backup stored as ${ids.length} files (retention counts them once)`);
+    if (ids.length < 2) continue;
+    // In a format-1 repository, one format-1 file and its bound copy is what a migrate stopped between the two leaves.
+    const unbound = unboundInFormat1 ? ids.filter((id) => unboundInFormat1.has(id)).length : 0;
+    if (ids.length === 2 && unbound === 1) {
+      warnings.push(`snapshots ${ids.map(shortId).join(', ')} hold the same record, one sealed the format-1 way: a migrate was interrupted; run \`lifeboat migrate\` again to finish it`);
+    } else {
+      problems.push(`snapshots ${ids.map(shortId).join(', ')} hold the same record: one backup stored as ${ids.length} files (retention counts them once)`);
+    }
   }
   const byId = new Map(snapshots.map((s) => [s.id, s]));
   for (const s of snapshots) {
@@ -232,7 +251,7 @@ export function snapshotHistoryProblems(snapshots: readonly Snapshot[]): string[
       problems.push(`snapshot ${shortId(s.id)} (${s.time}) is older than its parent ${shortId(parent.id)} (${parent.time}): a record was rolled back or replaced`);
     }
   }
-  return problems;
+  return { errors: problems, warnings };
 }
 
 /**

@@ -254,35 +254,14 @@ const [migrating, repairing] = await Promise.all([prepareMigrate(), prepareRepai
 
 // --- migrate -------------------------------------------------------------------
 
-/**
- * KNOWN BUG (reported, not fixed here: src/core/repo/checker.ts:226, snapshotHistoryProblems).
- * Migrate must write a snapshot's bound copy before it removes the format-1
- * file, so a kill between the two leaves both: the same record, once unbound
- * and once bound, in a format-1 repository. That is an interrupted migrate
- * (running it again removes the unbound file), but check reports it as an
- * error ("hold the same record"). Until check tells the two apart, the crash
- * cases below accept exactly that error for exactly such a pair, and the
- * `it.fails` case shows the strict expectation failing.
- */
-function withoutInterruptedMigratePairs(repo: Repository, listed: readonly Snapshot[], errors: readonly string[]): string[] {
-  const byShortId = new Map(listed.map((s) => [shortId(s.id), s]));
-  return errors.filter((e) => {
-    const m = /^snapshots ([0-9a-f]{8}), ([0-9a-f]{8}) hold the same record: one backup stored as 2 files/.exec(e);
-    if (!m || repo.version !== 1) return true;
-    const pair = [byShortId.get(m[1]!), byShortId.get(m[2]!)];
-    if (pair.some((s) => s === undefined) || pair[0]!.time !== pair[1]!.time) return true;
-    const unbound = pair.filter((s) => repo.unboundSnapshots.has(s!.id)).length;
-    return unbound !== 1; // one format-1 file and its bound copy: what an interrupted migrate leaves
-  });
-}
-
 /** After a kill: opens, check --read-data without error or damage, every backup still there and identical. */
 async function expectWholeAfterKill(dir: string, taken: readonly Taken[]): Promise<{ repo: Repository; check: CheckOutcome }> {
   const repo = await openRepo(dir);
   expect([1, 2]).toContain(repo.version);
   const check = await checkRepository({ repo, readData: 1, workers: 1 });
   const listed = await repo.listSnapshots();
-  expect(withoutInterruptedMigratePairs(repo, listed, check.errors)).toEqual([]);
+  // An interrupted migrate may leave a snapshot's format-1 file beside its bound copy: a warning, never an error.
+  expect(check.errors).toEqual([]);
   expect(check.damaged).toEqual([]);
   expect(check.packsRead).toBe(check.packs);
   // No backup stored more than twice (its format-1 file and its bound copy).
@@ -368,11 +347,13 @@ describe('SIGKILL at each write and delete of a migrate', () => {
     CASE_TIMEOUT_MS,
   );
 
-  it.fails('KNOWN BUG (checker.ts:226): killed between a snapshot\'s bound copy and the removal of its format-1 file, check reports no error', async () => {
+  it('killed between a snapshot\'s bound copy and the removal of its format-1 file: check warns (run migrate again), no error', async () => {
     const dir = await copyOf(migrating.template);
     await killedAt('remove:snapshots:1', ['migrate', dir]);
     const repo = await openRepo(dir);
-    expect((await checkRepository({ repo })).errors).toEqual([]);
+    const check = await checkRepository({ repo });
+    expect(check.errors).toEqual([]);
+    expect(check.warnings.join('\n')).toMatch(/a migrate was interrupted; run `lifeboat migrate` again/);
   }, CASE_TIMEOUT_MS);
 });
 
