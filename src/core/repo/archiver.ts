@@ -394,7 +394,8 @@ function validNames(raw: Buffer[], dir: string, fileErrors: BackupOutcome['fileE
   const names: string[] = [];
   for (const bytes of raw) {
     const name = bytes.toString('utf8');
-    if (Buffer.byteLength(name) === bytes.length && Buffer.from(name).equals(bytes)) names.push(name);
+    // Invalid bytes decode to U+FFFD; only a name holding one needs the byte-exact comparison.
+    if (!name.includes('\uFFFD') || Buffer.from(name).equals(bytes)) names.push(name);
     else fileErrors.push({ path: join(dir, name), message: `its name is not valid UTF-8 (bytes ${bytes.toString('hex')}): not backed up; rename it to back it up` });
   }
   return names;

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import { removeStaleTempFilesOf, type Backend } from '../backends/backend.js';
+import type { Backend } from '../backends/backend.js';
 import { assertNamedByContent, nameOf, openJson, sealJson, type RepoKeys } from './binding.js';
 import { blobIdOf, generateMasterKey, type ScryptParams } from './crypto.js';
 import {
@@ -180,8 +180,6 @@ export class Repository {
    * once complete), so index them and let the next backup reuse them.
    */
   async recoverOrphanPacks(): Promise<{ packs: number; blobs: number; bytes: number }> {
-    // Partial files of saves a killed backup left (up to a pack each), once old enough to be nobody's.
-    await removeStaleTempFilesOf(this.backend).catch(() => 0);
     const orphans: { name: string; size: number }[] = [];
     try {
       for await (const info of this.backend.list('data')) {
