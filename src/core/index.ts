@@ -1,0 +1,95 @@
+/**
+ * The engine's surface: everything commands/ and the faces (src/cli, src/tui,
+ * src/slack, src/serve) may import from src/core. Anything not exported here
+ * is a core part, reachable only from inside core; eslint.config.js holds
+ * commands and faces to this file (no-restricted-imports) and
+ * test/architecture/import-graph.test.ts walks the imports to prove it.
+ *
+ * Operator actions go through the use cases (src/core/use-cases/): each
+ * declares its repository lock and whether it records a run, and one harness
+ * (recordedRun) takes the lock, records, closes abandoned runs and finishes.
+ */
+
+// Errors, exit codes, time, events, formatting: the vocabulary every face shares.
+export { ExitCode, LifeboatError, describeError, isLifeboatError, type ErrorCode } from './errors.js';
+export { clockFromEnv, systemClock, type Clock } from './clock.js';
+export type { EngineEvent, EventSink, ProgressCounters } from './events.js';
+export { formatAge, formatBytes, formatDuration, formatRate, formatTime } from './format.js';
+export { currentUser } from './process-info.js';
+export type { RunContext } from './run-context.js';
+
+// Runbooks.
+export {
+  formatIssue,
+  listRunbooks,
+  loadRunbook,
+  parseDuration,
+  parsePercentage,
+  resolveSecret,
+  validateRunbookFile,
+  type RunbookEntry,
+  type RunbookIssue,
+  type RunbookLocations,
+  type Runbook,
+  type StorageClass,
+} from './runbook/index.js';
+export type { RetrievalTier } from './runbook/types.js';
+
+// State: the store and its records.
+export { openJsonStore, type Store } from './store/index.js';
+export type { Actor, AlertRecord, AuditRecord, DrillRecord, ErrorInfo, RunRecord, RunStatus, Severity, StageName, StageStatus } from './store/records.js';
+
+// Secrets kept in.
+export { knownSecrets, mapStrings, redactingSink, redactingStore, type Redactor } from './redaction/index.js';
+
+// Alerts.
+export {
+  alertKey,
+  ago,
+  clearStandingAlert,
+  compactDuration,
+  evaluateAlerts,
+  evaluateAll,
+  eventNotifier,
+  fanOutNotifier,
+  holdStandingAlert,
+  runbookOfAlertKey,
+  severityLabel,
+  type Notifier,
+} from './alerts/index.js';
+export { finishedDrills, measuredDrills, runTime } from './alerts/rule.js';
+
+// Schedule.
+export { FileScheduleState, Scheduler, describeSkip, formatZoned, nextFire, nextRuns, scheduleStatePath, systemTimers, type Job, type SkipReason } from './schedule/index.js';
+
+// Repository facts a face renders.
+export { shortId } from './repo/snapshot.js';
+export { defaultPackSize } from './repo/format.js';
+export type { CheckOutcome } from './repo/checker.js';
+export type { PruneOutcome } from './repo/prune.js';
+export { renderRetentionPlan } from './pipeline/retention-policy.js';
+
+// Cold tier facts a face renders.
+export { rtoTargetOf } from './drill/rto-target.js';
+export { estimateColdRestore, measuredThroughput, type ColdRestoreEstimate } from './tier/estimate.js';
+export { describeThawOutcome, describeThawProgress, type ThawForRestoreResult } from './tier/thaw-restore.js';
+
+// The run lock, for hosts that must be alone in a state folder (serve).
+export { RunLock } from './pipeline/run-lock.js';
+
+// Until every command calls a use case, the engine entry points they use today.
+export { runBackup } from './pipeline/backup-run.js';
+export { completePendingRuns } from './pipeline/complete-pending.js';
+export { forgetAndPrune } from './pipeline/retention-stage.js';
+export { RunRecorder } from './pipeline/run-recorder.js';
+export { runDrill } from './drill/restore-drill.js';
+export { estimateColdDrill } from './drill/estimate-drill.js';
+export { assertHasCold, runTier } from './tier/tier-run.js';
+export { forecastColdRestore, thawForRestore } from './tier/thaw-restore.js';
+export { coldLocationOf, thawSettingsFor } from './tier/thaw-settings.js';
+export { checkRepository } from './repo/checker.js';
+export { migrateRepository } from './repo/migrate.js';
+export { repairIndex } from './repo/repair-index.js';
+export { restoreSnapshot } from './repo/restorer.js';
+export { withRepositoryLock } from './repo/repo-lock.js';
+export { initRunbookRepository, openRepositoryStack, openRunbookRepository, openRunbookRepositoryStack } from './repo/open-repository.js';
