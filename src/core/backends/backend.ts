@@ -139,11 +139,26 @@ export interface Backend extends ArchiveCapable {
    * them. Returns how many went.
    */
   removeStaleTempFiles?(): Promise<number>;
+  /**
+   * Optional, for backends whose objects are plain local files: the file that
+   * holds exactly the object's bytes, so a worker thread can read it itself
+   * instead of being sent the bytes (see src/core/repo/worker-pool.ts). A
+   * wrapper never passes it on: it exists to see or change calls (faults,
+   * retries, limits, staging), and a reader that opened the file would go
+   * around it unseen; without it, reads go through `load`. Such a backend is
+   * also written directly, without staging (src/core/repo/open-repository.ts).
+   */
+  localFile?(handle: Handle): string;
 }
 
 /** Sweeps a backend's stale temp files where it has any (see Backend.removeStaleTempFiles). */
 export async function removeStaleTempFilesOf(backend: Backend): Promise<number> {
   return backend.removeStaleTempFiles ? backend.removeStaleTempFiles() : 0;
+}
+
+/** The local file holding an object, where the backend itself offers one (see Backend.localFile). */
+export function localFileOf(backend: Backend, handle: Handle): string | undefined {
+  return backend.localFile?.(handle);
 }
 
 /**

@@ -210,6 +210,11 @@ export class LocalBackend implements Backend {
     return removed;
   }
 
+  /** Objects are files under the folder (see Backend.localFile): workers read packs from them directly. */
+  localFile(handle: Handle): string {
+    return this.pathOf(handle);
+  }
+
   private pathOf(handle: Handle): string {
     return join(this.root, checkedObjectPath(handle));
   }

@@ -82,7 +82,8 @@ export async function openRepositoryStack(runbook: Runbook, access: RepositoryAc
   const raw = await openBackend(location.url, {
     location: { endpoint: location.endpoint, pathStyle: location.pathStyle, region: location.region, storageClass: location.storageClass },
   });
-  if (raw instanceof LocalBackend || !access.home) return { backend: raw };
+  // A backend whose objects are local files (Backend.localFile) is written directly: staging would only double the disk writes.
+  if (raw.localFile !== undefined || !access.home) return { backend: raw };
   const retry = wrapForTransfer(raw, {
     concurrency: runbook.transfer.concurrency,
     bandwidthBytesPerSec: runbook.transfer.bandwidthBytesPerSec,

@@ -10,8 +10,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { objectPath, type Backend } from '../backends/backend.js';
-import { LocalBackend } from '../backends/local-backend.js';
+import { localFileOf, type Backend } from '../backends/backend.js';
 import { LifeboatError } from '../errors.js';
 import type { FinishedPack } from './pack.js';
 import type { Repository } from './repository.js';
@@ -91,12 +90,13 @@ function spawnWorker(init: WorkerInit): Worker {
 }
 
 /**
- * The file of a pack when the repository is a local folder, so workers can
- * read it themselves (PackFileSpan); undefined for any other backend, whose
- * packs the main thread loads.
+ * The file of a pack when the backend offers one (Backend.localFile: a local
+ * folder, unwrapped), so workers can read it themselves (PackFileSpan);
+ * undefined for any other backend or wrapper, whose packs the main thread
+ * loads through `load`, so every wrapper sees the read.
  */
 export function localPackPath(backend: Backend, pack: string): string | undefined {
-  return backend instanceof LocalBackend ? join(backend.location, objectPath({ kind: 'data', name: pack })) : undefined;
+  return localFileOf(backend, { kind: 'data', name: pack });
 }
 
 export function defaultWorkerCount(): number {
