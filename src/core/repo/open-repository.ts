@@ -114,8 +114,16 @@ export async function openRunbookRepository(runbook: Runbook, access: Repository
 }
 
 export async function openRunbookRepositoryStack(runbook: Runbook, access: RepositoryAccess): Promise<OpenedRepository> {
-  const stack = await openRepositoryStack(runbook, access);
-  const password = await resolveSecret(runbook.repository.password, access.env);
+  return openRepositoryOn(await openRepositoryStack(runbook, access), runbook, access.env);
+}
+
+/**
+ * Open the repository on a stack already built. An action that locks the
+ * repository first (src/core/use-cases/recorded-run.ts) loads the index under
+ * its lock, so a prune that finished a moment before cannot leave it stale.
+ */
+export async function openRepositoryOn(stack: RepositoryStack, runbook: Runbook, env: RepositoryAccess['env']): Promise<OpenedRepository> {
+  const password = await resolveSecret(runbook.repository.password, env);
   const repo = await Repository.open(stack.backend, password);
   await repo.loadIndex();
   return { ...stack, repo };
