@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError, isLifeboatError } from '../../src/core/errors.js';
 import { openRunbookRepositoryStack, type OpenedRepository } from '../../src/core/repo/open-repository.js';
-import { archiveStateFromHead } from '../../src/core/backends/s3-backend.js';
+import { archiveStateFromHead } from '../../src/core/backends/s3-archive-state.js';
 import { restoreSnapshot } from '../../src/core/repo/restorer.js';
 import { planRestore, treePacksOf } from '../../src/core/tier/restore-plan.js';
 import { forecastColdRestore, thawForRestore } from '../../src/core/tier/thaw-restore.js';

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, Handle } from '../../../src/core/backends/backend.js';
 import { RetryBackend } from '../../../src/core/backends/retry-backend.js';
 import type { LifeboatError } from '../../../src/core/errors.js';
-import { S3Backend, mapS3Error, parseS3Url, type S3BackendOptions } from '../../../src/core/backends/s3-backend.js';
+import { S3Backend, type S3BackendOptions } from '../../../src/core/backends/s3-backend.js';
+import { mapS3Error } from '../../../src/core/backends/s3-errors.js';
+import { parseS3Url } from '../../../src/core/backends/s3-url.js';
 import { startS3rver, s3rverCredentials, type RunningS3rver } from '../../helpers/s3rver.js';
 import { backendContract, dataHandle, hexId, listAll, rejection } from './contract.js';
 
