@@ -1,33 +1,17 @@
 /**
- * The one way Lifeboat starts a child process: a runbook's shell command,
- * either with pipes (stream sources, stream restores, drill checks: binary-safe
- * output) or in a pseudo-terminal (hooks: tools behave as an operator sees
- * them by hand). Both take only a {@link ChildEnv}, so every child gets the
- * environment policy of ./child-env.ts and nothing else, and both start the
- * child as the leader of its own process group, so a stop reaches everything
- * it started (`sh -c 'pg_dump … | gzip'`).
+ * Starting a child in a pseudo-terminal (hooks: tools behave as an operator
+ * sees them by hand), and stopping a child's whole process group. Every other
+ * child runs through ./run-piped.ts. Both take only a {@link ChildEnv}, so
+ * every child gets the environment policy of ./child-env.ts and nothing else,
+ * and both start the child as the leader of its own process group, so a stop
+ * reaches everything it started (`sh -c 'pg_dump … | gzip'`).
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
 import { spawn as spawnPty, type IPty } from 'node-pty';
 import type { ChildEnv } from './child-env.js';
 
 export interface ShellOptions {
   cwd: string;
   env: ChildEnv;
-}
-
-export type PipedChild = ChildProcessByStdio<Writable | null, Readable, Readable>;
-
-/** `/bin/sh -c command` with stdout and stderr piped; stdin piped when `stdin` is 'pipe', else /dev/null. */
-export function startShell(command: string, options: ShellOptions & { stdin?: 'pipe' | 'ignore' }): PipedChild {
-  // stdout and stderr are always pipes; the stdio array's type is lost on the way through spawn's overloads.
-  return spawn('/bin/sh', ['-c', command], {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
-    detached: true, // a process group of its own
-  }) as PipedChild;
 }
 
 /**

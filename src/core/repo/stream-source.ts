@@ -11,8 +11,7 @@
  * the redacting store and event sink take secrets out before they leave.
  */
 import { childEnvironment } from '../child/child-env.js';
-import { OutputTail } from '../child/output-tail.js';
-import { signalGroup, startShell } from '../child/spawn.js';
+import { runPiped } from '../child/run-piped.js';
 import { LifeboatError } from '../errors.js';
 import { Chunker } from './chunker.js';
 import type { Repository } from './repository.js';
@@ -26,8 +25,7 @@ export interface StreamBackupResult {
   bytesStored: number;
 }
 
-const STDERR_TAIL_CHARS = 4096;
-const STDERR_TAIL_LINES = 10;
+const STDERR_TAIL = { chars: 4096, lines: 10 };
 
 export async function backupStream(
   repo: Repository,
@@ -52,19 +50,6 @@ export async function backupStream(
   let bytesNew = 0;
   let bytesStored = 0;
 
-  const env = await childEnvironment({ parent: options.env, optIn: source.env, where: `sources[${source.name}].env` });
-  const child = startShell(source.command, { cwd: options.cwd, env });
-  const stderr = new OutputTail(STDERR_TAIL_CHARS);
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => stderr.push(d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  // The whole process group, so cancelling stops the whole pipeline.
-  const onAbort = () => signalGroup(child.pid, 'SIGTERM');
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-
   const storeChunks = async (final: boolean) => {
     for (;;) {
       const length = chunker.cut(buffer, start, end - start, final);
@@ -78,39 +63,41 @@ export async function backupStream(
     }
   };
 
-  try {
-    for await (const piece of child.stdout as AsyncIterable<Buffer>) {
-      if (end + piece.length > buffer.length) {
-        // Keep the unchunked tail at the front; grow only if one read is unusually large.
-        const keep = end - start;
-        const next = keep + piece.length > buffer.length ? Buffer.allocUnsafe(keep + piece.length + max) : buffer;
-        buffer.copy(next, 0, start, end);
-        buffer = next;
-        start = 0;
-        end = keep;
+  const env = await childEnvironment({ parent: options.env, optIn: source.env, where: `sources[${source.name}].env` });
+  // Cancelling stops the whole process group (the runner's stop), so a pipeline stops whole.
+  const ended = await runPiped(source.command, {
+    cwd: options.cwd,
+    env,
+    signal: options.signal,
+    tail: STDERR_TAIL,
+    readStdout: async (stdout) => {
+      for await (const piece of stdout) {
+        if (end + piece.length > buffer.length) {
+          // Keep the unchunked tail at the front; grow only if one read is unusually large.
+          const keep = end - start;
+          const next = keep + piece.length > buffer.length ? Buffer.allocUnsafe(keep + piece.length + max) : buffer;
+          buffer.copy(next, 0, start, end);
+          buffer = next;
+          start = 0;
+          end = keep;
+        }
+        piece.copy(buffer, end);
+        end += piece.length;
+        bytes += piece.length;
+        options.onBytes?.(piece.length);
+        if (end - start >= max) await storeChunks(false);
       }
-      piece.copy(buffer, end);
-      end += piece.length;
-      bytes += piece.length;
-      options.onBytes?.(piece.length);
-      if (end - start >= max) await storeChunks(false);
-    }
-    await storeChunks(true);
-    const { code, signal } = await exited;
-    if (options.signal?.aborted) throw new LifeboatError('CANCELLED', `source ${source.name} cancelled`);
-    if (code !== 0) {
-      const tail = stderr.lines(STDERR_TAIL_LINES).join('\n');
-      throw new LifeboatError(
-        'SOURCE_FAILED',
-        `source ${source.name}: \`${source.command}\` ${signal ? `was killed by ${signal}` : `exited with ${code}`}${tail ? `; stderr: ${tail}` : ''}`,
-        { details: { exitCode: code, signal, stderrTail: tail } },
-      );
-    }
-  } catch (e) {
-    onAbort();
-    throw e;
-  } finally {
-    options.signal?.removeEventListener('abort', onAbort);
+      await storeChunks(true);
+    },
+  });
+  if (ended.cancelled || options.signal?.aborted) throw new LifeboatError('CANCELLED', `source ${source.name} cancelled`);
+  if (ended.code !== 0) {
+    const tail = ended.tail.join('\n');
+    throw new LifeboatError(
+      'SOURCE_FAILED',
+      `source ${source.name}: \`${source.command}\` ${ended.signal ? `was killed by ${ended.signal}` : `exited with ${ended.code}`}${tail ? `; stderr: ${tail}` : ''}`,
+      { details: { exitCode: ended.code, signal: ended.signal, stderrTail: tail } },
+    );
   }
   const now = options.time.getTime();
   return {
