@@ -59,6 +59,10 @@ export {
 } from './alerts/index.js';
 export { finishedDrills, measuredDrills, runTime } from './alerts/rule.js';
 
+// Where each runbook stands (status, the console, /metrics): one definition of each fact.
+export { backupTakenAt, isGoodBackup, lastGoodBackup, rpoState, type RpoStanding, type RpoState } from './status/rpo.js';
+export { readStatus, runbookStatus, statusOfAll, type ColdTierStatus, type RtoStatus, type RunSummary, type StatusEntry, type StatusRunbook } from './status/runbook-status.js';
+
 // Schedule.
 export { FileScheduleState, Scheduler, describeSkip, formatZoned, nextFire, nextRuns, scheduleStatePath, systemTimers, type Job, type SkipReason } from './schedule/index.js';
 
