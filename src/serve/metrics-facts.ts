@@ -2,10 +2,10 @@
  * What /metrics says about one runbook, as plain functions of the store's
  * records and the time. Kept apart from prom-client so the choices (what counts
  * as a success, which drill is "the last") are the ones `status` and the alert
- * rules make, and are read in one place.
+ * rules make, and are read in one place: the last good backup and its age are
+ * core's rpoState (src/core/status/rpo.ts).
  */
-import { finishedDrills, measuredDrills, runTime } from '../core/alerts/rule.js';
-import type { AlertRecord, DrillRecord, RunRecord, Severity } from '../core/store/records.js';
+import { backupTakenAt, finishedDrills, measuredDrills, runTime, type AlertRecord, type DrillRecord, type RunRecord, type Severity } from '../core/index.js';
 
 export const severities: readonly Severity[] = ['info', 'warning', 'critical'];
 
@@ -25,19 +25,12 @@ export interface LastSuccessFacts {
   repositoryBytes?: number;
 }
 
-/**
- * A partial run counts as a success, as in `status` and the stale rule: most of
- * the data is there, and the failed-run alert speaks for the rest. Using the same
- * definition keeps the RPO age here equal to the one `status` prints.
- */
-export function lastSuccess(runs: readonly RunRecord[]): LastSuccessFacts | undefined {
-  const successes = runs.filter((r) => r.kind === 'backup' && (r.status === 'succeeded' || r.status === 'partial'));
-  const run = newestByTime(successes, (r) => runTime(r));
-  if (!run) return undefined;
+/** The facts of the last good backup (rpoState's `lastGood`: a partial run counts, as in `status` and the stale rule). */
+export function lastSuccessFacts(run: RunRecord): LastSuccessFacts {
   const stats = run.stats ?? {};
   return {
     runId: run.id,
-    timestampSeconds: Date.parse(runTime(run)) / 1000,
+    timestampSeconds: Date.parse(backupTakenAt(run)) / 1000,
     durationSeconds: run.durationMs === undefined ? undefined : run.durationMs / 1000,
     sourceBytes: stats.bytes,
     addedBytes: stats.bytesNew,
@@ -123,10 +116,9 @@ export function finishedWork(runs: readonly RunRecord[], drills: readonly DrillR
 }
 
 /**
- * Newest by the given time. The store lists newest first by start time, but the
- * last to *finish* is what a success timestamp means, so sort here rather than
- * trust the order. A record whose time does not parse is left out: a
- * timestamp of NaN would tell a dashboard nothing.
+ * Newest by the given time, rather than trusting the store's order (newest
+ * start first). A record whose time does not parse is left out: a timestamp
+ * of NaN would tell a dashboard nothing.
  */
 function newestByTime<T>(items: readonly T[], timeOf: (t: T) => string): T | undefined {
   let best: T | undefined;

@@ -9,18 +9,15 @@
  * promise; once it settles the next scrape reads afresh, so values are never
  * older than the scrape that asked for them.
  */
-import type { Clock } from '../core/clock.js';
-import type { Runbook } from '../core/runbook/types.js';
-import type { Store } from '../core/store/store.js';
-import type { Severity } from '../core/store/records.js';
-import { finishedWork, lastDrillPerTier, lastSuccess, openAlertCounts, severities, type DrillFacts, type FinishedWork, type LastSuccessFacts } from './metrics-facts.js';
+import { rpoState, type Clock, type Runbook, type Severity, type Store } from '../core/index.js';
+import { finishedWork, lastDrillPerTier, lastSuccessFacts, openAlertCounts, severities, type DrillFacts, type FinishedWork, type LastSuccessFacts } from './metrics-facts.js';
 
 export interface RunbookView {
   name: string;
   rpoSeconds: number;
   rtoSeconds: number;
   lastSuccess?: LastSuccessFacts;
-  /** Seconds from the last success's end to now (the age `status` compares with the RPO). */
+  /** rpoState's age of the last good backup, in seconds: the age `status` prints and the stale rule compares with the RPO. */
   ageSeconds?: number;
   drills: DrillFacts[];
   openAlerts: Record<Severity, number>;
@@ -59,17 +56,17 @@ export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeVi
   const store = await source.store();
   const [runs, drills, alerts] = await Promise.all([store.listRuns(), store.listDrills(), store.listAlerts({ status: 'open' })]);
   // The time is read after the store, so an age is never computed against a moment before the record was read.
-  const nowMs = source.clock.now().getTime();
+  const now = source.clock.now();
   const alertCounts = openAlertCounts(alerts);
   const loaded = new Set(runbooks.map((r) => r.name));
   const views = runbooks.map((runbook): RunbookView => {
-    const success = lastSuccess(runs.filter((r) => r.runbook === runbook.name));
+    const rpo = rpoState(runs.filter((r) => r.runbook === runbook.name), runbook.objectives.rpoMs, now);
     return {
       name: runbook.name,
       rpoSeconds: runbook.objectives.rpoMs / 1000,
       rtoSeconds: runbook.objectives.rtoMs / 1000,
-      lastSuccess: success,
-      ageSeconds: success === undefined ? undefined : nowMs / 1000 - success.timestampSeconds,
+      lastSuccess: rpo.lastGood && lastSuccessFacts(rpo.lastGood),
+      ageSeconds: rpo.ageMs === undefined ? undefined : rpo.ageMs / 1000,
       drills: lastDrillPerTier(drills.filter((d) => d.runbook === runbook.name)),
       openAlerts: alertCounts.get(runbook.name) ?? zeroBySeverity(),
     };

@@ -1,15 +1,17 @@
 /**
  * No successful (or partial: most of the data is there) backup within the
- * runbook's RPO. The age is measured to the run's end, as `status` measures it,
- * so the two never disagree.
+ * runbook's RPO. The last good backup and its age are rpoState's
+ * (src/core/status/rpo.ts), the same that `status` prints and /metrics
+ * exports.
  *
  * A runbook that never ran has no age to measure: it gets a warning right away
  * (nothing protects its data yet). Once backups have been attempted and all
  * failed, the RPO clock starts at the first attempt, and failed-run speaks
  * until then.
  */
+import { backupTakenAt, rpoState } from '../../status/rpo.js';
 import { compactDuration } from '../describe.js';
-import { alertKey, finishedBackups, runTime, type AlertCondition, type AlertRule, type RuleContext } from '../rule.js';
+import { alertKey, finishedBackups, type AlertCondition, type AlertRule, type RuleContext } from '../rule.js';
 
 export const staleBackupRule: AlertRule = {
   name: 'stale',
@@ -17,27 +19,25 @@ export const staleBackupRule: AlertRule = {
     const key = alertKey('stale', ctx.runbook.name);
     const rpoMs = ctx.runbook.objectives.rpoMs;
     const rpo = compactDuration(rpoMs);
-    const backups = finishedBackups(ctx.runs);
-    const lastGood = backups.find((r) => r.status === 'succeeded' || r.status === 'partial');
-    const now = ctx.now.getTime();
-    if (lastGood) {
-      const ageMs = now - Date.parse(runTime(lastGood));
-      if (ageMs <= rpoMs) return [];
+    const { state, lastGood, ageMs } = rpoState(ctx.runs, rpoMs, ctx.now);
+    if (lastGood && ageMs !== undefined) {
+      if (state === 'ok') return [];
       return [
         {
           key,
           severity: 'critical',
           message: `last successful backup ${compactDuration(ageMs)} ago, RPO ${rpo}`,
-          evidence: { lastSuccessRunId: lastGood.id, lastSuccessAt: runTime(lastGood), ageMs, rpoMs },
+          evidence: { lastSuccessRunId: lastGood.id, lastSuccessAt: backupTakenAt(lastGood), ageMs, rpoMs },
         },
       ];
     }
+    const backups = finishedBackups(ctx.runs);
     const attempts = ctx.runs.filter((r) => r.kind === 'backup');
     const first = attempts.at(-1);
     if (!first) {
       return [{ key, severity: 'warning', message: 'no successful backup yet: no backup has run', evidence: { rpoMs, attempts: 0 } }];
     }
-    const sinceFirstMs = now - Date.parse(first.startedAt);
+    const sinceFirstMs = ctx.now.getTime() - Date.parse(first.startedAt);
     if (sinceFirstMs <= rpoMs) return [];
     return [
       {

@@ -1,0 +1,201 @@
+/**
+ * Where every runbook stands: its last backup and age against the RPO
+ * (rpo.ts), its hot and cold RTO against the target, the trend of its
+ * drills, its open alerts. `lifeboat status` renders this as a table, the
+ * console shows it on its dashboard, Slack's `/backup list` reads the same
+ * entries through the status command; all of them call `readStatus` (or
+ * `runbookStatus` over records they already hold), so none re-derives a fact.
+ */
+import type { Clock } from '../clock.js';
+import { defaultPackSize } from '../repo/format.js';
+import type { RetrievalTier, Runbook, StorageClass } from '../runbook/types.js';
+import type { AlertRecord, DrillRecord, RunRecord } from '../store/records.js';
+import type { Store } from '../store/store.js';
+import { estimateColdRestore, measuredThroughput, type ColdRestoreEstimate } from '../tier/estimate.js';
+import { rpoState, type RpoState } from './rpo.js';
+
+/** A run in a status entry: enough to show it and find it. */
+export interface RunSummary {
+  id: string;
+  status: RunRecord['status'];
+  startedAt: string;
+  endedAt?: string;
+  snapshotId?: string;
+}
+
+/** One tier's recovery time against its target, and whether it was measured or only estimated. */
+export interface RtoStatus {
+  /** 'measured': a drill restored and validated for real; 'estimated': nothing was thawed or restored. */
+  basis: 'measured' | 'estimated';
+  /** A stored drill record, or computed now from the thaw table, the last backup's size and measured throughput. */
+  source: 'drill' | 'computed';
+  verdict: 'met' | 'missed' | 'failed';
+  /** Undefined for a failed drill: it never reached a validated restore. */
+  rtoMs?: number;
+  targetMs: number;
+  /** When it was measured or estimated. */
+  at: string;
+  drillId?: string;
+  snapshotId?: string;
+  /** For a computed estimate: its parts and what it was computed from. */
+  estimate?: ColdRestoreEstimate & { bytes: number; objects: number };
+}
+
+/** The cold tier of a runbook that has one. */
+export interface ColdTierStatus {
+  storageClass: StorageClass;
+  retrieval: RetrievalTier;
+  /** Undefined when there is nothing to measure or estimate from yet; `reason` says why. */
+  rto?: RtoStatus;
+  reason?: string;
+}
+
+/** Where one runbook stands; `lifeboat status --json` prints these as they are. */
+export interface StatusEntry {
+  runbook: string;
+  /** The runbook's one-line `description`, when it has one. */
+  description?: string;
+  valid: boolean;
+  lastRun?: RunSummary;
+  lastSuccess?: RunSummary;
+  ageMs?: number;
+  rpoMs?: number;
+  rpoState: RpoState;
+  /** The runbook's hot RTO target (objectives.rto), when it validates. */
+  rtoTargetMs?: number;
+  /** The last finished drill of the hot tier (cold drills are in `cold`). */
+  lastDrill?: DrillRecord;
+  /** The hot tier's RTO: the last drill's, always measured. */
+  hotRto?: RtoStatus;
+  /** Present only for runbooks with `repository.cold`. */
+  cold?: ColdTierStatus;
+  /** The last measured hot drills' RTOs, oldest first. */
+  rtoTrendMs: number[];
+  openAlerts: { key: string; severity: string; message: string }[];
+}
+
+/** A runbook as the caller knows it: by name, with its loaded version when it validates. */
+export interface StatusRunbook {
+  name: string;
+  runbook?: Runbook;
+}
+
+/** One runbook's records, each list newest first by start time (as the Store lists them). */
+export interface RunbookRecords {
+  runs: readonly RunRecord[];
+  drills: readonly DrillRecord[];
+  /** Its open alerts. */
+  alerts: readonly AlertRecord[];
+}
+
+/**
+ * The drills a status looks at: the newest ones, enough for the trend (8) and
+ * for the cold throughput (estimate.ts takes the median of 5) without letting
+ * a months-old drill decide today's cold estimate.
+ */
+const DRILL_WINDOW = 20;
+/** Measured hot RTOs in the trend line. */
+const TREND_LENGTH = 8;
+
+/** Pure: where one runbook stands at `now`, from its records. */
+export function runbookStatus(entry: StatusRunbook, records: RunbookRecords, now: Date): StatusEntry {
+  const { runbook } = entry;
+  const backups = records.runs.filter((r) => r.kind === 'backup');
+  const rpo = rpoState(backups, runbook?.objectives.rpoMs, now);
+  const drills = records.drills.slice(0, DRILL_WINDOW).filter((d) => d.verdict !== 'running');
+  const hotDrills = drills.filter((d) => d.tier !== 'cold' && !d.estimated);
+  const lastDrill = hotDrills[0];
+  const trend = hotDrills.filter((d) => d.rtoMs !== undefined).slice(0, TREND_LENGTH).reverse();
+  return {
+    runbook: entry.name,
+    description: runbook?.description,
+    valid: runbook !== undefined,
+    lastRun: summarize(backups[0]),
+    lastSuccess: summarize(rpo.lastGood),
+    ageMs: rpo.ageMs,
+    rpoMs: rpo.rpoMs,
+    rpoState: rpo.state,
+    rtoTargetMs: runbook?.objectives.rtoMs,
+    lastDrill,
+    hotRto: lastDrill && drillRto(lastDrill),
+    cold: runbook?.repository.cold && coldStatus(runbook, drills, rpo.lastGood, now),
+    rtoTrendMs: trend.map((d) => d.rtoMs!),
+    openAlerts: records.alerts.map((a) => ({ key: a.key, severity: a.severity, message: a.message })),
+  };
+}
+
+export interface ReadStatusInput {
+  runbooks: readonly StatusRunbook[];
+  store: Store;
+  clock: Clock;
+}
+
+/** Every runbook's status, from one read of the store's runs, drills and open alerts. */
+export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]> {
+  const [runs, drills, alerts] = await Promise.all([input.store.listRuns(), input.store.listDrills(), input.store.listAlerts({ status: 'open' })]);
+  // The time is read after the store, so an age is never computed against a moment before its record was read.
+  const now = input.clock.now();
+  return statusOfAll(input.runbooks, { runs, drills, alerts }, now);
+}
+
+/** Pure: every runbook's status from records of all runbooks (each list newest first). */
+export function statusOfAll(runbooks: readonly StatusRunbook[], records: RunbookRecords, now: Date): StatusEntry[] {
+  const of = <T extends { runbook: string }>(list: readonly T[], name: string) => list.filter((r) => r.runbook === name);
+  return runbooks.map((r) => runbookStatus(r, { runs: of(records.runs, r.name), drills: of(records.drills, r.name), alerts: of(records.alerts, r.name) }, now));
+}
+
+/**
+ * The cold tier's RTO: the last cold drill that restored for real wins (a
+ * measurement beats any estimate); else the last estimated cold drill; else an
+ * estimate computed now from the newest backup's size and the throughput this
+ * runbook's drills measured.
+ */
+function coldStatus(runbook: Runbook, drills: readonly DrillRecord[], lastGood: RunRecord | undefined, now: Date): ColdTierStatus {
+  const cold = runbook.repository.cold!;
+  // The schema requires a cold storage class; the type allows none (a bucket's default class, STANDARD).
+  const storageClass = cold.storageClass ?? 'STANDARD';
+  const base = { storageClass, retrieval: cold.retrieval };
+  const coldDrills = drills.filter((d) => d.tier === 'cold');
+  const drill = coldDrills.find((d) => !d.estimated) ?? coldDrills.find((d) => d.estimated);
+  if (drill) return { ...base, rto: drillRto(drill) };
+  const bytes = lastGood?.stats?.bytes;
+  if (bytes === undefined) return { ...base, reason: lastGood ? 'no estimate (the last backup recorded no size)' : 'no estimate (no backup yet)' };
+  // The packs a restore reads: the snapshot's bytes in packs of the default size (compression makes this an upper bound).
+  const objects = Math.ceil(bytes / defaultPackSize);
+  try {
+    const estimate = estimateColdRestore({ storageClass, retrieval: cold.retrieval, bytes, objects, throughputBytesPerSec: measuredThroughput(drills) });
+    const targetMs = runbook.objectives.coldRtoMs ?? runbook.objectives.rtoMs;
+    return {
+      ...base,
+      rto: {
+        basis: 'estimated',
+        source: 'computed',
+        verdict: estimate.totalMs <= targetMs ? 'met' : 'missed',
+        rtoMs: estimate.totalMs,
+        targetMs,
+        at: now.toISOString(),
+        snapshotId: lastGood?.snapshotId,
+        estimate: { ...estimate, bytes, objects },
+      },
+    };
+  } catch (e) {
+    return { ...base, reason: `no estimate (${e instanceof Error ? e.message : String(e)})` };
+  }
+}
+
+function drillRto(d: DrillRecord): RtoStatus {
+  return {
+    basis: d.estimated ? 'estimated' : 'measured',
+    source: 'drill',
+    verdict: d.verdict === 'met' || d.verdict === 'missed' ? d.verdict : 'failed',
+    rtoMs: d.rtoMs,
+    targetMs: d.targetMs,
+    at: d.endedAt ?? d.startedAt,
+    drillId: d.id,
+    snapshotId: d.snapshotId || undefined,
+  };
+}
+
+function summarize(run: RunRecord | undefined): RunSummary | undefined {
+  return run && { id: run.id, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, snapshotId: run.snapshotId };
+}
