@@ -18,6 +18,13 @@ import { knownSecretsFor } from './support/known-secrets.js';
 export interface Invocation {
   command: Command<unknown>;
   argv: string[];
+  /**
+   * Arguments already typed, as the command's schema would give them (a
+   * scheduled job's, src/serve/scheduled-jobs.ts): used as they are, so nothing
+   * is written as text to be parsed back; `argv` then only names the request
+   * in the audit log.
+   */
+  args?: unknown;
   /** Where the request came from, for the audit log (a channel, a tty). */
   where?: string;
 }
@@ -87,7 +94,7 @@ export async function invokeCommand(inv: Invocation, given: CommandContext): Pro
   let result: CommandResult;
   let refused = false;
   try {
-    const args = parseCommandArgs(command, argv);
+    const args = inv.args !== undefined ? inv.args : parseCommandArgs(command, argv);
     const decision = await authorize(command, args, ctx);
     if (!decision.allowed) {
       refused = true;
