@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { AlertRecord } from '../../core/store/index.js';
+import type { AlertRecord } from '../../core/index.js';
 import { statusTone, theme } from '../theme.js';
 import { fit, relative } from '../view-text.js';
 

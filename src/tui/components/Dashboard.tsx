@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { formatBytes, formatDuration, formatTime } from '../../core/format.js';
+import { formatBytes, formatDuration, formatTime } from '../../core/index.js';
 import type { LiveRun, RunbookView } from '../state.js';
 import { statusTone, theme, type Tone } from '../theme.js';
 import { fit, relative, short, shortRunId, sparkline } from '../view-text.js';

@@ -1,6 +1,5 @@
 import { Box, Text } from 'ink';
-import { formatBytes, formatDuration, formatRate, formatTime } from '../../core/format.js';
-import type { DrillRecord, RunRecord } from '../../core/store/index.js';
+import { formatBytes, formatDuration, formatRate, formatTime, type DrillRecord, type RunRecord } from '../../core/index.js';
 import type { HistoryEntry, HistoryFilter } from '../state.js';
 import { statusTone, theme } from '../theme.js';
 import { fit, relative, short, shortRunId } from '../view-text.js';

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { formatBytes, formatDuration, formatRate } from '../../core/format.js';
+import { formatBytes, formatDuration, formatRate } from '../../core/index.js';
 import type { LiveRun, LiveStage } from '../state.js';
 import { statusTone, theme } from '../theme.js';
 import { fit, relative, shortRunId } from '../view-text.js';
