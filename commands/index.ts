@@ -14,7 +14,6 @@ import { restoreDrillCommand } from './restore-drill.js';
 import { resumeCommand } from './resume.js';
 import { runbooksCommand } from './runbooks.js';
 import { scheduleCommand } from './schedule.js';
-import { serveCommand } from './serve.js';
 import { snapshotsCommand } from './snapshots.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
@@ -39,7 +38,6 @@ export const commands: readonly Command<unknown>[] = [
   scheduleCommand,
   alertsCommand,
   ackCommand,
-  serveCommand,
 ] as Command<unknown>[];
 
 export function findCommand(name: string): Command<unknown> | undefined {

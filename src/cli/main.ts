@@ -2,18 +2,20 @@
  * The headless face: `lifeboat <command> [args]`. Parses global flags, builds
  * the command context from the process, runs the command through the shared
  * invoker, renders the neutral result, exits with the shared exit code.
+ *
+ * It also launches the hosts (hosts.ts): the console and `serve`, long-running
+ * processes that are not commands but receive the command registry.
  */
 import { resolve } from 'node:path';
-import { commands, findCommand, invokeCommand } from '../../commands/index.js';
-import type { CommandContext } from '../../commands/command.js';
+import * as registry from '../../commands/index.js';
+import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
-import { clockFromEnv } from '../core/clock.js';
-import { ExitCode } from '../core/errors.js';
-import { currentUser } from '../core/process-info.js';
-import { openJsonStore, type Store } from '../core/store/index.js';
+import { clockFromEnv, currentUser, ExitCode, openJsonStore, type Store } from '../core/index.js';
+import { findHost, hosts } from './hosts.js';
 import { progressRenderer } from './progress-renderer.js';
-import { renderCommandHelp, renderMainHelp, renderResult } from './render-text.js';
+import { renderCommandHelp, renderHostHelp, renderMainHelp, renderResult } from './render-text.js';
 
+const { commands, findCommand, invokeCommand } = registry;
 const localUser = (): string => currentUser(process.env.USER ?? 'unknown');
 
 export async function main(argv: string[]): Promise<number> {
@@ -21,48 +23,85 @@ export async function main(argv: string[]): Promise<number> {
   const quiet = argv.includes('--quiet') || argv.includes('-q');
   const rest = argv.filter((a) => a !== '--json' && a !== '--quiet' && a !== '-q');
   const [name, ...args] = rest;
+  const wantsHelp = args.includes('--help') || args.includes('-h');
 
   // No command: the console on a terminal; headless, the status table (and exit 0).
-  if (name === undefined || name === 'tui') {
-    if (process.stdout.isTTY || name === 'tui') return openConsole();
+  if (name === undefined) {
+    if (process.stdout.isTTY) return openConsole();
     return main(['status', ...argv]);
   }
   if (name === '--help' || name === '-h' || name === 'help') {
-    const topic = name === 'help' && args[0] ? findCommand(args[0]) : undefined;
-    process.stdout.write(topic ? renderCommandHelp(topic) : renderMainHelp(commands));
+    const topic = name === 'help' && args[0] ? args[0] : undefined;
+    const command = topic ? findCommand(topic) : undefined;
+    const host = topic ? findHost(topic) : undefined;
+    process.stdout.write(command ? renderCommandHelp(command) : host ? renderHostHelp(host) : renderMainHelp(commands, hosts));
     return ExitCode.ok;
   }
   if (name === '--version' || name === '-V') {
     process.stdout.write('lifeboat 0.1.0\n');
     return ExitCode.ok;
   }
+  const host = findHost(name);
+  if (host && wantsHelp) {
+    process.stdout.write(renderHostHelp(host));
+    return ExitCode.ok;
+  }
+  if (name === 'tui') return openConsole();
+  if (name === 'serve') {
+    // serve stops taking work and gives running jobs its shutdown deadline before it ends.
+    const result = await runInProcess({ json, quiet, interrupt: 'stopping' }, async (ctx) => {
+      const { runServeHost } = await import('../serve/serve-host.js');
+      return runServeHost(args, registry, ctx);
+    });
+    return printResult(result, json);
+  }
   const command = findCommand(name);
   if (!command) {
     process.stderr.write(`lifeboat: unknown command "${name}"; try \`lifeboat --help\`\n`);
     return ExitCode.usage;
   }
-  if (args.includes('--help') || args.includes('-h')) {
+  if (wantsHelp) {
     process.stdout.write(renderCommandHelp(command));
     return ExitCode.ok;
   }
+  const result = await runInProcess({ json, quiet, interrupt: 'cancelling' }, (ctx) =>
+    invokeCommand({ command, argv: args, where: process.stdin.isTTY ? 'tty' : 'pipe' }, ctx),
+  );
+  // `npm start` on a terminal: once the demo is prepared, open the console instead of printing the table.
+  if (command.name === 'start' && !json && process.stdout.isTTY && result.exitCode === ExitCode.ok) {
+    process.stdout.write(renderResult({ ...result, table: undefined }).stdout);
+    return openConsole();
+  }
+  return printResult(result, json);
+}
 
+interface ProcessRun {
+  json: boolean;
+  quiet: boolean;
+  /** What the first Ctrl-C does, as told to the person who pressed it. */
+  interrupt: 'cancelling' | 'stopping';
+}
+
+/**
+ * Runs `work` with a context built from this process (its environment, clock,
+ * working folder, state folder and store), Ctrl-C and SIGTERM as the stop
+ * signal, events rendered on stderr. Its errors become results.
+ */
+async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => Promise<CommandResult>): Promise<CommandResult> {
   const env = process.env;
   let clock;
   try {
     clock = clockFromEnv(env);
   } catch (e) {
-    process.stderr.write(`lifeboat: ${(e as Error).message}\n`);
-    return ExitCode.usage;
+    return { exitCode: ExitCode.usage, summary: (e as Error).message };
   }
-  const progress = progressRenderer(process.stderr, quiet || json);
+  const progress = progressRenderer(process.stderr, options.quiet || options.json);
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
     if (interrupts > 1) process.exit(ExitCode.cancelled); // a second Ctrl-C means now
-    // serve stops taking work and gives running jobs its shutdown deadline; everything else cancels now.
-    const doing = command.name === 'serve' ? 'stopping' : 'cancelling';
-    process.stderr.write(`\nlifeboat: ${doing} (Ctrl-C again to quit at once)…\n`);
+    process.stderr.write(`\nlifeboat: ${options.interrupt} (Ctrl-C again to quit at once)…\n`);
     controller.abort();
   };
   process.on('SIGINT', onSigint);
@@ -83,7 +122,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   let result;
   try {
-    result = await invokeCommand({ command, argv: args, where: process.stdin.isTTY ? 'tty' : 'pipe' }, ctx);
+    result = await work(ctx);
   } catch (e) {
     result = errorResult(e);
   } finally {
@@ -92,11 +131,11 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
-  // `npm start` on a terminal: once the demo is prepared, open the console instead of printing the table.
-  if (command.name === 'start' && !json && process.stdout.isTTY && result.exitCode === ExitCode.ok) {
-    process.stdout.write(renderResult({ ...result, table: undefined }).stdout);
-    return openConsole();
-  }
+  return result;
+}
+
+/** The result on stdout and stderr (or as one JSON object with --json); returns its exit code. */
+function printResult(result: CommandResult, json: boolean): number {
   if (json) {
     process.stdout.write(JSON.stringify({ exitCode: result.exitCode, summary: result.summary, lines: result.lines ?? [], data: result.data ?? null }, null, 2) + '\n');
   } else {
@@ -122,6 +161,7 @@ async function openConsole(): Promise<number> {
   let store: Promise<Store> | undefined;
   const user = localUser();
   return runTui(
+    registry,
     (emit, signal) => ({
       actor: { face: 'tui', user },
       env,

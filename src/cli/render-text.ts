@@ -1,7 +1,7 @@
 /** Plain-text renderings of neutral command results for a terminal or a pipe. */
-import type { CommandResult, Table } from '../../commands/command.js';
-import type { Command } from '../../commands/command.js';
+import type { Command, CommandResult, Table } from '../../commands/command.js';
 import { usageLine } from '../../commands/invoke.js';
+import type { HostHelp } from './hosts.js';
 
 export function renderTable(table: Table): string {
   const widths = table.columns.map((c) => Math.max(c.header.length, ...table.rows.map((r) => (r[c.key] ?? '').length)));
@@ -25,23 +25,33 @@ export function renderResult(result: CommandResult): { stdout: string; stderr: s
 }
 
 export function renderCommandHelp(command: Command<unknown>): string {
-  const lines = [`Usage: ${usageLine(command)}`, '', command.summary + '.'];
-  if (command.description) lines.push('', command.description);
-  if (command.positionals.length > 0) {
+  return renderHelp(usageLine(command), command, { json: true });
+}
+
+/** A host's help: its options, and `[options]` in the usage line (a host takes no positionals). */
+export function renderHostHelp(host: HostHelp): string {
+  return renderHelp(`lifeboat ${host.name}${Object.keys(host.options).length > 0 ? ' [options]' : ''}`, { ...host, positionals: [] }, { json: false });
+}
+
+function renderHelp(usage: string, topic: HostHelp & Pick<Command<unknown>, 'positionals'>, flags: { json: boolean }): string {
+  const lines = [`Usage: ${usage}`, '', topic.summary + '.'];
+  if (topic.description) lines.push('', topic.description);
+  if (topic.positionals.length > 0) {
     lines.push('', 'Arguments:');
-    for (const p of command.positionals) lines.push(`  ${p.name.padEnd(14)} ${p.description}${p.required ? '' : ' (optional)'}`);
+    for (const p of topic.positionals) lines.push(`  ${p.name.padEnd(14)} ${p.description}${p.required ? '' : ' (optional)'}`);
   }
   lines.push('', 'Options:');
-  for (const [name, o] of Object.entries(command.options)) {
+  for (const [name, o] of Object.entries(topic.options)) {
     const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.valueName ?? 'VALUE'}` : ''}`;
     lines.push(`  ${flag.padEnd(24)} ${o.description}`);
   }
-  lines.push(`  ${'--json'.padEnd(24)} print the result as JSON`, `  ${'-h, --help'.padEnd(24)} show this help`);
+  if (flags.json) lines.push(`  ${'--json'.padEnd(24)} print the result as JSON`);
+  lines.push(`  ${'-h, --help'.padEnd(24)} show this help`);
   return lines.join('\n') + '\n';
 }
 
-export function renderMainHelp(commands: readonly Command<unknown>[]): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+export function renderMainHelp(commands: readonly Command<unknown>[], hosts: readonly HostHelp[]): string {
+  const width = Math.max(...[...commands, ...hosts].map((c) => c.name.length));
   return [
     'Lifeboat — backups you can prove you can restore.',
     '',
@@ -50,6 +60,9 @@ export function renderMainHelp(commands: readonly Command<unknown>[]): string {
     '',
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Long-running (they run the commands above themselves):',
+    ...hosts.map((h) => `  ${h.name.padEnd(width)}  ${h.summary}`),
     '',
     'A <runbook> is a name from the runbooks folder (./runbooks, or LIFEBOAT_RUNBOOKS) or a path to a YAML file.',
     'State lives in ./.lifeboat (or LIFEBOAT_HOME). `lifeboat <command> --help` explains a command.',

@@ -4,7 +4,8 @@
  *
  *   RunbookCatalog  last good runbooks, re-read on change / SIGHUP
  *   Scheduler       cron fires → jobs (backup, verify, drill, tier), catch-up, overlap skip
- *   jobs            each job is the shared command (invokeCommand) as actor "scheduler"
+ *   jobs            each job is a command of the registry serve was given, with typed
+ *                   arguments (scheduled-jobs.ts), as actor "scheduler"
  *   stale timer     alert rules every minute (an RPO passes without any run)
  *   ops server      /metrics and /healthz on 127.0.0.1
  *   Slack face      optional: slash commands, alerts, drill announcements
@@ -14,25 +15,48 @@
  * a SIGKILL would at worst (nothing visible before it is durable) and records
  * itself `cancelled`.
  */
-import { invokeCommand } from '../../commands/invoke.js';
-import type { CommandContext, CommandResult } from '../../commands/command.js';
-import { findCommand } from '../../commands/index.js';
-import { compactDuration, evaluateAll, eventNotifier, fanOutNotifier, type Notifier } from '../core/alerts/index.js';
-import { ExitCode, LifeboatError } from '../core/errors.js';
-import { RunLock } from '../core/pipeline/run-lock.js';
-import type { EngineEvent } from '../core/events.js';
-import { describeSkip, FileScheduleState, scheduleStatePath, Scheduler, systemTimers, type Job, type SkipReason } from '../core/schedule/index.js';
-import type { Runbook } from '../core/runbook/types.js';
-import type { Actor } from '../core/store/records.js';
+import type { Command, CommandContext, CommandResult } from '../../commands/command.js';
+import type { Invocation } from '../../commands/invoke.js';
+import {
+  compactDuration,
+  describeSkip,
+  evaluateAll,
+  eventNotifier,
+  ExitCode,
+  fanOutNotifier,
+  FileScheduleState,
+  LifeboatError,
+  RunLock,
+  scheduleStatePath,
+  Scheduler,
+  systemTimers,
+  type Actor,
+  type EngineEvent,
+  type Job,
+  type Notifier,
+  type SkipReason,
+} from '../core/index.js';
 import { createMetrics } from './metrics.js';
 import { storeUnreadableReason } from './ops-health.js';
 import { startOpsServer, type OpsServer } from './ops-server.js';
 import { RunbookCatalog } from './runbook-catalog.js';
 import type { DrillAnnouncer, DrillThread } from './drill-announcer.js';
+import { commandOfKind, scheduledInvocation } from './scheduled-jobs.js';
+
+/**
+ * The commands serve runs, handed in by whoever launched it (src/cli/main.ts
+ * passes commands/index.ts), so serve never imports the registry that lists
+ * the commands and no import circle runs through it.
+ */
+export interface CommandRegistry {
+  findCommand(name: string): Command<unknown> | undefined;
+  invokeCommand(inv: Invocation, ctx: CommandContext): Promise<CommandResult>;
+}
 
 export interface ServeOptions {
   /** The serve command's own context: store, clock, env, locations, the stop signal, the log sink. */
   ctx: CommandContext;
+  registry: CommandRegistry;
   /** Where /metrics and /healthz listen; undefined = not at all. */
   ops?: { host: string; port: number };
   /** A missed fire runs once at start-up when it is at most this old. */
@@ -60,8 +84,6 @@ export interface ServeOutcome {
   jobsRun: number;
   jobsCancelled: number;
 }
-
-const commandOfKind: Record<Job['kind'], string> = { backup: 'backup', verify: 'check', drill: 'restore-drill', tier: 'tier' };
 
 export async function serve(options: ServeOptions): Promise<ServeOutcome> {
   const { ctx } = options;
@@ -126,17 +148,17 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
 
   const runJob = async (job: Job, signal: AbortSignal): Promise<void> => {
     const runbook = catalog.get(job.runbook);
-    const command = findCommand(commandOfKind[job.kind]);
+    const command = options.registry.findCommand(commandOfKind[job.kind]);
     if (!runbook || !command) {
       log('warn', `lifeboat serve: ${job.kind} of ${job.runbook} not run: ${runbook ? `no ${commandOfKind[job.kind]} command` : 'runbook no longer in service'}`);
       return;
     }
-    const argv = job.kind === 'verify' && runbook.verify.readDataFraction > 0 ? [runbook.name, `--read-data=${verifyPercent(runbook)}%`] : [runbook.name];
+    const { args, argv } = scheduledInvocation(job.kind, runbook);
     const jobCtx: CommandContext = { ...ctx, actor, emit: jobEvents(job), signal, pinnedRunbook: (name) => catalog.get(name) };
     log('info', `lifeboat serve: ${job.kind} of ${job.runbook} started${job.catchUp ? ` (catch-up of ${job.scheduledAt.toISOString()})` : ''}`);
     const started = ctx.clock.monotonicMs();
     outcome.jobsRun++;
-    const result = await invokeCommand({ command, argv, where: 'schedule' }, jobCtx);
+    const result = await options.registry.invokeCommand({ command, args, argv, where: 'schedule' }, jobCtx);
     if (result.exitCode === ExitCode.cancelled) outcome.jobsCancelled++;
     log(
       result.exitCode === ExitCode.ok ? 'info' : 'warn',
@@ -255,11 +277,6 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
     await catalog.close();
     await ops?.close();
   }
-}
-
-/** `verify.readData` as the percentage `check --read-data` takes. */
-function verifyPercent(runbook: Runbook): string {
-  return String(Math.round(runbook.verify.readDataFraction * 10_000) / 100);
 }
 
 function untilAborted(signal: AbortSignal): Promise<void> {

@@ -1,53 +1,64 @@
 /**
- * One poll of where things stand: the status command (through the shared
- * invoker, like every face) for the per-runbook numbers, the runbooks'
- * schedules for the next run times, and the store's recent runs, drills and
- * open alerts for the run list, history and alerts pane. The store re-reads its
- * file on every query, so runs written by other processes show up here.
+ * One poll of where things stand: each runbook's status (core's readStatus
+ * definitions, as `lifeboat status` shows them), its next scheduled runs,
+ * and the store's recent runs, drills and open alerts for the run list,
+ * history and alerts pane — all from one read of the store. The store re-reads
+ * its file on every query, so runs written by other processes show up here;
+ * the runbook files are read again only when their folder changed
+ * (runbook-cache.ts).
  */
-import { findCommand, invokeCommand } from '../../commands/index.js';
 import type { CommandContext } from '../../commands/command.js';
-import type { StatusEntry } from '../../commands/status.js';
-import { listRunbooks } from '../core/runbook/index.js';
+import { statusOfAll, type RunRecord, type RunbookEntry, type StatusEntry } from '../core/index.js';
+import { cachedRunbooks } from './runbook-cache.js';
 import { nextFire } from './schedule.js';
 import type { RunbookView, StoreSnapshot } from './state.js';
 
-export async function loadSnapshot(ctx: CommandContext, options: { runLimit?: number } = {}): Promise<StoreSnapshot> {
-  const status = findCommand('status');
-  if (!status) throw new Error('the status command is missing from the registry');
-  const result = await invokeCommand({ command: status, argv: [], where: 'tui' }, ctx);
-  if (result.exitCode !== 0) throw new Error(result.summary ?? `status failed (exit ${result.exitCode})`);
-  const entries = (result.data ?? []) as StatusEntry[];
-  const now = ctx.clock.now();
-  const runbookFiles = await listRunbooks({ runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd });
-  const store = await ctx.store();
-  const [runs, drills, alerts] = await Promise.all([
-    store.listRuns({ limit: options.runLimit ?? 200 }),
-    store.listDrills({ limit: options.runLimit ?? 200 }),
-    store.listAlerts({ status: 'open' }),
-  ]);
-  const runbooks: RunbookView[] = entries.map((e) => {
-    const rb = runbookFiles.find((f) => f.name === e.runbook)?.runbook;
-    const schedule = rb?.schedule;
-    const lastGood = e.lastSuccess ? runs.find((r) => r.id === e.lastSuccess!.id) : undefined;
+export interface SnapshotOptions {
+  /** How many of the newest runs and drills the snapshot lists (default 200). */
+  runLimit?: number;
+}
+
+/** A loader of snapshots for one console: it keeps the runbooks it read between polls. */
+export function snapshotLoader(ctx: Pick<CommandContext, 'runbooksDir' | 'home' | 'cwd' | 'clock' | 'store'>, options: SnapshotOptions = {}): () => Promise<StoreSnapshot> {
+  const runbooks = cachedRunbooks({ runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd });
+  const limit = options.runLimit ?? 200;
+  return async () => {
+    const entries = await runbooks();
+    const store = await ctx.store();
+    const [runs, drills, alerts] = await Promise.all([store.listRuns(), store.listDrills(), store.listAlerts({ status: 'open' })]);
+    // The time is read after the store, so an age is never computed against a moment before its record was read.
+    const now = ctx.clock.now();
+    const status = statusOfAll(entries, { runs, drills, alerts }, now);
+    const byId = new Map(runs.map((r) => [r.id, r]));
     return {
-      name: e.runbook,
-      valid: e.valid,
-      description: rb?.description,
-      lastRun: e.lastRun,
-      lastSuccess: e.lastSuccess,
-      ageMs: e.ageMs,
-      rpoMs: e.rpoMs,
-      rpoState: e.rpoState,
-      lastDrill: e.lastDrill,
-      rtoTargetMs: rb?.objectives.rtoMs,
-      rtoTrendMs: e.rtoTrendMs,
-      openAlerts: e.openAlerts,
-      nextBackup: nextFire(schedule?.backup, schedule?.timezone, now)?.toISOString(),
-      nextDrill: nextFire(schedule?.drill, schedule?.timezone, now)?.toISOString(),
-      lastStoredBytes: lastGood?.stats?.repositoryBytes ?? lastGood?.stats?.bytesStored,
-      ...(e.cold ? { cold: { storageClass: e.cold.storageClass, ...(e.cold.rto ? { rto: e.cold.rto } : {}), ...(e.cold.reason ? { reason: e.cold.reason } : {}) } } : {}),
+      loadedAt: now.toISOString(),
+      runbooks: status.map((s, i) => runbookView(s, entries[i]!, s.lastSuccess && byId.get(s.lastSuccess.id), now)),
+      runs: runs.slice(0, limit),
+      drills: drills.slice(0, limit),
+      alerts,
     };
-  });
-  return { loadedAt: now.toISOString(), runbooks, runs, drills, alerts };
+  };
+}
+
+/** A dashboard row: the status entry, the runbook's next scheduled backup and drill, the repository's size. */
+function runbookView(s: StatusEntry, entry: RunbookEntry, lastGood: RunRecord | undefined, now: Date): RunbookView {
+  const schedule = entry.runbook?.schedule;
+  return {
+    name: s.runbook,
+    valid: s.valid,
+    description: s.description,
+    lastRun: s.lastRun,
+    lastSuccess: s.lastSuccess,
+    ageMs: s.ageMs,
+    rpoMs: s.rpoMs,
+    rpoState: s.rpoState,
+    lastDrill: s.lastDrill,
+    rtoTargetMs: s.rtoTargetMs,
+    rtoTrendMs: s.rtoTrendMs,
+    openAlerts: s.openAlerts,
+    nextBackup: nextFire(schedule?.backup, schedule?.timezone, now)?.toISOString(),
+    nextDrill: nextFire(schedule?.drill, schedule?.timezone, now)?.toISOString(),
+    lastStoredBytes: lastGood?.stats?.repositoryBytes ?? lastGood?.stats?.bytesStored,
+    ...(s.cold ? { cold: { storageClass: s.cold.storageClass, ...(s.cold.rto ? { rto: s.cold.rto } : {}), ...(s.cold.reason ? { reason: s.cold.reason } : {}) } } : {}),
+  };
 }

@@ -1,19 +1,25 @@
 /**
  * Open the console on this terminal: render the App with Ink, run commands
- * through the shared invoker with `actor.face` 'tui', and on quit cancel what
- * still runs, wait for it to record its end, then release the store.
+ * through the registry it is given (the CLI passes commands/index.ts) with
+ * `actor.face` 'tui', and on quit cancel what still runs, wait for it to
+ * record its end, then release the store.
  */
 import { render } from 'ink';
-import { commands, findCommand, invokeCommand } from '../../commands/index.js';
-import type { CommandContext } from '../../commands/command.js';
-import { errorResult } from '../../commands/invoke.js';
-import { ExitCode } from '../core/errors.js';
-import type { EventSink } from '../core/events.js';
+import type { Command, CommandContext, CommandResult } from '../../commands/command.js';
+import { errorResult, type Invocation } from '../../commands/invoke.js';
+import { ExitCode, type EventSink } from '../core/index.js';
 import { App, type TuiHost } from './app.js';
-import { loadSnapshot } from './load-snapshot.js';
+import { snapshotLoader } from './load-snapshot.js';
 
 /** Builds a command context whose events go to `emit` and which `signal` cancels. */
 export type ContextBuilder = (emit: EventSink, signal: AbortSignal) => CommandContext;
+
+/** The commands the console offers at its prompt, handed in by whoever opened it. */
+export interface CommandRegistry {
+  commands: readonly Command<unknown>[];
+  findCommand(name: string): Command<unknown> | undefined;
+  invokeCommand(inv: Invocation, ctx: CommandContext): Promise<CommandResult>;
+}
 
 export interface RunTuiOptions {
   pollMs?: number;
@@ -23,33 +29,33 @@ export interface RunTuiOptions {
   stdin?: NodeJS.ReadStream;
 }
 
-/** Commands the console does not offer at its prompt: `start` re-opens what is already open; `serve` is a daemon that would write over the screen. */
-const hidden = new Set(['start', 'serve']);
+/** Commands the console does not offer at its prompt: `start` re-opens what is already open. */
+const hidden = new Set(['start']);
 
-export function tuiHost(build: ContextBuilder): TuiHost {
+export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHost {
   const idle = new AbortController();
   const quietCtx = build(() => undefined, idle.signal);
   return {
-    commandNames: commands.map((c) => c.name).filter((n) => !hidden.has(n)),
+    commandNames: registry.commands.map((c) => c.name).filter((n) => !hidden.has(n)),
     async run(argv, emit, signal) {
       const [name, ...args] = argv;
-      const command = name ? findCommand(name) : undefined;
+      const command = name ? registry.findCommand(name) : undefined;
       if (!command) return { exitCode: ExitCode.usage, summary: `unknown command "${name ?? ''}"` };
       try {
-        return await invokeCommand({ command, argv: args, where: 'tui' }, build(emit, signal));
+        return await registry.invokeCommand({ command, argv: args, where: 'tui' }, build(emit, signal));
       } catch (e) {
         return errorResult(e);
       }
     },
-    load: () => loadSnapshot(quietCtx),
+    load: snapshotLoader(quietCtx),
     now: () => quietCtx.clock.now(),
   };
 }
 
 /** Render the console and resolve with the exit code once it has quit and cleaned up. */
-export async function runTui(build: ContextBuilder, options: RunTuiOptions = {}): Promise<number> {
+export async function runTui(registry: CommandRegistry, build: ContextBuilder, options: RunTuiOptions = {}): Promise<number> {
   let pending: Promise<unknown>[] = [];
-  const instance = render(<App host={tuiHost(build)} pollMs={options.pollMs} onQuit={(p) => (pending = p)} />, {
+  const instance = render(<App host={tuiHost(registry, build)} pollMs={options.pollMs} onQuit={(p) => (pending = p)} />, {
     exitOnCtrlC: true,
     stdout: options.stdout ?? process.stdout,
     stdin: options.stdin ?? process.stdin,

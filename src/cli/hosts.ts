@@ -1,0 +1,28 @@
+/**
+ * The hosts the CLI launches: long-running processes that are not commands
+ * (they are not invoked, audited or reachable from Slack or the console's
+ * prompt) but receive the command registry and run commands themselves. Here
+ * only what help says about them; main.ts loads each on demand.
+ */
+import type { OptionSpec } from '../../commands/command.js';
+import { serveHelp } from '../serve/serve-args.js';
+
+export interface HostHelp {
+  name: string;
+  summary: string;
+  description?: string;
+  options: Record<string, OptionSpec>;
+}
+
+const tuiHelp: HostHelp = {
+  name: 'tui',
+  summary: 'The terminal console: runbooks, live runs, history, alerts and a command prompt (also `lifeboat` alone on a terminal)',
+  description: '`?` lists the keys; `:` runs any command (Tab completes); `q` quits. Runs started elsewhere (another terminal, Slack, serve) appear live. Without a terminal, `lifeboat` prints the status table instead.',
+  options: {},
+};
+
+export const hosts: readonly HostHelp[] = [tuiHelp, serveHelp];
+
+export function findHost(name: string): HostHelp | undefined {
+  return hosts.find((h) => h.name === name);
+}

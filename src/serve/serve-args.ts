@@ -1,0 +1,81 @@
+/**
+ * `lifeboat serve`'s arguments: what help shows, and the typed options the
+ * host runs with. Kept apart from serve-host.ts so `lifeboat --help` and
+ * `lifeboat serve --help` load neither the daemon nor Slack.
+ */
+import { parseArgs } from 'node:util';
+import type { OptionSpec } from '../../commands/command.js';
+import { LifeboatError, parseDuration } from '../core/index.js';
+
+/** Prometheus exporters each take a port of their own; this one is Lifeboat's default. */
+export const DEFAULT_METRICS_PORT = 9817;
+
+/** What help says about serve (the CLI lists it among the hosts it launches). */
+export const serveHelp = {
+  name: 'serve',
+  summary: 'Run the scheduler, /metrics and /healthz, and the Slack app when configured, until stopped',
+  description: [
+    'Runs each runbook\'s schedule (backup, verify, drill, tier) in its time zone. A fire missed while serve was down runs once at start-up when it is within --grace; a fire that would overlap a running job of the same runbook is skipped and audited. Runbook files are re-read when they change or on SIGHUP; an edit that no longer validates keeps the last good version in service and raises an alert.',
+    `Metrics (Prometheus) at http://127.0.0.1:${DEFAULT_METRICS_PORT}/metrics and health at /healthz by default (--metrics-port, LIFEBOAT_METRICS_PORT; "off" turns them off).`,
+    'Slack: Socket Mode when SLACK_BOT_TOKEN and SLACK_APP_TOKEN are set; HTTP mode on 127.0.0.1 with SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and --port (or LIFEBOAT_SLACK_PORT). Without any SLACK_ variable serve runs without Slack.',
+    'SIGTERM or Ctrl-C stops taking work, lets running jobs finish for up to --shutdown-deadline, then cancels them cleanly.',
+  ].join('\n\n'),
+  options: {
+    port: { type: 'string', description: 'Slack HTTP mode: port on 127.0.0.1 for POST /slack/events (0 = any free port)', valueName: 'PORT' },
+    'metrics-port': { type: 'string', description: `port for /metrics and /healthz (default ${DEFAULT_METRICS_PORT}, 0 = any free port, off = none)`, valueName: 'PORT' },
+    'metrics-host': { type: 'string', description: 'address for /metrics and /healthz (default 127.0.0.1)', valueName: 'HOST' },
+    grace: { type: 'string', description: 'run a fire missed while serve was down once at start-up if it is at most this old (default 1h)', valueName: 'DURATION' },
+    jitter: { type: 'string', description: 'start each scheduled job up to this much after its time (default 0)', valueName: 'DURATION' },
+    'shutdown-deadline': { type: 'string', description: 'how long running jobs may finish after SIGTERM before they are cancelled (default 5m)', valueName: 'DURATION' },
+  } satisfies Record<string, OptionSpec>,
+};
+
+export interface ServeArgs {
+  /** Slack HTTP mode's port, as given (the Slack config reads it with LIFEBOAT_SLACK_PORT). */
+  slackPort?: string;
+  /** Where /metrics and /healthz listen; undefined = not at all. */
+  ops?: { host: string; port: number };
+  graceMs: number;
+  jitterMs: number;
+  shutdownDeadlineMs: number;
+}
+
+/** Parse serve's argv (and the LIFEBOAT_ settings it falls back to); throws USAGE with what is wrong. */
+export function parseServeArgs(argv: string[], env: Readonly<Record<string, string | undefined>>): ServeArgs {
+  let values: Record<string, string | undefined>;
+  try {
+    const options = Object.fromEntries(Object.keys(serveHelp.options).map((name) => [name, { type: 'string' as const }]));
+    values = parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Record<string, string | undefined>;
+  } catch (e) {
+    throw usage((e as Error).message.replace(/\. To specify a positional.*$/s, ''));
+  }
+  const duration = (name: string, text: string): number => {
+    try {
+      return parseDuration(text);
+    } catch (e) {
+      throw usage(`${name}: ${(e as Error).message}`);
+    }
+  };
+  return {
+    ...(values.port === undefined ? {} : { slackPort: values.port }),
+    ops: metricsAddress(values['metrics-port'] ?? env.LIFEBOAT_METRICS_PORT, values['metrics-host'] ?? '127.0.0.1'),
+    graceMs: duration('--grace', values.grace ?? '1h'),
+    jitterMs: duration('--jitter', values.jitter ?? '0s'),
+    shutdownDeadlineMs:
+      values['shutdown-deadline'] === undefined
+        ? duration('LIFEBOAT_SHUTDOWN_DEADLINE', env.LIFEBOAT_SHUTDOWN_DEADLINE ?? '5m')
+        : duration('--shutdown-deadline', values['shutdown-deadline']),
+  };
+}
+
+function metricsAddress(portText: string | undefined, host: string): ServeArgs['ops'] {
+  if (portText === 'off') return undefined;
+  if (portText === undefined) return { host, port: DEFAULT_METRICS_PORT };
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65_535) throw usage(`--metrics-port must be a number 0-65535 or "off", got "${portText}"`);
+  return { host, port };
+}
+
+function usage(message: string): LifeboatError {
+  return new LifeboatError('USAGE', `serve: ${message} (see lifeboat serve --help)`);
+}
