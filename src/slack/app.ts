@@ -1,48 +1,30 @@
 /**
- * The Slack face. `createSlackApp` builds a Bolt app (Socket Mode, or HTTP on
- * loopback with signed requests) and registers every listener in one place
- * (`registerListeners`). Handlers `ack()` first, then route to the shared
- * commands through `invokeCommand` with a Slack actor and a group resolver:
- * nothing here re-implements a command. Results and the engine's event stream
- * are rendered by the pure builders in ./blocks.
+ * The Slack face's Bolt wiring. `createSlackApp` builds a Bolt app (Socket
+ * Mode, or HTTP on loopback with signed requests), adapts Bolt's WebClient to
+ * the face's `SlackApi` port, and registers every listener in one place
+ * (`registerListeners`): each acknowledges Slack first (3 s limit), then hands
+ * the request to the handlers in ./handlers.ts, which route it to the shared
+ * commands.
  *
  * This is the only file that imports @slack/bolt; the rest of the face talks to
  * the `SlackApi` port. Everything the face sends goes out through ./outbound.ts:
- * known secrets redacted, local paths cut. Read-only answers (`/backup list`,
- * `/backup status`) show names, descriptions and health only.
+ * known secrets redacted, local paths cut.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, LogLevel, type RespondFn, type types, type webApi } from '@slack/bolt';
-import type { CommandContext, CommandResult } from '../../commands/command.js';
-import { invokeCommand } from '../../commands/invoke.js';
+import type { CommandResult } from '../../commands/command.js';
 import type { GroupResolver } from '../../commands/support/access.js';
-import { ackCommand } from '../../commands/ack.js';
 import { knownSecretsFor } from '../../commands/support/known-secrets.js';
-import { runbookOfAlertKey } from '../core/alerts/rule.js';
-import { systemClock, type Clock } from '../core/clock.js';
-import { ExitCode } from '../core/errors.js';
-import type { EngineEvent } from '../core/events.js';
-import type { Redactor } from '../core/redaction/index.js';
-import { listRunbooks, loadRunbook } from '../core/runbook/index.js';
-import type { Runbook } from '../core/runbook/types.js';
-import type { Store } from '../core/store/store.js';
-import type { Actor } from '../core/store/records.js';
+import { loadRunbook, systemClock, type Clock, type Redactor, type Runbook, type Store } from '../core/index.js';
 import { announceDrill, postDrillResult } from './announce.js';
 import type { FaceLogger, PostedMessage, SlackApi } from './api.js';
 import { ACK_ACTION_ID } from './blocks/alert.js';
-import { problemMessage, type ProblemKind } from './blocks/errors.js';
-import { helpMessage, SLASH_USAGE } from './blocks/help.js';
-import { applyRunEvent, finishRunView, initialRunView, runMessage } from './blocks/progress.js';
-import { commandResultMessage } from './blocks/result.js';
-import { healthFromStatus, runbookListMessage, runbookStatusMessage } from './blocks/runbooks.js';
-import { escape, type Message } from './blocks/types.js';
 import { SlackFaceError } from './errors.js';
 import { cachedGroupResolver } from './groups.js';
-import { LiveMessage } from './live-message.js';
+import { slackHandlers, type Respond, type SlackHandlers } from './handlers.js';
 import { slackNotifier, type SlackNotifier } from './notifier.js';
-import { publicApi, publicMessage, redactingLogger } from './outbound.js';
-import { routeSlash, tokenize } from './slash.js';
+import { publicApi, redactingLogger } from './outbound.js';
 
 export type SlackConnection =
   /** Signed requests to POST /slack/events on `host:port` (port 0 = any free port). */
@@ -131,13 +113,6 @@ export function webClientApi(client: webApi.WebClient): SlackApi {
   };
 }
 
-interface Request {
-  user: string;
-  channel: string;
-  /** Ephemeral/in-place replies through the request's response_url, when it has one. */
-  respond?: RespondFn;
-}
-
 export function createSlackApp(options: SlackAppOptions): SlackFace {
   const clock = options.clock ?? systemClock;
   const logLevel = options.logLevel ?? LogLevel.INFO;
@@ -175,146 +150,26 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
     return p;
   };
 
-  const context = (actor: Actor, emit: (e: EngineEvent) => void): CommandContext & { resolveGroup: GroupResolver } => ({
-    actor,
-    env: options.env,
-    cwd: options.cwd,
-    home: options.home,
-    runbooksDir: options.runbooksDir,
-    clock,
-    emit,
-    signal: shutdown.signal,
-    store: options.store,
-    resolveGroup,
-    ...(options.pinnedRunbook ? { pinnedRunbook: options.pinnedRunbook } : {}),
-  });
-
-  /** Alerts raised by a run started here go to Slack as well as to the event stream. */
-  const alertEvents = (e: EngineEvent) => {
-    if (e.type === 'alert.raised') void track(notifier.raised(e.alert)).catch((err: unknown) => logger.warn(`lifeboat slack: alert ${e.alert.key} not posted: ${String(err)}`));
-    if (e.type === 'alert.resolved') void track(notifier.resolved(e.alert)).catch((err: unknown) => logger.warn(`lifeboat slack: alert ${e.alert.key} not updated: ${String(err)}`));
-  };
-
-  const reply = async (req: Request, message: Message, visibility: 'ephemeral' | 'in_channel' = 'ephemeral') => {
-    try {
-      // `api` makes its messages public itself; a response_url answer is made public here.
-      const shown = publicMessage(message, secrets);
-      if (req.respond) await req.respond({ response_type: visibility, replace_original: false, text: shown.text, blocks: shown.blocks as Blocks });
-      else if (visibility === 'ephemeral') await api.postEphemeral(req.channel, req.user, message);
-      else await api.postMessage(req.channel, message);
-    } catch (e) {
-      logger.warn(`lifeboat slack: reply to ${req.user} in ${req.channel} failed: ${(e as Error).message}`);
-    }
-  };
-
-  const problem = (kind: ProblemKind, request: string, message: string, hints: string[]) => problemMessage({ kind, request, message, hints });
-
-  const usageHints = (slash: string) => [...SLASH_USAGE.filter((l) => l.startsWith(`\`${slash}`)), 'Try `/backup help`'];
-
-  const runbookHints = async () => {
-    const names = (await listRunbooks(locations).catch(() => [])).map((e) => e.name);
-    return [names.length > 0 ? `Runbooks here: ${names.map(escape).join(', ')}` : 'There are no runbooks yet', 'Try `/backup list`'];
-  };
-
-  /** A request the face rejects itself is audited like the ones invokeCommand refuses. */
-  const auditRejected = async (actor: Actor, command: string, args: string[], where: string, detail: string) => {
-    try {
-      const store = await options.store();
-      const now = clock.now();
-      const entry = { id: `${now.getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, at: now.toISOString(), actor, command, args, where, result: 'usage' as const, detail };
-      // What someone typed goes to state.json: redacted like everything else written there.
-      await store.appendAudit(secrets ? secrets.redactDeep(entry) : entry);
-    } catch (e) {
-      logger.warn(`lifeboat slack: audit write failed: ${(e as Error).message}`);
-    }
-  };
-
-  /**
-   * Explain a result that did not run anything (refused, usage, unknown runbook, early failure).
-   * `runbook` is the name the request gave, if any: an unknown one is named, the folder it was looked for in is not.
-   */
-  const explain = async (req: Request, request: string, slash: string, result: CommandResult, access: string, runbook?: string) => {
-    const code = (result.data as { error?: { code?: string } } | undefined)?.error?.code;
-    const message = result.summary ?? `exit ${result.exitCode}`;
-    if (code === 'ACCESS_DENIED') {
-      await reply(req, problem('refused', request, message, [`Ask someone listed in the runbook’s \`access.${access}\`, or have them add you (a Slack user id or a @group handle).`]));
-    } else if (code === 'RUNBOOK_NOT_FOUND') {
-      await reply(req, problem('unknown-runbook', request, runbook ? `No runbook named "${runbook}"` : 'No such runbook', await runbookHints()));
-    } else if (code === 'RUNBOOK_INVALID') {
-      // Each problem as `line:col: field: what`, without the server's file path.
-      await reply(req, problem('failed', request, message.replace(/^[^\s:]+:(\d+):(\d+): /gm, 'line $1:$2: '), ['The runbook must be fixed on the server (`lifeboat runbooks validate`)']));
-    } else if (result.exitCode === ExitCode.usage) {
-      await reply(req, problem('usage', request, message, usageHints(slash)));
-    } else {
-      await reply(req, problem('failed', request, message, []));
-    }
-  };
-
-  const handleSlash = async (slash: string, text: string, req: Request) => {
-    await learnSecrets();
-    const request = `${slash} ${text}`.trim();
-    const actor: Actor = { face: 'slack', user: req.user };
-    const route = routeSlash(slash, text);
-    if (route.kind === 'help') return reply(req, helpMessage());
-    if (route.kind === 'usage') {
-      await auditRejected(actor, slash.slice(1), tokenize(text), req.channel, route.message);
-      return reply(req, problem('usage', request, route.message, usageHints(slash)));
-    }
-    const { command, argv } = route;
-    if (!route.live) {
-      const result = await invokeCommand({ command, argv, where: req.channel }, context(actor, alertEvents));
-      if (result.exitCode !== ExitCode.ok && !result.table) return explain(req, request, slash, result, command.access, argv[0]);
-      if (route.view !== undefined) {
-        const health = healthFromStatus(result).filter((h) => route.onlyRunbook === undefined || h.name === route.onlyRunbook);
-        if (route.onlyRunbook !== undefined && health.length === 0) return reply(req, problem('unknown-runbook', request, `No runbook named "${route.onlyRunbook}"`, await runbookHints()));
-        return reply(req, route.view === 'list' ? runbookListMessage(request, health) : runbookStatusMessage(request, health));
-      }
-      if (route.onlyRunbook !== undefined && result.table) {
-        const rows = result.table.rows.filter((r) => r.runbook === route.onlyRunbook);
-        if (rows.length === 0) return reply(req, problem('unknown-runbook', request, `no runbook named "${route.onlyRunbook}"`, await runbookHints()));
-        return reply(req, commandResultMessage(request, { ...result, summary: route.onlyRunbook, table: { ...result.table, rows } }));
-      }
-      return reply(req, commandResultMessage(request, result));
-    }
-    // A run: one in-channel message, posted when the engine says the run started, updated in place.
-    let view = initialRunView(request, req.user, argv[0] ?? '');
-    const live = new LiveMessage({ api, channel: req.channel, logger, ...(options.updateIntervalMs !== undefined ? { minIntervalMs: options.updateIntervalMs } : {}) });
-    const emit = (e: EngineEvent) => {
-      alertEvents(e);
-      const next = applyRunEvent(view, e);
-      if (next === view) return;
-      view = next;
-      if (e.type === 'run.started' || live.started) live.show(runMessage(view));
-    };
-    const result = await invokeCommand({ command, argv, where: req.channel }, context(actor, emit));
-    if (!live.started) return explain(req, request, slash, result, command.access, argv[0]);
-    const delivered = await live.finish(runMessage(finishRunView(view, result)));
-    if (!delivered) await reply(req, runMessage(finishRunView(view, result)));
-  };
-
-  const handleAck = async (key: string, where: PostedMessage | undefined, req: Request) => {
-    await learnSecrets();
-    const actor: Actor = { face: 'slack', user: req.user };
-    const result = await invokeCommand({ command: ackCommand as never, argv: [key], where: req.channel }, context(actor, alertEvents));
-    if (result.exitCode !== ExitCode.ok) return explain(req, `Acknowledge ${key}`, '/backup', result, 'backup', runbookOfAlertKey(key));
-    const store = await options.store();
-    const alert = await store.getAlert(key);
-    const message = where ?? notifier.messageOf(key);
-    if (alert && message) await notifier.refresh(alert, message);
-  };
-
-  /** A bug or a store outage still gets the person an answer, and the log the stack. */
-  const guarded = (request: string, req: Request, work: Promise<void>) =>
-    work.catch(async (e: unknown) => {
-      logger.error(`lifeboat slack: ${request} by ${req.user} failed:`, e);
-      await reply(req, problem('failed', request, (e as Error).message ?? String(e), []));
-    });
-
-  registerListeners(app, {
-    slash: (slash, text, req) => track(guarded(`${slash} ${text}`.trim(), req, handleSlash(slash, text, req))),
-    ack: (key, where, req) => track(guarded(`Acknowledge ${key}`, req, handleAck(key, where, req))),
+  registerListeners(
+    app,
+    slackHandlers({
+      api,
+      notifier,
+      logger,
+      resolveGroup,
+      clock,
+      locations,
+      env: options.env,
+      store: options.store,
+      ...(options.pinnedRunbook ? { pinnedRunbook: options.pinnedRunbook } : {}),
+      signal: shutdown.signal,
+      secrets: () => secrets,
+      learnSecrets,
+      ...(options.updateIntervalMs !== undefined ? { updateIntervalMs: options.updateIntervalMs } : {}),
+      track,
+    }),
     logger,
-  });
+  );
 
   let server: Server | undefined;
   return {
@@ -351,18 +206,18 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
   };
 }
 
-interface Handlers {
-  slash(slash: string, text: string, req: Request): Promise<void>;
-  ack(key: string, where: PostedMessage | undefined, req: Request): Promise<void>;
-  logger: FaceLogger;
-}
+/** Bolt's `respond` as the handlers' {@link Respond}: the same answer, with Bolt's block type. */
+const respondWith =
+  (respond: RespondFn): Respond =>
+  (answer) =>
+    respond({ ...answer, blocks: answer.blocks as Blocks });
 
 /** Every listener, in one place. Each acknowledges Slack first (3 s limit), then works. */
-function registerListeners(app: App, h: Handlers): void {
+function registerListeners(app: App, h: SlackHandlers, logger: FaceLogger): void {
   for (const slash of ['/backup', '/restore-drill']) {
     app.command(slash, async ({ ack, command, respond }) => {
       await ack();
-      await h.slash(slash, command.text ?? '', { user: command.user_id, channel: command.channel_id, respond });
+      await h.slash(slash, command.text ?? '', { user: command.user_id, channel: command.channel_id, respond: respondWith(respond) });
     });
   }
   app.action(ACK_ACTION_ID, async ({ ack, body, action, respond }) => {
@@ -371,9 +226,9 @@ function registerListeners(app: App, h: Handlers): void {
     const channel = body.channel?.id ?? body.container?.channel_id;
     const ts = body.message?.ts ?? body.container?.message_ts;
     if (!channel) return;
-    await h.ack(action.value ?? '', ts ? { channel, ts } : undefined, { user: body.user.id, channel, respond });
+    await h.ack(action.value ?? '', ts ? { channel, ts } : undefined, { user: body.user.id, channel, respond: respondWith(respond) });
   });
   app.error(async (error) => {
-    h.logger.error(`lifeboat slack: ${error.code ?? ''} ${error.message}`);
+    logger.error(`lifeboat slack: ${error.code ?? ''} ${error.message}`);
   });
 }
