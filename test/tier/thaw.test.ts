@@ -134,8 +134,16 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     expect(waits.length).toBeGreaterThanOrEqual(1);
     expect(waits).toEqual(waits.map((_, i) => Math.min(80, 20 * 2 ** i)));
 
+    // The restore writes from the thaw's own plan: no folder listing is walked a second time.
+    let treeLoads = 0;
+    const loadTree = repo.loadTree.bind(repo);
+    repo.loadTree = (...args: Parameters<typeof repo.loadTree>) => {
+      treeLoads++;
+      return loadTree(...args);
+    };
     const target = join(cold.base, 'restored');
-    const out = await restoreSnapshot({ repo, snapshot: cold.snapshot, target });
+    const out = await restoreSnapshot({ repo, snapshot: cold.snapshot, plan: thawed.snapshotPlan, target });
+    expect(treeLoads).toBe(0);
     expect(out.failed).toEqual([]);
     expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
     await backend.close();

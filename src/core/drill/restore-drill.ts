@@ -25,8 +25,9 @@ import { formatDuration } from '../format.js';
 import { openRunbookRepositoryStack, type Tier } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
 import { mapLimit } from '../repo/repository.js';
+import { inWorkerBatches } from '../repo/file-scheduler.js';
 import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
-import type { Snapshot } from '../repo/snapshot.js';
+import { planSnapshot, type SnapshotPlan } from '../repo/snapshot-plan.js';
 import { WorkerPool } from '../repo/worker-pool.js';
 import { redactedRun, type Redactor } from '../redaction/index.js';
 import type { ChildEnvRefs, Runbook } from '../runbook/types.js';
@@ -80,7 +81,7 @@ export async function runDrill(unredacted: DrillInput): Promise<DrillResult> {
     const now = clock.monotonicMs();
     const durationMs = Math.round(now - mark);
     mark = now;
-    // A cold drill plans twice (the thaw plan, then the restorer's own): one plan phase, both times in it.
+    // A cold drill marks the plan phase twice (before the thaw, and once the restorer made its folders): one plan phase, both times in it.
     const earlier = drill.phases.find((p) => p.name === name);
     if (earlier && bytes === undefined) {
       earlier.durationMs += durationMs;
@@ -115,10 +116,13 @@ export async function runDrill(unredacted: DrillInput): Promise<DrillResult> {
       thaw = thawed;
       phase('thaw');
     }
+    // One walk of the trees for the thaw, the restore and the validation (src/core/repo/snapshot-plan.ts).
+    const plan = thaw?.snapshotPlan ?? (await planSnapshot(repo, snapshot, { signal: input.signal }));
     let fetchedBytes = 0;
     restore = await restoreSnapshot({
       repo,
       snapshot,
+      plan,
       target: scratch,
       signal: input.signal,
       onMilestone: (m, o) => {
@@ -132,7 +136,7 @@ export async function runDrill(unredacted: DrillInput): Promise<DrillResult> {
     if (!drill.phases.some((p) => p.name === 'fetch')) phase('fetch', fetchedBytes);
     phase('write', restore.bytes);
     for (const f of restore.failed) problems.push(`restore: ${relative(scratch, f.path)}: ${f.error}`);
-    problems.push(...(await validate(repo, snapshot, scratch, runbook, input, restore.failed.map((f) => f.path))));
+    problems.push(...(await validate(repo, plan, scratch, runbook, input, restore.failed.map((f) => f.path))));
     phase('validate', restore.bytes);
     const rtoMs = Math.round(clock.monotonicMs() - started);
     drill.verdict = problems.length > 0 ? 'failed' : rtoMs > drill.targetMs ? 'missed' : 'met';
@@ -171,62 +175,20 @@ function summarize(problems: string[]): string {
   return problems.length > 3 ? `${head}; and ${problems.length - 3} more` : head;
 }
 
-/** Every restored file hashed against the snapshot, stream sources fed to their restore commands, then the check. */
 function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new LifeboatError('CANCELLED', 'drill cancelled');
 }
 
+/** Every restored file hashed against the snapshot, stream sources fed to their restore commands, then the check. */
 async function validate(
   repo: Repository,
-  snapshot: Snapshot,
+  plan: SnapshotPlan,
   scratch: string,
   runbook: Runbook,
   input: DrillInput & { secrets: Redactor },
   alreadyFailed: readonly string[],
 ): Promise<string[]> {
-  const problems: string[] = [];
-  const files: { path: string; size: number; content: string[] }[] = [];
-  const walk = async (treeId: string, dir: string): Promise<void> => {
-    const tree = await repo.loadTree(treeId);
-    for (const node of tree.nodes) {
-      const path = join(dir, node.name);
-      if (node.type === 'dir' && node.subtree) await walk(node.subtree, path);
-      else if (node.type === 'file') files.push({ path, size: node.size ?? 0, content: node.content ?? [] });
-    }
-  };
-  await walk(snapshot.tree, scratch);
-  // A file the restore already reported as damaged needs no second, noisier problem.
-  const reported = new Set(alreadyFailed);
-  const pool = new WorkerPool(repo);
-  try {
-    const batches: (typeof files)[] = [];
-    let batch: typeof files = [];
-    let bytes = 0;
-    for (const f of files) {
-      if (reported.has(f.path)) continue;
-      batch.push(f);
-      bytes += f.size;
-      if (batch.length >= 128 || bytes >= 8 * 1024 * 1024) {
-        batches.push(batch);
-        batch = [];
-        bytes = 0;
-      }
-    }
-    if (batch.length > 0) batches.push(batch);
-    await mapLimit(batches, pool.size * 2, async (b) => {
-      throwIfCancelled(input.signal);
-      const results = await pool.hash(b.map((f) => ({ path: f.path, size: f.size })));
-      b.forEach((f, i) => {
-        const r = results[i]!;
-        if (r.error) problems.push(`validate: ${relative(scratch, f.path)}: ${r.error}`);
-        else if (r.size !== f.size || r.content.length !== f.content.length || r.content.some((id, j) => id !== f.content[j])) {
-          problems.push(`validate: ${relative(scratch, f.path)} does not match the snapshot (${r.size} bytes restored, ${f.size} expected)`);
-        }
-      });
-    });
-  } finally {
-    await pool.close();
-  }
+  const problems = await compareRestoredFiles(repo, plan, scratch, alreadyFailed, input.signal);
   // Restores and the check get the child policy's environment (src/core/child/child-env.ts): a
   // restore its source's `env`, the check `drill.env`, both these facts about the drill.
   const childEnv = (where: string, optIn: ChildEnvRefs | undefined) =>
@@ -243,6 +205,39 @@ async function validate(
     const res = await runShell(runbook.drill.check, { cwd: scratch, env, timeoutMs: runbook.drill.timeoutMs, signal: input.signal });
     throwIfCancelled(input.signal);
     if (res.code !== 0) problems.push(`check \`${runbook.drill.check}\` ${res.timedOut ? `timed out after ${formatDuration(runbook.drill.timeoutMs)}` : `failed (exit ${res.code ?? res.signal})`}${res.tail.length ? `: ${res.tail.join(' | ')}` : ''}`);
+  }
+  return problems;
+}
+
+/**
+ * Re-reads every restored file in the workers and compares its content ids
+ * with the plan the restore wrote from: the files come from that plan, not
+ * from a second walk of the trees.
+ */
+async function compareRestoredFiles(repo: Repository, plan: SnapshotPlan, scratch: string, alreadyFailed: readonly string[], signal: AbortSignal | undefined): Promise<string[]> {
+  const problems: string[] = [];
+  // A file the restore already reported as damaged needs no second, noisier problem.
+  const reported = new Set(alreadyFailed);
+  const files: { path: string; size: number; content: string[] }[] = [];
+  for (const f of plan.files) {
+    const path = join(scratch, f.rel);
+    if (!reported.has(path)) files.push({ path, size: f.node.size ?? 0, content: f.node.content ?? [] });
+  }
+  const pool = new WorkerPool(repo);
+  try {
+    await mapLimit(inWorkerBatches(files, (f) => f.size), pool.size * 2, async (b) => {
+      throwIfCancelled(signal);
+      const results = await pool.hash(b.map((f) => ({ path: f.path, size: f.size })));
+      b.forEach((f, i) => {
+        const r = results[i]!;
+        if (r.error) problems.push(`validate: ${relative(scratch, f.path)}: ${r.error}`);
+        else if (r.size !== f.size || r.content.length !== f.content.length || r.content.some((id, j) => id !== f.content[j])) {
+          problems.push(`validate: ${relative(scratch, f.path)} does not match the snapshot (${r.size} bytes restored, ${f.size} expected)`);
+        }
+      });
+    });
+  } finally {
+    await pool.close();
   }
   return problems;
 }

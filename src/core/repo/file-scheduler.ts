@@ -7,8 +7,33 @@
 import type { WorkerPool } from './worker-pool.js';
 import type { BackupFileJob, BackupFileResult } from './worker-protocol.js';
 
-const BATCH_FILES = 128;
-const BATCH_BYTES = 8 * 1024 * 1024;
+/**
+ * How many files one message to a worker carries: up to 128 files or 8 MiB,
+ * whichever comes first (a larger file goes alone). Per-message overhead is
+ * paid once per batch, and a batch is small enough that two workers share a
+ * directory's files evenly. Backups (FileScheduler) and drill validation
+ * (src/core/drill/restore-drill.ts) batch by the same rule.
+ */
+export const workerBatch = { files: 128, bytes: 8 * 1024 * 1024 } as const;
+
+/** `items` cut into worker batches (see workerBatch), in order. */
+export function inWorkerBatches<T>(items: Iterable<T>, sizeOf: (item: T) => number): T[][] {
+  const batches: T[][] = [];
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    batch.push(item);
+    bytes += sizeOf(item);
+    if (batch.length >= workerBatch.files || bytes >= workerBatch.bytes) {
+      batches.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
 /**
  * How far the walk may run ahead of the workers. Each queued file holds its
  * stat, node and promise on the main thread's heap; 1,024 (8 batches, twice
@@ -40,7 +65,7 @@ export class FileScheduler {
       this.batch.push({ job, resolve, reject });
       this.batchBytes += job.size;
       this.queued++;
-      if (this.batch.length >= BATCH_FILES || this.batchBytes >= BATCH_BYTES) this.dispatch();
+      if (this.batch.length >= workerBatch.files || this.batchBytes >= workerBatch.bytes) this.dispatch();
       else this.scheduleFlush();
     });
   }

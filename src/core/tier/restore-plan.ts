@@ -1,18 +1,13 @@
 /**
  * Which packs a restore of a snapshot (or of a path in it) reads, and how many
- * bytes, without touching the target: the same walk the restorer does (root
- * tree, the sub-path, every folder below; content blobs looked up in the
- * index), minus the folders it creates. Trees are blobs in tree packs, so the
- * walk reads those; data packs are only looked up in the index. That is what
- * lets a cold restore know what to thaw before it reads a single data pack.
- *
- * Names are checked as the restorer checks them (assertSafeTree, plain sub-path
- * components), so a plan never describes a restore the restorer would refuse.
+ * bytes, from the restore's own plan (src/core/repo/snapshot-plan.ts: the
+ * walk the restorer writes from). Trees are blobs in tree packs, so the walk
+ * reads those; data packs are only looked up in the index. That is what lets
+ * a cold restore know what to thaw before it reads a single data pack.
  */
-import { LifeboatError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
-import { assertSafeTree, isSafeName, type Tree } from '../repo/tree.js';
+import { planSnapshot, type SnapshotPlan } from '../repo/snapshot-plan.js';
 
 export interface PlannedPack {
   /** Pack id (the name of its data/ object). */
@@ -41,58 +36,27 @@ export interface RestorePlan {
 
 /** Plans a restore of `snapshot` (or of `subPath` in it). Reads trees, writes nothing. */
 export async function planRestore(repo: Repository, snapshot: Snapshot, subPath?: string): Promise<RestorePlan> {
-  const needed = new Map<string, Map<string, number>>();
-  let files = 0;
-  let fileBytes = 0;
-  let missingBlobs = 0;
+  return packsToRead(repo, await planSnapshot(repo, snapshot, { subPath }));
+}
 
-  const addContent = (content: readonly string[] | undefined, size: number | undefined) => {
-    files++;
-    fileBytes += size ?? 0;
-    for (const id of content ?? []) {
-      const loc = repo.index.lookup(id);
-      if (!loc) {
-        missingBlobs++;
-        continue;
-      }
+/**
+ * The packs and bytes a planned restore reads. A folder listing that could not
+ * be read fails the plan (its REPO_CORRUPT): a thaw or a forecast that left
+ * out a folder's packs would be wrong without saying so.
+ */
+export function packsToRead(repo: Repository, walk: SnapshotPlan): RestorePlan {
+  const unreadable = walk.unreadable[0]?.listingError;
+  if (unreadable !== undefined) throw unreadable;
+  const needed = new Map<string, Map<string, number>>();
+  let missingBlobs = 0;
+  for (const file of walk.files) {
+    missingBlobs += file.missing?.length ?? 0;
+    for (const loc of file.locs) {
       let blobs = needed.get(loc.pack);
       if (!blobs) needed.set(loc.pack, (blobs = new Map()));
       blobs.set(loc.id, loc.length);
     }
-  };
-  const walk = async (tree: Tree, rel: string): Promise<void> => {
-    assertSafeTree(tree, rel);
-    for (const node of tree.nodes) {
-      const path = rel === '' ? node.name : `${rel}/${node.name}`;
-      if (node.type === 'file') addContent(node.content, node.size);
-      else if (node.type === 'dir' && node.subtree) await walk(await repo.loadTree(node.subtree), path);
-    }
-  };
-
-  let tree = await repo.loadTree(snapshot.tree);
-  const parts = (subPath ?? '').split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.length === 0) {
-    await walk(tree, '');
-  } else {
-    assertSafeTree(tree, '');
-    let rel = '';
-    for (const [i, part] of parts.entries()) {
-      if (!isSafeName(part)) throw new LifeboatError('USAGE', `--path ${subPath}: "${part}" is not a plain path component`);
-      const node = tree.nodes.find((n) => n.name === part);
-      if (!node) throw new LifeboatError('USAGE', `--path ${subPath}: "${[...parts.slice(0, i), part].join('/')}" is not in snapshot ${snapshot.id.slice(0, 8)}`);
-      rel = rel === '' ? part : `${rel}/${part}`;
-      const last = i === parts.length - 1;
-      if (last && node.type === 'file') addContent(node.content, node.size);
-      else if (node.type === 'dir' && node.subtree) {
-        tree = await repo.loadTree(node.subtree);
-        if (last) await walk(tree, rel);
-        else assertSafeTree(tree, rel);
-      } else if (!last) {
-        throw new LifeboatError('USAGE', `--path ${subPath}: "${rel}" is not a directory`);
-      }
-    }
   }
-
   const packs: PlannedPack[] = [...needed.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([pack, blobs]) => ({
@@ -101,11 +65,11 @@ export async function planRestore(repo: Repository, snapshot: Snapshot, subPath?
       packBytes: packBytesOf(repo, pack),
     }));
   return {
-    snapshot: snapshot.id,
-    ...(subPath === undefined ? {} : { subPath }),
+    snapshot: walk.snapshot.id,
+    ...(walk.subPath === undefined ? {} : { subPath: walk.subPath }),
     packs,
-    files,
-    fileBytes,
+    files: walk.files.length,
+    fileBytes: walk.fileBytes,
     neededBytes: packs.reduce((n, p) => n + p.neededBytes, 0),
     packBytes: packs.reduce((n, p) => n + p.packBytes, 0),
     missingBlobs,

@@ -21,7 +21,8 @@ import { formatBytes, formatDuration, formatRate } from '../format.js';
 import { mapLimit, type Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import { estimateColdRestore, type ColdRestoreEstimate } from './estimate.js';
-import { allPacksOf, planRestore, treePacksOf, type PlannedPack, type RestorePlan } from './restore-plan.js';
+import { planSnapshot, type SnapshotPlan } from '../repo/snapshot-plan.js';
+import { allPacksOf, packsToRead, planRestore, treePacksOf, type PlannedPack, type RestorePlan } from './restore-plan.js';
 import { thawPacks, type ThawOutcome, type ThawProgress } from './thaw.js';
 import type { ThawSettings } from './thaw-settings.js';
 
@@ -44,6 +45,8 @@ export interface ThawForRestoreInput extends ColdRestoreInput {
 
 export interface ThawForRestoreResult {
   plan: RestorePlan;
+  /** The walk the plan came from: hand it to restoreSnapshot (src/core/repo/restorer.ts) so the trees are walked once. */
+  snapshotPlan: SnapshotPlan;
   /** Set when the tree packs had to be thawed before planning. */
   trees?: ThawOutcome;
   data: ThawOutcome;
@@ -63,18 +66,20 @@ export async function thawForRestore(input: ThawForRestoreInput): Promise<ThawFo
       ...(input.sleep === undefined ? {} : { sleep: input.sleep }),
       onProgress: (p) => input.onProgress?.(round, p),
     });
+  const walk = () => planSnapshot(input.repo, input.snapshot, { subPath: input.subPath, signal: input.signal });
   let trees: ThawOutcome | undefined;
-  let plan: RestorePlan;
+  let snapshotPlan: SnapshotPlan;
   try {
-    plan = await planRestore(input.repo, input.snapshot, input.subPath);
+    snapshotPlan = await walk();
   } catch (e) {
     if (!isLifeboatError(e, 'OBJECT_ARCHIVED')) throw e;
     trees = await thaw('trees', treePacksOf(input.repo), input.settings.deadlineMs);
-    plan = await planRestore(input.repo, input.snapshot, input.subPath);
+    snapshotPlan = await walk();
   }
+  const plan = packsToRead(input.repo, snapshotPlan);
   // One deadline for the whole restore: the second round gets what the first left.
   const data = await thaw('data', plan.packs, Math.max(1, input.settings.deadlineMs - (trees?.elapsedMs ?? 0)));
-  return { plan, ...(trees === undefined ? {} : { trees }), data };
+  return { plan, snapshotPlan, ...(trees === undefined ? {} : { trees }), data };
 }
 
 /** One line for people: "thaw: 3/10 pack(s) ready (2 requested), 12m elapsed, next poll in 4m". */

@@ -14,7 +14,8 @@ import { linkSync, lstatSync, renameSync, symlinkSync, unlinkSync, writeFileSync
 import { chmod, lstat, mkdir, readFile, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyDirMeta, applyFileMeta, restoreSnapshot } from '../../../src/core/repo/restorer.js';
+import { applyDirMeta, applyFileMeta } from '../../../src/core/repo/restore-writer.js';
+import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
 import type { TreeNode } from '../../../src/core/repo/tree.js';
 import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
 import { backupDir, createRepo, smallRepo } from '../../helpers/repo.js';
