@@ -4,9 +4,7 @@
  * posted in that message's thread. The scheduler (a later issue) calls these.
  */
 import type { CommandResult } from '../../commands/command.js';
-import type { Clock } from '../core/clock.js';
-import type { DrillRecord } from '../core/store/records.js';
-import type { Runbook } from '../core/runbook/types.js';
+import type { Clock, DrillRecord, Runbook } from '../core/index.js';
 import type { PostedMessage, SlackApi } from './api.js';
 import { drillAnnouncementMessage, drillResultMessage } from './blocks/drill.js';
 import { commandResultMessage } from './blocks/result.js';

@@ -6,9 +6,7 @@
  * alert is kept in memory: after a restart a resolution is posted as a new
  * message instead.
  */
-import type { Notifier } from '../core/alerts/notifier.js';
-import type { Clock } from '../core/clock.js';
-import type { AlertRecord } from '../core/store/records.js';
+import type { AlertRecord, Clock, Notifier } from '../core/index.js';
 import type { PostedMessage, SlackApi } from './api.js';
 import { alertMessage } from './blocks/alert.js';
 

@@ -12,7 +12,7 @@
  *   A file name still tells an operator which file; the server's layout stays
  *   on the server.
  */
-import { mapStrings, type Redactor } from '../core/redaction/index.js';
+import { mapStrings, type Redactor } from '../core/index.js';
 import type { FaceLogger, SlackApi } from './api.js';
 import type { Message } from './blocks/types.js';
 

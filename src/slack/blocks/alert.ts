@@ -1,6 +1,5 @@
 /** An alert with its Acknowledge button; acknowledged or resolved alerts lose the button and say by whom / when. */
-import { ago, severityLabel } from '../../core/alerts/render.js';
-import type { AlertRecord, Severity } from '../../core/store/records.js';
+import { ago, type AlertRecord, type Severity, severityLabel } from '../../core/index.js';
 import { context, escape, section, type Block, type Message } from './types.js';
 
 /** The action id the app listens for; the button's value is the alert key. */

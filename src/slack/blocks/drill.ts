@@ -1,12 +1,12 @@
 /** A drill's result: verdict, RTO against the target, and each phase with its time and throughput. */
-import { formatBytes, formatDuration, formatRate, formatTime } from '../../core/format.js';
-import type { DrillRecord } from '../../core/store/records.js';
+import { type DrillRecord, formatBytes, formatDuration, formatRate, formatTime } from '../../core/index.js';
 import { codeBlock, context, escape, section, type Block, type Message } from './types.js';
 
 const VERDICT: Record<DrillRecord['verdict'], string> = {
   met: ':white_check_mark: RTO met',
   missed: ':warning: RTO missed',
   failed: ':x: drill failed',
+  blocked: ':no_entry: drill blocked (repository unreachable)',
   running: ':hourglass_flowing_sand: running',
 };
 

@@ -4,11 +4,8 @@
  * its status and progress, then the result with its numbers. A failure names
  * the stage and its error.
  */
-import type { EngineEvent, ProgressCounters } from '../../core/events.js';
-import { formatBytes, formatDuration, formatRate } from '../../core/format.js';
-import type { DrillRecord, RunStatus, StageName, StageStatus } from '../../core/store/records.js';
+import { type DrillRecord, type EngineEvent, ExitCode, formatBytes, formatDuration, formatRate, type ProgressCounters, type RunStatus, type StageName, type StageStatus } from '../../core/index.js';
 import type { CommandResult } from '../../../commands/command.js';
-import { ExitCode } from '../../core/errors.js';
 import { drillResultBlocks } from './drill.js';
 import { codeBlock, context, escape, section, type Block, type Message } from './types.js';
 

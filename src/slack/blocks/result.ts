@@ -1,6 +1,6 @@
 /** A command's neutral result as a Slack message: summary, table (monospace), lines. */
 import type { CommandResult, Table } from '../../../commands/command.js';
-import { ExitCode } from '../../core/errors.js';
+import { ExitCode } from '../../core/index.js';
 import { codeBlock, context, escape, section, type Block, type Message } from './types.js';
 
 const ICON: Record<number, string> = {
