@@ -1,6 +1,4 @@
-import { runbookOfAlertKey } from '../src/core/alerts/rule.js';
-import { ago, severityLabel } from '../src/core/alerts/render.js';
-import { ExitCode, LifeboatError } from '../src/core/errors.js';
+import { ago, ExitCode, LifeboatError, runbookOfAlertKey, severityLabel } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { rawArgs } from './support/args.js';
 

@@ -1,6 +1,4 @@
-import { ExitCode } from '../src/core/errors.js';
-import { ago, severityLabel } from '../src/core/alerts/render.js';
-import type { AlertRecord } from '../src/core/store/records.js';
+import { ago, ExitCode, severityLabel, type AlertRecord } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs } from './support/args.js';
 

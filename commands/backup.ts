@@ -1,10 +1,6 @@
-import { ExitCode } from '../src/core/errors.js';
-import { formatBytes, formatDuration } from '../src/core/format.js';
-import { runBackup } from '../src/core/pipeline/backup-run.js';
-import { shortId } from '../src/core/repo/snapshot.js';
+import { backup, ExitCode, formatBytes, formatDuration, shortId } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { runbookOnly } from './support/args.js';
-import { evaluateAlertsAfterRun } from './support/alerts-after-run.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 import { runContextFor } from './support/run-context.js';
 
@@ -32,14 +28,7 @@ export const backupCommand = defineCommand({
   access: 'backup',
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    let result;
-    try {
-      result = await runBackup(await runContextFor(runbook, ctx));
-    } finally {
-      // A failed run is exactly what the alert rules are for; a refused one (locked) changes nothing.
-      await evaluateAlertsAfterRun(runbook, ctx);
-    }
-    const { run, snapshot, outcome } = result;
+    const { run, snapshot, outcome } = await backup(await runContextFor(runbook, ctx));
     const s = snapshot?.stats;
     const lines: string[] = [];
     if (run.error && run.status !== 'succeeded') lines.push(`${run.status}: ${run.error.message}`);

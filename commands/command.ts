@@ -4,13 +4,7 @@
  * CLI, the TUI prompt and Slack all go through `invokeCommand` (invoke.ts).
  */
 import type { z } from 'zod';
-import type { Clock } from '../src/core/clock.js';
-import type { ExitCode } from '../src/core/errors.js';
-import type { EventSink } from '../src/core/events.js';
-import type { Redactor } from '../src/core/redaction/index.js';
-import type { Runbook } from '../src/core/runbook/types.js';
-import type { Store } from '../src/core/store/store.js';
-import type { Actor } from '../src/core/store/records.js';
+import type { Actor, Clock, EventSink, ExitCode, Redactor, Runbook, Store } from '../src/core/index.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';

@@ -1,13 +1,8 @@
-import { ExitCode, LifeboatError } from '../src/core/errors.js';
-import { formatBytes } from '../src/core/format.js';
-import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
-import { openRunbookRepository } from '../src/core/repo/open-repository.js';
-import { renderRetentionPlan } from '../src/core/pipeline/retention-policy.js';
-import { forgetAndPrune } from '../src/core/pipeline/retention-stage.js';
-import type { PruneOutcome } from '../src/core/repo/prune.js';
+import { ExitCode, forget, formatBytes, renderRetentionPlan, type PruneOutcome } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs, runbookPositional } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 export const forgetCommand = defineCommand({
   name: 'forget',
@@ -24,13 +19,7 @@ export const forgetCommand = defineCommand({
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    if (!runbook.retention || Object.keys(runbook.retention).length === 0) {
-      throw new LifeboatError('USAGE', `runbook ${runbook.name} has no retention policy: nothing to forget (add a retention: section)`);
-    }
-    const repo = await openRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
-    const out = await withRepositoryLock(repo.backend, { exclusive: true, purpose: `forget of ${runbook.name}` }, () =>
-      forgetAndPrune(repo, runbook, { now: ctx.clock.now(), dryRun: args.dryRun, prune: args.prune, signal: ctx.signal }),
-    );
+    const out = await forget({ ...(await runContextFor(runbook, ctx)), dryRun: args.dryRun, prune: args.prune });
     const pruneLine = out.prune ? describePrune(out.prune, args.dryRun) : 'prune: not run';
     return {
       exitCode: ExitCode.ok,

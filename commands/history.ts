@@ -1,5 +1,4 @@
-import { ExitCode } from '../src/core/errors.js';
-import { formatBytes, formatDuration, formatTime } from '../src/core/format.js';
+import { ExitCode, formatBytes, formatDuration, formatTime } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { rawArgs, str } from './support/args.js';
 

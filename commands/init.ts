@@ -1,8 +1,8 @@
-import { ExitCode } from '../src/core/errors.js';
-import { initRunbookRepository } from '../src/core/repo/open-repository.js';
+import { ExitCode, init } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { runbookOnly } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 export const initCommand = defineCommand({
   name: 'init',
@@ -12,11 +12,11 @@ export const initCommand = defineCommand({
   access: 'backup',
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const repo = await initRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
+    const repo = await init(await runContextFor(runbook, ctx));
     return {
       exitCode: ExitCode.ok,
-      summary: `created repository ${repo.config.id.slice(0, 8)} at ${repo.backend.location}`,
-      data: { id: repo.config.id, location: repo.backend.location },
+      summary: `created repository ${repo.id.slice(0, 8)} at ${repo.location}`,
+      data: repo,
     };
   },
 });

@@ -8,9 +8,7 @@
  * the result a face renders (CLI output, a Slack reply, the TUI).
  */
 import { parseArgs } from 'node:util';
-import { ExitCode, LifeboatError, describeError } from '../src/core/errors.js';
-import { redactingSink, redactingStore } from '../src/core/redaction/index.js';
-import type { AuditRecord } from '../src/core/store/records.js';
+import { describeError, ExitCode, LifeboatError, newRecordId, redactingSink, redactingStore, type AuditRecord } from '../src/core/index.js';
 import type { Command, CommandContext, CommandResult, RawArgs } from './command.js';
 import { authorize } from './support/access.js';
 import { knownSecretsFor } from './support/known-secrets.js';
@@ -109,7 +107,7 @@ export async function invokeCommand(inv: Invocation, given: CommandContext): Pro
     try {
       const store = await ctx.store();
       await store.appendAudit({
-        id: `${ctx.clock.now().getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+        id: newRecordId(ctx.clock),
         at: ctx.clock.now().toISOString(),
         actor: ctx.actor,
         command: command.name,

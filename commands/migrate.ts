@@ -1,12 +1,8 @@
-import { ExitCode } from '../src/core/errors.js';
-import { migrateRepository } from '../src/core/repo/migrate.js';
-import { openRepositoryStack } from '../src/core/repo/open-repository.js';
-import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
-import { shortId } from '../src/core/repo/snapshot.js';
-import { resolveSecret } from '../src/core/runbook/secrets.js';
+import { ExitCode, migrate, shortId } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { rawArgsWithTier, runbookPositional, tierOf, tierOption } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 export const migrateCommand = defineCommand({
   name: 'migrate',
@@ -20,25 +16,14 @@ export const migrateCommand = defineCommand({
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const stack = await openRepositoryStack(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit, tier: args.tier });
-    const password = await resolveSecret(runbook.repository.password, ctx.env);
-    // Objects an earlier run left in staging were sealed the old way: they must land before the format switches.
-    if (stack.staging) {
-      await stack.staging.adoptLeftovers();
-      await stack.staging.flush(ctx.signal);
-    }
-    const out = await withRepositoryLock(stack.backend, { exclusive: true, purpose: `migrate of ${runbook.name}` }, async () => {
-      const result = await migrateRepository(stack.backend, password, { signal: ctx.signal });
-      await stack.staging?.flush(ctx.signal);
-      return result;
-    });
+    const { location, ...out } = await migrate({ ...(await runContextFor(runbook, ctx)), tier: args.tier });
     if (out.fromVersion >= out.toVersion) {
       const done = out.keyFileReplaced ? 'this password\'s key file is now bound to it (an earlier migrate stopped before that step)' : 'nothing to do';
-      return { exitCode: ExitCode.ok, summary: `the repository at ${stack.backend.location} is already format ${out.fromVersion}: ${done}`, data: out };
+      return { exitCode: ExitCode.ok, summary: `the repository at ${location} is already format ${out.fromVersion}: ${done}`, data: out };
     }
     return {
       exitCode: ExitCode.ok,
-      summary: `migrated ${stack.backend.location} from format ${out.fromVersion} to ${out.toVersion}: ${out.indexFilesResealed} index file(s) and ${out.snapshots.length} snapshot(s) re-sealed, ${out.legacyPacks} pack(s) kept as they are`,
+      summary: `migrated ${location} from format ${out.fromVersion} to ${out.toVersion}: ${out.indexFilesResealed} index file(s) and ${out.snapshots.length} snapshot(s) re-sealed, ${out.legacyPacks} pack(s) kept as they are`,
       lines: out.snapshots.map((s) => `snapshot ${shortId(s.from)} is now ${shortId(s.to)}`),
       data: out,
     };

@@ -1,10 +1,8 @@
-import { ExitCode } from '../src/core/errors.js';
-import { openRunbookRepositoryStack } from '../src/core/repo/open-repository.js';
-import { repairIndex } from '../src/core/repo/repair-index.js';
-import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
+import { ExitCode, repairIndex } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { rawArgsWithTier, runbookPositional, tierOf, tierOption } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 export const repairIndexCommand = defineCommand({
   name: 'repair-index',
@@ -18,17 +16,12 @@ export const repairIndexCommand = defineCommand({
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const { repo, staging } = await openRunbookRepositoryStack(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit, tier: args.tier });
-    const out = await withRepositoryLock(repo.backend, { exclusive: true, purpose: `repair-index of ${runbook.name}` }, async () => {
-      const result = await repairIndex(repo, { signal: ctx.signal });
-      await staging?.flush(ctx.signal);
-      return result;
-    });
+    const { location, ...out } = await repairIndex({ ...(await runContextFor(runbook, ctx)), tier: args.tier });
     const lines = out.unreadable.map((u) => `not indexed: ${u.problem}`);
     if (out.packsFromOldIndex > 0) lines.push(`${out.packsFromOldIndex} pack(s) with an unreadable header kept as a sound index file described them (\`check --read-data\` shows their damage)`);
     return {
       exitCode: out.unreadable.length > 0 ? ExitCode.partial : ExitCode.ok,
-      summary: `rebuilt the index of ${repo.backend.location}: ${out.packs} packs, ${out.blobs} blobs in ${out.indexFilesWritten} new index file(s); removed ${out.indexFilesRemoved} old one(s)${out.damagedIndexFiles > 0 ? ` (${out.damagedIndexFiles} damaged)` : ''}`,
+      summary: `rebuilt the index of ${location}: ${out.packs} packs, ${out.blobs} blobs in ${out.indexFilesWritten} new index file(s); removed ${out.indexFilesRemoved} old one(s)${out.damagedIndexFiles > 0 ? ` (${out.damagedIndexFiles} damaged)` : ''}`,
       lines,
       data: out,
     };

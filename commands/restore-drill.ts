@@ -1,12 +1,6 @@
-import { estimateColdDrill } from '../src/core/drill/estimate-drill.js';
-import { runDrill } from '../src/core/drill/restore-drill.js';
-import { describeThawOutcome } from '../src/core/tier/thaw-restore.js';
-import { ExitCode } from '../src/core/errors.js';
-import { formatBytes, formatDuration, formatRate } from '../src/core/format.js';
-import { shortId } from '../src/core/repo/snapshot.js';
+import { describeThawOutcome, drill as runDrill, estimateDrill, ExitCode, formatBytes, formatDuration, formatRate, shortId, type DrillRecord } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs } from './support/args.js';
-import { evaluateAlertsAfterRun } from './support/alerts-after-run.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 import { runContextFor } from './support/run-context.js';
 
@@ -39,8 +33,7 @@ export const restoreDrillCommand = defineCommand({
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
     if (args.estimate) {
-      const { drill, forecast } = await estimateColdDrill({ ...(await runContextFor(runbook, ctx)), snapshot: args.snapshot });
-      await evaluateAlertsAfterRun(runbook, ctx);
+      const { drill, forecast } = await estimateDrill({ ...(await runContextFor(runbook, ctx)), snapshot: args.snapshot });
       return {
         exitCode: ExitCode.ok,
         summary: `drill estimate (cold tier): ${runbook.name} snapshot ${shortId(drill.snapshotId)} would take ${formatDuration(drill.rtoMs)} (target ${formatDuration(drill.targetMs)}: ${drill.verdict === 'met' ? 'within' : 'over'}), retrieval cost $${forecast.costUsd.toFixed(2)}; nothing was thawed or restored`,
@@ -49,7 +42,6 @@ export const restoreDrillCommand = defineCommand({
       };
     }
     const { drill, problems, scratch, thaw } = await runDrill({ ...(await runContextFor(runbook, ctx)), snapshot: args.snapshot, keep: args.keep, tier: args.tier });
-    await evaluateAlertsAfterRun(runbook, ctx);
     const lines = drill.phases.map(
       (p) => `  ${p.name.padEnd(9)} ${formatDuration(p.durationMs).padStart(8)}${p.bytes !== undefined ? `  ${formatBytes(p.bytes).padStart(10)}  ${formatRate(p.throughput)}` : ''}`,
     );
@@ -58,10 +50,16 @@ export const restoreDrillCommand = defineCommand({
     if (args.keep) lines.push(`scratch kept at ${scratch}`);
     const rto = drill.rtoMs !== undefined ? formatDuration(drill.rtoMs) : '—';
     return {
-      exitCode: drill.verdict === 'failed' ? (problems[0] === 'cancelled' ? ExitCode.cancelled : ExitCode.failed) : ExitCode.ok,
-      summary: `drill ${drill.verdict}${drill.tier === 'cold' ? ' (cold tier)' : ''}: ${runbook.name} snapshot ${drill.snapshotId ? shortId(drill.snapshotId) : '—'} ${drill.verdict === 'failed' ? 'failed validation' : `restored and validated in ${rto}`} (target ${formatDuration(drill.targetMs)})${drill.reason ? ` — ${drill.reason}` : ''}`,
+      exitCode: drill.verdict === 'failed' ? (problems[0] === 'cancelled' ? ExitCode.cancelled : ExitCode.failed) : drill.verdict === 'blocked' ? ExitCode.failed : ExitCode.ok,
+      summary: `drill ${drill.verdict}${drill.tier === 'cold' ? ' (cold tier)' : ''}: ${runbook.name} snapshot ${drill.snapshotId ? shortId(drill.snapshotId) : '—'} ${outcomeWords(drill, rto)} (target ${formatDuration(drill.targetMs)})${drill.reason ? ` — ${drill.reason}` : ''}`,
       lines,
       data: drill,
     };
   },
 });
+
+function outcomeWords(drill: DrillRecord, rto: string): string {
+  if (drill.verdict === 'failed') return 'failed validation';
+  if (drill.verdict === 'blocked') return 'not restored: the repository could not be reached';
+  return `restored and validated in ${rto}`;
+}

@@ -1,17 +1,9 @@
 import { resolve } from 'node:path';
-import { rtoTargetOf } from '../src/core/drill/rto-target.js';
-import { ExitCode, LifeboatError } from '../src/core/errors.js';
-import { formatBytes, formatDuration } from '../src/core/format.js';
-import { openRunbookRepositoryStack } from '../src/core/repo/open-repository.js';
-import { withRepositoryLock } from '../src/core/repo/repo-lock.js';
-import { restoreSnapshot } from '../src/core/repo/restorer.js';
-import { shortId } from '../src/core/repo/snapshot.js';
-import { measuredThroughput } from '../src/core/tier/estimate.js';
-import { describeThawOutcome, describeThawProgress, forecastColdRestore, thawForRestore, type ThawForRestoreResult } from '../src/core/tier/thaw-restore.js';
-import { coldLocationOf, thawSettingsFor } from '../src/core/tier/thaw-settings.js';
+import { describeThawOutcome, estimateRestore, ExitCode, formatBytes, formatDuration, restore, shortId } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs, str } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 export const restoreCommand = defineCommand({
   name: 'restore',
@@ -44,21 +36,9 @@ export const restoreCommand = defineCommand({
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const settings = args.tier === 'cold' ? (coldLocationOf(runbook), thawSettingsFor(runbook, ctx.env)) : undefined;
-    const { repo, backend } = await openRunbookRepositoryStack(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit, tier: args.tier });
-    const snapshot = await repo.findSnapshot(args.snapshot);
-    if (settings !== undefined && args.estimate) {
-      // Nothing is thawed, locked or written: trees, index and HeadObject answers only.
-      const throughput = measuredThroughput(await (await ctx.store()).listDrills({ runbook: runbook.name }));
-      const forecast = await forecastColdRestore({
-        repo,
-        backend,
-        snapshot,
-        subPath: args.path,
-        settings,
-        targetMs: rtoTargetOf(runbook.objectives, 'cold'),
-        ...(throughput === undefined ? {} : { throughputBytesPerSec: throughput }),
-      });
+    const run = await runContextFor(runbook, ctx);
+    if (args.estimate) {
+      const { snapshot, forecast } = await estimateRestore({ ...run, snapshot: args.snapshot, subPath: args.path });
       return {
         exitCode: ExitCode.ok,
         summary: `estimate for restoring snapshot ${shortId(snapshot.id)} from the cold tier: ${formatDuration(forecast.totalMs)} (thaw ${formatDuration(forecast.thawMs)} + transfer ${formatDuration(forecast.transferMs)}), retrieval cost $${forecast.costUsd.toFixed(2)}`,
@@ -67,37 +47,14 @@ export const restoreCommand = defineCommand({
       };
     }
     const target = resolve(ctx.cwd, args.target);
-    for (const source of runbook.sources) {
-      if (source.kind === 'path' && (target === source.path || source.path.startsWith(target + '/'))) {
-        throw new LifeboatError('USAGE', `refusing to restore into ${target}: it holds the live source ${source.name} (${source.path}); restore elsewhere and copy what you need`);
-      }
-    }
-    const started = ctx.clock.monotonicMs();
-    let thaw: ThawForRestoreResult | undefined;
-    const out = await withRepositoryLock(repo.backend, { exclusive: false, purpose: `restore of ${runbook.name}` }, async () => {
-      if (settings !== undefined) {
-        thaw = await thawForRestore({
-          repo,
-          backend,
-          snapshot,
-          subPath: args.path,
-          settings,
-          signal: ctx.signal,
-          clock: ctx.clock,
-          onProgress: (round, p) => ctx.emit({ type: 'log', level: 'info', message: describeThawProgress(round, p) }),
-        });
-      }
-      return restoreSnapshot({ repo, snapshot, target, subPath: args.path, signal: ctx.signal });
-    });
-    const ms = ctx.clock.monotonicMs() - started;
+    const { snapshot, outcome: out, thaw, durationMs } = await restore({ ...run, snapshot: args.snapshot, target, subPath: args.path, tier: args.tier });
     const lines = out.failed.map((f) => `damaged: ${f.path}: ${f.error}`);
     if (thaw !== undefined) lines.unshift(describeThawOutcome(thaw));
     return {
       exitCode: out.failed.length > 0 ? ExitCode.partial : ExitCode.ok,
-      summary: `${out.failed.length > 0 ? 'partly restored' : 'restored'} snapshot ${shortId(snapshot.id)} to ${target}: ${out.files} files, ${out.dirs} folders, ${out.symlinks} symlinks, ${formatBytes(out.bytes)} in ${formatDuration(ms)}${out.failed.length > 0 ? `; ${out.failed.length} failed` : ''}`,
+      summary: `${out.failed.length > 0 ? 'partly restored' : 'restored'} snapshot ${shortId(snapshot.id)} to ${target}: ${out.files} files, ${out.dirs} folders, ${out.symlinks} symlinks, ${formatBytes(out.bytes)} in ${formatDuration(durationMs)}${out.failed.length > 0 ? `; ${out.failed.length} failed` : ''}`,
       lines,
       data: { snapshot: snapshot.id, target, tier: args.tier, ...out, ...(thaw === undefined ? {} : { thaw: { ...thaw.data, ...(thaw.trees === undefined ? {} : { trees: thaw.trees }) } }) },
     };
   },
 });
-

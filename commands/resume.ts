@@ -1,11 +1,8 @@
-import { ExitCode } from '../src/core/errors.js';
-import { formatBytes } from '../src/core/format.js';
-import { completePendingRuns } from '../src/core/pipeline/complete-pending.js';
-import { RunLock } from '../src/core/pipeline/run-lock.js';
-import { openRepositoryStack } from '../src/core/repo/open-repository.js';
+import { ExitCode, formatBytes, resume } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { runbookOnly } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 export const resumeCommand = defineCommand({
   name: 'resume',
@@ -16,27 +13,17 @@ export const resumeCommand = defineCommand({
   access: 'backup',
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const stack = await openRepositoryStack(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
-    if (!stack.staging) {
+    const out = await resume(await runContextFor(runbook, ctx));
+    if (!out.staged) {
       return { exitCode: ExitCode.ok, summary: `${runbook.name} writes to a local repository directly: nothing is ever staged` };
     }
-    // The staging folder is the run's: no backup of this runbook may add to it meanwhile.
-    const lock = await RunLock.acquire(ctx.home, { runbook: runbook.name, startedAt: ctx.clock.now().toISOString(), by: `${ctx.actor.user} (${ctx.actor.face}) resume` });
-    let left;
-    try {
-      left = await stack.staging.adoptLeftovers();
-      await stack.staging.flush();
-    } finally {
-      await lock.release();
-    }
-    const completed = await completePendingRuns(await ctx.store(), runbook.name, ctx.clock);
     return {
       exitCode: ExitCode.ok,
       summary:
-        left.objects === 0
+        out.objects === 0
           ? `nothing was staged for ${runbook.name}`
-          : `uploaded ${left.objects} object(s), ${formatBytes(left.bytes)} to ${stack.backend.location}; ${completed.length} transfer-pending run(s) completed`,
-      data: { objects: left.objects, bytes: left.bytes, runsCompleted: completed },
+          : `uploaded ${out.objects} object(s), ${formatBytes(out.bytes)} to ${out.location}; ${out.runsCompleted.length} transfer-pending run(s) completed`,
+      data: { objects: out.objects, bytes: out.bytes, runsCompleted: out.runsCompleted },
     };
   },
 });

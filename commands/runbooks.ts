@@ -1,7 +1,5 @@
 import { resolve } from 'node:path';
-import { ExitCode, LifeboatError } from '../src/core/errors.js';
-import { formatDuration } from '../src/core/format.js';
-import { formatIssue, listRunbooks, validateRunbookFile } from '../src/core/runbook/index.js';
+import { ExitCode, formatDuration, formatIssue, LifeboatError, listRunbooks, validateRunbookFile } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { rawArgs } from './support/args.js';
 

@@ -1,9 +1,4 @@
-import { ExitCode } from '../src/core/errors.js';
-import { formatDuration } from '../src/core/format.js';
-import { formatIssue, listRunbooks, type RunbookIssue } from '../src/core/runbook/index.js';
-import type { Runbook } from '../src/core/runbook/types.js';
-import { formatZoned } from '../src/core/schedule/zoned-time.js';
-import { nextRuns } from '../src/core/schedule/next-runs.js';
+import { ExitCode, formatDuration, formatIssue, formatZoned, listRunbooks, nextRuns, type Runbook, type RunbookIssue } from '../src/core/index.js';
 import { defineCommand, type TableColumn } from './command.js';
 import { rawArgs, str } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';

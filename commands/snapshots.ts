@@ -1,10 +1,8 @@
-import { ExitCode } from '../src/core/errors.js';
-import { formatBytes, formatTime } from '../src/core/format.js';
-import { openRunbookRepository } from '../src/core/repo/open-repository.js';
-import { shortId } from '../src/core/repo/snapshot.js';
+import { ExitCode, formatBytes, formatTime, shortId, snapshots } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { runbookOnlyArgs, runbookPositional } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 export const snapshotsCommand = defineCommand({
   name: 'snapshots',
@@ -16,11 +14,10 @@ export const snapshotsCommand = defineCommand({
   audited: false,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const repo = await openRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
-    const snaps = await repo.listSnapshots();
+    const { location, snapshots: snaps } = await snapshots(await runContextFor(runbook, ctx));
     return {
       exitCode: ExitCode.ok,
-      summary: `${snaps.length} snapshot${snaps.length === 1 ? '' : 's'} in ${repo.backend.location}`,
+      summary: `${snaps.length} snapshot${snaps.length === 1 ? '' : 's'} in ${location}`,
       table: {
         columns: [
           { key: 'id', header: 'ID' },

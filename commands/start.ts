@@ -1,10 +1,10 @@
-import { ExitCode, isLifeboatError } from '../src/core/errors.js';
-import { initRunbookRepository } from '../src/core/repo/open-repository.js';
+import { ExitCode, init, isLifeboatError } from '../src/core/index.js';
 import { defineCommand, type CommandResult } from './command.js';
 import { backupCommand } from './backup.js';
 import { statusCommand } from './status.js';
 import { rawArgs } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
+import { runContextFor } from './support/run-context.js';
 
 /**
  * What `npm start` does: make sure the demo runbook is valid and its
@@ -25,8 +25,8 @@ export const startCommand = defineCommand({
     const runbook = await loadRunbookArg(args.runbook, ctx);
     const lines: string[] = [`runbook ${runbook.name} is valid (${runbook.file})`];
     try {
-      const repo = await initRunbookRepository(runbook, { env: ctx.env, home: ctx.home, emit: ctx.emit });
-      lines.push(`created repository at ${repo.backend.location}`);
+      const repo = await init(await runContextFor(runbook, ctx));
+      lines.push(`created repository at ${repo.location}`);
     } catch (e) {
       if (!isLifeboatError(e, 'REPO_EXISTS')) throw e;
     }

@@ -1,7 +1,4 @@
-import { ExitCode } from '../src/core/errors.js';
-import { formatBytes, formatTime } from '../src/core/format.js';
-import { shortId } from '../src/core/repo/snapshot.js';
-import { assertHasCold, runTier } from '../src/core/tier/tier-run.js';
+import { ExitCode, formatBytes, formatTime, shortId, tier } from '../src/core/index.js';
 import { exitCodeOf } from './backup.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs, runbookPositional } from './support/args.js';
@@ -22,8 +19,7 @@ export const tierCommand = defineCommand({
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    assertHasCold(runbook);
-    const { run, outcome } = await runTier({ ...(await runContextFor(runbook, ctx)), dryRun: args.dryRun });
+    const { run, outcome } = await tier({ ...(await runContextFor(runbook, ctx)), dryRun: args.dryRun });
     const lines = outcome.candidates.map(
       (c) => `${args.dryRun ? 'would move' : 'move'} ${shortId(c.id)}  ${formatTime(c.time)}${c.alreadyCold ? '  (already copied to cold; verify and forget)' : ''}`,
     );

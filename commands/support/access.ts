@@ -10,7 +10,7 @@
  * list of that kind gets past, so a person on no list is never let through by
  * a request that simply leaves the runbook out.
  */
-import type { Runbook } from '../../src/core/runbook/types.js';
+import type { Runbook } from '../../src/core/index.js';
 import type { Command, CommandContext } from '../command.js';
 import { allRunbooks } from './all-runbooks.js';
 import { loadRunbookArg } from './runbook-arg.js';

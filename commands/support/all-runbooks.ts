@@ -3,8 +3,7 @@
  * each in its pinned (last good) version under serve. For decisions that
  * span runbooks: which secrets exist, whether a Slack user is on any list.
  */
-import { listRunbooks } from '../../src/core/runbook/index.js';
-import type { Runbook } from '../../src/core/runbook/types.js';
+import { listRunbooks, type Runbook } from '../../src/core/index.js';
 import type { CommandContext } from '../command.js';
 
 export async function allRunbooks(ctx: Pick<CommandContext, 'runbooksDir' | 'home' | 'cwd' | 'pinnedRunbook'>): Promise<Runbook[]> {

@@ -3,7 +3,7 @@
  * every runbook it knows (src/core/redaction/). Never fails: a folder that
  * cannot be read still leaves the environment's secrets known.
  */
-import { knownSecrets, type Redactor } from '../../src/core/redaction/index.js';
+import { knownSecrets, type Redactor } from '../../src/core/index.js';
 import type { CommandContext } from '../command.js';
 import { allRunbooks } from './all-runbooks.js';
 

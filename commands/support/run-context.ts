@@ -1,6 +1,5 @@
 /** The engine's RunContext for a runbook, from a command's context. */
-import type { RunContext } from '../../src/core/run-context.js';
-import type { Runbook } from '../../src/core/runbook/types.js';
+import type { Runbook, RunContext } from '../../src/core/index.js';
 import type { CommandContext } from '../command.js';
 
 export async function runContextFor(runbook: Runbook, ctx: CommandContext): Promise<RunContext> {

@@ -2,8 +2,7 @@
  * A runbook argument is a name from the runbooks folder or a path to a YAML
  * file. Under serve, names resolve to the pinned (last good) version first.
  */
-import { loadRunbook } from '../../src/core/runbook/index.js';
-import type { Runbook } from '../../src/core/runbook/types.js';
+import { loadRunbook, type Runbook } from '../../src/core/index.js';
 import type { CommandContext } from '../command.js';
 
 export function loadRunbookArg(ref: string, ctx: Pick<CommandContext, 'runbooksDir' | 'home' | 'cwd' | 'pinnedRunbook'>): Promise<Runbook> {

@@ -25,7 +25,6 @@ export {
   loadRunbook,
   parseDuration,
   parsePercentage,
-  resolveSecret,
   validateRunbookFile,
   type RunbookEntry,
   type RunbookIssue,
@@ -74,26 +73,26 @@ export type { PruneOutcome } from './repo/prune.js';
 export { renderRetentionPlan } from './pipeline/retention-policy.js';
 
 // Cold tier facts a face renders.
-export { rtoTargetOf } from './drill/rto-target.js';
-export { estimateColdRestore, measuredThroughput, type ColdRestoreEstimate } from './tier/estimate.js';
+export { estimateColdRestore, type ColdRestoreEstimate } from './tier/estimate.js';
 export { describeThawOutcome, describeThawProgress, type ThawForRestoreResult } from './tier/thaw-restore.js';
 
 // The run lock, for hosts that must be alone in a state folder (serve).
-export { RunLock } from './pipeline/run-lock.js';
+export { RunLock } from './runs/run-lock.js';
 
-// Until every command calls a use case, the engine entry points they use today.
-export { runBackup } from './pipeline/backup-run.js';
-export { completePendingRuns } from './pipeline/complete-pending.js';
-export { forgetAndPrune } from './pipeline/retention-stage.js';
-export { RunRecorder } from './pipeline/run-recorder.js';
-export { runDrill } from './drill/restore-drill.js';
-export { estimateColdDrill } from './drill/estimate-drill.js';
-export { assertHasCold, runTier } from './tier/tier-run.js';
-export { forecastColdRestore, thawForRestore } from './tier/thaw-restore.js';
-export { coldLocationOf, thawSettingsFor } from './tier/thaw-settings.js';
-export { checkRepository } from './repo/checker.js';
-export { migrateRepository } from './repo/migrate.js';
-export { repairIndex } from './repo/repair-index.js';
-export { restoreSnapshot } from './repo/restorer.js';
-export { withRepositoryLock } from './repo/repo-lock.js';
-export { initRunbookRepository, openRepositoryStack, openRunbookRepository, openRunbookRepositoryStack } from './repo/open-repository.js';
+// Operator actions: one use case each, run by one harness under its declared policy.
+export { policies, type UseCasePolicy } from './use-cases/policies.js';
+export type { LockMode } from './runs/repository-lock.js';
+export { backup, type BackupInput, type BackupResult } from './use-cases/backup.js';
+export { resume, type ResumeResult } from './use-cases/resume.js';
+export { tier, type TierInput, type TierResult } from './use-cases/tier.js';
+export { estimateRestore, restore, type EstimateRestoreInput, type EstimateRestoreResult, type RestoreInput, type RestoreResult } from './use-cases/restore.js';
+export { drill, estimateDrill, type DrillInput } from './use-cases/drill.js';
+export { check, type CheckInput, type CheckResult } from './use-cases/check.js';
+export { forget, type ForgetInput } from './use-cases/forget.js';
+export { migrate } from './use-cases/migrate.js';
+export { repairIndex } from './use-cases/repair-index.js';
+export { init, type InitResult } from './use-cases/init.js';
+export { snapshots } from './use-cases/snapshots.js';
+
+// Records' ids (runs, drills, audit entries).
+export { newRecordId } from './ids.js';

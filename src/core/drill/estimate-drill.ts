@@ -13,7 +13,6 @@
  * that cannot be made (S3 down, no such snapshot) throws and records nothing:
  * it is not a failed drill.
  */
-import { randomBytes } from 'node:crypto';
 import { formatDuration } from '../format.js';
 import { openRunbookRepositoryStack } from '../repo/open-repository.js';
 import type { RunContext } from '../run-context.js';
@@ -24,6 +23,8 @@ import { coldLocationOf, thawSettingsFor } from '../tier/thaw-settings.js';
 import { rtoTargetOf } from './rto-target.js';
 
 export interface EstimateDrillInput extends RunContext {
+  /** The drill's id (the harness's run id, src/core/use-cases/recorded-run.ts). */
+  id: string;
   /** `latest` (default) or a snapshot id prefix. */
   snapshot?: string;
 }
@@ -34,8 +35,7 @@ export interface EstimateDrillResult {
 }
 
 export async function estimateColdDrill(input: EstimateDrillInput): Promise<EstimateDrillResult> {
-  const { runbook, clock, emit } = input;
-  const id = `${clock.now().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+  const { runbook, clock, emit, id } = input;
   const drill: DrillRecord = {
     id,
     runbook: runbook.name,

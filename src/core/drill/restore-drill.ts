@@ -16,20 +16,19 @@
  * Scratch space is removed afterwards (also on failure or cancel); cleanup is
  * timed but not part of the RTO.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkChildEnvironments, childEnvironment } from '../child/child-env.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { formatDuration } from '../format.js';
-import { openRunbookRepositoryStack, type Tier } from '../repo/open-repository.js';
+import type { OpenedRepository, Tier } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
 import { mapLimit } from '../repo/repository.js';
 import { inWorkerBatches } from '../repo/file-scheduler.js';
 import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
 import { planSnapshot, type SnapshotPlan } from '../repo/snapshot-plan.js';
 import { WorkerPool } from '../repo/worker-pool.js';
-import { redactedRun, type Redactor } from '../redaction/index.js';
+import type { Redactor } from '../redaction/index.js';
 import type { ChildEnvRefs, Runbook } from '../runbook/types.js';
 import type { RunContext } from '../run-context.js';
 import type { DrillPhase, DrillRecord } from '../store/records.js';
@@ -39,6 +38,15 @@ import { rtoTargetOf } from './rto-target.js';
 import { runShell } from './shell.js';
 
 export interface DrillInput extends RunContext {
+  secrets: Redactor;
+  /** The drill's id (the harness's run id, src/core/use-cases/recorded-run.ts). */
+  id: string;
+  /**
+   * Opens the repository under the drill's shared lock, held until the drill
+   * ends, so a prune can neither start under the drill nor have deleted packs
+   * its index still lists. Throws REPO_LOCKED naming the holder when one runs.
+   */
+  openRepository(tier: Tier): Promise<OpenedRepository>;
   /** `latest` (default) or a snapshot id prefix. */
   snapshot?: string;
   /** Keep the scratch folder for inspection. */
@@ -56,25 +64,21 @@ export interface DrillResult {
   thaw?: ThawForRestoreResult;
 }
 
-export async function runDrill(unredacted: DrillInput): Promise<DrillResult> {
-  // Everything below writes and emits through redacting wrappers (src/core/redaction/).
-  const input = await redactedRun(unredacted);
-  const { runbook, clock, emit } = input;
-  const id = `${clock.now().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomBytes(3).toString('hex')}`;
+export async function runDrill(input: DrillInput): Promise<DrillResult> {
+  const { runbook, clock, emit, id } = input;
+  const tier = input.tier ?? 'hot';
   const scratch = join(input.home, 'scratch', `drill-${runbook.name}-${id}`);
   const drill: DrillRecord = {
     id,
     runbook: runbook.name,
     snapshotId: '',
-    tier: input.tier ?? 'hot',
+    tier,
     startedAt: clock.now().toISOString(),
     verdict: 'running',
-    targetMs: rtoTargetOf(runbook.objectives, input.tier ?? 'hot'),
+    targetMs: rtoTargetOf(runbook.objectives, tier),
     phases: [],
     actor: input.actor,
   };
-  await input.store.putDrill(drill);
-  emit({ type: 'run.started', runId: id, runbook: runbook.name, kind: 'drill', at: drill.startedAt });
   const started = clock.monotonicMs();
   let mark = started;
   const phase = (name: DrillPhase['name'], bytes?: number) => {
@@ -92,13 +96,26 @@ export async function runDrill(unredacted: DrillInput): Promise<DrillResult> {
   const problems: string[] = [];
   let restore: RestoreOutcome | undefined;
   let thaw: ThawForRestoreResult | undefined;
+  // Opened (and locked) before anything is recorded: a drill refused because a
+  // prune holds the repository leaves no record, like a backup refused by its
+  // run lock. Any other failure here is the drill's own, recorded below.
+  let opened: OpenedRepository | undefined;
+  let notOpened: unknown;
   try {
     // A runbook that would hand a child a password fails before anything is restored.
     await checkChildEnvironments(runbook, input.env, input.secrets);
-    await mkdir(scratch, { recursive: true, mode: 0o700 });
-    const tier = input.tier ?? 'hot';
     if (tier === 'cold') coldLocationOf(runbook);
-    const { repo, backend } = await openRunbookRepositoryStack(runbook, { env: input.env, home: input.home, emit, tier, runId: id });
+    opened = await input.openRepository(tier);
+  } catch (e) {
+    if (isLifeboatError(e, 'REPO_LOCKED')) throw e;
+    notOpened = e;
+  }
+  await input.store.putDrill(drill);
+  emit({ type: 'run.started', runId: id, runbook: runbook.name, kind: 'drill', at: drill.startedAt });
+  try {
+    if (opened === undefined) throw notOpened;
+    const { repo, backend } = opened;
+    await mkdir(scratch, { recursive: true, mode: 0o700 });
     const snapshot = await repo.findSnapshot(input.snapshot ?? 'latest', { runbook: runbook.name });
     drill.snapshotId = snapshot.id;
     if (tier === 'cold') {
@@ -145,9 +162,14 @@ export async function runDrill(unredacted: DrillInput): Promise<DrillResult> {
     if (drill.verdict === 'failed') drill.reason = summarize(problems);
     else if (drill.verdict === 'missed') drill.reason = `took ${formatDuration(rtoMs)}, over the ${formatDuration(drill.targetMs)} target; slowest phase: ${slowest(drill.phases)}`;
   } catch (e) {
-    drill.verdict = 'failed';
     drill.rtoMs = undefined;
-    drill.reason = isLifeboatError(e, 'CANCELLED') ? 'cancelled' : describeError(e).message;
+    if (unreachable(e)) {
+      drill.verdict = 'blocked';
+      drill.reason = `the repository could not be reached: ${describeError(e).message}`;
+    } else {
+      drill.verdict = 'failed';
+      drill.reason = isLifeboatError(e, 'CANCELLED') ? 'cancelled' : describeError(e).message;
+    }
     problems.push(drill.reason);
   } finally {
     const cleanupStart = clock.monotonicMs();
@@ -156,9 +178,18 @@ export async function runDrill(unredacted: DrillInput): Promise<DrillResult> {
     drill.endedAt = clock.now().toISOString();
     await input.store.putDrill(drill);
     emit({ type: 'drill.measured', drill });
-    emit({ type: 'run.finished', runId: id, runbook: runbook.name, status: drill.verdict === 'failed' ? 'failed' : 'succeeded', at: drill.endedAt });
+    emit({ type: 'run.finished', runId: id, runbook: runbook.name, status: drill.verdict === 'failed' || drill.verdict === 'blocked' ? 'failed' : 'succeeded', at: drill.endedAt });
   }
   return { drill, problems, scratch, restore, ...(thaw === undefined ? {} : { thaw }) };
+}
+
+/**
+ * The repository did not answer (S3 down past the retry budget): the drill is
+ * blocked, not failed. Damage, a wrong password or a failing check are the
+ * drill's findings and stay failures.
+ */
+function unreachable(e: unknown): boolean {
+  return isLifeboatError(e, 'BACKEND_UNAVAILABLE') || isLifeboatError(e, 'TRANSFER_PENDING');
 }
 
 function relative(root: string, path: string): string {

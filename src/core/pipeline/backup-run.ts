@@ -2,8 +2,13 @@
  * One backup run of a runbook: the pipeline of DESIGN.md §3, recorded stage by
  * stage so an operator can always see what happened.
  *
- *   run lock → before hooks → discover + snapshot (pipelined: the walk feeds
- *   the workers) → transfer → verify → retention → after hooks (always)
+ *   before hooks → discover + snapshot (pipelined: the walk feeds the
+ *   workers) → transfer → verify → retention → tier → after hooks (always)
+ *
+ * The run lock, the run record's start and finish and the closing of abandoned
+ * runs are the harness's (src/core/use-cases/recorded-run.ts); the tier stage
+ * is handed in by the backup use case (src/core/use-cases/backup.ts), so the
+ * pipeline does not reach into tier/.
  *
  * discover and snapshot overlap in time: discover ends when the walk has seen
  * everything (its counters are the manifest diff), snapshot when everything is
@@ -14,144 +19,134 @@ import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import { backupPaths, type BackupOutcome } from '../repo/archiver.js';
 import { openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-repository.js';
-import { RepositoryLock } from '../repo/repo-lock.js';
 import type { Repository } from '../repo/repository.js';
-import type { Snapshot } from '../repo/snapshot.js';
-import { learnRunbook, redactedRun, type Redactor } from '../redaction/index.js';
+import { learnRunbook, type Redactor } from '../redaction/index.js';
 import type { RunContext } from '../run-context.js';
-import type { RunRecord, RunStatus } from '../store/records.js';
-import { completePendingRuns } from './complete-pending.js';
+import { completePendingRuns } from '../runs/complete-pending.js';
+import { lockRepository, withRepositoryLock, type LockMode } from '../runs/repository-lock.js';
+import type { RunRecorder } from '../runs/run-recorder.js';
+import type { RunStatus } from '../store/records.js';
 import { hooksError, runHooks } from './hooks.js';
 import { progressThrottle } from './progress-throttle.js';
 import { forgetAndPrune } from './retention-stage.js';
-import { RunLock } from './run-lock.js';
-import { closeAbandonedRun, RunRecorder } from './run-recorder.js';
 import { verifyRun } from './verify-stage.js';
-import { backupTiers, tierAfterBackup, tierStatusOf } from '../tier/tier-run.js';
-import { tierCounters } from '../tier/tier-snapshots.js';
 
 export interface BackupRunInput extends RunContext {
+  secrets: Redactor;
   workers?: number;
 }
 
-export interface BackupRunResult {
-  run: RunRecord;
-  snapshot?: Snapshot;
+/**
+ * Stage 6, handed in by the use case: given the hot repository and the run's
+ * status so far, run the tier stage (or skip it) and return the new status.
+ */
+export type TierStage = (hot: OpenedRepository, recorder: RunRecorder, status: RunStatus) => Promise<RunStatus>;
+
+export interface BackupPipeline {
+  /** The repository lock the snapshot stages hold while they write (src/core/use-cases/policies.ts). */
+  writeLock: LockMode;
+  tierStage: TierStage;
+}
+
+export interface BackupPipelineResult {
+  status: RunStatus;
+  /** What ended the run early, when something did (the after hooks still ran). */
+  failure?: unknown;
   outcome?: BackupOutcome;
 }
 
-export async function runBackup(unredacted: BackupRunInput): Promise<BackupRunResult> {
-  // Everything below writes and emits through redacting wrappers (src/core/redaction/).
-  const input = await redactedRun(unredacted);
-  const { runbook, clock, emit, signal, secrets } = input;
-  const recorder = new RunRecorder(input.store, clock, emit, { runbook: runbook.name, kind: 'backup', actor: input.actor });
-  const runLock = await RunLock.acquire(input.home, {
-    runbook: runbook.name,
-    startedAt: recorder.record.startedAt,
-    runId: recorder.id,
-    by: `${input.actor.user} (${input.actor.face})`,
-  });
+/** Runs the stages into `recorder` (already started by the harness) and says how the run ended; never throws once started. */
+export async function runBackupPipeline(input: BackupRunInput, recorder: RunRecorder, pipeline: BackupPipeline): Promise<BackupPipelineResult> {
+  const { runbook, emit, secrets } = input;
+  const signal = input.signal;
   const hookCwd = runbook.file.replace(/\/[^/]*$/, '');
   let status: RunStatus;
   let failure: unknown;
   let outcome: BackupOutcome | undefined;
   try {
-    await recorder.start();
-    if (runLock.tookOverFrom) {
-      emit({ type: 'log', level: 'warn', runId: recorder.id, message: `took over a stale run lock of pid ${runLock.tookOverFrom.pid} (started ${runLock.tookOverFrom.startedAt})` });
-      await closeAbandonedRun(input.store, runLock.tookOverFrom, recorder.id, clock);
+    // A runbook that would hand a child a password fails here, before its first hook.
+    await checkChildEnvironments(runbook, input.env, secrets);
+    if (runbook.hooks.before.length > 0) {
+      await recorder.startStage('hooks');
+      const env = await hookEnvironment(input);
+      const before = await runHooks(runbook.hooks.before, { phase: 'before', env, secrets, cwd: hookCwd, runId: recorder.id, emit, signal });
+      recorder.record.hookOutput = before.tail;
+      const err = hooksError('before', before);
+      await recorder.finishStage('hooks', err ? 'failed' : 'succeeded', { hooks: before.results.length }, err);
+      if (err) throw err;
     }
-    try {
-      // A runbook that would hand a child a password fails here, before its first hook.
-      await checkChildEnvironments(runbook, input.env, secrets);
-      if (runbook.hooks.before.length > 0) {
-        await recorder.startStage('hooks');
-        const env = await hookEnvironment(input);
-        const before = await runHooks(runbook.hooks.before, { phase: 'before', env, secrets, cwd: hookCwd, runId: recorder.id, emit, signal });
-        recorder.record.hookOutput = before.tail;
-        const err = hooksError('before', before);
-        await recorder.finishStage('hooks', err ? 'failed' : 'succeeded', { hooks: before.results.length }, err);
-        if (err) throw err;
-      }
-      const opened = await openRunbookRepositoryStack(runbook, { env: input.env, home: input.home, emit, runId: recorder.id });
-      // A key file created just now (`create: true`) is a secret from now on.
-      await learnRunbook(secrets, runbook, input.env);
-      const { repo } = opened;
-      const leftovers = await uploadLeftovers(opened, recorder, emit, input);
-      outcome = await snapshotStages(repo, input, recorder, opened.staging !== undefined);
-      status = outcome.failedSources.length > 0 || outcome.fileErrors.length > 0 ? 'partial' : 'succeeded';
-      const transferred = await transferStage(opened, recorder, leftovers, input.signal);
-      if (!transferred) {
-        status = 'transfer-pending';
-        await recorder.skipStage('verify');
-        await recorder.skipStage('retention');
-        if (input.runbook.repository.cold) await recorder.skipStage('tier');
-      } else {
-        const verifyOk = await verifyStage(repo, input, recorder);
-        if (!verifyOk) status = 'failed';
-        await retentionStage(repo, input, recorder);
-        // Nothing leaves a hot repository that just failed verification.
-        if (verifyOk) status = await tierStage(opened, input, recorder, status);
-        else if (input.runbook.repository.cold) await recorder.skipStage('tier');
-      }
-    } catch (e) {
-      failure = e;
-      status = isLifeboatError(e, 'CANCELLED') ? 'cancelled' : 'failed';
-      for (const stage of recorder.record.stages) {
-        if (stage.status === 'running') await recorder.finishStage(stage.name, status === 'cancelled' ? 'skipped' : 'failed', {}, e);
-      }
+    const opened = await openRunbookRepositoryStack(runbook, { env: input.env, home: input.home, emit, runId: recorder.id });
+    // A key file created just now (`create: true`) is a secret from now on.
+    await learnRunbook(secrets, runbook, input.env);
+    const { repo } = opened;
+    const leftovers = await uploadLeftovers(opened, recorder, emit, input);
+    outcome = await snapshotStages(repo, input, recorder, { staged: opened.staging !== undefined, mode: pipeline.writeLock });
+    status = outcome.failedSources.length > 0 || outcome.fileErrors.length > 0 ? 'partial' : 'succeeded';
+    const transferred = await transferStage(opened, recorder, leftovers, input.signal);
+    if (!transferred) {
+      status = 'transfer-pending';
+      await recorder.skipStage('verify');
+      await recorder.skipStage('retention');
+      if (input.runbook.repository.cold) await recorder.skipStage('tier');
+    } else {
+      const verifyOk = await verifyStage(repo, input, recorder);
+      if (!verifyOk) status = 'failed';
+      await retentionStage(repo, input, recorder);
+      // Nothing leaves a hot repository that just failed verification.
+      if (verifyOk) status = await pipeline.tierStage(opened, recorder, status);
+      else if (input.runbook.repository.cold) await recorder.skipStage('tier');
     }
-    // After hooks run whatever happened, like `finally`, and see the outcome.
-    // A `hooks.env` value that cannot be read skips the after hooks with a warning, like a failing one.
-    const afterEnv =
-      runbook.hooks.after.length === 0
-        ? undefined
-        : await hookEnvironment(input).catch((e: unknown) => {
-            emit({ type: 'log', level: 'warn', runId: recorder.id, message: `after hooks not run: ${describeError(e).message}` });
-            return undefined;
-          });
-    if (afterEnv) {
-      const after = await runHooks(runbook.hooks.after, {
-        phase: 'after',
-        env: afterEnv,
-        secrets,
-        extraEnv: {
-          LIFEBOAT_RUN_STATUS: status,
-          LIFEBOAT_RUNBOOK: runbook.name,
-          LIFEBOAT_RUN_ID: recorder.id,
-          ...(outcome ? { LIFEBOAT_SNAPSHOT_ID: outcome.snapshot.id } : {}),
-          ...(failure !== undefined ? { LIFEBOAT_RUN_ERROR: describeError(failure).message } : {}),
-        },
-        cwd: hookCwd,
-        runId: recorder.id,
-        emit,
-      });
-      recorder.record.hookOutput = [...(recorder.record.hookOutput ?? []), ...after.tail].slice(-40);
-      if (!after.ok) emit({ type: 'log', level: 'warn', runId: recorder.id, message: hooksError('after', after)?.message ?? 'an after hook failed' });
-    }
-    const run = await recorder.finish(status, failure);
-    if (failure !== undefined) {
-      throw failure instanceof LifeboatError ? failure : new LifeboatError('INTERNAL', describeError(failure).message, { cause: failure });
-    }
-    return { run, snapshot: outcome?.snapshot, outcome };
-  } finally {
-    await runLock.release();
+  } catch (e) {
+    failure = e;
+    status = isLifeboatError(e, 'CANCELLED') ? 'cancelled' : 'failed';
+    await recorder.closeRunningStages(status === 'cancelled', e);
   }
+  // After hooks run whatever happened, like `finally`, and see the outcome.
+  // A `hooks.env` value that cannot be read skips the after hooks with a warning, like a failing one.
+  const afterEnv =
+    runbook.hooks.after.length === 0
+      ? undefined
+      : await hookEnvironment(input).catch((e: unknown) => {
+          emit({ type: 'log', level: 'warn', runId: recorder.id, message: `after hooks not run: ${describeError(e).message}` });
+          return undefined;
+        });
+  if (afterEnv) {
+    const after = await runHooks(runbook.hooks.after, {
+      phase: 'after',
+      env: afterEnv,
+      secrets,
+      extraEnv: {
+        LIFEBOAT_RUN_STATUS: status,
+        LIFEBOAT_RUNBOOK: runbook.name,
+        LIFEBOAT_RUN_ID: recorder.id,
+        ...(outcome ? { LIFEBOAT_SNAPSHOT_ID: outcome.snapshot.id } : {}),
+        ...(failure !== undefined ? { LIFEBOAT_RUN_ERROR: describeError(failure).message } : {}),
+      },
+      cwd: hookCwd,
+      runId: recorder.id,
+      emit,
+    });
+    recorder.record.hookOutput = [...(recorder.record.hookOutput ?? []), ...after.tail].slice(-40);
+    if (!after.ok) emit({ type: 'log', level: 'warn', runId: recorder.id, message: hooksError('after', after)?.message ?? 'an after hook failed' });
+  }
+  return { status, ...(failure === undefined ? {} : { failure }), ...(outcome ? { outcome } : {}) };
 }
 
 /** Hooks get the child policy's environment with the runbook's `hooks.env` (read again per phase: a file may change). */
-function hookEnvironment(input: BackupRunInput & { secrets: Redactor }): Promise<ChildEnv> {
+function hookEnvironment(input: BackupRunInput): Promise<ChildEnv> {
   return childEnvironment({ parent: input.env, optIn: input.runbook.hooks.env, secrets: input.secrets, where: 'hooks.env' });
 }
 
-async function snapshotStages(repo: Repository, input: BackupRunInput, recorder: RunRecorder, staged: boolean): Promise<BackupOutcome> {
+async function snapshotStages(repo: Repository, input: BackupRunInput, recorder: RunRecorder, lock: { staged: boolean; mode: LockMode }): Promise<BackupOutcome> {
   const { runbook, clock, emit } = input;
   await recorder.startStage('discover');
   await recorder.startStage('snapshot');
   const progress = progressThrottle(clock, 200, (p) => emit({ type: 'stage.progress', runId: recorder.id, stage: 'snapshot', progress: p }));
   let discoverDone: Promise<void> | undefined;
   const parent = (await repo.listSnapshots()).filter((s) => s.runbook === runbook.name).at(-1);
-  const outcome = await withSharedLockIfReachable(repo, `backup of ${runbook.name}`, staged, recorder, emit, () =>
+  const warn = (message: string) => emit({ type: 'log', level: 'warn', runId: recorder.id, message });
+  const writing = { mode: lock.mode, purpose: `backup of ${runbook.name}`, unlockedIfUnreachable: { staged: lock.staged, warn } };
+  const outcome = await withRepositoryLock(repo.backend, writing, () =>
     backupPaths({
       repo,
       runbook: runbook.name,
@@ -318,9 +313,9 @@ async function retentionStage(repo: Repository, input: BackupRunInput, recorder:
     return;
   }
   await recorder.startStage('retention');
-  let lock: RepositoryLock;
+  let lock;
   try {
-    lock = await RepositoryLock.acquire(repo.backend, { exclusive: true, purpose: `retention of ${input.runbook.name}` });
+    lock = await lockRepository(repo.backend, { mode: 'exclusive', purpose: `retention of ${input.runbook.name}` });
   } catch (e) {
     if (!isLifeboatError(e, 'REPO_LOCKED')) throw e;
     // Another backup is writing into this repository: forgetting and pruning wait for the next run.
@@ -337,51 +332,6 @@ async function retentionStage(repo: Repository, input: BackupRunInput, recorder:
       bytesFreed: out.prune?.bytesFreed ?? 0,
     });
   } finally {
-    await lock.release().catch(() => undefined);
-  }
-}
-
-/**
- * Stage 6: move old snapshots to the cold repository (when the runbook has
- * one and no `schedule.tier` of its own). A tier that fails leaves hot whole,
- * so the backup itself still counts: the run becomes partial, not failed.
- */
-async function tierStage(hot: OpenedRepository, input: BackupRunInput, recorder: RunRecorder, status: RunStatus): Promise<RunStatus> {
-  // A runbook without a cold tier has no tier stage to show; one with `schedule.tier` shows it skipped.
-  if (!backupTiers(input.runbook)) {
-    if (input.runbook.repository.cold) await recorder.skipStage('tier');
-    return status;
-  }
-  await recorder.startStage('tier');
-  const degraded: RunStatus = status === 'succeeded' ? 'partial' : status;
-  try {
-    const outcome = await tierAfterBackup(hot, input, recorder.id);
-    const result = tierStatusOf(outcome);
-    await recorder.finishStage('tier', result.stage, tierCounters(outcome), result.error);
-    return result.stage === 'succeeded' ? status : degraded;
-  } catch (e) {
-    if (isLifeboatError(e, 'CANCELLED')) throw e;
-    await recorder.finishStage('tier', 'failed', {}, e);
-    return degraded;
-  }
-}
-
-/**
- * Backups hold a shared repository lock. A staged backup whose remote is
- * unreachable cannot take one; it goes on unlocked (it only stages, and
- * uploads keep their order), and says so.
- */
-async function withSharedLockIfReachable<T>(repo: Repository, purpose: string, staged: boolean, recorder: RunRecorder, emit: EventSink, fn: () => Promise<T>): Promise<T> {
-  let lock: RepositoryLock | undefined;
-  try {
-    lock = await RepositoryLock.acquire(repo.backend, { exclusive: false, purpose });
-  } catch (e) {
-    if (!staged || !isLifeboatError(e) || !e.retryable || isLifeboatError(e, 'REPO_LOCKED')) throw e;
-    emit({ type: 'log', level: 'warn', runId: recorder.id, message: `could not lock ${repo.backend.location} (${describeError(e).message}); staging without a lock` });
-  }
-  try {
-    return await fn();
-  } finally {
-    await lock?.release().catch(() => undefined);
+    await lock.release();
   }
 }

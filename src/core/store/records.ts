@@ -56,7 +56,11 @@ export interface RunRecord {
   hookOutput?: string[];
 }
 
-export type DrillVerdict = 'met' | 'missed' | 'failed' | 'running';
+/**
+ * `blocked`: the drill could not reach its repository (S3 down), so it says
+ * nothing about whether the data comes back: not a failed validation.
+ */
+export type DrillVerdict = 'met' | 'missed' | 'failed' | 'blocked' | 'running';
 
 export interface DrillPhase {
   name: 'plan' | 'thaw' | 'fetch' | 'write' | 'validate' | 'cleanup';

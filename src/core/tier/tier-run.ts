@@ -1,26 +1,22 @@
 /**
- * `lifeboat tier` as a recorded run (kind `tier`, one `tier` stage), and the
- * tier stage of a backup run. Both call tierSnapshots (tier-snapshots.ts); this
- * file only opens the repositories, holds the runbook's run lock (a tier never
- * overlaps a backup of the same runbook) and records the outcome.
+ * `lifeboat tier`'s one `tier` stage, and the tier stage of a backup run. Both
+ * call tierSnapshots (tier-snapshots.ts); this file only opens the
+ * repositories and records the stage. The run lock (a tier never overlaps a
+ * backup of the same runbook) and the run record are the harness's
+ * (src/core/use-cases/recorded-run.ts, declared in policies.ts).
  */
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import { RunLock } from '../pipeline/run-lock.js';
-import { closeAbandonedRun, RunRecorder } from '../pipeline/run-recorder.js';
+import type { RunRecorder } from '../runs/run-recorder.js';
 import { initRunbookRepository, openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
 import type { RunContext } from '../run-context.js';
 import type { Runbook } from '../runbook/types.js';
-import type { RunRecord, RunStatus, StageStatus } from '../store/records.js';
+import type { RunStatus, StageStatus } from '../store/records.js';
 import { emptyTierOutcome, planTier, tierCounters, tierSnapshots, type TierOutcome } from './tier-snapshots.js';
 
-export interface TierRunInput extends RunContext {
-  dryRun?: boolean;
-}
-
-export interface TierRunResult {
-  /** Absent for a dry run: it changes nothing, so it records nothing. */
-  run?: RunRecord;
+export interface TierStageResult {
+  status: RunStatus;
+  error?: unknown;
   outcome: TierOutcome;
 }
 
@@ -64,7 +60,7 @@ async function openOrCreateCold(input: RunContext, runId?: string): Promise<Open
 }
 
 /** A dry run reads only: it neither creates the cold repository nor stages anything. */
-async function planOnly(input: RunContext): Promise<TierOutcome> {
+export async function planTierRun(input: RunContext): Promise<TierOutcome> {
   const access = { env: input.env, home: input.home, emit: input.emit };
   const hot = await openRunbookRepositoryStack(input.runbook, access);
   let cold: Repository | undefined;
@@ -80,48 +76,52 @@ async function planOnly(input: RunContext): Promise<TierOutcome> {
   return out;
 }
 
-export async function runTier(input: TierRunInput): Promise<TierRunResult> {
+/** `lifeboat tier`: its one stage, recorded into the run the harness started. */
+export async function recordTierStage(input: RunContext, recorder: RunRecorder): Promise<TierStageResult> {
   const { runbook, clock, emit } = input;
-  assertHasCold(runbook);
-  if (input.dryRun) {
-    return { outcome: await planOnly(input) };
-  }
-  const recorder = new RunRecorder(input.store, clock, emit, { runbook: runbook.name, kind: 'tier', actor: input.actor });
-  const runLock = await RunLock.acquire(input.home, {
-    runbook: runbook.name,
-    startedAt: recorder.record.startedAt,
-    runId: recorder.id,
-    by: `${input.actor.user} (${input.actor.face})`,
-  });
   let outcome = emptyTierOutcome();
+  await recorder.startStage('tier');
   try {
-    await recorder.start();
-    if (runLock.tookOverFrom) await closeAbandonedRun(input.store, runLock.tookOverFrom, recorder.id, clock);
-    await recorder.startStage('tier');
-    try {
-      const opened = await openBoth(input, recorder.id);
-      outcome = await tierSnapshots({ runbook, clock, emit, signal: input.signal, runId: recorder.id, ...opened });
-    } catch (e) {
-      const status: RunStatus = isLifeboatError(e, 'CANCELLED') ? 'cancelled' : isLifeboatError(e, 'TRANSFER_PENDING') ? 'transfer-pending' : 'failed';
-      await recorder.finishStage('tier', status === 'cancelled' ? 'skipped' : 'failed', tierCounters(outcome), e);
-      const run = await recorder.finish(status, e);
-      return { run, outcome };
-    }
-    const { stage, run: runStatus, error } = tierStatusOf(outcome);
-    await recorder.finishStage('tier', stage, tierCounters(outcome), error);
-    recorder.record.stats = tierCounters(outcome);
-    const run = await recorder.finish(runStatus, error);
-    return { run, outcome };
-  } finally {
-    await runLock.release();
+    const opened = await openBoth(input, recorder.id);
+    outcome = await tierSnapshots({ runbook, clock, emit, signal: input.signal, runId: recorder.id, ...opened });
+  } catch (e) {
+    const status: RunStatus = isLifeboatError(e, 'CANCELLED') ? 'cancelled' : isLifeboatError(e, 'TRANSFER_PENDING') ? 'transfer-pending' : 'failed';
+    await recorder.finishStage('tier', status === 'cancelled' ? 'skipped' : 'failed', tierCounters(outcome), e);
+    return { status, error: e, outcome };
   }
+  const { stage, run: status, error } = tierStatusOf(outcome);
+  await recorder.finishStage('tier', stage, tierCounters(outcome), error);
+  recorder.record.stats = tierCounters(outcome);
+  return { status, ...(error ? { error } : {}), outcome };
 }
 
 /**
- * Stage 6 of a backup run: the backup already holds the run lock and the open
- * hot repository; open (or create) cold and tier. The caller records the stage.
+ * Stage 6 of a backup run (handed to the pipeline by src/core/use-cases/backup.ts):
+ * the backup already holds the run lock and the open hot repository; open (or
+ * create) cold and tier. A tier that fails leaves hot whole, so the backup
+ * itself still counts: the run becomes partial, not failed.
  */
-export async function tierAfterBackup(backupHot: OpenedRepository, input: RunContext, runId: string): Promise<TierOutcome> {
+export async function backupTierStage(backupHot: OpenedRepository, input: RunContext, recorder: RunRecorder, status: RunStatus): Promise<RunStatus> {
+  // A runbook without a cold tier has no tier stage to show; one with `schedule.tier` shows it skipped.
+  if (!backupTiers(input.runbook)) {
+    if (input.runbook.repository.cold) await recorder.skipStage('tier');
+    return status;
+  }
+  await recorder.startStage('tier');
+  const degraded: RunStatus = status === 'succeeded' ? 'partial' : status;
+  try {
+    const outcome = await tierAfterBackup(backupHot, input, recorder.id);
+    const result = tierStatusOf(outcome);
+    await recorder.finishStage('tier', result.stage, tierCounters(outcome), result.error);
+    return result.stage === 'succeeded' ? status : degraded;
+  } catch (e) {
+    if (isLifeboatError(e, 'CANCELLED')) throw e;
+    await recorder.finishStage('tier', 'failed', {}, e);
+    return degraded;
+  }
+}
+
+async function tierAfterBackup(backupHot: OpenedRepository, input: RunContext, runId: string): Promise<TierOutcome> {
   // The backup's view of hot is stale once retention pruned (its index still lists
   // deleted packs and misses prune's new index file): tier on a fresh one.
   await backupHot.staging?.flush(input.signal);
@@ -135,6 +135,6 @@ export async function tierAfterBackup(backupHot: OpenedRepository, input: RunCon
  * repository and no `schedule.tier` (with one, the scheduler runs
  * `lifeboat tier` at that time and backups stay as fast as they were).
  */
-export function backupTiers(runbook: Runbook): boolean {
+function backupTiers(runbook: Runbook): boolean {
   return runbook.repository.cold !== undefined && runbook.schedule?.tier === undefined;
 }

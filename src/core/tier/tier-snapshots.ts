@@ -13,15 +13,15 @@
  * - during the hot forget or prune: prune is crash-safe on its own (prune.ts),
  *   and a snapshot removed from hot had its cold copy verified first.
  */
-import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
+import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { OpenedRepository } from '../repo/open-repository.js';
 import { prune, type PruneOutcome } from '../repo/prune.js';
-import { RepositoryLock } from '../repo/repo-lock.js';
 import type { Repository } from '../repo/repository.js';
 import { shortId } from '../repo/snapshot.js';
 import type { Runbook } from '../runbook/types.js';
 import type { Clock } from '../clock.js';
+import { withRepositoryLock, type LockRequest } from '../runs/repository-lock.js';
 import { SnapshotCopier, copiesByOrigin, type ColdSnapshot } from './copy.js';
 import { selectForTier, type TierSelection } from './select.js';
 import { verifyColdCopy } from './verify-copy.js';
@@ -149,8 +149,8 @@ export async function tierSnapshots(input: TierInput): Promise<TierOutcome> {
     onProgress: (p) => emit({ type: 'stage.progress', runId: runId ?? '', stage: 'tier', progress: { files: p.blobsCopied + p.blobsDeduplicated, bytes: p.bytesRead, bytesNew: p.bytesStored } }),
   });
   const moved: { hot: string; cold: string }[] = [];
-  await withLockIfReachable(hot, `tier of ${runbook.name} (reading)`, input.hot.staging !== undefined, log, () =>
-    withLockIfReachable(cold, `tier of ${runbook.name} (copying)`, input.cold.staging !== undefined, log, async () => {
+  await withRepositoryLock(hot.backend, sharedIfReachable(`tier of ${runbook.name} (reading)`, input.hot, log), () =>
+    withRepositoryLock(cold.backend, sharedIfReachable(`tier of ${runbook.name} (copying)`, input.cold, log), async () => {
       const coldIdOfHot = new Map<string, string>([...copies].map(([h, c]) => [h, c.id]));
       for (const snap of selection.move) {
         const existing = copies.get(snap.id);
@@ -236,16 +236,13 @@ export async function planTier(hot: Repository, cold: Repository | undefined, ru
 /** Remove the verified snapshots from hot and prune, under an exclusive lock (no backup adds references meanwhile). */
 async function forgetInHot(hot: OpenedRepository, ids: readonly string[], runbook: string, now: Date, signal?: AbortSignal): Promise<PruneOutcome | undefined> {
   if (ids.length === 0) return undefined;
-  const lock = await RepositoryLock.acquire(hot.repo.backend, { exclusive: true, purpose: `tier of ${runbook} (forgetting moved snapshots)` });
-  try {
+  return withRepositoryLock(hot.repo.backend, { mode: 'exclusive', purpose: `tier of ${runbook} (forgetting moved snapshots)` }, async () => {
     for (const id of ids) await hot.repo.removeSnapshot(id);
     const outcome = await prune(hot.repo, { signal, now });
     // A staged (remote) hot repository: prune's new index must reach the destination too.
     await hot.staging?.flush(signal);
     return outcome;
-  } finally {
-    await lock.release().catch(() => undefined);
-  }
+  });
 }
 
 /**
@@ -253,18 +250,7 @@ async function forgetInHot(hot: OpenedRepository, ids: readonly string[], runboo
  * staged remote that is down cannot be locked; the copy still stages (uploads
  * keep their order) and the run ends transfer-pending.
  */
-async function withLockIfReachable<T>(repo: Repository, purpose: string, staged: boolean, log: (m: string, l?: 'warn') => void, fn: () => Promise<T>): Promise<T> {
-  let lock: RepositoryLock | undefined;
-  try {
-    lock = await RepositoryLock.acquire(repo.backend, { exclusive: false, purpose });
-  } catch (e) {
-    if (!staged || !isLifeboatError(e) || !e.retryable || isLifeboatError(e, 'REPO_LOCKED')) throw e;
-    log(`could not lock ${repo.backend.location} (${describeError(e).message}); copying into staging without a lock`, 'warn');
-  }
-  try {
-    return await fn();
-  } finally {
-    await lock?.release().catch(() => undefined);
-  }
+function sharedIfReachable(purpose: string, opened: OpenedRepository, log: (m: string, l?: 'warn') => void): LockRequest {
+  return { mode: 'shared', purpose, unlockedIfUnreachable: { staged: opened.staging !== undefined, warn: (m) => log(m, 'warn') } };
 }
 

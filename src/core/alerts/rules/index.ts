@@ -1,6 +1,7 @@
 /** Every built-in alert rule, in the order their alerts are listed when raised together. */
 import type { AlertRule } from '../rule.js';
 import { anomalyRule } from './anomaly.js';
+import { drillBlockedRule } from './drill-blocked.js';
 import { drillFailedRule } from './drill-failed.js';
 import { failedRunRule } from './failed-run.js';
 import { rtoOverTargetRule } from './rto-over-target.js';
@@ -13,12 +14,14 @@ export const builtinRules: readonly AlertRule[] = [
   staleBackupRule,
   verifyFailedRule,
   drillFailedRule,
+  drillBlockedRule,
   rtoOverTargetRule,
   rtoRegressionRule,
   anomalyRule,
 ];
 
 export { anomalyMetrics, anomalyRule, RELATIVE_SPREAD_FLOOR, type AnomalyMetric } from './anomaly.js';
+export { drillBlockedRule } from './drill-blocked.js';
 export { drillFailedRule } from './drill-failed.js';
 export { failedRunRule } from './failed-run.js';
 export { rtoOverTargetRule } from './rto-over-target.js';

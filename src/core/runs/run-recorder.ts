@@ -3,19 +3,13 @@
  * and stage boundaries (never on progress ticks) and every boundary is also an
  * event for the faces.
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { EventSink } from '../events.js';
+import { newRecordId } from '../ids.js';
 import type { Actor, RunKind, RunRecord, RunStatus, StageName, StageRecord, StageStatus } from '../store/records.js';
 import type { Store } from '../store/store.js';
-import type { RunLockInfo } from './run-lock.js';
-
-export function newRunId(clock: Clock): string {
-  const stamp = clock.now().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
-  return `${stamp}-${randomBytes(3).toString('hex')}`;
-}
 
 export class RunRecorder {
   readonly record: RunRecord;
@@ -28,7 +22,7 @@ export class RunRecorder {
     init: { runbook: string; kind: RunKind; actor: Actor },
   ) {
     this.record = {
-      id: newRunId(clock),
+      id: newRecordId(clock),
       runbook: init.runbook,
       kind: init.kind,
       status: 'running',
@@ -79,6 +73,13 @@ export class RunRecorder {
     this.emit({ type: 'stage.finished', runId: this.id, stage: name, status, counters: s.counters, error: s.error, at: s.endedAt });
   }
 
+  /** End every stage still running (the run is ending early): `failed`, or `skipped` when cancelled. */
+  async closeRunningStages(cancelled: boolean, error: unknown): Promise<void> {
+    for (const stage of this.record.stages) {
+      if (stage.status === 'running') await this.finishStage(stage.name, cancelled ? 'skipped' : 'failed', {}, error);
+    }
+  }
+
   async skipStage(name: StageName): Promise<void> {
     this.stage(name).status = 'skipped';
   }
@@ -92,15 +93,4 @@ export class RunRecorder {
     this.emit({ type: 'run.finished', runId: this.id, runbook: this.record.runbook, status, at: this.record.endedAt });
     return this.record;
   }
-}
-
-/** A run whose process died (kill -9, OOM) stays `running` in the store: record how it ended. */
-export async function closeAbandonedRun(store: Store, holder: RunLockInfo, byRun: string, clock: Clock): Promise<void> {
-  if (!holder.runId) return;
-  const run = await store.getRun(holder.runId);
-  if (!run || run.status !== 'running') return;
-  const error = { code: 'INTERNAL', message: `process ${holder.pid} on ${holder.host} died during the run (found by run ${byRun})` };
-  for (const stage of run.stages) if (stage.status === 'running') Object.assign(stage, { status: 'failed', error });
-  Object.assign(run, { status: 'failed', endedAt: clock.now().toISOString(), error });
-  await store.putRun(run);
 }

@@ -1,0 +1,35 @@
+/**
+ * `restore-drill`: a timed, validated restore into scratch space
+ * (src/core/drill/restore-drill.ts) under a shared repository lock, so a prune
+ * can never delete what the drill reads and make a healthy repository look
+ * damaged; and its cold-tier estimate (src/core/drill/estimate-drill.ts).
+ */
+import { estimateColdDrill, type EstimateDrillResult } from '../drill/estimate-drill.js';
+import { runDrill, type DrillResult } from '../drill/restore-drill.js';
+import type { Tier } from '../repo/open-repository.js';
+import type { RunContext } from '../run-context.js';
+import type { AlertRecord } from '../store/records.js';
+import { policies } from './policies.js';
+import { recordedRun } from './recorded-run.js';
+
+export interface DrillInput extends RunContext {
+  /** `latest` (default) or a snapshot id prefix. */
+  snapshot?: string;
+  /** Keep the scratch folder for inspection. */
+  keep?: boolean;
+  tier?: Tier;
+}
+
+export async function drill(input: DrillInput): Promise<DrillResult & { alerts: AlertRecord[] }> {
+  const { value, alerts } = await recordedRun(policies.drill, input, async (session) => ({
+    value: await runDrill({ ...session.input, id: session.runId, snapshot: input.snapshot, keep: input.keep, tier: input.tier, openRepository: session.openRepository }),
+  }));
+  return { ...value, alerts };
+}
+
+export async function estimateDrill(input: RunContext & { snapshot?: string }): Promise<EstimateDrillResult & { alerts: AlertRecord[] }> {
+  const { value, alerts } = await recordedRun(policies.estimateDrill, input, async (session) => ({
+    value: await estimateColdDrill({ ...session.input, id: session.runId, snapshot: input.snapshot }),
+  }));
+  return { ...value, alerts };
+}

@@ -1,0 +1,111 @@
+/**
+ * `restore`: a snapshot (or a path in it) into a folder, under a shared
+ * repository lock; from the cold tier, the archived packs it reads are thawed
+ * first. `estimateRestore` forecasts a cold restore without thawing, locking
+ * or writing anything.
+ */
+import { rtoTargetOf } from '../drill/rto-target.js';
+import { LifeboatError } from '../errors.js';
+import type { Tier } from '../repo/open-repository.js';
+import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
+import type { Snapshot } from '../repo/snapshot.js';
+import type { RunContext } from '../run-context.js';
+import type { Runbook } from '../runbook/types.js';
+import { measuredThroughput } from '../tier/estimate.js';
+import { describeThawProgress, forecastColdRestore, thawForRestore, type ColdRestoreForecast, type ThawForRestoreResult } from '../tier/thaw-restore.js';
+import { coldLocationOf, thawSettingsFor } from '../tier/thaw-settings.js';
+import { policies } from './policies.js';
+import { recordedRun } from './recorded-run.js';
+
+export interface RestoreInput extends RunContext {
+  /** `latest` or a snapshot id prefix. */
+  snapshot: string;
+  /** An absolute folder, created if missing. */
+  target: string;
+  /** Only this path inside the snapshot. */
+  subPath?: string;
+  tier: Tier;
+}
+
+export interface RestoreResult {
+  snapshot: Snapshot;
+  outcome: RestoreOutcome;
+  /** Cold tier: what was planned and thawed. */
+  thaw?: ThawForRestoreResult;
+  /** Wall time from opening the repository to the last file written. */
+  durationMs: number;
+}
+
+export async function restore(input: RestoreInput): Promise<RestoreResult> {
+  const { runbook, clock } = input;
+  const settings = input.tier === 'cold' ? coldSettings(runbook, input.env) : undefined;
+  refuseLiveSource(runbook, input.target);
+  const { value } = await recordedRun(policies.restore, input, async (session) => {
+    const { signal, emit } = session.input;
+    const started = clock.monotonicMs();
+    const { repo, backend } = await session.openRepository(input.tier);
+    const snapshot = await repo.findSnapshot(input.snapshot);
+    let thaw: ThawForRestoreResult | undefined;
+    if (settings !== undefined) {
+      thaw = await thawForRestore({
+        repo,
+        backend,
+        snapshot,
+        subPath: input.subPath,
+        settings,
+        signal,
+        clock,
+        onProgress: (round, p) => emit({ type: 'log', level: 'info', message: describeThawProgress(round, p) }),
+      });
+    }
+    const outcome = await restoreSnapshot({ repo, snapshot, target: input.target, subPath: input.subPath, signal });
+    return { value: { snapshot, outcome, ...(thaw === undefined ? {} : { thaw }), durationMs: clock.monotonicMs() - started } };
+  });
+  return value;
+}
+
+export interface EstimateRestoreInput extends RunContext {
+  snapshot: string;
+  subPath?: string;
+}
+
+export interface EstimateRestoreResult {
+  snapshot: Snapshot;
+  forecast: ColdRestoreForecast;
+}
+
+/** What restoring from the cold tier would take and cost: trees, index and HeadObject answers only. */
+export async function estimateRestore(input: EstimateRestoreInput): Promise<EstimateRestoreResult> {
+  const settings = coldSettings(input.runbook, input.env);
+  const { value } = await recordedRun(policies.estimateRestore, input, async (session) => {
+    const { repo, backend } = await session.openRepository('cold');
+    const snapshot = await repo.findSnapshot(input.snapshot);
+    const throughput = measuredThroughput(await session.input.store.listDrills({ runbook: input.runbook.name }));
+    const forecast = await forecastColdRestore({
+      repo,
+      backend,
+      snapshot,
+      subPath: input.subPath,
+      settings,
+      targetMs: rtoTargetOf(input.runbook.objectives, 'cold'),
+      ...(throughput === undefined ? {} : { throughputBytesPerSec: throughput }),
+    });
+    return { value: { snapshot, forecast } };
+  });
+  return value;
+}
+
+/** The thaw settings of the cold tier; refuses a runbook without one. */
+function coldSettings(runbook: Runbook, env: RunContext['env']): ReturnType<typeof thawSettingsFor> {
+  coldLocationOf(runbook);
+  return thawSettingsFor(runbook, env);
+}
+
+/** A restore into a live source's folder (or one above it) would overwrite the data it protects. */
+function refuseLiveSource(runbook: Runbook, target: string): void {
+  for (const source of runbook.sources) {
+    if (source.kind === 'path' && (target === source.path || source.path.startsWith(target + '/'))) {
+      throw new LifeboatError('USAGE', `refusing to restore into ${target}: it holds the live source ${source.name} (${source.path}); restore elsewhere and copy what you need`);
+    }
+  }
+}
