@@ -21,6 +21,43 @@ const nodeGlobals = Object.fromEntries(
   ].map((name) => [name, 'readonly']),
 );
 
+// Layering (DESIGN.md §1): faces → commands → core. Commands and the faces reach core
+// only through its surface, src/core/index.ts; a command never imports a face; core
+// imports neither. test/architecture/import-graph.test.ts walks every import (dynamic
+// ones too, which this rule does not see) and proves the same, with no circle.
+const coreInternals = {
+  regex: '^(\\.\\./)+(src/)?core/(?!index\\.js$)',
+  message: 'import core through its surface, src/core/index.ts (export what you need there)',
+};
+const faces = '(cli|tui|slack|serve)';
+/** Named, so the architecture test can lint a planted violation with exactly these rules. */
+export const layering = [
+  {
+    name: 'lifeboat/layering-commands',
+    files: ['commands/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [coreInternals, { regex: `^(\\.\\./)+src/${faces}/`, message: 'a command never imports a face: faces call commands' }] }],
+    },
+  },
+  {
+    name: 'lifeboat/layering-faces',
+    files: ['src/{cli,tui,slack,serve}/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [coreInternals] }],
+    },
+  },
+  {
+    name: 'lifeboat/layering-core',
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: `^(\\.\\./)+(commands|${faces})/`, message: 'core imports no command and no face: they call core' }] },
+      ],
+    },
+  },
+];
+
 export default defineConfig(
   globalIgnores(['node_modules/', '.lifeboat/', 'bench/.data/', 'coverage/', 'dist/', '.vitest-report.json']),
   eslintRecommended,
@@ -55,4 +92,5 @@ export default defineConfig(
       '@typescript-eslint/await-thenable': 'error',
     },
   },
+  layering,
 );
