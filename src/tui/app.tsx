@@ -10,7 +10,7 @@
 import { Box, useApp, useInput, useStdin, useStdout } from 'ink';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import type { CommandResult } from '../../commands/command.js';
-import type { EventSink } from '../core/events.js';
+import type { EventSink } from '../core/index.js';
 import { AlertsPane } from './components/AlertsPane.js';
 import { CommandPrompt } from './components/CommandPrompt.js';
 import { ConfirmPrompt } from './components/ConfirmPrompt.js';

@@ -1,5 +1,5 @@
 /** Small pure text helpers the components share (widths, bars, relative times). */
-import { formatDuration } from '../core/format.js';
+import { formatDuration } from '../core/index.js';
 
 /** Pad or cut `s` to exactly `width` characters (cut with an ellipsis). */
 export function fit(s: string, width: number, align: 'left' | 'right' = 'left'): string {
