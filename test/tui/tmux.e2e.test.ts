@@ -1,20 +1,23 @@
 /**
  * The real program in a real terminal: `node bin/lifeboat.js` inside tmux,
- * driven with send-keys and read with capture-pane. The screens are saved to
- * test/tui/screens/ for the record. Skipped only when tmux is missing.
+ * driven with send-keys and read with capture-pane. Each screen is compared
+ * with its golden in test/tui/screens/, times and ids masked
+ * (./screen-golden.ts). Skipped when tmux is missing, except under CI=true,
+ * where that fails (.ci/run installs tmux).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCliBuilt, repoRoot, runCli } from '../helpers/cli.js';
+import { skipWithoutTool } from '../helpers/required-tool.js';
+import { expectScreen } from './screen-golden.js';
 
-const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const tmuxState = spawnSync('tmux', ['-V']).status === 0 ? ({ ok: true } as const) : ({ ok: false, why: 'tmux is not installed (.ci/run installs the Debian package tmux)' } as const);
 // Our own tmux server (socket), so the tests never touch anyone's sessions.
 const socket = `lifeboat-tui-e2e-${process.pid}`;
-const screensDir = join(repoRoot, 'test/tui/screens');
 const dirs: string[] = [];
 
 function tmux(...args: string[]): string {
@@ -38,10 +41,6 @@ async function waitFor(session: string, ok: (s: string) => boolean, what: string
   throw new Error(`waited ${ms} ms for ${what}; screen:\n${s}`);
 }
 
-function save(name: string, text: string): void {
-  writeFileSync(join(screensDir, `${name}.txt`), text.replace(/[ \t]+$/gm, '').replace(/\n+$/, '') + '\n');
-}
-
 function openConsole(session: string, env: Record<string, string>, size = { x: 100, y: 30 }): void {
   const vars = Object.entries({ LIFEBOAT_TEST_SCRYPT_N: '1024', ...env })
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
@@ -50,51 +49,52 @@ function openConsole(session: string, env: Record<string, string>, size = { x: 1
   tmux('new-session', '-d', '-s', session, '-x', String(size.x), '-y', String(size.y), `cd ${JSON.stringify(repoRoot)} && env ${vars} node bin/lifeboat.js; echo "console exited with $?"; sleep 600`);
 }
 
-describe.skipIf(!hasTmux)('the console in tmux', () => {
+describe('the console in tmux', () => {
   beforeAll(async () => {
-    await ensureCliBuilt();
-    mkdirSync(screensDir, { recursive: true });
+    if (tmuxState.ok) await ensureCliBuilt();
   });
   afterAll(() => {
     spawnSync('tmux', ['-L', socket, 'kill-server']);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('start, :backup demo, :restore-drill demo (y), the RTO on the dashboard, q', async () => {
+  it('start, :backup demo, :restore-drill demo (y), the RTO on the dashboard, q', async (ctx) => {
+    skipWithoutTool(ctx, 'tmux', tmuxState);
     const home = mkdtempSync(join(tmpdir(), 'lifeboat-tui-e2e-'));
     dirs.push(home);
     const init = await runCli(['init', 'demo'], { env: { LIFEBOAT_HOME: home } });
     expect(init.code, init.stderr).toBe(0);
     const s = 'demo';
     openConsole(s, { LIFEBOAT_HOME: home });
-    save('01-dashboard-start', await waitFor(s, (x) => x.includes('▸ demo') && x.includes('never'), 'the dashboard'));
+    expectScreen('01-dashboard-start', await waitFor(s, (x) => x.includes('▸ demo') && x.includes('never'), 'the dashboard'));
 
     tmux('send-keys', '-t', s, '-l', ':backup demo');
-    save('02-prompt', await waitFor(s, (x) => x.includes(':backup demo'), 'the prompt'));
+    expectScreen('02-prompt', await waitFor(s, (x) => x.includes(':backup demo'), 'the prompt'));
     tmux('send-keys', '-t', s, 'Enter');
-    const done = await waitFor(s, (x) => x.includes('✓ backup succeeded') && x.includes('backup demo: backed up demo'), 'the backup to finish');
-    save('03-run-view-backup', done);
+    // The run's totals come with the store poll after its last event: wait for them, or the screen depends on which came first.
+    const done = await waitFor(s, (x) => x.includes('✓ backup succeeded · 10 files') && x.includes('backup demo: backed up demo'), 'the backup to finish');
+    expectScreen('03-run-view-backup', done);
     expect(done).toContain('[2 run]');
     expect(done).toMatch(/✓ snapshot\s+succeeded/);
     expect(done).toMatch(/backup demo: backed up demo: snapshot [0-9a-f]{8}/);
 
     tmux('send-keys', '-t', s, '-l', ':restore-drill demo');
     tmux('send-keys', '-t', s, 'Enter');
-    save('04-confirm-drill', await waitFor(s, (x) => x.includes('Run a restore drill of demo?') && x.includes('[y/n]'), 'the confirmation'));
+    expectScreen('04-confirm-drill', await waitFor(s, (x) => x.includes('Run a restore drill of demo?') && x.includes('[y/n]'), 'the confirmation'));
     tmux('send-keys', '-t', s, 'y');
     const drill = await waitFor(s, (x) => /drill met: RTO \S+ against a 5m00s target/.test(x) && x.includes('restore-drill demo: drill met'), 'the drill verdict');
-    save('05-run-view-drill', drill);
+    expectScreen('05-run-view-drill', drill);
     expect(drill).toMatch(/validate\s+\S+/);
 
     tmux('send-keys', '-t', s, '1');
     const dash = await waitFor(s, (x) => /▸ demo\s+✓ succeeded/.test(x) && /✓ \S+\/5m/.test(x) && x.includes('last drill   ✓ met: RTO'), 'the RTO on the dashboard');
-    save('06-dashboard-rto', dash);
+    expectScreen('06-dashboard-rto', dash);
 
     tmux('send-keys', '-t', s, '3');
     const hist = await waitFor(s, (x) => x.includes('history of demo') && /✓ drill\s+met/.test(x) && /✓ backup\s+succeeded/.test(x), 'the history');
-    save('07-history', hist);
+    expectScreen('07-history', hist);
     tmux('send-keys', '-t', s, '?');
-    save('08-help', await waitFor(s, (x) => x.includes('q, Ctrl-C'), 'the help'));
+    expectScreen('08-help', await waitFor(s, (x) => x.includes('q, Ctrl-C'), 'the help'));
     tmux('send-keys', '-t', s, 'Escape');
     await waitFor(s, (x) => !x.includes('q, Ctrl-C'), 'the help to close');
 
@@ -102,11 +102,13 @@ describe.skipIf(!hasTmux)('the console in tmux', () => {
     await waitFor(s, (x) => x.includes('console exited with 0'), 'the console to quit');
   });
 
-  it('a backup started by another process appears live in the open console (80×24)', async () => {
+  it('a backup started by another process appears live in the open console (80×24)', async (ctx) => {
+    skipWithoutTool(ctx, 'tmux', tmuxState);
     const home = mkdtempSync(join(tmpdir(), 'lifeboat-tui-e2e-'));
     const runbooks = mkdtempSync(join(tmpdir(), 'lifeboat-tui-e2e-rb-'));
     dirs.push(home, runbooks);
-    // A demo copy whose before hook takes a few seconds, so the run is seen while it runs.
+    // A demo copy whose before hook waits for the test, so the run is seen while it runs, at a moment the test chooses.
+    const go = join(home, 'go');
     writeFileSync(
       join(runbooks, 'slow.yaml'),
       [
@@ -115,7 +117,7 @@ describe.skipIf(!hasTmux)('the console in tmux', () => {
         `  - name: sample`,
         `    path: ${JSON.stringify(join(repoRoot, 'runbooks/demo-data'))}`,
         'hooks:',
-        '  before: ["echo preparing; sleep 4; echo ready"]',
+        `  before: [${JSON.stringify(`echo preparing; while [ ! -e ${go} ]; do sleep 0.1; done; echo ready`)}]`,
         'repository:',
         '  hot:',
         `    url: ${JSON.stringify(`file://${home}/repos/slow`)}`,
@@ -133,15 +135,16 @@ describe.skipIf(!hasTmux)('the console in tmux', () => {
     await waitFor(s, (x) => x.includes('▸ slow') && x.includes('never'), 'the dashboard');
 
     const backup = runCli(['backup', 'slow'], { env });
-    const seen = await waitFor(s, (x) => /slow\s+▶ backup/.test(x) && x.includes('backup slow started by cli:'), 'the other run on the dashboard');
-    save('09-other-process-dashboard', seen);
+    const seen = await waitFor(s, (x) => /slow\s+▶ backup hooks/.test(x) && x.includes('backup slow started by cli:'), 'the other run on the dashboard');
+    expectScreen('09-other-process-dashboard', seen);
     tmux('send-keys', '-t', s, '2');
-    const live = await waitFor(s, (x) => x.includes('backup slow ▶ running') && x.includes('from store (cli:'), 'the other run in the run view');
-    save('10-other-process-run-view', live);
+    const live = await waitFor(s, (x) => x.includes('backup slow ▶ running') && x.includes('from store (cli:') && x.includes('▶ hooks'), 'the other run in the run view');
+    expectScreen('10-other-process-run-view', live);
+    writeFileSync(go, '');
     const result = await backup;
     expect(result.code, result.stderr).toBe(0);
-    const finished = await waitFor(s, (x) => x.includes('backup slow ✓ succeeded'), 'the other run to finish in the console');
-    save('11-other-process-finished', finished);
+    const finished = await waitFor(s, (x) => x.includes('backup slow ✓ succeeded') && x.includes('backup slow by cli:'), 'the other run to finish in the console');
+    expectScreen('11-other-process-finished', finished);
     for (const line of finished.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     tmux('send-keys', '-t', s, 'q');
     await waitFor(s, (x) => x.includes('console exited with 0'), 'the console to quit');
