@@ -8,11 +8,11 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { ESLint } from 'eslint';
+import { pathToFileURL } from 'node:url';
+import { ESLint, type Linter } from 'eslint';
 import tseslint from 'typescript-eslint';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { layering } from '../../eslint.config.js';
 import { repoRoot } from '../helpers/cli.js';
 
 type Layer = 'face' | 'command' | 'surface' | 'core';
@@ -157,7 +157,9 @@ describe('the import graph', () => {
   });
 });
 
-describe('the ESLint layering rules (eslint.config.js)', () => {
+describe('the ESLint layering rules (eslint.config.js)', async () => {
+  // eslint.config.js is plain JavaScript: imported by URL, its `layering` export typed here.
+  const { layering } = (await import(pathToFileURL(join(repoRoot, 'eslint.config.js')).href)) as { layering: Linter.Config[] };
   const eslint = new ESLint({
     cwd: repoRoot,
     overrideConfigFile: true,
