@@ -19,6 +19,7 @@ import { ensureCliBuilt, runCli } from '../helpers/cli.js';
 import { postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../helpers/drill-postgres.js';
 import { drillsOf, rtoPhases, runDrillCli, scratchLeft, writeDrillRunbook } from '../helpers/drill-runbook.js';
 import { PIPELINE_PASSWORD } from '../helpers/pipeline-runbook.js';
+import { skipWithoutTool } from '../helpers/required-tool.js';
 
 const ORDERS = 5000;
 const CUSTOMERS = 300;
@@ -92,7 +93,7 @@ function compareCounts(expectDrill = '"$live"'): string {
 
 describe('a PostgreSQL database drilled with pg_dump / pg_restore', () => {
   it('backup → restore-drill into a fresh orders_drill: verdict met, the rows are there, the RTO is in the store; a wrong expectation fails it', async (ctx) => {
-    ctx.skip(!state.ok, state.ok ? undefined : state.why);
+    skipWithoutTool(ctx, 'PostgreSQL', state);
     const home = join(base!, 'home');
     const env = { LIFEBOAT_PASSWORD: PIPELINE_PASSWORD, LIFEBOAT_HOME: home };
 

@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureCliBuilt, runCli } from '../helpers/cli.js';
 import { runsOf } from '../helpers/pipeline-process.js';
 import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
+import { skipWithoutTool } from '../helpers/required-tool.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('pipeline-sqlite');
@@ -53,7 +54,7 @@ beforeAll(async () => {
 
 describe('a SQLite database as a stream source', () => {
   it('backs up `sqlite3 db.sqlite .dump`; the restored dump piped into `restore: sqlite3 new.db` answers the same query', async (ctx) => {
-    ctx.skip(!sqliteState.ok, sqliteState.ok ? undefined : sqliteState.why);
+    skipWithoutTool(ctx, 'sqlite3', sqliteState);
     const base = await tempDir();
     sqlite(
       'db.sqlite',
