@@ -44,6 +44,7 @@ export function statusTone(status: string | undefined): Tone {
       return 'ok';
     case 'partial':
     case 'missed':
+    case 'blocked':
     case 'transfer-pending':
     case 'cancelled':
     case 'warning':

@@ -232,6 +232,12 @@ describe('store snapshots', () => {
     expect(s.runs[0]).toMatchObject({ id: 'dx', kind: 'drill', status: 'running', origin: 'store' });
   });
 
+  it('a drill elsewhere that could not reach its repository ends as a run that did not succeed, its verdict blocked', () => {
+    let s = reduce(start(), { type: 'snapshot', snapshot: snapshot({ drills: [drillRecord({ id: 'dx', verdict: 'running', rtoMs: undefined, endedAt: undefined })] }) });
+    s = reduce(s, { type: 'snapshot', snapshot: snapshot({ drills: [drillRecord({ id: 'dx', verdict: 'blocked', rtoMs: undefined })] }) });
+    expect(s.runs[0]).toMatchObject({ id: 'dx', kind: 'drill', status: 'failed', drill: { verdict: 'blocked' } });
+  });
+
   it('a run followed by events takes the store final word when it ended without us seeing it', () => {
     let s = reduce(start(), { type: 'event', event: { type: 'run.started', runId: 'r9', runbook: 'demo', kind: 'backup', at: iso(0) } });
     s = reduce(s, { type: 'snapshot', snapshot: snapshot({ runs: [runRecord({ id: 'r9', status: 'failed', error: { code: 'X', message: 'boom' } })] }) });

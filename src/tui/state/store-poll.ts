@@ -32,7 +32,8 @@ function runFromDrill(d: DrillRecord): LiveRun {
     id: d.id,
     runbook: d.runbook,
     kind: 'drill',
-    status: d.verdict === 'running' ? 'running' : d.verdict === 'failed' ? 'failed' : 'succeeded',
+    // As the drill's own run.finished event says it (src/core/drill/restore-drill.ts): blocked did not succeed.
+    status: d.verdict === 'running' ? 'running' : d.verdict === 'failed' || d.verdict === 'blocked' ? 'failed' : 'succeeded',
     startedAt: d.startedAt,
     endedAt: d.endedAt,
     origin: 'store',
