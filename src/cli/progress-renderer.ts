@@ -2,8 +2,7 @@
  * Headless rendering of engine events on stderr: a single rewritten status
  * line on a terminal, plain lines (stage boundaries only) on a pipe or in CI.
  */
-import type { EngineEvent, EventSink } from '../core/events.js';
-import { formatBytes, formatDuration, formatRate } from '../core/format.js';
+import { formatBytes, formatDuration, formatRate, type EngineEvent, type EventSink } from '../core/index.js';
 
 export function progressRenderer(stream: NodeJS.WriteStream, quiet: boolean): { sink: EventSink; done: () => void } {
   const tty = stream.isTTY === true;

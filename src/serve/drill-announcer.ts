@@ -5,9 +5,7 @@
  * the result goes into the announcement's thread.
  */
 import type { CommandResult } from '../../commands/command.js';
-import { compactDuration } from '../core/alerts/index.js';
-import type { Clock } from '../core/clock.js';
-import type { Runbook } from '../core/runbook/types.js';
+import { compactDuration, type Clock, type Runbook } from '../core/index.js';
 
 /** Where an announcement went, so the result can follow it there. */
 export interface DrillThread {

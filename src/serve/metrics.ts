@@ -15,9 +15,7 @@
  * alert for a runbook that never backed up).
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { Clock } from '../core/clock.js';
-import type { Runbook } from '../core/runbook/types.js';
-import type { Store } from '../core/store/store.js';
+import type { Clock, Runbook, Store } from '../core/index.js';
 import { severities } from './metrics-facts.js';
 import { ObservedRunCounter } from './metrics-run-counter.js';
 import { sharedScrapeView, type RunbookView, type ScrapeView } from './metrics-scrape-view.js';

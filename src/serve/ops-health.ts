@@ -1,5 +1,5 @@
 /** What /healthz answers, and the one-line error text both routes use. */
-import type { Store } from '../core/store/store.js';
+import type { Store } from '../core/index.js';
 
 export interface HealthReport {
   /** False makes /healthz answer 503. */

@@ -11,7 +11,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { LifeboatError } from '../core/errors.js';
+import { LifeboatError } from '../core/index.js';
 import { firstLine, healthBody, type HealthReport } from './ops-health.js';
 
 export type { HealthReport } from './ops-health.js';

@@ -8,11 +8,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { alertKey, clearStandingAlert, holdStandingAlert, type Notifier } from '../core/alerts/index.js';
-import type { Clock } from '../core/clock.js';
-import { formatIssue, listRunbooks, type RunbookLocations } from '../core/runbook/index.js';
-import type { Runbook } from '../core/runbook/types.js';
-import type { Store } from '../core/store/store.js';
+import { alertKey, clearStandingAlert, formatIssue, holdStandingAlert, listRunbooks, type Clock, type Notifier, type Runbook, type RunbookLocations, type Store } from '../core/index.js';
 
 export const RUNBOOK_INVALID_RULE = 'runbook-invalid';
 
