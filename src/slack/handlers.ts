@@ -14,7 +14,7 @@ import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { invokeCommand } from '../../commands/invoke.js';
 import type { GroupResolver } from '../../commands/support/access.js';
 import { ackCommand } from '../../commands/ack.js';
-import { ExitCode, listRunbooks, runbookOfAlertKey, type Actor, type Clock, type EngineEvent, type Redactor, type Runbook, type Store } from '../core/index.js';
+import { ExitCode, listRunbooks, newRecordId, runbookOfAlertKey, type Actor, type Clock, type EngineEvent, type Redactor, type Runbook, type Store } from '../core/index.js';
 import type { FaceLogger, PostedMessage, SlackApi } from './api.js';
 import { problemMessage, type ProblemKind } from './blocks/errors.js';
 import { helpMessage, SLASH_USAGE } from './blocks/help.js';
@@ -113,7 +113,7 @@ export function slackHandlers(deps: HandlerDeps): SlackHandlers {
     try {
       const store = await deps.store();
       const now = clock.now();
-      const entry = { id: `${now.getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`, at: now.toISOString(), actor, command, args, where, result: 'usage' as const, detail };
+      const entry = { id: newRecordId(clock), at: now.toISOString(), actor, command, args, where, result: 'usage' as const, detail };
       // What someone typed goes to state.json: redacted like everything else written there.
       const secrets = deps.secrets();
       await store.appendAudit(secrets ? secrets.redactDeep(entry) : entry);
