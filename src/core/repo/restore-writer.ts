@@ -24,6 +24,7 @@ import { WorkerPool, localPackPath } from './worker-pool.js';
 import type { RestoreBlobJob, RestoreTarget } from './worker-protocol.js';
 
 export interface WriteOptions {
+  /** An existing folder (restoreSnapshot makes it). */
   target: string;
   signal?: AbortSignal;
   workers?: number;
@@ -164,7 +165,6 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     dirsToFinish.push({ path, node: entry.node });
   }
 
-  await mkdir(target, { recursive: true });
   for (const rel of plan.parents) await ensureDir(join(target, rel));
   for (const entry of plan.entries) await prepare(entry, false);
 

@@ -6,6 +6,7 @@
  * planned already (a cold restore plans to know what to thaw) passes its plan,
  * so the trees are walked once.
  */
+import { mkdir } from 'node:fs/promises';
 import { LifeboatError } from '../errors.js';
 import type { Repository } from './repository.js';
 import { writeRestore, type RestoreOutcome, type WriteOptions } from './restore-writer.js';
@@ -28,5 +29,8 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreOutco
   if (plan !== undefined && (plan.snapshot.id !== snapshot.id || plan.subPath !== subPath)) {
     throw new LifeboatError('INTERNAL', `restore of ${snapshot.id.slice(0, 8)}${subPath === undefined ? '' : `:${subPath}`} was given the plan of ${plan.snapshot.id.slice(0, 8)}${plan.subPath === undefined ? '' : `:${plan.subPath}`}`);
   }
+  // The target is made before the trees are read, as it always was: a snapshot
+  // refused while planning leaves it there, empty (test/integrity/tamper.test.ts).
+  await mkdir(input.target, { recursive: true });
   return writeRestore(repo, plan ?? (await planSnapshot(repo, snapshot, { subPath, signal: input.signal })), input);
 }
