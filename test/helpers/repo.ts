@@ -1,6 +1,7 @@
 /** Test repositories on real folders: low KDF cost, small chunks and packs where speed matters. */
 import { LocalBackend } from '../../src/core/backends/local-backend.js';
-import { backupPaths, type BackupInput, type BackupOutcome } from '../../src/core/repo/archiver.js';
+import type { BackupOutcome } from '../../src/core/repo/archiver.js';
+import { backupPaths, type BackupInput } from '../../src/core/pipeline/snapshot-stage.js';
 import { Repository, type InitOptions } from '../../src/core/repo/repository.js';
 import type { Snapshot } from '../../src/core/repo/snapshot.js';
 

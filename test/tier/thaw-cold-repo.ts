@@ -11,7 +11,7 @@ import { GetObjectCommand, PutObjectCommand, type StorageClass } from '@aws-sdk/
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { backupPaths } from '../../src/core/repo/archiver.js';
+import { backupPaths } from '../../src/core/pipeline/snapshot-stage.js';
 import { initRunbookRepository, openRunbookRepositoryStack } from '../../src/core/repo/open-repository.js';
 import type { Snapshot } from '../../src/core/repo/snapshot.js';
 import { loadRunbook } from '../../src/core/runbook/load.js';

@@ -17,7 +17,8 @@
 import { checkChildEnvironments, childEnvironment, type ChildEnv } from '../child/child-env.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import type { EventSink } from '../events.js';
-import { backupPaths, type BackupOutcome } from '../repo/archiver.js';
+import type { BackupOutcome } from '../repo/archiver.js';
+import { backupPaths } from './snapshot-stage.js';
 import { openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
 import { learnRunbook, type Redactor } from '../redaction/index.js';
