@@ -26,6 +26,7 @@ import {
   fanOutNotifier,
   FileScheduleState,
   LifeboatError,
+  newRecordId,
   RunLock,
   scheduleStatePath,
   Scheduler,
@@ -189,7 +190,7 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
     log('warn', `lifeboat serve: ${line}`);
     const now = ctx.clock.now();
     await store.appendAudit({
-      id: `${now.getTime().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+      id: newRecordId(ctx.clock),
       at: now.toISOString(),
       actor,
       command: commandOfKind[job.kind],

@@ -37,7 +37,7 @@ export interface Metrics {
 /** Outcomes each loaded runbook reports from zero, so rate() and increase() see the first one. */
 const initialOutcomes: readonly { kind: string; outcome: string }[] = [
   ...(['succeeded', 'partial', 'failed', 'transfer-pending', 'cancelled'] as const).map((outcome) => ({ kind: 'backup', outcome })),
-  ...(['met', 'missed', 'failed'] as const).map((outcome) => ({ kind: 'drill', outcome })),
+  ...(['met', 'missed', 'failed', 'blocked'] as const).map((outcome) => ({ kind: 'drill', outcome })),
 ];
 
 export function createMetrics(options: MetricsOptions): Metrics {

@@ -102,7 +102,8 @@ export function runbookStatus(entry: StatusRunbook, records: RunbookRecords, now
   const { runbook } = entry;
   const backups = records.runs.filter((r) => r.kind === 'backup');
   const rpo = rpoState(backups, runbook?.objectives.rpoMs, now);
-  const drills = records.drills.slice(0, DRILL_WINDOW).filter((d) => d.verdict !== 'running');
+  // A running drill has no verdict yet, and a blocked one never reached the data (its drill-blocked alert says so): neither is "the last drill".
+  const drills = records.drills.slice(0, DRILL_WINDOW).filter((d) => d.verdict !== 'running' && d.verdict !== 'blocked');
   const hotDrills = drills.filter((d) => d.tier !== 'cold' && !d.estimated);
   const lastDrill = hotDrills[0];
   const trend = hotDrills.filter((d) => d.rtoMs !== undefined).slice(0, TREND_LENGTH).reverse();
