@@ -58,7 +58,8 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
         onProgress: (round, p) => emit({ type: 'log', level: 'info', message: describeThawProgress(round, p) }),
       });
     }
-    const outcome = await restoreSnapshot({ repo, snapshot, target: input.target, subPath: input.subPath, signal });
+    // A cold restore writes from the thaw's plan: the trees are walked once (src/core/repo/snapshot-plan.ts).
+    const outcome = await restoreSnapshot({ repo, snapshot, target: input.target, subPath: input.subPath, plan: thaw?.snapshotPlan, signal });
     return { value: { snapshot, outcome, ...(thaw === undefined ? {} : { thaw }), durationMs: clock.monotonicMs() - started } };
   });
   return value;
