@@ -5,8 +5,9 @@
  * holder is gone (same host, process dead) or that has not been refreshed for
  * STALE_AFTER_MS is stale and ignored (and removed).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Backend } from '../backends/backend.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import { processAlive } from '../process-info.js';
@@ -23,6 +24,8 @@ export interface LockInfo {
 
 const REFRESH_MS = 5 * 60 * 1000;
 const STALE_AFTER_MS = 30 * 60 * 1000;
+/** How often two takers that collided try again before one reports the other as the holder. */
+const SIMULTANEOUS_TAKE_ATTEMPTS = 5;
 
 export function isStale(lock: LockInfo, now: Date, host = hostname()): boolean {
   if (now.getTime() - new Date(lock.refreshed).getTime() > STALE_AFTER_MS) return true;
@@ -66,14 +69,19 @@ export class RepositoryLock {
       }
       return undefined;
     };
-    const before = await conflict();
-    if (before) throw lockedError(backend, before);
-    await backend.save({ kind: 'locks', name }, Buffer.from(JSON.stringify(info)));
-    // Two processes may have checked at the same moment: look again now that ours is visible.
-    const after = await conflict();
-    if (after) {
+    for (let attempt = 1; ; attempt++) {
+      const before = await conflict();
+      if (before) throw lockedError(backend, before);
+      await backend.save({ kind: 'locks', name }, Buffer.from(JSON.stringify(info)));
+      // Two processes may have checked at the same moment: look again now that ours is visible.
+      const after = await conflict();
+      if (!after) break;
       await backend.remove({ kind: 'locks', name });
-      throw lockedError(backend, after);
+      // Two takers that looked at the same moment each see the other's lock and both withdraw
+      // (half the rounds of test/core/repo/repo-lock.test.ts did). Each tries again after a random
+      // pause, so one of them wins; a holder that stays is named by the next look at once.
+      if (attempt === SIMULTANEOUS_TAKE_ATTEMPTS) throw lockedError(backend, after);
+      await sleep(randomInt(50, 250) * attempt);
     }
     const lock = new RepositoryLock(backend, name, info);
     lock.timer = setInterval(() => void lock.refresh().catch(() => undefined), REFRESH_MS);
