@@ -10,7 +10,8 @@
  *   it (verify, retention, tier) never finished;
  * - it staged its snapshot but had not uploaded it: `transfer-pending`, the
  *   data is safe in staging and `lifeboat resume` (or the next backup)
- *   uploads it and completes the run (complete-pending.ts);
+ *   uploads it and completes the run (complete-pending.ts), which keeps the
+ *   error that says the process died;
  * - it died before its snapshot was written: `failed`.
  *
  * Only runs of this host can be judged (their pid is checked); a run recorded
@@ -57,17 +58,21 @@ function close(run: RunRecord, byRun: string): void {
   const snapshot = run.snapshotId?.slice(0, 8);
   let status: RunStatus;
   let error: ErrorInfo;
+  /** What the stages that were running when it died are closed with. */
+  let stageError: ErrorInfo;
   if (snapshot === undefined) {
     status = 'failed';
-    error = { code: 'INTERNAL', message: `${who} died during the run (found by run ${byRun})` };
+    error = stageError = { code: 'INTERNAL', message: `${who} died during the run (found by run ${byRun})` };
   } else if (run.stages.find((s) => s.name === 'transfer')?.status === 'succeeded') {
     status = 'partial';
-    error = { code: 'INTERNAL', message: `${who} died after snapshot ${snapshot} was written to the repository (found by run ${byRun}); the stages after it did not finish` };
+    error = stageError = { code: 'INTERNAL', message: `${who} died after snapshot ${snapshot} was written to the repository (found by run ${byRun}); the stages after it did not finish` };
   } else {
     status = 'transfer-pending';
-    error = { code: 'TRANSFER_PENDING', message: `${who} died after snapshot ${snapshot} was staged (found by run ${byRun}); \`lifeboat resume\` or the next backup uploads it` };
+    error = { code: 'INTERNAL', message: `${who} died after snapshot ${snapshot} was staged (found by run ${byRun}); \`lifeboat resume\` or the next backup uploads it` };
+    // The transfer stage says what is left to do, as a run that ended transfer-pending by itself does.
+    stageError = { code: 'TRANSFER_PENDING', message: error.message };
   }
   const endedAt = lastSeen(run);
-  for (const stage of run.stages) if (stage.status === 'running') Object.assign(stage, { status: 'failed', endedAt, error });
+  for (const stage of run.stages) if (stage.status === 'running') Object.assign(stage, { status: 'failed', endedAt, error: stageError });
   Object.assign(run, { status, endedAt, error });
 }

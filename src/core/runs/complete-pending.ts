@@ -16,7 +16,8 @@ export async function completePendingRuns(store: Store, runbook: string, clock: 
       delete transfer.error;
     }
     run.status = run.failedSources?.length ? 'partial' : 'succeeded';
-    delete run.error;
+    // The upload was what was missing; a run whose process died (runs/abandoned-runs.ts) keeps saying so.
+    if (run.error?.code === 'TRANSFER_PENDING') delete run.error;
     await store.putRun(run);
   }
   return pending.map((r) => r.id);
