@@ -8,10 +8,10 @@
  * the result a face renders (CLI output, a Slack reply, the TUI).
  */
 import { parseArgs } from 'node:util';
-import { describeError, ExitCode, LifeboatError, newRecordId, redactingSink, redactingStore, type AuditRecord } from '../src/core/index.js';
+import { describeError, ExitCode, LifeboatError, newRecordId, type AuditRecord } from '../src/core/index.js';
 import type { Command, CommandContext, CommandResult, RawArgs } from './command.js';
 import { authorize } from './support/access.js';
-import { knownSecretsFor } from './support/known-secrets.js';
+import { keepingSecretsIn } from './support/known-secrets.js';
 
 export interface Invocation {
   command: Command<unknown>;
@@ -82,13 +82,8 @@ export function errorResult(e: unknown): CommandResult {
 export async function invokeCommand(inv: Invocation, given: CommandContext): Promise<CommandResult> {
   const { command, argv } = inv;
   // Built afresh per command: serve re-reads runbooks, and a new runbook's secrets count at once.
-  const secrets = await knownSecretsFor(given);
-  const ctx: CommandContext = {
-    ...given,
-    secrets,
-    emit: redactingSink(given.emit, secrets),
-    store: async () => redactingStore(await given.store(), secrets),
-  };
+  const ctx = await keepingSecretsIn(given);
+  const { secrets } = ctx;
   let result: CommandResult;
   let refused = false;
   try {

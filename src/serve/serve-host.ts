@@ -5,14 +5,14 @@
  * command imports serve, and serve imports no command's internals: the
  * registry is handed in (src/cli/main.ts), so the arrows point one way.
  *
- * Secrets are kept in here as invokeCommand (commands/invoke.ts) keeps them
- * in for a command: serve's own log lines and store writes (alerts of the
- * stale timer and the runbook catalog) go through the redactor, and each job
- * gets its own from the registry's invoker.
+ * Secrets are kept in as for a command (keepingSecretsIn,
+ * commands/support/known-secrets.ts): serve's own log lines and store writes
+ * (alerts of the stale timer and the runbook catalog) go through the
+ * redactor, and each job gets its own from the registry's invoker.
  */
 import type { CommandContext, CommandResult } from '../../commands/command.js';
-import { knownSecretsFor } from '../../commands/support/known-secrets.js';
-import { ExitCode, LifeboatError, redactingSink, redactingStore, type Runbook } from '../core/index.js';
+import { keepingSecretsIn } from '../../commands/support/known-secrets.js';
+import { ExitCode, LifeboatError, type Runbook } from '../core/index.js';
 import { serve, type CommandRegistry } from './daemon.js';
 import { drillAnnouncer } from './drill-announcer.js';
 import { parseServeArgs } from './serve-args.js';
@@ -28,13 +28,8 @@ const SLACK_VARIABLES = ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SE
  */
 export async function runServeHost(argv: string[], registry: CommandRegistry, given: CommandContext): Promise<CommandResult> {
   const args = parseServeArgs(argv, given.env);
-  const secrets = await knownSecretsFor(given);
-  const ctx: CommandContext = {
-    ...given,
-    secrets,
-    emit: redactingSink(given.emit, secrets),
-    store: async () => redactingStore(await given.store(), secrets),
-  };
+  const ctx = await keepingSecretsIn(given);
+  const { secrets } = ctx;
   const log = (message: string) => ctx.emit({ type: 'log', level: 'info', message });
   let pinned: ((name: string) => Runbook | undefined) | undefined;
   const slack = SLACK_VARIABLES.some((v) => ctx.env[v]) ? await startSlack(args.slackPort, ctx, (name) => pinned?.(name)) : undefined;
