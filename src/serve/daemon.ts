@@ -55,7 +55,7 @@ export interface CommandRegistry {
 }
 
 export interface ServeOptions {
-  /** The serve command's own context: store, clock, env, locations, the stop signal, the log sink. */
+  /** serve's own context (built by the CLI, secrets kept in by serve-host.ts): store, clock, env, locations, the stop signal, the log sink. */
   ctx: CommandContext;
   registry: CommandRegistry;
   /** Where /metrics and /healthz listen; undefined = not at all. */
