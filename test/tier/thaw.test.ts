@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LifeboatError, isLifeboatError } from '../../src/core/errors.js';
 import { openRunbookRepositoryStack, type OpenedRepository } from '../../src/core/repo/open-repository.js';
 import { archiveStateFromHead } from '../../src/core/backends/s3-archive-state.js';
+import { systemClock } from '../../src/core/clock.js';
+import { runDrill } from '../../src/core/drill/restore-drill.js';
+import { Redactor } from '../../src/core/redaction/index.js';
+import type { Repository } from '../../src/core/repo/repository.js';
 import { restoreSnapshot } from '../../src/core/repo/restorer.js';
+import { planSnapshot } from '../../src/core/repo/snapshot-plan.js';
+import { MemoryStore } from '../../src/core/store/memory-store.js';
 import { planRestore, treePacksOf } from '../../src/core/tier/restore-plan.js';
 import { forecastColdRestore, thawForRestore } from '../../src/core/tier/thaw-restore.js';
 import { thawSettingsFor, type ThawSettings } from '../../src/core/tier/thaw-settings.js';
@@ -56,6 +62,17 @@ async function openCold(cold: ColdRepo & { base: string }, home = 'home-reader')
 function fastSettings(cold: ColdRepo, deadlineMs = 30_000): ThawSettings {
   const settings = thawSettingsFor(cold.runbook, {});
   return { ...settings, deadlineMs, poll: { firstPollMs: 20, maxPollMs: 80, factor: 2 } };
+}
+
+/** Counts the repository's folder-listing loads (cached or not): how many walks of the trees happened. */
+function countTreeLoads(repo: Repository): () => number {
+  let count = 0;
+  const load = repo.loadTree.bind(repo);
+  repo.loadTree = (...args: Parameters<Repository['loadTree']>) => {
+    count++;
+    return load(...args);
+  };
+  return () => count;
 }
 
 const keyOf = packKeyOf;
@@ -135,18 +152,45 @@ describe('a cold repository in GLACIER behind the Glacier double', () => {
     expect(waits).toEqual(waits.map((_, i) => Math.min(80, 20 * 2 ** i)));
 
     // The restore writes from the thaw's own plan: no folder listing is walked a second time.
-    let treeLoads = 0;
-    const loadTree = repo.loadTree.bind(repo);
-    repo.loadTree = (...args: Parameters<typeof repo.loadTree>) => {
-      treeLoads++;
-      return loadTree(...args);
-    };
+    const treeLoads = countTreeLoads(repo);
     const target = join(cold.base, 'restored');
     const out = await restoreSnapshot({ repo, snapshot: cold.snapshot, plan: thawed.snapshotPlan, target });
-    expect(treeLoads).toBe(0);
+    expect(treeLoads()).toBe(0);
     expect(out.failed).toEqual([]);
     expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(cold.data));
     await backend.close();
+  });
+
+  it('a cold drill walks the snapshot once: its thaw plan, restore and validation share one plan', async () => {
+    const cold = await coldRepo('drill-walk');
+    const opened = await openCold(cold);
+    const treeLoads = countTreeLoads(opened.repo);
+    const home = join(cold.base, 'home-drill');
+    const env = { ...cold.env, LIFEBOAT_HOME: home, LIFEBOAT_THAW_POLL: '20ms', LIFEBOAT_THAW_POLL_MAX: '80ms' };
+    const result = await runDrill({
+      runbook: cold.runbook,
+      store: new MemoryStore(),
+      clock: systemClock,
+      emit: () => undefined,
+      actor: { face: 'test', user: 'thaw-test' },
+      env,
+      home,
+      secrets: new Redactor(),
+      id: 'drill-walk',
+      tier: 'cold',
+      openRepository: () => Promise.resolve(opened),
+    });
+    expect(result.problems).toEqual([]);
+    expect(result.drill.verdict).not.toBe('failed');
+    expect(result.restore?.files).toBe(4);
+    // As many folder-listing loads as one plan makes (a drill used to walk three times: thaw plan, restore, validation).
+    const reader = await openCold(cold, 'home-count');
+    const onePlan = countTreeLoads(reader.repo);
+    await planSnapshot(reader.repo, cold.snapshot);
+    expect(onePlan()).toBeGreaterThan(1);
+    expect(treeLoads()).toBe(onePlan());
+    await reader.backend.close();
+    await opened.backend.close();
   });
 
   it('a second restore while packs are thawing asks for nothing again (409 is "in progress"), and a deadline names what is still thawing', async () => {
