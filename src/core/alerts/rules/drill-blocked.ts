@@ -21,7 +21,7 @@ export const drillBlockedRule: AlertRule = {
       {
         key: alertKey('drill-blocked', ctx.runbook.name),
         severity: 'warning',
-        message: `restore drill (${drill.tier} tier) could not reach its repository, nothing was restored: ${drill.reason ? oneLine(drill.reason, 400) : 'no reason recorded'}${inARow > 1 ? `; ${inARow} drills in a row blocked` : ''}`,
+        message: `restore drill (${drill.tier} tier) was blocked, nothing was restored: ${drill.reason ? oneLine(drill.reason, 400) : 'no reason recorded'}${inARow > 1 ? `; ${inARow} drills in a row blocked` : ''}`,
         evidence: { drillId: drill.id, tier: drill.tier, startedAt: drill.startedAt, reason: drill.reason, inARow },
       },
     ];
