@@ -109,6 +109,7 @@ export class WorkerPool {
   private readonly packSaves = new Set<Promise<void>>();
   private nextJob = 1;
   private failure?: Error;
+  private closing = false;
 
   constructor(repo: Repository, private readonly options: PoolOptions = {}) {
     const init: WorkerInit = {
@@ -126,6 +127,11 @@ export class WorkerPool {
       const slot: Slot = { worker: spawnWorker(init), load: 0 };
       slot.worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));
       slot.worker.on('error', (e) => this.fail(new LifeboatError('INTERNAL', `repository worker crashed: ${e.message}`, { cause: e })));
+      // A worker can end without an 'error' event (process.exit in it, terminated): its jobs would
+      // never answer and the run would hang (test/core/repo/worker-crash.test.ts).
+      slot.worker.on('exit', (code) => {
+        if (!this.closing) this.fail(new LifeboatError('INTERNAL', `repository worker exited (code ${code}) with work unfinished`));
+      });
       return slot;
     });
   }
@@ -257,6 +263,7 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }
