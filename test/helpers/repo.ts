@@ -30,3 +30,14 @@ export function backupDir(
   const { exclude = [], parent, ...rest } = options;
   return backupPaths({ repo, runbook: 'test', sources: [{ name: 'data', path, exclude }], parent, workers: 2, ...rest });
 }
+
+/** Counts the repository's folder-listing loads (cached or not) from now on: how many walks of the trees happen. */
+export function countTreeLoads(repo: Repository): () => number {
+  let count = 0;
+  const load = repo.loadTree.bind(repo);
+  repo.loadTree = (...args: Parameters<Repository['loadTree']>) => {
+    count++;
+    return load(...args);
+  };
+  return () => count;
+}

@@ -13,7 +13,6 @@ import { archiveStateFromHead } from '../../src/core/backends/s3-archive-state.j
 import { systemClock } from '../../src/core/clock.js';
 import { runDrill } from '../../src/core/drill/restore-drill.js';
 import { Redactor } from '../../src/core/redaction/index.js';
-import type { Repository } from '../../src/core/repo/repository.js';
 import { restoreSnapshot } from '../../src/core/repo/restorer.js';
 import { planSnapshot } from '../../src/core/repo/snapshot-plan.js';
 import { MemoryStore } from '../../src/core/store/memory-store.js';
@@ -22,6 +21,7 @@ import { forecastColdRestore, thawForRestore } from '../../src/core/tier/thaw-re
 import { thawSettingsFor, type ThawSettings } from '../../src/core/tier/thaw-settings.js';
 import type { ThawProgress } from '../../src/core/tier/thaw.js';
 import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
+import { countTreeLoads } from '../helpers/repo.js';
 import { startGlacierProxy, type GlacierProxy } from '../helpers/glacier-proxy.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
@@ -62,17 +62,6 @@ async function openCold(cold: ColdRepo & { base: string }, home = 'home-reader')
 function fastSettings(cold: ColdRepo, deadlineMs = 30_000): ThawSettings {
   const settings = thawSettingsFor(cold.runbook, {});
   return { ...settings, deadlineMs, poll: { firstPollMs: 20, maxPollMs: 80, factor: 2 } };
-}
-
-/** Counts the repository's folder-listing loads (cached or not): how many walks of the trees happened. */
-function countTreeLoads(repo: Repository): () => number {
-  let count = 0;
-  const load = repo.loadTree.bind(repo);
-  repo.loadTree = (...args: Parameters<Repository['loadTree']>) => {
-    count++;
-    return load(...args);
-  };
-  return () => count;
 }
 
 const keyOf = packKeyOf;

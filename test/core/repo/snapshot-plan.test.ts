@@ -8,26 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Repository } from '../../../src/core/repo/repository.js';
 import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
 import { planSnapshot, type PlannedNode } from '../../../src/core/repo/snapshot-plan.js';
 import { packsToRead } from '../../../src/core/tier/restore-plan.js';
 import { expectSameManifest, manifestOf, withoutPaths } from '../../helpers/fs-manifest.js';
-import { backupDir, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
+import { backupDir, countTreeLoads, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('snapshot-plan');
-
-/** Counts the repository's folder-listing loads (tree blobs), cached or not: how many walks happened. */
-function countTreeLoads(repo: Repository): { count: () => number } {
-  let count = 0;
-  const load = repo.loadTree.bind(repo);
-  repo.loadTree = (...args: Parameters<Repository['loadTree']>) => {
-    count++;
-    return load(...args);
-  };
-  return { count: () => count };
-}
 
 async function sourceTree(base: string): Promise<string> {
   const src = join(base, 'src');
@@ -86,15 +74,15 @@ describe('planSnapshot', () => {
     const loads = countTreeLoads(repo);
     const plan = await planSnapshot(repo, snapshot);
     // The root, data, a, a/b, a/b/c and empty: one load each.
-    expect(loads.count()).toBe(6);
+    expect(loads()).toBe(6);
     const out = await restoreSnapshot({ repo, snapshot, plan, target: join(base, 'with-plan'), workers: 1 });
-    expect(loads.count()).toBe(6);
+    expect(loads()).toBe(6);
     expect(out.failed).toEqual([]);
     expect(out).toMatchObject({ totalFiles: 4, files: 4, dirs: 5 });
     expectSameManifest(await manifestOf(join(base, 'with-plan/data')), await manifestOf(src));
 
     await restoreSnapshot({ repo, snapshot, target: join(base, 'without'), workers: 1 });
-    expect(loads.count()).toBe(12);
+    expect(loads()).toBe(12);
   });
 
   it('a plan of another snapshot or sub-path is refused before anything is written', async () => {
