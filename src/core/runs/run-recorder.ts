@@ -73,10 +73,10 @@ export class RunRecorder {
     this.emit({ type: 'stage.finished', runId: this.id, stage: name, status, counters: s.counters, error: s.error, at: s.endedAt });
   }
 
-  /** End every stage still running (the run is ending early): `failed`, or `skipped` when cancelled. */
-  async closeRunningStages(cancelled: boolean, error: unknown): Promise<void> {
+  /** End every stage still running (the run is ending early): `failed`, or `skipped` when it did not get to do its work (cancelled, refused). */
+  async closeRunningStages(skipped: boolean, error: unknown): Promise<void> {
     for (const stage of this.record.stages) {
-      if (stage.status === 'running') await this.finishStage(stage.name, cancelled ? 'skipped' : 'failed', {}, error);
+      if (stage.status === 'running') await this.finishStage(stage.name, skipped ? 'skipped' : 'failed', {}, error);
     }
   }
 

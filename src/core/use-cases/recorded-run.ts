@@ -11,7 +11,8 @@
  *   5. hands the body a session whose `openRepository` takes the declared
  *      repository lock before the index is read;
  *   6. finishes the record: with the body's status, or failed (cancelled) with
- *      every running stage closed when the body throws;
+ *      every running stage closed when the body throws — skipped, not failed,
+ *      when the body was refused the repository lock (it checked nothing);
  *   7. releases the locks, then runs the alert rules when the policy says so
  *      (whatever the outcome: a failed run is what they are for).
  */
@@ -82,6 +83,8 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
   const recorder = kind === undefined ? undefined : new RunRecorder(input.store, clock, emit, { runbook: runbook.name, kind, actor });
   const runId = recorder?.id ?? newRecordId(clock);
   const held: HeldLock[] = [];
+  /** Set when the declared repository lock was refused (another action holds the repository). */
+  let refusedByLock = false;
   const runLock = policy.runLock
     ? await RunLock.acquire(input.home, { runbook: runbook.name, startedAt: recorder?.record.startedAt ?? clock.now().toISOString(), runId: recorder?.id, by: `${actor.user} (${actor.face}) ${policy.action}` })
     : undefined;
@@ -90,13 +93,18 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
     const lockedStack = async (tier: Tier = 'hot', options: { stagingIfUnreachable?: boolean } = {}): Promise<RepositoryStack> => {
       const stack = await openRepositoryStack(runbook, { env: input.env, home: input.home, emit, runId, tier });
       const warn = (message: string) => emit({ type: 'log', level: 'warn', runId, message });
-      held.push(
-        await lockRepository(stack.backend, {
-          mode: policy.lock,
-          purpose: `${policy.action} of ${runbook.name}`,
-          ...(options.stagingIfUnreachable ? { unlockedIfUnreachable: { staged: stack.staging !== undefined, warn } } : {}),
-        }),
-      );
+      try {
+        held.push(
+          await lockRepository(stack.backend, {
+            mode: policy.lock,
+            purpose: `${policy.action} of ${runbook.name}`,
+            ...(options.stagingIfUnreachable ? { unlockedIfUnreachable: { staged: stack.staging !== undefined, warn } } : {}),
+          }),
+        );
+      } catch (e) {
+        refusedByLock = isLifeboatError(e, 'REPO_LOCKED');
+        throw e;
+      }
       return stack;
     };
     const session: Session = {
@@ -123,7 +131,8 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
     } catch (e) {
       if (recorder) {
         const cancelled = isLifeboatError(e, 'CANCELLED') || input.signal?.aborted === true;
-        await recorder.closeRunningStages(cancelled, e);
+        // Refused by the repository lock, a stage did nothing: skipped, so no rule reads it as a verification that failed.
+        await recorder.closeRunningStages(cancelled || refusedByLock, e);
         await recorder.finish(cancelled ? 'cancelled' : 'failed', e);
       }
       throw e;
