@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../../src/core/backends/local-backend.js';
-import { isLifeboatError, type LifeboatError } from '../../../src/core/errors.js';
+import type { LifeboatError } from '../../../src/core/errors.js';
 import { processAlive } from '../../../src/core/process-info.js';
 import { RepositoryLock, type LockInfo } from '../../../src/core/repo/repo-lock.js';
 import { repoRoot } from '../../helpers/cli.js';
+import { rejection } from '../backends/contract.js';
 import { createRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
@@ -34,14 +35,8 @@ async function lockFiles(backend: LocalBackend): Promise<string[]> {
   return names;
 }
 
-async function refusal(take: Promise<unknown>): Promise<LifeboatError> {
-  const e = await take.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(isLifeboatError(e, 'REPO_LOCKED'), `expected REPO_LOCKED, got ${String(e)}`).toBe(true);
-  return e as LifeboatError;
-}
+/** The REPO_LOCKED error a take is refused with. */
+const refusal = async (take: Promise<unknown>) => (await rejection(take, 'REPO_LOCKED')) as LifeboatError;
 
 /** A lock file as another holder would have left it. */
 async function plantLock(backend: LocalBackend, name: string, info: Partial<LockInfo>): Promise<void> {

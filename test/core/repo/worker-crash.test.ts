@@ -10,10 +10,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { isLifeboatError } from '../../../src/core/errors.js';
 import { WorkerPool } from '../../../src/core/repo/worker-pool.js';
 import { createRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
+import { rejection } from '../backends/contract.js';
 
 const tempDir = useTempDirs('worker-crash');
 const MiB = 1024 * 1024;
@@ -31,14 +31,7 @@ async function setup() {
   return { repo, job: [{ path: file, size: 16 * MiB }] as Parameters<WorkerPool['hash']>[0] };
 }
 
-async function failure(p: Promise<unknown>): Promise<Error> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(isLifeboatError(e, 'INTERNAL'), `expected INTERNAL, got ${String(e)}`).toBe(true);
-  return e as Error;
-}
+const failure = (p: Promise<unknown>) => rejection(p, 'INTERNAL');
 
 describe('a repository worker thread that dies', () => {
   it('ends without an error event (exit): its job fails instead of hanging, and so does every later one', async () => {
