@@ -149,7 +149,8 @@ describe('App', () => {
     stdin.write('q');
     await until(lastFrame, (f) => f.includes('backup demo still running. Quit and cancel it? [y/n]'));
     stdin.write('y');
-    await sleep(100);
+    // The cancel reaches the host after a render or two: wait for it rather than for a fixed time.
+    for (const deadline = Date.now() + 3000; aborted.length === 0 && Date.now() < deadline; ) await sleep(20);
     expect(aborted).toEqual([['backup', 'demo']]);
   });
 });
