@@ -4,10 +4,18 @@
  * they change or delete something), and their results come back as actions.
  */
 import { runningCommands } from './selectors.js';
-import type { ConsoleCommand, TuiState } from './types.js';
+import type { ConsoleCommand, Screen, TuiState } from './types.js';
+
+/** Prompt commands that switch the screen. */
+const SCREEN_COMMANDS: ReadonlyMap<string, Screen> = new Map([
+  ['dashboard', 'dashboard'],
+  ['runs', 'run'],
+  ['history', 'history'],
+  ['alerts', 'alerts'],
+]);
 
 /** Commands the console runs itself rather than through the registry. */
-export const localCommands = ['quit', 'help', 'dashboard', 'runs', 'history', 'alerts'] as const;
+export const localCommands: readonly string[] = ['quit', 'help', ...SCREEN_COMMANDS.keys()];
 
 /** Finished commands the console remembers (their output screens). */
 const KEPT_COMMANDS = 20;
@@ -49,15 +57,9 @@ export function requestCommand(state: TuiState, argv: string[]): TuiState {
       return requestQuit(state);
     case 'help':
       return { ...state, help: true };
-    case 'dashboard':
-      return { ...state, screen: 'dashboard' };
-    case 'runs':
-      return { ...state, screen: 'run' };
-    case 'history':
-      return { ...state, screen: 'history' };
-    case 'alerts':
-      return { ...state, screen: 'alerts' };
   }
+  const screen = SCREEN_COMMANDS.get(name);
+  if (screen) return { ...state, screen };
   if (!state.commandNames.includes(name)) return { ...state, message: { text: `unknown command "${name}" — Tab completes, ? lists keys`, tone: 'fail' } };
   const question = confirmationFor(argv);
   if (question) return { ...state, confirm: { question, action: { type: 'run', argv } } };

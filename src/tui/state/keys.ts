@@ -81,13 +81,11 @@ function applyScreenKey(state: TuiState, input: string, key: KeyInfo): TuiState 
     case ':':
       return openPrompt(state);
     case '1':
-      return { ...state, screen: 'dashboard' };
     case '2':
-      return { ...state, screen: 'run' };
     case '3':
-      return { ...state, screen: 'history' };
     case '4':
-      return { ...state, screen: 'alerts' };
+      // The tabs in the order the header numbers them.
+      return { ...state, screen: screens[Number(input) - 1]! };
     case 'b':
       return rb ? requestCommand(state, ['backup', rb.name]) : state;
     case 'D':
