@@ -123,8 +123,17 @@ export async function openRunbookRepositoryStack(runbook: Runbook, access: Repos
  * its lock, so a prune that finished a moment before cannot leave it stale.
  */
 export async function openRepositoryOn(stack: RepositoryStack, runbook: Runbook, env: RepositoryAccess['env']): Promise<OpenedRepository> {
-  const password = await resolveSecret(runbook.repository.password, env);
-  const repo = await Repository.open(stack.backend, password);
+  const repo = await unlockRepositoryKey(stack, runbook, env);
   await repo.loadIndex();
   return { ...stack, repo };
+}
+
+/**
+ * Read the config and open a key with the runbook's password, without the
+ * index. A caller that locks the repository does this first, so a wrong
+ * password is refused before anything (a lock file) is written.
+ */
+export async function unlockRepositoryKey(stack: RepositoryStack, runbook: Runbook, env: RepositoryAccess['env']): Promise<Repository> {
+  const password = await resolveSecret(runbook.repository.password, env);
+  return Repository.open(stack.backend, password);
 }

@@ -19,7 +19,7 @@
 import { evaluateAlerts, eventNotifier } from '../alerts/index.js';
 import { isLifeboatError } from '../errors.js';
 import { newRecordId } from '../ids.js';
-import { openRepositoryOn, openRepositoryStack, type OpenedRepository, type RepositoryStack, type Tier } from '../repo/open-repository.js';
+import { openRepositoryStack, unlockRepositoryKey, type OpenedRepository, type RepositoryStack, type Tier } from '../repo/open-repository.js';
 import { redactedRun, type Redactor } from '../redaction/index.js';
 import type { RunContext } from '../run-context.js';
 import { closeAbandonedRuns } from '../runs/abandoned-runs.js';
@@ -90,8 +90,8 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
     : undefined;
   try {
     await recorder?.start();
-    const lockedStack = async (tier: Tier = 'hot', options: { stagingIfUnreachable?: boolean } = {}): Promise<RepositoryStack> => {
-      const stack = await openRepositoryStack(runbook, { env: input.env, home: input.home, emit, runId, tier });
+    const stackOf = (tier: Tier) => openRepositoryStack(runbook, { env: input.env, home: input.home, emit, runId, tier });
+    const lock = async (stack: RepositoryStack, options: { stagingIfUnreachable?: boolean } = {}): Promise<RepositoryStack> => {
       const warn = (message: string) => emit({ type: 'log', level: 'warn', runId, message });
       try {
         held.push(
@@ -114,8 +114,15 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
         if (!recorder) throw new Error(`${policy.action} records no run (src/core/use-cases/policies.ts)`);
         return recorder;
       },
-      lockedStack,
-      openRepository: async (tier) => openRepositoryOn(await lockedStack(tier), runbook, input.env),
+      lockedStack: async (tier = 'hot', options) => lock(await stackOf(tier), options),
+      // The key first: a wrong password is refused before a lock file is written; the index under the lock.
+      openRepository: async (tier = 'hot') => {
+        const stack = await stackOf(tier);
+        const repo = await unlockRepositoryKey(stack, runbook, input.env);
+        await lock(stack);
+        await repo.loadIndex();
+        return { ...stack, repo };
+      },
     };
     let ending: Ending<T>;
     try {
