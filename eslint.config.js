@@ -1,5 +1,5 @@
 // ESLint flat config. The rules that matter most here are the type-aware promise
-// rules: an un-awaited promise in a backup tool loses data (STYLE.md rule 8).
+// rules: an un-awaited promise in a backup tool loses data (the eslint rules below say which).
 import { defineConfig, globalIgnores } from 'eslint/config';
 import { builtinRules } from 'eslint/use-at-your-own-risk';
 import tseslint from 'typescript-eslint';
@@ -21,7 +21,7 @@ const nodeGlobals = Object.fromEntries(
   ].map((name) => [name, 'readonly']),
 );
 
-// Layering (DESIGN.md §1): faces → commands → core. Commands and the faces reach core
+// Layering (README.md, "The house in a page"): faces → commands → core. Commands and the faces reach core
 // only through its surface, src/core/index.ts; a command never imports a face; core
 // imports neither. test/architecture/import-graph.test.ts walks every import (dynamic
 // ones too, which this rule does not see) and proves the same, with no circle.

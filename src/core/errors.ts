@@ -5,7 +5,7 @@
  * exit status and never parse messages.
  */
 
-/** Exit codes shared by every command and every face (DESIGN.md §1). */
+/** Exit codes shared by every command and every face (README.md, Commands: "Exit codes, the same for every command"). */
 export const ExitCode = {
   ok: 0,
   failed: 1,

@@ -5,7 +5,9 @@
  *
  * One `useInput` for the whole console: every key goes to the reducer, which
  * knows which pane has focus (prompt, question, help, screen). Handlers only
- * dispatch, so they never act on a stale state (see STACK.md, Ink in tests).
+ * dispatch, so they never act on a stale state (useInput re-subscribes only
+ * after a render: a handler that read state could see a value ~30 ms old when
+ * keys come fast, as test/tui/app.test.tsx sends them).
  */
 import { Box, useApp, useInput, useStdin, useStdout } from 'ink';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';

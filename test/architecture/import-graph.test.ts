@@ -1,5 +1,5 @@
 /**
- * The house's arrows (DESIGN.md §1, issue 16): faces → commands → core's
+ * The house's arrows (README.md, "The house in a page"): faces → commands → core's
  * surface (src/core/index.ts) → core's parts, with no circle and no arrow back
  * up. Every import of every source file is read with TypeScript's own
  * pre-processor (static, type-only, re-exports and dynamic `import()`), so

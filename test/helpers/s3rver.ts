@@ -4,8 +4,8 @@
  *
  * s3rver writes an object straight into its final file and answers the PUT
  * before that file is flushed, so a concurrent HEAD, GET or LIST sees a part of
- * the object, and a dropped upload can leave a prefix behind (STACK.md: "once
- * kept truncated objects"). Real S3 makes an object visible only when it is
+ * the object, and a dropped upload can leave a prefix behind (it once kept
+ * truncated objects here). Real S3 makes an object visible only when it is
  * complete. By default this helper patches s3rver's file store to write a temp
  * file outside the bucket folder and rename it into place after it is flushed,
  * so the Backend contract tests our S3 backend and not s3rver's shortcuts.

@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { startS3rver } from './s3rver.js';
 import { runCli, ensureCliBuilt } from './cli.js';
 import { writeTierRunbook } from './tier-runbook.js';
-import { s3Env, writeRandomFile } from '../pipeline-s3/harness.js';
+import { s3Env, writeRandomFile } from '../integration/s3/harness.js';
 
 const MiB = 1024 * 1024;
 await ensureCliBuilt();

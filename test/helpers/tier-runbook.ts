@@ -11,7 +11,7 @@ import { openBackend } from '../../src/core/backends/open-backend.js';
 import { Repository } from '../../src/core/repo/repository.js';
 import type { Snapshot } from '../../src/core/repo/snapshot.js';
 import type { ColdSnapshot } from '../../src/core/tier/copy.js';
-import { S3_PASSWORD } from '../pipeline-s3/harness.js';
+import { S3_PASSWORD } from '../integration/s3/harness.js';
 import { afterAll, beforeAll } from 'vitest';
 import { ensureCliBuilt } from './cli.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from './s3rver.js';

@@ -12,7 +12,7 @@ import { drillsOf, runDrillCli } from '../helpers/drill-runbook.js';
 import { startFlakyProxy, type FlakyProxy } from '../helpers/flaky-proxy.js';
 import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
-import { MiB, s3Env, writeRandomFile, writeS3Runbook } from '../pipeline-s3/harness.js';
+import { MiB, s3Env, writeRandomFile, writeS3Runbook } from './s3/harness.js';
 
 const tempDir = useTempDirs('drill-blocked');
 let server: RunningS3rver;

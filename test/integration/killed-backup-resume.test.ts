@@ -20,7 +20,7 @@ import { peekRuns, startCli, waitFor } from '../helpers/pipeline-process.js';
 import { processAlive } from '../../src/core/process-info.js';
 import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
-import { MiB, filesUnder, runsOf, s3Env, stageOf, writeRandomFile, writeS3Runbook } from '../pipeline-s3/harness.js';
+import { MiB, filesUnder, runsOf, s3Env, stageOf, writeRandomFile, writeS3Runbook } from './s3/harness.js';
 
 const tempDir = useTempDirs('killed-backup-resume');
 let server: RunningS3rver;

@@ -1,7 +1,7 @@
 /**
  * Where an S3 object stands in an archive storage class, read from HeadObject
  * (src/core/backends/backend.ts: ArchiveState). Pure, so the Glacier
- * behaviour s3rver lacks is tested on its own (test/tier/thaw.test.ts).
+ * behaviour s3rver lacks is tested on its own (test/core/tier/thaw.test.ts).
  */
 import type { ArchiveState } from './backend.js';
 

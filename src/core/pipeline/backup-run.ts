@@ -1,5 +1,5 @@
 /**
- * One backup run of a runbook: the pipeline of DESIGN.md §3, recorded stage by
+ * One backup run of a runbook: the pipeline of stages (README.md, "The house in a page"), recorded stage by
  * stage so an operator can always see what happened.
  *
  *   before hooks → discover + snapshot (pipelined: the walk feeds the

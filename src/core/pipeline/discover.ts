@@ -1,5 +1,5 @@
 /**
- * The discover stage (DESIGN.md §3): walk the path sources, apply their
+ * The discover stage (first of the pipeline, src/core/pipeline/backup-run.ts): walk the path sources, apply their
  * excludes, build the manifest (one folder listing per directory) and diff it
  * with the parent snapshot's (added, changed, removed, and their bytes).
  *

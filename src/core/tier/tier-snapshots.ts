@@ -1,5 +1,5 @@
 /**
- * The tier operation (DESIGN.md §3, stage 6): copy old snapshots to the cold
+ * The tier operation (the pipeline's last stage, src/core/pipeline/backup-run.ts): copy old snapshots to the cold
  * repository, make the copy durable at the destination, verify it there, and
  * only then forget the snapshots in hot and prune.
  *

@@ -11,16 +11,16 @@ import { GetObjectCommand, PutObjectCommand, type StorageClass } from '@aws-sdk/
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { backupPaths } from '../../src/core/pipeline/snapshot-stage.js';
-import { initRunbookRepository, openRunbookRepositoryStack } from '../../src/core/repo/open-repository.js';
-import type { Snapshot } from '../../src/core/repo/snapshot.js';
-import { loadRunbook } from '../../src/core/runbook/load.js';
-import type { Runbook } from '../../src/core/runbook/types.js';
-import { writeRandomFile } from '../pipeline-s3/harness.js';
-import { TEST_KEYS_ENV } from '../helpers/cli.js';
-import { s3rverCredentials } from '../helpers/s3rver.js';
-import { s3Client } from '../helpers/tier-runbook.js';
-import { smallRepo } from '../helpers/repo.js';
+import { backupPaths } from '../../../src/core/pipeline/snapshot-stage.js';
+import { initRunbookRepository, openRunbookRepositoryStack } from '../../../src/core/repo/open-repository.js';
+import type { Snapshot } from '../../../src/core/repo/snapshot.js';
+import { loadRunbook } from '../../../src/core/runbook/load.js';
+import type { Runbook } from '../../../src/core/runbook/types.js';
+import { writeRandomFile } from '../../integration/s3/harness.js';
+import { TEST_KEYS_ENV } from '../../helpers/cli.js';
+import { s3rverCredentials } from '../../helpers/s3rver.js';
+import { s3Client } from '../../helpers/tier-runbook.js';
+import { smallRepo } from '../../helpers/repo.js';
 
 export const COLD_PASSWORD = 'thaw tests password';
 

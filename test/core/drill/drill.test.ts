@@ -15,14 +15,14 @@ import { cp, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatDuration } from '../../src/core/format.js';
-import type { AlertRecord, DrillRecord } from '../../src/core/store/index.js';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { drillsOf, flipByte, processAlive, rtoPhases, runDrillCli, scratchLeft, writeDrillRunbook, type DrillRunbookOptions } from '../helpers/drill-runbook.js';
-import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
-import { startCli } from '../helpers/pipeline-process.js';
-import { PIPELINE_PASSWORD } from '../helpers/pipeline-runbook.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { formatDuration } from '../../../src/core/format.js';
+import type { AlertRecord, DrillRecord } from '../../../src/core/store/index.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { drillsOf, flipByte, processAlive, rtoPhases, runDrillCli, scratchLeft, writeDrillRunbook, type DrillRunbookOptions } from '../../helpers/drill-runbook.js';
+import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
+import { startCli } from '../../helpers/pipeline-process.js';
+import { PIPELINE_PASSWORD } from '../../helpers/pipeline-runbook.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('drill');
 const KiB = 1024;

@@ -7,10 +7,10 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli, type CliResult } from '../helpers/cli.js';
-import { startFlakyProxy, type FlakyProxy } from '../helpers/flaky-proxy.js';
-import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { ensureCliBuilt, runCli, type CliResult } from '../../helpers/cli.js';
+import { startFlakyProxy, type FlakyProxy } from '../../helpers/flaky-proxy.js';
+import { startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 import { filesUnder, runsOf, s3Env, writeRandomFile, writeS3Runbook } from './harness.js';
 
 const tempDir = useTempDirs('pipeline-s3-misconfigured');

@@ -9,11 +9,11 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../src/core/store/index.js';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { runsOf, stageOf, startCli, waitForStageRunning, writeRandomFiles } from '../helpers/pipeline-process.js';
-import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import type { RunRecord } from '../../../src/core/store/index.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { runsOf, stageOf, startCli, waitForStageRunning, writeRandomFiles } from '../../helpers/pipeline-process.js';
+import { pipelineEnv, writePipelineRunbook } from '../../helpers/pipeline-runbook.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('pipeline-cancel');
 const MiB = 1024 * 1024;

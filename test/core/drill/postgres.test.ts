@@ -14,12 +14,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatDuration } from '../../src/core/format.js';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../helpers/drill-postgres.js';
-import { drillsOf, rtoPhases, runDrillCli, scratchLeft, writeDrillRunbook } from '../helpers/drill-runbook.js';
-import { PIPELINE_PASSWORD } from '../helpers/pipeline-runbook.js';
-import { skipWithoutTool } from '../helpers/required-tool.js';
+import { formatDuration } from '../../../src/core/format.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../../helpers/drill-postgres.js';
+import { drillsOf, rtoPhases, runDrillCli, scratchLeft, writeDrillRunbook } from '../../helpers/drill-runbook.js';
+import { PIPELINE_PASSWORD } from '../../helpers/pipeline-runbook.js';
+import { skipWithoutTool } from '../../helpers/required-tool.js';
 
 const ORDERS = 5000;
 const CUSTOMERS = 300;
@@ -33,7 +33,7 @@ let pg: PostgresCluster | undefined;
 beforeAll(async () => {
   state = postgresAvailable();
   if (!state.ok) {
-    console.warn(`SKIPPING test/drill/postgres.test.ts: ${state.why}`);
+    console.warn(`SKIPPING test/core/drill/postgres.test.ts: ${state.why}`);
     return;
   }
   await ensureCliBuilt();

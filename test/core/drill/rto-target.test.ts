@@ -1,6 +1,6 @@
 /** Which RTO a restore or drill is held to: cold restores to objectives.coldRto when set, everything else to rto. */
 import { describe, expect, it } from 'vitest';
-import { rtoTargetOf } from '../../src/core/drill/rto-target.js';
+import { rtoTargetOf } from '../../../src/core/drill/rto-target.js';
 
 describe('rtoTargetOf', () => {
   const rtoMs = 15 * 60_000;

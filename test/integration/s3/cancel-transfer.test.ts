@@ -7,10 +7,10 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV } from '../helpers/cli.js';
-import { startFlakyProxy, type FlakyProxy } from '../helpers/flaky-proxy.js';
-import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV } from '../../helpers/cli.js';
+import { startFlakyProxy, type FlakyProxy } from '../../helpers/flaky-proxy.js';
+import { startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 import { MiB, filesUnder, runsOf, s3Env, stageOf, writeRandomFile, writeS3Runbook } from './harness.js';
 
 const tempDir = useTempDirs('pipeline-s3-cancel');

@@ -6,16 +6,16 @@
 import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { FaultyBackend } from '../../src/core/backends/faulty-backend.js';
-import { LocalBackend } from '../../src/core/backends/local-backend.js';
-import { FakeClock } from '../../src/core/clock.js';
-import { Repository } from '../../src/core/repo/repository.js';
-import type { Snapshot } from '../../src/core/repo/snapshot.js';
-import type { Runbook } from '../../src/core/runbook/types.js';
-import { selectForTier } from '../../src/core/tier/select.js';
-import { tierSnapshots } from '../../src/core/tier/tier-snapshots.js';
-import { TEST_PASSWORD, backupDir, createRepo, openRepo, smallRepo } from '../helpers/repo.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { FaultyBackend } from '../../../src/core/backends/faulty-backend.js';
+import { LocalBackend } from '../../../src/core/backends/local-backend.js';
+import { FakeClock } from '../../../src/core/clock.js';
+import { Repository } from '../../../src/core/repo/repository.js';
+import type { Snapshot } from '../../../src/core/repo/snapshot.js';
+import type { Runbook } from '../../../src/core/runbook/types.js';
+import { selectForTier } from '../../../src/core/tier/select.js';
+import { tierSnapshots } from '../../../src/core/tier/tier-snapshots.js';
+import { TEST_PASSWORD, backupDir, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('tier-core');
 const DAY = 24 * 3600 * 1000;

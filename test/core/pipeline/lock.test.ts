@@ -9,11 +9,11 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { processAlive } from '../../src/core/process-info.js';
-import { runsOf, startCli, waitFor, waitForStageRunning, writeRandomFiles } from '../helpers/pipeline-process.js';
-import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { processAlive } from '../../../src/core/process-info.js';
+import { runsOf, startCli, waitFor, waitForStageRunning, writeRandomFiles } from '../../helpers/pipeline-process.js';
+import { pipelineEnv, writePipelineRunbook } from '../../helpers/pipeline-runbook.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('pipeline-lock');
 const MiB = 1024 * 1024;

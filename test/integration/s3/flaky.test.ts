@@ -12,11 +12,11 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { firstFault, randomFaults, seededRandom, startFlakyProxy, type FaultPlan, type FlakyProxy, type ProxyFault, type ProxyRequest } from '../helpers/flaky-proxy.js';
-import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
-import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { firstFault, randomFaults, seededRandom, startFlakyProxy, type FaultPlan, type FlakyProxy, type ProxyFault, type ProxyRequest } from '../../helpers/flaky-proxy.js';
+import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
+import { startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 import { MiB, filesUnder, objectsInBucket, runsOf, s3Env, stageOf, writeRandomFile, writeS3Runbook } from './harness.js';
 
 const tempDir = useTempDirs('pipeline-s3-flaky');

@@ -7,15 +7,15 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LocalBackend } from '../../src/core/backends/local-backend.js';
-import { checkRepository } from '../../src/core/repo/checker.js';
-import { restoreSnapshot } from '../../src/core/repo/restorer.js';
-import { SnapshotCopier, copiesByOrigin } from '../../src/core/tier/copy.js';
-import { verifyColdCopy } from '../../src/core/tier/verify-copy.js';
-import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
-import { backupDir, createRepo, openRepo, smallRepo } from '../helpers/repo.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
-import { keystream } from '../pipeline-s3/harness.js';
+import { LocalBackend } from '../../../src/core/backends/local-backend.js';
+import { checkRepository } from '../../../src/core/repo/checker.js';
+import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
+import { SnapshotCopier, copiesByOrigin } from '../../../src/core/tier/copy.js';
+import { verifyColdCopy } from '../../../src/core/tier/verify-copy.js';
+import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
+import { backupDir, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
+import { keystream } from '../../integration/s3/harness.js';
 
 const tempDir = useTempDirs('tier-copy');
 

@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { runsOf } from '../helpers/pipeline-process.js';
-import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
-import { skipWithoutTool } from '../helpers/required-tool.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { runsOf } from '../../helpers/pipeline-process.js';
+import { pipelineEnv, writePipelineRunbook } from '../../helpers/pipeline-runbook.js';
+import { skipWithoutTool } from '../../helpers/required-tool.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('pipeline-sqlite');
 
@@ -48,7 +48,7 @@ let sqliteState: ReturnType<typeof sqliteAvailable> = { ok: false, why: 'not pro
 
 beforeAll(async () => {
   sqliteState = sqliteAvailable();
-  if (!sqliteState.ok) console.warn(`SKIPPING test/pipeline/sqlite.test.ts: ${sqliteState.why}`);
+  if (!sqliteState.ok) console.warn(`SKIPPING test/core/pipeline/sqlite.test.ts: ${sqliteState.why}`);
   await ensureCliBuilt();
 }, 180_000);
 

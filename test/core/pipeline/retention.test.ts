@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { RunRecord } from '../../src/core/store/index.js';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { expectSameManifest, manifestOf, type Manifest } from '../helpers/fs-manifest.js';
-import { packsIn, runsOf, stageOf } from '../helpers/pipeline-process.js';
-import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import type { RunRecord } from '../../../src/core/store/index.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { expectSameManifest, manifestOf, type Manifest } from '../../helpers/fs-manifest.js';
+import { packsIn, runsOf, stageOf } from '../../helpers/pipeline-process.js';
+import { pipelineEnv, writePipelineRunbook } from '../../helpers/pipeline-runbook.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('pipeline-retention');
 

@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
-import { runsOf, stageOf } from '../helpers/pipeline-process.js';
-import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
+import { runsOf, stageOf } from '../../helpers/pipeline-process.js';
+import { pipelineEnv, writePipelineRunbook } from '../../helpers/pipeline-runbook.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('pipeline-partial');
 

@@ -7,11 +7,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultStoreLimits, openJsonStore, type RunRecord } from '../../src/core/store/index.js';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { packsIn, runsOf, stageOf, writeRandomFiles } from '../helpers/pipeline-process.js';
-import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { defaultStoreLimits, openJsonStore, type RunRecord } from '../../../src/core/store/index.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { packsIn, runsOf, stageOf, writeRandomFiles } from '../../helpers/pipeline-process.js';
+import { pipelineEnv, writePipelineRunbook } from '../../helpers/pipeline-runbook.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('pipeline-verify');
 const MiB = 1024 * 1024;

@@ -9,8 +9,8 @@ import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { writeFileSync } from 'node:fs';
-import { openJsonStore, type RunRecord, type StageRecord } from '../../src/core/store/index.js';
-import { s3rverCredentials } from '../helpers/s3rver.js';
+import { openJsonStore, type RunRecord, type StageRecord } from '../../../src/core/store/index.js';
+import { s3rverCredentials } from '../../helpers/s3rver.js';
 
 export const MiB = 1024 * 1024;
 export const S3_PASSWORD = 'pipeline s3 tests password';

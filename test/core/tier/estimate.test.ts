@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isLifeboatError } from '../../src/core/errors.js';
-import type { RetrievalTier, StorageClass } from '../../src/core/runbook/types.js';
-import type { DrillRecord } from '../../src/core/store/records.js';
-import { ASSUMED_THROUGHPUT_BYTES_PER_SEC, estimateColdRestore, measuredThroughput } from '../../src/core/tier/estimate.js';
+import { isLifeboatError } from '../../../src/core/errors.js';
+import type { RetrievalTier, StorageClass } from '../../../src/core/runbook/types.js';
+import type { DrillRecord } from '../../../src/core/store/records.js';
+import { ASSUMED_THROUGHPUT_BYTES_PER_SEC, estimateColdRestore, measuredThroughput } from '../../../src/core/tier/estimate.js';
 
 const MIN = 60_000;
 const H = 60 * MIN;

@@ -7,10 +7,10 @@ import { createServer } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
-import { coldSnapshots, writeTierRunbook, useTierS3rver } from '../helpers/tier-runbook.js';
-import { filesUnder, runsOf, s3Env, stageOf, writeRandomFile } from '../pipeline-s3/harness.js';
+import { runCli } from '../../helpers/cli.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
+import { coldSnapshots, writeTierRunbook, useTierS3rver } from '../../helpers/tier-runbook.js';
+import { filesUnder, runsOf, s3Env, stageOf, writeRandomFile } from '../../integration/s3/harness.js';
 
 const tempDir = useTempDirs('tier-down');
 const s3 = useTierS3rver();

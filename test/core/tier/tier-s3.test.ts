@@ -6,13 +6,13 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkRepository } from '../../src/core/repo/checker.js';
-import { restoreSnapshot } from '../../src/core/repo/restorer.js';
-import { runCli } from '../helpers/cli.js';
-import { expectSameManifest, manifestOf, type Manifest } from '../helpers/fs-manifest.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
-import { coldSnapshots, openColdDirect, storageClasses, writeTierRunbook, useTierS3rver } from '../helpers/tier-runbook.js';
-import { objectsInBucket, runsOf, s3Env, stageOf, writeRandomFile } from '../pipeline-s3/harness.js';
+import { checkRepository } from '../../../src/core/repo/checker.js';
+import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
+import { runCli } from '../../helpers/cli.js';
+import { expectSameManifest, manifestOf, type Manifest } from '../../helpers/fs-manifest.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
+import { coldSnapshots, openColdDirect, storageClasses, writeTierRunbook, useTierS3rver } from '../../helpers/tier-runbook.js';
+import { objectsInBucket, runsOf, s3Env, stageOf, writeRandomFile } from '../../integration/s3/harness.js';
 
 const tempDir = useTempDirs('tier-s3');
 const s3 = useTierS3rver();

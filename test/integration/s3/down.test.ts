@@ -16,11 +16,11 @@ import { appendFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { startFlakyProxy, type FlakyProxy, type ProxyRequest } from '../helpers/flaky-proxy.js';
-import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
-import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
-import { useTempDirs } from '../helpers/temp-dirs.js';
+import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { startFlakyProxy, type FlakyProxy, type ProxyRequest } from '../../helpers/flaky-proxy.js';
+import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
+import { startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 import { MiB, filesUnder, objectsInBucket, runsOf, s3Env, stageOf, writeRandomFile, writeS3Runbook } from './harness.js';
 
 const tempDir = useTempDirs('pipeline-s3-down');
