@@ -104,6 +104,51 @@ export interface AlertRecord {
   resolvedAt?: string;
   ackedBy?: string;
   ackedAt?: string;
+  /** When people were last told (raised, severity raised or repeated): the repeat interval counts from here. */
+  lastNotifiedAt?: string;
+}
+
+/**
+ * What happened to an alert that people are told about. `escalated`: its
+ * severity rose; `repeated`: still open, critical and unacknowledged after the
+ * repeat interval.
+ */
+export type AlertTransition = 'raised' | 'escalated' | 'repeated' | 'acknowledged' | 'resolved';
+
+/** What a sink answered that a later delivery of the same alert needs (e.g. the Slack message to update). */
+export type DeliveryReceipt = Record<string, string>;
+
+/**
+ * One message owed to one sink: the outbox (src/core/notify/outbox.ts). Written
+ * in the same store write as the alert transition it tells of, delivered
+ * at-least-once by any Lifeboat process that can build the sink, in `seq`
+ * order per alert and sink.
+ */
+export interface DeliveryRecord {
+  /** Unique; also the idempotency key sinks are given. */
+  id: string;
+  alertKey: string;
+  runbook: string;
+  /** The configured sink's name (lifeboat.yaml `notify:`), e.g. "oncall-slack". */
+  sink: string;
+  transition: AlertTransition;
+  /** Order of this alert's transitions (per alert key, rising). */
+  seq: number;
+  /** The alert as it was at the transition. */
+  alert: AlertRecord;
+  createdAt: string;
+  /** pending: not yet delivered (maybe being tried); failed: given up (a permanent error). */
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** Earliest time the next attempt may start. */
+  nextAttemptAt: string;
+  lastAttemptAt?: string;
+  lastError?: string;
+  deliveredAt?: string;
+  /** A process trying it now holds it until claimUntil (a dead one's claim lapses). */
+  claimedBy?: string;
+  claimUntil?: string;
+  receipt?: DeliveryReceipt;
 }
 
 export interface AuditRecord {
