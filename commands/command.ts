@@ -4,7 +4,7 @@
  * CLI, the TUI prompt and Slack all go through `invokeCommand` (invoke.ts).
  */
 import type { z } from 'zod';
-import type { Actor, Clock, EventSink, ExitCode, Redactor, Runbook, Store } from '../src/core/index.js';
+import type { Actor, Clock, EventSink, ExitCode, LifeboatConfig, Redactor, Runbook, Store } from '../src/core/index.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -56,6 +56,8 @@ export interface CommandContext {
    * context's events, store writes and the result with it); runs pass it on.
    */
   secrets?: Redactor;
+  /** lifeboat.yaml, loaded by the face that made this context; absent: every default. */
+  config?: LifeboatConfig;
 }
 
 export interface TableColumn {

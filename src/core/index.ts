@@ -96,3 +96,8 @@ export { snapshots } from './use-cases/snapshots.js';
 
 // Records' ids (runs, drills, audit entries).
 export { newRecordId } from './ids.js';
+
+// lifeboat.yaml and alert delivery (issue 17). Each part adds its exports in its own block below.
+export { DEFAULT_REPEAT_MS, defaultConfig, type LifeboatConfig, type SinkConfig } from './config/types.js';
+export { SinkError, type Sink, type SinkMessage } from './notify/sink.js';
+export type { AlertTransition, DeliveryReceipt, DeliveryRecord } from './store/records.js';

@@ -4,6 +4,7 @@
  * secret references and commands), the state folder and the known secrets.
  */
 import type { Clock } from './clock.js';
+import type { LifeboatConfig } from './config/types.js';
 import type { EventSink } from './events.js';
 import type { Redactor } from './redaction/redactor.js';
 import type { Runbook } from './runbook/types.js';
@@ -27,4 +28,6 @@ export interface RunContext {
    * runbook's and the environment's.
    */
   secrets?: Redactor;
+  /** lifeboat.yaml (sinks, alert routes and repeat); absent: every default. */
+  config?: LifeboatConfig;
 }

@@ -17,6 +17,12 @@ export type SecretRef =
  * starts. Everything else a child may see is the allowlist of
  * src/core/child/child-env.ts.
  */
+/** One route of a runbook's alerts: to `sink`, for alerts of `severity` and above (all when absent). */
+export interface AlertRoute {
+  sink: string;
+  severity?: 'info' | 'warning' | 'critical';
+}
+
 export type ChildEnvRefs = Readonly<Record<string, SecretRef>>;
 
 export interface PathSource {
@@ -114,6 +120,16 @@ export interface Runbook {
   drill: { check?: string; announceMs?: number; timeoutMs: number; env?: ChildEnvRefs };
   alerts: {
     slack?: string;
+    /**
+     * Where this runbook's alerts go: sink names of lifeboat.yaml's `notify:`
+     * (a bare name in YAML = every severity). Undefined: lifeboat.yaml's
+     * `alerts.notify`, or the implicit `slack` sink when `slack` is set.
+     */
+    notify?: readonly AlertRoute[];
+    /** Repeat interval of an open, unacknowledged critical alert (default: lifeboat.yaml's, else 4h). */
+    repeatMs?: number;
+    /** Dead man's switch (healthchecks.io style): pinged at start, success and failure of backups and drills. */
+    ping?: { url: SecretRef };
     anomaly: {
       /** How many earlier successful runs the anomaly rules compare against. */
       window: number;
