@@ -14,10 +14,10 @@ import { Low, type Adapter } from 'lowdb';
 import { LifeboatError } from '../errors.js';
 import { readTextIfExists, removeStaleTempFiles, replaceFileDurably } from './durable-file.js';
 import { defaultLockSettings, withFileLock, type LockSettings } from './file-lock.js';
-import type { AlertRecord, AuditRecord, DrillRecord, RunRecord } from './records.js';
+import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 import { emptyState, formatState, parseState, type StateFile } from './state-file.js';
 import * as ops from './state-ops.js';
-import type { ListOptions, Store, StoreLimits } from './store.js';
+import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, ListOptions, Store, StoreLimits } from './store.js';
 
 export const defaultStateFileName = 'state.json';
 
@@ -135,15 +135,28 @@ class LowJsonStore implements JsonStore {
     return this.#query((s) => ops.listDrills(s, options));
   }
 
-  putAlert(alert: AlertRecord): Promise<void> {
+  putAlert(alert: AlertRecord, deliveries: readonly DeliveryRecord[] = []): Promise<void> {
     const record = plainCopy(alert);
-    return this.#update((s) => ops.putAlert(s, record, this.limits));
+    const owed = plainCopy(deliveries);
+    return this.#update((s) => ops.putAlert(s, record, owed, this.limits));
   }
   getAlert(key: string): Promise<AlertRecord | undefined> {
     return this.#query((s) => ops.getAlert(s, key));
   }
   listAlerts(options?: ops.AlertListOptions): Promise<AlertRecord[]> {
     return this.#query((s) => ops.listAlerts(s, options));
+  }
+
+  async claimDeliveries(options: ClaimOptions): Promise<ClaimedDelivery[]> {
+    // serve asks every second: look without the lock first, so an idle outbox costs a read, not a locked fsync'd write.
+    if (!(await this.#query((s) => ops.hasDueDeliveries(s, options)))) return [];
+    return this.#change((s) => ops.claimDeliveries(s, options), (claimed) => claimed.length > 0);
+  }
+  finishDelivery(id: string, owner: string, result: DeliveryResult): Promise<boolean> {
+    return this.#change((s) => ops.finishDelivery(s, id, owner, result, this.limits), (recorded) => recorded);
+  }
+  listDeliveries(options?: DeliveryListOptions): Promise<DeliveryRecord[]> {
+    return this.#query((s) => ops.listDeliveries(s, options));
   }
 
   appendAudit(entry: AuditRecord): Promise<void> {
@@ -161,6 +174,11 @@ class LowJsonStore implements JsonStore {
   }
 
   async #update(mutate: (state: StateFile) => void): Promise<void> {
+    await this.#change(mutate, () => true);
+  }
+
+  /** Read-modify-write under the lock; the file is written only when `changed` says the mutation changed something. */
+  async #change<T>(mutate: (state: StateFile) => T, changed: (value: T) => boolean): Promise<T> {
     this.#assertOpen();
     const write = this.#queue.then(() =>
       withFileLock(this.path, this.#lock, async () => {
@@ -168,7 +186,10 @@ class LowJsonStore implements JsonStore {
         this.#db.data = emptyState();
         try {
           await this.#db.read();
-          await this.#db.update(mutate);
+          const value = mutate(this.#db.data);
+          if (changed(value)) await this.#db.write();
+          else this.#file.forget(); // the kept state may hold a change the file does not
+          return value;
         } catch (e) {
           this.#file.forget();
           throw e;

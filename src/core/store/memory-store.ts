@@ -5,10 +5,10 @@
  * storing what JSON would drop) and then fail against the file.
  */
 import { LifeboatError } from '../errors.js';
-import type { AlertRecord, AuditRecord, DrillRecord, RunRecord } from './records.js';
+import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 import { emptyState, type StateFile } from './state-file.js';
 import * as ops from './state-ops.js';
-import type { ListOptions, Store, StoreLimits } from './store.js';
+import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, ListOptions, Store, StoreLimits } from './store.js';
 
 export interface MemoryStoreOptions {
   limits?: Partial<StoreLimits>;
@@ -40,14 +40,24 @@ export class MemoryStore implements Store {
     return this.#read((s) => ops.listDrills(s, options));
   }
 
-  async putAlert(alert: AlertRecord): Promise<void> {
-    this.#write((s) => ops.putAlert(s, copy(alert), this.limits));
+  async putAlert(alert: AlertRecord, deliveries: readonly DeliveryRecord[] = []): Promise<void> {
+    this.#write((s) => ops.putAlert(s, copy(alert), copy(deliveries), this.limits));
   }
   async getAlert(key: string): Promise<AlertRecord | undefined> {
     return this.#read((s) => ops.getAlert(s, key));
   }
   async listAlerts(options?: ops.AlertListOptions): Promise<AlertRecord[]> {
     return this.#read((s) => ops.listAlerts(s, options));
+  }
+
+  async claimDeliveries(options: ClaimOptions): Promise<ClaimedDelivery[]> {
+    return copy(this.#write((s) => ops.claimDeliveries(s, options)));
+  }
+  async finishDelivery(id: string, owner: string, result: DeliveryResult): Promise<boolean> {
+    return this.#write((s) => ops.finishDelivery(s, id, owner, result, this.limits));
+  }
+  async listDeliveries(options?: DeliveryListOptions): Promise<DeliveryRecord[]> {
+    return this.#read((s) => ops.listDeliveries(s, options));
   }
 
   async appendAudit(entry: AuditRecord): Promise<void> {
@@ -61,9 +71,9 @@ export class MemoryStore implements Store {
     this.#closed = true;
   }
 
-  #write(mutate: (state: StateFile) => void): void {
+  #write<T>(mutate: (state: StateFile) => T): T {
     this.#assertOpen();
-    mutate(this.#state);
+    return mutate(this.#state);
   }
 
   #read<T>(query: (state: StateFile) => T): T {

@@ -4,7 +4,7 @@
  * mistaken for an empty one and overwritten.
  */
 import { LifeboatError } from '../errors.js';
-import type { AlertRecord, AuditRecord, DrillRecord, RunRecord } from './records.js';
+import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 
 export const stateFormat = 'lifeboat-state';
 export const stateVersion = 1;
@@ -16,10 +16,12 @@ export interface StateFile {
   drills: DrillRecord[];
   alerts: AlertRecord[];
   audit: AuditRecord[];
+  /** The alert outbox (src/core/notify/outbox.ts). Files written before it existed have none. */
+  deliveries: DeliveryRecord[];
 }
 
 export function emptyState(): StateFile {
-  return { format: stateFormat, version: stateVersion, runs: [], drills: [], alerts: [], audit: [] };
+  return { format: stateFormat, version: stateVersion, runs: [], drills: [], alerts: [], audit: [], deliveries: [] };
 }
 
 /** Why a file was refused; `newer-version` is not damage and must not be moved aside. */
@@ -49,7 +51,11 @@ const collections = {
   drills: ['id', 'runbook', 'startedAt'],
   alerts: ['key', 'runbook', 'lastSeen', 'status'],
   audit: ['id', 'at'],
+  deliveries: ['id', 'alertKey', 'sink', 'status', 'createdAt', 'nextAttemptAt'],
 } as const;
+
+/** Collections added after version 1 first shipped: absent in older files, read as empty. */
+const addedLater = new Set(['deliveries']);
 
 /** Parses and checks a state file's text; throws STORE_CORRUPT naming `path`. */
 export function parseState(text: string, path: string): StateFile {
@@ -71,6 +77,7 @@ export function parseState(text: string, path: string): StateFile {
     throw corruptStoreError(path, 'newer-version', `format version ${version}`);
   }
   for (const [name, required] of Object.entries(collections)) {
+    if (data[name] === undefined && addedLater.has(name)) data[name] = [];
     const list = data[name];
     if (!Array.isArray(list)) throw corruptStoreError(path, 'bad-shape', `"${name}" is not a list`);
     // Lists sort and bound on these fields, so a record without them cannot be kept in order.

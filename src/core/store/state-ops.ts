@@ -6,9 +6,17 @@
  * time, newest first, and a tie goes to the record written later.
  */
 import { LifeboatError } from '../errors.js';
-import type { AlertRecord, AuditRecord, DrillRecord, RunRecord } from './records.js';
+import type { AlertRecord, AuditRecord, DeliveryReceipt, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 import type { StateFile } from './state-file.js';
-import { defaultStoreLimits, type ListOptions, type StoreLimits } from './store.js';
+import {
+  defaultStoreLimits,
+  type ClaimedDelivery,
+  type ClaimOptions,
+  type DeliveryListOptions,
+  type DeliveryResult,
+  type ListOptions,
+  type StoreLimits,
+} from './store.js';
 
 export type AlertListOptions = ListOptions & { status?: 'open' | 'resolved' };
 
@@ -35,10 +43,76 @@ export function putDrill(state: StateFile, drill: DrillRecord, limits: StoreLimi
   state.drills = keepNewest(state.drills, (d) => d.runbook === drill.runbook, (d) => d.startedAt, limits.drillsPerRunbook);
 }
 
-export function putAlert(state: StateFile, alert: AlertRecord, limits: StoreLimits): void {
+export function putAlert(state: StateFile, alert: AlertRecord, deliveries: readonly DeliveryRecord[], limits: StoreLimits): void {
   upsert(state.alerts, alert, (a) => a.key === alert.key);
   // Open alerts are never dropped: an unresolved problem must not vanish because history is full.
   state.alerts = keepNewest(state.alerts, (a) => a.status === 'resolved', resolvedTime, limits.resolvedAlerts);
+  if (deliveries.length === 0) return;
+  // Numbered here, under the store's lock, so concurrent writers of one alert never share a number.
+  const seq = 1 + Math.max(0, ...state.deliveries.filter((d) => d.alertKey === alert.key).map((d) => d.seq));
+  for (const d of deliveries) {
+    // A delivery once written belongs to the outbox: a retried write must not reset one already tried or sent.
+    if (!state.deliveries.some((e) => e.id === d.id)) state.deliveries.push({ ...d, seq });
+  }
+  boundDeliveries(state, limits);
+}
+
+export function claimDeliveries(state: StateFile, options: ClaimOptions): ClaimedDelivery[] {
+  const until = new Date(options.now.getTime() + options.leaseMs).toISOString();
+  return dueDeliveries(state, options)
+    .slice(0, options.limit)
+    .map((d) => {
+      d.claimedBy = options.owner;
+      d.claimUntil = until;
+      const previous = previousReceipt(state, d);
+      return plain({ ...d, ...(previous ? { previous } : {}) });
+    });
+}
+
+/** Returns false, changing nothing, unless `owner` holds the delivery's claim. */
+export function finishDelivery(state: StateFile, id: string, owner: string, result: DeliveryResult, limits: StoreLimits): boolean {
+  const d = state.deliveries.find((e) => e.id === id);
+  if (d === undefined || d.status !== 'pending' || d.claimedBy !== owner) return false;
+  d.attempts += 1;
+  d.lastAttemptAt = result.at.toISOString();
+  delete d.claimedBy;
+  delete d.claimUntil;
+  if (result.ok) {
+    d.status = 'delivered';
+    d.deliveredAt = result.at.toISOString();
+    if (result.receipt !== undefined) d.receipt = { ...result.receipt };
+  } else {
+    d.lastError = result.error;
+    if (result.permanent) d.status = 'failed';
+    else d.nextAttemptAt = result.nextAttemptAt.toISOString();
+  }
+  boundDeliveries(state, limits);
+  return true;
+}
+
+/** Whether claimDeliveries would find anything, without changing the state (a cheap look before taking a lock). */
+export function hasDueDeliveries(state: StateFile, options: Pick<ClaimOptions, 'sinks' | 'now'>): boolean {
+  return dueDeliveries(state, options).length > 0;
+}
+
+/** Due, oldest first. Only the head of each (alert, sink) queue may go: one alert's messages reach a sink in order. */
+function dueDeliveries(state: StateFile, options: Pick<ClaimOptions, 'sinks' | 'now'>): DeliveryRecord[] {
+  const now = options.now.getTime();
+  const sinks = new Set(options.sinks);
+  const heads = new Map<string, DeliveryRecord>();
+  for (const d of state.deliveries) {
+    if (d.status !== 'pending' || !sinks.has(d.sink)) continue;
+    const head = heads.get(queueOf(d));
+    if (head === undefined || d.seq < head.seq) heads.set(queueOf(d), d);
+  }
+  return [...heads.values()]
+    .filter((d) => instant(d.nextAttemptAt) <= now && (d.claimUntil === undefined || instant(d.claimUntil) <= now))
+    .sort((a, b) => instant(a.nextAttemptAt) - instant(b.nextAttemptAt) || instant(a.createdAt) - instant(b.createdAt));
+}
+
+export function listDeliveries(state: StateFile, options: DeliveryListOptions = {}): DeliveryRecord[] {
+  const matching = state.deliveries.filter(byRunbook(options)).filter((d) => options.status === undefined || d.status === options.status);
+  return take(newestFirst(matching, (d) => d.createdAt), options.limit);
 }
 
 /** Appending an id that is already there replaces it, so a retried append does not duplicate. */
@@ -70,6 +144,30 @@ export function listAlerts(state: StateFile, options: AlertListOptions = {}): Al
 
 export function listAudit(state: StateFile, options: { limit?: number } = {}): AuditRecord[] {
   return take(newestFirst(state.audit, (e) => e.at), options.limit);
+}
+
+function queueOf(d: DeliveryRecord): string {
+  return `${d.alertKey}\u0000${d.sink}`;
+}
+
+/** What the sink answered last for this alert (the same raising of it: same firstSeen), e.g. the Slack message to update. */
+function previousReceipt(state: StateFile, d: DeliveryRecord): DeliveryReceipt | undefined {
+  let best: DeliveryRecord | undefined;
+  for (const e of state.deliveries) {
+    if (e.status !== 'delivered' || e.receipt === undefined || queueOf(e) !== queueOf(d) || e.seq >= d.seq) continue;
+    if (e.alert.firstSeen !== d.alert.firstSeen) continue;
+    if (best === undefined || e.seq > best.seq) best = e;
+  }
+  return best?.receipt;
+}
+
+/** Pending deliveries are never dropped: a message owed to someone must not vanish because history is full. */
+function boundDeliveries(state: StateFile, limits: StoreLimits): void {
+  state.deliveries = keepNewest(state.deliveries, (d) => d.status !== 'pending', (d) => d.deliveredAt ?? d.lastAttemptAt ?? d.createdAt, limits.deliveries);
+}
+
+function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 function resolvedTime(a: AlertRecord): string {

@@ -11,7 +11,7 @@
  * - Lists are newest first. History is bounded per runbook by `limits`; the
  *   oldest records beyond the limit are dropped on write.
  */
-import type { AlertRecord, AuditRecord, DrillRecord, RunRecord } from './records.js';
+import type { AlertRecord, AuditRecord, DeliveryReceipt, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 
 export interface StoreLimits {
   /** Runs kept per runbook (oldest dropped first). */
@@ -20,6 +20,8 @@ export interface StoreLimits {
   /** Resolved alerts kept in total (open alerts are never dropped). */
   resolvedAlerts: number;
   auditEntries: number;
+  /** Delivered and failed deliveries kept in total (pending ones are never dropped). */
+  deliveries: number;
 }
 
 export const defaultStoreLimits: StoreLimits = {
@@ -27,9 +29,35 @@ export const defaultStoreLimits: StoreLimits = {
   drillsPerRunbook: 100,
   resolvedAlerts: 500,
   auditEntries: 5000,
+  deliveries: 2000,
 };
 
 export interface ListOptions {
+  runbook?: string;
+  limit?: number;
+}
+
+export interface ClaimOptions {
+  /** Who claims: unique per process (and per loop), e.g. `host:pid:random`. */
+  owner: string;
+  sinks: readonly string[];
+  now: Date;
+  leaseMs: number;
+  limit: number;
+}
+
+export interface ClaimedDelivery extends DeliveryRecord {
+  /** The receipt of the latest delivered delivery of the same alert (same firstSeen) to the same sink. */
+  previous?: DeliveryReceipt;
+}
+
+export type DeliveryResult =
+  | { ok: true; at: Date; receipt?: DeliveryReceipt }
+  /** `nextAttemptAt` is ignored when `permanent` (the delivery is marked failed). */
+  | { ok: false; at: Date; error: string; permanent: boolean; nextAttemptAt: Date };
+
+export interface DeliveryListOptions {
+  status?: DeliveryRecord['status'];
   runbook?: string;
   limit?: number;
 }
@@ -42,9 +70,34 @@ export interface Store {
   putDrill(drill: DrillRecord): Promise<void>;
   listDrills(options?: ListOptions): Promise<DrillRecord[]>;
 
-  putAlert(alert: AlertRecord): Promise<void>;
+  /**
+   * Writes the alert and the deliveries of its transition in one atomic write:
+   * no process ever sees one without the other. The store numbers the
+   * deliveries (`seq`, the caller's value is ignored): one more than any
+   * delivery of the same alert key it holds, so two processes writing
+   * transitions of one alert cannot give the same number.
+   */
+  putAlert(alert: AlertRecord, deliveries?: readonly DeliveryRecord[]): Promise<void>;
   getAlert(key: string): Promise<AlertRecord | undefined>;
   listAlerts(options?: ListOptions & { status?: 'open' | 'resolved' }): Promise<AlertRecord[]>;
+
+  /**
+   * Claims due deliveries for `owner`, atomically across processes: pending,
+   * of one of `sinks`, `nextAttemptAt` ≤ now, no live claim (`claimUntil` >
+   * now), and the lowest-seq pending one of its (alert key, sink) — so one
+   * alert's messages reach a sink in order, while a failed one does not block
+   * the later ones. Each is held until now + leaseMs; a claimer that dies lets
+   * it lapse. Oldest due first, at most `limit`.
+   */
+  claimDeliveries(options: ClaimOptions): Promise<ClaimedDelivery[]>;
+  /**
+   * Records an attempt's result, only while `owner` still holds the claim
+   * (else returns false and changes nothing: the claim lapsed and another
+   * process took the delivery over). Releases the claim.
+   */
+  finishDelivery(id: string, owner: string, result: DeliveryResult): Promise<boolean>;
+  /** Newest first (by createdAt). */
+  listDeliveries(options?: DeliveryListOptions): Promise<DeliveryRecord[]>;
 
   appendAudit(entry: AuditRecord): Promise<void>;
   listAudit(options?: { limit?: number }): Promise<AuditRecord[]>;

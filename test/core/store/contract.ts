@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isLifeboatError } from '../../../src/core/errors.js';
 import type { Store, StoreLimits } from '../../../src/core/store/store.js';
-import { alert, at, audit, drill, ids, keys, run } from './helpers/records.js';
+import { alert, at, audit, delivery, drill, ids, keys, run } from './helpers/records.js';
 
 export type MakeStore = (limits?: Partial<StoreLimits>) => Promise<Store>;
 
@@ -196,6 +196,133 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await store.putAlert(alert('other2', { status: 'resolved', resolvedAt: at(4) }));
         expect(await store.getAlert('k')).toMatchObject({ status: 'open', count: 2 });
         expect(keys(await store.listAlerts({ status: 'resolved' }))).toEqual(['other2']);
+      });
+    });
+
+    describe('deliveries (the alert outbox)', () => {
+      /** Minute `n` (fractions allowed) after the fixed start. */
+      const now = (n: number) => new Date(Date.parse(at(0)) + n * 60_000);
+      const claim = (store: Store, owner: string, n = 0, sinks = ['slack', 'hook'], limit = 10) =>
+        store.claimDeliveries({ owner, sinks, now: now(n), leaseMs: 60_000, limit });
+
+      it('writes an alert and its deliveries together, numbering each transition of an alert', async () => {
+        const store = await make();
+        await store.putAlert(alert('failed-run:a'), [delivery('d1', 'failed-run:a', 'slack'), delivery('d2', 'failed-run:a', 'hook')]);
+        await store.putAlert(alert('failed-run:a', { status: 'resolved', resolvedAt: at(1) }), [delivery('d3', 'failed-run:a', 'slack', { transition: 'resolved', createdAt: at(1) })]);
+        await store.putAlert(alert('stale:a'), [delivery('d4', 'stale:a', 'slack', { createdAt: at(2) })]);
+        expect(await store.getAlert('failed-run:a')).toMatchObject({ status: 'resolved' });
+        const all = await store.listDeliveries();
+        expect(all.map((d) => [d.id, d.seq])).toEqual([['d4', 1], ['d3', 2], ['d2', 1], ['d1', 1]]);
+        expect(all[1]).toMatchObject({ transition: 'resolved', status: 'pending', attempts: 0, sink: 'slack' });
+        await store.putAlert(alert('plain'));
+        expect(await store.listDeliveries()).toHaveLength(4);
+      });
+
+      it('keeps a delivery already written when the same id is written again', async () => {
+        const store = await make();
+        await store.putAlert(alert('k'), [delivery('d1', 'k', 'slack')]);
+        const [c] = await claim(store, 'p1');
+        await store.finishDelivery(c!.id, 'p1', { ok: true, at: now(1) });
+        await store.putAlert(alert('k'), [delivery('d1', 'k', 'slack')]);
+        expect(await store.listDeliveries()).toMatchObject([{ id: 'd1', status: 'delivered', seq: 1 }]);
+      });
+
+      it('claims only due deliveries of the given sinks, the lowest seq of each alert and sink first', async () => {
+        const store = await make();
+        await store.putAlert(alert('k1'), [delivery('k1-raised-slack', 'k1', 'slack'), delivery('k1-raised-hook', 'k1', 'hook'), delivery('k1-raised-mail', 'k1', 'mail')]);
+        await store.putAlert(alert('k1'), [delivery('k1-resolved-slack', 'k1', 'slack', { transition: 'resolved' })]);
+        await store.putAlert(alert('k2'), [delivery('k2-later', 'k2', 'slack', { nextAttemptAt: now(0.5).toISOString() })]);
+        const claimed = await claim(store, 'p1');
+        expect(ids(claimed).sort()).toEqual(['k1-raised-hook', 'k1-raised-slack']);
+        expect(claimed[0]).toMatchObject({ claimedBy: 'p1', claimUntil: new Date(now(0).getTime() + 60_000).toISOString() });
+        // Claimed: nobody else gets them, and the next of the same alert and sink waits its turn.
+        expect(await claim(store, 'p2')).toEqual([]);
+        expect(ids(await claim(store, 'p2', 0.5))).toEqual(['k2-later']);
+      });
+
+      it('honours the limit, oldest due first', async () => {
+        const store = await make();
+        for (const n of [3, 1, 2]) await store.putAlert(alert(`k${n}`), [delivery(`d${n}`, `k${n}`, 'slack', { nextAttemptAt: at(n) })]);
+        expect(ids(await claim(store, 'p1', 9, ['slack'], 2))).toEqual(['d1', 'd2']);
+      });
+
+      it('records a delivery only for the owner of its claim, then lets the next of that alert go', async () => {
+        const store = await make();
+        await store.putAlert(alert('k'), [delivery('raised', 'k', 'slack')]);
+        await store.putAlert(alert('k'), [delivery('resolved', 'k', 'slack', { transition: 'resolved' })]);
+        expect(ids(await claim(store, 'p1'))).toEqual(['raised']);
+        expect(await store.finishDelivery('raised', 'p2', { ok: true, at: now(1) })).toBe(false);
+        expect(await store.finishDelivery('raised', 'p1', { ok: true, at: now(1), receipt: { ts: '111.222' } })).toBe(true);
+        expect(await store.finishDelivery('raised', 'p1', { ok: true, at: now(1) })).toBe(false);
+        const [next] = await claim(store, 'p2', 1);
+        expect(next).toMatchObject({ id: 'resolved', previous: { ts: '111.222' } });
+        expect((await store.listDeliveries({ status: 'delivered' }))[0]).toMatchObject({ id: 'raised', attempts: 1, deliveredAt: at(1), receipt: { ts: '111.222' } });
+        expect((await store.listDeliveries({ status: 'delivered' }))[0]!.claimedBy).toBeUndefined();
+      });
+
+      it('gives no previous receipt from an earlier raising of the same key', async () => {
+        const store = await make();
+        await store.putAlert(alert('k'), [delivery('old', 'k', 'slack')]);
+        await claim(store, 'p1');
+        await store.finishDelivery('old', 'p1', { ok: true, at: now(1), receipt: { ts: '1' } });
+        const again = alert('k', { firstSeen: at(5) });
+        await store.putAlert(again, [delivery('new', 'k', 'slack', { alert: again, createdAt: at(5) })]);
+        const [c] = await claim(store, 'p1', 5);
+        expect(c!.id).toBe('new');
+        expect(c!.previous).toBeUndefined();
+      });
+
+      it('retries a transient failure after nextAttemptAt, holding back the alert\'s later deliveries meanwhile', async () => {
+        const store = await make();
+        await store.putAlert(alert('k'), [delivery('raised', 'k', 'slack')]);
+        await store.putAlert(alert('k'), [delivery('resolved', 'k', 'slack', { transition: 'resolved' })]);
+        await claim(store, 'p1');
+        expect(await store.finishDelivery('raised', 'p1', { ok: false, at: now(0), error: 'slack (hooks.example): HTTP 500', permanent: false, nextAttemptAt: now(2) })).toBe(true);
+        expect(await claim(store, 'p1', 1)).toEqual([]);
+        const [again] = await claim(store, 'p1', 2);
+        expect(again).toMatchObject({ id: 'raised', attempts: 1, lastError: 'slack (hooks.example): HTTP 500', status: 'pending', nextAttemptAt: at(2) });
+      });
+
+      it('marks a permanent failure failed, which does not block the alert\'s later deliveries', async () => {
+        const store = await make();
+        await store.putAlert(alert('k'), [delivery('raised', 'k', 'slack')]);
+        await store.putAlert(alert('k'), [delivery('resolved', 'k', 'slack', { transition: 'resolved' })]);
+        await claim(store, 'p1');
+        await store.finishDelivery('raised', 'p1', { ok: false, at: now(0), error: 'HTTP 404', permanent: true, nextAttemptAt: now(9) });
+        expect((await store.listDeliveries({ status: 'failed' }))[0]).toMatchObject({ id: 'raised', attempts: 1, lastError: 'HTTP 404' });
+        expect(ids(await claim(store, 'p1'))).toEqual(['resolved']);
+      });
+
+      it('lets another owner take over a claim that lapsed; the first owner can no longer record it', async () => {
+        const store = await make();
+        await store.putAlert(alert('k'), [delivery('d', 'k', 'slack')]);
+        await claim(store, 'dead');
+        expect(await claim(store, 'p2', 0)).toEqual([]);
+        expect(ids(await claim(store, 'p2', 1))).toEqual(['d']); // lease of 60 s: lapsed at minute 1
+        expect(await store.finishDelivery('d', 'dead', { ok: true, at: now(1) })).toBe(false);
+        expect(await store.finishDelivery('d', 'p2', { ok: true, at: now(1) })).toBe(true);
+      });
+
+      it('lists newest first by createdAt, by status and by runbook', async () => {
+        const store = await make();
+        await store.putAlert(alert('a'), [delivery('d1', 'a', 'slack', { createdAt: at(1) })]);
+        await store.putAlert(alert('b', { runbook: 'other' }), [delivery('d2', 'b', 'slack', { runbook: 'other', createdAt: at(2) })]);
+        await store.putAlert(alert('c'), [delivery('d3', 'c', 'slack', { createdAt: at(3) })]);
+        await claim(store, 'p1', 3);
+        await store.finishDelivery('d3', 'p1', { ok: true, at: now(3) });
+        expect(ids(await store.listDeliveries())).toEqual(['d3', 'd2', 'd1']);
+        expect(ids(await store.listDeliveries({ status: 'pending' }))).toEqual(['d2', 'd1']);
+        expect(ids(await store.listDeliveries({ runbook: 'other' }))).toEqual(['d2']);
+        expect(ids(await store.listDeliveries({ limit: 1 }))).toEqual(['d3']);
+      });
+
+      it('keeps `deliveries` delivered or failed ones in total, and never drops a pending one', async () => {
+        const store = await make({ deliveries: 2 });
+        for (let n = 1; n <= 4; n++) await store.putAlert(alert(`k${n}`), [delivery(`done${n}`, `k${n}`, 'slack', { createdAt: at(n) })]);
+        for (let n = 1; n <= 4; n++) await store.putAlert(alert(`p${n}`), [delivery(`pending${n}`, `p${n}`, 'hook', { createdAt: at(n) })]);
+        for (const c of await claim(store, 'p1', 10, ['slack'])) await store.finishDelivery(c.id, 'p1', { ok: true, at: now(Number(c.id.slice(4)) + 10) });
+        expect(ids(await store.listDeliveries({ status: 'delivered' }))).toEqual(['done4', 'done3']);
+        expect(await store.listDeliveries({ status: 'pending' })).toHaveLength(4);
       });
     });
 

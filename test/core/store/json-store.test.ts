@@ -7,7 +7,7 @@ import { withFileLock } from '../../../src/core/store/file-lock.js';
 import { openJsonStore, stateFilePath } from '../../../src/core/store/json-store.js';
 import { recoverCorruptStore } from '../../../src/core/store/recover-corrupt-store.js';
 import { storeContract } from './contract.js';
-import { audit, ids, run } from './helpers/records.js';
+import { alert, audit, delivery, ids, run } from './helpers/records.js';
 import { useTempHomes } from './helpers/temp-home.js';
 
 const newHome = useTempHomes();
@@ -38,7 +38,35 @@ describe('JsonStore file', () => {
       drills: [],
       alerts: [],
       audit: [],
+      deliveries: [],
     });
+    await store.close();
+  });
+
+  it('reads a state file written before the outbox existed (no deliveries) and adds them on the next write', async () => {
+    const home = await newHome();
+    await mkdir(home, { recursive: true });
+    const path = stateFilePath(home);
+    await writeFile(path, JSON.stringify({ format: 'lifeboat-state', version: 1, runs: [run('r1')], drills: [], alerts: [alert('stale:app-data')], audit: [] }));
+    const store = await openJsonStore(home);
+    expect(await store.listDeliveries()).toEqual([]);
+    expect(ids(await store.listRuns())).toEqual(['r1']);
+    await store.putAlert(alert('stale:app-data', { count: 2 }), [delivery('d1', 'stale:app-data', 'slack')]);
+    const file = JSON.parse(await readFile(path, 'utf8'));
+    expect(file.deliveries).toMatchObject([{ id: 'd1', seq: 1 }]);
+    expect(file.alerts).toMatchObject([{ key: 'stale:app-data', count: 2 }]);
+    await store.close();
+  });
+
+  it('does not rewrite the file when nothing is due to claim, or a result is not the claimer\'s to record', async () => {
+    const home = await newHome();
+    const store = await openJsonStore(home);
+    await store.putAlert(alert('k'), [delivery('d1', 'k', 'slack', { nextAttemptAt: new Date(Date.UTC(2026, 0, 2)).toISOString() })]);
+    const before = await stat(store.path);
+    const claimed = await store.claimDeliveries({ owner: 'p1', sinks: ['slack'], now: new Date(Date.UTC(2026, 0, 1)), leaseMs: 60_000, limit: 5 });
+    expect(claimed).toEqual([]);
+    expect(await store.finishDelivery('d1', 'p1', { ok: true, at: new Date() })).toBe(false);
+    expect((await stat(store.path)).ino).toBe(before.ino);
     await store.close();
   });
 

@@ -5,7 +5,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { openJsonStore, stateFilePath } from '../../../src/core/store/json-store.js';
-import { run } from './helpers/records.js';
+import { alert, delivery, run } from './helpers/records.js';
 import { spawnWorker } from './helpers/spawn-worker.js';
 import { useTempHomes } from './helpers/temp-home.js';
 
@@ -79,5 +79,67 @@ describe('JsonStore across processes', () => {
     expect(reported.message).toMatch(/move it aside/);
     expect((await readFile(path)).equals(bytes)).toBe(true);
     expect(await readdir(home)).toEqual(['state.json']);
+  });
+
+  it('an alert and its deliveries are one write: a reader never sees one without the other, even across a SIGKILL', async () => {
+    const home = await newMemoryHome();
+    const writer = spawnWorker('alerts', home);
+    const path = stateFilePath(home);
+    const consistent = (text: string) => {
+      const state = JSON.parse(text) as { alerts: { key: string }[]; deliveries?: { alertKey: string }[] };
+      const withDeliveries = new Set((state.deliveries ?? []).map((d) => d.alertKey));
+      const missing = state.alerts.filter((a) => !withDeliveries.has(a.key)).map((a) => a.key);
+      return { alerts: state.alerts.length, deliveries: state.deliveries?.length ?? 0, missing };
+    };
+    // Read the file while the writer runs: every version of it holds both or neither.
+    let reads = 0;
+    while (writer.lines.length < 100) {
+      const text = await readFile(path, 'utf8').catch(() => undefined);
+      if (text === undefined || text === '') continue;
+      const seen = consistent(text);
+      expect(seen.missing).toEqual([]);
+      expect(seen.deliveries).toBe(2 * seen.alerts);
+      reads++;
+    }
+    writer.child.kill('SIGKILL');
+    await writer.exited;
+    expect(reads).toBeGreaterThan(0);
+    const last = consistent(await readFile(path, 'utf8'));
+    expect(last.missing).toEqual([]);
+    expect(last.deliveries).toBe(2 * last.alerts);
+    expect(last.alerts).toBeGreaterThanOrEqual(100);
+  });
+
+  it('two processes claiming from one outbox never get the same delivery, and together deliver every one', async () => {
+    const home = await newMemoryHome();
+    const seed = await openJsonStore(home);
+    const expected: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const key = `failed-run:rb-${i}`;
+      await seed.putAlert(alert(key), [delivery(`${key}/raised/a`, key, 'a'), delivery(`${key}/raised/b`, key, 'b')]);
+      await seed.putAlert(alert(key, { status: 'resolved' }), [delivery(`${key}/resolved/a`, key, 'a', { transition: 'resolved' })]);
+      expected.push(`${key}/raised/a`, `${key}/raised/b`, `${key}/resolved/a`);
+    }
+    await seed.close();
+    const workers = [spawnWorker('claim', home, 'one'), spawnWorker('claim', home, 'two')];
+    await Promise.all(workers.map((w) => w.waitFor((l) => l === 'ready')));
+    for (const w of workers) w.child.stdin.write('go\n');
+    const ends = await Promise.all(workers.map((w) => w.exited));
+    for (const end of ends) expect(end, end.stderr).toMatchObject({ code: 0 });
+    const claimed = workers.flatMap((w) => w.lines.filter((l) => l.startsWith('claimed ')).map((l) => l.slice('claimed '.length)));
+    expect(claimed.length).toBe(expected.length);
+    expect(new Set(claimed)).toEqual(new Set(expected));
+    // Both took part (the test is about sharing, not one process doing it all).
+    for (const w of workers) expect(w.lines.some((l) => l.startsWith('claimed '))).toBe(true);
+
+    const store = await openJsonStore(home);
+    const all = await store.listDeliveries();
+    await store.close();
+    expect(all.every((d) => d.status === 'delivered' && d.attempts === 1)).toBe(true);
+    // Per alert and sink, the raise was recorded delivered before its resolution was sent.
+    for (let i = 0; i < 40; i++) {
+      const of = (id: string) => all.find((d) => d.id === id)!;
+      expect(Date.parse(of(`failed-run:rb-${i}/raised/a`).deliveredAt!)).toBeLessThanOrEqual(Date.parse(of(`failed-run:rb-${i}/resolved/a`).lastAttemptAt!));
+    }
   });
 });

@@ -1,5 +1,5 @@
 /** Small valid records for store tests; every field a test does not care about has a plain default. */
-import type { AlertRecord, AuditRecord, DrillRecord, RunRecord } from '../../../../src/core/store/records.js';
+import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from '../../../../src/core/store/records.js';
 
 const actor = { face: 'test', user: 'tester' } as const;
 
@@ -56,6 +56,24 @@ export function alert(key: string, fields: Partial<AlertRecord> = {}): AlertReco
 
 export function audit(id: string, fields: Partial<AuditRecord> = {}): AuditRecord {
   return { id, at: at(0), actor: { ...actor }, command: 'status', args: [], result: 'ok', ...fields };
+}
+
+/** A pending delivery of `alertKey`'s alert to `sink`, due at minute 0. */
+export function delivery(id: string, alertKey: string, sink: string, fields: Partial<DeliveryRecord> = {}): DeliveryRecord {
+  return {
+    id,
+    alertKey,
+    runbook: 'app-data',
+    sink,
+    transition: 'raised',
+    seq: 0,
+    alert: alert(alertKey),
+    createdAt: at(0),
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: at(0),
+    ...fields,
+  };
 }
 
 export const ids = (list: readonly { id: string }[]): string[] => list.map((r) => r.id);
