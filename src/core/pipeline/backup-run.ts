@@ -133,6 +133,12 @@ export async function runBackupPipeline(input: BackupRunInput, recorder: RunReco
   return { status, ...(failure === undefined ? {} : { failure }), ...(outcome ? { outcome } : {}) };
 }
 
+/** A remote that cannot be reached is written through staging unlocked (see withRepositoryLock): nothing to compare there. */
+function unlessUnreachable(e: unknown): false {
+  if (isLifeboatError(e) && e.retryable) return false;
+  throw e;
+}
+
 /** Hooks get the child policy's environment with the runbook's `hooks.env` (read again per phase: a file may change). */
 function hookEnvironment(input: BackupRunInput): Promise<ChildEnv> {
   return childEnvironment({ parent: input.env, optIn: input.runbook.hooks.env, secrets: input.secrets, where: 'hooks.env' });
@@ -147,8 +153,10 @@ async function snapshotStages(repo: Repository, input: BackupRunInput, recorder:
   const parent = (await repo.listSnapshots()).filter((s) => s.runbook === runbook.name).at(-1);
   const warn = (message: string) => emit({ type: 'log', level: 'warn', runId: recorder.id, message });
   const writing = { mode: lock.mode, purpose: `backup of ${runbook.name}`, unlockedIfUnreachable: { staged: lock.staged, warn } };
-  const outcome = await withRepositoryLock(repo.backend, writing, () =>
-    backupPaths({
+  const outcome = await withRepositoryLock(repo.backend, writing, async () => {
+    // The index was read before this lock: a prune that ran in between replaced it.
+    if (await repo.reloadIndexIfReplaced().catch(unlessUnreachable)) warn('the index changed (a prune ran) since it was read: read again before deduplicating');
+    return backupPaths({
       repo,
       runbook: runbook.name,
       sources: runbook.sources.flatMap((s) => (s.kind === 'path' ? [{ name: s.name, path: s.path, exclude: s.exclude }] : [])),
@@ -172,8 +180,8 @@ async function snapshotStages(repo: Repository, input: BackupRunInput, recorder:
           totalBytes: p.walkDone ? p.bytesFound : undefined,
         });
       },
-    }),
-  );
+    });
+  });
   await discoverDone;
   const prev = parent?.stats;
   const diff = outcome.progress.diff;

@@ -5,6 +5,7 @@
  * restorer.ts, checker.ts).
  */
 import { randomBytes } from 'node:crypto';
+import { commandHint } from '../command-hint.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { Backend } from '../backends/backend.js';
 import { assertNamedByContent, nameOf, openJson, sealJson, type RepoKeys } from './binding.js';
@@ -68,6 +69,8 @@ export class Repository {
   readonly unboundSnapshots = new Set<string>();
   /** Things worth telling the operator that do not stop the command (e.g. a key file skipped). */
   readonly warnings: string[] = [];
+  /** The runbook this repository was opened for, so hints name it (`lifeboat check orders`). */
+  runbook?: string;
   private readonly treeCache = new Map<string, Tree>();
   /**
    * Snapshot files are named by the hash of their bytes, so a loaded one never
@@ -119,14 +122,14 @@ export class Repository {
     return new Repository(backend, parseConfig(bytes, backend.location), { ...master, bindKinds: version >= 2 }, keyFile, binding);
   }
 
-  static async open(backend: Backend, password: string): Promise<Repository> {
+  static async open(backend: Backend, password: string, options: { runbook?: string } = {}): Promise<Repository> {
     let raw: Buffer;
     try {
       raw = await backend.load({ kind: 'config', name: 'config' });
     } catch (e) {
       // A missing bucket is its own problem (a typo, a region); only a missing config means "no repository".
       if (isLifeboatError(e, 'BACKEND_NOT_FOUND') && e.details.bucketMissing !== true) {
-        throw new LifeboatError('REPO_NOT_FOUND', `no repository at ${backend.location} (run \`lifeboat init <runbook>\` first)`);
+        throw new LifeboatError('REPO_NOT_FOUND', `no repository at ${backend.location} (run ${commandHint('init', options.runbook)} first)`);
       }
       throw e;
     }
@@ -142,6 +145,7 @@ export class Repository {
       throw new LifeboatError('REPO_CORRUPT', `the config of the repository at ${backend.location} says format ${config.version}, but its key file was written for format ${opened.binding.version}: the config was replaced by an older or forged one`);
     }
     const repo = new Repository(backend, config, { ...opened.key, bindKinds: config.version >= 2 }, opened.name, opened.binding);
+    repo.runbook = options.runbook;
     for (const s of opened.skipped) repo.warnings.push(`key file skipped: ${s.problem}`);
     return repo;
   }
@@ -170,8 +174,28 @@ export class Repository {
       for (const p of decoded.packs) this.index.add(p, name);
     });
     if (this.damagedIndexFiles.length > 0) {
-      this.warnings.push(`${this.damagedIndexFiles.length} index file(s) are damaged and were not used (run \`lifeboat check\`; \`lifeboat repair-index\` rebuilds the index from the packs)`);
+      this.warnings.push(`${this.damagedIndexFiles.length} index file(s) are damaged and were not used (run ${commandHint('check', this.runbook)}; ${commandHint('repair-index', this.runbook)} rebuilds the index from the packs)`);
     }
+  }
+
+  /**
+   * Load the index again when an index file this process read is gone: a
+   * prune (which replaces every index file) ran between loadIndex and the
+   * caller's repository lock. Deduplicating against the old index would
+   * reference blobs whose packs prune just deleted. Packs this process saved
+   * and has not indexed yet are kept. Returns whether it reloaded.
+   */
+  async reloadIndexIfReplaced(): Promise<boolean> {
+    const present = new Set<string>();
+    for await (const info of this.backend.list('index')) present.add(info.name);
+    if ([...this.indexFiles].every((name) => present.has(name))) return false;
+    this.index.clear();
+    this.indexFiles.clear();
+    this.damagedIndexFiles.length = 0;
+    this.unboundIndexFiles.clear();
+    await this.loadIndex();
+    for (const p of this.unindexed) this.index.add(p);
+    return true;
   }
 
   /**

@@ -87,6 +87,35 @@ describe('prune on a memory backend', () => {
     expect(check.unindexedPacks).toBe(0);
   });
 
+  it('a backup that read the index before a prune ran reads it again under its lock, so it never deduplicates against deleted packs', async () => {
+    const backend = new MemoryBackend();
+    const repo = await memoryRepo(backend);
+    const dropBlobs = [blob(), blob(), blob()];
+    const drop = await snapshotOf(repo, 'drop', dropBlobs, '2026-01-01T00:00:00Z');
+    await snapshotOf(repo, 'keep', [blob()], '2026-01-02T00:00:00Z');
+    // The backup's process: index read, repository lock not yet taken.
+    const backup = await reopen(backend);
+    expect(backup.index.has(backup.blobId(dropBlobs[0]!))).toBe(true);
+    expect(await backup.reloadIndexIfReplaced()).toBe(false); // nothing changed: no reload
+
+    // Meanwhile another process forgets `drop` and prunes (exclusive lock, released before the backup locks).
+    const pruner = await reopen(backend);
+    await pruner.removeSnapshot(drop.id);
+    await prune(pruner, { now: new Date() });
+
+    expect(backup.index.has(backup.blobId(dropBlobs[0]!)), 'the stale index still claims the deleted blob').toBe(true);
+    expect(await backup.reloadIndexIfReplaced()).toBe(true);
+    for (const bytes of dropBlobs) expect(backup.index.has(backup.blobId(bytes))).toBe(false);
+    // So the backup stores the file again instead of pointing at a pack that is gone.
+    const again = await snapshotOf(backup, 'drop', [dropBlobs[0]!], '2026-01-03T00:00:00Z');
+    const check = await checkRepository({ repo: await reopen(backend), readData: 1, workers: 1 });
+    expect(check.errors).toEqual([]);
+    expect(check.damaged).toEqual([]);
+    const fresh = await reopen(backend);
+    expect((await fresh.loadBlob(fresh.blobId(dropBlobs[0]!))).equals(dropBlobs[0]!)).toBe(true);
+    expect((await fresh.listSnapshots()).map((s) => s.id)).toContain(again.id);
+  });
+
   it('an unindexed pack no snapshot uses waits out the grace period; one a snapshot needs is re-indexed at once', async () => {
     const backend = new MemoryBackend();
     const repo = await memoryRepo(backend);
