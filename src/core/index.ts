@@ -101,3 +101,8 @@ export { newRecordId } from './ids.js';
 export { DEFAULT_REPEAT_MS, defaultConfig, type LifeboatConfig, type SinkConfig } from './config/types.js';
 export { SinkError, type Sink, type SinkMessage } from './notify/sink.js';
 export type { AlertTransition, DeliveryReceipt, DeliveryRecord } from './store/records.js';
+
+// The alert outbox: routing, retry backoff (issue 17, engineer A).
+export { alertRoutes, deliveriesFor, IMPLICIT_SLACK_SINK, severityRank, sinksFor, toldSinks, type TransitionInput } from './notify/routing.js';
+export { retryDelayMs } from './notify/backoff.js';
+export type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult } from './store/store.js';

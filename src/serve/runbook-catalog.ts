@@ -8,7 +8,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { alertKey, clearStandingAlert, formatIssue, holdStandingAlert, listRunbooks, type Clock, type Notifier, type Runbook, type RunbookLocations, type Store } from '../core/index.js';
+import { alertKey, clearStandingAlert, formatIssue, holdStandingAlert, listRunbooks, type Clock, type LifeboatConfig, type Notifier, type Runbook, type RunbookLocations, type Store } from '../core/index.js';
 
 export const RUNBOOK_INVALID_RULE = 'runbook-invalid';
 
@@ -17,6 +17,8 @@ export interface RunbookCatalogOptions {
   store(): Promise<Store>;
   notifier: Notifier;
   clock: Clock;
+  /** lifeboat.yaml: routes the runbook-invalid alerts' deliveries (with the last good version's own routes when there is one). */
+  config?: LifeboatConfig;
   /** Called after every reload that changed the set (and after the first load). */
   onChange(runbooks: readonly Runbook[]): void;
   log(level: 'info' | 'warn', message: string): void;
@@ -100,7 +102,7 @@ export class RunbookCatalog {
   private async pass(): Promise<ReloadReport> {
     const entries = await listRunbooks(this.options.locations);
     const report: ReloadReport = { loaded: [], kept: [], rejected: [], removed: [] };
-    const alerts = { store: await this.options.store(), notifier: this.options.notifier, clock: this.options.clock };
+    const alerts = { store: await this.options.store(), notifier: this.options.notifier, clock: this.options.clock, config: this.options.config };
     let changed = false;
     const seen = new Set<string>();
     for (const entry of entries) {
@@ -110,7 +112,7 @@ export class RunbookCatalog {
         if (!sameRunbook(this.good.get(entry.name), entry.runbook)) changed = true;
         this.good.set(entry.name, entry.runbook);
         report.loaded.push(entry.name);
-        await this.safely(() => clearStandingAlert(alerts, key));
+        await this.safely(() => clearStandingAlert(alerts, key, entry.runbook));
         continue;
       }
       const problems = entry.issues.map(formatIssue);
@@ -119,7 +121,7 @@ export class RunbookCatalog {
       if (previous) {
         report.kept.push(entry.name);
         await this.safely(() =>
-          holdStandingAlert(alerts, { key, runbook: entry.name, rule: RUNBOOK_INVALID_RULE, severity: 'warning', message: `runbook ${entry.name} no longer validates; serving its last good version: ${shown}` }),
+          holdStandingAlert(alerts, { key, runbook: entry.name, rule: RUNBOOK_INVALID_RULE, severity: 'warning', message: `runbook ${entry.name} no longer validates; serving its last good version: ${shown}`, routes: previous }),
         );
       } else {
         report.rejected.push(entry.name);

@@ -1,26 +1,39 @@
 /**
- * Turns what the rules see into stored alerts, after every run and on a timer.
+ * Turns what the rules see into stored alerts, after every run and on a timer,
+ * and writes each transition people must hear of together with its deliveries
+ * (the outbox, src/core/notify/outbox.ts) in one store write.
  *
  * For each condition a rule returns:
- * - no open alert with its key → a new alert (count 1) and `notifier.raised`;
- * - an open alert with its key → lastSeen, count + 1, message and severity
- *   updated, and NOT notified again: the same condition does not page twice.
- *   The one exception is a rise in severity (partial → failed run, warning →
- *   critical), which pages again unless someone has acknowledged the alert.
+ * - no open alert with its key → a new alert (count 1): `raised`;
+ * - an open alert with its key → lastSeen, message and severity updated, and
+ *   NOT told again: the same condition does not page twice. Exceptions:
+ *   - its severity rose (partial → failed run, warning → critical) and nobody
+ *     acknowledged it: `escalated`;
+ *   - it is critical, unacknowledged, and the repeat interval (runbook
+ *     `alerts.repeat`, else lifeboat.yaml's, else 4h) has passed since people
+ *     were last told: `repeated`.
  * For each open alert of this runbook whose rule ran and no longer returns its
- * key → resolved, and `notifier.resolved`.
+ * key → resolved: `resolved` (also to every sink told of it, so a page sent
+ * while it was critical is closed even if its severity fell since).
+ *
+ * `count` is how many runs saw the condition: an evaluation after a run counts,
+ * the timer's (trigger 'timer') only refreshes lastSeen — else serve's minute
+ * check would count a failed run again every minute it stays the latest.
  *
  * Acknowledging does not close an alert: it stays open (and keeps counting)
- * until the condition clears, but is never re-notified.
+ * until the condition clears, but is not escalated or repeated.
  *
- * The store is written before any sink hears of an alert, so the record exists
- * whatever a sink does. A rule that throws leaves its alerts as they are (it
- * cannot say whether they still hold); a sink that throws is reported. Both end
- * up in `errors`; neither stops the evaluation.
+ * The Notifier hears `raised` (and escalations, as raised) and `resolved` for
+ * in-process display (TUI, CLI stderr); it is not how people are told — the
+ * outbox is. A rule that throws leaves its alerts as they are (it cannot say
+ * whether they still hold); a notifier that throws is reported. Both end up in
+ * `errors`; neither stops the evaluation.
  */
 import type { Clock } from '../clock.js';
+import { DEFAULT_REPEAT_MS, type LifeboatConfig } from '../config/types.js';
+import { deliveriesFor, severityRank, toldSinks } from '../notify/routing.js';
 import type { Runbook } from '../runbook/types.js';
-import type { AlertRecord, Severity } from '../store/records.js';
+import type { AlertRecord, AlertTransition } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import type { Notifier } from './notifier.js';
 import type { AlertCondition, AlertRule, RuleContext } from './rule.js';
@@ -31,6 +44,10 @@ export interface EvaluateAlertsInput {
   store: Store;
   clock: Clock;
   notifier: Notifier;
+  /** lifeboat.yaml: alert routes and the repeat interval; absent = defaults. */
+  config?: LifeboatConfig;
+  /** What prompted the evaluation: a run that just ended (counts), or the timer (does not). Default 'run'. */
+  trigger?: 'run' | 'timer';
   /** Defaults to every built-in rule. */
   rules?: readonly AlertRule[];
 }
@@ -43,25 +60,27 @@ export interface EvaluationError {
 }
 
 export interface AlertEvaluation {
-  /** New alerts (notified). */
+  /** New alerts. */
   raised: AlertRecord[];
-  /** Open alerts whose condition still holds (notified again only when their severity rose and nobody acked). */
+  /** Open alerts whose condition still holds (told again only when escalated or repeated). */
   updated: AlertRecord[];
-  /** Alerts whose condition cleared (notified). */
+  /** Alerts whose condition cleared. */
   resolved: AlertRecord[];
+  /** Every transition written to the outbox, in order. */
+  transitions: { transition: AlertTransition; alert: AlertRecord }[];
   /** Every condition that holds now, with its rule's evidence. */
   conditions: (AlertCondition & { rule: string })[];
   errors: EvaluationError[];
 }
 
-const RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
-
 export async function evaluateAlerts(input: EvaluateAlertsInput): Promise<AlertEvaluation> {
-  const { runbook, store, notifier } = input;
+  const { runbook, store, notifier, clock, config } = input;
   const rules = input.rules ?? builtinRules;
-  const now = input.clock.now();
+  const now = clock.now();
   const at = now.toISOString();
-  const out: AlertEvaluation = { raised: [], updated: [], resolved: [], conditions: [], errors: [] };
+  const counts = (input.trigger ?? 'run') === 'run';
+  const repeatMs = runbook.alerts.repeatMs ?? config?.alerts.repeatMs ?? DEFAULT_REPEAT_MS;
+  const out: AlertEvaluation = { raised: [], updated: [], resolved: [], transitions: [], conditions: [], errors: [] };
 
   const [runs, drills, open] = await Promise.all([
     store.listRuns({ runbook: runbook.name }),
@@ -91,19 +110,28 @@ export async function evaluateAlerts(input: EvaluateAlertsInput): Promise<AlertE
       out.errors.push({ runbook: runbook.name, source: 'notifier', message: `${kind} ${alert.key}: ${messageOf(e)}` });
     }
   };
+  /** The alert and what it owes each sink, in one write. */
+  const write = async (alert: AlertRecord, transition?: AlertTransition): Promise<void> => {
+    if (transition === undefined) return store.putAlert(alert);
+    const told = transition === 'resolved' ? toldSinks(await store.listDeliveries({ runbook: runbook.name }), alert) : [];
+    await store.putAlert(alert, deliveriesFor({ alert, transition, runbook, config, clock, told }));
+    out.transitions.push({ transition, alert });
+  };
 
   for (const c of holding.values()) {
     // Read again right before writing, to keep an acknowledgement made since the list above.
     const existing = await store.getAlert(c.key);
     if (existing?.status === 'open') {
-      const next: AlertRecord = { ...existing, rule: c.rule, severity: c.severity, message: c.message, lastSeen: at, count: existing.count + 1 };
-      await store.putAlert(next);
+      const next: AlertRecord = { ...existing, rule: c.rule, severity: c.severity, message: c.message, lastSeen: at, count: existing.count + (counts ? 1 : 0) };
+      const transition = followUp(existing, next, now, repeatMs);
+      if (transition !== undefined) next.lastNotifiedAt = at;
+      await write(next, transition);
       out.updated.push(next);
-      if (RANK[c.severity] > RANK[existing.severity] && !existing.ackedBy) await notify('raised', next);
+      if (transition === 'escalated') await notify('raised', next);
     } else {
       // A resolved alert with the same key is replaced: the condition is back, and it is a new alert.
-      const alert: AlertRecord = { key: c.key, runbook: runbook.name, rule: c.rule, severity: c.severity, message: c.message, firstSeen: at, lastSeen: at, count: 1, status: 'open' };
-      await store.putAlert(alert);
+      const alert: AlertRecord = { key: c.key, runbook: runbook.name, rule: c.rule, severity: c.severity, message: c.message, firstSeen: at, lastSeen: at, count: 1, status: 'open', lastNotifiedAt: at };
+      await write(alert, 'raised');
       out.raised.push(alert);
       await notify('raised', alert);
     }
@@ -115,17 +143,29 @@ export async function evaluateAlerts(input: EvaluateAlertsInput): Promise<AlertE
     const current = (await store.getAlert(alert.key)) ?? alert;
     if (current.status !== 'open') continue;
     const resolved: AlertRecord = { ...current, status: 'resolved', resolvedAt: at };
-    await store.putAlert(resolved);
+    await write(resolved, 'resolved');
     out.resolved.push(resolved);
     await notify('resolved', resolved);
   }
   return out;
 }
 
+/** What an open alert seen again owes people: escalated, repeated, or nothing. Acknowledged alerts owe nothing. */
+function followUp(before: AlertRecord, after: AlertRecord, now: Date, repeatMs: number): AlertTransition | undefined {
+  if (before.ackedBy !== undefined) return undefined;
+  if (severityRank(after.severity) > severityRank(before.severity)) return 'escalated';
+  const lastTold = Date.parse(before.lastNotifiedAt ?? before.firstSeen);
+  if (after.severity === 'critical' && now.getTime() - lastTold >= repeatMs) return 'repeated';
+  return undefined;
+}
+
 export interface EvaluateAllInput {
   store: Store;
   clock: Clock;
   notifier: Notifier;
+  config?: LifeboatConfig;
+  /** Default 'timer': what evaluateAll is for. */
+  trigger?: 'run' | 'timer';
   rules?: readonly AlertRule[];
 }
 
@@ -134,13 +174,14 @@ export interface EvaluateAllInput {
  * trigger an evaluation). One runbook's failure is reported and the rest go on.
  */
 export async function evaluateAll(runbooks: readonly Runbook[], input: EvaluateAllInput): Promise<AlertEvaluation> {
-  const all: AlertEvaluation = { raised: [], updated: [], resolved: [], conditions: [], errors: [] };
+  const all: AlertEvaluation = { raised: [], updated: [], resolved: [], transitions: [], conditions: [], errors: [] };
   for (const runbook of runbooks) {
     try {
-      const one = await evaluateAlerts({ ...input, runbook });
+      const one = await evaluateAlerts({ trigger: 'timer', ...input, runbook });
       all.raised.push(...one.raised);
       all.updated.push(...one.updated);
       all.resolved.push(...one.resolved);
+      all.transitions.push(...one.transitions);
       all.conditions.push(...one.conditions);
       all.errors.push(...one.errors);
     } catch (e) {

@@ -155,7 +155,8 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
 /** The alert rules over the runbook's history; a broken rule or sink never changes the action's own result. */
 async function alertsAfter(input: RedactedContext): Promise<AlertRecord[]> {
   try {
-    const result = await evaluateAlerts({ runbook: input.runbook, store: input.store, clock: input.clock, notifier: eventNotifier(input.emit) });
+    // input.config routes the transitions' deliveries (the outbox); the run counts as a sighting of each condition.
+    const result = await evaluateAlerts({ runbook: input.runbook, store: input.store, clock: input.clock, notifier: eventNotifier(input.emit), config: input.config, trigger: 'run' });
     return result.raised;
   } catch (e) {
     input.emit({ type: 'log', level: 'warn', message: `alert evaluation failed: ${(e as Error).message}` });

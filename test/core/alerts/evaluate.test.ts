@@ -49,6 +49,7 @@ describe('evaluateAlerts', () => {
       lastSeen: NOW,
       count: 1,
       status: 'open',
+      lastNotifiedAt: NOW,
     });
     expect(notifier.calls).toEqual(['raised stale:app-data critical']);
     expect(out.conditions[0]).toMatchObject({ rule: 'stale', evidence: { ageMs: 27 * HOUR } });
