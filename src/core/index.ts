@@ -102,6 +102,12 @@ export { DEFAULT_REPEAT_MS, defaultConfig, type LifeboatConfig, type SinkConfig 
 export { SinkError, type Sink, type SinkMessage } from './notify/sink.js';
 export type { AlertTransition, DeliveryReceipt, DeliveryRecord } from './store/records.js';
 
+// The Slack sink, and the Block Kit shapes and channel rules the Slack face shares with it (issue 17).
+export { slackSink, SLACK_API_URL, type SlackSinkOptions } from './notify/sinks/slack.js';
+export { ACK_ACTION_ID, alertMessage } from './notify/sinks/slack-alert-message.js';
+export { codeBlock, context, escape, header, mrkdwn, section, SECTION_LIMIT, type Block, type ButtonElement, type Message, type Text } from './notify/sinks/slack-block-kit.js';
+export { publicMessage, withoutLocalPaths } from './notify/sinks/slack-public.js';
+
 // The alert outbox: routing, retry backoff (issue 17, engineer A).
 export { alertRoutes, deliveriesFor, IMPLICIT_SLACK_SINK, severityRank, sinksFor, toldSinks, type TransitionInput } from './notify/routing.js';
 export { retryDelayMs } from './notify/backoff.js';

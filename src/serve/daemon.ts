@@ -72,6 +72,11 @@ export interface ServeOptions {
   announcer: DrillAnnouncer;
   /** Work started by other faces (Slack runs) that shutdown waits for, within the same deadline. */
   drain?(): Promise<void>;
+  /**
+   * Facts other parts add to /healthz (e.g. `slack: 'disconnected'`). They never make it unhealthy:
+   * serve is fit to work while its scheduler runs, whatever a face's connection does.
+   */
+  healthDetails?(): Record<string, unknown>;
   /** Runs once the daemon is up (e.g. start the Slack face with the catalog's runbooks). */
   started?(daemon: RunningDaemon): Promise<void>;
 }
@@ -239,7 +244,12 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
           return {
             ok: reasons.length === 0,
             reasons,
-            details: { runbooks: catalog.current().length, running: sched.running().map((j) => `${j.runbook} ${j.kind}`), next: sched.upcoming(1)[0]?.runAt.toISOString() },
+            details: {
+              runbooks: catalog.current().length,
+              running: sched.running().map((j) => `${j.runbook} ${j.kind}`),
+              next: sched.upcoming(1)[0]?.runAt.toISOString(),
+              ...options.healthDetails?.(),
+            },
           };
         },
         onError: (e, path) => log('warn', `lifeboat serve: ${path}: ${(e as Error).message ?? String(e)}`),

@@ -5,6 +5,12 @@
  * command imports serve, and serve imports no command's internals: the
  * registry is handed in (src/cli/main.ts), so the arrows point one way.
  *
+ * Slack is optional and never fatal: the face connects in the background
+ * and keeps reconnecting (src/slack/link.ts) while the scheduler, /metrics
+ * and alert deliveries run; /healthz says `slack: connected` or
+ * `disconnected` (with the reason) and stays 200. Alerts do not go through
+ * the face: the Slack sink delivers them from the outbox, Bolt app or not.
+ *
  * Secrets are kept in as for a command (keepingSecretsIn,
  * commands/support/known-secrets.ts): serve's own log lines and store writes
  * (alerts of the stale timer and the runbook catalog) go through the
@@ -12,7 +18,8 @@
  */
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { keepingSecretsIn } from '../../commands/support/known-secrets.js';
-import { ExitCode, LifeboatError, type Runbook } from '../core/index.js';
+import { compactDuration, ExitCode, LifeboatError, type Runbook } from '../core/index.js';
+import type { SlackLinkState } from '../slack/link.js';
 import { serve, type CommandRegistry } from './daemon.js';
 import { drillAnnouncer } from './drill-announcer.js';
 import { parseServeArgs } from './serve-args.js';
@@ -30,10 +37,11 @@ export async function runServeHost(argv: string[], registry: CommandRegistry, gi
   const args = parseServeArgs(argv, given.env);
   const ctx = await keepingSecretsIn(given);
   const { secrets } = ctx;
-  const log = (message: string) => ctx.emit({ type: 'log', level: 'info', message });
+  const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => ctx.emit({ type: 'log', level, message });
   let pinned: ((name: string) => Runbook | undefined) | undefined;
   const slack = SLACK_VARIABLES.some((v) => ctx.env[v]) ? await startSlack(args.slackPort, ctx, (name) => pinned?.(name)) : undefined;
   if (!slack) log('lifeboat serve: Slack not configured (no SLACK_ variables); scheduler and metrics only');
+  let slackHealth: Record<string, unknown> = slack ? { slack: 'disconnected', slackReason: 'connecting' } : {};
   try {
     const outcome = await serve({
       ctx,
@@ -43,14 +51,25 @@ export async function runServeHost(argv: string[], registry: CommandRegistry, gi
       jitterMs: args.jitterMs,
       shutdownDeadlineMs: args.shutdownDeadlineMs,
       staleCheckMs: 60_000,
-      notifiers: slack ? [slack.face.notifier] : [],
       ...(slack ? { drain: () => slack.face.idle() } : {}),
+      healthDetails: () => slackHealth,
       announcer: drillAnnouncer({ clock: ctx.clock, log, ...(slack ? { slack: slack.face } : {}) }),
       started: async ({ catalog }) => {
         pinned = (name) => catalog.get(name);
         if (slack) {
-          const { port } = await slack.face.start();
-          log(`lifeboat serve: Slack app running (${slack.mode === 'socket' ? 'Socket Mode' : `http://127.0.0.1:${port}/slack/events`})`);
+          let connectedBefore = false;
+          slack.face.keepConnected((link, port) => {
+            slackHealth = slackHealthOf(link);
+            if (link.state === 'connected') {
+              const where = slack.mode === 'socket' ? 'Socket Mode' : `http://127.0.0.1:${port}/slack/events`;
+              log(connectedBefore ? `lifeboat serve: Slack connected again (${where})` : `lifeboat serve: Slack app running (${where})`);
+              connectedBefore = true;
+            } else if (link.state === 'disconnected') {
+              const next = link.retryInMs > 0 ? `; retrying in ${compactDuration(link.retryInMs)}` : '';
+              const fix = link.refused ? ' — fix the token; scheduler, metrics and other sinks go on' : ' — scheduler and metrics go on, alerts for Slack wait in the outbox';
+              log(`lifeboat serve: Slack ${link.refused ? 'refused' : 'unreachable'}: ${link.reason}${next}${fix}`, link.refused ? 'error' : 'warn');
+            }
+          });
         }
       },
     });
@@ -58,6 +77,12 @@ export async function runServeHost(argv: string[], registry: CommandRegistry, gi
   } finally {
     await slack?.face.stop().catch(() => undefined);
   }
+}
+
+/** What /healthz says of Slack: connected or not, and why not (one line, never a token). */
+function slackHealthOf(link: SlackLinkState): Record<string, unknown> {
+  if (link.state === 'connected') return { slack: 'connected' };
+  return { slack: 'disconnected', slackReason: link.reason ?? 'connecting' };
 }
 
 /** The Slack face, loaded only when a SLACK_ variable asks for it (Bolt is large). */

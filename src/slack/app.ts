@@ -12,18 +12,17 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel, type RespondFn, type types, type webApi } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type RespondFn, type types, type webApi } from '@slack/bolt';
 import type { CommandResult } from '../../commands/command.js';
 import type { GroupResolver } from '../../commands/support/access.js';
 import { knownSecretsFor } from '../../commands/support/known-secrets.js';
-import { loadRunbook, systemClock, type Clock, type Redactor, type Runbook, type Store } from '../core/index.js';
+import { ACK_ACTION_ID, systemClock, type Clock, type Redactor, type Runbook, type Store } from '../core/index.js';
 import { announceDrill, postDrillResult } from './announce.js';
 import type { FaceLogger, PostedMessage, SlackApi } from './api.js';
-import { ACK_ACTION_ID } from './blocks/alert.js';
 import { SlackFaceError } from './errors.js';
 import { cachedGroupResolver } from './groups.js';
 import { slackHandlers, type Respond, type SlackHandlers } from './handlers.js';
-import { slackNotifier, type SlackNotifier } from './notifier.js';
+import { keepSlackLinked, SlackLinkError, type SlackLink, type SlackLinkState } from './link.js';
 import { publicApi, redactingLogger } from './outbound.js';
 
 export type SlackConnection =
@@ -64,10 +63,15 @@ export interface SlackAppOptions {
 export interface SlackFace {
   app: App;
   api: SlackApi;
-  notifier: SlackNotifier;
   resolveGroup: GroupResolver;
-  /** HTTP mode: the bound port. */
+  /** One attempt to connect (auth.test, then the receiver); throws when Slack cannot be reached. HTTP mode: the bound port. */
   start(): Promise<{ port?: number }>;
+  /**
+   * Connect and stay connected, never throwing (serve): failures are retried
+   * with backoff and a dropped socket is reopened (./link.ts); every state
+   * change goes to `onState`. `port` is HTTP mode's bound port once connected.
+   */
+  keepConnected(onState: (state: SlackLinkState, port?: number) => void): SlackLink;
   stop(): Promise<void>;
   /** Resolves when every request handled so far has finished its work (tests). */
   idle(): Promise<void>;
@@ -122,12 +126,23 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
   };
   const conn = options.connection;
   let receiver: HTTPReceiver | undefined;
+  let socket: SocketModeReceiver | undefined;
   let app: App;
   if (conn.mode === 'http') {
     receiver = new HTTPReceiver({ signingSecret: conn.signingSecret, logLevel });
     app = new App({ token: options.botToken, receiver, clientOptions, logLevel, deferInitialization: true });
   } else {
-    app = new App({ token: options.botToken, appToken: conn.appToken, socketMode: true, clientOptions, logLevel, deferInitialization: true });
+    // Our own receiver, to turn off the Socket Mode client's reconnect: it retries apps.connections.open
+    // behind our back and, when Slack is unreachable, rejects a promise nobody holds (an unhandled
+    // rejection ends the process). ./link.ts reconnects instead, with backoff and a state /healthz shows.
+    socket = new SocketModeReceiver({
+      appToken: conn.appToken,
+      logLevel,
+      autoReconnectEnabled: false,
+      // No Web API retries on apps.connections.open: the link's backoff is the retry.
+      installerOptions: { clientOptions: { ...clientOptions, retryConfig: { retries: 0 } } },
+    });
+    app = new App({ token: options.botToken, receiver: socket, socketMode: true, clientOptions, logLevel, deferInitialization: true });
   }
   /** Known secrets, re-learned at start and with each request (runbooks come and go under serve). */
   let secrets: Redactor | undefined;
@@ -138,8 +153,6 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
   const api = publicApi(webClientApi(app.client), () => secrets);
   const resolveGroup = cachedGroupResolver(api, { ...(options.groupTtlMs !== undefined ? { ttlMs: options.groupTtlMs } : {}) });
   const locations = locationsOf(options);
-  const channelOf = async (runbook: string) => (await loadRunbook(runbook, locations).catch(() => undefined))?.alerts.slack;
-  const notifier = slackNotifier({ api, channelOf, clock });
   const shutdown = new AbortController();
   options.signal?.addEventListener('abort', () => shutdown.abort(), { once: true });
 
@@ -154,7 +167,6 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
     app,
     slackHandlers({
       api,
-      notifier,
       logger,
       resolveGroup,
       clock,
@@ -172,31 +184,66 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
   );
 
   let server: Server | undefined;
-  return {
-    app,
-    api,
-    notifier,
-    resolveGroup,
-    async start() {
+  let initialized = false;
+  /** One attempt: the bot token checked (auth.test), then the receiver started (HTTP server, or the socket). */
+  const connectOnce = async (): Promise<{ port?: number }> => {
+    if (!initialized) {
       // Deferred so a bad token or an unreachable Slack is one clear error here,
       // not an unhandled rejection from the constructor's eager auth.test.
       try {
         await learnSecrets();
         await app.init();
+        initialized = true;
       } catch (e) {
-        throw new SlackFaceError('SLACK_API', `cannot verify the bot token with Slack (auth.test): ${(e as Error).message}`, { retryable: true, cause: e });
+        throw linkError('cannot verify the bot token with Slack (auth.test)', 'SLACK_BOT_TOKEN', e);
       }
-      if (conn.mode === 'http') {
-        server = (await app.start({ port: conn.port, host: conn.host ?? '127.0.0.1' })) as Server;
-        return { port: (server.address() as AddressInfo).port };
-      }
+    }
+    if (conn.mode === 'http') {
+      if (!server) server = (await app.start({ port: conn.port, host: conn.host ?? '127.0.0.1' })) as Server;
+      return { port: (server.address() as AddressInfo).port };
+    }
+    try {
       await app.start();
-      return {};
+    } catch (e) {
+      throw linkError('cannot open a Socket Mode connection (apps.connections.open)', 'SLACK_APP_TOKEN', e);
+    }
+    return {};
+  };
+  let link: SlackLink | undefined;
+  return {
+    app,
+    api,
+    resolveGroup,
+    async start() {
+      try {
+        return await connectOnce();
+      } catch (e) {
+        throw new SlackFaceError('SLACK_API', (e as Error).message, { retryable: !(e instanceof SlackLinkError && e.refused), cause: e });
+      }
+    },
+    keepConnected(onState) {
+      let port: number | undefined;
+      link = keepSlackLinked({
+        connect: async () => {
+          port = (await connectOnce()).port;
+        },
+        // A socket that never said hello, or one the link gave up on: closed before the next try.
+        abandon: async () => {
+          if (socket) await socket.client.disconnect();
+        },
+        dropped: () =>
+          socket
+            ? new Promise<string>((resolve) => socket!.client.once('disconnected', () => resolve('the socket closed')))
+            : new Promise<string>(() => undefined),
+        onState: (state) => onState(state, port),
+      });
+      return link;
     },
     async stop() {
       shutdown.abort();
+      await link?.stop();
       await Promise.allSettled([...work]);
-      await app.stop();
+      if (server || socket) await app.stop().catch(() => undefined);
     },
     async idle() {
       while (work.size > 0) await Promise.allSettled([...work]);
@@ -204,6 +251,18 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
     announceDrill: (runbook, startsAt) => announceDrill({ api, clock }, runbook, startsAt),
     postDrillResult: (thread, result) => postDrillResult({ api }, thread, result),
   };
+}
+
+/** Slack codes that mean a token was refused: retrying soon cannot help, a person must fix the token. */
+const REFUSED = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'not_allowed_token_type']);
+
+/** An attempt's failure, naming the call and, for a refused token, the variable that holds it (never its value). */
+function linkError(what: string, variable: string, e: unknown): SlackLinkError {
+  const code = (e as { data?: { error?: unknown } }).data?.error;
+  if (typeof code === 'string' && REFUSED.has(code)) {
+    return new SlackLinkError(`${what}: Slack refused ${variable}: ${code}`, { refused: true, cause: e });
+  }
+  return new SlackLinkError(`${what}: ${(e as Error).message ?? String(e)}`, { cause: e });
 }
 
 /** Bolt's `respond` as the handlers' {@link Respond}: the same answer, with Bolt's block type. */
@@ -224,9 +283,8 @@ function registerListeners(app: App, h: SlackHandlers, logger: FaceLogger): void
     await ack();
     if (body.type !== 'block_actions' || action.type !== 'button') return;
     const channel = body.channel?.id ?? body.container?.channel_id;
-    const ts = body.message?.ts ?? body.container?.message_ts;
     if (!channel) return;
-    await h.ack(action.value ?? '', ts ? { channel, ts } : undefined, { user: body.user.id, channel, respond: respondWith(respond) });
+    await h.ack(action.value ?? '', { user: body.user.id, channel, respond: respondWith(respond) });
   });
   app.error(async (error) => {
     logger.error(`lifeboat slack: ${error.code ?? ''} ${error.message}`);

@@ -15,7 +15,7 @@ import { invokeCommand } from '../../commands/invoke.js';
 import type { GroupResolver } from '../../commands/support/access.js';
 import { ackCommand } from '../../commands/ack.js';
 import { ExitCode, listRunbooks, newRecordId, runbookOfAlertKey, type Actor, type Clock, type EngineEvent, type Redactor, type Runbook, type Store } from '../core/index.js';
-import type { FaceLogger, PostedMessage, SlackApi } from './api.js';
+import type { FaceLogger, SlackApi } from './api.js';
 import { problemMessage, type ProblemKind } from './blocks/errors.js';
 import { helpMessage, SLASH_USAGE } from './blocks/help.js';
 import { applyRunEvent, finishRunView, initialRunView, runMessage } from './blocks/progress.js';
@@ -23,7 +23,6 @@ import { commandResultMessage } from './blocks/result.js';
 import { healthFromStatus, runbookListMessage, runbookStatusMessage } from './blocks/runbooks.js';
 import { escape, type Message } from './blocks/types.js';
 import { LiveMessage } from './live-message.js';
-import type { SlackNotifier } from './notifier.js';
 import { publicMessage } from './outbound.js';
 import { routeSlash, tokenize } from './slash.js';
 
@@ -39,13 +38,12 @@ export interface SlackRequest {
 
 export interface SlackHandlers {
   slash(slash: string, text: string, req: SlackRequest): Promise<void>;
-  ack(key: string, where: PostedMessage | undefined, req: SlackRequest): Promise<void>;
+  ack(key: string, req: SlackRequest): Promise<void>;
 }
 
 export interface HandlerDeps {
   /** Every outgoing message made public (./outbound.ts). */
   api: SlackApi;
-  notifier: SlackNotifier;
   logger: FaceLogger;
   resolveGroup: GroupResolver;
   clock: Clock;
@@ -67,7 +65,7 @@ export interface HandlerDeps {
 
 /** The handlers of every request kind; each one's work is tracked, and a bug or a store outage still gets the person an answer. */
 export function slackHandlers(deps: HandlerDeps): SlackHandlers {
-  const { api, notifier, logger, clock, locations } = deps;
+  const { api, logger, clock, locations } = deps;
 
   const context = (actor: Actor, emit: (e: EngineEvent) => void): CommandContext & { resolveGroup: GroupResolver } => ({
     actor,
@@ -81,11 +79,9 @@ export function slackHandlers(deps: HandlerDeps): SlackHandlers {
     ...(deps.pinnedRunbook ? { pinnedRunbook: deps.pinnedRunbook } : {}),
   });
 
-  /** Alerts raised by a run started here go to Slack as well as to the event stream. */
-  const alertEvents = (e: EngineEvent) => {
-    if (e.type === 'alert.raised') void deps.track(notifier.raised(e.alert)).catch((err: unknown) => logger.warn(`lifeboat slack: alert ${e.alert.key} not posted: ${String(err)}`));
-    if (e.type === 'alert.resolved') void deps.track(notifier.resolved(e.alert)).catch((err: unknown) => logger.warn(`lifeboat slack: alert ${e.alert.key} not updated: ${String(err)}`));
-  };
+  // Alerts a run started here raises reach Slack through the outbox (src/core/notify/outbox.ts), like
+  // every alert: the face posts none itself, so an alert is never posted twice or lost with this process.
+  const ignore = () => undefined;
 
   const reply = async (req: SlackRequest, message: Message, visibility: 'ephemeral' | 'in_channel' = 'ephemeral') => {
     try {
@@ -155,7 +151,7 @@ export function slackHandlers(deps: HandlerDeps): SlackHandlers {
     }
     const { command, argv } = route;
     if (!route.live) {
-      const result = await invokeCommand({ command, argv, where: req.channel }, context(actor, alertEvents));
+      const result = await invokeCommand({ command, argv, where: req.channel }, context(actor, ignore));
       if (result.exitCode !== ExitCode.ok && !result.table) return explain(req, request, slash, result, command.access, argv[0]);
       if (route.view !== undefined) {
         const health = healthFromStatus(result).filter((h) => route.onlyRunbook === undefined || h.name === route.onlyRunbook);
@@ -173,7 +169,6 @@ export function slackHandlers(deps: HandlerDeps): SlackHandlers {
     let view = initialRunView(request, req.user, argv[0] ?? '');
     const live = new LiveMessage({ api, channel: req.channel, logger, ...(deps.updateIntervalMs !== undefined ? { minIntervalMs: deps.updateIntervalMs } : {}) });
     const emit = (e: EngineEvent) => {
-      alertEvents(e);
       const next = applyRunEvent(view, e);
       if (next === view) return;
       view = next;
@@ -185,15 +180,16 @@ export function slackHandlers(deps: HandlerDeps): SlackHandlers {
     if (!delivered) await reply(req, runMessage(finishRunView(view, result)));
   };
 
-  const handleAck = async (key: string, where: PostedMessage | undefined, req: SlackRequest) => {
+  /**
+   * The Acknowledge button runs the ack command, as `lifeboat ack` does. The message is redrawn by the
+   * outbox: the ack writes the acknowledged transition's deliveries, and the Slack sink updates the
+   * alert's message in place (its receipt says which), wherever it was posted from.
+   */
+  const handleAck = async (key: string, req: SlackRequest) => {
     await deps.learnSecrets();
     const actor: Actor = { face: 'slack', user: req.user };
-    const result = await invokeCommand({ command: ackCommand as never, argv: [key], where: req.channel }, context(actor, alertEvents));
+    const result = await invokeCommand({ command: ackCommand as never, argv: [key], where: req.channel }, context(actor, ignore));
     if (result.exitCode !== ExitCode.ok) return explain(req, `Acknowledge ${key}`, '/backup', result, 'backup', runbookOfAlertKey(key));
-    const store = await deps.store();
-    const alert = await store.getAlert(key);
-    const message = where ?? notifier.messageOf(key);
-    if (alert && message) await notifier.refresh(alert, message);
   };
 
   /** A bug or a store outage still gets the person an answer, and the log the stack. */
@@ -205,6 +201,6 @@ export function slackHandlers(deps: HandlerDeps): SlackHandlers {
 
   return {
     slash: (slash, text, req) => deps.track(guarded(`${slash} ${text}`.trim(), req, handleSlash(slash, text, req))),
-    ack: (key, where, req) => deps.track(guarded(`Acknowledge ${key}`, req, handleAck(key, where, req))),
+    ack: (key, req) => deps.track(guarded(`Acknowledge ${key}`, req, handleAck(key, req))),
   };
 }

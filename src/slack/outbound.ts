@@ -4,38 +4,19 @@
  * {@link publicMessage}, and its log lines through {@link redactingLogger}.
  * Anyone in a channel reads a message, so
  *
- * - secret values Lifeboat knows are redacted (src/core/redaction/; commands
- *   already redact their results and events, this also covers the face's own
- *   texts, such as an unexpected error's message), and
- * - local paths are cut to their last name: `/srv/lifeboat/runbooks/app.yaml`
- *   becomes `…/app.yaml`, `file:///var/backups/app` becomes `file://…/app`.
- *   A file name still tells an operator which file; the server's layout stays
- *   on the server.
+ * - secret values Lifeboat knows are redacted (commands already redact their
+ *   results and events, this also covers the face's own texts, such as an
+ *   unexpected error's message), and
+ * - local paths are cut to their last name.
+ *
+ * The rule itself (publicMessage, withoutLocalPaths) lives in core
+ * (src/core/notify/sinks/slack-public.ts): the Slack sink posts alerts with it.
  */
-import { mapStrings, type Redactor } from '../core/index.js';
+import { publicMessage, type Redactor } from '../core/index.js';
 import type { FaceLogger, SlackApi } from './api.js';
-import type { Message } from './blocks/types.js';
 
-const PATH_CHAR = String.raw`[^\s/'"\x60<>|:;,()\[\]{}*]`;
-/** An absolute path of two or more segments, not part of a word, a URL or a relative path (`50MiB/s`, `2/5`, `a/b`). */
-const ABSOLUTE_PATH = new RegExp(String.raw`(?<![\w.:/~\\-])/(?:${PATH_CHAR}+/)+${PATH_CHAR}*`, 'g');
-const FILE_URL = /\bfile:\/\/(\/[^\s'"`<>|]*)/g;
-
-/** `…/<last name>` for a path; trailing dots (end of a sentence) stay outside. */
-function shortened(path: string): string {
-  const [, body = path, dots = ''] = /^(.*?)(\.*)$/s.exec(path) ?? [];
-  const last = body.split('/').filter((s) => s !== '').at(-1) ?? '';
-  return `…/${last}${dots}`;
-}
-
-export function withoutLocalPaths(text: string): string {
-  return text.replace(FILE_URL, (_m, path: string) => `file://${shortened(path)}`).replace(ABSOLUTE_PATH, (path) => shortened(path));
-}
-
-/** The message as it may be shown in a channel: secrets redacted, local paths cut. */
-export function publicMessage(message: Message, secrets?: Redactor): Message {
-  return mapStrings(message, (s) => withoutLocalPaths(secrets ? secrets.redact(s) : s));
-}
+// One rule for what a channel may see, shared with the Slack sink in core.
+export { publicMessage, withoutLocalPaths } from '../core/index.js';
 
 /** The Web API port with every outgoing message made public first. */
 export function publicApi(api: SlackApi, secrets: () => Redactor | undefined): SlackApi {

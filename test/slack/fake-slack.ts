@@ -1,8 +1,10 @@
 /**
- * A local stand-in for Slack: the Web API methods the face calls (answering
- * auth.test, which Bolt calls on the first request), and response_url
- * endpoints, all recording what they were sent. Plus signed requests to Bolt's
- * real HTTPReceiver.
+ * A local stand-in for Slack: the Web API methods the face and the Slack sink
+ * call (answering auth.test, which Bolt calls on the first request, and
+ * apps.connections.open with a Socket Mode stand-in's ws:// URL), and
+ * response_url endpoints, all recording what they were sent. Failures on
+ * demand (`fail`: an `ok:false` code, an HTTP status, Retry-After) and tokens
+ * it refuses (`refuse`). Plus signed requests to Bolt's real HTTPReceiver.
  */
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -16,6 +18,26 @@ export interface RecordedCall {
   body: Record<string, unknown>;
   /** chat.postMessage: the ts the stand-in answered with (what a thread reply must name). */
   ts?: string;
+  /** What the stand-in answered: `ok` or the error code / HTTP status it failed with. */
+  answered?: string;
+}
+
+/** One failure to answer a method with, `times` times (default 1). */
+export interface FakeFailure {
+  /** An `ok:false` error code (HTTP 200), e.g. not_in_channel, ratelimited. */
+  error?: string;
+  /** An HTTP status instead (429, 500, 503). */
+  status?: number;
+  /** Retry-After header, in seconds. */
+  retryAfter?: number;
+  times?: number;
+}
+
+export interface FakeSlackOptions {
+  /** Listen on this port (a test that starts Slack late, where an app already points). Default: any free port. */
+  port?: number;
+  /** What apps.connections.open answers: the Socket Mode stand-in's URL (test/helpers/socket-mode-server.ts). */
+  socketUrl?: () => string;
 }
 
 export interface FakeSlack {
@@ -25,12 +47,22 @@ export interface FakeSlack {
   calls: RecordedCall[];
   callsOf(method: string): RecordedCall[];
   groups: { id: string; handle: string; users: string[] }[];
+  /** The token a call came with (kept apart from `calls`, which tests search for leaked secrets). */
+  tokenOf(call: RecordedCall): string | undefined;
+  /** Answer the next call(s) of `method` with a failure. */
+  fail(method: string, failure: FakeFailure): void;
+  /** Tokens answered with invalid_auth, on every method. */
+  refused: Set<string>;
+  port: number;
   close(): Promise<void>;
 }
 
-export async function startFakeSlack(): Promise<FakeSlack> {
+export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const calls: RecordedCall[] = [];
   const groups: FakeSlack['groups'] = [];
+  const failures = new Map<string, FakeFailure[]>();
+  const refused = new Set<string>();
+  const tokens = new WeakMap<RecordedCall, string>();
   let ts = 1000;
   const channelId = (c: unknown) => (typeof c === 'string' && c.startsWith('#') ? `C${c.slice(1).toUpperCase().replace(/[^A-Z0-9]/g, '')}` : String(c));
   const server: Server = createServer((req, res) => {
@@ -47,9 +79,26 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         return answer({ ok: true });
       }
       const method = url.pathname.replace(/^\/api\//, '');
-      const call: RecordedCall = { method, body };
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? (typeof body.token === 'string' ? body.token : undefined);
+      const call: RecordedCall = { method, body, answered: 'ok' };
+      if (token) tokens.set(call, token);
       calls.push(call);
+      if (token && refused.has(token)) {
+        call.answered = 'invalid_auth';
+        return answer({ ok: false, error: 'invalid_auth' });
+      }
+      const failure = failures.get(method)?.[0];
+      if (failure) {
+        if ((failure.times = (failure.times ?? 1) - 1) <= 0) failures.get(method)!.shift();
+        call.answered = failure.error ?? String(failure.status);
+        const headers: Record<string, string> = { 'content-type': 'application/json' };
+        if (failure.retryAfter !== undefined) headers['retry-after'] = String(failure.retryAfter);
+        res.writeHead(failure.status ?? 200, headers);
+        return res.end(JSON.stringify(failure.error ? { ok: false, error: failure.error } : { ok: false, error: 'http_error' }));
+      }
       switch (method) {
+        case 'apps.connections.open':
+          return answer(options.socketUrl ? { ok: true, url: options.socketUrl() } : { ok: false, error: 'not_allowed_token_type' });
         case 'auth.test':
           return answer({ ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'lifeboat', team_id: 'T000FAKE', user_id: 'UBOT', bot_id: 'BBOT' });
         case 'chat.postMessage':
@@ -68,15 +117,29 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const base = `http://127.0.0.1:${port}`;
   return {
     apiUrl: `${base}/api/`,
     responseUrl: (id) => `${base}/response/${id}`,
     calls,
     callsOf: (method) => calls.filter((c) => c.method === method),
     groups,
-    close: () => new Promise((r) => server.close(() => r())),
+    tokenOf: (call) => tokens.get(call),
+    fail: (method, failure) => failures.set(method, [...(failures.get(method) ?? []), { ...failure }]),
+    refused,
+    port,
+    close: () =>
+      new Promise((r) => {
+        server.close(() => r());
+        // Keep-alive connections (undici's pool) would hold close() open, and a test that takes Slack
+        // down wants it down now.
+        server.closeAllConnections();
+      }),
   };
 }
 

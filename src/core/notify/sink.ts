@@ -39,9 +39,12 @@ export interface Sink {
  */
 export class SinkError extends Error {
   readonly permanent: boolean;
-  constructor(message: string, options: { permanent?: boolean; cause?: unknown } = {}) {
+  /** The other side said when to try again (HTTP 429 Retry-After): the next attempt waits at least this long. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { permanent?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
     super(message, { cause: options.cause });
     this.name = 'SinkError';
     this.permanent = options.permanent ?? false;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }

@@ -5,4 +5,5 @@ export { problemMessage, type Problem, type ProblemKind } from './errors.js';
 export { helpMessage, SLASH_USAGE } from './help.js';
 export { applyRunEvent, finishRunView, initialRunView, runMessage, type RunView, type StageView } from './progress.js';
 export { drillAnnouncementMessage, drillPhaseLines, drillResultBlocks, drillResultMessage } from './drill.js';
-export { ACK_ACTION_ID, alertMessage } from './alert.js';
+// The alert message is the Slack sink's, in core; re-exported so the face's builders are in one place.
+export { ACK_ACTION_ID, alertMessage } from '../../core/index.js';
