@@ -1,16 +1,19 @@
-import { ago, ExitCode, LifeboatError, runbookOfAlertKey, severityLabel } from '../src/core/index.js';
-import { defineCommand } from './command.js';
+import { ago, deliveriesFor, ExitCode, LifeboatError, runbookOfAlertKey, severityLabel, toldSinks, type AlertRecord, type Runbook } from '../src/core/index.js';
+import { defineCommand, type CommandContext } from './command.js';
 import { rawArgs } from './support/args.js';
+import { loadRunbookArg } from './support/runbook-arg.js';
 
 /**
  * Acknowledge an open alert: it stays open until its condition clears, but is
- * not notified again. Access: like a backup of the alert's runbook (the key
+ * not escalated or repeated. The acknowledgement is a transition people hear
+ * of (PagerDuty acknowledges the incident, Slack updates its message): written
+ * with its deliveries to the sinks routed for the alert and those already told. Access: like a backup of the alert's runbook (the key
  * names it), so in Slack only those in the runbook's `access.backup` may
  * silence its alerts; locally the Unix user is trusted as for every command.
  */
 export const ackCommand = defineCommand({
   name: 'ack',
-  summary: 'Acknowledge an open alert (it stays open, but is not notified again)',
+  summary: 'Acknowledge an open alert (it stays open, but is not repeated or escalated)',
   options: {},
   positionals: [{ name: 'alert', description: 'the alert key, e.g. stale:app-data (see `lifeboat alerts`)', required: true }],
   schema: rawArgs.transform((r) => ({ key: r.positionals[0]! })),
@@ -45,13 +48,28 @@ export const ackCommand = defineCommand({
         data: alert,
       };
     }
-    const acked = { ...alert, ackedBy: ctx.actor.user, ackedAt: now.toISOString() };
-    await store.putAlert(acked);
+    const acked: AlertRecord = { ...alert, ackedBy: ctx.actor.user, ackedAt: now.toISOString() };
+    const told = toldSinks(await store.listDeliveries({ runbook: alert.runbook }), alert);
+    const routes = await routesOf(alert.runbook, ctx);
+    await store.putAlert(acked, deliveriesFor({ alert: acked, transition: 'acknowledged', runbook: routes, config: ctx.config, clock: ctx.clock, told }));
     return {
       exitCode: ExitCode.ok,
-      summary: `acknowledged ${acked.key} (${severityLabel(acked.severity)}): it stays open until the condition clears, without further notifications`,
+      summary: `acknowledged ${acked.key} (${severityLabel(acked.severity)}): it stays open until the condition clears, without repeats or escalations`,
       lines: [acked.message],
       data: acked,
     };
   },
 });
+
+/**
+ * The alert's runbook, for its routes. A runbook that no longer loads (edited
+ * into an invalid state, removed) still gets its acknowledgement to the sinks
+ * told of the alert and lifeboat.yaml's default routes.
+ */
+async function routesOf(name: string, ctx: CommandContext): Promise<Pick<Runbook, 'alerts'>> {
+  try {
+    return await loadRunbookArg(name, ctx);
+  } catch {
+    return { alerts: { anomaly: { window: 0, minHistory: 0, threshold: 0 } } };
+  }
+}

@@ -5,7 +5,7 @@ import { ackCommand } from '../../commands/ack.js';
 import { findCommand } from '../../commands/index.js';
 import { invokeCommand } from '../../commands/invoke.js';
 import { evaluateAlerts } from '../../src/core/alerts/evaluate.js';
-import type { Notifier } from '../../src/core/alerts/notifier.js';
+import { silentNotifier, type Notifier } from '../../src/core/alerts/notifier.js';
 import { ExitCode, isLifeboatError } from '../../src/core/errors.js';
 import { backupRun, testRunbook } from '../core/alerts/fixtures.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
@@ -26,7 +26,7 @@ describe('ack command', () => {
     await ctx.memory.putAlert(openAlert('stale:app-data'));
     const res = await ackCommand.run({ key: 'stale:app-data' }, ctx);
     expect(res.exitCode).toBe(ExitCode.ok);
-    expect(res.summary).toBe('acknowledged stale:app-data (CRITICAL): it stays open until the condition clears, without further notifications');
+    expect(res.summary).toBe('acknowledged stale:app-data (CRITICAL): it stays open until the condition clears, without repeats or escalations');
     expect(await ctx.memory.getAlert('stale:app-data')).toMatchObject({ status: 'open', ackedBy: 'carol', ackedAt: '2026-03-10T12:00:00.000Z', count: 4 });
   });
 
@@ -42,6 +42,26 @@ describe('ack command', () => {
     await evaluate();
     expect(calls).toEqual(['raised stale:app-data']);
     expect(await ctx.memory.getAlert('stale:app-data')).toMatchObject({ status: 'open', count: 2, ackedBy: 'alice' });
+  });
+
+  it('writes the acknowledged transition with its deliveries: to the sinks told of the alert and those its severity routes to', async () => {
+    const config = { notify: {}, alerts: { repeatMs: 4 * 3_600_000, notify: [{ sink: 'chat' }, { sink: 'pager', severity: 'critical' as const }] } };
+    const ctx = { ...commandContext({ actor: { face: 'slack', user: 'U42' } }), config };
+    await ctx.memory.putRun(backupRun('2026-03-09T09:00:00Z'));
+    await evaluateAlerts({ runbook: testRunbook(), store: ctx.memory, clock: ctx.fakeClock, notifier: silentNotifier, config });
+    ctx.fakeClock.advance(60_000);
+    await ackCommand.run({ key: 'stale:app-data' }, ctx);
+    const deliveries = await ctx.memory.listDeliveries();
+    expect(deliveries.map((d) => `${d.seq} ${d.transition} ${d.sink}`).sort()).toEqual(['1 raised chat', '1 raised pager', '2 acknowledged chat', '2 acknowledged pager']);
+    const ack = deliveries.find((d) => d.transition === 'acknowledged')!;
+    expect(ack).toMatchObject({ status: 'pending', createdAt: '2026-03-10T12:01:00.000Z', alert: { key: 'stale:app-data', ackedBy: 'U42' } });
+    // Acknowledged: nine hours on, the critical alert is not repeated.
+    ctx.fakeClock.advance(9 * 3_600_000);
+    await evaluateAlerts({ runbook: testRunbook(), store: ctx.memory, clock: ctx.fakeClock, notifier: silentNotifier, config, trigger: 'timer' });
+    expect(await ctx.memory.listDeliveries()).toHaveLength(4);
+    // Acknowledging again writes nothing more.
+    await ackCommand.run({ key: 'stale:app-data' }, ctx);
+    expect(await ctx.memory.listDeliveries()).toHaveLength(4);
   });
 
   it('an unknown key is a usage error that lists the open keys', async () => {
