@@ -88,7 +88,7 @@ describe('the use-case policies', () => {
     const table = Object.fromEntries(Object.values(policies).map((p) => [p.action, `${p.lock}, records ${p.records}${p.runLock ? ', run lock' : ''}${p.alerts ? ', alerts' : ''}`]));
     expect(table).toEqual({
       backup: 'shared, records backup, run lock, alerts',
-      resume: 'shared, records nothing, run lock',
+      resume: 'shared, records nothing, run lock, alerts',
       tier: 'shared, records tier, run lock',
       'tier --dry-run': 'none, records nothing',
       restore: 'shared, records nothing',

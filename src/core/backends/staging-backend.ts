@@ -11,11 +11,14 @@
  * Staging is bounded: `save` waits while more than `maxStagedBytes` are staged
  * and the remote is reachable.
  */
+import { commandHint } from '../command-hint.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { archiveStateOf, removeStaleTempFilesOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 import type { LocalBackend } from './local-backend.js';
 
 export interface StagingOptions {
+  /** The runbook whose data this stages, so the hint names it (`lifeboat resume orders`). */
+  runbook?: string;
   /** Uploads in flight at once (transfer.concurrency). */
   concurrency?: number;
   maxStagedBytes?: number;
@@ -155,7 +158,7 @@ export class StagingBackend implements Backend {
         // Stop starting uploads and do not wait for those under way: a half-sent object is
         // never visible, and its staged copy is only removed once the store confirmed it.
         this.stopped = true;
-        throw new LifeboatError('CANCELLED', `transfer cancelled; ${this.pending.objects} object(s) stay in staging at ${this.staging.location} for the next run or \`lifeboat resume\``);
+        throw new LifeboatError('CANCELLED', `transfer cancelled; ${this.pending.objects} object(s) stay in staging at ${this.staging.location} for the next run or ${commandHint('resume', this.options.runbook)}`);
       }
       this.pump();
       if (this.inFlight.size > 0) {
@@ -166,7 +169,7 @@ export class StagingBackend implements Backend {
         const { message } = describeError(this.down);
         throw new LifeboatError(
           'TRANSFER_PENDING',
-          `${this.remote.location} is not reachable (${message}); ${this.pending.objects} object(s), ${this.stagedBytes} bytes are safe in staging at ${this.staging.location}; run \`lifeboat resume\` when it is back`,
+          `${this.remote.location} is not reachable (${message}); ${this.pending.objects} object(s), ${this.stagedBytes} bytes are safe in staging at ${this.staging.location}; run ${commandHint('resume', this.options.runbook)} when it is back`,
           { retryable: true, cause: this.down, details: { pending: this.pending } },
         );
       }

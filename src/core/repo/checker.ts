@@ -7,6 +7,7 @@
  * compared with the index, and every blob decrypted and verified — in workers.
  * A damaged blob is traced back to the snapshots and files that use it.
  */
+import { commandHint } from '../command-hint.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import { keyFileProblem } from './keys.js';
 import { mapLimit, type Repository } from './repository.js';
@@ -122,7 +123,7 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
   // Snapshots: every file named by its content and well formed; no two alike; none older than its parent.
   const snapshots = await repo.listSnapshots();
   for (const d of repo.damagedSnapshots) errors.push(`snapshot file ${shortId(d.name)}: ${d.problem}`);
-  const history = snapshotHistoryProblems(snapshots, repo.version < 2 ? repo.unboundSnapshots : undefined);
+  const history = snapshotHistoryProblems(snapshots, repo.version < 2 ? repo.unboundSnapshots : undefined, repo.runbook);
   errors.push(...history.errors);
   const historyWarnings = history.warnings;
 
@@ -189,19 +190,19 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
   if (missingReported.size > 0) {
     errors.push(
       `${missingReported.size} blob(s) used by snapshot(s) ${unindexedSnapshots.map(shortId).join(', ')} are not in the index: ` +
-        'if their packs are present, `lifeboat repair-index <runbook>` rebuilds the index from the packs\' own headers; until then prune refuses to run',
+        `if their packs are present, ${commandHint('repair-index', repo.runbook)} rebuilds the index from the packs' own headers; until then prune refuses to run`,
     );
   }
 
   for (const d of damaged.values()) d.affectedFiles = [...new Set(d.affectedFiles)].sort();
   const warnings = [...repo.warnings, ...historyWarnings];
   if (repo.version < 2) {
-    warnings.push('repository format 1: its objects are not bound to their kind; `lifeboat migrate <runbook>` upgrades it to format 2 in place');
+    warnings.push(`repository format 1: its objects are not bound to their kind; ${commandHint('migrate', repo.runbook)} upgrades it to format 2 in place`);
     const damagedNames = new Set(repo.damagedIndexFiles.map((d) => d.name));
     const bound = [...repo.indexFiles].filter((n) => !repo.unboundIndexFiles.has(n) && !damagedNames.has(n));
     if (bound.length > 0) {
       warnings.push(
-        `the config says format 1 but ${bound.length} index file(s) are sealed the format-2 way: a migrate that has not finished (run \`lifeboat migrate\` again), or a format-2 config replaced by someone without the key`,
+        `the config says format 1 but ${bound.length} index file(s) are sealed the format-2 way: a migrate that has not finished (run ${commandHint('migrate', repo.runbook)} again), or a format-2 config replaced by someone without the key`,
       );
     }
   }
@@ -226,7 +227,7 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
  * repository or an interrupted migrate can hold one), and a snapshot whose
  * time is before its parent's (an old record put in a newer one's place).
  */
-export function snapshotHistoryProblems(snapshots: readonly Snapshot[], unboundInFormat1?: ReadonlySet<string>): { errors: string[]; warnings: string[] } {
+export function snapshotHistoryProblems(snapshots: readonly Snapshot[], unboundInFormat1?: ReadonlySet<string>, runbook?: string): { errors: string[]; warnings: string[] } {
   const problems: string[] = [];
   const warnings: string[] = [];
   const byContent = new Map<string, string[]>();
@@ -239,7 +240,7 @@ export function snapshotHistoryProblems(snapshots: readonly Snapshot[], unboundI
     // In a format-1 repository, one format-1 file and its bound copy is what a migrate stopped between the two leaves.
     const unbound = unboundInFormat1 ? ids.filter((id) => unboundInFormat1.has(id)).length : 0;
     if (ids.length === 2 && unbound === 1) {
-      warnings.push(`snapshots ${ids.map(shortId).join(', ')} hold the same record, one sealed the format-1 way: a migrate was interrupted; run \`lifeboat migrate\` again to finish it`);
+      warnings.push(`snapshots ${ids.map(shortId).join(', ')} hold the same record, one sealed the format-1 way: a migrate was interrupted; run ${commandHint('migrate', runbook)} again to finish it`);
     } else {
       problems.push(`snapshots ${ids.map(shortId).join(', ')} hold the same record: one backup stored as ${ids.length} files (retention counts them once)`);
     }

@@ -36,6 +36,7 @@
  * repository it only does step 5, which a migrate killed after the switch may
  * have left undone).
  */
+import { commandHint } from '../command-hint.js';
 import { LifeboatError } from '../errors.js';
 import type { Backend } from '../backends/backend.js';
 import { kindAd, nameOf, sealJson, type RepoKeys } from './binding.js';
@@ -60,11 +61,11 @@ export interface MigrateOutcome {
   legacyPacks: number;
 }
 
-export async function migrateRepository(backend: Backend, password: string, options: { signal?: AbortSignal } = {}): Promise<MigrateOutcome> {
+export async function migrateRepository(backend: Backend, password: string, options: { signal?: AbortSignal; runbook?: string } = {}): Promise<MigrateOutcome> {
   const checkCancelled = () => {
     if (options.signal?.aborted) throw new LifeboatError('CANCELLED', 'migrate cancelled');
   };
-  let repo = await Repository.open(backend, password);
+  let repo = await Repository.open(backend, password, { runbook: options.runbook });
   const fromVersion = repo.version;
   const outcome: MigrateOutcome = { fromVersion, toVersion: 2, orphansIndexed: 0, indexFilesResealed: 0, snapshots: [], keyFileReplaced: false, legacyPacks: 0 };
   if (fromVersion >= 2) {
@@ -83,7 +84,7 @@ export async function migrateRepository(backend: Backend, password: string, opti
   checkCancelled();
   outcome.orphansIndexed = (await repo.recoverOrphanPacks()).packs;
   if (outcome.orphansIndexed > 0) {
-    repo = await Repository.open(backend, password);
+    repo = await Repository.open(backend, password, { runbook: options.runbook });
     await repo.loadIndex();
   }
   outcome.legacyPacks = repo.index.packs.size;
@@ -134,7 +135,7 @@ export async function migrateRepository(backend: Backend, password: string, opti
   await backend.save({ kind: 'config', name: 'config' }, encodeConfig(repo.key, { ...repo.config, version: 2, legacyPacks: true }));
 
   // 5. This password's key file, bound to the repository and format 2.
-  outcome.keyFileReplaced = await bindKeyFile(await Repository.open(backend, password), password);
+  outcome.keyFileReplaced = await bindKeyFile(await Repository.open(backend, password, { runbook: options.runbook }), password);
   return outcome;
 }
 
@@ -214,6 +215,6 @@ function refuseDamage(repo: Repository, what: string, damaged: readonly { name: 
   throw new LifeboatError(
     'REPO_CORRUPT',
     `migrate stopped before changing anything more: ${damaged.length} ${what} of the repository at ${repo.backend.location} are damaged (${damaged.map((d) => shortId(d.name)).join(', ')}). ` +
-      'Run `lifeboat check`, and `lifeboat repair-index` for index files, then migrate again.',
+      `Run ${commandHint('check', repo.runbook)}, and ${commandHint('repair-index', repo.runbook)} for index files, then migrate again.`,
   );
 }

@@ -94,6 +94,7 @@ export async function openRepositoryStack(runbook: Runbook, access: RepositoryAc
   const key = createHash('sha256').update(location.url).digest('hex').slice(0, 16);
   const cache = new MetadataCache(retry, new LocalBackend(join(access.home, 'cache', key)));
   const staging = new StagingBackend(cache, new LocalBackend(join(access.home, 'staging', `${runbook.name}-${tier}-${key}`)), {
+    runbook: runbook.name,
     concurrency: runbook.transfer.concurrency,
     storageClass: location.storageClass,
   });
@@ -135,5 +136,5 @@ export async function openRepositoryOn(stack: RepositoryStack, runbook: Runbook,
  */
 export async function unlockRepositoryKey(stack: RepositoryStack, runbook: Runbook, env: RepositoryAccess['env']): Promise<Repository> {
   const password = await resolveSecret(runbook.repository.password, env);
-  return Repository.open(stack.backend, password);
+  return Repository.open(stack.backend, password, { runbook: runbook.name });
 }

@@ -20,6 +20,7 @@
  * index files go, and only then the packs. A crash before the end leaves extra
  * data, never missing data.
  */
+import { commandHint } from '../command-hint.js';
 import { LifeboatError } from '../errors.js';
 import { removeStaleTempFilesOf } from '../backends/backend.js';
 import type { BlobLocation } from './format.js';
@@ -124,7 +125,7 @@ async function planPrune(repo: Repository, options: PruneOptions): Promise<Prune
     throw new LifeboatError(
       'PRUNE_REFUSED',
       `prune stopped and deleted nothing: ${names.length} snapshot file(s) cannot be read, and one may be the only record of data it uses: ${names.join('; ')}. ` +
-        'Run `lifeboat check` to see them; remove them from snapshots/ once you know they are not needed.',
+        `Run ${commandHint('check', repo.runbook)} to see them; remove them from snapshots/ once you know they are not needed.`,
     );
   }
 
@@ -145,7 +146,7 @@ async function planPrune(repo: Repository, options: PruneOptions): Promise<Prune
   for (const pack of orphans.values()) if (pack) view.add(pack);
 
   const { used, missing } = await usedBlobs(repo, snapshots, view);
-  if (missing.size > 0) throw missingBlobsError(missing, snapshots);
+  if (missing.size > 0) throw missingBlobsError(missing, snapshots, repo.runbook);
 
   // Which packs stay, which are repacked, which go. Indexed packs come first, so a blob
   // that is also in an unindexed pack is kept where the index already says it is.
@@ -255,7 +256,7 @@ async function loadFrom(repo: Repository, loc: BlobLocation): Promise<Buffer> {
   return repo.loadBlob(loc.id, one);
 }
 
-function missingBlobsError(missing: Map<string, string>, snapshots: readonly Snapshot[]): LifeboatError {
+function missingBlobsError(missing: Map<string, string>, snapshots: readonly Snapshot[], runbook: string | undefined): LifeboatError {
   const shown = [...missing].slice(0, 10).map(([id, where]) => `${id.slice(0, 12)} (${where})`);
   const more = missing.size > shown.length ? `, and ${missing.size - shown.length} more` : '';
   const snaps = new Set([...missing.values()].map((where) => where.slice(0, where.indexOf(':'))));
@@ -263,7 +264,7 @@ function missingBlobsError(missing: Map<string, string>, snapshots: readonly Sna
   return new LifeboatError(
     'PRUNE_REFUSED',
     `prune stopped and deleted nothing: ${missing.size} blob(s) used by kept snapshot(s) ${names.join(', ')} are in no pack of the repository (neither in the index nor in any pack's own header): ${shown.join('; ')}${more}. ` +
-      'Run `lifeboat check --read-data` to see the damage; the data of those files is lost from this repository.',
+      `Run ${commandHint('check', runbook, '--read-data')} to see the damage; the data of those files is lost from this repository.`,
     { details: { missing: [...missing.keys()], snapshots: names } },
   );
 }

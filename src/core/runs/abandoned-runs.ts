@@ -18,6 +18,7 @@
  * by another host is left alone.
  */
 import { hostname } from 'node:os';
+import { commandHint } from '../command-hint.js';
 import { processAlive } from '../process-info.js';
 import type { ErrorInfo, RunRecord, RunStatus } from '../store/records.js';
 import type { Store } from '../store/store.js';
@@ -68,7 +69,7 @@ function close(run: RunRecord, byRun: string): void {
     error = stageError = { code: 'INTERNAL', message: `${who} died after snapshot ${snapshot} was written to the repository (found by run ${byRun}); the stages after it did not finish` };
   } else {
     status = 'transfer-pending';
-    error = { code: 'INTERNAL', message: `${who} died after snapshot ${snapshot} was staged (found by run ${byRun}); \`lifeboat resume\` or the next backup uploads it` };
+    error = { code: 'INTERNAL', message: `${who} died after snapshot ${snapshot} was staged (found by run ${byRun}); ${commandHint('resume', run.runbook)} or the next backup uploads it` };
     // The transfer stage says what is left to do, as a run that ended transfer-pending by itself does.
     stageError = { code: 'TRANSFER_PENDING', message: error.message };
   }

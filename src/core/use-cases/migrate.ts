@@ -19,7 +19,7 @@ export async function migrate(input: RunContext & { tier: Tier }): Promise<Migra
       await stack.staging.adoptLeftovers();
       await stack.staging.flush(signal);
     }
-    const outcome = await migrateRepository(stack.backend, password, { signal });
+    const outcome = await migrateRepository(stack.backend, password, { signal, runbook: input.runbook.name });
     await stack.staging?.flush(signal);
     return { value: { ...outcome, location: stack.backend.location } };
   });

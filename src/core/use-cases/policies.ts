@@ -17,7 +17,10 @@
  *   tier --dry-run reads only trees, the index and archive states (no
  *   pack): no lock, and nothing recorded but an estimated drill.
  * - backup, check (a verification on record) and drills (measured or
- *   estimated) feed the alert rules.
+ *   estimated) feed the alert rules; so does resume, which completes
+ *   transfer-pending runs: the rules then see the run succeeded, and the
+ *   transfer-pending alert resolves instead of staying open until the next
+ *   backup.
  */
 import type { LockMode } from '../runs/repository-lock.js';
 import type { RunKind } from '../store/records.js';
@@ -38,7 +41,7 @@ const policy = (p: UseCasePolicy): UseCasePolicy => p;
 
 export const policies = {
   backup: policy({ action: 'backup', lock: 'shared', records: 'backup', runLock: true, alerts: true }),
-  resume: policy({ action: 'resume', lock: 'shared', records: 'nothing', runLock: true, alerts: false }),
+  resume: policy({ action: 'resume', lock: 'shared', records: 'nothing', runLock: true, alerts: true }),
   tier: policy({ action: 'tier', lock: 'shared', records: 'tier', runLock: true, alerts: false }),
   planTier: policy({ action: 'tier --dry-run', lock: 'none', records: 'nothing', runLock: false, alerts: false }),
   restore: policy({ action: 'restore', lock: 'shared', records: 'nothing', runLock: false, alerts: false }),

@@ -6,6 +6,7 @@
  * A run that failed only because verification found problems is left to the
  * verify-failed rule, so one condition pages once, not twice.
  */
+import { commandHint } from '../../command-hint.js';
 import { formatBytes } from '../../format.js';
 import type { RunRecord, StageRecord } from '../../store/records.js';
 import { oneLine, plural } from '../describe.js';
@@ -29,7 +30,7 @@ export const failedRunRule: AlertRule = {
       case 'partial':
         return [{ key, severity: 'warning', message: `${partialMessage(latest)}${suffix}`, evidence: { ...evidence, failedSources: latest.failedSources?.map((s) => s.name) } }];
       case 'transfer-pending':
-        return [{ key, severity: 'warning', message: `${pendingMessage(latest)}${suffix}`, evidence }];
+        return [{ key, severity: 'warning', message: `${pendingMessage(latest, ctx.runbook.name, ctx.runbook.repository.hot.url)}${suffix}`, evidence: { ...evidence, error: transferOf(latest)?.error ?? latest.error } }];
       default:
         return [];
     }
@@ -65,10 +66,19 @@ function partialMessage(run: RunRecord): string {
   return `backup was partial${stage ? ` in stage ${stage.name}` : ''}: ${errorText(stage?.error ?? run.error)}`;
 }
 
-function pendingMessage(run: RunRecord): string {
-  const transfer = run.stages.find((s) => s.name === 'transfer');
+function transferOf(run: RunRecord): StageRecord | undefined {
+  return run.stages.find((s) => s.name === 'transfer');
+}
+
+/**
+ * What waits, where it should be, and the command that finishes the job. The
+ * transfer error itself is not quoted: it repeats the counts and the staging
+ * path and ran past 300 characters (it stays in the evidence and the run).
+ */
+function pendingMessage(run: RunRecord, runbook: string, repository: string): string {
+  const transfer = transferOf(run);
   const objects = transfer?.counters.pendingObjects;
   const bytes = transfer?.counters.pendingBytes;
-  const what = objects !== undefined ? `${plural(objects, 'object')}${bytes !== undefined ? ` (${formatBytes(bytes)})` : ''}` : 'data';
-  return `backup is transfer-pending: ${what} still in local staging, not in the repository: ${errorText(transfer?.error ?? run.error)}`;
+  const what = objects !== undefined ? `${plural(objects, 'object')}${bytes !== undefined ? ` (${formatBytes(bytes)})` : ''}` : 'its data';
+  return `backup is transfer-pending: ${what} safe in local staging, not yet in ${repository}, which was not reachable; ${commandHint('resume', runbook)} uploads ${objects === undefined || objects === 1 ? 'it' : 'them'}`;
 }

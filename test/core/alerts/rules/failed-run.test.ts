@@ -71,6 +71,10 @@ describe('failed-run rule', () => {
     const [p] = scenarios['transfer-pending']();
     expect(p).toMatchObject({ severity: 'warning', key: 'failed-run:app-data' });
     expect(p!.message).toContain('14 objects (352 MiB)');
+    // The hint names the runbook; the transfer error (counts, staging path, a hint of its own) is evidence, not message.
+    expect(p!.message).toContain('`lifeboat resume app-data`');
+    expect(p!.message).not.toContain('ECONNREFUSED');
+    expect(p!.evidence).toMatchObject({ error: { code: 'TRANSFER_PENDING' } });
   });
 
   it('counts failures in a row', () => {
