@@ -111,4 +111,5 @@ export { publicMessage, withoutLocalPaths } from './notify/sinks/slack-public.js
 // The alert outbox: routing, retry backoff (issue 17, engineer A).
 export { alertRoutes, deliveriesFor, IMPLICIT_SLACK_SINK, severityRank, sinksFor, toldSinks, type TransitionInput } from './notify/routing.js';
 export { retryDelayMs } from './notify/backoff.js';
+export { DEFAULT_LEASE_MS, deliverDue, outboxOwner, startOutboxLoop, type DeliverDueOptions, type DeliveryCounts, type DeliveryProblem, type OutboxLoop, type OutboxLoopOptions } from './notify/outbox.js';
 export type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult } from './store/store.js';

@@ -1,4 +1,4 @@
-/** Starts store-worker.ts as a real Node process (through tsx) and reads its stdout line by line. */
+/** Starts a worker script (store-worker.ts by default) as a real Node process, through tsx, and reads its stdout line by line. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,12 @@ export interface Worker {
 }
 
 export function spawnWorker(...args: string[]): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: repoRoot, stdio: 'pipe' });
+  return spawnScript(script, ...args);
+}
+
+/** `path`: an absolute path to a .ts script. */
+export function spawnScript(path: string, ...args: string[]): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', path, ...args], { cwd: repoRoot, stdio: 'pipe' });
   const lines: string[] = [];
   const waiters: { match: (line: string) => boolean; resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
   let stderr = '';
