@@ -1,6 +1,6 @@
 /**
- * `lifeboat serve` with Slack in HTTP mode as a child process, for end-to-end
- * tests: its output collected (the log), and where its Slack receiver and
+ * `lifeboat serve` as a child process, for end-to-end tests: its output
+ * collected (the log); with Slack in HTTP mode, where its Slack receiver and
  * /metrics listen once it says so.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,9 +19,18 @@ export interface ServeProcess {
   metricsUrl?: string;
 }
 
-/** Starts serve (`--port 0`, plus `args`) with a minimal environment and `env`, and waits until its Slack app runs. */
-export async function startServeWithSlack(options: { cwd: string; env: Record<string, string>; args?: string[] }): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'serve', '--port', '0', ...(options.args ?? [])], {
+/** A serve child that has not necessarily connected to anything yet. */
+export interface SpawnedServe {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  /** Resolves with the first match of `pattern` in the output (polled, with a deadline). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+}
+
+/** Starts `lifeboat serve` with `args`, a minimal environment and `env`; returns at once. */
+export function spawnServe(options: { cwd: string; env: Record<string, string>; args?: string[] }): SpawnedServe {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'serve', ...(options.args ?? [])], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -30,8 +39,21 @@ export async function startServeWithSlack(options: { cwd: string; env: Record<st
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const running = /Slack app running \(http:\/\/127\.0\.0\.1:(\d+)/;
-  await expect.poll(() => running.exec(output)?.[1], { timeout: 20_000 }).toBeDefined();
-  const metrics = /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(output)?.[1];
-  return { child, output: () => output, exited, slackPort: Number(running.exec(output)![1]), ...(metrics ? { metricsUrl: metrics } : {}) };
+  return {
+    child,
+    output: () => output,
+    exited,
+    async waitFor(pattern, timeoutMs = 20_000) {
+      await expect.poll(() => pattern.exec(output), { timeout: timeoutMs, interval: 100, message: `serve never printed ${pattern}; it printed:\n${output}` }).not.toBeNull();
+      return pattern.exec(output)!;
+    },
+  };
+}
+
+/** Starts serve (`--port 0`, plus `args`) with a minimal environment and `env`, and waits until its Slack app runs. */
+export async function startServeWithSlack(options: { cwd: string; env: Record<string, string>; args?: string[] }): Promise<ServeProcess> {
+  const served = spawnServe({ ...options, args: ['--port', '0', ...(options.args ?? [])] });
+  const running = await served.waitFor(/Slack app running \(http:\/\/127\.0\.0\.1:(\d+)/);
+  const metrics = /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(served.output())?.[1];
+  return { child: served.child, output: served.output, exited: served.exited, slackPort: Number(running[1]), ...(metrics ? { metricsUrl: metrics } : {}) };
 }
