@@ -1,7 +1,6 @@
 import { check, ExitCode, formatBytes, parsePercentage } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { rawArgs, runbookPositional, str } from './support/args.js';
-import { alertLines } from './support/alert-lines.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 import { runContextFor } from './support/run-context.js';
 
@@ -31,14 +30,15 @@ export const checkCommand = defineCommand({
   access: 'anyone',
   async run(args, ctx) {
     const runbook = await loadRunbookArg(args.runbook, ctx);
-    const { outcome: out, location, problems, lines, alerts } = await check({ ...(await runContextFor(runbook, ctx)), readData: args.readData });
+    const { outcome: out, location, problems, lines } = await check({ ...(await runContextFor(runbook, ctx)), readData: args.readData });
     const read = args.readData > 0 ? `, read ${out.packsRead} packs (${formatBytes(out.bytesRead)})` : '';
     return {
       exitCode: problems > 0 ? ExitCode.failed : ExitCode.ok,
       summary: problems > 0
         ? `repository at ${location} has ${problems} problem(s)${read}`
         : `no errors: ${out.snapshots} snapshots, ${out.packs} packs, ${out.blobs} blobs, ${out.treesChecked} trees${read}`,
-      lines: [...lines, ...alertLines(alerts)],
+      // Alerts it raised are told by their own events (the CLI's ALERT line), not listed again here.
+      lines,
       data: out,
     };
   },

@@ -12,8 +12,8 @@ import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
 import { clockFromEnv, currentUser, ExitCode, openJsonStore, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
-import { progressRenderer } from './progress-renderer.js';
-import { renderCommandHelp, renderHostHelp, renderMainHelp, renderResult } from './render-text.js';
+import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
+import { outputWidth, renderCommandHelp, renderHostHelp, renderMainHelp, renderResult } from './render-text.js';
 
 const { commands, findCommand, invokeCommand } = registry;
 const localUser = (): string => currentUser(process.env.USER ?? 'unknown');
@@ -49,11 +49,13 @@ export async function main(argv: string[]): Promise<number> {
   if (name === 'tui') return openConsole();
   if (name === 'serve') {
     // serve stops taking work and gives running jobs its shutdown deadline before it ends.
-    const result = await runInProcess({ json, quiet, interrupt: 'stopping' }, async (ctx) => {
+    // serve's alerts are written as they are raised, not held for a result at the end.
+    const progress = progressRenderer(process.stderr, quiet || json);
+    const result = await runInProcess({ json, quiet, interrupt: 'stopping', progress }, async (ctx) => {
       const { runServeHost } = await import('../serve/serve-host.js');
       return runServeHost(args, registry, ctx);
     });
-    return printResult(result, json);
+    return printResult(result, json, progress, name);
   }
   const command = findCommand(name);
   if (!command) {
@@ -64,15 +66,18 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(renderCommandHelp(command));
     return ExitCode.ok;
   }
-  const result = await runInProcess({ json, quiet, interrupt: 'cancelling' }, (ctx) =>
+  // A command's alerts come after its result, and point at the error it printed (said-once.ts).
+  const progress = progressRenderer(process.stderr, quiet || json, { deferAlerts: true });
+  const result = await runInProcess({ json, quiet, interrupt: 'cancelling', progress }, (ctx) =>
     invokeCommand({ command, argv: args, where: process.stdin.isTTY ? 'tty' : 'pipe' }, ctx),
   );
   // `npm start` on a terminal: once the demo is prepared, open the console instead of printing the table.
   if (command.name === 'start' && !json && process.stdout.isTTY && result.exitCode === ExitCode.ok) {
     process.stdout.write(renderResult({ ...result, table: undefined }).stdout);
+    progress.flushAlerts();
     return openConsole();
   }
-  return printResult(result, json);
+  return printResult(result, json, progress, command.name);
 }
 
 interface ProcessRun {
@@ -80,6 +85,8 @@ interface ProcessRun {
   quiet: boolean;
   /** What the first Ctrl-C does, as told to the person who pressed it. */
   interrupt: 'cancelling' | 'stopping';
+  /** Renders the run's events on stderr. */
+  progress: ProgressRenderer;
 }
 
 /**
@@ -95,7 +102,7 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
   } catch (e) {
     return { exitCode: ExitCode.usage, summary: (e as Error).message };
   }
-  const progress = progressRenderer(process.stderr, options.quiet || options.json);
+  const { progress } = options;
   const controller = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -134,15 +141,20 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
   return result;
 }
 
-/** The result on stdout and stderr (or as one JSON object with --json); returns its exit code. */
-function printResult(result: CommandResult, json: boolean): number {
+/**
+ * The result on stdout and stderr (or as one JSON object with --json), then the
+ * alerts the command raised; returns its exit code. Tables fit the terminal
+ * (render-text.ts outputWidth); piped, they keep every character.
+ */
+function printResult(result: CommandResult, json: boolean, progress: ProgressRenderer, command: string): number {
   if (json) {
     process.stdout.write(JSON.stringify({ exitCode: result.exitCode, summary: result.summary, lines: result.lines ?? [], data: result.data ?? null }, null, 2) + '\n');
   } else {
-    const text = renderResult(result);
+    const text = renderResult(result, { width: outputWidth(process.stdout, process.env), said: progress.said, command });
     process.stdout.write(text.stdout);
     process.stderr.write(text.stderr);
   }
+  progress.flushAlerts();
   return result.exitCode;
 }
 
