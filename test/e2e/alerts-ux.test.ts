@@ -113,6 +113,10 @@ describe('a failing backup', () => {
     const base = await tempDir();
     const runbook = writeRunbook(base, 'ledger', { source: join(base, 'no-such-folder'), repo: join(base, 'repo') });
     const env = { LIFEBOAT_HOME: join(base, 'home'), LIFEBOAT_PASSWORD: 'ux tests' };
+    // Before init, the hint names the runbook to init.
+    const early = await runCli(['snapshots', runbook], { env });
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain('(run `lifeboat init ledger` first)');
     expect((await runCli(['init', runbook], { env })).code).toBe(0);
     const failed = await runCli(['backup', runbook], { env });
     expect(failed.code).toBe(1);
