@@ -22,7 +22,8 @@ export const runbooksCommand = defineCommand({
   access: 'anyone',
   audited: false,
   async run(args, ctx) {
-    const locations = { runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd };
+    // With lifeboat.yaml, a route to a sink it does not define is a problem too (naming both files).
+    const locations = { runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd, ...(ctx.config ? { config: ctx.config } : {}) };
     if (args.action === 'list') {
       const entries = await listRunbooks(locations);
       const invalid = entries.filter((e) => !e.runbook);

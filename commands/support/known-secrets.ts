@@ -7,9 +7,9 @@ import { knownSecrets, redactingSink, redactingStore, type Redactor } from '../.
 import type { CommandContext } from '../command.js';
 import { allRunbooks } from './all-runbooks.js';
 
-export async function knownSecretsFor(ctx: Pick<CommandContext, 'env' | 'runbooksDir' | 'home' | 'cwd' | 'pinnedRunbook'>): Promise<Redactor> {
+export async function knownSecretsFor(ctx: Pick<CommandContext, 'env' | 'runbooksDir' | 'home' | 'cwd' | 'pinnedRunbook' | 'config'>): Promise<Redactor> {
   const runbooks = await allRunbooks(ctx).catch(() => []);
-  return knownSecrets(ctx.env, runbooks);
+  return knownSecrets(ctx.env, runbooks, ctx.config);
 }
 
 /**

@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import * as registry from '../../commands/index.js';
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
-import { clockFromEnv, currentUser, ExitCode, openJsonStore, type Store } from '../core/index.js';
+import { clockFromEnv, currentUser, ExitCode, loadConfig, openJsonStore, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
 import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
 import { outputWidth, renderCommandHelp, renderHostHelp, renderMainHelp, renderResult } from './render-text.js';
@@ -18,7 +18,14 @@ import { outputWidth, renderCommandHelp, renderHostHelp, renderMainHelp, renderR
 const { commands, findCommand, invokeCommand } = registry;
 const localUser = (): string => currentUser(process.env.USER ?? 'unknown');
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(given: string[]): Promise<number> {
+  // `--config PATH` is global, like --json: taken out before the command sees its arguments.
+  const taken = takeConfigFlag(given);
+  if (typeof taken === 'string') {
+    process.stderr.write(`lifeboat: ${taken}\n`);
+    return ExitCode.usage;
+  }
+  const { configPath, argv } = taken;
   const json = argv.includes('--json');
   const quiet = argv.includes('--quiet') || argv.includes('-q');
   const rest = argv.filter((a) => a !== '--json' && a !== '--quiet' && a !== '-q');
@@ -27,8 +34,8 @@ export async function main(argv: string[]): Promise<number> {
 
   // No command: the console on a terminal; headless, the status table (and exit 0).
   if (name === undefined) {
-    if (process.stdout.isTTY) return openConsole();
-    return main(['status', ...argv]);
+    if (process.stdout.isTTY) return openConsole(configPath);
+    return main(['status', ...given]);
   }
   if (name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' && args[0] ? args[0] : undefined;
@@ -46,12 +53,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(renderHostHelp(host));
     return ExitCode.ok;
   }
-  if (name === 'tui') return openConsole();
+  if (name === 'tui') return openConsole(configPath);
   if (name === 'serve') {
     // serve stops taking work and gives running jobs its shutdown deadline before it ends.
     // serve's alerts are written as they are raised, not held for a result at the end.
     const progress = progressRenderer(process.stderr, quiet || json);
-    const result = await runInProcess({ json, quiet, interrupt: 'stopping', progress }, async (ctx) => {
+    const result = await runInProcess({ json, quiet, interrupt: 'stopping', configPath, progress }, async (ctx) => {
       const { runServeHost } = await import('../serve/serve-host.js');
       return runServeHost(args, registry, ctx);
     });
@@ -68,14 +75,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   // A command's alerts come after its result, and point at the error it printed (said-once.ts).
   const progress = progressRenderer(process.stderr, quiet || json, { deferAlerts: true });
-  const result = await runInProcess({ json, quiet, interrupt: 'cancelling', progress }, (ctx) =>
+  const result = await runInProcess({ json, quiet, interrupt: 'cancelling', configPath, progress }, (ctx) =>
     invokeCommand({ command, argv: args, where: process.stdin.isTTY ? 'tty' : 'pipe' }, ctx),
   );
   // `npm start` on a terminal: once the demo is prepared, open the console instead of printing the table.
   if (command.name === 'start' && !json && process.stdout.isTTY && result.exitCode === ExitCode.ok) {
     process.stdout.write(renderResult({ ...result, table: undefined }).stdout);
     progress.flushAlerts();
-    return openConsole();
+    return openConsole(configPath);
   }
   return printResult(result, json, progress, command.name);
 }
@@ -85,6 +92,8 @@ interface ProcessRun {
   quiet: boolean;
   /** What the first Ctrl-C does, as told to the person who pressed it. */
   interrupt: 'cancelling' | 'stopping';
+  /** `--config PATH`: lifeboat.yaml named on the command line. */
+  configPath: string | undefined;
   /** Renders the run's events on stderr. */
   progress: ProgressRenderer;
 }
@@ -114,6 +123,12 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
 
+  let config;
+  try {
+    config = await loadConfig({ explicit: options.configPath, env, cwd: process.cwd() });
+  } catch (e) {
+    return errorResult(e);
+  }
   let store: Store | undefined;
   const home = resolve(env.LIFEBOAT_HOME ?? '.lifeboat');
   const ctx: CommandContext = {
@@ -126,6 +141,7 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
     emit: progress.sink,
     signal: controller.signal,
     store: async () => (store ??= await openJsonStore(home)),
+    config,
   };
   let result;
   try {
@@ -159,7 +175,7 @@ function printResult(result: CommandResult, json: boolean, progress: ProgressRen
 }
 
 /** The Ink console over the same commands and store, as the local user with face 'tui'. */
-async function openConsole(): Promise<number> {
+async function openConsole(configPath: string | undefined): Promise<number> {
   // React and Ink read NODE_ENV when they load: development mode is several times slower.
   process.env.NODE_ENV ??= 'production';
   // Ink renders only the last frame when it sees CI variables (read when it loads). A
@@ -169,6 +185,13 @@ async function openConsole(): Promise<number> {
   delete process.env.CONTINUOUS_INTEGRATION;
   const { runTui } = await import('../tui/run-tui.js');
   const env = process.env;
+  let config;
+  try {
+    config = await loadConfig({ explicit: configPath, env, cwd: process.cwd() });
+  } catch (e) {
+    process.stderr.write(`lifeboat: ${(e as Error).message}\n`);
+    return ExitCode.usage;
+  }
   const home = resolve(env.LIFEBOAT_HOME ?? '.lifeboat');
   let store: Promise<Store> | undefined;
   const user = localUser();
@@ -184,7 +207,25 @@ async function openConsole(): Promise<number> {
       emit,
       signal,
       store: () => (store ??= openJsonStore(home)),
+      config,
     }),
     { cleanup: async () => void (await (await store)?.close().catch(() => undefined)) },
   );
+}
+
+/** `--config PATH` or `--config=PATH` taken out of the arguments; a message when it has no path. */
+function takeConfigFlag(argv: readonly string[]): { configPath: string | undefined; argv: string[] } | string {
+  const rest: string[] = [];
+  let configPath: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--config' || arg.startsWith('--config=')) {
+      const value = arg === '--config' ? argv[++i] : arg.slice('--config='.length);
+      if (value === undefined || value === '' || value.startsWith('-')) return '--config needs the path of a lifeboat.yaml (e.g. --config /etc/lifeboat/lifeboat.yaml)';
+      configPath = value;
+    } else {
+      rest.push(arg);
+    }
+  }
+  return { configPath, argv: rest };
 }

@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'USAGE'
   | 'RUNBOOK_INVALID'
   | 'RUNBOOK_NOT_FOUND'
+  /** lifeboat.yaml does not validate (issue 17). */
+  | 'CONFIG_INVALID'
   | 'SECRET_UNAVAILABLE'
   /** A runbook asked to pass a child process a value none may get (a repository password, a Slack credential). */
   | 'SECRET_REFUSED'
@@ -64,6 +66,7 @@ const defaultExit: Partial<Record<ErrorCode, ExitCode>> = {
   USAGE: ExitCode.usage,
   RUNBOOK_INVALID: ExitCode.usage,
   RUNBOOK_NOT_FOUND: ExitCode.usage,
+  CONFIG_INVALID: ExitCode.usage,
   SECRET_REFUSED: ExitCode.usage,
   CANCELLED: ExitCode.cancelled,
   TRANSFER_PENDING: ExitCode.transferPending,

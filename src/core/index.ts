@@ -113,3 +113,8 @@ export { alertRoutes, deliveriesFor, IMPLICIT_SLACK_SINK, severityRank, sinksFor
 export { retryDelayMs } from './notify/backoff.js';
 export { DEFAULT_LEASE_MS, deliverDue, outboxOwner, startOutboxLoop, type DeliverDueOptions, type DeliveryCounts, type DeliveryProblem, type OutboxLoop, type OutboxLoopOptions } from './notify/outbox.js';
 export type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult } from './store/store.js';
+
+// lifeboat.yaml, the non-Slack sinks, building a process's sinks, and the dead man's switch (issue 17).
+export { checkConfigText, configCandidates, findConfig, loadConfig, SYSTEM_CONFIG_FILE, type ConfigCheck, type ConfigLocations } from './config/load.js';
+export { SINK_TYPES } from './config/schema.js';
+export type { AlertRoute } from './runbook/types.js';

@@ -6,8 +6,9 @@
  * skipped — the run that needs it reports it, and learns it once it exists.
  */
 import { runbookChildEnvs } from '../child/child-env.js';
+import type { LifeboatConfig, SinkConfig } from '../config/types.js';
 import { peekSecret, type SecretEnv } from '../runbook/secrets.js';
-import type { Runbook } from '../runbook/types.js';
+import type { Runbook, SecretRef } from '../runbook/types.js';
 import { Redactor, type SecretKind } from './redactor.js';
 
 /** Names of variables that hold secrets by convention (GITHUB_TOKEN, DB_PASSWORD, SLACK_SIGNING_SECRET…). */
@@ -37,7 +38,7 @@ export function learnEnvironment(redactor: Redactor, env: SecretEnv): void {
   }
 }
 
-/** Learn a runbook's repository password and the values it passes to child processes. */
+/** Learn a runbook's repository password, the values it passes to child processes and its ping URL. */
 export async function learnRunbook(redactor: Redactor, runbook: Runbook, env: SecretEnv): Promise<void> {
   const password = runbook.repository.password;
   const value = await peekSecret(password, env);
@@ -48,12 +49,42 @@ export async function learnRunbook(redactor: Redactor, runbook: Runbook, env: Se
       if (passed !== undefined) redactor.add(name, passed, 'child-variable');
     }
   }
+  // A dead man's switch URL is its own credential: whoever has it can report success.
+  const ping = runbook.alerts.ping?.url;
+  const url = ping === undefined ? undefined : await peekSecret(ping, env);
+  if (ping !== undefined && url !== undefined) redactor.add(ping.kind === 'env' ? ping.name : `${runbook.name}-ping-url`, url, 'environment');
 }
 
-/** A redactor that knows the environment's secrets and those of every runbook given. */
-export async function knownSecrets(env: SecretEnv, runbooks: readonly Runbook[]): Promise<Redactor> {
+/** The one secret a sink of lifeboat.yaml refers to, if any. */
+function secretOf(c: SinkConfig): SecretRef | undefined {
+  switch (c.type) {
+    case 'slack':
+      return c.token;
+    case 'webhook':
+      return c.secret;
+    case 'ntfy':
+      return c.token;
+    case 'pagerduty':
+      return c.routingKey;
+    case 'email':
+      return c.smtp.password;
+  }
+}
+
+/** Learn the secrets lifeboat.yaml's sinks refer to (tokens, routing keys, HMAC secrets, SMTP passwords). */
+export async function learnConfig(redactor: Redactor, config: LifeboatConfig, env: SecretEnv): Promise<void> {
+  for (const [sink, c] of Object.entries(config.notify)) {
+    const ref = secretOf(c);
+    const value = ref === undefined ? undefined : await peekSecret(ref, env);
+    if (ref !== undefined && value !== undefined) redactor.add(ref.kind === 'env' ? ref.name : `${sink}-secret`, value, c.type === 'slack' ? 'slack' : 'environment');
+  }
+}
+
+/** A redactor that knows the environment's secrets and those of every runbook given (and of lifeboat.yaml's sinks). */
+export async function knownSecrets(env: SecretEnv, runbooks: readonly Runbook[], config?: LifeboatConfig): Promise<Redactor> {
   const redactor = new Redactor();
   learnEnvironment(redactor, env);
   for (const runbook of runbooks) await learnRunbook(redactor, runbook, env);
+  if (config) await learnConfig(redactor, config, env);
   return redactor;
 }

@@ -73,9 +73,10 @@ function unwrap(schema: AnySchema): Unwrapped {
       current = def.innerType;
     } else if (def.type === 'pipe') {
       // Documentation describes what is written, so follow the input side, unless it is a
-      // pass-through (`z.any()` refusing literal passwords) in front of the real shape.
+      // pass-through (`z.any()` refusing literal passwords) or a preprocess (a route's bare
+      // name read as `{ sink: name }`) in front of the real shape.
       const input = (def.in as z.core.$ZodTypes)._zod.def.type;
-      current = input === 'any' || input === 'unknown' ? def.out : def.in;
+      current = input === 'any' || input === 'unknown' || input === 'transform' ? def.out : def.in;
     } else if (def.type === 'transform') {
       return { core: current, meta, required, default: dflt };
     } else {

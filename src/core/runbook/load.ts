@@ -9,6 +9,7 @@ import { LifeboatError } from '../errors.js';
 import { formatIssue, fromZodIssue, issueAt, UNWRITTEN, type RunbookIssue } from './issues.js';
 import { resolveRunbook } from './resolve.js';
 import { runbookSchema } from './schema.js';
+import type { LifeboatConfig } from '../config/types.js';
 import type { Runbook } from './types.js';
 import { parseYamlSource, valuePosition } from './yaml-source.js';
 
@@ -19,6 +20,12 @@ export interface RunbookLocations {
   home: string;
   /** The folder relative paths on the command line are read against. */
   cwd: string;
+  /**
+   * lifeboat.yaml, when the runbook's alert routes are to be checked against
+   * its sinks (`runbooks validate`). Running a runbook does not check them: a
+   * route to a missing sink must never stop a backup.
+   */
+  config?: LifeboatConfig;
 }
 
 export interface RunbookCheck {
@@ -77,7 +84,19 @@ export function checkRunbookText(text: string, file: string, opts: RunbookLocati
   const unique = [...new Map(issues.map((i) => [formatIssue(i), i])).values()].sort(byPosition);
   if (unique.length > 0 || !result.success) return { file, issues: unique };
   const home = path.resolve(opts.cwd, opts.home);
-  return { file, runbook: resolveRunbook(result.data, { file, home }), issues: [] };
+  const runbook = resolveRunbook(result.data, { file, home });
+  const routes = opts.config ? routeIssues(runbook, opts.config, (at) => valuePosition(src, at), shown, opts.cwd) : [];
+  return routes.length > 0 ? { file, issues: routes } : { file, runbook, issues: [] };
+}
+
+/** A route to a sink lifeboat.yaml does not define, named with both files. */
+function routeIssues(runbook: Runbook, config: LifeboatConfig, at: (path: PropertyKey[]) => { line: number; col: number }, shown: string, cwd: string): RunbookIssue[] {
+  const defined = Object.keys(config.notify);
+  const where = config.file === undefined ? 'no lifeboat.yaml was found (--config, LIFEBOAT_CONFIG, ./lifeboat.yaml, /etc/lifeboat/lifeboat.yaml)' : `not under notify: in ${displayName(config.file, cwd)}`;
+  const has = defined.length > 0 ? `; defined: ${defined.join(', ')}` : '';
+  return (runbook.alerts.notify ?? []).flatMap((route, i) =>
+    defined.includes(route.sink) ? [] : [issueAt(shown, at(['alerts', 'notify', i]), ['alerts', 'notify', i], `No sink named "${route.sink}": ${where}${has}`)],
+  );
 }
 
 async function readRunbookFile(file: string, shown: string): Promise<string> {

@@ -90,7 +90,13 @@ export function resolveRunbook(parsed: ParsedRunbook, ctx: ResolveContext): Runb
           }),
     verify: { readDataFraction: parsed.verify.readData },
     drill: withoutUndefined({ check: parsed.drill.check, announceMs: parsed.drill.announce, timeoutMs: parsed.drill.timeout, env: childEnv(parsed.drill.env, where) }),
-    alerts: withoutUndefined({ slack: parsed.alerts.slack, anomaly: { ...parsed.alerts.anomaly } }),
+    alerts: withoutUndefined({
+      slack: parsed.alerts.slack,
+      notify: parsed.alerts.notify?.map((r) => ({ ...r })),
+      repeatMs: parsed.alerts.repeat,
+      ping: parsed.alerts.ping === undefined ? undefined : { url: secretRef(parsed.alerts.ping.url, where) },
+      anomaly: { ...parsed.alerts.anomaly },
+    }),
     access: { backup: [...parsed.access.backup], drill: [...parsed.access.drill] },
     transfer: withoutUndefined({ concurrency: parsed.transfer.concurrency, bandwidthBytesPerSec: parsed.transfer.bandwidth }),
   });

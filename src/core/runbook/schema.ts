@@ -13,6 +13,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { passesToChildren } from '../child/child-env.js';
 import type { RetrievalTier, StorageClass } from './types.js';
+import { alertRoutes, repeatInterval } from '../config/schema.js';
 import { checkPathText, parseRepositoryUrl } from './location.js';
 import {
   BANDWIDTH_EXAMPLES,
@@ -584,6 +585,49 @@ const retention = z
 
 type AnomalyDraft = { window?: unknown; minHistory?: unknown };
 
+/**
+ * A dead man's switch URL. A plain string is refused, not accepted: on
+ * healthchecks.io and its kin the URL is the credential (whoever has it can
+ * report success and silence the switch), and runbooks are committed.
+ */
+const pingUrl = z
+  .any()
+  .check((ctx) => {
+    if (typeof ctx.value === 'string' || typeof ctx.value === 'number') {
+      ctx.issues.push({
+        code: 'custom',
+        // Not quoted back: the URL is the secret.
+        message: 'A ping URL must not be written in a runbook: whoever has it can report success (expected a reference: { env: NAME } or { file: PATH })',
+        input: undefined,
+      });
+    }
+  })
+  .pipe(
+    z
+      .strictObject({
+        env: doc(
+          z
+            .string()
+            .regex(/^[A-Z_][A-Z0-9_]*$/, { error: 'Not an environment variable name (expected capitals, digits and "_", e.g. HC_PING_URL)' })
+            .optional(),
+          { description: 'Name of the environment variable that holds the ping URL. Set `env` or `file`, not both.', example: 'HC_PING_URL', valueType: 'variable name' },
+        ),
+        file: doc(pathText().optional(), {
+          description: 'File whose content is the ping URL (a trailing newline is ignored); mode 600 or 400, like a key file. Relative to the runbook.',
+          example: '/etc/lifeboat/app-data.ping',
+          valueType: 'path',
+        }),
+      })
+      .superRefine((v: ValueRefDraft, ctx) => {
+        if (v.env !== undefined && v.file !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['file'], message: 'Both "env" and "file" are set (expected one of them)', input: undefined });
+        } else if (v.env === undefined && v.file === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'Neither "env" nor "file" is set (expected { env: NAME } or { file: PATH })', input: undefined });
+        }
+      }, whenMapping),
+  )
+  .transform((ref) => (ref.env !== undefined ? { kind: 'env' as const, name: ref.env } : { kind: 'file' as const, path: ref.file ?? '', create: false }));
+
 const anomaly = z
   .strictObject({
     window: doc(z.number().int().min(2).max(1000).default(10), {
@@ -819,13 +863,39 @@ export const runbookSchema = z
             example: '"#backups"',
             valueType: 'channel',
           }),
+          notify: doc(alertRoutes().optional(), {
+            description:
+              'Where this runbook’s alerts go: sink names from `notify:` in lifeboat.yaml. A bare name gets every alert; `{ sink: NAME, severity: warning }` gets that severity and above (info < warning < critical). Leave out for lifeboat.yaml’s `alerts.notify`; with neither, `slack` alone still posts to that channel.',
+            example: '[oncall-slack, { sink: pager, severity: critical }]',
+            valueType: 'list of routes',
+          }),
+          repeat: doc(repeatInterval().optional(), {
+            description: 'How often an open, unacknowledged critical alert is told again until it is acknowledged or resolved. Leave out for lifeboat.yaml’s `alerts.repeat` (default 4h).',
+            example: '4h',
+            valueType: 'duration',
+          }),
+          ping: doc(
+            z.strictObject({
+              url: doc(pingUrl, {
+                description:
+                  'The check’s ping URL, by reference: anyone who has it can report success, so it is a secret. Lifeboat requests `URL/start` when a backup or drill starts, `URL` when it succeeds and `URL/fail` when it fails or is partial.',
+                example: '{ env: HC_PING_URL }',
+                valueType: 'URL by reference',
+              }),
+            }).optional(),
+            {
+              description:
+                'Dead man’s switch (healthchecks.io style): pinged at the start and end of every backup and drill, so a Lifeboat that stops running is noticed from outside. A ping that cannot be sent is a warning, never a failed run.',
+              example: '{ url: { env: HC_PING_URL } }',
+            },
+          ),
           anomaly: doc(anomaly.prefault({}), {
             description: 'How runs are compared with their own history.',
             example: '{ window: 10, minHistory: 5, threshold: 3.5 }',
           }),
         })
         .prefault({}),
-      { description: 'Where alerts go and how sensitive they are.', example: '{ slack: "#backups" }' },
+      { description: 'Where alerts go and how sensitive they are.', example: '{ slack: "#backups", notify: [oncall-slack, { sink: pager, severity: critical }] }' },
     ),
     access: doc(
       z
