@@ -7,6 +7,9 @@
  *   jobs            each job is a command of the registry serve was given, with typed
  *                   arguments (scheduled-jobs.ts), as actor "scheduler"
  *   stale timer     alert rules every minute (an RPO passes without any run)
+ *   outbox loop     delivers alert transitions to the sinks serve can build, whichever
+ *                   process wrote them (src/core/notify/outbox.ts): every second, and at
+ *                   once when serve itself wrote one
  *   ops server      /metrics and /healthz on 127.0.0.1
  *   Slack face      optional: slash commands, alerts, drill announcements
  *
@@ -23,19 +26,23 @@ import {
   evaluateAll,
   eventNotifier,
   ExitCode,
-  fanOutNotifier,
   FileScheduleState,
   LifeboatError,
   newRecordId,
+  outboxOwner,
   RunLock,
   scheduleStatePath,
   Scheduler,
   systemTimers,
   type Actor,
   type EngineEvent,
+  startOutboxLoop,
   type Job,
-  type Notifier,
+  type OutboxLoop,
+  type Runbook,
+  type Sink,
   type SkipReason,
+  type Store,
 } from '../core/index.js';
 import { createMetrics } from './metrics.js';
 import { storeUnreadableReason } from './ops-health.js';
@@ -67,8 +74,14 @@ export interface ServeOptions {
   shutdownDeadlineMs: number;
   /** How often the alert rules run with no run to trigger them (stale backups). */
   staleCheckMs: number;
-  /** Optional faces that want to hear alerts and announce drills (Slack). */
-  notifiers?: Notifier[];
+  /**
+   * The sinks serve can build for these runbooks (called again when they
+   * change): alerts reach people only through them, from the outbox. Absent:
+   * none, and deliveries wait for a process that has some.
+   */
+  buildSinks?(runbooks: readonly Runbook[]): { sinks: ReadonlyMap<string, Sink>; unavailable: readonly { name: string; reason: string }[] };
+  /** How often the outbox loop looks without being woken (default 1 s). */
+  outboxIntervalMs?: number;
   announcer: DrillAnnouncer;
   /** Work started by other faces (Slack runs) that shutdown waits for, within the same deadline. */
   drain?(): Promise<void>;
@@ -120,17 +133,29 @@ async function acquireServeLock(home: string, clock: CommandContext['clock']): P
 }
 
 async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<ServeOutcome> {
-  const { ctx } = options;
-  const store = await ctx.store();
-  const notifier = fanOutNotifier(eventNotifier(ctx.emit), ...(options.notifiers ?? []));
+  const outbox: { loop?: OutboxLoop; sinks: ReadonlyMap<string, Sink> } = { sinks: new Map() };
+  // Every store write of serve's own (jobs, the timer, the catalog) that owes people a message wakes the outbox loop.
+  const store = wakingOnTransitions(await options.ctx.store(), () => outbox.loop?.wake());
+  const ctx: CommandContext = { ...options.ctx, store: async () => store };
+  // In-process display only (the log); people are told through the outbox.
+  const notifier = eventNotifier(ctx.emit);
   const scheduler: { current?: Scheduler } = {};
+  const rebuildSinks = (runbooks: readonly Runbook[]) => {
+    if (!options.buildSinks) return;
+    const built = options.buildSinks(runbooks);
+    outbox.sinks = built.sinks;
+    const unavailable = built.unavailable.map((u) => `${u.name} (${u.reason})`).join(', ');
+    log(unavailable ? 'warn' : 'info', `lifeboat serve: alert sinks: ${[...built.sinks.keys()].join(', ') || 'none'}${unavailable ? `; not here: ${unavailable} — their deliveries wait for a process that has them` : ''}`);
+  };
   const catalog = new RunbookCatalog({
     locations: { runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd },
     store: ctx.store,
     notifier,
     clock: ctx.clock,
+    config: ctx.config,
     onChange: (runbooks) => {
       scheduler.current?.setRunbooks(runbooks);
+      rebuildSinks(runbooks);
       log('info', `lifeboat serve: ${runbooks.length} runbook(s) in service: ${runbooks.map((r) => r.name).join(', ') || 'none'}`);
     },
     log: (level, message) => log(level, message),
@@ -141,11 +166,9 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
   const outcome: ServeOutcome = { jobsRun: 0, jobsCancelled: 0 };
   const actor: Actor = { face: 'scheduler', user: 'scheduler' };
 
-  /** Alerts raised by a job reach every notifier (Slack), not just the log. */
+  /** A job's alerts go to the log here; people hear of them through the outbox, which the job's store write woke. */
   const jobEvents = (job: Job) => (e: EngineEvent) => {
     if (e.type === 'alert.raised' || e.type === 'alert.resolved') {
-      const call = e.type === 'alert.raised' ? (n: Notifier) => n.raised(e.alert) : (n: Notifier) => n.resolved(e.alert);
-      void Promise.all((options.notifiers ?? []).map(call)).catch((err: unknown) => log('warn', `lifeboat serve: alert ${e.alert.key} not delivered: ${String(err)}`));
       ctx.emit(e);
     } else if (e.type === 'log' && e.level !== 'debug') {
       ctx.emit({ ...e, message: `[${job.runbook} ${job.kind}] ${e.message}` });
@@ -257,8 +280,18 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
       log('info', `lifeboat serve: metrics on ${ops.url}/metrics, health on ${ops.url}/healthz`);
     }
     sched.start();
+    outbox.loop = startOutboxLoop({
+      store,
+      sinks: () => outbox.sinks,
+      clock: ctx.clock,
+      owner: outboxOwner(),
+      intervalMs: options.outboxIntervalMs ?? 1_000,
+      onProblem: (p) => log('warn', `lifeboat serve: alert ${p.delivery.transition} of ${p.delivery.alertKey} not delivered: ${p.message}`),
+      onError: (e) => log('warn', `lifeboat serve: alert deliveries: ${(e as Error).message ?? String(e)}`),
+    });
     staleTimer = setInterval(() => {
-      void evaluateAll(catalog.current(), { store, clock: ctx.clock, notifier })
+      // The timer's evaluation refreshes alerts without counting them again (evaluateAll's trigger is 'timer').
+      void evaluateAll(catalog.current(), { store, clock: ctx.clock, notifier, config: ctx.config })
         .then((r) => r.errors.forEach((e) => log('warn', `lifeboat serve: alert rules for ${e.runbook} (${e.source}): ${e.message}`)))
         .catch((e: unknown) => log('warn', `lifeboat serve: alert rules failed: ${(e as Error).message}`));
     }, options.staleCheckMs);
@@ -283,6 +316,8 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
   } finally {
     stopping = true;
     if (staleTimer) clearInterval(staleTimer);
+    // Sends in flight are abandoned unrecorded: their claims lapse and the next deliverer sends them again.
+    await outbox.loop?.stop();
     process.off('SIGHUP', onHup);
     await sched.stop().catch(() => undefined);
     await catalog.close();
@@ -299,4 +334,35 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** The store, with `onTransition` called after each alert write that owes sinks a delivery. */
+function wakingOnTransitions(store: Store, onTransition: () => void): Store {
+  return {
+    ...bound(store),
+    putAlert: async (alert, deliveries) => {
+      await store.putAlert(alert, deliveries);
+      if (deliveries !== undefined && deliveries.length > 0) onTransition();
+    },
+  };
+}
+
+/** A Store's methods as plain functions (class methods lose `this` when spread). */
+function bound(store: Store): Store {
+  return {
+    putRun: (r) => store.putRun(r),
+    getRun: (id) => store.getRun(id),
+    listRuns: (o) => store.listRuns(o),
+    putDrill: (d) => store.putDrill(d),
+    listDrills: (o) => store.listDrills(o),
+    putAlert: (a, d) => store.putAlert(a, d),
+    getAlert: (k) => store.getAlert(k),
+    listAlerts: (o) => store.listAlerts(o),
+    claimDeliveries: (o) => store.claimDeliveries(o),
+    finishDelivery: (id, owner, r) => store.finishDelivery(id, owner, r),
+    listDeliveries: (o) => store.listDeliveries(o),
+    appendAudit: (e) => store.appendAudit(e),
+    listAudit: (o) => store.listAudit(o),
+    close: () => store.close(),
+  };
 }

@@ -18,6 +18,7 @@
  */
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { keepingSecretsIn } from '../../commands/support/known-secrets.js';
+import { buildProcessSinks } from '../../commands/support/process-sinks.js';
 import { compactDuration, ExitCode, LifeboatError, type Runbook } from '../core/index.js';
 import type { SlackLinkState } from '../slack/link.js';
 import { serve, type CommandRegistry } from './daemon.js';
@@ -53,6 +54,8 @@ export async function runServeHost(argv: string[], registry: CommandRegistry, gi
       staleCheckMs: 60_000,
       ...(slack ? { drain: () => slack.face.idle() } : {}),
       healthDetails: () => slackHealth,
+      // The outbox loop delivers with the sinks this process can build (rebuilt when the runbooks change).
+      buildSinks: (runbooks) => buildProcessSinks(ctx.config, runbooks, ctx.env),
       announcer: drillAnnouncer({ clock: ctx.clock, log, ...(slack ? { slack: slack.face } : {}) }),
       started: async ({ catalog }) => {
         pinned = (name) => catalog.get(name);

@@ -154,7 +154,9 @@ function describeError(error: unknown, sink: Sink, outOfTime: boolean): string {
   return error instanceof SinkError || text.startsWith(sink.name) ? text : `${sink.name} (${sink.type}): ${text}`;
 }
 
-export interface OutboxLoopOptions extends Omit<DeliverDueOptions, 'budgetMs' | 'signal'> {
+export interface OutboxLoopOptions extends Omit<DeliverDueOptions, 'budgetMs' | 'signal' | 'sinks'> {
+  /** The sinks, or where to get them before each pass (serve rebuilds them when its runbooks change). */
+  sinks: ReadonlyMap<string, Sink> | (() => ReadonlyMap<string, Sink>);
   /** How often it looks without being woken (1 s: a retry falls due, another process wrote a transition). */
   intervalMs?: number;
   /** Upper bound on one pass, so a stuck sink cannot hold the loop. */
@@ -192,7 +194,8 @@ export function startOutboxLoop(options: OutboxLoopOptions): OutboxLoop {
     while (!stop.signal.aborted) {
       woken = false;
       try {
-        const counts = await deliverDue({ ...options, budgetMs: options.passBudgetMs ?? 5 * 60_000, signal: stop.signal });
+        const sinks = typeof options.sinks === 'function' ? options.sinks() : options.sinks;
+        const counts = await deliverDue({ ...options, sinks, budgetMs: options.passBudgetMs ?? 5 * 60_000, signal: stop.signal });
         if (!stop.signal.aborted) options.onPass?.(counts);
       } catch (e) {
         if (!stop.signal.aborted) options.onError?.(e);
