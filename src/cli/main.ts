@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import * as registry from '../../commands/index.js';
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
+import { deliverOutbox, outboxWarning } from '../../commands/support/deliver-outbox.js';
 import { clockFromEnv, currentUser, ExitCode, loadConfig, openJsonStore, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
 import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
@@ -75,16 +76,46 @@ export async function main(given: string[]): Promise<number> {
   }
   // A command's alerts come after its result, and point at the error it printed (said-once.ts).
   const progress = progressRenderer(process.stderr, quiet || json, { deferAlerts: true });
-  const result = await runInProcess({ json, quiet, interrupt: 'cancelling', configPath, progress }, (ctx) =>
-    invokeCommand({ command, argv: args, where: process.stdin.isTTY ? 'tty' : 'pipe' }, ctx),
-  );
   // `npm start` on a terminal: once the demo is prepared, open the console instead of printing the table.
-  if (command.name === 'start' && !json && process.stdout.isTTY && result.exitCode === ExitCode.ok) {
+  const opensConsole = (r: CommandResult) => command.name === 'start' && !json && process.stdout.isTTY && r.exitCode === ExitCode.ok;
+  let exitCode: number | undefined;
+  const result = await runInProcess(
+    {
+      json,
+      quiet,
+      interrupt: 'cancelling',
+      configPath,
+      progress,
+      // The result first, then the alerts it raised (and any others due) to the sinks this process can build.
+      afterWork: async (ctx, r) => {
+        if (opensConsole(r)) return;
+        exitCode = printResult(r, json, progress, command.name);
+        await deliverAfterCommand(ctx, quiet);
+      },
+    },
+    (ctx) => invokeCommand({ command, argv: args, where: process.stdin.isTTY ? 'tty' : 'pipe' }, ctx),
+  );
+  if (opensConsole(result)) {
     process.stdout.write(renderResult({ ...result, table: undefined }).stdout);
     progress.flushAlerts();
     return openConsole(configPath);
   }
-  return printResult(result, json, progress, command.name);
+  return exitCode ?? printResult(result, json, progress, command.name);
+}
+
+/**
+ * Deliveries due to the sinks this process can build, best effort within
+ * END_OF_COMMAND_BUDGET_MS: what is left stays pending for serve or the next
+ * command. Never changes the exit code; one warning line when some did not go.
+ */
+async function deliverAfterCommand(ctx: CommandContext, quiet: boolean): Promise<void> {
+  let warning: string | undefined;
+  try {
+    warning = outboxWarning(await deliverOutbox(ctx));
+  } catch (e) {
+    warning = `alert deliveries not attempted: ${(e as Error).message}`;
+  }
+  if (warning !== undefined && !quiet) process.stderr.write(`lifeboat: ${warning}\n`);
 }
 
 interface ProcessRun {
@@ -96,6 +127,8 @@ interface ProcessRun {
   configPath: string | undefined;
   /** Renders the run's events on stderr. */
   progress: ProgressRenderer;
+  /** Runs once `work` has a result (even an error's), before the store closes. */
+  afterWork?(ctx: CommandContext, result: CommandResult): Promise<void>;
 }
 
 /**
@@ -143,11 +176,15 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
     store: async () => (store ??= await openJsonStore(home)),
     config,
   };
-  let result;
+  let result: CommandResult;
   try {
-    result = await work(ctx);
-  } catch (e) {
-    result = errorResult(e);
+    try {
+      result = await work(ctx);
+    } catch (e) {
+      result = errorResult(e);
+    }
+    progress.done();
+    await options.afterWork?.(ctx, result);
   } finally {
     progress.done();
     await store?.close().catch(() => undefined);

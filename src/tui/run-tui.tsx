@@ -7,6 +7,7 @@
 import { render } from 'ink';
 import type { Command, CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult, type Invocation } from '../../commands/invoke.js';
+import { deliverOutbox } from '../../commands/support/deliver-outbox.js';
 import { ExitCode, type EventSink } from '../core/index.js';
 import { App, type TuiHost } from './app.js';
 import { snapshotLoader } from './load-snapshot.js';
@@ -32,9 +33,20 @@ export interface RunTuiOptions {
 /** Commands the console does not offer at its prompt: `start` re-opens what is already open. */
 const hidden = new Set(['start']);
 
-export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHost {
+export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHost & { outboxIdle(): Promise<void> } {
   const idle = new AbortController();
   const quietCtx = build(() => undefined, idle.signal);
+  const delivering = new Set<Promise<unknown>>();
+  /**
+   * After each command, the alert deliveries due to the sinks this process can
+   * build, in the background: the screen never waits on a sink, and what is
+   * not sent stays pending (`:alerts --deliveries` shows it).
+   */
+  const deliverInBackground = () => {
+    const delivery = deliverOutbox(quietCtx).catch(() => undefined);
+    delivering.add(delivery);
+    void delivery.finally(() => delivering.delete(delivery));
+  };
   return {
     commandNames: registry.commands.map((c) => c.name).filter((n) => !hidden.has(n)),
     async run(argv, emit, signal) {
@@ -45,8 +57,11 @@ export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHo
         return await registry.invokeCommand({ command, argv: args, where: 'tui' }, build(emit, signal));
       } catch (e) {
         return errorResult(e);
+      } finally {
+        deliverInBackground();
       }
     },
+    outboxIdle: async () => void (await Promise.allSettled([...delivering])),
     load: snapshotLoader(quietCtx),
     now: () => quietCtx.clock.now(),
   };
@@ -55,7 +70,8 @@ export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHo
 /** Render the console and resolve with the exit code once it has quit and cleaned up. */
 export async function runTui(registry: CommandRegistry, build: ContextBuilder, options: RunTuiOptions = {}): Promise<number> {
   let pending: Promise<unknown>[] = [];
-  const instance = render(<App host={tuiHost(registry, build)} pollMs={options.pollMs} onQuit={(p) => (pending = p)} />, {
+  const host = tuiHost(registry, build);
+  const instance = render(<App host={host} pollMs={options.pollMs} onQuit={(p) => (pending = p)} />, {
     exitOnCtrlC: true,
     stdout: options.stdout ?? process.stdout,
     stdin: options.stdin ?? process.stdin,
@@ -65,6 +81,8 @@ export async function runTui(registry: CommandRegistry, build: ContextBuilder, o
   } finally {
     // Cancelled runs record their end in the store; give them a moment before the store closes.
     await Promise.race([Promise.allSettled(pending), new Promise((r) => setTimeout(r, 5000).unref())]);
+    // Deliveries started after the last commands are bounded by their own budget (a few seconds).
+    await host.outboxIdle();
     instance.cleanup();
     await options.cleanup?.();
   }
