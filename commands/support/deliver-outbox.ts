@@ -26,11 +26,11 @@ export interface OutboxReport {
  * claims lapse and another process sends those deliveries.
  */
 export async function deliverOutbox(given: CommandContext, budgetMs = END_OF_COMMAND_BUDGET_MS): Promise<OutboxReport | undefined> {
-  const runbooks = await allRunbooks(given).catch(() => []);
-  const { sinks } = buildProcessSinks(given.config, runbooks, given.env);
-  if (sinks.size === 0) return undefined;
   // Errors a sink reports are written to the store and shown: through the redactor, like everything a command writes.
   const ctx = await keepingSecretsIn(given);
+  const runbooks = await allRunbooks(ctx).catch(() => []);
+  const { sinks } = await buildProcessSinks(ctx, runbooks);
+  if (sinks.size === 0) return undefined;
   const problems: string[] = [];
   const counts = await deliverDue({
     store: await ctx.store(),

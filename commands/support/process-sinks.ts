@@ -9,7 +9,7 @@
  * lands, no sink is built, so commands deliver nothing and serve's loop idles;
  * switching over is this one function.
  */
-import type { LifeboatConfig, Runbook, Sink } from '../../src/core/index.js';
+import type { Runbook, Sink } from '../../src/core/index.js';
 import type { CommandContext } from '../command.js';
 
 export interface ProcessSinks {
@@ -18,9 +18,9 @@ export interface ProcessSinks {
   unavailable: { name: string; reason: string }[];
 }
 
-export function buildProcessSinks(config: LifeboatConfig | undefined, runbooks: readonly Runbook[], env: CommandContext['env']): ProcessSinks {
-  void config;
+/** `ctx.secrets`: what the sinks redact as a last net before anything leaves (the Slack sink). */
+export async function buildProcessSinks(ctx: Pick<CommandContext, 'config' | 'env' | 'secrets'>, runbooks: readonly Runbook[]): Promise<ProcessSinks> {
+  void ctx;
   void runbooks;
-  void env;
   return { sinks: new Map(), unavailable: [] };
 }

@@ -79,7 +79,7 @@ export interface ServeOptions {
    * change): alerts reach people only through them, from the outbox. Absent:
    * none, and deliveries wait for a process that has some.
    */
-  buildSinks?(runbooks: readonly Runbook[]): { sinks: ReadonlyMap<string, Sink>; unavailable: readonly { name: string; reason: string }[] };
+  buildSinks?(runbooks: readonly Runbook[]): Promise<{ sinks: ReadonlyMap<string, Sink>; unavailable: readonly { name: string; reason: string }[] }>;
   /** How often the outbox loop looks without being woken (default 1 s). */
   outboxIntervalMs?: number;
   announcer: DrillAnnouncer;
@@ -140,12 +140,22 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
   // In-process display only (the log); people are told through the outbox.
   const notifier = eventNotifier(ctx.emit);
   const scheduler: { current?: Scheduler } = {};
+  /** Builds run one after another, so an older set never replaces a newer one. */
+  let building = Promise.resolve();
   const rebuildSinks = (runbooks: readonly Runbook[]) => {
-    if (!options.buildSinks) return;
-    const built = options.buildSinks(runbooks);
-    outbox.sinks = built.sinks;
-    const unavailable = built.unavailable.map((u) => `${u.name} (${u.reason})`).join(', ');
-    log(unavailable ? 'warn' : 'info', `lifeboat serve: alert sinks: ${[...built.sinks.keys()].join(', ') || 'none'}${unavailable ? `; not here: ${unavailable} — their deliveries wait for a process that has them` : ''}`);
+    const build = options.buildSinks;
+    if (!build) return;
+    building = building.then(async () => {
+      try {
+        const built = await build(runbooks);
+        outbox.sinks = built.sinks;
+        outbox.loop?.wake();
+        const unavailable = built.unavailable.map((u) => `${u.name} (${u.reason})`).join(', ');
+        log(unavailable ? 'warn' : 'info', `lifeboat serve: alert sinks: ${[...built.sinks.keys()].join(', ') || 'none'}${unavailable ? `; not here: ${unavailable} — their deliveries wait for a process that has them` : ''}`);
+      } catch (e) {
+        log('warn', `lifeboat serve: alert sinks not built (deliveries wait in the outbox): ${(e as Error).message}`);
+      }
+    });
   };
   const catalog = new RunbookCatalog({
     locations: { runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd },

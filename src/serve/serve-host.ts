@@ -55,7 +55,7 @@ export async function runServeHost(argv: string[], registry: CommandRegistry, gi
       ...(slack ? { drain: () => slack.face.idle() } : {}),
       healthDetails: () => slackHealth,
       // The outbox loop delivers with the sinks this process can build (rebuilt when the runbooks change).
-      buildSinks: (runbooks) => buildProcessSinks(ctx.config, runbooks, ctx.env),
+      buildSinks: (runbooks) => buildProcessSinks(ctx, runbooks),
       announcer: drillAnnouncer({ clock: ctx.clock, log, ...(slack ? { slack: slack.face } : {}) }),
       started: async ({ catalog }) => {
         pinned = (name) => catalog.get(name);

@@ -75,7 +75,7 @@ async function runServe(options: { store: MemoryStore; http: RecordingHttpServer
     shutdownDeadlineMs: 5_000,
     staleCheckMs: 3_600_000,
     outboxIntervalMs: options.intervalMs,
-    buildSinks: () => ({ sinks: new Map([['hook', httpTestSink('hook', options.http.url)]]), unavailable: [{ name: 'pager', reason: 'PD_ROUTING_KEY is not set' }] }),
+    buildSinks: async () => ({ sinks: new Map([['hook', httpTestSink('hook', options.http.url)]]), unavailable: [{ name: 'pager', reason: 'PD_ROUTING_KEY is not set' }] }),
     announcer: { announce: async (runbook, startsAt) => ({ runbook: runbook.name, startsAt }), result: async () => undefined },
   });
   return { stop: async () => (stop.abort(), await running), logs };
