@@ -118,3 +118,8 @@ export type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult
 export { checkConfigText, configCandidates, findConfig, loadConfig, SYSTEM_CONFIG_FILE, type ConfigCheck, type ConfigLocations } from './config/load.js';
 export { SINK_TYPES } from './config/schema.js';
 export type { AlertRoute } from './runbook/types.js';
+export { buildSinks, LIFEBOAT_VERSION, type BuildSinksOptions, type BuiltSinks, type UnavailableSink } from './config/sinks.js';
+export { webhookSignature, webhookSink, type WebhookSinkOptions } from './notify/sinks/webhook.js';
+export { ntfySink, type NtfySinkOptions } from './notify/sinks/ntfy.js';
+export { pagerDutySink, type PagerDutySinkOptions } from './notify/sinks/pagerduty.js';
+export { emailSink, type EmailSinkOptions } from './notify/sinks/email.js';
