@@ -1,5 +1,5 @@
 import { ago, deliveriesFor, ExitCode, LifeboatError, runbookOfAlertKey, severityLabel, toldSinks, type AlertRecord, type Runbook } from '../src/core/index.js';
-import { defineCommand, type CommandContext } from './command.js';
+import { defineCommand, type CommandContext, type CommandResult } from './command.js';
 import { rawArgs } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
 
@@ -19,7 +19,7 @@ export const ackCommand = defineCommand({
   schema: rawArgs.transform((r) => ({ key: r.positionals[0]! })),
   access: 'backup',
   runbookOf: (args) => runbookOfAlertKey(args.key),
-  async run(args, ctx) {
+  async run(args, ctx): Promise<CommandResult> {
     // An empty or colon-less key names no alert (and no runbook whose access could allow it): refused, not looked up.
     if (args.key.split(':')[0] === '' || runbookOfAlertKey(args.key) === undefined) {
       throw new LifeboatError('USAGE', `ack: refused: ${JSON.stringify(args.key)} is not an alert key (expected <rule>:<runbook>, e.g. stale:app-data; see \`lifeboat alerts\`)`);
@@ -51,7 +51,9 @@ export const ackCommand = defineCommand({
     const acked: AlertRecord = { ...alert, ackedBy: ctx.actor.user, ackedAt: now.toISOString() };
     const told = toldSinks(await store.listDeliveries({ runbook: alert.runbook }), alert);
     const routes = await routesOf(alert.runbook, ctx);
-    await store.putAlert(acked, deliveriesFor({ alert: acked, transition: 'acknowledged', runbook: routes, config: ctx.config, clock: ctx.clock, told }));
+    const owed = deliveriesFor({ alert: acked, transition: 'acknowledged', runbook: routes, config: ctx.config, clock: ctx.clock, told });
+    // Written only over the record read above: if an evaluation changed it meanwhile, look again (it may have resolved).
+    if (!(await store.putAlert(acked, owed, { ifStored: alert }))) return ackCommand.run(args, ctx);
     return {
       exitCode: ExitCode.ok,
       summary: `acknowledged ${acked.key} (${severityLabel(acked.severity)}): it stays open until the condition clears, without repeats or escalations`,

@@ -350,9 +350,10 @@ function delay(ms: number): Promise<void> {
 function wakingOnTransitions(store: Store, onTransition: () => void): Store {
   return {
     ...bound(store),
-    putAlert: async (alert, deliveries) => {
-      await store.putAlert(alert, deliveries);
-      if (deliveries !== undefined && deliveries.length > 0) onTransition();
+    putAlert: async (alert, deliveries, options) => {
+      const written = await store.putAlert(alert, deliveries, options);
+      if (written && deliveries !== undefined && deliveries.length > 0) onTransition();
+      return written;
     },
   };
 }
@@ -365,7 +366,7 @@ function bound(store: Store): Store {
     listRuns: (o) => store.listRuns(o),
     putDrill: (d) => store.putDrill(d),
     listDrills: (o) => store.listDrills(o),
-    putAlert: (a, d) => store.putAlert(a, d),
+    putAlert: (a, d, o) => store.putAlert(a, d, o),
     getAlert: (k) => store.getAlert(k),
     listAlerts: (o) => store.listAlerts(o),
     claimDeliveries: (o) => store.claimDeliveries(o),

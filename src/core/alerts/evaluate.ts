@@ -110,42 +110,58 @@ export async function evaluateAlerts(input: EvaluateAlertsInput): Promise<AlertE
       out.errors.push({ runbook: runbook.name, source: 'notifier', message: `${kind} ${alert.key}: ${messageOf(e)}` });
     }
   };
-  /** The alert and what it owes each sink, in one write. */
-  const write = async (alert: AlertRecord, transition?: AlertTransition): Promise<void> => {
-    if (transition === undefined) return store.putAlert(alert);
-    const told = transition === 'resolved' ? toldSinks(await store.listDeliveries({ runbook: runbook.name }), alert) : [];
-    await store.putAlert(alert, deliveriesFor({ alert, transition, runbook, config, clock, told }));
-    out.transitions.push({ transition, alert });
+  /**
+   * Decides what the alert becomes from the stored record (`decide`), and
+   * writes it with what it owes each sink in one write, only if the stored
+   * record is still the one decided on; else decides again on the new one.
+   * So a CLI run and serve's timer judging one alert at once never both raise it.
+   */
+  const settle = async (key: string, decide: (stored: AlertRecord | undefined) => { alert: AlertRecord; transition?: AlertTransition } | undefined) => {
+    for (let attempt = 1; ; attempt++) {
+      const stored = await store.getAlert(key);
+      const decision = decide(stored);
+      if (decision === undefined) return undefined;
+      const { alert, transition } = decision;
+      const told = transition === 'resolved' ? toldSinks(await store.listDeliveries({ runbook: runbook.name }), alert) : [];
+      const deliveries = transition === undefined ? [] : deliveriesFor({ alert, transition, runbook, config, clock, told });
+      // After a few lost races the last decision is written as it is: an evaluation must end.
+      const written = await store.putAlert(alert, deliveries, attempt < 5 ? { ifStored: stored ?? null } : {});
+      if (written) {
+        if (transition !== undefined) out.transitions.push({ transition, alert });
+        return decision;
+      }
+    }
   };
 
   for (const c of holding.values()) {
-    // Read again right before writing, to keep an acknowledgement made since the list above.
-    const existing = await store.getAlert(c.key);
-    if (existing?.status === 'open') {
-      const next: AlertRecord = { ...existing, rule: c.rule, severity: c.severity, message: c.message, lastSeen: at, count: existing.count + (counts ? 1 : 0) };
-      const transition = followUp(existing, next, now, repeatMs);
-      if (transition !== undefined) next.lastNotifiedAt = at;
-      await write(next, transition);
-      out.updated.push(next);
-      if (transition === 'escalated') await notify('raised', next);
-    } else {
+    const decision = await settle(c.key, (existing) => {
+      if (existing?.status === 'open') {
+        const next: AlertRecord = { ...existing, rule: c.rule, severity: c.severity, message: c.message, lastSeen: at, count: existing.count + (counts ? 1 : 0) };
+        const transition = followUp(existing, next, now, repeatMs);
+        if (transition !== undefined) next.lastNotifiedAt = at;
+        return { alert: next, transition };
+      }
       // A resolved alert with the same key is replaced: the condition is back, and it is a new alert.
       const alert: AlertRecord = { key: c.key, runbook: runbook.name, rule: c.rule, severity: c.severity, message: c.message, firstSeen: at, lastSeen: at, count: 1, status: 'open', lastNotifiedAt: at };
-      await write(alert, 'raised');
-      out.raised.push(alert);
-      await notify('raised', alert);
+      return { alert, transition: 'raised' };
+    });
+    if (decision === undefined) continue;
+    if (decision.transition === 'raised') {
+      out.raised.push(decision.alert);
+      await notify('raised', decision.alert);
+    } else {
+      out.updated.push(decision.alert);
+      if (decision.transition === 'escalated') await notify('raised', decision.alert);
     }
   }
 
   for (const alert of open) {
     // Only a rule that ran (and did not throw) can clear its alerts; alerts of other rules are not ours to close.
     if (holding.has(alert.key) || !evaluated.has(alert.rule)) continue;
-    const current = (await store.getAlert(alert.key)) ?? alert;
-    if (current.status !== 'open') continue;
-    const resolved: AlertRecord = { ...current, status: 'resolved', resolvedAt: at };
-    await write(resolved, 'resolved');
-    out.resolved.push(resolved);
-    await notify('resolved', resolved);
+    const decision = await settle(alert.key, (current) => (current?.status === 'open' ? { alert: { ...current, status: 'resolved', resolvedAt: at }, transition: 'resolved' } : undefined));
+    if (decision === undefined) continue;
+    out.resolved.push(decision.alert);
+    await notify('resolved', decision.alert);
   }
   return out;
 }

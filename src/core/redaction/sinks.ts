@@ -19,7 +19,7 @@ export function redactingStore(store: Store, redactor: Redactor): Store {
     listRuns: (options) => store.listRuns(options),
     putDrill: (drill) => store.putDrill(redactor.redactDeep(drill)),
     listDrills: (options) => store.listDrills(options),
-    putAlert: (alert, deliveries) => store.putAlert(redactor.redactDeep(alert), deliveries && redactor.redactDeep(deliveries)),
+    putAlert: (alert, deliveries, options) => store.putAlert(redactor.redactDeep(alert), deliveries && redactor.redactDeep(deliveries), options),
     getAlert: (key) => store.getAlert(key),
     listAlerts: (options) => store.listAlerts(options),
     claimDeliveries: (options) => store.claimDeliveries(options),

@@ -17,7 +17,7 @@ import { defaultLockSettings, withFileLock, type LockSettings } from './file-loc
 import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 import { emptyState, formatState, parseState, type StateFile } from './state-file.js';
 import * as ops from './state-ops.js';
-import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, ListOptions, Store, StoreLimits } from './store.js';
+import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, ListOptions, PutAlertOptions, Store, StoreLimits } from './store.js';
 
 export const defaultStateFileName = 'state.json';
 
@@ -135,10 +135,11 @@ class LowJsonStore implements JsonStore {
     return this.#query((s) => ops.listDrills(s, options));
   }
 
-  putAlert(alert: AlertRecord, deliveries: readonly DeliveryRecord[] = []): Promise<void> {
+  putAlert(alert: AlertRecord, deliveries: readonly DeliveryRecord[] = [], options: PutAlertOptions = {}): Promise<boolean> {
     const record = plainCopy(alert);
     const owed = plainCopy(deliveries);
-    return this.#update((s) => ops.putAlert(s, record, owed, this.limits));
+    const condition = plainCopy(options);
+    return this.#change((s) => ops.putAlert(s, record, owed, this.limits, condition), (written) => written);
   }
   getAlert(key: string): Promise<AlertRecord | undefined> {
     return this.#query((s) => ops.getAlert(s, key));

@@ -8,7 +8,7 @@ import { LifeboatError } from '../errors.js';
 import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 import { emptyState, type StateFile } from './state-file.js';
 import * as ops from './state-ops.js';
-import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, ListOptions, Store, StoreLimits } from './store.js';
+import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, ListOptions, PutAlertOptions, Store, StoreLimits } from './store.js';
 
 export interface MemoryStoreOptions {
   limits?: Partial<StoreLimits>;
@@ -40,8 +40,8 @@ export class MemoryStore implements Store {
     return this.#read((s) => ops.listDrills(s, options));
   }
 
-  async putAlert(alert: AlertRecord, deliveries: readonly DeliveryRecord[] = []): Promise<void> {
-    this.#write((s) => ops.putAlert(s, copy(alert), copy(deliveries), this.limits));
+  async putAlert(alert: AlertRecord, deliveries: readonly DeliveryRecord[] = [], options: PutAlertOptions = {}): Promise<boolean> {
+    return this.#write((s) => ops.putAlert(s, copy(alert), copy(deliveries), this.limits, copy(options)));
   }
   async getAlert(key: string): Promise<AlertRecord | undefined> {
     return this.#read((s) => ops.getAlert(s, key));

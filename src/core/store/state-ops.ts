@@ -15,6 +15,7 @@ import {
   type DeliveryListOptions,
   type DeliveryResult,
   type ListOptions,
+  type PutAlertOptions,
   type StoreLimits,
 } from './store.js';
 
@@ -43,11 +44,16 @@ export function putDrill(state: StateFile, drill: DrillRecord, limits: StoreLimi
   state.drills = keepNewest(state.drills, (d) => d.runbook === drill.runbook, (d) => d.startedAt, limits.drillsPerRunbook);
 }
 
-export function putAlert(state: StateFile, alert: AlertRecord, deliveries: readonly DeliveryRecord[], limits: StoreLimits): void {
+export function putAlert(state: StateFile, alert: AlertRecord, deliveries: readonly DeliveryRecord[], limits: StoreLimits, options: PutAlertOptions = {}): boolean {
+  if (options.ifStored !== undefined) {
+    const stored = state.alerts.find((a) => a.key === alert.key);
+    // Records are plain JSON read back from the store, so equal records serialize alike.
+    if (JSON.stringify(stored ?? null) !== JSON.stringify(options.ifStored)) return false;
+  }
   upsert(state.alerts, alert, (a) => a.key === alert.key);
   // Open alerts are never dropped: an unresolved problem must not vanish because history is full.
   state.alerts = keepNewest(state.alerts, (a) => a.status === 'resolved', resolvedTime, limits.resolvedAlerts);
-  if (deliveries.length === 0) return;
+  if (deliveries.length === 0) return true;
   // Numbered here, under the store's lock, so concurrent writers of one alert never share a number.
   const seq = 1 + Math.max(0, ...state.deliveries.filter((d) => d.alertKey === alert.key).map((d) => d.seq));
   for (const d of deliveries) {
@@ -55,6 +61,7 @@ export function putAlert(state: StateFile, alert: AlertRecord, deliveries: reado
     if (!state.deliveries.some((e) => e.id === d.id)) state.deliveries.push({ ...d, seq });
   }
   boundDeliveries(state, limits);
+  return true;
 }
 
 export function claimDeliveries(state: StateFile, options: ClaimOptions): ClaimedDelivery[] {

@@ -37,6 +37,10 @@ export interface ListOptions {
   limit?: number;
 }
 
+export interface PutAlertOptions {
+  ifStored?: AlertRecord | null;
+}
+
 export interface ClaimOptions {
   /** Who claims: unique per process (and per loop), e.g. `host:pid:random`. */
   owner: string;
@@ -76,8 +80,13 @@ export interface Store {
    * deliveries (`seq`, the caller's value is ignored): one more than any
    * delivery of the same alert key it holds, so two processes writing
    * transitions of one alert cannot give the same number.
+   *
+   * `ifStored`: write only if the alert stored under this key is still
+   * exactly this record (null: none is stored), else write nothing and
+   * return false — so two processes deciding on the same alert at once
+   * (a CLI run and serve's timer) cannot both raise it.
    */
-  putAlert(alert: AlertRecord, deliveries?: readonly DeliveryRecord[]): Promise<void>;
+  putAlert(alert: AlertRecord, deliveries?: readonly DeliveryRecord[], options?: PutAlertOptions): Promise<boolean>;
   getAlert(key: string): Promise<AlertRecord | undefined>;
   listAlerts(options?: ListOptions & { status?: 'open' | 'resolved' }): Promise<AlertRecord[]>;
 

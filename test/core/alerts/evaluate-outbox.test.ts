@@ -75,6 +75,14 @@ describe('evaluateAlerts writes transitions to the outbox', () => {
     expect(await store.getAlert('failed-run:app-data')).toMatchObject({ count: 1, status: 'open' });
   });
 
+  it('two evaluations of one alert at once (a CLI run and serve\'s timer) raise it once', async () => {
+    const { store, evaluate, deliveries } = await setup({ runs: [failedRun(Date.parse(NOW) - MINUTE)] });
+    const [run, timer] = await Promise.all([evaluate('run'), evaluate('timer')]);
+    expect([...run.raised, ...timer.raised].map((a) => a.key)).toEqual(['failed-run:app-data']);
+    expect(await deliveries()).toEqual(['1 raised oncall-slack', '1 raised pager']);
+    expect(await store.getAlert('failed-run:app-data')).toMatchObject({ count: 1, status: 'open' });
+  });
+
   it('an open, unacknowledged critical alert is repeated after the repeat interval, counted from the last time people were told', async () => {
     const { store, clock, evaluate, deliveries } = await setup();
     await evaluate();

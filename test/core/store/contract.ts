@@ -218,6 +218,19 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.listDeliveries()).toHaveLength(4);
       });
 
+      it('writes only if the stored alert is still the one the writer decided on (ifStored)', async () => {
+        const store = await make();
+        expect(await store.putAlert(alert('k'), [delivery('d1', 'k', 'slack')], { ifStored: null })).toBe(true);
+        // Another writer raised it first: a second "raise" decided on "nothing stored" is refused, deliveries and all.
+        expect(await store.putAlert(alert('k', { firstSeen: at(1) }), [delivery('d2', 'k', 'slack')], { ifStored: null })).toBe(false);
+        const seen = (await store.getAlert('k'))!;
+        expect(await store.putAlert({ ...seen, count: 2 }, [], { ifStored: seen })).toBe(true);
+        expect(await store.putAlert({ ...seen, count: 3 }, [], { ifStored: seen })).toBe(false);
+        expect(await store.getAlert('k')).toMatchObject({ count: 2, firstSeen: at(0) });
+        expect(ids(await store.listDeliveries())).toEqual(['d1']);
+        expect(await store.putAlert(alert('k', { count: 9 }))).toBe(true);
+      });
+
       it('keeps a delivery already written when the same id is written again', async () => {
         const store = await make();
         await store.putAlert(alert('k'), [delivery('d1', 'k', 'slack')]);
