@@ -21,9 +21,12 @@ export interface DrillInput extends RunContext {
 }
 
 export async function drill(input: DrillInput): Promise<DrillResult & { alerts: AlertRecord[] }> {
-  const { value, alerts } = await recordedRun(policies.drill, input, async (session) => ({
-    value: await runDrill({ ...session.input, id: session.runId, snapshot: input.snapshot, keep: input.keep, tier: input.tier, openRepository: session.openRepository }),
-  }));
+  const { value, alerts } = await recordedRun(policies.drill, input, async (session) => {
+    const result = await runDrill({ ...session.input, id: session.runId, snapshot: input.snapshot, keep: input.keep, tier: input.tier, openRepository: session.openRepository });
+    // For the dead man's switch: a missed RTO restored everything, too slowly (partial); failed or blocked did not.
+    const verdict = result.drill.verdict;
+    return { value: result, status: verdict === 'met' ? 'succeeded' : verdict === 'missed' ? 'partial' : 'failed' };
+  });
   return { ...value, alerts };
 }
 

@@ -27,6 +27,7 @@ import { lockRepository, type HeldLock } from '../runs/repository-lock.js';
 import { RunLock } from '../runs/run-lock.js';
 import { RunRecorder } from '../runs/run-recorder.js';
 import type { AlertRecord, RunRecord, RunStatus } from '../store/records.js';
+import { deadMansSwitch, type DeadMansSwitch } from '../notify/ping.js';
 import type { UseCasePolicy } from './policies.js';
 
 /** The context a use case body works with: every write and event goes through redaction. */
@@ -49,7 +50,7 @@ export interface Session {
   openRepository(tier?: Tier): Promise<OpenedRepository>;
 }
 
-/** What a body returns: its value, and for a recorded run how it ended (default succeeded). */
+/** What a body returns: its value, and how it ended (default succeeded): a recorded run's status, and what the dead man's switch hears. */
 export interface Ending<T> {
   value: T;
   status?: RunStatus;
@@ -62,22 +63,31 @@ export interface UseCaseOutcome<T> {
   run?: RunRecord;
   /** Alerts the rules raised when the action ended (policy `alerts`). */
   alerts: AlertRecord[];
+  /** How it ended: its run's status, else what the body said (a drill: from its verdict), else succeeded. */
+  status?: RunStatus;
 }
+
+/** The actions a runbook's dead man's switch (`alerts.ping`) hears of, and how its pings name them. */
+const PINGED: Readonly<Record<string, string>> = { backup: 'backup', 'restore-drill': 'drill' };
 
 export async function recordedRun<T>(policy: UseCasePolicy, unredacted: RunContext, body: (session: Session) => Promise<Ending<T>>): Promise<UseCaseOutcome<T>> {
   const input = await redactedRun(unredacted);
+  const kind = PINGED[policy.action];
+  const ping = kind === undefined ? undefined : deadMansSwitch({ runbook: input.runbook, env: input.env, emit: input.emit, kind });
   let alerts: AlertRecord[] = [];
-  let outcome: Omit<UseCaseOutcome<T>, 'alerts'>;
+  let outcome: Omit<UseCaseOutcome<T>, 'alerts'> | undefined;
   try {
-    outcome = await underLocks(policy, input, body);
+    outcome = await underLocks(policy, input, body, ping);
   } finally {
     // Outside the locks: a rule never waits on the repository.
     if (policy.alerts) alerts = await alertsAfter(input);
+    // Partial, cancelled or thrown: all a failure to the switch. It never throws.
+    await ping?.finish(outcome === undefined ? (input.signal?.aborted ? 'cancelled' : 'failed') : (outcome.status ?? 'succeeded'));
   }
   return { ...outcome, alerts };
 }
 
-async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body: (session: Session) => Promise<Ending<T>>): Promise<Omit<UseCaseOutcome<T>, 'alerts'>> {
+async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body: (session: Session) => Promise<Ending<T>>, ping?: DeadMansSwitch): Promise<Omit<UseCaseOutcome<T>, 'alerts'>> {
   const { runbook, clock, emit, actor } = input;
   const kind = policy.records === 'nothing' || policy.records === 'drill' ? undefined : policy.records;
   const recorder = kind === undefined ? undefined : new RunRecorder(input.store, clock, emit, { runbook: runbook.name, kind, actor });
@@ -88,6 +98,8 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
   const runLock = policy.runLock
     ? await RunLock.acquire(input.home, { runbook: runbook.name, startedAt: recorder?.record.startedAt ?? clock.now().toISOString(), runId: recorder?.id, by: `${actor.user} (${actor.face}) ${policy.action}` })
     : undefined;
+  // Started once the run lock is held: a run refused by it never ran (the holder pings for itself).
+  ping?.start(runId);
   try {
     await recorder?.start();
     const stackOf = (tier: Tier) => openRepositoryStack(runbook, { env: input.env, home: input.home, emit, runId, tier });
@@ -145,7 +157,7 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
       throw e;
     }
     const run = recorder ? await recorder.finish(ending.status ?? 'succeeded', ending.error) : undefined;
-    return { value: ending.value, ...(run ? { run } : {}) };
+    return { value: ending.value, ...(run ? { run } : {}), status: run?.status ?? ending.status ?? 'succeeded' };
   } finally {
     for (const lock of held.reverse()) await lock.release();
     await runLock?.release();
