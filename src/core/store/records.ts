@@ -145,7 +145,11 @@ export interface DeliveryRecord {
   lastAttemptAt?: string;
   lastError?: string;
   deliveredAt?: string;
-  /** A process trying it now holds it until claimUntil (a dead one's claim lapses). */
+  /**
+   * The process that claimed it last (host:pid:…): with claimUntil in the
+   * future it is trying it now (a dead one's claim lapses); after an attempt,
+   * the one that made it (delivered: who sent it).
+   */
   claimedBy?: string;
   claimUntil?: string;
   receipt?: DeliveryReceipt;

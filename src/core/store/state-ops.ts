@@ -79,10 +79,11 @@ export function claimDeliveries(state: StateFile, options: ClaimOptions): Claime
 /** Returns false, changing nothing, unless `owner` holds the delivery's claim. */
 export function finishDelivery(state: StateFile, id: string, owner: string, result: DeliveryResult, limits: StoreLimits): boolean {
   const d = state.deliveries.find((e) => e.id === id);
-  if (d === undefined || d.status !== 'pending' || d.claimedBy !== owner) return false;
+  // A claim that was already finished (no claimUntil) cannot be finished twice.
+  if (d === undefined || d.status !== 'pending' || d.claimedBy !== owner || d.claimUntil === undefined) return false;
   d.attempts += 1;
   d.lastAttemptAt = result.at.toISOString();
-  delete d.claimedBy;
+  // claimedBy stays: it says which process made the last attempt (and, delivered, who sent it).
   delete d.claimUntil;
   if (result.ok) {
     d.status = 'delivered';

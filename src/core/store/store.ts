@@ -102,7 +102,8 @@ export interface Store {
   /**
    * Records an attempt's result, only while `owner` still holds the claim
    * (else returns false and changes nothing: the claim lapsed and another
-   * process took the delivery over). Releases the claim.
+   * process took the delivery over). Releases the claim (claimUntil), keeping
+   * claimedBy as who made the attempt.
    */
   finishDelivery(id: string, owner: string, result: DeliveryResult): Promise<boolean>;
   /** Newest first (by createdAt). */

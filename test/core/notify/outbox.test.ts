@@ -136,7 +136,7 @@ describe('deliverDue', () => {
     expect(await deliver(300)).toMatchObject({ retrying: 1, left: 1 });
     const [d] = await store.listDeliveries();
     expect(d).toMatchObject({ status: 'pending', attempts: 1, lastError: "hook (webhook): not finished within this process's delivery budget" });
-    expect(d!.claimedBy).toBeUndefined();
+    expect(d!.claimUntil).toBeUndefined();
   });
 });
 

@@ -270,7 +270,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         const [next] = await claim(store, 'p2', 1);
         expect(next).toMatchObject({ id: 'resolved', previous: { ts: '111.222' } });
         expect((await store.listDeliveries({ status: 'delivered' }))[0]).toMatchObject({ id: 'raised', attempts: 1, deliveredAt: at(1), receipt: { ts: '111.222' } });
-        expect((await store.listDeliveries({ status: 'delivered' }))[0]!.claimedBy).toBeUndefined();
+        expect((await store.listDeliveries({ status: 'delivered' }))[0]).toMatchObject({ claimedBy: 'p1' });
+        expect((await store.listDeliveries({ status: 'delivered' }))[0]!.claimUntil).toBeUndefined();
       });
 
       it('gives no previous receipt from an earlier raising of the same key', async () => {
@@ -291,6 +292,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await store.putAlert(alert('k'), [delivery('resolved', 'k', 'slack', { transition: 'resolved' })]);
         await claim(store, 'p1');
         expect(await store.finishDelivery('raised', 'p1', { ok: false, at: now(0), error: 'slack (hooks.example): HTTP 500', permanent: false, nextAttemptAt: now(2) })).toBe(true);
+        // That attempt is finished: its result cannot be recorded twice.
+        expect(await store.finishDelivery('raised', 'p1', { ok: true, at: now(0) })).toBe(false);
         expect(await claim(store, 'p1', 1)).toEqual([]);
         const [again] = await claim(store, 'p1', 2);
         expect(again).toMatchObject({ id: 'raised', attempts: 1, lastError: 'slack (hooks.example): HTTP 500', status: 'pending', nextAttemptAt: at(2) });
