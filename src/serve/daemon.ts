@@ -133,7 +133,8 @@ async function acquireServeLock(home: string, clock: CommandContext['clock']): P
 }
 
 async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<ServeOutcome> {
-  const outbox: { loop?: OutboxLoop; sinks: ReadonlyMap<string, Sink> } = { sinks: new Map() };
+  /** `pending`: deliveries of serve's sinks still owed after the last pass (for /healthz). */
+  const outbox: { loop?: OutboxLoop; sinks: ReadonlyMap<string, Sink>; pending?: number } = { sinks: new Map() };
   // Every store write of serve's own (jobs, the timer, the catalog) that owes people a message wakes the outbox loop.
   const store = wakingOnTransitions(await options.ctx.store(), () => outbox.loop?.wake());
   const ctx: CommandContext = { ...options.ctx, store: async () => store };
@@ -281,6 +282,8 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
               runbooks: catalog.current().length,
               running: sched.running().map((j) => `${j.runbook} ${j.kind}`),
               next: sched.upcoming(1)[0]?.runAt.toISOString(),
+              alertSinks: [...outbox.sinks.keys()],
+              ...(outbox.pending !== undefined ? { alertDeliveriesPending: outbox.pending } : {}),
               ...options.healthDetails?.(),
             },
           };
@@ -297,6 +300,7 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
       owner: outboxOwner(),
       intervalMs: options.outboxIntervalMs ?? 1_000,
       onProblem: (p) => log('warn', `lifeboat serve: alert ${p.delivery.transition} of ${p.delivery.alertKey} not delivered: ${p.message}`),
+      onPass: (counts) => void (outbox.pending = counts.left),
       onError: (e) => log('warn', `lifeboat serve: alert deliveries: ${(e as Error).message ?? String(e)}`),
     });
     staleTimer = setInterval(() => {

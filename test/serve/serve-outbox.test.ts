@@ -60,6 +60,7 @@ async function runServe(options: { store: MemoryStore; http: RecordingHttpServer
     },
   };
   const logs: string[] = [];
+  let opsUrl: string | undefined;
   const ctx: CommandContext = {
     ...commandContext({ store: options.store }),
     ...(await runbooks(options.schedule)),
@@ -75,10 +76,16 @@ async function runServe(options: { store: MemoryStore; http: RecordingHttpServer
     shutdownDeadlineMs: 5_000,
     staleCheckMs: 3_600_000,
     outboxIntervalMs: options.intervalMs,
+    ops: { host: '127.0.0.1', port: 0 },
+    started: async ({ ops }) => void (opsUrl = ops?.url),
     buildSinks: async () => ({ sinks: new Map([['hook', httpTestSink('hook', options.http.url)]]), unavailable: [{ name: 'pager', reason: 'PD_ROUTING_KEY is not set' }] }),
     announcer: { announce: async (runbook, startsAt) => ({ runbook: runbook.name, startsAt }), result: async () => undefined },
   });
-  return { stop: async () => (stop.abort(), await running), logs };
+  const health = async () => {
+    if (opsUrl === undefined) return undefined;
+    return (await (await fetch(`${opsUrl}/healthz`)).json()) as Record<string, unknown>;
+  };
+  return { stop: async () => (stop.abort(), await running), logs, health };
 }
 
 describe('serve delivers the outbox', () => {
@@ -92,6 +99,15 @@ describe('serve delivers the outbox', () => {
       await store.putAlert(alert, deliveriesFor({ alert, transition: 'raised', runbook: routes, clock: systemClock }));
       await http.waitFor((r) => r.pathname === '/hook');
       expect(received(http.requests, 'hook')).toEqual(['raised failed-run:app → 200']);
+      // /healthz says which sinks serve delivers to and how many of their deliveries are still owed.
+      const deadline = Date.now() + 5_000;
+      let health = await served.health();
+      while (health?.alertDeliveriesPending !== 0) {
+        expect(Date.now() < deadline, `healthz: ${JSON.stringify(health)}`).toBe(true);
+        await new Promise((r) => setTimeout(r, 100));
+        health = await served.health();
+      }
+      expect(health).toMatchObject({ alertSinks: ['hook'], alertDeliveriesPending: 0 });
     } finally {
       await served.stop();
     }
