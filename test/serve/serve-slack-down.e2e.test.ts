@@ -4,6 +4,8 @@
  * nothing listens yet. The scheduler still runs a due backup and /metrics
  * shows it; /healthz answers 200 with `slack: disconnected`. When the
  * stand-in comes up on that port, the app connects (backoff, not a restart).
+ * A backup the CLI ran while Slack was down raised an alert: it is posted
+ * once Slack is up, once.
  * A refused bot token is a clear log line and a /healthz reason, and the
  * scheduler goes on.
  */
@@ -86,6 +88,16 @@ describe('serve with Slack down', () => {
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^lifeboat_backup_last_success_timestamp_seconds\{runbook="demo"\} \d/m);
 
+    // A backup started from the CLI fails while Slack is down: its critical alert waits in the outbox.
+    const brokenFile = writePipelineRunbook(join(t.dir, 'runbooks'), 'broken', { sources: [{ name: 'files', path: join(t.dir, 'missing') }], repo: join(t.dir, 'repo-broken') });
+    const brokenDoc = parse(await readFile(brokenFile, 'utf8')) as Record<string, unknown>;
+    brokenDoc.alerts = { slack: '#backups' };
+    await writeFile(brokenFile, stringify(brokenDoc));
+    expect((await runCli(['init', 'broken'], { env: t.env, cwd: t.dir })).code).toBe(0);
+    const failed = await runCli(['backup', 'broken'], { env: t.env, cwd: t.dir });
+    expect(failed.code, failed.stderr).toBe(1);
+    const alertPosts = (f: FakeSlack) => f.callsOf('chat.postMessage').filter((c) => JSON.stringify(c).includes('broken'));
+
     await served.waitFor(/Slack unreachable: cannot verify the bot token with Slack \(auth\.test\): .*; retrying in/, 30_000);
     const down = await health(url);
     expect(down.status).toBe(200);
@@ -101,6 +113,11 @@ describe('serve with Slack down', () => {
     await served.waitFor(/Slack app running \(Socket Mode\)/, 30_000);
     await expect.poll(async () => (await health(url)).body.slack, { timeout: 10_000 }).toBe('connected');
     expect((await health(url)).status).toBe(200);
+    // The alert raised while Slack was down is posted once Slack answers, once.
+    await expect.poll(() => alertPosts(fake).length, { timeout: 30_000, interval: 250 }).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 2_000)); // two more outbox rounds: nothing posts it again
+    expect(alertPosts(fake)).toHaveLength(1);
+    expect(JSON.stringify(alertPosts(fake)[0])).toContain('#backups');
 
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);
