@@ -126,6 +126,8 @@ describe('secrets printed by a hook and a stream source', () => {
     const post = await postSigned(served.slackPort, slashBody({ command: '/backup', text: 'leaky', user: USER, channel: 'CBACKUPS', responseUrl: fake.responseUrl('leaky-1') }), { secret: SIGNING_SECRET });
     expect(post.status).toBe(200);
     await expect.poll(() => fake.callsOf('chat.update').some((c) => String(c.body.text).startsWith('/backup leaky: partial')), { timeout: 30_000, interval: 200 }).toBe(true);
+    // The alert the partial run raised reaches the channel through the outbox (serve's delivery loop).
+    await expect.poll(() => fake.callsOf('chat.postMessage').some((c) => JSON.stringify(c.body).includes('failed-run:leaky')), { timeout: 30_000, interval: 200 }).toBe(true);
     const metrics = await (await fetch(`${served.metricsUrl}/metrics`)).text();
     serve.kill('SIGTERM');
     expect(await served.exited).toBe(0);
@@ -149,8 +151,6 @@ describe('secrets printed by a hook and a stream source', () => {
     expect(state).toMatch(/\[redacted (?:HOOK_TOKEN|DUMP_KEY)\]/);
     expect(state).toContain(`PGPASSWORD=[redacted PGPASSWORD]`);
     expect(state).toContain('[redacted SLACK_BOT_TOKEN]');
-    // The alert the failure raised is stored (redacted, above). It reaches Slack through the outbox
-    // (src/core/notify/outbox.ts) once serve delivers from it; the in-process notifier that posted it is gone.
     expect(state).toContain('failed-run:leaky');
     expect(metrics).toContain('lifeboat_');
     // The failure shown in Slack names the script, not where it lives on the server.
