@@ -352,32 +352,17 @@ function delay(ms: number): Promise<void> {
 
 /** The store, with `onTransition` called after each alert write that owes sinks a delivery. */
 function wakingOnTransitions(store: Store, onTransition: () => void): Store {
-  return {
-    ...bound(store),
-    putAlert: async (alert, deliveries, options) => {
-      const written = await store.putAlert(alert, deliveries, options);
-      if (written && deliveries !== undefined && deliveries.length > 0) onTransition();
-      return written;
+  const putAlert: Store['putAlert'] = async (alert, deliveries, options) => {
+    const written = await store.putAlert(alert, deliveries, options);
+    if (written && deliveries !== undefined && deliveries.length > 0) onTransition();
+    return written;
+  };
+  // Every other method is the store's own, bound to it (the JSON store's methods use private fields).
+  return new Proxy(store, {
+    get(target, name) {
+      if (name === 'putAlert') return putAlert;
+      const value: unknown = Reflect.get(target, name, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
-  };
-}
-
-/** A Store's methods as plain functions (class methods lose `this` when spread). */
-function bound(store: Store): Store {
-  return {
-    putRun: (r) => store.putRun(r),
-    getRun: (id) => store.getRun(id),
-    listRuns: (o) => store.listRuns(o),
-    putDrill: (d) => store.putDrill(d),
-    listDrills: (o) => store.listDrills(o),
-    putAlert: (a, d, o) => store.putAlert(a, d, o),
-    getAlert: (k) => store.getAlert(k),
-    listAlerts: (o) => store.listAlerts(o),
-    claimDeliveries: (o) => store.claimDeliveries(o),
-    finishDelivery: (id, owner, r) => store.finishDelivery(id, owner, r),
-    listDeliveries: (o) => store.listDeliveries(o),
-    appendAudit: (e) => store.appendAudit(e),
-    listAudit: (o) => store.listAudit(o),
-    close: () => store.close(),
-  };
+  });
 }
