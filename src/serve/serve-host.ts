@@ -104,6 +104,6 @@ async function startSlack(portOption: string | undefined, ctx: CommandContext, p
   }
   // No stop signal here: runs started from Slack get the same shutdown deadline as scheduled
   // ones (serve waits for the face to go idle), and face.stop() cancels what is left.
-  const face = createSlackApp({ ...config, home: ctx.home, runbooksDir: ctx.runbooksDir, cwd: ctx.cwd, env: ctx.env, store: ctx.store, clock: ctx.clock, pinnedRunbook });
+  const face = createSlackApp({ ...config, home: ctx.home, runbooksDir: ctx.runbooksDir, cwd: ctx.cwd, env: ctx.env, store: ctx.store, clock: ctx.clock, pinnedRunbook, ...(ctx.config ? { config: ctx.config } : {}) });
   return { face, mode: config.connection.mode };
 }

@@ -16,7 +16,7 @@ import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type RespondFn, type t
 import type { CommandResult } from '../../commands/command.js';
 import type { GroupResolver } from '../../commands/support/access.js';
 import { knownSecretsFor } from '../../commands/support/known-secrets.js';
-import { ACK_ACTION_ID, systemClock, type Clock, type Redactor, type Runbook, type Store } from '../core/index.js';
+import { ACK_ACTION_ID, systemClock, type Clock, type LifeboatConfig, type Redactor, type Runbook, type Store } from '../core/index.js';
 import { announceDrill, postDrillResult } from './announce.js';
 import type { FaceLogger, PostedMessage, SlackApi } from './api.js';
 import { SlackFaceError } from './errors.js';
@@ -46,6 +46,8 @@ export interface SlackAppOptions {
   signal?: AbortSignal;
   /** Serve's last good runbooks: names resolve here before the runbooks folder. */
   pinnedRunbook?(name: string): Runbook | undefined;
+  /** lifeboat.yaml (alert routes and repeat), passed to every command a request runs. */
+  config?: LifeboatConfig;
   /** Web API base URL; tests point it at a local stand-in. Default https://slack.com/api/. */
   slackApiUrl?: string;
   /** Minimum time between chat.update calls of one live message (default 1000 ms). */
@@ -174,6 +176,7 @@ export function createSlackApp(options: SlackAppOptions): SlackFace {
       env: options.env,
       store: options.store,
       ...(options.pinnedRunbook ? { pinnedRunbook: options.pinnedRunbook } : {}),
+      ...(options.config ? { config: options.config } : {}),
       signal: shutdown.signal,
       secrets: () => secrets,
       learnSecrets,

@@ -14,7 +14,7 @@ import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { invokeCommand } from '../../commands/invoke.js';
 import type { GroupResolver } from '../../commands/support/access.js';
 import { ackCommand } from '../../commands/ack.js';
-import { ExitCode, listRunbooks, newRecordId, runbookOfAlertKey, type Actor, type Clock, type EngineEvent, type Redactor, type Runbook, type Store } from '../core/index.js';
+import { ExitCode, listRunbooks, newRecordId, runbookOfAlertKey, type Actor, type Clock, type EngineEvent, type LifeboatConfig, type Redactor, type Runbook, type Store } from '../core/index.js';
 import type { FaceLogger, SlackApi } from './api.js';
 import { problemMessage, type ProblemKind } from './blocks/errors.js';
 import { helpMessage, SLASH_USAGE } from './blocks/help.js';
@@ -52,6 +52,8 @@ export interface HandlerDeps {
   env: Readonly<Record<string, string | undefined>>;
   store(): Promise<Store>;
   pinnedRunbook?(name: string): Runbook | undefined;
+  /** lifeboat.yaml: every command a request runs gets it (alert routes, repeat). */
+  config?: LifeboatConfig;
   /** Cancels running backups and drills (the face's stop). */
   signal: AbortSignal;
   /** The known secrets as last learned, and a way to learn them again (runbooks come and go under serve). */
@@ -77,6 +79,7 @@ export function slackHandlers(deps: HandlerDeps): SlackHandlers {
     store: deps.store,
     resolveGroup: deps.resolveGroup,
     ...(deps.pinnedRunbook ? { pinnedRunbook: deps.pinnedRunbook } : {}),
+    ...(deps.config ? { config: deps.config } : {}),
   });
 
   // Alerts a run started here raises reach Slack through the outbox (src/core/notify/outbox.ts), like

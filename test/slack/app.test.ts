@@ -18,7 +18,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { ignoreEvents } from '../../src/core/events.js';
 import { openJsonStore, type Store } from '../../src/core/store/index.js';
 import type { AlertRecord } from '../../src/core/store/records.js';
-import { ACK_ACTION_ID, slackSink } from '../../src/core/index.js';
+import { ACK_ACTION_ID, DEFAULT_REPEAT_MS, slackSink } from '../../src/core/index.js';
 import { createSlackApp, type SlackFace } from '../../src/slack/app.js';
 import { TEST_KEYS_ENV } from '../helpers/cli.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
@@ -98,6 +98,8 @@ beforeAll(async () => {
     updateIntervalMs: 100,
     retries: 0,
     logLevel: LogLevel.ERROR,
+    // lifeboat.yaml as serve loaded it: runbooks that name no route send critical alerts to `team-hook`.
+    config: { notify: { 'team-hook': { type: 'webhook', url: 'http://127.0.0.1:9/hook' } }, alerts: { repeatMs: DEFAULT_REPEAT_MS, notify: [{ sink: 'team-hook', severity: 'critical' }] } },
   });
   port = (await face.start()).port!;
 });
@@ -283,6 +285,9 @@ describe('Slack face through the real HTTPReceiver', () => {
     expect(String(final.body.text)).toMatch(/^\/backup broken: every source failed: source db/);
     expect(text(final)).toContain('Failed in stage *discover*: `SOURCE_FAILED` every source failed: source db');
     expect(await store.getAlert('failed-run:broken')).toMatchObject({ status: 'open', severity: 'critical' });
+    // The run had serve's lifeboat.yaml: its alert is routed by the default route there.
+    const owed = (await store.listDeliveries({ runbook: 'broken' })).filter((d) => d.alertKey === 'failed-run:broken');
+    expect(owed.map((d) => [d.sink, d.transition])).toEqual([['team-hook', 'raised']]);
   });
 
   it('the audit log holds every Slack request, allowed and refused', async () => {
