@@ -383,6 +383,15 @@ function childVariableProblem(name: string): string | undefined {
 
 type ValueRefDraft = { env?: unknown; file?: unknown };
 
+/** A value by reference names exactly one place: `{ env: NAME }` or `{ file: PATH }`. */
+function exactlyOneOfEnvOrFile(v: ValueRefDraft, ctx: z.RefinementCtx): void {
+  if (v.env !== undefined && v.file !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['file'], message: 'Both "env" and "file" are set (expected one of them)', input: undefined });
+  } else if (v.env === undefined && v.file === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'Neither "env" nor "file" is set (expected { env: NAME } or { file: PATH })', input: undefined });
+  }
+}
+
 const childValueRef = z
   .strictObject({
     env: doc(
@@ -401,13 +410,7 @@ const childValueRef = z
       valueType: 'path',
     }),
   })
-  .superRefine((v: ValueRefDraft, ctx) => {
-    if (v.env !== undefined && v.file !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['file'], message: 'Both "env" and "file" are set (expected one of them)', input: undefined });
-    } else if (v.env === undefined && v.file === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'Neither "env" nor "file" is set (expected { env: NAME } or { file: PATH })', input: undefined });
-    }
-  }, whenMapping);
+  .superRefine(exactlyOneOfEnvOrFile, whenMapping);
 
 const childValue = z
   .any()
@@ -618,13 +621,7 @@ const pingUrl = z
           valueType: 'path',
         }),
       })
-      .superRefine((v: ValueRefDraft, ctx) => {
-        if (v.env !== undefined && v.file !== undefined) {
-          ctx.addIssue({ code: 'custom', path: ['file'], message: 'Both "env" and "file" are set (expected one of them)', input: undefined });
-        } else if (v.env === undefined && v.file === undefined) {
-          ctx.addIssue({ code: 'custom', message: 'Neither "env" nor "file" is set (expected { env: NAME } or { file: PATH })', input: undefined });
-        }
-      }, whenMapping),
+      .superRefine(exactlyOneOfEnvOrFile, whenMapping),
   )
   .transform((ref) => (ref.env !== undefined ? { kind: 'env' as const, name: ref.env } : { kind: 'file' as const, path: ref.file ?? '', create: false }));
 
