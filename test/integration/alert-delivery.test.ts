@@ -204,37 +204,53 @@ async function startSmtp(): Promise<{ port: number; mails: Mail[]; refusing: boo
   };
 }
 
+/** serve with a Slack stand-in and a signed webhook, both routed every alert of `ledger`. */
+async function serveWithSlackAndHook() {
+  const slack = await startFakeSlack();
+  cleanups.push(() => slack.close());
+  const hook = await startRecordingHttp();
+  cleanups.push(() => hook.close());
+  const p = await place({
+    notify: {
+      'oncall-slack': { type: 'slack', channel: '#backups' },
+      hook: { type: 'webhook', url: `${hook.url}/lifeboat`, secret: { env: 'HOOK_SECRET' } },
+    },
+    alerts: { notify: ['oncall-slack', 'hook'] },
+  }, { SLACK_API_URL: slack.apiUrl });
+  await startServe(p, slack.apiUrl);
+  return { slack, hook, p };
+}
+
+/** Within 5 s, the Slack stand-in and the webhook both have the alert. */
+async function bothReceive(slack: FakeSlack, hook: RecordingHttpServer, key: string): Promise<void> {
+  await eventually('the Slack post of the alert', () => (slackPostsOf(slack, key).length > 0 ? true : undefined), 5000);
+  await eventually('the webhook call of the alert', () => (received(hook, '/lifeboat', key).length > 0 ? true : undefined), 5000);
+}
+
+/** The alert's two deliveries, once the store records both delivered. */
+function bothDelivered(home: string, key: string) {
+  return eventually(
+    'both deliveries recorded as delivered',
+    async () => {
+      const all = (await deliveries(home)).filter((d) => d.alertKey === key);
+      return all.length === 2 && all.every((d) => d.status === 'delivered') ? all : undefined;
+    },
+    10_000,
+  );
+}
+
 describe('a CLI backup fails while serve runs with Slack and a webhook', () => {
   it('both get the alert within 5 s, and each gets it once though the CLI and serve could both deliver', async () => {
-    const slack = await startFakeSlack();
-    cleanups.push(() => slack.close());
-    const hook = await startRecordingHttp();
-    cleanups.push(() => hook.close());
-    const p = await place({
-      notify: {
-        'oncall-slack': { type: 'slack', channel: '#backups' },
-        hook: { type: 'webhook', url: `${hook.url}/lifeboat`, secret: { env: 'HOOK_SECRET' } },
-      },
-      alerts: { notify: ['oncall-slack', 'hook'] },
-    }, { SLACK_API_URL: slack.apiUrl });
-    await startServe(p, slack.apiUrl);
+    const { slack, hook, p } = await serveWithSlackAndHook();
 
     const failed = await cli(p, ['backup', 'ledger']);
     expect(failed.code, failed.stderr).toBe(1);
     const key = 'failed-run:ledger';
     // Within 5 s of the failing command's end, both have it.
-    await eventually('the Slack post of the alert', () => (slackPostsOf(slack, key).length > 0 ? true : undefined), 5000);
-    await eventually('the webhook call of the alert', () => (received(hook, '/lifeboat', key).length > 0 ? true : undefined), 5000);
+    await bothReceive(slack, hook, key);
 
     // Once the store says every delivery is done, nobody sends it again: count what arrived.
-    const done = await eventually(
-      'both deliveries recorded as delivered',
-      async () => {
-        const all = (await deliveries(p.home)).filter((d) => d.alertKey === key);
-        return all.length === 2 && all.every((d) => d.status === 'delivered') ? all : undefined;
-      },
-      10_000,
-    );
+    const done = await bothDelivered(p.home, key);
     expect(done.map((d) => d.sink).sort()).toEqual(['hook', 'oncall-slack']);
     expect(slackPostsOf(slack, key)).toHaveLength(1);
     expect(received(hook, '/lifeboat', key)).toHaveLength(1);
@@ -254,34 +270,15 @@ describe('a CLI backup fails while serve runs with Slack and a webhook', () => {
 
 describe('a cron CLI without the sinks\' secrets', () => {
   it('raises the alert; serve, which has them, delivers it within 5 s', async () => {
-    const slack = await startFakeSlack();
-    cleanups.push(() => slack.close());
-    const hook = await startRecordingHttp();
-    cleanups.push(() => hook.close());
-    const p = await place({
-      notify: {
-        'oncall-slack': { type: 'slack', channel: '#backups' },
-        hook: { type: 'webhook', url: `${hook.url}/lifeboat`, secret: { env: 'HOOK_SECRET' } },
-      },
-      alerts: { notify: ['oncall-slack', 'hook'] },
-    }, { SLACK_API_URL: slack.apiUrl });
-    await startServe(p, slack.apiUrl);
+    const { slack, hook, p } = await serveWithSlackAndHook();
 
     // The issue's case: the process that raised the alert cannot post it.
     const { SLACK_BOT_TOKEN: _token, HOOK_SECRET: _secret, ...cronEnv } = p.env;
     const failed = await runCli(['backup', 'ledger'], { env: cronEnv, cwd: p.dir });
     expect(failed.code, failed.stderr).toBe(1);
     const key = 'failed-run:ledger';
-    await eventually('the Slack post of the alert', () => (slackPostsOf(slack, key).length > 0 ? true : undefined), 5000);
-    await eventually('the webhook call of the alert', () => (received(hook, '/lifeboat', key).length > 0 ? true : undefined), 5000);
-    const done = await eventually(
-      'both deliveries recorded as delivered',
-      async () => {
-        const all = (await deliveries(p.home)).filter((d) => d.alertKey === key);
-        return all.length === 2 && all.every((d) => d.status === 'delivered') ? all : undefined;
-      },
-      10_000,
-    );
+    await bothReceive(slack, hook, key);
+    const done = await bothDelivered(p.home, key);
     expect(done.map((d) => d.sink).sort()).toEqual(['hook', 'oncall-slack']);
     // Sent by serve: with the bot token and a signature only serve holds the secrets for.
     const [post] = slackPostsOf(slack, key);
