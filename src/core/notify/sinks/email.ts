@@ -13,7 +13,6 @@
  * as is not getting an answer at all.
  */
 import { createHash } from 'node:crypto';
-import nodemailer from 'nodemailer';
 import { SinkError, type Sink, type SinkMessage } from '../sink.js';
 import { detailLines, summaryLine } from './alert-text.js';
 
@@ -69,6 +68,8 @@ export function emailSink(options: EmailSinkOptions): Sink {
     name: options.name,
     type: 'email',
     async send(message, signal) {
+      // Loaded on first use: nodemailer is most of a megabyte that every command would otherwise parse at start.
+      const { default: nodemailer } = await import('nodemailer');
       // A connection per delivery: alerts are few, and nothing is left open when a process ends.
       const transport = nodemailer.createTransport({
         host: options.smtp.host,
