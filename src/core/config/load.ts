@@ -19,7 +19,7 @@ import type { z } from 'zod';
 import { LifeboatError } from '../errors.js';
 import { closest, formatIssue, issueAt, type RunbookIssue } from '../runbook/issues.js';
 import { keyPosition, missingPosition, parseYamlSource, valuePosition, type YamlSource } from '../runbook/yaml-source.js';
-import { ALERTS_KEYS, configSchema, REF_KEYS, ROUTE_KEYS, SECRET_FIELDS, SINK_KEYS, SMTP_KEYS, TOP_KEYS } from './schema.js';
+import { ALERTS_KEYS, configSchema, REF_KEYS, ROUTE_KEYS, SECRET_FIELDS, SINK_KEYS, SMTP_KEYS, STORE_KEYS, TOP_KEYS } from './schema.js';
 import { defaultConfig, type LifeboatConfig } from './types.js';
 
 export const SYSTEM_CONFIG_FILE = '/etc/lifeboat/lifeboat.yaml';
@@ -135,6 +135,8 @@ function dataAt(data: unknown, at: readonly PropertyKey[]): { found: boolean; va
 /** The keys a mapping at `at` may have, for "did you mean" hints. */
 function allowedKeys(at: readonly PropertyKey[], data: unknown): readonly string[] {
   if (at.length === 0) return TOP_KEYS;
+  if (isStoreUrl(at)) return REF_KEYS;
+  if (at.length === 1 && at[0] === 'store') return STORE_KEYS;
   const last = at.at(-1);
   if (typeof last === 'string' && SECRET_FIELDS.has(last)) return REF_KEYS;
   if (at.length === 1 && at[0] === 'alerts') return ALERTS_KEYS;
@@ -147,7 +149,9 @@ function allowedKeys(at: readonly PropertyKey[], data: unknown): readonly string
   return [];
 }
 
-const isSecretPath = (at: readonly PropertyKey[]) => at.some((seg) => typeof seg === 'string' && SECRET_FIELDS.has(seg));
+/** `store.url`: a secret (the URL holds the password), unlike a webhook's `url`. */
+const isStoreUrl = (at: readonly PropertyKey[]) => at[0] === 'store' && at[1] === 'url';
+const isSecretPath = (at: readonly PropertyKey[]) => isStoreUrl(at) || at.some((seg) => typeof seg === 'string' && SECRET_FIELDS.has(seg));
 
 function describe(value: unknown, secret: boolean): string {
   if (Array.isArray(value)) return 'a list';
@@ -181,7 +185,7 @@ function toIssues(issue: z.core.$ZodIssue, src: YamlSource, data: unknown, file:
   const here = dataAt(data, at);
   if (issue.code === 'invalid_type') {
     const last = at.at(-1);
-    const expected = typeof last === 'string' && SECRET_FIELDS.has(last) ? 'a reference: { env: NAME } or { file: PATH }' : (EXPECTED[issue.expected] ?? issue.expected);
+    const expected = (typeof last === 'string' && SECRET_FIELDS.has(last)) || (isStoreUrl(at) && at.length === 2) ? 'a reference: { env: NAME } or { file: PATH }' : (EXPECTED[issue.expected] ?? issue.expected);
     if (!here.found && at.length > 0) return [issueAt(file, missingPosition(src, at.slice(0, -1)), at, `Missing required field (expected ${expected})`)];
     const message = here.value === null ? `Empty value (expected ${expected})` : `Got ${describe(here.value, isSecretPath(at))} (expected ${expected})`;
     return [issueAt(file, valuePosition(src, at), at, message)];

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { AlertRoute, SecretRef } from '../runbook/types.js';
 import { DURATION_EXAMPLES, parseDuration } from '../runbook/units.js';
-import { DEFAULT_REPEAT_MS, type LifeboatConfig, type SinkConfig } from './types.js';
+import { DEFAULT_REPEAT_MS, DEFAULT_STORE_KEEP_MS, type LifeboatConfig, type SinkConfig } from './types.js';
 
 export const SINK_TYPES = ['slack', 'webhook', 'ntfy', 'pagerduty', 'email'] as const;
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
@@ -165,7 +165,8 @@ export const SMTP_KEYS: readonly string[] = Object.keys(shapes.email.shape.smtp.
 export const REF_KEYS: readonly string[] = ['env', 'file'];
 export const ROUTE_KEYS: readonly string[] = ['sink', 'severity'];
 export const ALERTS_KEYS: readonly string[] = ['repeat', 'notify'];
-export const TOP_KEYS: readonly string[] = ['notify', 'alerts'];
+export const TOP_KEYS: readonly string[] = ['notify', 'alerts', 'store'];
+export const STORE_KEYS: readonly string[] = ['url', 'keep'];
 /** Fields that hold secret references. */
 export const SECRET_FIELDS: ReadonlySet<string> = new Set(['token', 'secret', 'routingKey', 'password']);
 
@@ -292,6 +293,13 @@ const repeat = () =>
 /** A repeat interval (`4h`): durations as in runbooks, more than zero. Shared with the runbook schema. */
 export const repeatInterval = repeat;
 
+/** `store:` — PostgreSQL by a URL given by reference (it holds the password), history kept by age. */
+const storeSchema = (baseDir: string) =>
+  z.strictObject({
+    url: secretRef('The store URL', baseDir),
+    keep: repeat().optional(),
+  });
+
 export function configSchema(baseDir: string) {
   return z
     .strictObject({
@@ -310,6 +318,7 @@ export function configSchema(baseDir: string) {
           notify: alertRoutes().default([]),
         })
         .prefault({}),
+      store: storeSchema(baseDir).optional(),
     })
     .superRefine((c: { notify?: unknown; alerts?: { notify?: unknown } }, ctx) => {
       // The default route must name sinks that exist: there is no implicit sink at this level.
@@ -330,6 +339,7 @@ export function configSchema(baseDir: string) {
       (c): Omit<LifeboatConfig, 'file'> => ({
         notify: Object.fromEntries(Object.entries(c.notify).map(([name, raw]) => [name, toSinkConfig(raw)])),
         alerts: { repeatMs: c.alerts.repeat ?? DEFAULT_REPEAT_MS, notify: c.alerts.notify },
+        ...(c.store ? { store: { url: c.store.url, keepMs: c.store.keep ?? DEFAULT_STORE_KEEP_MS } } : {}),
       }),
     );
 }

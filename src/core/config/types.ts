@@ -1,6 +1,6 @@
 /**
  * lifeboat.yaml, as the engine sees it after validation: what is not per
- * runbook. Sinks now; the state store, runbooks folder and state folder later.
+ * runbook: sinks, alert routing, and the state store.
  * The loader (./load.ts) finds it (--config, LIFEBOAT_CONFIG, ./lifeboat.yaml,
  * /etc/lifeboat/lifeboat.yaml) and checks it like a runbook.
  */
@@ -29,7 +29,22 @@ export interface LifeboatConfig {
     /** Route of runbooks that name none. */
     notify: readonly AlertRoute[];
   };
+  /**
+   * The state store (`store:`): PostgreSQL at the URL behind `url` (a secret,
+   * by reference only). Absent: the JSON file in the state folder, unless
+   * LIFEBOAT_STORE_URL is set (src/core/store/open-store.ts decides).
+   */
+  store?: StoreConfig;
 }
+
+export interface StoreConfig {
+  /** Where the connection URL (`postgres://…`, `sslmode` included) is read from. */
+  url: SecretRef;
+  /** History kept by age (`keep: 400d`). */
+  keepMs: number;
+}
+
+export const DEFAULT_STORE_KEEP_MS = 400 * 24 * 60 * 60 * 1000;
 
 export const DEFAULT_REPEAT_MS = 4 * 60 * 60 * 1000;
 

@@ -92,7 +92,7 @@ describe('lifeboat.yaml', () => {
       'lifeboat.yaml:8:11: alerts.repeat: Unknown duration: "4x" (expected e.g. 15m, 26h, 30d)',
       'lifeboat.yaml:9:44: alerts.notify[1].severity: Unknown severity (expected one of info, warning, critical: that severity and above)',
       'lifeboat.yaml:9:54: alerts.notify[2]: No sink named "nowhere" under notify: (defined: pager, Oncall_Slack, hooks, sms, mail)',
-      'lifeboat.yaml:10:1: store: Unknown field (expected one of: notify, alerts)',
+      'lifeboat.yaml:10:8: store: Got "postgres" (expected a mapping)',
     ]);
   });
 
