@@ -123,3 +123,5 @@ export { webhookSignature, webhookSink, type WebhookSinkOptions } from './notify
 export { ntfySink, type NtfySinkOptions } from './notify/sinks/ntfy.js';
 export { pagerDutySink, type PagerDutySinkOptions } from './notify/sinks/pagerduty.js';
 export { emailSink, type EmailSinkOptions } from './notify/sinks/email.js';
+// The PostgreSQL store (issue 18): opened by URL; migrations applied on request (serve start, `lifeboat store migrate`).
+export { assertSchemaCurrent, latestSchemaVersion, migratePostgres, openPostgresStore, PostgresStore, type MigrationResult, type PostgresStoreOptions } from './store/index.js';

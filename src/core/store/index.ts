@@ -7,3 +7,6 @@ export { defaultStateFileName, openJsonStore, stateFilePath, type JsonStore, typ
 export { recoverCorruptStore, type RecoveryOptions, type RecoveryResult } from './recover-corrupt-store.js';
 export type { LockSettings } from './file-lock.js';
 export type { AlertListOptions } from './state-ops.js';
+// The PostgreSQL store (issue 18).
+export { openPostgresStore, PostgresStore, type PostgresStoreOptions, type PruneCounts } from './postgres/postgres-store.js';
+export { assertSchemaCurrent, latestSchemaVersion, migratePostgres, type MigrationResult } from './postgres/migrations.js';

@@ -1,0 +1,207 @@
+/**
+ * The PostgreSQL store's schema, as numbered migrations kept in the repository.
+ * A migration is never edited once released: a change is a new, higher number.
+ *
+ * `migratePostgres` applies the pending ones in one transaction under a
+ * transaction-scoped advisory lock, so two processes migrating at once (two
+ * `serve` starting together) apply each exactly once; `lifeboat_schema` records
+ * every applied version. `assertSchemaCurrent` is what every other open does:
+ * it never changes the schema, and refuses one newer than this code knows
+ * (an older Lifeboat must not write into a newer layout).
+ *
+ * Layout: each collection keeps its record as jsonb, in the JSON store's shape,
+ * next to the columns queries filter and sort on. `written` (bigserial, set on
+ * insert and kept on replace) breaks ties in time the way the JSON store's array
+ * order does: newest first, a tie to the record written later, a replaced record
+ * keeping its place.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { LifeboatError } from '../../errors.js';
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'runs, drills, alerts, deliveries (the outbox), audit',
+    sql: `
+CREATE TABLE runs (
+  id text PRIMARY KEY,
+  runbook text NOT NULL,
+  kind text NOT NULL,
+  status text NOT NULL,
+  started_at timestamptz NOT NULL,
+  written bigserial NOT NULL,
+  record jsonb NOT NULL
+);
+CREATE INDEX runs_runbook_started ON runs (runbook, started_at DESC, written DESC);
+CREATE INDEX runs_started ON runs (started_at DESC, written DESC);
+
+CREATE TABLE drills (
+  id text PRIMARY KEY,
+  runbook text NOT NULL,
+  verdict text NOT NULL,
+  started_at timestamptz NOT NULL,
+  written bigserial NOT NULL,
+  record jsonb NOT NULL
+);
+CREATE INDEX drills_runbook_started ON drills (runbook, started_at DESC, written DESC);
+CREATE INDEX drills_started ON drills (started_at DESC, written DESC);
+
+CREATE TABLE alerts (
+  key text PRIMARY KEY,
+  runbook text NOT NULL,
+  status text NOT NULL,
+  last_seen timestamptz NOT NULL,
+  -- resolvedAt, else lastSeen: what the bound on resolved alerts sorts by.
+  resolved_at timestamptz NOT NULL,
+  written bigserial NOT NULL,
+  record jsonb NOT NULL
+);
+CREATE INDEX alerts_status_seen ON alerts (status, last_seen DESC, written DESC);
+CREATE INDEX alerts_runbook_status ON alerts (runbook, status, last_seen DESC, written DESC);
+CREATE INDEX alerts_seen ON alerts (last_seen DESC, written DESC);
+CREATE INDEX alerts_resolved ON alerts (resolved_at DESC, written DESC) WHERE status = 'resolved';
+
+CREATE TABLE deliveries (
+  id text PRIMARY KEY,
+  alert_key text NOT NULL,
+  runbook text NOT NULL,
+  sink text NOT NULL,
+  seq integer NOT NULL,
+  status text NOT NULL,
+  created_at timestamptz NOT NULL,
+  next_attempt_at timestamptz NOT NULL,
+  claim_until timestamptz,
+  claimed_by text,
+  -- deliveredAt, else lastAttemptAt, else createdAt: what the bound on finished deliveries sorts by.
+  finished_at timestamptz NOT NULL,
+  written bigserial NOT NULL,
+  record jsonb NOT NULL
+);
+CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+CREATE INDEX deliveries_queue ON deliveries (alert_key, sink, seq);
+CREATE INDEX deliveries_created ON deliveries (created_at DESC, written DESC);
+CREATE INDEX deliveries_status_created ON deliveries (status, created_at DESC, written DESC);
+CREATE INDEX deliveries_runbook_created ON deliveries (runbook, created_at DESC, written DESC);
+CREATE INDEX deliveries_finished ON deliveries (finished_at DESC, written DESC) WHERE status <> 'pending';
+
+CREATE TABLE audit (
+  id text PRIMARY KEY,
+  at timestamptz NOT NULL,
+  written bigserial NOT NULL,
+  record jsonb NOT NULL
+);
+CREATE INDEX audit_at ON audit (at DESC, written DESC);
+`,
+  },
+];
+
+/** The highest schema version this Lifeboat knows. */
+export const latestSchemaVersion = Math.max(...migrations.map((m) => m.version));
+
+/** Any fixed number: every Lifeboat migrating any store takes the same lock. */
+const MIGRATION_LOCK = 0x4c6966_65626f; // "Lifebo"
+
+export interface MigrationResult {
+  /** The version before (0: an empty database). */
+  from: number;
+  to: number;
+  applied: number[];
+}
+
+/**
+ * Applies every pending migration, in one transaction under an advisory lock.
+ * Running it again is a no-op. A database at a newer version than this code
+ * knows is refused, changing nothing.
+ */
+export async function migratePostgres(pool: Pool, where = describePool(pool)): Promise<MigrationResult> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query(`CREATE TABLE IF NOT EXISTS lifeboat_schema (
+        version integer PRIMARY KEY,
+        description text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      const from = await versionIn(client);
+      refuseNewer(from, where);
+      const applied: number[] = [];
+      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (m.version <= from) continue;
+        await client.query(m.sql);
+        await client.query('INSERT INTO lifeboat_schema (version, description) VALUES ($1, $2)', [m.version, m.description]);
+        applied.push(m.version);
+      }
+      await client.query('COMMIT');
+      return { from, to: Math.max(from, latestSchemaVersion), applied };
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * The schema version of the database (0 when Lifeboat never migrated it).
+ * Throws unless it is exactly the version this code knows: newer means upgrade
+ * Lifeboat, older means run `lifeboat store migrate`.
+ */
+export async function assertSchemaCurrent(pool: Pool, where = describePool(pool)): Promise<number> {
+  const client = await pool.connect();
+  try {
+    const version = await versionIn(client);
+    refuseNewer(version, where);
+    if (version < latestSchemaVersion) {
+      throw new LifeboatError(
+        'USAGE',
+        `the store at ${where} has schema ${version}, this Lifeboat needs ${latestSchemaVersion}: run \`lifeboat store migrate\` (serve start migrates too)`,
+        { details: { where, schema: version, known: latestSchemaVersion, reason: 'older-schema' } },
+      );
+    }
+    return version;
+  } finally {
+    client.release();
+  }
+}
+
+async function versionIn(client: PoolClient): Promise<number> {
+  const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('lifeboat_schema')::text AS t`);
+  if (exists.rows[0]?.t == null) return 0;
+  const res = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM lifeboat_schema');
+  return res.rows[0]?.v ?? 0;
+}
+
+function refuseNewer(version: number, where: string): void {
+  if (version <= latestSchemaVersion) return;
+  // Not damage (like a newer state file): nothing to repair, nothing to move aside.
+  throw new LifeboatError('STORE_CORRUPT', `the store at ${where} has schema ${version}, this Lifeboat knows up to ${latestSchemaVersion}: upgrade Lifeboat`, {
+    details: { where, schema: version, known: latestSchemaVersion, reason: 'newer-schema' },
+  });
+}
+
+/** `host:port/database` of a pool, for messages (never the user or password). */
+export function describePool(pool: Pool): string {
+  const o = pool.options;
+  if (o.connectionString) return describeUrl(o.connectionString);
+  return `${o.host ?? 'localhost'}:${o.port ?? 5432}/${o.database ?? '(default)'}`;
+}
+
+/** `host:port/database` of a postgres:// URL, without credentials. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    const host = u.hostname || u.searchParams.get('host') || 'localhost';
+    return `${host}:${u.port || '5432'}${u.pathname && u.pathname !== '/' ? u.pathname : '/(default)'}`;
+  } catch {
+    return '(an unparseable store URL)';
+  }
+}
