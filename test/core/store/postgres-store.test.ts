@@ -153,6 +153,18 @@ describe('PostgresStore specifics', () => {
     await store.close();
   });
 
+  it('with countLimits: false keeps history by age alone, whatever the count limits say', async () => {
+    const { url } = await database('ageonly', true);
+    const store = await openPostgresStore(url, { keepDays: 400, countLimits: false, limits: { runsPerRunbook: 1, auditEntries: 1 } });
+    for (const n of [1, 2, 3]) {
+      await store.putRun(run(`r${n}`, { startedAt: new Date(Date.now() - n * 60_000).toISOString() }));
+      await store.appendAudit(audit(`e${n}`, { at: new Date().toISOString() }));
+    }
+    expect(ids(await store.listRuns())).toEqual(['r1', 'r2', 'r3']);
+    expect(await store.listAudit()).toHaveLength(3);
+    await store.close();
+  });
+
   it('stores a NUL in a record (hook output) as U+FFFD rather than fail the write', async () => {
     const store = await openPostgresStore(contractDb!.url);
     await store.putRun(run('nul-run', { hookOutput: ['a\u0000b'] }));

@@ -17,7 +17,8 @@
  *
  * History is bounded by the same count limits as the JSON store, on write; with
  * `keepDays`, rows older than that are also deleted, at most once a minute, on
- * write. Open alerts and pending deliveries are never deleted by either.
+ * write; `countLimits: false` leaves the age alone to bound it (issue 18's
+ * `store.keep`). Open alerts and pending deliveries are never deleted by either.
  *
  * `pg` is loaded when a PostgreSQL store is opened, not when Lifeboat starts:
  * most runs use the JSON file and should not parse it.
@@ -34,6 +35,11 @@ export interface PostgresStoreOptions {
   limits?: Partial<StoreLimits>;
   /** Also delete history older than this many days (store.keep). Open alerts and pending deliveries are kept whatever their age. */
   keepDays?: number;
+  /**
+   * false: history is bounded by age (`keepDays`) only, not by `limits`, and
+   * writes skip the count bound's query. Default true, as the other stores.
+   */
+  countLimits?: boolean;
   /** Apply pending migrations before use (serve start, `lifeboat store migrate`); otherwise an outdated schema is refused. */
   migrate?: boolean;
   /** Extra pg.Pool settings (e.g. `max`, `ssl`); the URL's own settings, sslmode included, apply too. */
@@ -61,7 +67,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     await pool.end().catch(() => undefined);
     throw e;
   }
-  return new PostgresStore(pool, where, limits, { keepDays, now: options.now });
+  return new PostgresStore(pool, where, limits, { keepDays, now: options.now, countLimits: options.countLimits });
 }
 
 /** How many times a transaction PostgreSQL aborted to break a deadlock or a serialization conflict is tried. */
@@ -77,6 +83,7 @@ export class PostgresStore implements Store {
   readonly #pool: Pool;
   readonly #keepDays: number | undefined;
   readonly #now: () => Date;
+  readonly #countLimits: boolean;
   #lastPrune = -Infinity;
   #closed = false;
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -86,9 +93,10 @@ export class PostgresStore implements Store {
     /** `host:port/database`, for messages. */
     readonly where: string,
     readonly limits: StoreLimits,
-    options: { keepDays?: number; now?: () => Date } = {},
+    options: { keepDays?: number; now?: () => Date; countLimits?: boolean | undefined } = {},
   ) {
     this.#pool = pool;
+    this.#countLimits = options.countLimits ?? true;
     this.#keepDays = options.keepDays;
     this.#now = options.now ?? (() => new Date());
   }
@@ -103,7 +111,7 @@ export class PostgresStore implements Store {
            started_at = EXCLUDED.started_at, record = EXCLUDED.record`,
         [r.id, r.runbook, r.kind, r.status, instant(r.startedAt), json],
       );
-      await c.query(
+      if (this.#countLimits) await c.query(
         `DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE runbook = $1 ORDER BY started_at DESC, written DESC OFFSET $2)`,
         [r.runbook, this.limits.runsPerRunbook],
       );
@@ -126,7 +134,7 @@ export class PostgresStore implements Store {
            started_at = EXCLUDED.started_at, record = EXCLUDED.record`,
         [d.id, d.runbook, d.verdict, instant(d.startedAt), json],
       );
-      await c.query(
+      if (this.#countLimits) await c.query(
         `DELETE FROM drills WHERE id IN (SELECT id FROM drills WHERE runbook = $1 ORDER BY started_at DESC, written DESC OFFSET $2)`,
         [d.runbook, this.limits.drillsPerRunbook],
       );
@@ -157,7 +165,7 @@ export class PostgresStore implements Store {
         [a.key, a.runbook, a.status, instant(a.lastSeen), instant(a.resolvedAt ?? a.lastSeen), json],
       );
       // Open alerts are never dropped: an unresolved problem must not vanish because history is full.
-      await c.query(
+      if (this.#countLimits) await c.query(
         `DELETE FROM alerts WHERE key IN (SELECT key FROM alerts WHERE status = 'resolved' ORDER BY resolved_at DESC, written DESC OFFSET $1)`,
         [this.limits.resolvedAlerts],
       );
@@ -279,7 +287,7 @@ export class PostgresStore implements Store {
         instant(e.at),
         json,
       ]);
-      await c.query(`DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY at DESC, written DESC OFFSET $1)`, [this.limits.auditEntries]);
+      if (this.#countLimits) await c.query(`DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY at DESC, written DESC OFFSET $1)`, [this.limits.auditEntries]);
     });
   }
   listAudit(options: { limit?: number } = {}): Promise<AuditRecord[]> {
@@ -304,6 +312,7 @@ export class PostgresStore implements Store {
   }
 
   async #boundDeliveries(c: PoolClient): Promise<void> {
+    if (!this.#countLimits) return;
     // Pending deliveries are never dropped: a message owed to someone must not vanish because history is full.
     await c.query(
       `DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE status <> 'pending' ORDER BY finished_at DESC, written DESC OFFSET $1)`,
