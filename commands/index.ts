@@ -17,6 +17,7 @@ import { scheduleCommand } from './schedule.js';
 import { snapshotsCommand } from './snapshots.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
+import { storeCommand } from './store.js';
 import { tierCommand } from './tier.js';
 
 export const commands: readonly Command<unknown>[] = [
@@ -38,6 +39,7 @@ export const commands: readonly Command<unknown>[] = [
   scheduleCommand,
   alertsCommand,
   ackCommand,
+  storeCommand,
 ] as Command<unknown>[];
 
 export function findCommand(name: string): Command<unknown> | undefined {

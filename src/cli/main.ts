@@ -11,7 +11,7 @@ import * as registry from '../../commands/index.js';
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
 import { deliverOutbox, outboxWarning } from '../../commands/support/deliver-outbox.js';
-import { clockFromEnv, currentUser, ExitCode, loadConfig, openJsonStore, type Store } from '../core/index.js';
+import { clockFromEnv, currentUser, ExitCode, loadConfig, openConfiguredStore, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
 import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
 import { outputWidth, renderCommandHelp, renderHostHelp, renderMainHelp, renderResult } from './render-text.js';
@@ -59,7 +59,8 @@ export async function main(given: string[]): Promise<number> {
     // serve stops taking work and gives running jobs its shutdown deadline before it ends.
     // serve's alerts are written as they are raised, not held for a result at the end.
     const progress = progressRenderer(process.stderr, quiet || json);
-    const result = await runInProcess({ json, quiet, interrupt: 'stopping', configPath, progress }, async (ctx) => {
+    // serve brings a PostgreSQL store's schema up to date at start (under the advisory lock); commands only check it.
+    const result = await runInProcess({ json, quiet, interrupt: 'stopping', configPath, progress, migrateStore: true }, async (ctx) => {
       const { runServeHost } = await import('../serve/serve-host.js');
       return runServeHost(args, registry, ctx);
     });
@@ -127,6 +128,8 @@ interface ProcessRun {
   configPath: string | undefined;
   /** Renders the run's events on stderr. */
   progress: ProgressRenderer;
+  /** Apply pending store migrations when the store is opened (serve). */
+  migrateStore?: boolean;
   /** Runs once `work` has a result (even an error's), before the store closes. */
   afterWork?(ctx: CommandContext, result: CommandResult): Promise<void>;
 }
@@ -173,7 +176,7 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
     clock,
     emit: progress.sink,
     signal: controller.signal,
-    store: async () => (store ??= await openJsonStore(home)),
+    store: async () => (store ??= await openConfiguredStore({ config, env, home, migrate: options.migrateStore === true })),
     config,
   };
   let result: CommandResult;
@@ -243,7 +246,7 @@ async function openConsole(configPath: string | undefined): Promise<number> {
       clock: clockFromEnv(env),
       emit,
       signal,
-      store: () => (store ??= openJsonStore(home)),
+      store: () => (store ??= openConfiguredStore({ config, env, home })),
       config,
     }),
     { cleanup: async () => void (await (await store)?.close().catch(() => undefined)) },

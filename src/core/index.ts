@@ -125,3 +125,5 @@ export { pagerDutySink, type PagerDutySinkOptions } from './notify/sinks/pagerdu
 export { emailSink, type EmailSinkOptions } from './notify/sinks/email.js';
 // The PostgreSQL store (issue 18): opened by URL; migrations applied on request (serve start, `lifeboat store migrate`).
 export { assertSchemaCurrent, latestSchemaVersion, migratePostgres, openPostgresStore, PostgresStore, type MigrationResult, type PostgresStoreOptions } from './store/index.js';
+// Which store a process uses (lifeboat.yaml store:, LIFEBOAT_STORE_URL, else the JSON file), `store migrate` and `store import`.
+export { importState, migrateConfiguredStore, openConfiguredStore, readStateFileForImport, STORE_URL_ENV, storeSetting, type ImportCounts, type StoreMigration, type StoreSetting } from './store/index.js';

@@ -10,3 +10,5 @@ export type { AlertListOptions } from './state-ops.js';
 // The PostgreSQL store (issue 18).
 export { openPostgresStore, PostgresStore, type PostgresStoreOptions, type PruneCounts } from './postgres/postgres-store.js';
 export { assertSchemaCurrent, latestSchemaVersion, migratePostgres, type MigrationResult } from './postgres/migrations.js';
+export { migrateConfiguredStore, openConfiguredStore, STORE_URL_ENV, storeSetting, type OpenStoreOptions, type StoreMigration, type StoreSetting } from './open-store.js';
+export { importState, readStateFileForImport, type ImportCounts } from './import-state.js';

@@ -1,0 +1,90 @@
+/**
+ * Which state store a process uses, decided in one place: PostgreSQL when
+ * lifeboat.yaml has `store: { url: … }` (or, without that, when
+ * LIFEBOAT_STORE_URL is set), else the JSON file in the state folder, as
+ * always. The URL holds the password, so it is only ever read from the
+ * reference and never printed: messages say `host:port/database`.
+ *
+ * The PostgreSQL code (and `pg`) is imported on first use, so a JSON user's
+ * start-up does not parse it (scripts/build.mjs splits at dynamic imports).
+ */
+import type { LifeboatConfig } from '../config/types.js';
+import { DEFAULT_STORE_KEEP_MS } from '../config/types.js';
+import { LifeboatError } from '../errors.js';
+import { resolveSecret, type SecretEnv } from '../runbook/secrets.js';
+import type { SecretRef } from '../runbook/types.js';
+import { openJsonStore, stateFilePath } from './json-store.js';
+import { describeUrl } from './postgres/migrations.js';
+import type { Store } from './store.js';
+
+/** The environment variable that selects PostgreSQL when lifeboat.yaml says nothing. */
+export const STORE_URL_ENV = 'LIFEBOAT_STORE_URL';
+
+const DAY_MS = 86_400_000;
+
+export type StoreSetting =
+  | { kind: 'json'; path: string }
+  | { kind: 'postgres'; url: SecretRef; keepMs: number; via: 'lifeboat.yaml' | typeof STORE_URL_ENV };
+
+export interface StoreLocation {
+  config?: LifeboatConfig | undefined;
+  env: SecretEnv;
+  /** The state folder (LIFEBOAT_HOME): where the JSON store lives. */
+  home: string;
+}
+
+/** What the configuration selects; reads no secret. */
+export function storeSetting({ config, env, home }: StoreLocation): StoreSetting {
+  if (config?.store) return { kind: 'postgres', url: config.store.url, keepMs: config.store.keepMs, via: 'lifeboat.yaml' };
+  if ((env[STORE_URL_ENV] ?? '') !== '') return { kind: 'postgres', url: { kind: 'env', name: STORE_URL_ENV }, keepMs: DEFAULT_STORE_KEEP_MS, via: STORE_URL_ENV };
+  return { kind: 'json', path: stateFilePath(home) };
+}
+
+/** The connection URL behind the reference; SECRET_UNAVAILABLE naming the variable or file, never the value. */
+async function storeUrl(setting: Extract<StoreSetting, { kind: 'postgres' }>, env: SecretEnv): Promise<string> {
+  const url = await resolveSecret(setting.url, env, `the state store URL (${setting.via === 'lifeboat.yaml' ? 'lifeboat.yaml store.url' : STORE_URL_ENV})`);
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new LifeboatError('USAGE', `The state store URL (${describeRef(setting.url)}) is not a postgres:// URL (expected e.g. postgres://lifeboat@db.example.com/lifeboat?sslmode=verify-full)`);
+  }
+  return url;
+}
+
+const describeRef = (ref: SecretRef) => (ref.kind === 'env' ? `$${ref.name}` : ref.path);
+
+export interface OpenStoreOptions extends StoreLocation {
+  /** Bring the PostgreSQL schema up to date first (serve start); otherwise an outdated schema is refused. */
+  migrate?: boolean;
+}
+
+/** Opens the configured store: the JSON file, or PostgreSQL (`sslmode` in the URL is pg's to honour). */
+export async function openConfiguredStore(options: OpenStoreOptions): Promise<Store> {
+  const setting = storeSetting(options);
+  if (setting.kind === 'json') return openJsonStore(options.home);
+  const url = await storeUrl(setting, options.env);
+  const { openPostgresStore } = await import('./postgres/postgres-store.js');
+  return openPostgresStore(url, { migrate: options.migrate === true, keepDays: setting.keepMs / DAY_MS });
+}
+
+export type StoreMigration =
+  | { kind: 'json'; path: string }
+  | { kind: 'postgres'; where: string; from: number; to: number; applied: number[] };
+
+/**
+ * `lifeboat store migrate`: applies pending PostgreSQL migrations under the
+ * advisory lock (a no-op when up to date; a newer schema is refused). The JSON
+ * store has no schema to migrate: says so with its path.
+ */
+export async function migrateConfiguredStore(options: StoreLocation): Promise<StoreMigration> {
+  const setting = storeSetting(options);
+  if (setting.kind === 'json') return { kind: 'json', path: setting.path };
+  const url = await storeUrl(setting, options.env);
+  const where = describeUrl(url);
+  const [{ default: pg }, { migratePostgres }] = await Promise.all([import('pg'), import('./postgres/migrations.js')]);
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on('error', () => undefined);
+  try {
+    return { kind: 'postgres', where, ...(await migratePostgres(pool, where)) };
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
