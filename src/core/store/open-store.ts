@@ -62,7 +62,8 @@ export async function openConfiguredStore(options: OpenStoreOptions): Promise<St
   if (setting.kind === 'json') return openJsonStore(options.home);
   const url = await storeUrl(setting, options.env);
   const { openPostgresStore } = await import('./postgres/postgres-store.js');
-  return openPostgresStore(url, { migrate: options.migrate === true, keepDays: setting.keepMs / DAY_MS });
+  // History is kept by age (store.keep), not by count: a team's store is not a file re-read per query.
+  return openPostgresStore(url, { migrate: options.migrate === true, keepDays: setting.keepMs / DAY_MS, countLimits: false });
 }
 
 export type StoreMigration =
