@@ -10,6 +10,9 @@
  * - `store import` twice: the same counts, nothing doubled in the tables, and
  *   `history`, `status` and `alerts` with LIFEBOAT_STORE_URL show what they
  *   show against the JSON file.
+ * - The least-privilege role of the README (DML and sequence use, no CREATE)
+ *   imports and reads once the owner migrated; serve's open migrates only a
+ *   schema that is behind.
  * - Bad input: a missing file, a file that is not JSON, and no PostgreSQL
  *   configured (importing into the JSON store itself) are refused, exit 2,
  *   naming the file.
@@ -18,6 +21,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { openConfiguredStore } from '../../src/core/store/open-store.js';
 import type { StateFile } from '../../src/core/store/state-file.js';
 import { ensureCliBuilt, runCli } from '../helpers/cli.js';
 import { freePort, postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../helpers/drill-postgres.js';
@@ -175,5 +179,46 @@ describe('store migrate and store import into PostgreSQL', () => {
     const usage = await cli(['store', 'import'], withPostgres());
     expect(usage.code).toBe(2);
     expect(usage.stderr + usage.stdout).toContain('`store import` takes one state file');
+  });
+
+  it('the README\'s least-privilege role imports and reads after the owner migrated; an open that may migrate does so only when behind', async (ctx) => {
+    skipWithoutTool(ctx, 'PostgreSQL', availability);
+    const db = 'lifeboat_roles';
+    cluster!.sql('postgres', 'CREATE ROLE lifeboat_owner LOGIN; CREATE ROLE lifeboat_app LOGIN');
+    cluster!.sql('postgres', `CREATE DATABASE ${db} OWNER lifeboat_owner`);
+    // As written in the README (State store), the owner's default privileges before its migration.
+    cluster!.sql(
+      db,
+      [
+        `REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
+        `ALTER SCHEMA public OWNER TO lifeboat_owner`,
+        `GRANT CONNECT ON DATABASE ${db} TO lifeboat_app`,
+        `GRANT USAGE ON SCHEMA public TO lifeboat_app`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE lifeboat_owner IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO lifeboat_app`,
+        `ALTER DEFAULT PRIVILEGES FOR ROLE lifeboat_owner IN SCHEMA public GRANT USAGE ON SEQUENCES TO lifeboat_app`,
+      ].join('; '),
+    );
+    const url = (role: string) => `postgres://${role}@127.0.0.1:${cluster!.port}/${db}`;
+    const home = join(place.dir, 'roles-home');
+
+    // The app role may not create tables: its serve-style open of an empty database fails, changing nothing.
+    await expect(openConfiguredStore({ env: { LIFEBOAT_STORE_URL: url('lifeboat_app') }, home, migrate: true })).rejects.toThrow(/permission denied/);
+    expect(cluster!.sql(db, `SELECT to_regclass('lifeboat_schema') IS NULL`).trim()).toBe('t');
+
+    const migrated = await cli(['store', 'migrate'], { LIFEBOAT_STORE_URL: url('lifeboat_owner') });
+    expect(migrated.code, migrated.stderr).toBe(0);
+    // Current now: an open that may migrate does not try (and so needs no CREATE right).
+    const store = await openConfiguredStore({ env: { LIFEBOAT_STORE_URL: url('lifeboat_app') }, home, migrate: true });
+    await store.close();
+
+    const asApp = { LIFEBOAT_STORE_URL: url('lifeboat_app') };
+    const imported = await cli(['store', 'import', place.stateFile], asApp);
+    expect(imported.code, imported.stderr).toBe(0);
+    const history = await cli(['history', '--json'], asApp);
+    expect(history.code, history.stderr).toBe(0);
+    const state = JSON.parse(await readFile(place.stateFile, 'utf8')) as StateFile;
+    expect((JSON.parse(history.stdout) as { data: { id: string }[] }).data.map((r) => r.id).sort()).toEqual(state.runs.map((r) => r.id).sort());
+    // And it may not change the schema.
+    expect(() => cluster!.sql(db, `SET ROLE lifeboat_app; CREATE TABLE sneaky (x int)`)).toThrow(/permission denied/);
   });
 });

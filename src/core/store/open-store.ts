@@ -10,7 +10,7 @@
  */
 import type { LifeboatConfig } from '../config/types.js';
 import { DEFAULT_STORE_KEEP_MS } from '../config/types.js';
-import { LifeboatError } from '../errors.js';
+import { isLifeboatError, LifeboatError } from '../errors.js';
 import { resolveSecret, type SecretEnv } from '../runbook/secrets.js';
 import type { SecretRef } from '../runbook/types.js';
 import { openJsonStore, stateFilePath } from './json-store.js';
@@ -63,7 +63,16 @@ export async function openConfiguredStore(options: OpenStoreOptions): Promise<St
   const url = await storeUrl(setting, options.env);
   const { openPostgresStore } = await import('./postgres/postgres-store.js');
   // History is kept by age (store.keep), not by count: a team's store is not a file re-read per query.
-  return openPostgresStore(url, { migrate: options.migrate === true, keepDays: setting.keepMs / DAY_MS, countLimits: false });
+  const open = (migrate: boolean) => openPostgresStore(url, { migrate, keepDays: setting.keepMs / DAY_MS, countLimits: false });
+  if (options.migrate !== true) return open(false);
+  // Migrate only when the schema is behind: a current schema needs no CREATE right, so serve
+  // can run as the least-privilege role (README, State store) once `store migrate` ran as the owner.
+  try {
+    return await open(false);
+  } catch (e) {
+    if (isLifeboatError(e) && e.details?.reason === 'older-schema') return open(true);
+    throw e;
+  }
 }
 
 export type StoreMigration =
