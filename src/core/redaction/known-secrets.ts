@@ -8,6 +8,7 @@
 import { runbookChildEnvs } from '../child/child-env.js';
 import type { LifeboatConfig, SinkConfig } from '../config/types.js';
 import { peekSecret, type SecretEnv } from '../runbook/secrets.js';
+import { STORE_URL_ENV } from '../store/open-store.js';
 import type { Runbook, SecretRef } from '../runbook/types.js';
 import { Redactor, type SecretKind } from './redactor.js';
 
@@ -23,6 +24,8 @@ const MIN_GUESSED_LENGTH = 8;
 
 /** What kind of secret a variable of Lifeboat's environment holds, if any. */
 export function secretKindOfVariable(name: string): SecretKind | undefined {
+  // The state store's URL carries its password (and may carry it where the URL shape does not show it: ?password=).
+  if (name === STORE_URL_ENV) return 'environment';
   if (name.startsWith('SLACK_')) return SECRET_NAME.test(name) ? 'slack' : undefined; // SLACK_API_URL is not one
   if (AWS_CREDENTIALS.has(name) || (name.startsWith('AWS_') && SECRET_NAME.test(name))) return 'aws';
   return SECRET_NAME.test(name) ? 'environment' : undefined;
@@ -78,6 +81,9 @@ export async function learnConfig(redactor: Redactor, config: LifeboatConfig, en
     const value = ref === undefined ? undefined : await peekSecret(ref, env);
     if (ref !== undefined && value !== undefined) redactor.add(ref.kind === 'env' ? ref.name : `${sink}-secret`, value, c.type === 'slack' ? 'slack' : 'environment');
   }
+  const store = config.store?.url;
+  const url = store === undefined ? undefined : await peekSecret(store, env);
+  if (store !== undefined && url !== undefined) redactor.add(store.kind === 'env' ? store.name : 'store-url', url, 'environment');
 }
 
 /** A redactor that knows the environment's secrets and those of every runbook given (and of lifeboat.yaml's sinks). */

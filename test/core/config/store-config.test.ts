@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { checkConfigText } from '../../../src/core/config/load.js';
-import { formatIssue } from '../../../src/core/index.js';
+import { formatIssue, knownSecrets } from '../../../src/core/index.js';
 
 const check = (lines: string[]) => checkConfigText(lines.join('\n'), '/srv/ops/lifeboat.yaml', '/srv/ops');
 const problems = (lines: string[]) => check(lines).issues.map(formatIssue);
@@ -34,5 +34,14 @@ describe('lifeboat.yaml store:', () => {
     expect(found.join('\n')).not.toContain('hunter2');
     expect(problems(['store: { keep: 30d }'])).toEqual([expect.stringMatching(/^lifeboat\.yaml:1:\d+: store\.url: Missing required field \(expected a reference: \{ env: NAME \} or \{ file: PATH \}\)$/)]);
     expect(problems(['store: { url: { env: LIFEBOAT_STORE_URL, flie: x } }'])).toEqual([expect.stringMatching(/store\.url\.flie: Unknown field \(expected one of: env, file\)/)]);
+  });
+
+  it('the store URL is a known secret: redacted whole, from LIFEBOAT_STORE_URL or from lifeboat.yaml\'s reference', async () => {
+    const url = 'postgres://lifeboat@db.example.com/lifeboat?password=hunter2-secret&sslmode=require';
+    const fromEnv = await knownSecrets({ LIFEBOAT_STORE_URL: url }, []);
+    expect(fromEnv.redact(`cannot reach ${url}`)).toBe('cannot reach [redacted LIFEBOAT_STORE_URL]');
+    const config = check(['store: { url: { env: TEAM_STORE } }']).config!;
+    const fromConfig = await knownSecrets({ TEAM_STORE: url }, [], config);
+    expect(fromConfig.redact(`cannot reach ${url}`)).not.toContain('hunter2');
   });
 });
