@@ -63,7 +63,7 @@ export async function openConfiguredStore(options: OpenStoreOptions): Promise<St
   const url = await storeUrl(setting, options.env);
   const { openPostgresStore } = await import('./postgres/postgres-store.js');
   // History is kept by age (store.keep), not by count: a team's store is not a file re-read per query.
-  const open = (migrate: boolean) => openPostgresStore(url, { migrate, keepDays: setting.keepMs / DAY_MS, countLimits: false });
+  const open = (migrate: boolean) => openPostgresStore(url, { migrate, keepDays: setting.keepMs / DAY_MS, countLimits: false }).catch(unreachable(url));
   if (options.migrate !== true) return open(false);
   // Migrate only when the schema is behind: a current schema needs no CREATE right, so serve
   // can run as the least-privilege role (README, State store) once `store migrate` ran as the owner.
@@ -93,8 +93,20 @@ export async function migrateConfiguredStore(options: StoreLocation): Promise<St
   const pool = new pg.Pool({ connectionString: url, max: 1 });
   pool.on('error', () => undefined);
   try {
-    return { kind: 'postgres', where, ...(await migratePostgres(pool, where)) };
+    return { kind: 'postgres', where, ...(await migratePostgres(pool, where).catch(unreachable(url))) };
   } finally {
     await pool.end().catch(() => undefined);
   }
+}
+
+/**
+ * pg's own errors (ECONNREFUSED, a refused password, a TLS failure) say nothing
+ * of what was being reached: name the store (host:port/database, never the URL).
+ */
+function unreachable(url: string): (e: unknown) => never {
+  return (e) => {
+    if (isLifeboatError(e)) throw e;
+    const why = (e as Error).message || String(e);
+    throw new LifeboatError('BACKEND_UNAVAILABLE', `The state store at ${describeUrl(url)} cannot be used: ${why}`, { cause: e, retryable: true, details: { where: describeUrl(url) } });
+  };
 }
