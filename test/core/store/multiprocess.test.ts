@@ -5,8 +5,9 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { openJsonStore, stateFilePath } from '../../../src/core/store/json-store.js';
-import { alert, delivery, run } from './helpers/records.js';
+import { run } from './helpers/records.js';
 import { spawnWorker } from './helpers/spawn-worker.js';
+import { expectDeliveredInOrder, expectEachClaimedOnce, seedOutbox } from './helpers/two-claimers.js';
 import { useTempHomes } from './helpers/temp-home.js';
 
 const newHome = useTempHomes();
@@ -113,33 +114,12 @@ describe('JsonStore across processes', () => {
   it('two processes claiming from one outbox never get the same delivery, and together deliver every one', async () => {
     const home = await newMemoryHome();
     const seed = await openJsonStore(home);
-    const expected: string[] = [];
-    for (let i = 0; i < 40; i++) {
-      const key = `failed-run:rb-${i}`;
-      await seed.putAlert(alert(key), [delivery(`${key}/raised/a`, key, 'a'), delivery(`${key}/raised/b`, key, 'b')]);
-      await seed.putAlert(alert(key, { status: 'resolved' }), [delivery(`${key}/resolved/a`, key, 'a', { transition: 'resolved' })]);
-      expected.push(`${key}/raised/a`, `${key}/raised/b`, `${key}/resolved/a`);
-    }
+    const expected = await seedOutbox(seed);
     await seed.close();
-    const workers = [spawnWorker('claim', home, 'one'), spawnWorker('claim', home, 'two')];
-    await Promise.all(workers.map((w) => w.waitFor((l) => l === 'ready')));
-    for (const w of workers) w.child.stdin.write('go\n');
-    const ends = await Promise.all(workers.map((w) => w.exited));
-    for (const end of ends) expect(end, end.stderr).toMatchObject({ code: 0 });
-    const claimed = workers.flatMap((w) => w.lines.filter((l) => l.startsWith('claimed ')).map((l) => l.slice('claimed '.length)));
-    expect(claimed.length).toBe(expected.length);
-    expect(new Set(claimed)).toEqual(new Set(expected));
-    // Both took part (the test is about sharing, not one process doing it all).
-    for (const w of workers) expect(w.lines.some((l) => l.startsWith('claimed '))).toBe(true);
-
+    await expectEachClaimedOnce([spawnWorker('claim', home, 'one'), spawnWorker('claim', home, 'two')], expected);
     const store = await openJsonStore(home);
     const all = await store.listDeliveries();
     await store.close();
-    expect(all.every((d) => d.status === 'delivered' && d.attempts === 1)).toBe(true);
-    // Per alert and sink, the raise was recorded delivered before its resolution was sent.
-    for (let i = 0; i < 40; i++) {
-      const of = (id: string) => all.find((d) => d.id === id)!;
-      expect(Date.parse(of(`failed-run:rb-${i}/raised/a`).deliveredAt!)).toBeLessThanOrEqual(Date.parse(of(`failed-run:rb-${i}/resolved/a`).lastAttemptAt!));
-    }
+    expectDeliveredInOrder(all);
   });
 });

@@ -21,6 +21,7 @@ import { skipWithoutTool } from '../../helpers/required-tool.js';
 import { storeContract } from './contract.js';
 import { alert, at, audit, delivery, drill, ids, run } from './helpers/records.js';
 import { spawnScript } from './helpers/spawn-worker.js';
+import { expectDeliveredInOrder, expectEachClaimedOnce, seedOutbox } from './helpers/two-claimers.js';
 
 const worker = new URL('./helpers/postgres-worker.ts', import.meta.url).pathname;
 
@@ -189,30 +190,10 @@ describe('PostgresStore across processes', () => {
   it('two processes claiming from one outbox never get the same delivery, and together deliver every one', async () => {
     const { url } = await database('claimers', true);
     const seed = await openPostgresStore(url);
-    const expected: string[] = [];
-    for (let i = 0; i < 40; i++) {
-      const key = `failed-run:rb-${i}`;
-      await seed.putAlert(alert(key), [delivery(`${key}/raised/a`, key, 'a'), delivery(`${key}/raised/b`, key, 'b')]);
-      await seed.putAlert(alert(key, { status: 'resolved' }), [delivery(`${key}/resolved/a`, key, 'a', { transition: 'resolved' })]);
-      expected.push(`${key}/raised/a`, `${key}/raised/b`, `${key}/resolved/a`);
-    }
-    const workers = [spawnScript(worker, 'claim', url, 'one'), spawnScript(worker, 'claim', url, 'two')];
-    await Promise.all(workers.map((w) => w.waitFor((l) => l === 'ready')));
-    for (const w of workers) w.child.stdin.write('go\n');
-    const ends = await Promise.all(workers.map((w) => w.exited));
-    for (const end of ends) expect(end, end.stderr).toMatchObject({ code: 0 });
-    const claimed = workers.flatMap((w) => w.lines.filter((l) => l.startsWith('claimed ')).map((l) => l.slice('claimed '.length)));
-    expect(claimed.length).toBe(expected.length);
-    expect(new Set(claimed)).toEqual(new Set(expected));
-    for (const w of workers) expect(w.lines.some((l) => l.startsWith('claimed '))).toBe(true);
-
+    const expected = await seedOutbox(seed);
+    await expectEachClaimedOnce([spawnScript(worker, 'claim', url, 'one'), spawnScript(worker, 'claim', url, 'two')], expected);
     const all = await seed.listDeliveries();
     await seed.close();
-    expect(all.every((d) => d.status === 'delivered' && d.attempts === 1)).toBe(true);
-    // Per alert and sink, the raise was recorded delivered before its resolution was tried.
-    for (let i = 0; i < 40; i++) {
-      const of = (id: string) => all.find((d) => d.id === id)!;
-      expect(Date.parse(of(`failed-run:rb-${i}/raised/a`).deliveredAt!)).toBeLessThanOrEqual(Date.parse(of(`failed-run:rb-${i}/resolved/a`).lastAttemptAt!));
-    }
+    expectDeliveredInOrder(all);
   });
 });
