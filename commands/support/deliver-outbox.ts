@@ -27,8 +27,8 @@ export interface OutboxReport {
  */
 export async function deliverOutbox(given: CommandContext, budgetMs = END_OF_COMMAND_BUDGET_MS): Promise<OutboxReport | undefined> {
   // Errors a sink reports are written to the store and shown: through the redactor, like everything a command writes.
-  const ctx = await keepingSecretsIn(given);
-  const runbooks = await allRunbooks(ctx).catch(() => []);
+  const runbooks = await allRunbooks(given).catch(() => []);
+  const ctx = await keepingSecretsIn(given, runbooks);
   const { sinks } = await buildProcessSinks(ctx, runbooks);
   if (sinks.size === 0) return undefined;
   const problems: string[] = [];
