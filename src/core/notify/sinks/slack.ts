@@ -27,6 +27,7 @@ import { systemClock, type Clock } from '../../clock.js';
 import type { Redactor } from '../../redaction/redactor.js';
 import type { DeliveryReceipt } from '../../store/records.js';
 import { SinkError, type Sink, type SinkMessage } from '../sink.js';
+import { retryAfterMs as retryAfterHeaderMs } from './http.js';
 import { alertMessage } from './slack-alert-message.js';
 import type { Message } from './slack-block-kit.js';
 import { publicMessage } from './slack-public.js';
@@ -99,7 +100,7 @@ export function slackSink(options: SlackSinkOptions): Sink {
     }
     const text = await res.text().catch(() => '');
     if (res.status === 429) {
-      const retryAfterMs = retryAfter(res.headers.get('retry-after'), clock.now());
+      const retryAfterMs = retryAfterHeaderMs(res.headers.get('retry-after'), clock.now().getTime());
       throw new SinkError(`${where}: ${method} rate limited (HTTP 429${retryAfterMs !== undefined ? `, retry after ${retryAfterMs / 1000} s` : ''})`, retryAfterMs !== undefined ? { retryAfterMs } : {});
     }
     if (res.status >= 500 || res.status === 408) throw new SinkError(`${where}: ${method} answered HTTP ${res.status}`);
@@ -195,13 +196,4 @@ function networkReason(e: unknown): string {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code) return `${cause.code}${cause.message && !cause.message.includes(cause.code) ? ` ${cause.message}` : ''}`;
   return cause?.message ?? (e as Error).message ?? String(e);
-}
-
-/** Retry-After in seconds (what Slack sends) or as an HTTP date. */
-function retryAfter(header: string | null, now: Date): number | undefined {
-  if (header === null) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
 }
