@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { openConfiguredStore } from '../../src/core/store/open-store.js';
+import { latestSchemaVersion } from '../../src/core/store/postgres/migrations.js';
 import type { StateFile } from '../../src/core/store/state-file.js';
 import { ensureCliBuilt, runCli } from '../helpers/cli.js';
 import { freePort, postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../helpers/drill-postgres.js';
@@ -100,12 +101,12 @@ describe('store migrate and store import into PostgreSQL', () => {
 
     const first = await cli(['store', 'migrate'], withPostgres());
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toContain(`Store at 127.0.0.1:${cluster!.port}/lifeboat migrated from schema 0 to 1`);
+    expect(first.stdout).toContain(`Store at 127.0.0.1:${cluster!.port}/lifeboat migrated from schema 0 to ${latestSchemaVersion}`);
     // The URL is a secret: only host, port and database are ever shown.
     expect(first.stdout).not.toContain('postgres://');
     const again = await cli(['store', 'migrate', '--json'], withPostgres());
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ summary: expect.stringContaining('is up to date (schema 1); nothing to migrate'), data: { from: 1, to: 1, applied: [] } });
+    expect(JSON.parse(again.stdout)).toMatchObject({ summary: expect.stringContaining(`is up to date (schema ${latestSchemaVersion}); nothing to migrate`), data: { from: latestSchemaVersion, to: latestSchemaVersion, applied: [] } });
   });
 
   it('imports a real state.json twice: the same counts, nothing doubled, and history, status and alerts read the same', async (ctx) => {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isLifeboatError } from '../../../src/core/errors.js';
-import { latestSchemaVersion, migratePostgres } from '../../../src/core/store/postgres/migrations.js';
+import { latestSchemaVersion, migratePostgres, migrations } from '../../../src/core/store/postgres/migrations.js';
 import { openPostgresStore, type PostgresStore } from '../../../src/core/store/postgres/postgres-store.js';
 import { postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../../helpers/drill-postgres.js';
 import { skipWithoutTool } from '../../helpers/required-tool.js';
@@ -78,15 +78,15 @@ describe('PostgresStore migrations', () => {
     const { url, pool } = await database('fresh');
     // Not migrated: refused, saying what to do, and nothing created.
     await expect(openPostgresStore(url)).rejects.toSatisfy(
-      (e) => isLifeboatError(e, 'USAGE') && /has schema 0, this Lifeboat needs 1: run `lifeboat store migrate`/.test(e.message),
+      (e) => isLifeboatError(e, 'USAGE') && new RegExp(`has schema 0, this Lifeboat needs ${latestSchemaVersion}: run \`lifeboat store migrate\``).test(e.message),
     );
     expect((await pool.query(`SELECT to_regclass('runs') AS t`)).rows[0].t).toBeNull();
 
-    expect(await migratePostgres(pool)).toEqual({ from: 0, to: latestSchemaVersion, applied: [1] });
+    expect(await migratePostgres(pool)).toEqual({ from: 0, to: latestSchemaVersion, applied: migrations.map((m) => m.version) });
     expect(await migratePostgres(pool)).toEqual({ from: latestSchemaVersion, to: latestSchemaVersion, applied: [] });
-    expect((await pool.query('SELECT version FROM lifeboat_schema ORDER BY version')).rows).toEqual([{ version: 1 }]);
+    expect((await pool.query('SELECT version FROM lifeboat_schema ORDER BY version')).rows).toEqual(migrations.map((m) => ({ version: m.version })));
     const tables = (await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)).rows.map((r) => r.tablename);
-    expect(tables).toEqual(['alerts', 'audit', 'deliveries', 'drills', 'lifeboat_schema', 'runs']);
+    expect(tables).toEqual(['alerts', 'audit', 'deliveries', 'drills', 'leases', 'lifeboat_schema', 'runs', 'schedule_state']);
 
     const store = await openPostgresStore(url);
     await store.putRun(run('r1'));
@@ -99,8 +99,25 @@ describe('PostgresStore migrations', () => {
     const other = new pg.Pool({ connectionString: url('racing'), max: 1 });
     pools.push(other);
     const results = await Promise.all([migratePostgres(pool), migratePostgres(other)]);
-    expect(results.map((r) => r.applied).sort()).toEqual([[], [1]]);
-    expect((await pool.query('SELECT count(*)::int AS n FROM lifeboat_schema')).rows[0].n).toBe(1);
+    expect(results.map((r) => r.applied).sort()).toEqual([[], migrations.map((m) => m.version)]);
+    expect((await pool.query('SELECT count(*)::int AS n FROM lifeboat_schema')).rows[0].n).toBe(migrations.length);
+  });
+
+  it('migrates a store at the previous schema (1, as the first release left it) with its records kept', async () => {
+    const { url, pool } = await database('previous');
+    // Schema 1 exactly as released: its DDL and its row in lifeboat_schema, and a run written into it.
+    await pool.query(`CREATE TABLE lifeboat_schema (version integer PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await pool.query(migrations.find((m) => m.version === 1)!.sql);
+    await pool.query(`INSERT INTO lifeboat_schema (version, description) VALUES (1, 'runs, drills, alerts, deliveries (the outbox), audit')`);
+    const old = run('kept-from-v1');
+    await pool.query('INSERT INTO runs (id, runbook, kind, status, started_at, record) VALUES ($1, $2, $3, $4, $5, $6)', [old.id, old.runbook, old.kind, old.status, old.startedAt, old]);
+    await expect(openPostgresStore(url)).rejects.toThrow(`has schema 1, this Lifeboat needs ${latestSchemaVersion}`);
+
+    expect(await migratePostgres(pool)).toEqual({ from: 1, to: latestSchemaVersion, applied: migrations.filter((m) => m.version > 1).map((m) => m.version) });
+    const store = await openPostgresStore(url);
+    expect(await store.getRun('kept-from-v1')).toEqual(old);
+    await store.close();
+    expect((await pool.query(`SELECT to_regclass('schedule_state')::text AS t`)).rows[0].t).toBe('schedule_state');
   });
 
   it('refuses a schema newer than it knows, naming the store, and changes nothing', async () => {
@@ -110,7 +127,7 @@ describe('PostgresStore migrations', () => {
     await expect(openPostgresStore(url)).rejects.toThrow(message);
     await expect(openPostgresStore(url, { migrate: true })).rejects.toThrow(message);
     await expect(migratePostgres(pool)).rejects.toThrow(message);
-    expect((await pool.query('SELECT count(*)::int AS n FROM lifeboat_schema')).rows[0].n).toBe(2);
+    expect((await pool.query('SELECT count(*)::int AS n FROM lifeboat_schema')).rows[0].n).toBe(migrations.length + 1);
   });
 });
 

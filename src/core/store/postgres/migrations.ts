@@ -99,6 +99,33 @@ CREATE TABLE audit (
 CREATE INDEX audit_at ON audit (at DESC, written DESC);
 `,
   },
+  {
+    version: 2,
+    description: 'schedule state and the serve leader lease (several serves on one store)',
+    sql: `
+-- The last cron fire handled per runbook and kind (schedule.json of a JSON home).
+-- Written only by the lease holder whose epoch is current, in the same statement
+-- that checks it, so a fire is handled once across a takeover.
+CREATE TABLE schedule_state (
+  runbook text NOT NULL,
+  kind text NOT NULL,
+  last_handled timestamptz NOT NULL,
+  handled_by text NOT NULL,
+  epoch bigint NOT NULL,
+  PRIMARY KEY (runbook, kind)
+);
+
+-- Leases by name ('serve-leader'): held by one process until expires_at (the
+-- database's clock, never a host's), renewed by it; epoch grows at every new holder.
+CREATE TABLE leases (
+  name text PRIMARY KEY,
+  holder text NOT NULL,
+  epoch bigint NOT NULL,
+  acquired_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+`,
+  },
 ];
 
 /** The highest schema version this Lifeboat knows. */
