@@ -15,6 +15,7 @@ export const restoreCommand = defineCommand({
     path: { type: 'string', description: 'restore only this path inside the snapshot, e.g. uploads/2024', valueName: 'P' },
     tier: { type: 'string', description: 'repository to restore from: hot (default) or cold', valueName: 'TIER' },
     estimate: { type: 'boolean', description: 'with --tier cold: print what the restore would take and cost, and do nothing' },
+    all: { type: 'boolean', description: 'the snapshot may be another runbook\'s in the same repository (default: only this runbook\'s own; latest is its own newest)' },
   },
   positionals: [
     { name: 'runbook', description: 'runbook name or path to a YAML file', required: true },
@@ -31,6 +32,7 @@ export const restoreCommand = defineCommand({
       path: str(r.options.path),
       tier: r.options.tier === 'cold' ? ('cold' as const) : ('hot' as const),
       estimate: bool(r.options.estimate),
+      all: bool(r.options.all),
     })),
   access: 'drill',
   runbookOf: (a) => a.runbook,
@@ -38,7 +40,7 @@ export const restoreCommand = defineCommand({
     const runbook = await loadRunbookArg(args.runbook, ctx);
     const run = await runContextFor(runbook, ctx);
     if (args.estimate) {
-      const { snapshot, forecast } = await estimateRestore({ ...run, snapshot: args.snapshot, subPath: args.path });
+      const { snapshot, forecast } = await estimateRestore({ ...run, snapshot: args.snapshot, all: args.all, subPath: args.path });
       return {
         exitCode: ExitCode.ok,
         summary: `estimate for restoring snapshot ${shortId(snapshot.id)} from the cold tier: ${formatDuration(forecast.totalMs)} (thaw ${formatDuration(forecast.thawMs)} + transfer ${formatDuration(forecast.transferMs)}), retrieval cost $${forecast.costUsd.toFixed(2)}`,
@@ -47,7 +49,7 @@ export const restoreCommand = defineCommand({
       };
     }
     const target = resolve(ctx.cwd, args.target);
-    const { snapshot, outcome: out, thaw, durationMs } = await restore({ ...run, snapshot: args.snapshot, target, subPath: args.path, tier: args.tier });
+    const { snapshot, outcome: out, thaw, durationMs } = await restore({ ...run, snapshot: args.snapshot, all: args.all, target, subPath: args.path, tier: args.tier });
     const lines = out.failed.map((f) => `damaged: ${f.path}: ${f.error}`);
     if (thaw !== undefined) lines.unshift(describeThawOutcome(thaw));
     return {

@@ -15,6 +15,7 @@
  */
 import { formatDuration } from '../format.js';
 import { openRunbookRepositoryStack } from '../repo/open-repository.js';
+import { findRunbookSnapshot } from '../repo/runbook-snapshots.js';
 import type { RunContext } from '../run-context.js';
 import type { DrillRecord } from '../store/records.js';
 import { measuredThroughput } from '../tier/estimate.js';
@@ -52,7 +53,7 @@ export async function estimateColdDrill(input: EstimateDrillInput): Promise<Esti
   const settings = thawSettingsFor(runbook, input.env);
   const started = clock.monotonicMs();
   const { repo, backend } = await openRunbookRepositoryStack(runbook, { env: input.env, home: input.home, emit, tier: 'cold', runId: id });
-  const snapshot = await repo.findSnapshot(input.snapshot ?? 'latest', { runbook: runbook.name });
+  const snapshot = await findRunbookSnapshot(repo, input.snapshot ?? 'latest', { runbook: runbook.name, foreignHint: 'a drill measures only its own runbook\'s snapshots' });
   drill.snapshotId = snapshot.id;
   const throughput = measuredThroughput(await input.store.listDrills({ runbook: runbook.name }));
   const forecast = await forecastColdRestore({

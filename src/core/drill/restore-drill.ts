@@ -26,6 +26,7 @@ import type { Repository } from '../repo/repository.js';
 import { mapLimit } from '../repo/repository.js';
 import { inWorkerBatches } from '../repo/file-scheduler.js';
 import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
+import { findRunbookSnapshot } from '../repo/runbook-snapshots.js';
 import { planSnapshot, type SnapshotPlan } from '../repo/snapshot-plan.js';
 import { WorkerPool } from '../repo/worker-pool.js';
 import type { Redactor } from '../redaction/index.js';
@@ -116,7 +117,7 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     if (opened === undefined) throw notOpened;
     const { repo, backend } = opened;
     await mkdir(scratch, { recursive: true, mode: 0o700 });
-    const snapshot = await repo.findSnapshot(input.snapshot ?? 'latest', { runbook: runbook.name });
+    const snapshot = await findRunbookSnapshot(repo, input.snapshot ?? 'latest', { runbook: runbook.name, foreignHint: 'a drill measures only its own runbook\'s snapshots' });
     drill.snapshotId = snapshot.id;
     if (tier === 'cold') {
       const settings = thawSettingsFor(runbook, input.env);

@@ -8,6 +8,7 @@ import { rtoTargetOf } from '../drill/rto-target.js';
 import { LifeboatError } from '../errors.js';
 import type { Tier } from '../repo/open-repository.js';
 import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
+import { findRunbookSnapshot, type SnapshotScope } from '../repo/runbook-snapshots.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import type { RunContext } from '../run-context.js';
 import type { Runbook } from '../runbook/types.js';
@@ -18,8 +19,10 @@ import { policies } from './policies.js';
 import { recordedRun } from './recorded-run.js';
 
 export interface RestoreInput extends RunContext {
-  /** `latest` or a snapshot id prefix. */
+  /** `latest` or a snapshot id prefix, among the runbook's own snapshots (src/core/repo/runbook-snapshots.ts). */
   snapshot: string;
+  /** Any runbook's snapshot in the repository (an explicit `--all`), not only this runbook's. */
+  all?: boolean;
   /** An absolute folder, created if missing. */
   target: string;
   /** Only this path inside the snapshot. */
@@ -44,7 +47,7 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
     const { signal, emit } = session.input;
     const started = clock.monotonicMs();
     const { repo, backend } = await session.openRepository(input.tier);
-    const snapshot = await repo.findSnapshot(input.snapshot);
+    const snapshot = await findRunbookSnapshot(repo, input.snapshot, restoreScope(input));
     let thaw: ThawForRestoreResult | undefined;
     if (settings !== undefined) {
       thaw = await thawForRestore({
@@ -67,6 +70,7 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
 
 export interface EstimateRestoreInput extends RunContext {
   snapshot: string;
+  all?: boolean;
   subPath?: string;
 }
 
@@ -80,7 +84,7 @@ export async function estimateRestore(input: EstimateRestoreInput): Promise<Esti
   const settings = coldSettings(input.runbook, input.env);
   const { value } = await recordedRun(policies.estimateRestore, input, async (session) => {
     const { repo, backend } = await session.openRepository('cold');
-    const snapshot = await repo.findSnapshot(input.snapshot);
+    const snapshot = await findRunbookSnapshot(repo, input.snapshot, restoreScope(input));
     const throughput = measuredThroughput(await session.input.store.listDrills({ runbook: input.runbook.name }));
     const forecast = await forecastColdRestore({
       repo,
@@ -94,6 +98,11 @@ export async function estimateRestore(input: EstimateRestoreInput): Promise<Esti
     return { value: { snapshot, forecast } };
   });
   return value;
+}
+
+/** Which snapshots a restore may name: the runbook's own, or any with `--all`. */
+function restoreScope(input: RunContext & { all?: boolean }): SnapshotScope {
+  return { runbook: input.runbook.name, all: input.all, foreignHint: 'pass --all to restore another runbook\'s snapshot' };
 }
 
 /** The thaw settings of the cold tier; refuses a runbook without one. */
