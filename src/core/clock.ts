@@ -3,6 +3,11 @@ export interface Clock {
   now(): Date;
   /** Monotonic milliseconds, for measuring durations (RTO, stage timings). */
   monotonicMs(): number;
+  /**
+   * How many of this clock's milliseconds pass per real one (absent: 1). Only
+   * a test clock runs fast; timers (src/core/schedule/timers.ts) divide by it.
+   */
+  readonly rate?: number;
 }
 
 export const systemClock: Clock = {
@@ -32,25 +37,39 @@ export class FakeClock implements Clock {
 
 /**
  * Real time, shifted so that it reads `start` at the moment of creation and
- * runs at the normal rate from there. Lets a test drive a long-running process
- * (serve) to just before a cron boundary without waiting for the wall clock.
+ * runs `rate` times the normal rate from there (default 1). Lets a test drive a
+ * long-running process (serve) to just before a cron boundary, and through
+ * many fires, without waiting for the wall clock.
  */
-export function shiftedClock(start: Date, base: Clock = systemClock): Clock {
-  const offset = start.getTime() - base.now().getTime();
+export function shiftedClock(start: Date, base: Clock = systemClock, rate = 1): Clock {
+  const origin = base.now().getTime();
+  const offset = start.getTime() - origin;
+  if (rate === 1) {
+    return {
+      now: () => new Date(base.now().getTime() + offset),
+      monotonicMs: () => base.monotonicMs(),
+    };
+  }
   return {
-    now: () => new Date(base.now().getTime() + offset),
+    now: () => new Date(start.getTime() + (base.now().getTime() - origin) * rate),
     monotonicMs: () => base.monotonicMs(),
+    rate,
   };
 }
 
 /**
  * The process clock: the system clock, or — when LIFEBOAT_TEST_NOW holds an
- * ISO time — a shifted one (tests only; a bad value is an error, not ignored).
+ * ISO time and/or LIFEBOAT_TEST_CLOCK_RATE a speed-up — a shifted one (tests
+ * only: they make a minute's schedule fire every few seconds; a bad value is
+ * an error, not ignored).
  */
 export function clockFromEnv(env: Readonly<Record<string, string | undefined>>): Clock {
-  const text = env.LIFEBOAT_TEST_NOW;
-  if (text === undefined || text === '') return systemClock;
-  const start = new Date(text);
+  const text = env.LIFEBOAT_TEST_NOW ?? '';
+  const rateText = env.LIFEBOAT_TEST_CLOCK_RATE ?? '';
+  if (text === '' && rateText === '') return systemClock;
+  const start = text === '' ? new Date() : new Date(text);
   if (Number.isNaN(start.getTime())) throw new Error(`LIFEBOAT_TEST_NOW is not an ISO time: "${text}"`);
-  return shiftedClock(start);
+  const rate = rateText === '' ? 1 : Number(rateText);
+  if (!(Number.isFinite(rate) && rate >= 1 && rate <= 1000)) throw new Error(`LIFEBOAT_TEST_CLOCK_RATE must be a number from 1 to 1000: "${rateText}"`);
+  return shiftedClock(start, systemClock, rate);
 }

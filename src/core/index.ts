@@ -64,6 +64,10 @@ export { readStatus, runbookStatus, statusOfAll, type ColdTierStatus, type RtoSt
 
 // Schedule.
 export { FileScheduleState, Scheduler, describeSkip, formatZoned, nextFire, nextRuns, scheduleStatePath, systemTimers, type Job, type SkipReason } from './schedule/index.js';
+// Several serves on one PostgreSQL store: the leader lease and where it is kept.
+export { Leadership, type LeaderLease, type LeaderTerm, type LeadershipView } from './schedule/leadership.js';
+export type { ScheduleState } from './schedule/state.js';
+export { openServeCoordination, type ServeCoordination } from './store/serve-coordination.js';
 
 // Repository facts a face renders.
 export { shortId } from './repo/snapshot.js';

@@ -38,7 +38,11 @@ import {
   type EngineEvent,
   startOutboxLoop,
   type Job,
+  Leadership,
+  type LeadershipView,
+  openServeCoordination,
   type OutboxLoop,
+  type ScheduleState,
   type Runbook,
   type Sink,
   type SkipReason,
@@ -240,18 +244,83 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
     });
   };
 
-  const sched = new Scheduler({
-    clock: ctx.clock,
-    timers: systemTimers,
-    state: await FileScheduleState.open(scheduleStatePath(ctx.home)),
-    graceMs: options.graceMs,
-    jitterMs: options.jitterMs,
-    run: runJob,
-    announce,
-    skipped,
-    onError: (error, job) => log('error', `lifeboat serve: ${job.kind} of ${job.runbook}: ${(error as Error).message ?? String(error)}`),
-  });
-  scheduler.current = sched;
+  /** Schedulers of earlier terms whose jobs may still run (shutdown waits for them too). */
+  const retired = new Set<Scheduler>();
+  const schedulers = () => [...(scheduler.current ? [scheduler.current] : []), ...retired];
+  let staleTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * What only the leading serve does: the scheduler, the stale timer and the
+   * outbox deliveries. With the JSON store this serve always leads; with
+   * PostgreSQL, while it holds the lease (Leadership).
+   */
+  const startLeading = (state: ScheduleState) => {
+    const sched = new Scheduler({
+      clock: ctx.clock,
+      timers: systemTimers,
+      state,
+      graceMs: options.graceMs,
+      jitterMs: options.jitterMs,
+      run: runJob,
+      announce,
+      skipped,
+      notOurs: (job) => log('info', `lifeboat serve: ${job.kind} of ${job.runbook} at ${job.scheduledAt.toISOString()} not run here: another serve handled it, or this one no longer leads`),
+      onError: (error, job) => log('error', `lifeboat serve: ${job.kind} of ${job.runbook}: ${(error as Error).message ?? String(error)}`),
+    });
+    sched.setRunbooks(catalog.current());
+    scheduler.current = sched;
+    sched.start();
+    outbox.loop = startOutboxLoop({
+      store,
+      sinks: () => outbox.sinks,
+      clock: ctx.clock,
+      owner: outboxOwner(),
+      intervalMs: options.outboxIntervalMs ?? 1_000,
+      onProblem: (p) => log('warn', `lifeboat serve: alert ${p.delivery.transition} of ${p.delivery.alertKey} not delivered: ${p.message}`),
+      onPass: (counts) => void (outbox.pending = counts.left),
+      onError: (e) => log('warn', `lifeboat serve: alert deliveries: ${(e as Error).message ?? String(e)}`),
+    });
+    staleTimer = setInterval(() => {
+      // The timer's evaluation refreshes alerts without counting them again (evaluateAll's trigger is 'timer').
+      void evaluateAll(catalog.current(), { store, clock: ctx.clock, notifier, config: ctx.config })
+        .then((r) => r.errors.forEach((e) => log('warn', `lifeboat serve: alert rules for ${e.runbook} (${e.source}): ${e.message}`)))
+        .catch((e: unknown) => log('warn', `lifeboat serve: alert rules failed: ${(e as Error).message}`));
+    }, options.staleCheckMs);
+    staleTimer.unref();
+    const next = sched.upcoming(1)[0];
+    log('info', `lifeboat serve: scheduler running${next ? `; next: ${next.kind} of ${next.runbook} at ${next.runAt.toISOString()}` : '; nothing scheduled'}`);
+  };
+
+  /** Takes no new work; jobs already running go on (their scheduler is kept until they end). */
+  const stopLeading = async () => {
+    const sched = scheduler.current;
+    scheduler.current = undefined;
+    if (staleTimer) clearInterval(staleTimer);
+    staleTimer = undefined;
+    const loop = outbox.loop;
+    outbox.loop = undefined;
+    // Sends in flight are abandoned unrecorded: their claims lapse and the next deliverer sends them again.
+    await loop?.stop();
+    if (!sched) return;
+    retired.add(sched);
+    await sched.stop().catch(() => undefined);
+    void sched.finished().then(() => retired.delete(sched));
+  };
+
+  const coordinated = await openServeCoordination({ config: ctx.config, env: ctx.env, home: ctx.home }, (e) =>
+    log('warn', `lifeboat serve: a fire was not claimed (it waits for whoever leads when the store answers): ${(e as Error).message ?? String(e)}`),
+  );
+  const leadership = coordinated
+    ? new Leadership({
+        lease: coordinated.coordination,
+        holder: outboxOwner(),
+        ttlMs: coordinated.leaseMs,
+        monotonicMs: () => performance.now(),
+        elected: async (term) => startLeading(await coordinated.coordination.scheduleState(term)),
+        deposed: stopLeading,
+        log,
+      })
+    : undefined;
 
   let stopping = false;
   const metrics = createMetrics({ store: ctx.store, runbooks: () => catalog.current(), clock: ctx.clock });
@@ -260,7 +329,6 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
     log('info', 'lifeboat serve: SIGHUP: re-reading runbooks');
     void catalog.reload().catch((e: unknown) => log('warn', `lifeboat serve: runbook reload failed: ${(e as Error).message}`));
   };
-  let staleTimer: NodeJS.Timeout | undefined;
   try {
     await catalog.reload(); // tells the scheduler its runbooks through onChange
     catalog.watch();
@@ -280,8 +348,9 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
             reasons,
             details: {
               runbooks: catalog.current().length,
-              running: sched.running().map((j) => `${j.runbook} ${j.kind}`),
-              next: sched.upcoming(1)[0]?.runAt.toISOString(),
+              ...(leadership ? leadershipDetails(leadership.view()) : {}),
+              running: schedulers().flatMap((sc) => sc.running()).map((j) => `${j.runbook} ${j.kind}`),
+              next: scheduler.current?.upcoming(1)[0]?.runAt.toISOString(),
               alertSinks: [...outbox.sinks.keys()],
               ...(outbox.pending !== undefined ? { alertDeliveriesPending: outbox.pending } : {}),
               ...options.healthDetails?.(),
@@ -292,51 +361,45 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
       });
       log('info', `lifeboat serve: metrics on ${ops.url}/metrics, health on ${ops.url}/healthz`);
     }
-    sched.start();
-    outbox.loop = startOutboxLoop({
-      store,
-      sinks: () => outbox.sinks,
-      clock: ctx.clock,
-      owner: outboxOwner(),
-      intervalMs: options.outboxIntervalMs ?? 1_000,
-      onProblem: (p) => log('warn', `lifeboat serve: alert ${p.delivery.transition} of ${p.delivery.alertKey} not delivered: ${p.message}`),
-      onPass: (counts) => void (outbox.pending = counts.left),
-      onError: (e) => log('warn', `lifeboat serve: alert deliveries: ${(e as Error).message ?? String(e)}`),
-    });
-    staleTimer = setInterval(() => {
-      // The timer's evaluation refreshes alerts without counting them again (evaluateAll's trigger is 'timer').
-      void evaluateAll(catalog.current(), { store, clock: ctx.clock, notifier, config: ctx.config })
-        .then((r) => r.errors.forEach((e) => log('warn', `lifeboat serve: alert rules for ${e.runbook} (${e.source}): ${e.message}`)))
-        .catch((e: unknown) => log('warn', `lifeboat serve: alert rules failed: ${(e as Error).message}`));
-    }, options.staleCheckMs);
-    staleTimer.unref();
+    if (leadership) {
+      log('info', `lifeboat serve: the store is shared (${coordinated!.coordination.where}): leading while holding its lease, else answering Slack, /metrics and /healthz only`);
+      await leadership.start();
+    } else {
+      startLeading(await FileScheduleState.open(scheduleStatePath(ctx.home)));
+    }
     await options.started?.({ catalog, ops });
-    const next = sched.upcoming(1)[0];
-    log('info', `lifeboat serve: scheduler running${next ? `; next: ${next.kind} of ${next.runbook} at ${next.runAt.toISOString()}` : '; nothing scheduled'}`);
 
     await untilAborted(ctx.signal);
     stopping = true;
-    const running = sched.running();
+    const running = schedulers().flatMap((sc) => sc.running());
     log('info', `lifeboat serve: stopping; ${running.length > 0 ? `waiting up to ${compactDuration(options.shutdownDeadlineMs)} for ${running.map((j) => `${j.kind} of ${j.runbook}`).join(', ')}` : 'nothing running'}`);
-    await sched.stop();
-    const drained = Promise.all([sched.finished(), options.drain?.()]).then(() => true);
+    // Gives the lease up at once, so another serve leads while this one's jobs finish.
+    const draining = schedulers();
+    if (leadership) await leadership.stop();
+    else await stopLeading();
+    const allFinished = () => Promise.all(draining.map((sc) => sc.finished()));
+    const drained = Promise.all([allFinished(), options.drain?.()]).then(() => true);
     const finished = await Promise.race([drained, delay(options.shutdownDeadlineMs).then(() => false)]);
     if (!finished) {
       log('warn', 'lifeboat serve: shutdown deadline passed; cancelling running jobs');
-      sched.cancelRunning();
-      await sched.finished();
+      draining.forEach((sc) => sc.cancelRunning());
+      await allFinished();
     }
     return outcome;
   } finally {
     stopping = true;
-    if (staleTimer) clearInterval(staleTimer);
-    // Sends in flight are abandoned unrecorded: their claims lapse and the next deliverer sends them again.
-    await outbox.loop?.stop();
     process.off('SIGHUP', onHup);
-    await sched.stop().catch(() => undefined);
+    if (leadership) await leadership.stop().catch(() => undefined);
+    await stopLeading().catch(() => undefined);
+    await coordinated?.coordination.close();
     await catalog.close();
     await ops?.close();
   }
+}
+
+/** /healthz: whether this serve leads, and who does when it does not. */
+function leadershipDetails(view: LeadershipView): Record<string, unknown> {
+  return { leader: view.leading, ...(view.leader !== undefined ? { leaderIs: view.leader } : {}) };
 }
 
 function untilAborted(signal: AbortSignal): Promise<void> {

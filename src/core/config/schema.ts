@@ -12,7 +12,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { AlertRoute, SecretRef } from '../runbook/types.js';
 import { DURATION_EXAMPLES, parseDuration } from '../runbook/units.js';
-import { DEFAULT_REPEAT_MS, DEFAULT_STORE_KEEP_MS, type LifeboatConfig, type SinkConfig } from './types.js';
+import { DEFAULT_REPEAT_MS, DEFAULT_LEADER_LEASE_MS, DEFAULT_STORE_KEEP_MS, type LifeboatConfig, type SinkConfig } from './types.js';
 
 export const SINK_TYPES = ['slack', 'webhook', 'ntfy', 'pagerduty', 'email'] as const;
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
@@ -298,6 +298,9 @@ const storeSchema = (baseDir: string) =>
   z.strictObject({
     url: secretRef('The store URL', baseDir),
     keep: repeat().optional(),
+    leaderLease: repeat()
+      .refine((ms) => ms >= 3_000 && ms <= 600_000, { message: 'The leader lease must be from 3s to 10m (a leader that dies is replaced within it and a third)' })
+      .optional(),
   });
 
 export function configSchema(baseDir: string) {
@@ -339,7 +342,7 @@ export function configSchema(baseDir: string) {
       (c): Omit<LifeboatConfig, 'file'> => ({
         notify: Object.fromEntries(Object.entries(c.notify).map(([name, raw]) => [name, toSinkConfig(raw)])),
         alerts: { repeatMs: c.alerts.repeat ?? DEFAULT_REPEAT_MS, notify: c.alerts.notify },
-        ...(c.store ? { store: { url: c.store.url, keepMs: c.store.keep ?? DEFAULT_STORE_KEEP_MS } } : {}),
+        ...(c.store ? { store: { url: c.store.url, keepMs: c.store.keep ?? DEFAULT_STORE_KEEP_MS, leaderLeaseMs: c.store.leaderLease ?? DEFAULT_LEADER_LEASE_MS } } : {}),
       }),
     );
 }

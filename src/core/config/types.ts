@@ -42,9 +42,14 @@ export interface StoreConfig {
   url: SecretRef;
   /** History kept by age (`keep: 400d`). */
   keepMs: number;
+  /** How long the serve that leads holds its lease without renewing it (`leaderLease: 15s`). */
+  leaderLeaseMs: number;
 }
 
 export const DEFAULT_STORE_KEEP_MS = 400 * 24 * 60 * 60 * 1000;
+
+/** A dead leader is replaced within this and a third (20 s): inside the 30 s operators are promised. */
+export const DEFAULT_LEADER_LEASE_MS = 15_000;
 
 export const DEFAULT_REPEAT_MS = 4 * 60 * 60 * 1000;
 

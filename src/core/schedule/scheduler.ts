@@ -44,6 +44,8 @@ export interface SchedulerOptions {
   announce?(job: Job): Promise<void>;
   /** A fire that did not run (see SkipReason); record it. */
   skipped?(job: Job, reason: SkipReason): Promise<void>;
+  /** A fire the state says is not ours (another serve handled it, or this one no longer leads): neither run nor reported here. */
+  notOurs?(job: Job): void;
   /** Every failure of the callbacks above or of the state file; the scheduler carries on. */
   onError(error: unknown, job: Job): void;
 }
@@ -155,7 +157,7 @@ export class Scheduler {
     const latest = slot.cron.previousAtOrBefore(now);
     if (!latest) return;
     if (!last) {
-      this.track(this.record({ runbook: name, kind: slot.kind, scheduledAt: latest, runAt: latest, catchUp: false }));
+      this.track(this.record({ runbook: name, kind: slot.kind, scheduledAt: latest, runAt: latest, catchUp: false }).then(() => undefined));
       return;
     }
     // A pair that comes back on reload was not "down"; only start-up catches up.
@@ -227,7 +229,7 @@ export class Scheduler {
     this.track(new Promise<void>((resolve) => (begun = resolve)));
     const done = (async () => {
       try {
-        await this.record(job);
+        if (!(await this.record(job))) return;
         if (this.state === 'stopped') {
           await this.report(job, 'shutting-down');
           return;
@@ -248,7 +250,7 @@ export class Scheduler {
   }
 
   private skip(job: Job, reason: SkipReason): void {
-    this.track(this.record(job).then(() => this.report(job, reason)));
+    this.track(this.record(job).then((ours) => (ours ? this.report(job, reason) : undefined)));
   }
 
   private announce(job: Job): void {
@@ -257,12 +259,21 @@ export class Scheduler {
     this.track((this.options.announce?.(job) ?? Promise.resolve()).catch((e: unknown) => this.options.onError(e, job)));
   }
 
-  /** Records the fire as handled; a failed write is reported and the job still goes ahead (the worst case is one catch-up run after a restart). */
-  private async record(job: Job): Promise<void> {
+  /**
+   * Records the fire as handled; false when the state says it is not ours
+   * (then nothing runs or is reported). A failed write is reported and the job
+   * still goes ahead: the worst case is one catch-up run after a restart. (A
+   * shared state never fails that way: it answers false instead, so a fire it
+   * could not claim stays for whoever leads next.)
+   */
+  private async record(job: Job): Promise<boolean> {
     try {
-      await this.options.state.markHandled(job.runbook, job.kind, job.scheduledAt);
+      if (await this.options.state.markHandled(job.runbook, job.kind, job.scheduledAt)) return true;
+      this.options.notOurs?.(job);
+      return false;
     } catch (e) {
       this.options.onError(e, job);
+      return true;
     }
   }
 

@@ -16,8 +16,13 @@ import { scheduleKinds, type ScheduleKind } from './job.js';
 export interface ScheduleState {
   /** The last fire handled for this runbook and kind, or undefined when the scheduler has never seen the pair. */
   lastHandled(runbook: string, kind: ScheduleKind): Date | undefined;
-  /** Records `scheduledAt` as handled; resolves once it is on disk. */
-  markHandled(runbook: string, kind: ScheduleKind, scheduledAt: Date): Promise<void>;
+  /**
+   * Records `scheduledAt` as handled; resolves once it is durable. Resolves
+   * false when the fire is not this scheduler's to run: another scheduler
+   * sharing the state (serve on another machine) handled it, or this one no
+   * longer leads. The file state is never shared and always says true.
+   */
+  markHandled(runbook: string, kind: ScheduleKind, scheduledAt: Date): Promise<boolean>;
 }
 
 export const scheduleStateFormat = 'lifeboat-schedule';
@@ -55,7 +60,7 @@ export class FileScheduleState implements ScheduleState {
     return this.handled.get(runbook)?.get(kind);
   }
 
-  markHandled(runbook: string, kind: ScheduleKind, scheduledAt: Date): Promise<void> {
+  async markHandled(runbook: string, kind: ScheduleKind, scheduledAt: Date): Promise<boolean> {
     let kinds = this.handled.get(runbook);
     if (!kinds) this.handled.set(runbook, (kinds = new Map()));
     kinds.set(kind, scheduledAt);
@@ -68,7 +73,8 @@ export class FileScheduleState implements ScheduleState {
       // A failed write is the caller's to report; the next write still goes ahead.
       this.writes = write.catch(() => {});
     }
-    return this.queued;
+    await this.queued;
+    return true;
   }
 
   private async write(): Promise<void> {

@@ -33,7 +33,8 @@ export function alarmAt(timers: Timers, clock: Clock, at: Date, fire: () => void
   let handle: unknown;
   let cancelled = false;
   const arm = () => {
-    const delay = Math.max(0, at.getTime() - clock.now().getTime());
+    // A fast test clock (rate > 1) reaches `at` sooner in real time.
+    const delay = Math.ceil(Math.max(0, at.getTime() - clock.now().getTime()) / (clock.rate ?? 1));
     handle = timers.setTimeout(tick, Math.min(delay, MAX_TIMER_MS));
   };
   const tick = () => {

@@ -41,7 +41,7 @@ export function storeSetting({ config, env, home }: StoreLocation): StoreSetting
 }
 
 /** The connection URL behind the reference; SECRET_UNAVAILABLE naming the variable or file, never the value. */
-async function storeUrl(setting: Extract<StoreSetting, { kind: 'postgres' }>, env: SecretEnv): Promise<string> {
+export async function storeUrl(setting: Extract<StoreSetting, { kind: 'postgres' }>, env: SecretEnv): Promise<string> {
   const url = await resolveSecret(setting.url, env, `the state store URL (${setting.via === 'lifeboat.yaml' ? 'lifeboat.yaml store.url' : STORE_URL_ENV})`);
   if (!/^postgres(ql)?:\/\//.test(url)) {
     throw new LifeboatError('USAGE', `The state store URL (${describeRef(setting.url)}) is not a postgres:// URL (expected e.g. postgres://lifeboat@db.example.com/lifeboat?sslmode=verify-full)`);
