@@ -176,7 +176,9 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
     clock,
     emit: progress.sink,
     signal: controller.signal,
-    store: async () => (store ??= await openConfiguredStore({ config, env, home, migrate: options.migrateStore === true })),
+    // onWarning: a PostgreSQL store's outage (records spooled, then replayed) is told on stderr like a run's warnings.
+    store: async () =>
+      (store ??= await openConfiguredStore({ config, env, home, migrate: options.migrateStore === true, onWarning: (message) => progress.sink({ type: 'log', level: 'warn', message }) })),
     config,
   };
   let result: CommandResult;

@@ -131,3 +131,5 @@ export { emailSink, type EmailSinkOptions } from './notify/sinks/email.js';
 export { assertSchemaCurrent, latestSchemaVersion, migratePostgres, openPostgresStore, PostgresStore, type MigrationResult, type PostgresStoreOptions } from './store/index.js';
 // Which store a process uses (lifeboat.yaml store:, LIFEBOAT_STORE_URL, else the JSON file), `store migrate` and `store import`.
 export { importState, migrateConfiguredStore, openConfiguredStore, readStateFileForImport, STORE_URL_ENV, storeSetting, type ImportCounts, type StoreMigration, type StoreSetting } from './store/index.js';
+// State store outages: what is spooled while PostgreSQL is unreachable, and how a face tells that error apart.
+export { isStoreUnreachable, spoolDirOf, SpoolingStore, storeUnreachableError } from './store/index.js';

@@ -1,5 +1,5 @@
 /** What /healthz answers, and the one-line error text both routes use. */
-import type { Store } from '../core/index.js';
+import { isStoreUnreachable, type Store } from '../core/index.js';
 
 export interface HealthReport {
   /** False makes /healthz answer 503. */
@@ -21,12 +21,20 @@ export function healthBody(report: HealthReport): Record<string, unknown> {
  * A reason when the store cannot be read (missing, damaged, unreadable), else
  * undefined: the check the daemon's health() will want first, since every
  * scheduled run and every metric goes through the store.
+ *
+ * A PostgreSQL store that does not answer says so itself, as "state store
+ * unreachable: host:port/database (why); … spooled to <path> …"
+ * (store/spool/unreachable.ts): that line is the reason as it is. The read
+ * also replays the spool once the store is back (spool/spooling-store.ts),
+ * so a probe of /healthz helps it catch up; while it is down the store answers
+ * at once, without waiting on a connection timeout per probe.
  */
 export async function storeUnreadableReason(store: () => Promise<Store>): Promise<string | undefined> {
   try {
     await (await store()).listRuns({ limit: 1 });
     return undefined;
   } catch (e) {
+    if (isStoreUnreachable(e)) return firstLine(e);
     return `store unreadable: ${firstLine(e)}`;
   }
 }

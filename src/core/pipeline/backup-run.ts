@@ -27,6 +27,7 @@ import { completePendingRuns } from '../runs/complete-pending.js';
 import { lockRepository, withRepositoryLock, type LockMode } from '../runs/repository-lock.js';
 import type { RunRecorder } from '../runs/run-recorder.js';
 import type { RunStatus } from '../store/records.js';
+import { isStoreUnreachable } from '../store/spool/unreachable.js';
 import { hooksError, runHooks } from './hooks.js';
 import { progressThrottle } from './progress-throttle.js';
 import { forgetAndPrune } from './retention-stage.js';
@@ -235,6 +236,11 @@ async function uploadLeftovers(opened: OpenedRepository, recorder: RunRecorder, 
     await opened.staging.flush();
     await completePendingRuns(input.store, input.runbook.name, input.clock, recorder.id);
   } catch (e) {
+    if (isStoreUnreachable(e)) {
+      // The data is uploaded; only the earlier runs' records still say transfer-pending, until a run with the store up.
+      emit({ type: 'log', level: 'warn', runId: recorder.id, message: 'earlier transfer-pending runs not marked complete: state store unreachable' });
+      return left.objects;
+    }
     if (!isLifeboatError(e, 'TRANSFER_PENDING')) throw e;
     // Still down: this run stages too, and the transfer stage reports it.
   }
@@ -306,7 +312,14 @@ async function verifyStage(repo: Repository, input: BackupRunInput, recorder: Ru
  * stop rotating once the store's history limit caps the count.
  */
 async function nextSlice(input: BackupRunInput, recorder: RunRecorder): Promise<number> {
-  const runs = await input.store.listRuns({ runbook: input.runbook.name, limit: 50 });
+  let runs;
+  try {
+    runs = await input.store.listRuns({ runbook: input.runbook.name, limit: 50 });
+  } catch (e) {
+    // A store outage must not fail the backup (store/spool/): the first slice is as good a sample as any.
+    if (!isStoreUnreachable(e)) throw e;
+    return 0;
+  }
   for (const run of runs) {
     if (run.id === recorder.id || run.kind !== 'backup') continue;
     const verify = run.stages.find((s) => s.name === 'verify' && s.counters.slices !== undefined);

@@ -54,25 +54,69 @@ const describeRef = (ref: SecretRef) => (ref.kind === 'env' ? `$${ref.name}` : r
 export interface OpenStoreOptions extends StoreLocation {
   /** Bring the PostgreSQL schema up to date first (serve start); otherwise an outdated schema is refused. */
   migrate?: boolean;
+  /**
+   * Told (PostgreSQL only) when records start being spooled because the store
+   * is unreachable, when they were replayed, and of any spooled record the
+   * store refused (spool/spooling-store.ts). A face shows it as a warning.
+   */
+  onWarning?: (message: string) => void;
 }
 
-/** Opens the configured store: the JSON file, or PostgreSQL (`sslmode` in the URL is pg's to honour). */
+/**
+ * How long connecting may take before the store counts as unreachable: pg
+ * waits forever by default, and a backup must not hang on a store behind a
+ * dead network path (its records are spooled instead).
+ */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** A query on a connection that went silent (a host gone, not refusing) fails after this, and is spooled when it was a record's write. */
+const QUERY_TIMEOUT_MS = 120_000;
+
+/**
+ * Opens the configured store: the JSON file, or PostgreSQL (`sslmode` in the URL is pg's to honour).
+ *
+ * PostgreSQL comes wrapped in a SpoolingStore (spool/spooling-store.ts): an
+ * outage never fails a backup or drill that is running, or one started while
+ * the store is down. So an unreachable store does not fail the open: the store
+ * is returned "down" and connects (and checks or migrates the schema) on a later
+ * call. Anything else (a refused password, an outdated schema, a bad URL)
+ * still fails here, before any work starts.
+ */
 export async function openConfiguredStore(options: OpenStoreOptions): Promise<Store> {
   const setting = storeSetting(options);
   if (setting.kind === 'json') return openJsonStore(options.home);
   const url = await storeUrl(setting, options.env);
   const { openPostgresStore } = await import('./postgres/postgres-store.js');
+  const { SpoolingStore, spoolDirOf, isStoreUnreachable } = await import('./spool/index.js');
+  const pool = { connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
   // History is kept by age (store.keep), not by count: a team's store is not a file re-read per query.
-  const open = (migrate: boolean) => openPostgresStore(url, { migrate, keepDays: setting.keepMs / DAY_MS, countLimits: false }).catch(unreachable(url));
-  if (options.migrate !== true) return open(false);
-  // Migrate only when the schema is behind: a current schema needs no CREATE right, so serve
-  // can run as the least-privilege role (README, State store) once `store migrate` ran as the owner.
+  const attempt = (migrate: boolean) =>
+    openPostgresStore(url, {
+      migrate,
+      keepDays: setting.keepMs / DAY_MS,
+      countLimits: false,
+      // A migration may rightly take long; a record's write may not.
+      pool: migrate ? pool : { ...pool, query_timeout: QUERY_TIMEOUT_MS },
+    }).catch(unreachable(url));
+  const open = async (): Promise<Store> => {
+    if (options.migrate !== true) return attempt(false);
+    // Migrate only when the schema is behind: a current schema needs no CREATE right, so serve
+    // can run as the least-privilege role (README, State store) once `store migrate` ran as the owner.
+    try {
+      return await attempt(false);
+    } catch (e) {
+      if (isLifeboatError(e) && e.details?.reason === 'older-schema') return attempt(true);
+      throw e;
+    }
+  };
+  let opened: Store | undefined;
+  let down: unknown;
   try {
-    return await open(false);
+    opened = await open();
   } catch (e) {
-    if (isLifeboatError(e) && e.details?.reason === 'older-schema') return open(true);
-    throw e;
+    if (!isStoreUnreachable(e)) throw e;
+    down = e;
   }
+  return new SpoolingStore({ open, opened, down, where: describeUrl(url), spoolDir: spoolDirOf(options.home), onWarning: options.onWarning });
 }
 
 export type StoreMigration =

@@ -27,6 +27,7 @@ import { lockRepository, type HeldLock } from '../runs/repository-lock.js';
 import { RunLock } from '../runs/run-lock.js';
 import { RunRecorder } from '../runs/run-recorder.js';
 import type { AlertRecord, RunRecord, RunStatus } from '../store/records.js';
+import { isStoreUnreachable } from '../store/spool/unreachable.js';
 import { deadMansSwitch, type DeadMansSwitch } from '../notify/ping.js';
 import type { UseCasePolicy } from './policies.js';
 
@@ -142,8 +143,14 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
         emit({ type: 'log', level: 'warn', runId, message: `took over a stale run lock of pid ${runLock.tookOverFrom.pid} (started ${runLock.tookOverFrom.startedAt})` });
       }
       if (policy.records !== 'nothing' || policy.runLock) {
-        for (const dead of await closeAbandonedRuns(input.store, runbook.name, { byRun: runId, tookOverFrom: runLock?.tookOverFrom })) {
-          emit({ type: 'log', level: 'warn', runId, message: `run ${dead.id} was left running by a process that is gone: recorded as ${dead.status} (${dead.error?.message})` });
+        try {
+          for (const dead of await closeAbandonedRuns(input.store, runbook.name, { byRun: runId, tookOverFrom: runLock?.tookOverFrom })) {
+            emit({ type: 'log', level: 'warn', runId, message: `run ${dead.id} was left running by a process that is gone: recorded as ${dead.status} (${dead.error?.message})` });
+          }
+        } catch (e) {
+          // A store outage must not stop a backup or drill (its own records are spooled, store/spool/): the next run closes them.
+          if (!isStoreUnreachable(e)) throw e;
+          emit({ type: 'log', level: 'warn', runId, message: 'abandoned runs not checked: state store unreachable; the next run checks them' });
         }
       }
       ending = await body(session);
@@ -171,7 +178,10 @@ async function alertsAfter(input: RedactedContext): Promise<AlertRecord[]> {
     const result = await evaluateAlerts({ runbook: input.runbook, store: input.store, clock: input.clock, notifier: eventNotifier(input.emit), config: input.config, trigger: 'run' });
     return result.raised;
   } catch (e) {
-    input.emit({ type: 'log', level: 'warn', message: `alert evaluation failed: ${(e as Error).message}` });
+    const message = isStoreUnreachable(e)
+      ? 'alert rules not evaluated: state store unreachable; they run again when it returns'
+      : `alert evaluation failed: ${(e as Error).message}`;
+    input.emit({ type: 'log', level: 'warn', message });
     return [];
   }
 }
