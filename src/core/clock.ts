@@ -41,8 +41,7 @@ export class FakeClock implements Clock {
  * long-running process (serve) to just before a cron boundary, and through
  * many fires, without waiting for the wall clock.
  */
-export function shiftedClock(start: Date, base: Clock = systemClock, rate = 1): Clock {
-  const origin = base.now().getTime();
+export function shiftedClock(start: Date, base: Clock = systemClock, rate = 1, origin = base.now().getTime()): Clock {
   const offset = start.getTime() - origin;
   if (rate === 1) {
     return {
@@ -61,7 +60,9 @@ export function shiftedClock(start: Date, base: Clock = systemClock, rate = 1): 
  * The process clock: the system clock, or — when LIFEBOAT_TEST_NOW holds an
  * ISO time and/or LIFEBOAT_TEST_CLOCK_RATE a speed-up — a shifted one (tests
  * only: they make a minute's schedule fire every few seconds; a bad value is
- * an error, not ignored).
+ * an error, not ignored). The clock reads LIFEBOAT_TEST_NOW at the real time
+ * LIFEBOAT_TEST_CLOCK_ORIGIN (epoch ms), default this process's start: two
+ * processes given one origin read the same fast time.
  */
 export function clockFromEnv(env: Readonly<Record<string, string | undefined>>): Clock {
   const text = env.LIFEBOAT_TEST_NOW ?? '';
@@ -71,5 +72,8 @@ export function clockFromEnv(env: Readonly<Record<string, string | undefined>>):
   if (Number.isNaN(start.getTime())) throw new Error(`LIFEBOAT_TEST_NOW is not an ISO time: "${text}"`);
   const rate = rateText === '' ? 1 : Number(rateText);
   if (!(Number.isFinite(rate) && rate >= 1 && rate <= 1000)) throw new Error(`LIFEBOAT_TEST_CLOCK_RATE must be a number from 1 to 1000: "${rateText}"`);
-  return shiftedClock(start, systemClock, rate);
+  const originText = env.LIFEBOAT_TEST_CLOCK_ORIGIN ?? '';
+  const origin = originText === '' ? Date.now() : Number(originText);
+  if (!Number.isSafeInteger(origin)) throw new Error(`LIFEBOAT_TEST_CLOCK_ORIGIN must be epoch milliseconds: "${originText}"`);
+  return shiftedClock(start, systemClock, rate, origin);
 }

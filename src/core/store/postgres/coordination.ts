@@ -63,7 +63,8 @@ export class PostgresCoordination implements LeaderLease {
   }
 
   async release(holder: string): Promise<void> {
-    await this.pool.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [SERVE_LEADER_LEASE, holder]);
+    // Lapsed, not deleted: the row keeps the epoch, so the next term's is still higher.
+    await this.pool.query('UPDATE leases SET expires_at = now() WHERE name = $1 AND holder = $2 AND expires_at > now()', [SERVE_LEADER_LEASE, holder]);
   }
 
   async scheduleState(term: LeaderTerm): Promise<ScheduleState> {
