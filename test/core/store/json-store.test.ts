@@ -254,9 +254,8 @@ describe('JsonStore lock', () => {
     await mkdir(lockDir);
     const longAgo = new Date(Date.now() - 60_000);
     await utimes(lockDir, longAgo, longAgo);
-    const started = performance.now();
+    // Waiting the lock out instead would end in STORE_LOCKED after timeoutMs: the write succeeding is the takeover.
     await store.putRun(run('r1'));
-    expect(performance.now() - started).toBeLessThan(1_000);
     expect(ids(await store.listRuns())).toEqual(['r1']);
     await store.close();
     expect(await readdir(home)).toEqual(['state.json']);
