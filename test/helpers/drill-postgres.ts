@@ -86,6 +86,8 @@ export interface PostgresCluster {
   sql(db: string, sql: string): string;
   /** `pg_ctl stop -m immediate`; safe to call twice. */
   stop(): void;
+  /** `pg_ctl start` again after stop(), on the same port and data (a crash recovery after `-m immediate`); waits until it accepts connections. */
+  start(): void;
 }
 
 /** The argv prefix that runs a command as `user`: runuser, or setpriv where runuser is missing. */
@@ -133,6 +135,7 @@ export async function startPostgres(bin: string, parent: string): Promise<Postgr
 
   let port = 0;
   let lastError: unknown;
+  let serverOptions = '';
   for (let attempt = 0; attempt < 3 && !port; attempt++) {
     const candidate = await freePort();
     const options = [
@@ -147,6 +150,7 @@ export async function startPostgres(bin: string, parent: string): Promise<Postgr
     try {
       check('pg_ctl start', res);
       port = candidate;
+      serverOptions = options;
     } catch (e) {
       lastError = e;
     }
@@ -176,6 +180,11 @@ export async function startPostgres(bin: string, parent: string): Promise<Postgr
       if (stopped) return;
       stopped = true;
       asUser([join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']);
+    },
+    start() {
+      if (!stopped) return;
+      check('pg_ctl start (again)', asUser([join(bin, 'pg_ctl'), '-D', data, '-l', join(dir, 'server-restart.log'), '-w', '-t', '60', '-o', serverOptions, 'start'], 90_000));
+      stopped = false;
     },
   };
 }
