@@ -4,7 +4,7 @@
  * CLI, the TUI prompt and Slack all go through `invokeCommand` (invoke.ts).
  */
 import type { z } from 'zod';
-import type { Actor, Clock, EventSink, ExitCode, LifeboatConfig, Redactor, Runbook, Store } from '../src/core/index.js';
+import type { Actor, ByteSink, Clock, EventSink, ExitCode, LifeboatConfig, Redactor, Runbook, Store } from '../src/core/index.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -58,6 +58,12 @@ export interface CommandContext {
   secrets?: Redactor;
   /** lifeboat.yaml, loaded by the face that made this context; absent: every default. */
   config?: LifeboatConfig;
+  /**
+   * A byte stream for a command whose result is data (`dump`): the CLI's
+   * stdout, when nothing else will be printed there (not with --json). Faces
+   * that show results as text (the console, Slack) have none.
+   */
+  output?: ByteSink;
 }
 
 export interface TableColumn {

@@ -4,9 +4,13 @@ import { ackCommand } from './ack.js';
 import { alertsCommand } from './alerts.js';
 import { backupCommand } from './backup.js';
 import { checkCommand } from './check.js';
+import { diffCommand } from './diff.js';
+import { dumpCommand } from './dump.js';
+import { findFilesCommand } from './find.js';
 import { forgetCommand } from './forget.js';
 import { historyCommand } from './history.js';
 import { initCommand } from './init.js';
+import { lsCommand } from './ls.js';
 import { migrateCommand } from './migrate.js';
 import { repairIndexCommand } from './repair-index.js';
 import { restoreCommand } from './restore.js';
@@ -28,6 +32,10 @@ export const commands: readonly Command<unknown>[] = [
   backupCommand,
   resumeCommand,
   snapshotsCommand,
+  lsCommand,
+  findFilesCommand,
+  diffCommand,
+  dumpCommand,
   restoreCommand,
   restoreDrillCommand,
   checkCommand,

@@ -11,7 +11,7 @@ import * as registry from '../../commands/index.js';
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
 import { deliverOutbox, outboxWarning } from '../../commands/support/deliver-outbox.js';
-import { clockFromEnv, currentUser, ExitCode, loadConfig, openConfiguredStore, type Store } from '../core/index.js';
+import { clockFromEnv, currentUser, ExitCode, loadConfig, openConfiguredStore, type ByteSink, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
 import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
 import { outputWidth, renderCommandHelp, renderHostHelp, renderMainHelp, renderResult } from './render-text.js';
@@ -87,6 +87,8 @@ export async function main(given: string[]): Promise<number> {
       interrupt: 'cancelling',
       configPath,
       progress,
+      // dump's bytes: stdout is theirs unless --json prints the result there.
+      ...(json ? {} : { output: stdoutSink() }),
       // The result first, then the alerts it raised (and any others due) to the sinks this process can build.
       afterWork: async (ctx, r) => {
         if (opensConsole(r)) return;
@@ -130,6 +132,8 @@ interface ProcessRun {
   progress: ProgressRenderer;
   /** Apply pending store migrations when the store is opened (serve). */
   migrateStore?: boolean;
+  /** The command's byte stream (CommandContext.output). */
+  output?: ByteSink;
   /** Runs once `work` has a result (even an error's), before the store closes. */
   afterWork?(ctx: CommandContext, result: CommandResult): Promise<void>;
 }
@@ -180,6 +184,7 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
     store: async () =>
       (store ??= await openConfiguredStore({ config, env, home, migrate: options.migrateStore === true, onWarning: (message) => progress.sink({ type: 'log', level: 'warn', message }) })),
     config,
+    ...(options.output ? { output: options.output } : {}),
   };
   let result: CommandResult;
   try {
@@ -214,6 +219,14 @@ function printResult(result: CommandResult, json: boolean, progress: ProgressRen
   }
   progress.flushAlerts();
   return result.exitCode;
+}
+
+/** stdout as a byte sink: each write resolves once taken (so a slow pipe slows the dump, not memory), or rejects (EPIPE). */
+function stdoutSink(): ByteSink {
+  return {
+    isTTY: process.stdout.isTTY === true,
+    write: (chunk) => new Promise<void>((resolve, reject) => void process.stdout.write(chunk, (e) => (e ? reject(e) : resolve()))),
+  };
 }
 
 /** The Ink console over the same commands and store, as the local user with face 'tui'. */

@@ -133,3 +133,11 @@ export { assertSchemaCurrent, latestSchemaVersion, migratePostgres, openPostgres
 export { importState, migrateConfiguredStore, openConfiguredStore, readStateFileForImport, STORE_URL_ENV, storeSetting, type ImportCounts, type StoreMigration, type StoreSetting } from './store/index.js';
 // State store outages: what is spooled while PostgreSQL is unreachable, and how a face tells that error apart.
 export { isStoreUnreachable, spoolDirOf, SpoolingStore, storeUnreachableError } from './store/index.js';
+// Browsing snapshots (issue 20): ls, find, diff, dump over a runbook's own snapshots.
+export { diff, dump, find, ls, type DiffInput, type DumpInput, type FindInput, type LsInput } from './use-cases/browse.js';
+export { displayPath, modeString, type BrowseEntry } from './browse/entry.js';
+export type { DiffChange, DiffKind, DiffTotals } from './browse/diff.js';
+export type { ByteSink, DumpOutcome } from './browse/dump.js';
+export { fileSink, type FileSink } from './browse/file-sink.js';
+export { parseSizeFilter, type FindChange, type FindMatch, type FindSighting } from './browse/find.js';
+export { describeWindow, parseSnapshotWindow, parseWhen, type SnapshotWindow } from './browse/snapshot-window.js';

@@ -102,6 +102,10 @@ describe('the use-case policies', () => {
       init: 'none, records nothing',
       snapshots: 'none, records nothing',
       status: 'none, records nothing',
+      ls: 'shared, records nothing',
+      find: 'shared, records nothing',
+      diff: 'shared, records nothing',
+      dump: 'shared, records nothing',
     });
   });
 });

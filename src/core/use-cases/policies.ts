@@ -13,6 +13,8 @@
  * - restore, drill and check read packs: shared, so a prune (exclusive) can
  *   neither start under them nor delete what they are about to read.
  * - forget (prune), migrate and repair-index delete or rewrite: exclusive.
+ * - ls, find, diff and dump read trees (and dump packs) of snapshots that
+ *   must stay while they read: shared, like restore; they record nothing.
  * - init creates, snapshots and status only list, and an --estimate or a
  *   tier --dry-run reads only trees, the index and archive states (no
  *   pack): no lock, and nothing recorded but an estimated drill.
@@ -55,4 +57,8 @@ export const policies = {
   init: policy({ action: 'init', lock: 'none', records: 'nothing', runLock: false, alerts: false }),
   snapshots: policy({ action: 'snapshots', lock: 'none', records: 'nothing', runLock: false, alerts: false }),
   status: policy({ action: 'status', lock: 'none', records: 'nothing', runLock: false, alerts: false }),
+  ls: policy({ action: 'ls', lock: 'shared', records: 'nothing', runLock: false, alerts: false }),
+  find: policy({ action: 'find', lock: 'shared', records: 'nothing', runLock: false, alerts: false }),
+  diff: policy({ action: 'diff', lock: 'shared', records: 'nothing', runLock: false, alerts: false }),
+  dump: policy({ action: 'dump', lock: 'shared', records: 'nothing', runLock: false, alerts: false }),
 } as const;
