@@ -259,7 +259,8 @@ describe('a tree a restore must refuse, written through the repository code (a w
 
     await c.expectCheckFails([evil.id.slice(0, 8), 'restore would refuse', JSON.stringify(name)]);
     const target = join(c.dir, 'sandbox', 'target');
-    const restore = await c.cli('restore', c.runbook, evil.id, '--target', target);
+    // --all: the snapshot is runbook `evil`'s, and a runbook restores another's only when told to (issue 20).
+    const restore = await c.cli('restore', c.runbook, evil.id, '--all', '--target', target);
     expect(restore.code).toBe(1);
     expect(restore.stderr).toMatch(/refusing to restore/);
     expect(await readdir(join(c.dir, 'sandbox'))).toEqual(['target']);
@@ -280,7 +281,7 @@ describe('a tree a restore must refuse, written through the repository code (a w
     await repo.flushIndex();
     const evil = await repo.saveSnapshot({ ...S4, id: undefined, runbook: 'evil', tree: root.id, parent: undefined } as never);
     await c.expectCheckFails([evil.id.slice(0, 8), 'appears twice']);
-    const restore = await c.cli('restore', c.runbook, evil.id, '--target', join(c.dir, 'dup'));
+    const restore = await c.cli('restore', c.runbook, evil.id, '--all', '--target', join(c.dir, 'dup'));
     expect(restore.code).toBe(1);
   });
 });

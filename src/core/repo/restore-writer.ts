@@ -1,23 +1,36 @@
 /**
- * Writes a planned restore (snapshot-plan.ts) into a target folder: make the
- * folders and clear the paths, then read packs in spans and let the workers
- * decrypt, verify and write, then set metadata.
+ * Writes a planned restore (snapshot-plan.ts) into a target folder, as its
+ * preview (restore-preview.ts) decided: make the folders, then read packs in
+ * spans and let the workers decrypt, verify and write, then replace, set
+ * metadata, and with `delete` remove what the snapshot lacks.
  *
- * Safety: directories that already exist must be real directories; whatever
- * sits at a file's path is unlinked and the file created with
- * O_CREAT|O_EXCL|O_NOFOLLOW, so a symlink or hard link planted there (before
- * or during the restore) fails that one file instead of being written
- * through; owner, mode and times are set on descriptors opened with
- * O_NOFOLLOW (fchown/fchmod/futimes), never through a path that could follow
- * a symlink; symlinks are created last and only touched with lchown/lutimes.
- * (Names that could escape the target were refused by the plan.)
+ * Safety: directories that already exist must be real directories; a file
+ * is created with O_CREAT|O_EXCL|O_NOFOLLOW, so a symlink or hard link
+ * planted at its path (before or during the restore) fails that one file
+ * instead of being written through; owner, mode and times are set on
+ * descriptors opened with O_NOFOLLOW (fchown/fchmod/futimes), never through
+ * a path that could follow a symlink; symlinks are created last and only
+ * touched with lchown/lutimes. (Names that could escape the target were
+ * refused by the plan.)
+ *
+ * What the target already holds is touched only as the preview says. A path
+ * the preview found empty is created, never cleared first: anything put there
+ * since fails that file (O_EXCL) rather than being overwritten. A path it
+ * replaces is written in full to a temporary name in the same folder
+ * (created the same way), metadata set, fsynced, and renamed over the old
+ * entry, then the folder fsynced: a crash leaves either the old file or the
+ * new one, never a half-written one (and at worst a `.lifeboat-restore-*`
+ * file beside it). A rename replaces the entry itself: it never writes
+ * through a symlink or a hard link at that path.
  */
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lchown, lstat, lutimes, mkdir, open, symlink, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lchown, lstat, lutimes, mkdir, open, readdir, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import type { BlobLocation } from './format.js';
 import { mapLimit, type Repository } from './repository.js';
+import type { RestoreChange, RestorePreview } from './restore-preview.js';
 import type { PlannedFile, PlannedNode, SnapshotPlan } from './snapshot-plan.js';
 import type { TreeNode } from './tree.js';
 import { WorkerPool, localPackPath } from './worker-pool.js';
@@ -33,6 +46,11 @@ export interface WriteOptions {
   onMilestone?: (milestone: 'planned' | 'fetched', outcome: RestoreOutcome) => void;
 }
 
+export interface WriteDecisions {
+  /** What to do with each path that exists (restore-preview.ts); without it the target must hold none of the plan's paths. */
+  preview?: RestorePreview;
+}
+
 export interface RestoreProgress {
   files: number;
   bytes: number;
@@ -43,6 +61,12 @@ export interface RestoreProgress {
 export interface RestoreOutcome extends RestoreProgress {
   dirs: number;
   symlinks: number;
+  /** Files and symlinks that replaced what the target held (counted in `files` and `symlinks` too). */
+  replaced: number;
+  /** Paths the target held that the policy kept. */
+  skipped: number;
+  /** Entries of the target the snapshot lacks, removed (`delete`); a folder counts once. */
+  deleted: number;
   packsRead: number;
   bytesFetched: number;
   failed: { path: string; error: string }[];
@@ -56,6 +80,12 @@ interface NeededBlob {
 interface FileMeta {
   path: string;
   node: TreeNode;
+}
+
+/** A file or symlink written under a temporary name, renamed over `final` once complete. */
+interface Replacement {
+  temp: string;
+  final: string;
 }
 
 /** A multi-blob file as created while preparing: its metadata goes only to that same inode. */
@@ -76,15 +106,52 @@ interface Span {
 const SPAN_GAP = 1024 * 1024;
 const SPAN_MAX = 8 * 1024 * 1024;
 
-export async function writeRestore(repo: Repository, plan: SnapshotPlan, options: WriteOptions): Promise<RestoreOutcome> {
-  const { target, signal } = options;
+export async function writeRestore(repo: Repository, plan: SnapshotPlan, options: WriteOptions & WriteDecisions): Promise<RestoreOutcome> {
+  const { target, signal, preview } = options;
   const asRoot = process.getuid?.() === 0;
   const failed: RestoreOutcome['failed'] = [];
-  const outcome: RestoreOutcome = { files: 0, bytes: 0, totalFiles: plan.files.length, totalBytes: plan.fileBytes, dirs: 0, symlinks: 0, packsRead: 0, bytesFetched: 0, failed };
+  const outcome: RestoreOutcome = {
+    files: 0,
+    bytes: 0,
+    totalFiles: plan.files.length,
+    totalBytes: plan.fileBytes,
+    dirs: 0,
+    symlinks: 0,
+    replaced: 0,
+    skipped: 0,
+    deleted: 0,
+    packsRead: 0,
+    bytesFetched: 0,
+    failed,
+  };
   const byPack = new Map<string, Map<string, NeededBlob>>();
   const multiBlobFiles: CreatedFile[] = [];
   const dirsToFinish: FileMeta[] = [];
-  const symlinks: FileMeta[] = [];
+  const symlinks: (FileMeta & { replace: boolean })[] = [];
+  const replacements: Replacement[] = [];
+  // A folder that existed gets the snapshot's owner, mode and times, as restic does (they are not data, and a
+  // restore into a folder made for it expects them); `never` keeps everything that is there as it is.
+  const finishExistingDirs = preview?.policy !== 'never';
+  const tempToken = randomBytes(4).toString('hex');
+  let temps = 0;
+  const tempFor = (path: string): string => join(dirname(path), `.lifeboat-restore-${tempToken}-${++temps}`);
+
+  /**
+   * What the preview decided for an entry whose parent existed. `undefined`:
+   * nothing was there, create it. A path that is in conflict (no policy; the
+   * restorer refuses those before writing) or refused is not written.
+   */
+  function decisionFor(rel: string, path: string): RestoreChange | 'create' | 'not written' {
+    const change = preview?.existing.get(rel);
+    if (change === undefined) return 'create';
+    if (change.action === 'skip') {
+      outcome.skipped++;
+      return 'not written';
+    }
+    if (change.action === 'replace') return change;
+    failed.push({ path, error: change.reason ?? 'something is there and no --overwrite policy replaces it' });
+    return 'not written';
+  }
 
   function need(loc: BlobLocation, t: RestoreTarget): void {
     let blobs = byPack.get(loc.pack);
@@ -95,24 +162,26 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
   }
 
   /**
-   * `fresh`: the folder was just created by this restore. Otherwise whatever
-   * already sits at `path` is removed first: writing in place would follow a
-   * symlink (refused by O_NOFOLLOW, failing the file) or write through a hard
-   * link into a file outside the target.
+   * `fresh`: the folder was just created by this restore. Otherwise the
+   * preview says whether something sits at `path` and what to do with it: a
+   * replacement is written to a temporary name (writing in place would follow
+   * a symlink, refused by O_NOFOLLOW, or write through a hard link into a file
+   * outside the target, and a crash would leave a half-written file).
    */
-  async function prepareFile(path: string, file: PlannedFile, fresh: boolean): Promise<void> {
+  async function prepareFile(finalPath: string, file: PlannedFile, fresh: boolean): Promise<void> {
     const { node, locs } = file;
+    let path = finalPath;
+    if (!fresh) {
+      const decision = decisionFor(file.rel, finalPath);
+      if (decision === 'not written') return;
+      if (decision !== 'create') {
+        path = tempFor(finalPath);
+        replacements.push({ temp: path, final: finalPath });
+      }
+    }
     if (file.missing !== undefined) {
       failed.push({ path, error: `blob ${file.missing[0]!.slice(0, 12)} is missing from the repository index` });
       return;
-    }
-    if (!fresh) {
-      try {
-        await unlinkIfPresent(path);
-      } catch (e) {
-        failed.push({ path, error: (e as Error).message });
-        return;
-      }
     }
     if (locs.length === 1) {
       // The worker creates it with O_EXCL (see restoreBlobs in repo-worker.ts).
@@ -154,15 +223,17 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     const path = join(target, entry.rel);
     if (entry.kind === 'file') return prepareFile(path, entry, parentFresh);
     if (entry.kind === 'symlink') {
-      symlinks.push({ path, node: entry.node });
+      const decision = parentFresh ? 'create' : decisionFor(entry.rel, path);
+      if (decision !== 'not written') symlinks.push({ path, node: entry.node, replace: decision !== 'create' });
       return;
     }
     if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
+    // A non-folder where the snapshot has a folder was refused by the preview; ensureDir refuses one put there since.
     const created = await ensureDir(path);
     outcome.dirs++;
     if (entry.listingError !== undefined) failed.push({ path, error: `folder listing: ${entry.listingError.message}` });
     for (const child of entry.children) await prepare(child, created);
-    dirsToFinish.push({ path, node: entry.node });
+    if (created || finishExistingDirs) dirsToFinish.push({ path, node: entry.node });
   }
 
   for (const rel of plan.parents) await ensureDir(join(target, rel));
@@ -227,17 +298,56 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
       outcome.files++;
     } catch (e) {
       failed.push({ path: f.path, error: (e as Error).message });
+      failedPaths.add(f.path);
+    }
+  }
+  // Replacements: complete, durable copies renamed over what was there; a failed one leaves the old entry as it was.
+  const renamedIn = new Set<string>();
+  for (const r of replacements) {
+    if (failedPaths.has(r.temp)) {
+      await unlinkIfPresent(r.temp).catch(() => undefined);
+      continue;
+    }
+    try {
+      await syncFile(r.temp);
+      await rename(r.temp, r.final);
+      renamedIn.add(dirname(r.final));
+      outcome.replaced++;
+    } catch (e) {
+      failed.push({ path: r.temp, error: (e as Error).message });
+      await unlinkIfPresent(r.temp).catch(() => undefined);
     }
   }
   for (const s of symlinks) {
+    const path = s.replace ? tempFor(s.path) : s.path;
     try {
-      await unlinkIfPresent(s.path);
-      await symlink(s.node.target ?? '', s.path);
-      if (asRoot && s.node.uid !== undefined) await lchown(s.path, s.node.uid, s.node.gid ?? -1);
-      await lutimes(s.path, s.node.mtimeMs / 1000, s.node.mtimeMs / 1000);
+      // Nothing was here when the preview looked (or this is a temporary name): a symlink put here since fails with EEXIST.
+      await symlink(s.node.target ?? '', path);
+      if (asRoot && s.node.uid !== undefined) await lchown(path, s.node.uid, s.node.gid ?? -1);
+      await lutimes(path, s.node.mtimeMs / 1000, s.node.mtimeMs / 1000);
+      if (s.replace) {
+        await rename(path, s.path);
+        renamedIn.add(dirname(s.path));
+        outcome.replaced++;
+      }
       outcome.symlinks++;
     } catch (e) {
       failed.push({ path: s.path, error: (e as Error).message });
+      if (s.replace) await unlinkIfPresent(path).catch(() => undefined);
+    }
+  }
+  for (const dir of renamedIn) await syncDir(dir);
+  // A failure in a temporary file is the failure of the file it was to replace.
+  const finalOf = new Map(replacements.map((r) => [r.temp, r.final]));
+  for (const f of failed) f.path = finalOf.get(f.path) ?? f.path;
+  for (const d of preview?.deletions ?? []) {
+    const path = join(target, d.rel);
+    try {
+      await assertRealFolders(target, d.rel);
+      await removeEntry(path);
+      outcome.deleted++;
+    } catch (e) {
+      failed.push({ path, error: `not removed: ${(e as Error).message}` });
     }
   }
   // Deepest directories first, so setting a child's mtime does not disturb its parent's.
@@ -315,6 +425,58 @@ async function unlinkIfPresent(path: string): Promise<void> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
+}
+
+/** The file's data on disk before it is renamed over an old one (else a crash could leave the new name with no data). */
+async function syncFile(path: string): Promise<void> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The renames in a folder on disk. A file system that cannot fsync a folder (EINVAL) has nothing more to do. */
+async function syncDir(path: string): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch {
+    return;
+  }
+  try {
+    await fh.sync();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Every folder between the target and `rel` is still a real folder: a
+ * symlink put in place of one since the preview would lead a removal out of
+ * the target.
+ */
+async function assertRealFolders(target: string, rel: string): Promise<void> {
+  const parts = rel.split('/').slice(0, -1);
+  let path = target;
+  for (const part of parts) {
+    path = join(path, part);
+    if (!(await lstat(path)).isDirectory()) throw new LifeboatError('RESTORE_UNSAFE_PATH', `${path} is no longer a folder`);
+  }
+}
+
+/** Removes a file, symlink (the link, never what it points to) or folder with everything in it, looking with lstat only. */
+async function removeEntry(path: string): Promise<void> {
+  const st = await lstat(path);
+  if (!st.isDirectory()) {
+    await unlink(path);
+    return;
+  }
+  for (const name of await readdir(path)) await removeEntry(join(path, name));
+  await rmdir(path);
 }
 
 /** Owner, then mode (a chown may clear set-id bits), then times, on an open descriptor. */

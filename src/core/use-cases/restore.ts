@@ -7,7 +7,8 @@
 import { rtoTargetOf } from '../drill/rto-target.js';
 import { LifeboatError } from '../errors.js';
 import type { Tier } from '../repo/open-repository.js';
-import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
+import { restoreSnapshot, type OverwritePolicy, type RestoreResult as WrittenRestore } from '../repo/restorer.js';
+import type { RestorePatterns } from '../repo/restore-filter.js';
 import { findRunbookSnapshot, type SnapshotScope } from '../repo/runbook-snapshots.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import type { RunContext } from '../run-context.js';
@@ -28,11 +29,19 @@ export interface RestoreInput extends RunContext {
   /** Only this path inside the snapshot. */
   subPath?: string;
   tier: Tier;
+  /** What to do with paths the target already holds; without one a restore that would touch any is refused (src/core/repo/restore-preview.ts). */
+  overwrite?: OverwritePolicy;
+  /** Restore only the paths these select (src/core/repo/restore-filter.ts). */
+  patterns?: RestorePatterns;
+  /** Remove what the target holds that the snapshot lacks. */
+  delete?: boolean;
+  /** Say what would be created, replaced, skipped and deleted; change nothing. */
+  dryRun?: boolean;
 }
 
 export interface RestoreResult {
   snapshot: Snapshot;
-  outcome: RestoreOutcome;
+  outcome: WrittenRestore;
   /** Cold tier: what was planned and thawed. */
   thaw?: ThawForRestoreResult;
   /** Wall time from opening the repository to the last file written. */
@@ -42,6 +51,8 @@ export interface RestoreResult {
 export async function restore(input: RestoreInput): Promise<RestoreResult> {
   const { runbook, clock } = input;
   const settings = input.tier === 'cold' ? coldSettings(runbook, input.env) : undefined;
+  // A dry run must cost nothing and change nothing; a cold one would pay for a thaw first.
+  if (settings !== undefined && input.dryRun === true) throw new LifeboatError('USAGE', 'a dry run reads the hot tier only; for the cold tier, --estimate says what a restore would take and cost');
   refuseLiveSource(runbook, input.target);
   const { value } = await recordedRun(policies.restore, input, async (session) => {
     const { signal, emit } = session.input;
@@ -62,7 +73,18 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
       });
     }
     // A cold restore writes from the thaw's plan: the trees are walked once (src/core/repo/snapshot-plan.ts).
-    const outcome = await restoreSnapshot({ repo, snapshot, target: input.target, subPath: input.subPath, plan: thaw?.snapshotPlan, signal });
+    const outcome = await restoreSnapshot({
+      repo,
+      snapshot,
+      target: input.target,
+      subPath: input.subPath,
+      plan: thaw?.snapshotPlan,
+      signal,
+      overwrite: input.overwrite,
+      patterns: input.patterns,
+      delete: input.delete,
+      dryRun: input.dryRun,
+    });
     return { value: { snapshot, outcome, ...(thaw === undefined ? {} : { thaw }), durationMs: clock.monotonicMs() - started } };
   });
   return value;

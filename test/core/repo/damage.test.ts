@@ -51,9 +51,10 @@ describe('a flipped byte in a data pack', () => {
     for (let i = 0; i < 6; i++) await writeFile(join(src, `bystander-${i}.bin`), randomBytes(150 * KiB + i));
     await writeFile(join(src, 'docs/small.txt'), 'small and fine\n');
     const repo = await createRepo(repoDir, smallRepo);
-    const first = await backupDir(repo, src);
+    // Made as the runbook the CLI restores below: a runbook restores only its own snapshots (issue 20).
+    const first = await backupDir(repo, src, { runbook: 'damaged' });
     await writeFile(join(src, 'later.txt'), 'added later\n');
-    const second = await backupDir(repo, src, { parent: first.snapshot });
+    const second = await backupDir(repo, src, { parent: first.snapshot, runbook: 'damaged' });
     snapshots = [first.snapshot, second.snapshot];
     manifest = await manifestOf(src);
 

@@ -1,12 +1,13 @@
 /**
  * A restore never follows a symlink (nor writes through a hard link) planted
  * in its target, whether it was there before the restore or appears while the
- * restore runs: files are created with O_EXCL|O_NOFOLLOW after an unlink, and
- * owner, mode and times are set on descriptors opened with O_NOFOLLOW. The
- * "during" cases plant their link at the `planned` milestone, which comes after
- * the restorer cleared (and for multi-blob and empty files, created) every
- * file's path and before any worker writes: the same window an attacker racing
- * the restore would aim for, hit deterministically.
+ * restore runs: files are created with O_EXCL|O_NOFOLLOW (a replacement under
+ * a temporary name, then renamed over what was there), and owner, mode and
+ * times are set on descriptors opened with O_NOFOLLOW. The "during" cases
+ * plant their link at the `planned` milestone, which comes after the restorer
+ * made the folders (and for multi-blob and empty files, created the files)
+ * and before any worker writes: the same window an attacker racing the
+ * restore would aim for, hit deterministically.
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -83,23 +84,22 @@ describe('restore does not follow a planted link', () => {
     await symlink(join(outside, 'v-big'), join(data, 'big.bin'));
     await symlink(join(outside, 'v-empty'), join(data, 'empty'));
 
-    const out = await restoreSnapshot({ repo, snapshot, target, workers: 1 });
+    const out = await restoreSnapshot({ repo, snapshot, target, workers: 1, overwrite: 'always' });
 
     expect(out.failed).toEqual([]);
     expectSameManifest(await manifestOf(outside), outsideBefore);
     // Regular files (not links) with the snapshot's content, mode and mtime; `sub` and `data` too.
     expectSameManifest(await manifestOf(data), await manifestOf(src));
 
-    // Restoring again over the restored files (each one unlinked and created anew) changes nothing.
-    const again = await restoreSnapshot({ repo, snapshot, target, workers: 1 });
+    // Restoring again over the restored files (each one written anew and renamed over the old) changes nothing.
+    const again = await restoreSnapshot({ repo, snapshot, target, workers: 1, overwrite: 'always' });
     expect(again.failed).toEqual([]);
     expectSameManifest(await manifestOf(data), await manifestOf(src));
   });
 
-  it('fails a file whose path gets a symlink, hard link or file between the unlink and the create, writing nothing through it', async () => {
+  it('fails a file whose path gets a symlink, hard link or file between the preview and the create, writing nothing through it', async () => {
     const { src, repo, snapshot, outside, outsideBefore, target, data } = await setup();
-    // Something already there, so the restorer unlinks it while planning.
-    await writeFile(join(data, 'small.txt'), 'stale\n');
+    // Nothing there when the restore looks (a path in the way is replaced by a rename, never cleared and re-created).
     const planted = join(data, 'small.txt');
     let plantedAtPlanned = false;
 
@@ -110,7 +110,7 @@ describe('restore does not follow a planted link', () => {
       workers: 1,
       onMilestone: (m) => {
         if (m !== 'planned') return;
-        // Cleared by now and not yet created: the worker's O_CREAT|O_EXCL comes next.
+        // Not yet created: the worker's O_CREAT|O_EXCL comes next.
         expect(() => lstatSync(planted)).toThrow(/ENOENT/);
         symlinkSync(join(outside, 'v-small'), planted);
         plantedAtPlanned = true;

@@ -130,7 +130,8 @@ describe('restore refuses paths that would escape the target', () => {
     // A hard link is no better: truncating and writing it in place would change the outside file.
     await link(join(outside, 'victim-3.txt'), join(target, 'data/hard.txt'));
 
-    const out = await restoreSnapshot({ repo, snapshot, target, workers: 1 });
+    // Replacing what the target holds takes a policy (issue 20: a restore never replaces silently).
+    const out = await restoreSnapshot({ repo, snapshot, target, workers: 1, overwrite: 'always' });
     expectSameManifest(await manifestOf(outside), outsideBefore);
     // Either outcome keeps the victim safe; restic's is to replace the link, and a restore should not fail on it.
     expect(out.failed).toEqual([]);
