@@ -234,6 +234,25 @@ describe('SpoolingStore', () => {
     expect(await spool.names()).toEqual([]);
   });
 
+  it("a replay sweeps the temp files of appends whose process died (never listed as entries), not a live process's", async () => {
+    const { home, inner, clock, store, spool } = await setUp();
+    inner.down = true;
+    await store.putRun(run('r1'));
+    const { writeFile } = await import('node:fs/promises');
+    const dead = join(spoolDirOf(home), '000000000000001-00000001-1.json.tmp-999999999');
+    const live = join(spoolDirOf(home), `000000000000002-00000002-1.json.tmp-${process.pid}`);
+    await writeFile(dead, '{"v":1,"op":"putRun","rec');
+    await writeFile(live, '{"v":1,"op":"putRun","rec');
+    expect(await spool.names()).toHaveLength(1);
+    inner.down = false;
+    clock.ms += 1_000;
+    await store.replay();
+    const left = await readdir(spoolDirOf(home));
+    expect(left).toContain(live.split('/').at(-1));
+    expect(left).not.toContain(dead.split('/').at(-1));
+    expect(inner.log).toEqual(['putRun r1 succeeded']);
+  });
+
   it('spool files are private to the owner', async () => {
     const { home, inner, store, spool } = await setUp();
     inner.down = true;
@@ -261,7 +280,7 @@ describe('two processes replaying one home', () => {
     }
     const worker = fileURLToPath(new URL('./helpers/spool-worker.ts', import.meta.url));
     const log = join(home, '..', 'applied.log');
-    const workers = [spawnScript(worker, home, storeHome, log), spawnScript(worker, home, storeHome, log)];
+    const workers = [spawnScript(worker, 'replay', home, storeHome, log), spawnScript(worker, 'replay', home, storeHome, log)];
     await Promise.all(workers.map((w) => w.waitFor((l) => l === 'ready')));
     for (const w of workers) w.child.stdin.write('go\n');
     const ends = await Promise.all(workers.map((w) => w.exited));
@@ -278,4 +297,31 @@ describe('two processes replaying one home', () => {
     expect(await store.listAudit()).toHaveLength(60);
     await store.close();
   });
+  it('a replayer killed mid-replay: its lock is taken over once stale, and the rest is applied after what it applied, each once', async () => {
+    const home = await newHome();
+    const storeHome = join(home, '..', 'store');
+    await mkdir(storeHome, { recursive: true });
+    const spool = new Spool(spoolDirOf(home));
+    const expected: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      await spool.append({ op: 'putRun', record: run('r', { status: i === 9 ? 'succeeded' : 'running', stages: [{ name: 'snapshot', status: 'succeeded', counters: { files: i } }] }) }, 'x');
+      expected.push(`putRun r ${i === 9 ? 'succeeded' : 'running'}`);
+    }
+    const worker = fileURLToPath(new URL('./helpers/spool-worker.ts', import.meta.url));
+    const log = join(home, '..', 'applied.log');
+    const first = spawnScript(worker, 'hold', home, storeHome, log, '5');
+    await first.waitFor((l) => l === 'holding');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(await spool.names()).toHaveLength(6);
+    const second = spawnScript(worker, 'until-done', home, storeHome, log);
+    const end = await second.exited;
+    expect(end, end.stderr).toMatchObject({ code: 0 });
+    expect(JSON.parse(second.lines.at(-1)!)).toMatchObject({ replayed: 6, busy: false });
+    expect((await readFile(log, 'utf8')).trim().split('\n')).toEqual(expected);
+    expect(await spool.names()).toEqual([]);
+    const store = await openJsonStore(storeHome);
+    expect((await store.listRuns()).map((r) => `${r.status} ${r.stages[0]!.counters.files}`)).toEqual(['succeeded 9']);
+    await store.close();
+  }, 60_000);
 });

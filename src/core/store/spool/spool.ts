@@ -28,6 +28,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { isLifeboatError } from '../../errors.js';
+import { processAlive } from '../../process-info.js';
 import type { AuditRecord, DrillRecord, RunRecord } from '../records.js';
 import { isErrno, replaceFileDurably, syncFolder } from '../durable-file.js';
 import { withFileLock, type LockSettings } from '../file-lock.js';
@@ -68,7 +69,10 @@ export class Spool {
   constructor(
     readonly dir: string,
     private readonly lockSettings: LockSettings = REPLAY_LOCK,
-  ) {}
+  ) {
+    // Tried once, whatever the caller's timeout: a replay never waits for another.
+    this.lockSettings = { ...lockSettings, timeoutMs: 0 };
+  }
 
   /** Durably appends one write; returns its entry name. */
   async append(op: SpoolOp, where: string, now = new Date()): Promise<string> {
@@ -127,6 +131,26 @@ export class Spool {
     await rename(join(this.dir, name), join(dir, name));
     await syncFolder(this.dir);
     return join(dir, name);
+  }
+
+  /**
+   * Removes the temp files of writers that died mid-append (durable-file.ts
+   * names them `<entry>.tmp-<pid>`): their append never returned, so nobody
+   * counted on them. A live process's temp file is its append in progress.
+   */
+  async sweepTemps(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return;
+      throw e;
+    }
+    for (const name of names) {
+      const pid = /\.json\.tmp-(\d+)$/.exec(name)?.[1];
+      if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
+      await rm(join(this.dir, name), { force: true });
+    }
   }
 
   /** Makes the removals of a replay durable. */

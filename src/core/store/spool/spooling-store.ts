@@ -33,6 +33,7 @@
  * host:port/database (never the URL, which holds the password) and the spool's path.
  */
 import { LifeboatError } from '../../errors.js';
+import type { LockSettings } from '../file-lock.js';
 import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from '../records.js';
 import type { ClaimedDelivery, Store } from '../store.js';
 import { Spool, type SpoolEntry, type SpoolOp } from './spool.js';
@@ -61,6 +62,8 @@ export interface SpoolingStoreOptions {
   monotonicMs?: () => number;
   /** Wall time for the spool entries. */
   now?: () => Date;
+  /** The replay lock's staleness (spool.ts; tests shorten it). */
+  replayLock?: LockSettings;
 }
 
 const defaultRetry = { firstMs: 1_000, maxMs: 10_000 };
@@ -92,7 +95,7 @@ export class SpoolingStore implements Store {
   #closed = false;
 
   constructor(options: SpoolingStoreOptions) {
-    this.spool = new Spool(options.spoolDir);
+    this.spool = new Spool(options.spoolDir, options.replayLock);
     this.where = options.where;
     this.#open = options.open;
     this.#inner = options.opened;
@@ -240,6 +243,7 @@ export class SpoolingStore implements Store {
     const result: ReplayResult = { replayed: 0, rejected: 0, busy: false };
     if (await this.spool.isEmpty()) return result;
     const locked = await this.spool.withReplayLock(async () => {
+      await this.spool.sweepTemps();
       // Entries appended meanwhile (by this process or another) are taken too: the lock is let go with the spool empty.
       for (let names = await this.spool.names(); names.length > 0; names = await this.spool.names()) {
         for (const name of names) {

@@ -14,7 +14,7 @@ export interface FlakyStore extends Store {
   /** `putRun r1 <status>`, `appendAudit a1`, … for every write that reached the store. */
   log: string[];
   /** Called before each write reaches the store; may throw to refuse it (or switch `down`). */
-  beforeWrite?: (what: string) => void;
+  beforeWrite?: (what: string) => void | Promise<void>;
   /** Called after each write reached the store, before it answers (throw to lose the answer of a committed write). */
   afterWrite?: (what: string) => void;
 }
@@ -22,7 +22,7 @@ export interface FlakyStore extends Store {
 const WRITES = new Set(['putRun', 'putDrill', 'appendAudit', 'putAlert']);
 
 export function flaky(inner: Store, log: string[] = []): FlakyStore {
-  const state = { down: false, log, beforeWrite: undefined as ((w: string) => void) | undefined, afterWrite: undefined as ((w: string) => void) | undefined };
+  const state = { down: false, log, beforeWrite: undefined as ((w: string) => void | Promise<void>) | undefined, afterWrite: undefined as ((w: string) => void) | undefined };
   return new Proxy(inner, {
     get(target, prop, receiver) {
       if (prop === 'down' || prop === 'log' || prop === 'beforeWrite' || prop === 'afterWrite') return state[prop];
@@ -34,7 +34,7 @@ export function flaky(inner: Store, log: string[] = []): FlakyStore {
         if (!WRITES.has(name)) return (value as (...a: unknown[]) => unknown).apply(target, args);
         const record = args[0] as { id?: string; key?: string; status?: string; verdict?: string };
         const what = `${name} ${record.id ?? record.key}${record.status ? ` ${record.status}` : ''}`;
-        state.beforeWrite?.(what);
+        await state.beforeWrite?.(what);
         const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         state.log.push(what);
         state.afterWrite?.(what);
