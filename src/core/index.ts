@@ -138,7 +138,7 @@ export { isStoreUnreachable, spoolDirOf, SpoolingStore, storeUnreachableError } 
 export { diff, dump, find, ls, type DiffInput, type DumpInput, type FindInput, type LsInput } from './use-cases/browse.js';
 export { displayPath, modeString, type BrowseEntry } from './browse/entry.js';
 export type { DiffChange, DiffKind, DiffTotals } from './browse/diff.js';
-export type { ByteSink, DumpOutcome } from './browse/dump.js';
+export { looksLikeText, type ByteSink, type DumpOutcome } from './browse/dump.js';
 export { fileSink, type FileSink } from './browse/file-sink.js';
 export { parseSizeFilter, type FindChange, type FindMatch, type FindSighting } from './browse/find.js';
 export { describeWindow, parseSnapshotWindow, parseWhen, type SnapshotWindow } from './browse/snapshot-window.js';

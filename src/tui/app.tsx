@@ -13,6 +13,8 @@ import { Box, useApp, useInput, useStdin, useStdout } from 'ink';
 import { useCallback, useEffect, useReducer, useRef, useState } from 'react';
 import type { CommandResult } from '../../commands/command.js';
 import type { EventSink } from '../core/index.js';
+import { Browser } from './browser/Browser.js';
+import type { BrowseHost } from './browser/host.js';
 import { AlertsPane } from './components/AlertsPane.js';
 import { CommandPrompt } from './components/CommandPrompt.js';
 import { ConfirmPrompt } from './components/ConfirmPrompt.js';
@@ -34,6 +36,8 @@ export interface TuiHost {
   /** One poll of the store (status, runs, drills, open alerts). */
   load(): Promise<StoreSnapshot>;
   now(): Date;
+  /** What the snapshot browser reads and restores through; absent: no browser. */
+  browse?: BrowseHost;
 }
 
 export interface AppProps {
@@ -53,7 +57,9 @@ export function App({ host, pollMs = 1000, onQuit }: AppProps) {
   );
   const [now, setNow] = useState(() => host.now());
 
-  useInput((input, key) => dispatch({ type: 'key', input, key }), { isActive: isRawModeSupported === true });
+  // While the browser is open it takes the keys.
+  useInput((input, key) => dispatch({ type: 'key', input, key }), { isActive: isRawModeSupported === true && state.browse === undefined });
+  const closeBrowser = useCallback(() => dispatch({ type: 'browse.closed' }), []);
 
   useEffect(() => {
     const onResize = () => dispatch({ type: 'resize', columns: stdout.columns || 80, rows: stdout.rows || 24 });
@@ -141,11 +147,11 @@ export function App({ host, pollMs = 1000, onQuit }: AppProps) {
     exit();
   }, [state.quit, exit, onQuit]);
 
-  return <Screen state={state} now={now} />;
+  return <Screen state={state} now={now} {...(host.browse ? { browser: { host: host.browse, close: closeBrowser, keysActive: isRawModeSupported === true } } : {})} />;
 }
 
 /** The layout for a state: header, the current screen, the prompt or question, the status bar. */
-export function Screen({ state, now }: { state: TuiState; now: Date }) {
+export function Screen({ state, now, browser }: { state: TuiState; now: Date; browser?: { host: BrowseHost; close(): void; keysActive: boolean } }) {
   const { columns, rows } = state.size;
   // One row short of the terminal: a frame as tall as the screen makes Ink clear and redraw it on every change.
   const height = Math.max(10, rows - 1);
@@ -154,6 +160,7 @@ export function Screen({ state, now }: { state: TuiState; now: Date }) {
   const rb = selectedRunbook(state);
   let body;
   if (state.help) body = <Help />;
+  else if (state.browse !== undefined && browser) body = <Browser host={browser.host} runbook={state.browse} columns={columns} rows={bodyRows} onClose={browser.close} keysActive={browser.keysActive} />;
   else
     switch (state.screen) {
       case 'dashboard':

@@ -8,7 +8,9 @@ import { render } from 'ink';
 import type { Command, CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult, type Invocation } from '../../commands/invoke.js';
 import { deliverOutbox } from '../../commands/support/deliver-outbox.js';
-import { ExitCode, type EventSink } from '../core/index.js';
+import { loadRunbookArg } from '../../commands/support/runbook-arg.js';
+import { runContextFor } from '../../commands/support/run-context.js';
+import { dump, ExitCode, type EventSink } from '../core/index.js';
 import { App, type TuiHost } from './app.js';
 import { snapshotLoader } from './load-snapshot.js';
 
@@ -64,7 +66,43 @@ export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHo
     outboxIdle: async () => void (await Promise.allSettled([...delivering])),
     load: snapshotLoader(quietCtx),
     now: () => quietCtx.clock.now(),
+    browse: {
+      // The browser's reads run unaudited commands (ls, find, diff, snapshots); its restores are audited like any.
+      run: async (argv, signal) => {
+        const [name, ...args] = argv;
+        const command = name ? registry.findCommand(name) : undefined;
+        if (!command) return { exitCode: ExitCode.usage, summary: `unknown command "${name ?? ''}"` };
+        return registry.invokeCommand({ command, argv: args, where: 'tui' }, build(() => undefined, signal)).catch(errorResult);
+      },
+      readHead: (runbook, snapshot, path, maxBytes, signal) => readHead(build(() => undefined, signal), { runbook, snapshot, path, maxBytes }),
+    },
   };
+}
+
+/** The first `maxBytes` of a file in a snapshot, read through `dump` into memory (it stops reading there). */
+async function readHead(ctx: CommandContext, at: { runbook: string; snapshot: string; path: string; maxBytes: number }): Promise<{ bytes: Uint8Array; truncated: boolean }> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let truncated = false;
+  const sink = {
+    async write(chunk: Uint8Array) {
+      const room = at.maxBytes - size;
+      chunks.push(chunk.subarray(0, room));
+      size += Math.min(room, chunk.length);
+      // Stop the dump at the bound: the rest of the file is never read.
+      if (chunk.length > room) {
+        truncated = true;
+        throw new Error('preview is full');
+      }
+    },
+  };
+  const runbook = await loadRunbookArg(at.runbook, ctx);
+  try {
+    await dump({ ...(await runContextFor(runbook, ctx)), snapshot: at.snapshot, path: at.path, sink, force: true });
+  } catch (e) {
+    if (!truncated) throw e;
+  }
+  return { bytes: Buffer.concat(chunks), truncated };
 }
 
 /** Render the console and resolve with the exit code once it has quit and cleaned up. */

@@ -10,6 +10,7 @@ export const keyHelp: readonly { keys: string; what: string }[] = [
   { keys: 'b', what: 'back up the selected runbook' },
   { keys: 'D', what: 'restore drill of the selected runbook (asks first)' },
   { keys: 'c', what: 'check the repository of the selected runbook' },
+  { keys: 's', what: "browse the selected runbook's snapshots: folders, preview, find, diff, restore" },
   { keys: 'a', what: 'alerts: acknowledge the selected alert' },
   { keys: 'f', what: 'history: filter all / backups / drills' },
   { keys: ':', what: 'command prompt: any lifeboat command, e.g. :backup demo, :restore-drill demo' },

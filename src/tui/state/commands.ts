@@ -15,7 +15,7 @@ const SCREEN_COMMANDS: ReadonlyMap<string, Screen> = new Map([
 ]);
 
 /** Commands the console runs itself rather than through the registry. */
-export const localCommands: readonly string[] = ['quit', 'help', ...SCREEN_COMMANDS.keys()];
+export const localCommands: readonly string[] = ['quit', 'help', 'browse', ...SCREEN_COMMANDS.keys()];
 
 /** Finished commands the console remembers (their output screens). */
 const KEPT_COMMANDS = 20;
@@ -57,6 +57,8 @@ export function requestCommand(state: TuiState, argv: string[]): TuiState {
       return requestQuit(state);
     case 'help':
       return { ...state, help: true };
+    case 'browse':
+      return openBrowser(state, argv[1]);
   }
   const screen = SCREEN_COMMANDS.get(name);
   if (screen) return { ...state, screen };
@@ -64,6 +66,14 @@ export function requestCommand(state: TuiState, argv: string[]): TuiState {
   const question = confirmationFor(argv);
   if (question) return { ...state, confirm: { question, action: { type: 'run', argv } } };
   return enqueue(state, argv);
+}
+
+/** Opens the snapshot browser on `runbook` (a name the dashboard knows). */
+export function openBrowser(state: TuiState, runbook: string | undefined): TuiState {
+  if (!runbook) return { ...state, message: { text: 'browse which runbook? (browse <runbook>, or s on the dashboard)', tone: 'muted' } };
+  const known = state.snapshot?.runbooks.some((r) => r.name === runbook) ?? true;
+  if (!known) return { ...state, message: { text: `no runbook named "${runbook}"`, tone: 'fail' } };
+  return { ...state, browse: runbook, message: undefined };
 }
 
 /** Quit at once, or ask first when commands are still running (quitting cancels them). */

@@ -3,7 +3,7 @@
  * help overlay, then the screens' own keys (navigation, tabs, the one-letter
  * commands on the selected runbook).
  */
-import { enqueue, requestCommand, requestQuit } from './commands.js';
+import { enqueue, openBrowser, requestCommand, requestQuit } from './commands.js';
 import { moveCursor } from './cursor.js';
 import { applyPromptKey, openPrompt } from './prompt.js';
 import { selectedRunbook } from './selectors.js';
@@ -92,6 +92,8 @@ function applyScreenKey(state: TuiState, input: string, key: KeyInfo): TuiState 
       return rb ? requestCommand(state, ['restore-drill', rb.name]) : state;
     case 'c':
       return rb ? requestCommand(state, ['check', rb.name]) : state;
+    case 's':
+      return rb ? openBrowser(state, rb.name) : state;
     case 'a': {
       if (state.screen !== 'alerts') return state;
       const alert = state.snapshot?.alerts[state.alertCursor];

@@ -48,5 +48,7 @@ export function reduce(state: TuiState, action: TuiAction): TuiState {
       return commandFinished(state, action);
     case 'resize':
       return { ...state, size: { columns: action.columns, rows: action.rows } };
+    case 'browse.closed':
+      return { ...state, browse: undefined };
   }
 }

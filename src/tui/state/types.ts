@@ -121,6 +121,8 @@ export interface TuiState {
   commandNames: string[];
   quit: boolean;
   size: { columns: number; rows: number };
+  /** The runbook whose snapshots the browser shows, while it is open (it takes the keys). */
+  browse?: string;
 }
 
 /** The keys the reducer understands: a subset of Ink's Key. */
@@ -149,7 +151,8 @@ export type TuiAction =
   | { type: 'key'; input: string; key: KeyInfo }
   | { type: 'command.started'; id: number }
   | { type: 'command.finished'; id: number; exitCode: number; summary?: string; lines?: string[]; table?: Table }
-  | { type: 'resize'; columns: number; rows: number };
+  | { type: 'resize'; columns: number; rows: number }
+  | { type: 'browse.closed' };
 
 /** How many runs the run view keeps (newest first). */
 export const MAX_RUNS = 20;
