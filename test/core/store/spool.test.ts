@@ -13,7 +13,7 @@ import { LifeboatError } from '../../../src/core/errors.js';
 import { MemoryStore } from '../../../src/core/store/memory-store.js';
 import { openJsonStore } from '../../../src/core/store/json-store.js';
 import { isStoreUnreachable, Spool, SpoolingStore, spoolDirOf } from '../../../src/core/store/spool/index.js';
-import { flaky, refused, type FlakyStore } from './helpers/flaky-store.js';
+import { flaky, refused } from './helpers/flaky-store.js';
 import { alert, audit, run } from './helpers/records.js';
 import { spawnScript } from './helpers/spawn-worker.js';
 import { useTempHomes } from './helpers/temp-home.js';
