@@ -177,7 +177,9 @@ export class SpoolingStore implements Store {
     await this.#inner?.close();
   }
 
-  #spoolable(op: SpoolOp): Promise<void> {
+  #spoolable(given: SpoolOp): Promise<void> {
+    // Taken as it is now: the write may wait its turn behind others, and callers go on changing their record objects.
+    const op = JSON.parse(JSON.stringify(given)) as SpoolOp;
     const write = this.#serial.then(async () => {
       if (this.#closed) throw new LifeboatError('INTERNAL', `The state store at ${this.where} is closed`);
       try {
