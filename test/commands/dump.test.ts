@@ -35,7 +35,7 @@ function dumpTo(file: string, args: string[]): Promise<{ code: number | null; st
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'dump', ...args], { env: cliEnv(), stdio: ['ignore', fd, 'pipe'] });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
       closeSync(fd);

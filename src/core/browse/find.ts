@@ -1,19 +1,23 @@
 /**
  * `find`: which of a runbook's snapshots hold a path matching a glob, its
  * size and mtime in each, and where it appeared, changed, went and came back.
- * Each snapshot is walked with the restore's own walk
- * (src/core/repo/snapshot-plan.ts); its trees come through the repository's
- * tree cache, so folders the snapshots share are read once.
+ *
+ * Not the restore's walk (src/core/repo/snapshot-plan.ts) but one that
+ * remembers, per folder listing and place, what matched below it: snapshots
+ * of one runbook share most folders (an unchanged folder is the same tree
+ * blob), so searching a hundred snapshots costs about one walk plus what
+ * changed between them, not a hundred walks. Names are checked as a restore
+ * checks them (assertSafeTree, through listing()).
  */
 import picomatch from 'picomatch';
-import { LifeboatError } from '../errors.js';
+import { isLifeboatError, LifeboatError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
-import { planSnapshot, type PlannedNode } from '../repo/snapshot-plan.js';
 import type { TreeNode } from '../repo/tree.js';
 import { parseSize } from '../runbook/units.js';
 import { compareNodes } from './compare.js';
-import { entryOf, type BrowseEntry } from './entry.js';
+import { entryOf, joinPath, type BrowseEntry } from './entry.js';
+import { listing } from './locate.js';
 
 /**
  * - present: in the first snapshot searched (what came before was not searched)
@@ -91,18 +95,11 @@ export async function findInSnapshots(
 ): Promise<FindOutcome> {
   const unreadable: FindOutcome['unreadable'] = [];
   const found: Map<string, TreeNode>[] = [];
+  const search = folderSearch(repo, matches, signal);
   for (const snapshot of snapshots) {
-    const plan = await planSnapshot(repo, snapshot, { signal });
-    const here = new Map<string, TreeNode>();
-    const visit = (nodes: readonly PlannedNode[]) => {
-      for (const n of nodes) {
-        if (matches(n.rel)) here.set(n.rel, n.node);
-        if (n.kind === 'dir') visit(n.children);
-      }
-    };
-    visit(plan.entries);
-    found.push(here);
-    for (const d of plan.unreadable) unreadable.push({ snapshot: snapshot.id, path: d.rel });
+    const below = await search(snapshot.tree, '');
+    found.push(new Map(below.matched));
+    for (const path of below.unreadable) unreadable.push({ snapshot: snapshot.id, path });
   }
   const paths = [...new Set(found.flatMap((m) => [...m.keys()]))].sort(byCodeUnit);
   const out: FindMatch[] = [];
@@ -124,6 +121,50 @@ export async function findInSnapshots(
     if (sightings.some((s) => s.entry !== undefined && passes(s.entry, filters))) out.push({ path, sightings });
   }
   return { matches: out, unreadable };
+}
+
+interface Below {
+  /** Matching entries below a folder, in walk order. */
+  matched: [string, TreeNode][];
+  /** Folders below whose listing could not be read. */
+  unreadable: string[];
+}
+
+/** What matches below a folder listing at a place, each (listing, place) searched once. */
+function folderSearch(repo: Repository, matches: (path: string) => boolean, signal?: AbortSignal): (treeId: string | undefined, rel: string) => Promise<Below> {
+  const memo = new Map<string, Promise<Below>>();
+  const search = (treeId: string | undefined, rel: string): Promise<Below> => {
+    const key = `${treeId ?? ''}\0${rel}`;
+    let result = memo.get(key);
+    if (result === undefined) {
+      result = walk(treeId, rel);
+      memo.set(key, result);
+    }
+    return result;
+  };
+  const walk = async (treeId: string | undefined, rel: string): Promise<Below> => {
+    if (signal?.aborted) throw new LifeboatError('CANCELLED', 'find cancelled');
+    const below: Below = { matched: [], unreadable: [] };
+    let nodes: readonly TreeNode[];
+    try {
+      nodes = (await listing(repo, treeId, rel)).nodes;
+    } catch (e) {
+      // A damaged listing costs its folder, as in a restore; the root's is the whole snapshot.
+      if (!isLifeboatError(e, 'REPO_CORRUPT') || rel === '') throw e;
+      return { matched: [], unreadable: [rel] };
+    }
+    for (const node of nodes) {
+      const path = joinPath(rel, node.name);
+      if (matches(path)) below.matched.push([path, node]);
+      if (node.type === 'dir') {
+        const inner = await search(node.subtree, path);
+        below.matched.push(...inner.matched);
+        below.unreadable.push(...inner.unreadable);
+      }
+    }
+    return below;
+  };
+  return search;
 }
 
 const changeOf = (d: ReturnType<typeof compareNodes>): FindChange => (d === 'same' ? 'unchanged' : d === 'metadata' ? 'metadata' : 'changed');
