@@ -153,6 +153,12 @@ export async function previewRestore(plan: SnapshotPlan, target: string, options
     }
   };
 
+  // The folders above a --path: the restore makes them or goes into them, never through anything else.
+  for (const rel of plan.parents) {
+    const st = await lstatOrUndefined(join(target, rel));
+    if (st === undefined) break;
+    if (!st.isDirectory()) throw new LifeboatError('RESTORE_UNSAFE_PATH', `refusing to restore into ${join(target, rel)}: it exists and is not a directory (a symlink could lead outside the target)`);
+  }
   for (const entry of plan.entries) await walk(entry);
 
   if (toHash.length > 0) {

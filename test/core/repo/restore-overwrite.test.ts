@@ -95,4 +95,19 @@ describe('restore --overwrite', () => {
     expect((await lstat(join(data, 'small.txt'))).isFile()).toBe(true);
     expectSameManifest(await manifestOf(data), await manifestOf(src));
   });
+
+  it('a folder above --path that is a symlink is refused before anything is written, whatever the policy', async () => {
+    const { repoDir, snapshot, base } = await setup();
+    const outside = join(base, 'outside-parent');
+    await mkdir(outside);
+    const outsideBefore = await manifestOf(outside);
+    const repo = await openRepo(repoDir);
+    for (const overwrite of [undefined, 'always'] as const) {
+      const target = join(base, `parent-link-${overwrite ?? 'none'}`);
+      await mkdir(target);
+      symlinkSync(outside, join(target, 'data'));
+      await expect(restoreSnapshot({ repo, snapshot, target, subPath: 'data/small.txt', workers: 1, overwrite })).rejects.toMatchObject({ code: 'RESTORE_UNSAFE_PATH' });
+      expectSameManifest(await manifestOf(outside), outsideBefore);
+    }
+  });
 });
