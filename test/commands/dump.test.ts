@@ -13,6 +13,9 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { spawn as spawnPty } from 'node-pty';
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as registry from '../../commands/index.js';
+import { tuiHost } from '../../src/tui/run-tui.js';
+import { commandContext } from './alerts-context.js';
 import { BINARY, buildBrowseRepo, treeListing, type BrowseRepo } from '../helpers/browse-repo.js';
 import { ensureCliBuilt, repoRoot, TEST_KEYS_ENV } from '../helpers/cli.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
@@ -126,6 +129,21 @@ describe('dump', () => {
     expect(folder.output).not.toContain('ustar');
     const forced = await onTerminal([r.files, 'latest', 'data/etc', '--force']);
     expect(forced.code).toBe(0);
+  });
+
+  it('from the console\'s prompt: ls shows its table; dump has no stdout there and writes --output FILE', async () => {
+    const host = tuiHost(registry, (emit, signal) => ({ ...commandContext({ actor: { face: 'tui', user: 'alice' }, dir: r.base }), env: cliEnv(), home: r.env.LIFEBOAT_HOME!, cwd: out, emit, signal }));
+    const signal = new AbortController().signal;
+    const listed = await host.run(['ls', r.files, 'data/etc', '-l'], () => undefined, signal);
+    expect(listed.exitCode, listed.summary).toBe(0);
+    expect(listed.table?.rows.map((row) => row.name)).toEqual(['app.yaml', 'recreated.conf']);
+    const refused = await host.run(['dump', r.files, 'latest', 'data/etc/app.yaml'], () => undefined, signal);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.summary).toContain('give --output FILE');
+    const written = await host.run(['dump', r.files, 'latest', 'data/etc/app.yaml', '-o', 'from-console.yaml'], () => undefined, signal);
+    expect(written.exitCode, written.summary).toBe(0);
+    expect(await readFile(join(out, 'from-console.yaml'), 'utf8')).toBe('port: 9090\nworkers: 4\n');
+    await host.outboxIdle();
   });
 
   it('reads only its own runbook\'s snapshots in a shared repository', async () => {
