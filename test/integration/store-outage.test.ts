@@ -90,6 +90,9 @@ describe('a PostgreSQL store outage', () => {
     await untilExists(inHook, backup);
     // The run is recorded as running (the hooks stage started) before the store goes.
     expect(query("SELECT status FROM runs WHERE runbook = 'demo'")).toBe('running');
+    // The test cluster runs with synchronous_commit=off (drill-postgres.ts): a checkpoint keeps what a production
+    // server would have kept through an immediate stop (its committed rows).
+    pg.sql('lifeboat', 'CHECKPOINT');
     pg.stop();
     await writeFile(go, '');
     const done = await backup;
@@ -155,6 +158,7 @@ describe('a PostgreSQL store outage', () => {
     expect((await runCli(['store', 'migrate'], { env, cwd: dir })).code).toBe(0);
     expect((await runCli(['init', 'early'], { env, cwd: dir })).code).toBe(0);
 
+    pg.sql('lifeboat', 'CHECKPOINT');
     pg.stop();
     const backup = await runCli(['backup', 'early'], { env, cwd: dir });
     expect(backup.code, backup.stderr).toBe(0);

@@ -87,7 +87,15 @@ export async function openConfiguredStore(options: OpenStoreOptions): Promise<St
   const url = await storeUrl(setting, options.env);
   const { openPostgresStore } = await import('./postgres/postgres-store.js');
   const { SpoolingStore, spoolDirOf, isStoreUnreachable } = await import('./spool/index.js');
-  const pool = { connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true };
+  const pool = {
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
+    // A connection the server drops while it is checked out of the pool (mid-transaction, or taken from
+    // the pool before its end was noticed) makes pg emit 'error' on the client, where pg-pool listens
+    // only while it is idle: unheard, that event would kill the process, and a running backup with it.
+    // The failure still reaches the query (or the next one), which is what is spooled.
+    onConnect: (client: { on(event: 'error', listener: () => void): unknown }) => void client.on('error', () => undefined),
+  };
   // History is kept by age (store.keep), not by count: a team's store is not a file re-read per query.
   const attempt = (migrate: boolean) =>
     openPostgresStore(url, {

@@ -5,6 +5,11 @@
  * connections), the writes are spooled, and after a restart they are replayed
  * once; replaying the same entries again (a crash before their removal) doubles
  * nothing and keeps every row's place (postgres-store.ts upserts by id).
+ * The stop blocks this process (spawnSync), so the next write takes the dead
+ * idle connection from the pool before its end is noticed: without the
+ * pool's onConnect error listener (open-store.ts) pg's 'error' event on that
+ * checked-out client is unhandled, which vitest reports as a failure here and
+ * which would kill a backup in production.
  * Through openConfiguredStore, as the CLI opens it: an unreachable server does
  * not fail the open, a refused one (wrong database) still does.
  */
@@ -47,6 +52,9 @@ describe('SpoolingStore on PostgreSQL', () => {
     await store.putRun(run('r1', { status: 'running', startedAt: at(1) }));
     await store.putRun(run('r0', { startedAt: at(0) }));
 
+    // The test cluster runs with synchronous_commit=off (drill-postgres.ts): without a checkpoint an immediate
+    // stop may lose the last commits (the migration included), which a production server would have kept.
+    pg.sql('lifeboat', 'CHECKPOINT');
     pg.stop();
     // The pool's idle connection was dropped by the server, new ones are refused: both are an outage.
     await store.putRun(run('r1', { status: 'running', startedAt: at(1), stages: [{ name: 'discover', status: 'succeeded', counters: {} }] }));

@@ -38,7 +38,7 @@ const NETWORK_CODES = new Set([
 const SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300']);
 
 /** pg's own messages for a connection it lost or could not make in time (it sets no code on these). */
-const PG_MESSAGES = [/connection terminated/i, /timeout expired/i, /query read timeout/i, /connection timeout/i, /server closed the connection unexpectedly/i, /connection ended unexpectedly/i];
+const PG_MESSAGES = [/connection terminated/i, /is not queryable/i, /timeout expired/i, /query read timeout/i, /connection timeout/i, /server closed the connection unexpectedly/i, /connection ended unexpectedly/i];
 
 /** The reason a store error carries when it means the store is unreachable (see storeUnreachableError). */
 export const STORE_UNREACHABLE = 'store-unreachable';
