@@ -7,6 +7,7 @@ import { backupCommand } from '../../commands/backup.js';
 import type { Command } from '../../commands/command.js';
 import { restoreDrillCommand } from '../../commands/restore-drill.js';
 import { statusCommand } from '../../commands/status.js';
+import { drillPath, isLifeboatError } from '../core/index.js';
 
 export type SlashCommandName = '/backup' | '/restore-drill';
 
@@ -41,7 +42,51 @@ export function tokenize(text: string): string[] {
   return text.trim().split(/\s+/).filter((t) => t !== '');
 }
 
+/** A word of `/restore-drill`'s text; `quoted` words are never options or snapshot ids. */
+interface Word {
+  text: string;
+  quoted: boolean;
+}
+
+/** Opening quote → its closing one: straight quotes, and the curly ones Slack's editor may type. */
+const QUOTES: Record<string, string> = { '"': '"', '“': '”', '”': '”', "'": "'", '‘': '’' };
+
+/**
+ * Words split on whitespace, where a quoted part is one word: `"data/My
+ * Files/a.txt"` (a path with spaces). No escapes: a path holding a quote
+ * mark is quoted with the other kind. Slack sends `&`, `<` and `>` as HTML
+ * entities; they are decoded here, once.
+ */
+export function slashWords(text: string): Word[] | { error: string } {
+  const words: Word[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (/\s/.test(text[i]!)) {
+      i++;
+      continue;
+    }
+    const close = QUOTES[text[i]!];
+    if (close !== undefined) {
+      const end = text.indexOf(close, i + 1);
+      if (end === -1) return { error: `a quote opened at "${text.slice(i, i + 20)}" is not closed` };
+      words.push({ text: unescapeSlack(text.slice(i + 1, end)), quoted: true });
+      i = end + 1;
+      continue;
+    }
+    let end = i;
+    while (end < text.length && !/\s/.test(text[end]!)) end++;
+    words.push({ text: unescapeSlack(text.slice(i, end)), quoted: false });
+    i = end;
+  }
+  return words;
+}
+
+function unescapeSlack(text: string): string {
+  return text.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
 export function routeSlash(name: string, text: string): SlashRoute {
+  if (name === '/restore-drill') return routeDrill(text);
   const words = tokenize(text);
   const option = words.find((w) => w.startsWith('-'));
   if (option !== undefined && option !== '-h' && option !== '--help') return { kind: 'usage', message: `options such as "${option}" are not available from Slack` };
@@ -62,11 +107,45 @@ export function routeSlash(name: string, text: string): SlashRoute {
     // Extra words go through so the command's own parser names them.
     return { kind: 'invoke', command: backupCommand as Command<unknown>, argv: words, live: true };
   }
-  if (name === '/restore-drill') {
-    const [runbook, snapshot] = words;
-    if (runbook !== undefined && !RUNBOOK_NAME.test(runbook)) return { kind: 'usage', message: `"${runbook}" is not a runbook name (names only, no paths)` };
-    if (snapshot !== undefined && !SNAPSHOT_ID.test(snapshot)) return { kind: 'usage', message: `"${snapshot}" is not a snapshot id (hex prefix, or latest)` };
-    return { kind: 'invoke', command: restoreDrillCommand as Command<unknown>, argv: words, live: runbook !== undefined };
-  }
   return { kind: 'usage', message: `unknown command ${name}` };
+}
+
+/**
+ * `/restore-drill <runbook> [snapshot] [path]`. A second word is the snapshot
+ * when it looks like one (a hex id prefix, or `latest`), else the path: so
+ * `/restore-drill app-data data/etc/app.yaml` drills that path in the latest
+ * snapshot, and a path that looks like an id is named after one
+ * (`/restore-drill app-data latest cafe`) or quoted. The path goes to the
+ * command as `--path=<path>` (one argv word, whatever it holds), checked here
+ * by core's drillPath first so a bad one gets an ephemeral usage answer and
+ * nothing runs; one that is not in the snapshot is the drill's finding.
+ */
+function routeDrill(text: string): SlashRoute {
+  const parsed = slashWords(text);
+  if ('error' in parsed) return { kind: 'usage', message: parsed.error };
+  const plain = parsed.filter((w) => !w.quoted).map((w) => w.text);
+  const option = plain.find((w) => w.startsWith('-'));
+  if (option !== undefined && option !== '-h' && option !== '--help') return { kind: 'usage', message: `options such as "${option}" are not available from Slack` };
+  if ((parsed[0]?.text === 'help' && !parsed[0].quoted) || plain.includes('--help') || plain.includes('-h')) return { kind: 'help' };
+  const [runbook, ...rest] = parsed;
+  if (runbook !== undefined && !RUNBOOK_NAME.test(runbook.text)) return { kind: 'usage', message: `"${runbook.text}" is not a runbook name (names only, no paths)` };
+  const looksLikeSnapshot = (w: Word | undefined) => w !== undefined && !w.quoted && SNAPSHOT_ID.test(w.text);
+  if (rest.length > 2) return { kind: 'usage', message: `too many words after \`/restore-drill ${runbook!.text}\`: it takes [snapshot] [path]; a path with spaces goes in quotes, e.g. "data/My Files/report.pdf"` };
+  const snapshot = rest.length === 2 || looksLikeSnapshot(rest[0]) ? rest[0] : undefined;
+  const path = rest.length === 2 ? rest[1] : snapshot === undefined ? rest[0] : undefined;
+  if (snapshot !== undefined && !looksLikeSnapshot(snapshot)) {
+    // Most likely a path with a space in it: say how to write that.
+    const spaced = snapshot.quoted ? '' : `; a path with spaces goes in quotes: "${snapshot.text} ${rest[1]!.text}"`;
+    return { kind: 'usage', message: `"${snapshot.text}" is not a snapshot id (hex prefix, or latest)${spaced}` };
+  }
+  const argv = [runbook, snapshot].filter((w): w is Word => w !== undefined).map((w) => w.text);
+  if (path !== undefined) {
+    try {
+      argv.push(`--path=${drillPath(path.text)}`);
+    } catch (e) {
+      if (isLifeboatError(e, 'USAGE')) return { kind: 'usage', message: e.message };
+      throw e;
+    }
+  }
+  return { kind: 'invoke', command: restoreDrillCommand as Command<unknown>, argv, live: runbook !== undefined };
 }

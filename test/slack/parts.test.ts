@@ -38,7 +38,8 @@ describe('routeSlash', () => {
     expect(route('/backup', 'list extra')).toBe('usage: `/backup list` takes no arguments');
     expect(route('/backup', 'status a b')).toBe('usage: unexpected argument "b" after `/backup status a`');
     expect(route('/restore-drill', 'demo --keep')).toBe('usage: options such as "--keep" are not available from Slack');
-    expect(route('/restore-drill', 'demo ../x')).toBe('usage: "../x" is not a snapshot id (hex prefix, or latest)');
+    // A second word that is no snapshot id is a path to drill: one leaving the snapshot is refused before anything runs.
+    expect(route('/restore-drill', 'demo ../x')).toBe('usage: path "../x": ".." is not allowed; name a path inside the snapshot, e.g. data/etc/app.yaml');
   });
 });
 

@@ -31,6 +31,7 @@
  */
 import type { Clock } from '../clock.js';
 import { DEFAULT_REPEAT_MS, type LifeboatConfig } from '../config/types.js';
+import { wholeDrills } from '../drill/drill-scope.js';
 import { deliveriesFor, severityRank, toldSinks } from '../notify/routing.js';
 import type { Runbook } from '../runbook/types.js';
 import type { AlertRecord, AlertTransition } from '../store/records.js';
@@ -87,7 +88,8 @@ export async function evaluateAlerts(input: EvaluateAlertsInput): Promise<AlertE
     store.listDrills({ runbook: runbook.name }),
     store.listAlerts({ runbook: runbook.name, status: 'open' }),
   ]);
-  const ctx: RuleContext = { runbook, runs, drills, now };
+  // The rules judge the runbook's restores: a path drill (restore-drill --path) is one path's spot check, not a drill of the runbook (src/core/drill/drill-scope.ts).
+  const ctx: RuleContext = { runbook, runs, drills: wholeDrills(drills), now };
 
   const holding = new Map<string, AlertCondition & { rule: string }>();
   const evaluated = new Set<string>();

@@ -7,6 +7,7 @@
  * is gone resolves. So a rule must return the same key for the same condition
  * every time, and must return nothing once the condition has cleared.
  */
+import { isPathDrill } from '../drill/drill-scope.js';
 import type { Runbook } from '../runbook/types.js';
 import type { DrillRecord, RunRecord, Severity } from '../store/records.js';
 
@@ -14,7 +15,7 @@ export interface RuleContext {
   runbook: Runbook;
   /** This runbook's runs (every kind, any status, including running), newest first. */
   runs: readonly RunRecord[];
-  /** This runbook's drills (including running ones), newest first. */
+  /** This runbook's drills of the whole snapshot (including running ones; no path drills: evaluate.ts), newest first. */
   drills: readonly DrillRecord[];
   now: Date;
 }
@@ -66,7 +67,10 @@ export function finishedDrills(drills: readonly DrillRecord[]): DrillRecord[] {
   return drills.filter((d) => d.verdict !== 'running' && !(d.verdict === 'failed' && d.reason === 'cancelled'));
 }
 
-/** Drills that measured (or, cold tier, estimated) a time to validated data. */
+/**
+ * Drills that measured (or, cold tier, estimated) a time to validated data of
+ * the whole runbook: a path drill's RTO is one path's (src/core/drill/drill-scope.ts).
+ */
 export function measuredDrills(drills: readonly DrillRecord[]): (DrillRecord & { rtoMs: number })[] {
-  return drills.filter((d): d is DrillRecord & { rtoMs: number } => (d.verdict === 'met' || d.verdict === 'missed') && typeof d.rtoMs === 'number');
+  return drills.filter((d): d is DrillRecord & { rtoMs: number } => (d.verdict === 'met' || d.verdict === 'missed') && typeof d.rtoMs === 'number' && !isPathDrill(d));
 }

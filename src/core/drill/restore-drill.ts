@@ -15,6 +15,15 @@
  *
  * Scratch space is removed afterwards (also on failure or cancel); cleanup is
  * timed but not part of the RTO.
+ *
+ * A path drill (`path`) restores only that path of the snapshot: a path not in
+ * the snapshot is a failed drill naming it and the snapshot; every file
+ * restored under it is hashed against the snapshot as above. Stream sources'
+ * `restore` commands and `drill.check` are not run: they are written for the
+ * whole restore (`test -s uploads/index.json` fails in a folder that holds
+ * only `etc/app.yaml`), so running them would fail good path drills or, worse,
+ * pass on files the path did not restore. The record keeps the path, and its
+ * RTO is the path's, never the runbook's (./drill-scope.ts).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -54,6 +63,8 @@ export interface DrillInput extends RunContext {
   keep?: boolean;
   /** Which repository to restore from (default hot); `cold` thaws what it reads first. */
   tier?: Tier;
+  /** Drill only this path of the snapshot, as drillPath (./drill-scope.ts) normalized it. */
+  path?: string;
 }
 
 export interface DrillResult {
@@ -79,6 +90,7 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     targetMs: rtoTargetOf(runbook.objectives, tier),
     phases: [],
     actor: input.actor,
+    ...(input.path === undefined ? {} : { path: input.path }),
   };
   const started = clock.monotonicMs();
   let mark = started;
@@ -126,20 +138,22 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
         repo,
         backend,
         snapshot,
+        subPath: input.path,
         settings,
         signal: input.signal,
         clock,
         onProgress: (round, p) => emit({ type: 'log', level: 'info', runId: id, message: describeThawProgress(round, p) }),
-      });
+      }).catch((e: unknown) => notInSnapshot(e, input.path));
       thaw = thawed;
       phase('thaw');
     }
     // One walk of the trees for the thaw, the restore and the validation (src/core/repo/snapshot-plan.ts).
-    const plan = thaw?.snapshotPlan ?? (await planSnapshot(repo, snapshot, { signal: input.signal }));
+    const plan = thaw?.snapshotPlan ?? (await planSnapshot(repo, snapshot, { subPath: input.path, signal: input.signal }).catch((e: unknown) => notInSnapshot(e, input.path)));
     let fetchedBytes = 0;
     restore = await restoreSnapshot({
       repo,
       snapshot,
+      subPath: input.path,
       plan,
       target: scratch,
       signal: input.signal,
@@ -154,7 +168,8 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     if (!drill.phases.some((p) => p.name === 'fetch')) phase('fetch', fetchedBytes);
     phase('write', restore.bytes);
     for (const f of restore.failed) problems.push(`restore: ${relative(scratch, f.path)}: ${f.error}`);
-    problems.push(...(await validate(repo, plan, scratch, runbook, input, restore.failed.map((f) => f.path))));
+    const failedPaths = restore.failed.map((f) => f.path);
+    problems.push(...(input.path === undefined ? await validate(repo, plan, scratch, runbook, input, failedPaths) : await compareRestoredFiles(repo, plan, scratch, failedPaths, input.signal)));
     phase('validate', restore.bytes);
     const rtoMs = Math.round(clock.monotonicMs() - started);
     drill.verdict = problems.length > 0 ? 'failed' : rtoMs > drill.targetMs ? 'missed' : 'met';
@@ -191,6 +206,19 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
  */
 function unreachable(e: unknown): boolean {
   return isLifeboatError(e, 'BACKEND_UNAVAILABLE') || isLifeboatError(e, 'TRANSFER_PENDING');
+}
+
+/**
+ * A path drill's path is not in the snapshot (planSnapshot's USAGE): the
+ * drill's finding, said with the path and the snapshot, without the CLI's
+ * `--path` (a Slack user typed no option).
+ */
+function notInSnapshot(e: unknown, path: string | undefined): never {
+  const prefix = `--path ${path}: `;
+  if (path === undefined || !isLifeboatError(e, 'USAGE') || !e.message.startsWith(prefix)) throw e;
+  const inner = e.message.slice(prefix.length);
+  const whole = `"${path}" `;
+  throw new LifeboatError('USAGE', inner.startsWith(whole) ? `path ${path} ${inner.slice(whole.length)}` : `path ${path}: ${inner}`, { cause: e });
 }
 
 function relative(root: string, path: string): string {

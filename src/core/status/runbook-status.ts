@@ -7,6 +7,7 @@
  * `runbookStatus` over records they already hold), so none re-derives a fact.
  */
 import type { Clock } from '../clock.js';
+import { wholeDrills } from '../drill/drill-scope.js';
 import { defaultPackSize } from '../repo/format.js';
 import type { RetrievalTier, Runbook, StorageClass } from '../runbook/types.js';
 import type { AlertRecord, DrillRecord, RunRecord } from '../store/records.js';
@@ -103,7 +104,8 @@ export function runbookStatus(entry: StatusRunbook, records: RunbookRecords, now
   const backups = records.runs.filter((r) => r.kind === 'backup');
   const rpo = rpoState(backups, runbook?.objectives.rpoMs, now);
   // A running drill has no verdict yet, and a blocked one never reached the data (its drill-blocked alert says so): neither is "the last drill".
-  const drills = records.drills.slice(0, DRILL_WINDOW).filter((d) => d.verdict !== 'running' && d.verdict !== 'blocked');
+  // Nor is a path drill: its RTO is one path's, not the runbook's (src/core/drill/drill-scope.ts).
+  const drills = wholeDrills(records.drills).slice(0, DRILL_WINDOW).filter((d) => d.verdict !== 'running' && d.verdict !== 'blocked');
   const hotDrills = drills.filter((d) => d.tier !== 'cold' && !d.estimated);
   const lastDrill = hotDrills[0];
   const trend = hotDrills.filter((d) => d.rtoMs !== undefined).slice(0, TREND_LENGTH).reverse();

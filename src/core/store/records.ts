@@ -86,6 +86,13 @@ export interface DrillRecord {
   actor: Actor;
   /** True when the RTO was estimated (cold tier, no thaw performed), not measured. */
   estimated?: boolean;
+  /**
+   * A path drill (`restore-drill --path`): only this path of the snapshot was
+   * restored and validated, and `rtoMs` is that path's. It says nothing about
+   * how fast the whole runbook comes back, so the runbook's RTO readers
+   * (status, /metrics, the alert rules) leave it out: src/core/drill/drill-scope.ts.
+   */
+  path?: string;
 }
 
 export type Severity = 'info' | 'warning' | 'critical';

@@ -6,6 +6,7 @@
  * cold --estimate` and `status` all read their cold RTO from here, so the three
  * never disagree.
  */
+import { isPathDrill } from '../drill/drill-scope.js';
 import { LifeboatError } from '../errors.js';
 import { formatDuration, formatRate } from '../format.js';
 import type { RetrievalTier, StorageClass } from '../runbook/types.js';
@@ -117,11 +118,12 @@ export function estimateColdRestore(input: ColdRestoreEstimateInput): ColdRestor
  * Only drills that restored for real count: estimated drills measured nothing
  * and failed ones may have stopped half way. Drills of the cold tier are
  * preferred when there are any, since they crossed the same network path a cold
- * restore will; otherwise the hot tier's drills stand in.
+ * restore will; otherwise the hot tier's drills stand in. Path drills do not
+ * count: a few files' rate is mostly latency, not what a whole restore reaches.
  */
 export function measuredThroughput(drills: readonly DrillRecord[]): number | undefined {
   const samples = drills
-    .filter((d) => !d.estimated && (d.verdict === 'met' || d.verdict === 'missed'))
+    .filter((d) => !d.estimated && !isPathDrill(d) && (d.verdict === 'met' || d.verdict === 'missed'))
     .map((d) => ({ drill: d, rate: restoreRate(d.phases) }))
     .filter((s): s is { drill: DrillRecord; rate: number } => s.rate !== undefined)
     .sort((a, b) => b.drill.startedAt.localeCompare(a.drill.startedAt));

@@ -3,7 +3,10 @@
  * (src/core/drill/restore-drill.ts) under a shared repository lock, so a prune
  * can never delete what the drill reads and make a healthy repository look
  * damaged; and its cold-tier estimate (src/core/drill/estimate-drill.ts).
+ * With `path`, a drill of that one path (src/core/drill/drill-scope.ts): a
+ * malformed path is refused (USAGE) before anything is opened or recorded.
  */
+import { drillPath } from '../drill/drill-scope.js';
 import { estimateColdDrill, type EstimateDrillResult } from '../drill/estimate-drill.js';
 import { runDrill, type DrillResult } from '../drill/restore-drill.js';
 import type { Tier } from '../repo/open-repository.js';
@@ -18,11 +21,14 @@ export interface DrillInput extends RunContext {
   /** Keep the scratch folder for inspection. */
   keep?: boolean;
   tier?: Tier;
+  /** Drill only this path inside the snapshot (e.g. `data/etc/app.yaml`); its RTO is not the runbook's. */
+  path?: string;
 }
 
 export async function drill(input: DrillInput): Promise<DrillResult & { alerts: AlertRecord[] }> {
+  const path = input.path === undefined ? undefined : drillPath(input.path);
   const { value, alerts } = await recordedRun(policies.drill, input, async (session) => {
-    const result = await runDrill({ ...session.input, id: session.runId, snapshot: input.snapshot, keep: input.keep, tier: input.tier, openRepository: session.openRepository });
+    const result = await runDrill({ ...session.input, id: session.runId, snapshot: input.snapshot, keep: input.keep, tier: input.tier, path, openRepository: session.openRepository });
     // For the dead man's switch: a missed RTO restored everything, too slowly (partial); failed or blocked did not.
     const verdict = result.drill.verdict;
     return { value: result, status: verdict === 'met' ? 'succeeded' : verdict === 'missed' ? 'partial' : 'failed' };

@@ -7,11 +7,12 @@ export const SLASH_USAGE: readonly string[] = [
   '`/backup status [runbook]` — last backup against the RPO, last drill RTO against the target, open alerts',
   '`/backup help` — this message',
   '`/restore-drill <runbook> [snapshot]` — timed restore into scratch space, validated: measures the RTO (needs `access.drill`)',
+  '`/restore-drill <runbook> [snapshot] <path>` — drill one path (e.g. `data/etc/app.yaml`; quote one with spaces): is it there, does it come back intact, how fast',
 ];
 
 export function helpMessage(): Message {
   return {
-    text: 'Lifeboat commands: /backup <runbook>|list|status [runbook]|help, /restore-drill <runbook> [snapshot]',
+    text: 'Lifeboat commands: /backup <runbook>|list|status [runbook]|help, /restore-drill <runbook> [snapshot] [path]',
     blocks: [
       section('*Lifeboat* — backups, restore drills and alerts'),
       section(SLASH_USAGE.join('\n')),
