@@ -74,6 +74,10 @@ export const restoreCommand = defineCommand({
     });
     const { preview, dryRun, ...outcome } = out;
     const changes = preview.changes.map(describeChange);
+    // An include that matches nothing restores nothing, successfully: say so, with the form paths take.
+    if (args.include.length > 0 && out.totalFiles === 0) {
+      changes.unshift(`--include ${args.include.join(' ')} matched no file of snapshot ${shortId(snapshot.id)} (paths in a snapshot start with the source's name: ${snapshot.sources.map((s) => `${s.name}/…`).join(', ')})`);
+    }
     if (dryRun) {
       const c = preview.counts;
       const refused = c.conflict > 0 ? `; without --overwrite it would be refused: ${c.conflict} path(s) already there` : '';
@@ -86,7 +90,7 @@ export const restoreCommand = defineCommand({
     }
     const lines = out.failed.map((f) => `damaged: ${f.path}: ${f.error}`);
     // What happened to what the target held is worth a line each: it was the operator's.
-    lines.push(...changes.filter((_, i) => preview.changes[i]!.action !== 'create'));
+    lines.push(...changes.filter((line) => !line.startsWith('create ')));
     if (thaw !== undefined) lines.unshift(describeThawOutcome(thaw));
     const touched = [
       out.replaced > 0 ? `${out.replaced} replaced` : '',

@@ -257,6 +257,11 @@ describe('--include and --exclude', () => {
     expect(await only('inc-exc', '--include', 'docs/sub/**', '--exclude', 'c.log')).toEqual(['docs', 'docs/sub', 'docs/sub/b.txt']);
     expect(await only('inc-two', '--include', 'a.txt', '--include', 'b.txt')).toEqual(['docs', 'docs/a.txt', 'docs/sub', 'docs/sub/b.txt']);
   });
+
+  it('an include that matches nothing says so, and how paths in a snapshot start', async () => {
+    const res = await cli(['restore', docs, '--target', join(base, 'inc-nothing'), '--include', 'sub/b.txt']);
+    expect(res.stdout).toContain(`--include sub/b.txt matched no file of snapshot ${docsId.slice(0, 8)} (paths in a snapshot start with the source's name: docs/…)`);
+  });
 });
 
 describe('--delete', () => {

@@ -69,15 +69,30 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResul
     signal: input.signal,
   });
   if (input.dryRun === true) return { ...emptyOutcome(planned), preview, dryRun: true };
-  if (preview.counts.conflict > 0) {
-    throw new LifeboatError(
-      'USAGE',
-      `refusing to restore into ${input.target}: it already holds ${preview.counts.conflict} path(s) this restore would write, and no --overwrite policy says what to do with them: ${describeConflicts(preview)}. Choose --overwrite never (keep them), if-newer, if-changed or always; --dry-run shows what each would do`,
-      { details: { target: input.target, conflicts: preview.changes.filter((c) => c.action === 'conflict').map((c) => c.rel) } },
-    );
-  }
+  refuseConflicts(input.target, preview);
   const outcome = await writeRestore(repo, planned, { ...input, preview });
   return { ...outcome, preview, dryRun: false };
+}
+
+/**
+ * The check a restore without a policy makes, made early: a cold restore
+ * makes it before it pays for a thaw (the folder listings it needs are
+ * readable at once). Plans (or takes `plan`), filters and previews; writes
+ * nothing.
+ */
+export async function refuseConflictingTarget(input: Omit<RestoreInput, 'dryRun'>): Promise<void> {
+  if (input.overwrite !== undefined) return;
+  const { preview } = await restoreSnapshot({ ...input, dryRun: true });
+  refuseConflicts(input.target, preview);
+}
+
+function refuseConflicts(target: string, preview: RestorePreview): void {
+  if (preview.counts.conflict === 0) return;
+  throw new LifeboatError(
+    'USAGE',
+    `refusing to restore into ${target}: it already holds ${preview.counts.conflict} path(s) this restore would write, and no --overwrite policy says what to do with them: ${describeConflicts(preview)}. Choose --overwrite never (keep them), if-newer, if-changed or always; --dry-run shows what each would do`,
+    { details: { target, conflicts: preview.changes.filter((c) => c.action === 'conflict').map((c) => c.rel) } },
+  );
 }
 
 /** Content ids of files in the target, chunked and hashed by the repository's workers (only an if-changed restore asks). */

@@ -5,9 +5,9 @@
  * or writing anything.
  */
 import { rtoTargetOf } from '../drill/rto-target.js';
-import { LifeboatError } from '../errors.js';
+import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { Tier } from '../repo/open-repository.js';
-import { restoreSnapshot, type OverwritePolicy, type RestoreResult as WrittenRestore } from '../repo/restorer.js';
+import { refuseConflictingTarget, restoreSnapshot, type OverwritePolicy, type RestoreResult as WrittenRestore } from '../repo/restorer.js';
 import type { RestorePatterns } from '../repo/restore-filter.js';
 import { findRunbookSnapshot, type SnapshotScope } from '../repo/runbook-snapshots.js';
 import type { Snapshot } from '../repo/snapshot.js';
@@ -61,6 +61,11 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
     const snapshot = await findRunbookSnapshot(repo, input.snapshot, restoreScope(input));
     let thaw: ThawForRestoreResult | undefined;
     if (settings !== undefined) {
+      // Refused for a target holding what it would write before the thaw is paid for, not after. When the
+      // folder listings are archived too this cannot be known yet; the restore below still refuses.
+      await refuseConflictingTarget({ repo, snapshot, target: input.target, subPath: input.subPath, overwrite: input.overwrite, patterns: input.patterns, delete: input.delete, signal }).catch((e: unknown) => {
+        if (!isLifeboatError(e, 'OBJECT_ARCHIVED')) throw e;
+      });
       thaw = await thawForRestore({
         repo,
         backend,
