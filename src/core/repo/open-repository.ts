@@ -18,7 +18,7 @@ import { openBackend } from '../backends/open-backend.js';
 import type { RetryBackend } from '../backends/retry-backend.js';
 import { StagingBackend } from '../backends/staging-backend.js';
 import { wrapForTransfer } from '../backends/transfer-wrappers.js';
-import { LifeboatError } from '../errors.js';
+import { isLifeboatError, LifeboatError } from '../errors.js';
 import { parseDuration } from '../runbook/units.js';
 import type { EventSink } from '../events.js';
 import type { RepositoryLocation, Runbook } from '../runbook/types.js';
@@ -137,4 +137,9 @@ export async function openRepositoryOn(stack: RepositoryStack, runbook: Runbook,
 export async function unlockRepositoryKey(stack: RepositoryStack, runbook: Runbook, env: RepositoryAccess['env']): Promise<Repository> {
   const password = await resolveSecret(runbook.repository.password, env);
   return Repository.open(stack.backend, password, { runbook: runbook.name });
+}
+
+/** No repository there yet: no config object, or not even the bucket. */
+export function isRepositoryMissing(e: unknown): boolean {
+  return isLifeboatError(e, 'REPO_NOT_FOUND') || (isLifeboatError(e, 'BACKEND_NOT_FOUND') && e.details?.bucketMissing === true);
 }

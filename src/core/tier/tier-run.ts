@@ -7,7 +7,7 @@
  */
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { RunRecorder } from '../runs/run-recorder.js';
-import { initRunbookRepository, openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-repository.js';
+import { initRunbookRepository, isRepositoryMissing, openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-repository.js';
 import type { Repository } from '../repo/repository.js';
 import type { RunContext } from '../run-context.js';
 import type { Runbook } from '../runbook/types.js';
@@ -52,7 +52,8 @@ async function openOrCreateCold(input: RunContext, runId?: string): Promise<Open
   try {
     return await openRunbookRepositoryStack(input.runbook, access);
   } catch (e) {
-    if (!isLifeboatError(e, 'REPO_NOT_FOUND')) throw e;
+    // A runbook made before `init` created the cold one too: create it (and its bucket) here.
+    if (!isRepositoryMissing(e)) throw e;
   }
   const created = await initRunbookRepository(input.runbook, access);
   input.emit({ type: 'log', level: 'info', runId, message: `tier: created the cold repository ${created.config.id.slice(0, 8)} at ${created.backend.location}` });

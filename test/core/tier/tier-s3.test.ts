@@ -75,7 +75,9 @@ describe('lifeboat tier against s3rver', () => {
     const backupRun = (await runsOf(s.home, 'tier-e2e')).find((r) => r.kind === 'backup')!;
     expect(stageOf(backupRun, 'tier').status).toBe('skipped');
 
-    // Dry run: lists what would move, moves nothing, creates nothing.
+    // Dry run: lists what would move, moves nothing, writes nothing (cold holds only what init made: its config and key).
+    const coldBefore = [...(await objectsInBucket(s3.server.directory, s3.server.bucket, s.prefix)).keys()].sort();
+    expect(coldBefore.map((k) => k.replace(/[0-9a-f]{64}/, '<id>'))).toEqual([`${s.prefix}/config`, `${s.prefix}/keys/<id>`]);
     const dry = await runCli(['tier', s.runbook, '--dry-run'], { env: s3Env(s.home, at('2026-02-01T03:00:00Z')) });
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toContain('would move 2 snapshot(s)');
@@ -83,7 +85,7 @@ describe('lifeboat tier against s3rver', () => {
     expect(dry.stdout).toContain(`would move ${second.slice(0, 8)}`);
     expect(dry.stdout).not.toContain(`would move ${third.slice(0, 8)}`);
     expect(await hotSnapshotIds(s)).toEqual(s.snapshots);
-    expect((await objectsInBucket(s3.server.directory, s3.server.bucket, s.prefix)).size).toBe(0);
+    expect([...(await objectsInBucket(s3.server.directory, s3.server.bucket, s.prefix)).keys()].sort()).toEqual(coldBefore);
     expect((await runsOf(s.home, 'tier-e2e')).filter((r) => r.kind === 'tier')).toEqual([]);
 
     // On Jan 20 only the Jan 1 snapshot is older than 14 days.
