@@ -177,7 +177,7 @@ describe('a PostgreSQL store outage', () => {
     expect(await spooled(home)).toEqual([]);
   }, 240_000);
 
-  it('serve: /healthz answers 503 with "state store unreachable: host:port/db" while it is down, 200 once it is back', async (ctx) => {
+  it('serve: /healthz answers 503 with "state store unreachable: host:port/db" while it is down and serve steps down as leader; 200 and leading again once it is back', async (ctx) => {
     if (!availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', availability);
     const pg = cluster!;
     pg.start(); // in case the test above ended with it stopped
@@ -210,10 +210,16 @@ describe('a PostgreSQL store outage', () => {
     expect(body.status).toBe('unhealthy');
     expect(body.reasons?.some((r) => r.startsWith(`state store unreachable: ${where} (`))).toBe(true);
     expect(JSON.stringify(body)).not.toContain('postgres://');
+    // It led; unable to renew its lease, it steps down before the lease could lapse (10 s of 15), and lives on.
+    await served.waitFor(/no longer leading \(term 1\): the lease could not be renewed for 10 s/, 30_000);
+    expect((await health()).body).toMatchObject({ leader: false });
+    expect(served.child.exitCode).toBeNull();
 
     pg.start();
-    // serve retries the store at most every few seconds while it is down.
+    // serve retries the store at most every few seconds while it is down, and leads again once it answers.
     await expect.poll(async () => (await health()).status, { timeout: 60_000, interval: 250 }).toBe(200);
+    await expect.poll(() => served!.output().match(/lifeboat serve: leading \(lease term/g)?.length ?? 0, { timeout: 30_000, interval: 250 }).toBe(2);
+    await expect.poll(async () => (await health()).body, { timeout: 10_000, interval: 250 }).toMatchObject({ leader: true });
 
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);

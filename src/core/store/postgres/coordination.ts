@@ -35,9 +35,12 @@ export class PostgresCoordination implements LeaderLease {
    * renewal fail (and the leader step down in time) instead of waiting forever.
    */
   static open(url: string, options: { queryTimeoutMs: number; onMarkError(e: unknown): void }): PostgresCoordination {
-    const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: options.queryTimeoutMs, query_timeout: options.queryTimeoutMs });
-    // An idle connection the server dropped: the next query reconnects.
+    const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: options.queryTimeoutMs, query_timeout: options.queryTimeoutMs, keepAlive: true });
+    // A connection the server drops, idle or checked out: pg emits 'error' on the client, and
+    // pg-pool listens only while it is idle. Unheard, that would kill serve; the failure still
+    // reaches the query, and the leader steps down in time if renewals keep failing.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => void client.on('error', () => undefined));
     return new PostgresCoordination(pool, url, options.onMarkError);
   }
 
