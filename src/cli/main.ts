@@ -11,7 +11,7 @@ import * as registry from '../../commands/index.js';
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
 import { deliverOutbox, outboxWarning } from '../../commands/support/deliver-outbox.js';
-import { clockFromEnv, currentUser, ExitCode, loadConfig, openConfiguredStore, type ByteSink, type Store } from '../core/index.js';
+import { clockFromEnv, currentUser, ExitCode, LifeboatError, loadConfig, openConfiguredStore, type ByteSink, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
 import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
 import { outputWidth, renderCommandHelp, renderHostHelp, renderMainHelp, renderResult } from './render-text.js';
@@ -221,11 +221,24 @@ function printResult(result: CommandResult, json: boolean, progress: ProgressRen
   return result.exitCode;
 }
 
-/** stdout as a byte sink: each write resolves once taken (so a slow pipe slows the dump, not memory), or rejects (EPIPE). */
+/**
+ * stdout as a byte sink: each write resolves once taken (so a slow pipe slows
+ * the dump, not memory). A reader that stops early (`| head`) closes the pipe:
+ * the dump stops there, cancelled with one line, instead of an unhandled
+ * 'error' event and a stack trace. The listener is added on the first write,
+ * so commands that write no bytes keep stdout as it was.
+ */
 function stdoutSink(): ByteSink {
+  let closed: Error | undefined;
+  const stopped = (e: Error) =>
+    (e as NodeJS.ErrnoException).code === 'EPIPE' ? new LifeboatError('CANCELLED', 'stdout was closed by its reader: the dump stopped there') : e;
   return {
     isTTY: process.stdout.isTTY === true,
-    write: (chunk) => new Promise<void>((resolve, reject) => void process.stdout.write(chunk, (e) => (e ? reject(e) : resolve()))),
+    write: (chunk) => {
+      if (closed === undefined && process.stdout.listenerCount('error') === 0) process.stdout.on('error', (e) => (closed ??= e));
+      if (closed !== undefined) return Promise.reject(stopped(closed));
+      return new Promise<void>((resolve, reject) => void process.stdout.write(chunk, (e) => (e ? reject(stopped((closed ??= e))) : resolve())));
+    },
   };
 }
 

@@ -111,6 +111,17 @@ describe('dump', () => {
     await expect(readFile(failed)).rejects.toThrow(/ENOENT/);
   });
 
+  it('stops with one line (exit 130), not a stack trace, when the reader closes stdout', async () => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'dump', r.files, 'latest', 'data'], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader is gone before the first byte, like `| head` that has had enough
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('lifeboat: stdout was closed by its reader: the dump stopped there');
+    expect(stderr).not.toContain('Unhandled');
+  });
+
   it('has no stdout for the contents under --json, and refuses a symlink, naming its target', async () => {
     const json = await r.cli(['dump', r.files, 'latest', 'data/etc/app.yaml', '--json'], 2);
     expect(json.stdout).toContain('give --output FILE');
