@@ -5,6 +5,7 @@
  *   npm run bench -- [--rounds N] [--only lifeboat|restic] [--ops first,nochange,edit,restore,check]
  *                    [--small] [--regen] [--seed N] [--timeout SECONDS] [--keep] [--no-verify]
  *   npm run bench -- --s3 [--s3-tls] [--only lifeboat|rclone] [--rounds N] [--small] ...
+ *   npm run bench -- --store [--iterations N] [--budget S] [--scale F] [--only postgres|json] [--keep]
  *
  * See bench/README.md for what is measured and how.
  */
@@ -26,6 +27,7 @@ import {
 } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
 import { runS3Bench } from './s3.js';
+import { runStoreBench } from './store.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -307,7 +309,10 @@ const USAGE = `usage: npm run bench -- [options]
                        Lifeboat's backup against \`rclone copy\` of the same tree (rclone
                        only when on PATH); honours --rounds, --only, --small, --regen,
                        --seed, --timeout, --idle-wait, --keep, --no-verify
-  --s3-tls             with --s3: serve s3rver over https with a self-signed certificate`;
+  --s3-tls             with --s3: serve s3rver over https with a self-signed certificate
+  --store              instead: the state store's reads (status, history, alerts, /metrics) on
+                       PostgreSQL with 1,000,000 runs and on the JSON file at its limits
+                       (bench/store.ts; \`npm run bench -- --store --help\` for its options)`;
 
 // ---------------------------------------------------------------------------
 // Running
@@ -616,9 +621,12 @@ function table(rows: Row[]): string {
 // ---------------------------------------------------------------------------
 
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  // The store bench (bench/store.ts) times reads of the state store, not backups: its own options.
+  if (argv.includes('--store')) return runStoreBench(argv.filter((a) => a !== '--store'));
   let opts: Options;
   try {
-    opts = parseArgs(process.argv.slice(2));
+    opts = parseArgs(argv);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     if (e.message) console.error(`bench: ${e.message}`);

@@ -59,7 +59,7 @@ export {
 export { finishedDrills, measuredDrills, runTime } from './alerts/rule.js';
 
 // Where each runbook stands (status, the console, /metrics): one definition of each fact.
-export { backupTakenAt, isGoodBackup, lastGoodBackup, rpoState, type RpoStanding, type RpoState } from './status/rpo.js';
+export { backupTakenAt, GOOD_BACKUP_WINDOW, goodBackupStatuses, isGoodBackup, lastGoodBackup, rpoState, type RpoStanding, type RpoState } from './status/rpo.js';
 export { readStatus, runbookStatus, statusOfAll, type ColdTierStatus, type RtoStatus, type RunSummary, type StatusEntry, type StatusRunbook } from './status/runbook-status.js';
 
 // Schedule.

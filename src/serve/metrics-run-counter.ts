@@ -9,12 +9,27 @@
  * that writes the store, is counted once, with the outcome it finished with.
  * Work that ended before the start is history, not something this process saw
  * happen; a restart starts the counter from zero, which rate() handles.
+ *
+ * A scrape does not read every run since the start either (weeks of a team's
+ * runs): only the work that ended from `readFromMs()` on, which is the start
+ * until the first read, then LOOK_BACK_MS before the last read. Work whose
+ * record arrives with an end older than that (a host's clock more than that
+ * behind, a run found abandoned long after its last sign of life) is not
+ * counted; its outcome still shows in history and in its alert.
  */
 import type { FinishedWork } from './metrics-facts.js';
 
+/** How far before the last read the next one looks again: room for clocks and for records written a while after their end. */
+export const LOOK_BACK_MS = 60 * 60_000;
+
 export class ObservedRunCounter {
   readonly #sinceMs: number;
-  /** Ids already counted that the store still holds; ids it dropped are forgotten, so this stays as small as the history. */
+  #lastReadMs = -Infinity;
+  /**
+   * Ids already counted that the last read still held; ids out of it are
+   * forgotten (the window only moves forward and an end does not change, so
+   * they are never read again), so this stays as small as one window.
+   */
   #counted = new Set<string>();
 
   /** `sinceMs`: when this process began observing (epoch ms, from its Clock). */
@@ -22,8 +37,17 @@ export class ObservedRunCounter {
     this.#sinceMs = sinceMs;
   }
 
-  /** The finished work not counted before, out of everything the store holds now. */
-  takeNew(work: readonly FinishedWork[]): FinishedWork[] {
+  /** The earliest end the next read must include (epoch ms). */
+  readFromMs(): number {
+    return Math.max(this.#sinceMs, this.#lastReadMs - LOOK_BACK_MS);
+  }
+
+  /**
+   * The finished work not counted before, out of what the store held from
+   * readFromMs() on when it was read at `readAtMs` (epoch ms, from the Clock).
+   */
+  takeNew(work: readonly FinishedWork[], readAtMs?: number): FinishedWork[] {
+    if (readAtMs !== undefined && readAtMs > this.#lastReadMs) this.#lastReadMs = readAtMs;
     const present = new Set<string>();
     const fresh: FinishedWork[] = [];
     for (const item of work) {

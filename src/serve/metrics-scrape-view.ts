@@ -9,7 +9,7 @@
  * promise; once it settles the next scrape reads afresh, so values are never
  * older than the scrape that asked for them.
  */
-import { rpoState, type Clock, type Runbook, type Severity, type Store } from '../core/index.js';
+import { GOOD_BACKUP_WINDOW, goodBackupStatuses, rpoState, type Clock, type DrillRecord, type Runbook, type Severity, type Store } from '../core/index.js';
 import { finishedWork, lastDrillPerTier, lastSuccessFacts, openAlertCounts, severities, type DrillFacts, type FinishedWork, type LastSuccessFacts } from './metrics-facts.js';
 
 export interface RunbookView {
@@ -29,14 +29,28 @@ export interface ScrapeView {
   openAlerts: Record<Severity, number>;
   /** Open alerts of runbooks outside the loaded set (removed, or not valid). */
   otherRunbookAlerts: Map<string, Record<Severity, number>>;
+  /** Runs and drills that ended from `finishedSince` on (all of them without it). */
   finished: FinishedWork[];
+  /** When it was read (the clock, after the store). */
+  at: Date;
 }
 
 export interface ScrapeViewSource {
   store(): Promise<Store>;
   runbooks(): readonly Runbook[];
   clock: Clock;
+  /** The earliest end of the finished work to read (epoch ms; the run counter's window); absent: all the store holds. */
+  finishedSince?(): number;
 }
+
+/** Drills that measured an RTO (measuredDrills): the ones the last-RTO gauges read. */
+const measuredVerdicts: readonly DrillRecord['verdict'][] = ['met', 'missed'];
+/**
+ * Several per tier, not one: lastDrillPerTier skips a path drill (its RTO is one
+ * path's, src/core/drill/drill-scope.ts) and a record without an rtoMs, so the
+ * runbook's last whole one must be among those read.
+ */
+const MEASURED_DRILL_WINDOW = 10;
 
 /** Returns a loader: concurrent calls share one store read; a call after it settled reads again. */
 export function sharedScrapeView(source: ScrapeViewSource): () => Promise<ScrapeView> {
@@ -54,27 +68,51 @@ export function sharedScrapeView(source: ScrapeViewSource): () => Promise<Scrape
 export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeView> {
   const runbooks = source.runbooks();
   const store = await source.store();
-  const [runs, drills, alerts] = await Promise.all([store.listRuns(), store.listDrills(), store.listAlerts({ status: 'open' })]);
+  const since = source.finishedSince?.();
+  const endedSince = since === undefined || since === -Infinity ? undefined : new Date(since).toISOString();
+  // Per runbook only what the gauges show (rpo.ts's window of good backups, the newest measured drill
+  // of each tier), and the work that ended since the counter's last read: never the whole history.
+  const [good, hot, cold, runs, drills, alerts] = await Promise.all([
+    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
+    store.listDrills({ tier: 'hot', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
+    store.listDrills({ tier: 'cold', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
+    store.listRuns({ endedSince }),
+    store.listDrills({ endedSince }),
+    store.listAlerts({ status: 'open' }),
+  ]);
   // The time is read after the store, so an age is never computed against a moment before the record was read.
   const now = source.clock.now();
   const alertCounts = openAlertCounts(alerts);
   const loaded = new Set(runbooks.map((r) => r.name));
+  const goodOf = groupByRunbook(good);
+  const drillsOf = groupByRunbook([...hot, ...cold]);
   const views = runbooks.map((runbook): RunbookView => {
-    const rpo = rpoState(runs.filter((r) => r.runbook === runbook.name), runbook.objectives.rpoMs, now);
+    const rpo = rpoState(goodOf.get(runbook.name) ?? [], runbook.objectives.rpoMs, now);
     return {
       name: runbook.name,
       rpoSeconds: runbook.objectives.rpoMs / 1000,
       rtoSeconds: runbook.objectives.rtoMs / 1000,
       lastSuccess: rpo.lastGood && lastSuccessFacts(rpo.lastGood),
       ageSeconds: rpo.ageMs === undefined ? undefined : rpo.ageMs / 1000,
-      drills: lastDrillPerTier(drills.filter((d) => d.runbook === runbook.name)),
+      drills: lastDrillPerTier(drillsOf.get(runbook.name) ?? []),
       openAlerts: alertCounts.get(runbook.name) ?? zeroBySeverity(),
     };
   });
   const openAlerts = zeroBySeverity();
   for (const counts of alertCounts.values()) for (const s of severities) openAlerts[s] += counts[s];
   const otherRunbookAlerts = new Map([...alertCounts].filter(([name]) => !loaded.has(name)));
-  return { runbooks: views, openAlerts, otherRunbookAlerts, finished: finishedWork(runs, drills) };
+  return { runbooks: views, openAlerts, otherRunbookAlerts, finished: finishedWork(runs, drills), at: now };
+}
+
+/** One pass instead of a filter per runbook: 500 runbooks × thousands of records adds up. */
+function groupByRunbook<T extends { runbook: string }>(records: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const r of records) {
+    const group = groups.get(r.runbook);
+    if (group) group.push(r);
+    else groups.set(r.runbook, [r]);
+  }
+  return groups;
 }
 
 function zeroBySeverity(): Record<Severity, number> {

@@ -42,8 +42,8 @@ const initialOutcomes: readonly { kind: string; outcome: string }[] = [
 
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new Registry();
-  const view = sharedScrapeView(options);
   const counter = new ObservedRunCounter(options.clock.now().getTime());
+  const view = sharedScrapeView({ ...options, finishedSince: () => counter.readFromMs() });
 
   /** A gauge refilled from the scrape's view each time it is collected. */
   const viewGauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (gauge: Gauge<L>, v: ScrapeView) => void) => {
@@ -101,13 +101,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   const runs: Counter<'runbook' | 'kind' | 'outcome'> = new Counter({
     name: 'lifeboat_runs_total',
-    help: 'Runs and drills that finished (in any process) since this serve started, by runbook, kind (backup, check, restore, forget, tier, verify, drill) and outcome (run status or drill verdict)',
+    help: 'Runs and drills that finished (in any process) since this serve started, by runbook, kind (backup, check, restore, forget, tier, verify, drill, path-drill) and outcome (run status or drill verdict)',
     labelNames: ['runbook', 'kind', 'outcome'],
     registers: [registry],
     async collect() {
       const v = await view();
       for (const r of v.runbooks) for (const labels of initialOutcomes) runs.inc({ runbook: r.name, ...labels }, 0);
-      for (const w of counter.takeNew(v.finished)) runs.inc({ runbook: w.runbook, kind: w.kind, outcome: w.outcome });
+      for (const w of counter.takeNew(v.finished, v.at.getTime())) runs.inc({ runbook: w.runbook, kind: w.kind, outcome: w.outcome });
     },
   });
 

@@ -22,13 +22,25 @@ export interface RpoStanding {
   rpoMs?: number;
 }
 
+/** The statuses of a good backup (isGoodBackup), for asking the store for only those. */
+export const goodBackupStatuses: readonly RunRecord['status'][] = ['succeeded', 'partial'];
+
 /**
  * A backup that protects data: succeeded, or partial (most of the data is
  * there, and the failed-run alert speaks for the rest).
  */
 export function isGoodBackup(run: RunRecord): boolean {
-  return run.kind === 'backup' && (run.status === 'succeeded' || run.status === 'partial');
+  return run.kind === 'backup' && goodBackupStatuses.includes(run.status);
 }
+
+/**
+ * How many of a runbook's newest good backups (by start) a reader that does
+ * not hold its whole history looks at for the last good one. Backups of one
+ * runbook never overlap (the repository lock), so the newest to start is the
+ * last to end; a few more cover a record whose times are off (a run found
+ * abandoned, a host's clock).
+ */
+export const GOOD_BACKUP_WINDOW = 5;
 
 /**
  * When a backup's data point counts as taken: its end (the snapshot is

@@ -13,7 +13,7 @@ import type { RetrievalTier, Runbook, StorageClass } from '../runbook/types.js';
 import type { AlertRecord, DrillRecord, RunRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 import { estimateColdRestore, measuredThroughput, type ColdRestoreEstimate } from '../tier/estimate.js';
-import { rpoState, type RpoState } from './rpo.js';
+import { GOOD_BACKUP_WINDOW, goodBackupStatuses, rpoState, type RpoState } from './rpo.js';
 
 /** A run in a status entry: enough to show it and find it. */
 export interface RunSummary {
@@ -133,18 +133,46 @@ export interface ReadStatusInput {
   clock: Clock;
 }
 
-/** Every runbook's status, from one read of the store's runs, drills and open alerts. */
+/**
+ * Every runbook's status, from the records it looks at: each runbook's newest
+ * backup and newest good ones (rpo.ts), its newest DRILL_WINDOW drills, and the
+ * open alerts. Read per runbook by the store (ListOptions.perRunbook), never the
+ * whole history: a PostgreSQL store may hold a million runs (issue 18).
+ */
 export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]> {
-  const [runs, drills, alerts] = await Promise.all([input.store.listRuns(), input.store.listDrills(), input.store.listAlerts({ status: 'open' })]);
+  const { store } = input;
+  const [latest, good, drills, alerts] = await Promise.all([
+    store.listRuns({ kind: 'backup', perRunbook: 1 }),
+    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
+    store.listDrills({ perRunbook: DRILL_WINDOW }),
+    store.listAlerts({ status: 'open' }),
+  ]);
   // The time is read after the store, so an age is never computed against a moment before its record was read.
   const now = input.clock.now();
+  // Per runbook the newest backup stays first (runbookStatus takes it as the last run); the good ones follow.
+  const seen = new Set(latest.map((r) => r.id));
+  const runs = [...latest, ...good.filter((r) => !seen.has(r.id))];
   return statusOfAll(input.runbooks, { runs, drills, alerts }, now);
 }
 
 /** Pure: every runbook's status from records of all runbooks (each list newest first). */
 export function statusOfAll(runbooks: readonly StatusRunbook[], records: RunbookRecords, now: Date): StatusEntry[] {
-  const of = <T extends { runbook: string }>(list: readonly T[], name: string) => list.filter((r) => r.runbook === name);
-  return runbooks.map((r) => runbookStatus(r, { runs: of(records.runs, r.name), drills: of(records.drills, r.name), alerts: of(records.alerts, r.name) }, now));
+  // Grouped in one pass each, not filtered per runbook: 500 runbooks × a history of 100,000 runs adds up.
+  const runs = byRunbook(records.runs);
+  const drills = byRunbook(records.drills);
+  const alerts = byRunbook(records.alerts);
+  return runbooks.map((r) => runbookStatus(r, { runs: runs.get(r.name) ?? [], drills: drills.get(r.name) ?? [], alerts: alerts.get(r.name) ?? [] }, now));
+}
+
+/** Each runbook's records, in the list's order. */
+function byRunbook<T extends { runbook: string }>(list: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const r of list) {
+    const group = groups.get(r.runbook);
+    if (group) group.push(r);
+    else groups.set(r.runbook, [r]);
+  }
+  return groups;
 }
 
 /**

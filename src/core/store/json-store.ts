@@ -17,7 +17,7 @@ import { defaultLockSettings, withFileLock, type LockSettings } from './file-loc
 import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 import { emptyState, formatState, parseState, type StateFile } from './state-file.js';
 import * as ops from './state-ops.js';
-import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, ListOptions, PutAlertOptions, Store, StoreLimits } from './store.js';
+import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
 
 export const defaultStateFileName = 'state.json';
 
@@ -123,7 +123,7 @@ class LowJsonStore implements JsonStore {
   getRun(id: string): Promise<RunRecord | undefined> {
     return this.#query((s) => ops.getRun(s, id));
   }
-  listRuns(options?: ListOptions): Promise<RunRecord[]> {
+  listRuns(options?: RunListOptions): Promise<RunRecord[]> {
     return this.#query((s) => ops.listRuns(s, options));
   }
 
@@ -131,7 +131,7 @@ class LowJsonStore implements JsonStore {
     const record = plainCopy(drill);
     return this.#update((s) => ops.putDrill(s, record, this.limits));
   }
-  listDrills(options?: ListOptions): Promise<DrillRecord[]> {
+  listDrills(options?: DrillListOptions): Promise<DrillRecord[]> {
     return this.#query((s) => ops.listDrills(s, options));
   }
 

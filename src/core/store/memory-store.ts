@@ -8,7 +8,7 @@ import { LifeboatError } from '../errors.js';
 import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 import { emptyState, type StateFile } from './state-file.js';
 import * as ops from './state-ops.js';
-import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, ListOptions, PutAlertOptions, Store, StoreLimits } from './store.js';
+import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
 
 export interface MemoryStoreOptions {
   limits?: Partial<StoreLimits>;
@@ -29,14 +29,14 @@ export class MemoryStore implements Store {
   async getRun(id: string): Promise<RunRecord | undefined> {
     return this.#read((s) => ops.getRun(s, id));
   }
-  async listRuns(options?: ListOptions): Promise<RunRecord[]> {
+  async listRuns(options?: RunListOptions): Promise<RunRecord[]> {
     return this.#read((s) => ops.listRuns(s, options));
   }
 
   async putDrill(drill: DrillRecord): Promise<void> {
     this.#write((s) => ops.putDrill(s, copy(drill), this.limits));
   }
-  async listDrills(options?: ListOptions): Promise<DrillRecord[]> {
+  async listDrills(options?: DrillListOptions): Promise<DrillRecord[]> {
     return this.#read((s) => ops.listDrills(s, options));
   }
 

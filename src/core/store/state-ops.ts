@@ -14,8 +14,10 @@ import {
   type ClaimOptions,
   type DeliveryListOptions,
   type DeliveryResult,
+  type DrillListOptions,
   type ListOptions,
   type PutAlertOptions,
+  type RunListOptions,
   type StoreLimits,
 } from './store.js';
 
@@ -137,17 +139,27 @@ export function getAlert(state: StateFile, key: string): AlertRecord | undefined
   return state.alerts.find((a) => a.key === key);
 }
 
-export function listRuns(state: StateFile, options: ListOptions = {}): RunRecord[] {
-  return take(newestFirst(state.runs.filter(byRunbook(options)), (r) => r.startedAt), options.limit);
+export function listRuns(state: StateFile, options: RunListOptions = {}): RunRecord[] {
+  const since = endedSince(options);
+  const matching = state.runs
+    .filter(byRunbook(options))
+    .filter((r) => (options.kind === undefined || r.kind === options.kind) && (options.status === undefined || options.status.includes(r.status)))
+    .filter((r) => since === undefined || instant(r.endedAt ?? r.startedAt) >= since);
+  return take(perRunbook(newestFirst(matching, (r) => r.startedAt), options.perRunbook), options.limit);
 }
 
-export function listDrills(state: StateFile, options: ListOptions = {}): DrillRecord[] {
-  return take(newestFirst(state.drills.filter(byRunbook(options)), (d) => d.startedAt), options.limit);
+export function listDrills(state: StateFile, options: DrillListOptions = {}): DrillRecord[] {
+  const since = endedSince(options);
+  const matching = state.drills
+    .filter(byRunbook(options))
+    .filter((d) => (options.tier === undefined || d.tier === options.tier) && (options.verdict === undefined || options.verdict.includes(d.verdict)))
+    .filter((d) => since === undefined || instant(d.endedAt ?? d.startedAt) >= since);
+  return take(perRunbook(newestFirst(matching, (d) => d.startedAt), options.perRunbook), options.limit);
 }
 
 export function listAlerts(state: StateFile, options: AlertListOptions = {}): AlertRecord[] {
   const matching = state.alerts.filter(byRunbook(options)).filter((a) => options.status === undefined || a.status === options.status);
-  return take(newestFirst(matching, (a) => a.lastSeen), options.limit);
+  return take(perRunbook(newestFirst(matching, (a) => a.lastSeen), options.perRunbook), options.limit);
 }
 
 export function listAudit(state: StateFile, options: { limit?: number } = {}): AuditRecord[] {
@@ -216,10 +228,34 @@ function keepNewest<T>(list: T[], group: (t: T) => boolean, timeOf: (t: T) => st
   return list.filter((t) => !dropped.has(t));
 }
 
-function take<T>(list: T[], limit: number | undefined): T[] {
+/** The first `limit` records of each runbook in a newest-first list, in the list's order. */
+function perRunbook<T extends { runbook: string }>(list: T[], limit: number | undefined): T[] {
   if (limit === undefined) return list;
+  checkLimit(limit);
+  const seen = new Map<string, number>();
+  return list.filter((r) => {
+    const n = seen.get(r.runbook) ?? 0;
+    seen.set(r.runbook, n + 1);
+    return n < limit;
+  });
+}
+
+/** `endedSince` as an instant; one that does not parse is refused rather than read as "everything". */
+function endedSince(options: { endedSince?: string }): number | undefined {
+  if (options.endedSince === undefined) return undefined;
+  const ms = Date.parse(options.endedSince);
+  if (Number.isNaN(ms)) throw new LifeboatError('USAGE', `endedSince must be an ISO time, got "${options.endedSince}"`);
+  return ms;
+}
+
+function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 0) {
     throw new LifeboatError('USAGE', `A list limit must be a whole number of at least 0, got ${String(limit)}`);
   }
+}
+
+function take<T>(list: T[], limit: number | undefined): T[] {
+  if (limit === undefined) return list;
+  checkLimit(limit);
   return list.slice(0, limit);
 }

@@ -11,7 +11,7 @@
  * - Lists are newest first. History is bounded per runbook by `limits`; the
  *   oldest records beyond the limit are dropped on write.
  */
-import type { AlertRecord, AuditRecord, DeliveryReceipt, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
+import type { AlertRecord, AuditRecord, DeliveryReceipt, DeliveryRecord, DrillRecord, DrillVerdict, RunKind, RunRecord, RunStatus } from './records.js';
 
 export interface StoreLimits {
   /** Runs kept per runbook (oldest dropped first). */
@@ -35,6 +35,33 @@ export const defaultStoreLimits: StoreLimits = {
 export interface ListOptions {
   runbook?: string;
   limit?: number;
+  /**
+   * At most this many records of each runbook (its newest), before `limit`:
+   * the latest of every runbook in one read, without the rest of a history
+   * that may hold millions of rows (status, /metrics).
+   */
+  perRunbook?: number;
+}
+
+/** Runs matching every filter given; filters apply before `perRunbook` and `limit`. */
+export interface RunListOptions extends ListOptions {
+  kind?: RunKind;
+  /** Any of these statuses. */
+  status?: readonly RunStatus[];
+  /**
+   * Runs whose end is at or after this instant (ISO); a run with no end
+   * counts by its start, one whose time does not parse never matches.
+   */
+  endedSince?: string;
+}
+
+/** Drills matching every filter given; filters apply before `perRunbook` and `limit`. */
+export interface DrillListOptions extends ListOptions {
+  tier?: DrillRecord['tier'];
+  /** Any of these verdicts. */
+  verdict?: readonly DrillVerdict[];
+  /** As RunListOptions.endedSince: by the end, else the start. */
+  endedSince?: string;
 }
 
 export interface PutAlertOptions {
@@ -69,10 +96,10 @@ export interface DeliveryListOptions {
 export interface Store {
   putRun(run: RunRecord): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
-  listRuns(options?: ListOptions): Promise<RunRecord[]>;
+  listRuns(options?: RunListOptions): Promise<RunRecord[]>;
 
   putDrill(drill: DrillRecord): Promise<void>;
-  listDrills(options?: ListOptions): Promise<DrillRecord[]>;
+  listDrills(options?: DrillListOptions): Promise<DrillRecord[]>;
 
   /**
    * Writes the alert and the deliveries of its transition in one atomic write:

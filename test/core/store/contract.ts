@@ -102,6 +102,39 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(await store.listRuns({ runbook: 'none' })).toEqual([]);
       });
 
+      it('lists the newest perRunbook of each runbook, filtered by kind and status, before limit', async () => {
+        const store = await make();
+        await store.putRun(run('a1', { runbook: 'a', startedAt: at(1) }));
+        await store.putRun(run('b1', { runbook: 'b', startedAt: at(2), status: 'partial' }));
+        await store.putRun(run('a2', { runbook: 'a', startedAt: at(3), status: 'failed' }));
+        await store.putRun(run('c1', { runbook: 'c', startedAt: at(4), kind: 'check' }));
+        await store.putRun(run('a3', { runbook: 'a', startedAt: at(5), kind: 'verify' }));
+        await store.putRun(run('b2', { runbook: 'b', startedAt: at(5) }));
+        // Across runbooks, newest first; a tie goes to the later write.
+        expect(ids(await store.listRuns({ perRunbook: 1 }))).toEqual(['b2', 'a3', 'c1']);
+        expect(ids(await store.listRuns({ perRunbook: 2 }))).toEqual(['b2', 'a3', 'c1', 'a2', 'b1']);
+        expect(ids(await store.listRuns({ perRunbook: 2, limit: 3 }))).toEqual(['b2', 'a3', 'c1']);
+        expect(ids(await store.listRuns({ perRunbook: 1, runbook: 'a' }))).toEqual(['a3']);
+        expect(ids(await store.listRuns({ kind: 'backup', perRunbook: 1 }))).toEqual(['b2', 'a2']);
+        expect(ids(await store.listRuns({ kind: 'backup', status: ['succeeded', 'partial'], perRunbook: 1 }))).toEqual(['b2', 'a1']);
+        expect(ids(await store.listRuns({ kind: 'backup', status: ['partial'] }))).toEqual(['b1']);
+        expect(await store.listRuns({ perRunbook: 0 })).toEqual([]);
+        await expect(store.listRuns({ perRunbook: -1 })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));
+      });
+
+      it('lists runs that ended at or after endedSince (one with no end by its start)', async () => {
+        const store = await make();
+        await store.putRun(run('early', { startedAt: at(1), endedAt: at(2) }));
+        await store.putRun(run('long', { startedAt: at(1), endedAt: at(10) }));
+        await store.putRun(run('running', { startedAt: at(6), status: 'running' }));
+        await store.putRun(run('late', { startedAt: at(7), endedAt: '2026-01-01T00:08:00+00:00' }));
+        await store.putRun(run('garbled', { startedAt: at(8), endedAt: 'not a time' }));
+        expect(ids(await store.listRuns({ endedSince: at(5) }))).toEqual(['late', 'running', 'long']);
+        expect(ids(await store.listRuns({ endedSince: at(10) }))).toEqual(['long']);
+        expect(ids(await store.listRuns({ endedSince: at(2), perRunbook: 1 }))).toEqual(['late']);
+        await expect(store.listRuns({ endedSince: 'yesterday' })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));
+      });
+
       it('refuses a negative or fractional list limit', async () => {
         const store = await make();
         await expect(store.listRuns({ limit: -1 })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));
@@ -148,6 +181,21 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(latest!.phases).toEqual(drill('x').phases);
       });
 
+      it('lists by tier and verdict, the newest perRunbook of each runbook, and by endedSince', async () => {
+        const store = await make();
+        await store.putDrill(drill('a1', { runbook: 'a', startedAt: at(1), endedAt: at(2) }));
+        await store.putDrill(drill('a2', { runbook: 'a', startedAt: at(3), endedAt: at(4), tier: 'cold', estimated: true }));
+        await store.putDrill(drill('b1', { runbook: 'b', startedAt: at(2), endedAt: at(9), verdict: 'missed' }));
+        await store.putDrill(drill('a3', { runbook: 'a', startedAt: at(5), verdict: 'failed', rtoMs: undefined }));
+        await store.putDrill(drill('b2', { runbook: 'b', startedAt: at(6), verdict: 'running' }));
+        expect(ids(await store.listDrills({ perRunbook: 1 }))).toEqual(['b2', 'a3']);
+        expect(ids(await store.listDrills({ tier: 'hot', verdict: ['met', 'missed'], perRunbook: 1 }))).toEqual(['b1', 'a1']);
+        expect(ids(await store.listDrills({ tier: 'cold' }))).toEqual(['a2']);
+        expect(ids(await store.listDrills({ verdict: ['failed', 'running'] }))).toEqual(['b2', 'a3']);
+        expect(ids(await store.listDrills({ endedSince: at(4) }))).toEqual(['b2', 'a3', 'a2', 'b1']);
+        expect(ids(await store.listDrills({ endedSince: at(6), runbook: 'b' }))).toEqual(['b2', 'b1']);
+      });
+
       it('keeps drillsPerRunbook per runbook', async () => {
         const store = await make({ drillsPerRunbook: 2 });
         for (const n of [1, 2, 3]) await store.putDrill(drill(`a${n}`, { runbook: 'a', startedAt: at(n) }));
@@ -176,6 +224,8 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(keys(await store.listAlerts({ status: 'resolved' }))).toEqual(['r1']);
         expect(keys(await store.listAlerts({ status: 'open', runbook: 'a' }))).toEqual(['o1']);
         expect(keys(await store.listAlerts({ limit: 2 }))).toEqual(['o2', 'r1']);
+        expect(keys(await store.listAlerts({ perRunbook: 1 }))).toEqual(['o2', 'r1', 'o1']);
+        expect(keys(await store.listAlerts({ perRunbook: 1, status: 'open' }))).toEqual(['o2', 'o1']);
       });
 
       it('keeps resolvedAlerts resolved alerts in total, and never drops an open one', async () => {

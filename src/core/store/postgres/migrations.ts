@@ -126,6 +126,37 @@ CREATE TABLE leases (
 );
 `,
   },
+  {
+    version: 3,
+    description: 'run and drill end times and drill tiers as columns; indexes for the latest records of every runbook (status, /metrics)',
+    sql: `
+-- status and /metrics read the newest few records of every runbook (RunListOptions.perRunbook
+-- with kind/status, DrillListOptions with tier/verdict) and what ended since their last read
+-- (endedSince), never the whole history: issue 18's 1,000,000 runs must not be read per scrape.
+-- ended_at: the record's endedAt, else its startedAt (what endedSince compares); '-infinity'
+-- when it does not parse, as the store's other time columns.
+CREATE FUNCTION lifeboat_migration_instant(t text) RETURNS timestamptz LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN t::timestamptz;
+EXCEPTION WHEN others THEN
+  RETURN '-infinity';
+END $$;
+
+ALTER TABLE runs ADD COLUMN ended_at timestamptz;
+UPDATE runs SET ended_at = coalesce(lifeboat_migration_instant(record->>'endedAt'), started_at);
+ALTER TABLE runs ALTER COLUMN ended_at SET NOT NULL;
+CREATE INDEX runs_runbook_kind_started ON runs (runbook, kind, started_at DESC, written DESC);
+CREATE INDEX runs_ended ON runs (ended_at);
+
+ALTER TABLE drills ADD COLUMN ended_at timestamptz, ADD COLUMN tier text;
+UPDATE drills SET ended_at = coalesce(lifeboat_migration_instant(record->>'endedAt'), started_at), tier = record->>'tier';
+ALTER TABLE drills ALTER COLUMN ended_at SET NOT NULL;
+CREATE INDEX drills_runbook_tier_started ON drills (runbook, tier, started_at DESC, written DESC);
+CREATE INDEX drills_ended ON drills (ended_at);
+
+DROP FUNCTION lifeboat_migration_instant(text);
+`,
+  },
 ];
 
 /** The highest schema version this Lifeboat knows. */

@@ -28,7 +28,7 @@ import { LifeboatError } from '../../errors.js';
 import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from '../records.js';
 import { emptyState } from '../state-file.js';
 import * as ops from '../state-ops.js';
-import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, ListOptions, PutAlertOptions, Store, StoreLimits } from '../store.js';
+import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from '../store.js';
 import { assertSchemaCurrent, describeUrl, migratePostgres } from './migrations.js';
 
 export interface PostgresStoreOptions {
@@ -106,10 +106,10 @@ export class PostgresStore implements Store {
     const r = JSON.parse(json) as RunRecord;
     return this.#write(async (c) => {
       await c.query(
-        `INSERT INTO runs (id, runbook, kind, status, started_at, record) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+        `INSERT INTO runs (id, runbook, kind, status, started_at, ended_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
          ON CONFLICT (id) DO UPDATE SET runbook = EXCLUDED.runbook, kind = EXCLUDED.kind, status = EXCLUDED.status,
-           started_at = EXCLUDED.started_at, record = EXCLUDED.record`,
-        [r.id, r.runbook, r.kind, r.status, instant(r.startedAt), json],
+           started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, record = EXCLUDED.record`,
+        [r.id, r.runbook, r.kind, r.status, instant(r.startedAt), instant(r.endedAt ?? r.startedAt), json],
       );
       if (this.#countLimits) await c.query(
         `DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE runbook = $1 ORDER BY started_at DESC, written DESC OFFSET $2)`,
@@ -120,8 +120,8 @@ export class PostgresStore implements Store {
   getRun(id: string): Promise<RunRecord | undefined> {
     return this.#read(async () => (await this.#records<RunRecord>('SELECT record FROM runs WHERE id = $1', [id]))[0]);
   }
-  listRuns(options: ListOptions = {}): Promise<RunRecord[]> {
-    return this.#read(() => this.#list<RunRecord>('runs', { runbook: options.runbook }, 'started_at', options.limit));
+  listRuns(options: RunListOptions = {}): Promise<RunRecord[]> {
+    return this.#read(() => this.#list<RunRecord>('runs', { runbook: options.runbook, kind: options.kind, status: options.status }, 'started_at', options));
   }
 
   putDrill(drill: DrillRecord): Promise<void> {
@@ -129,10 +129,10 @@ export class PostgresStore implements Store {
     const d = JSON.parse(json) as DrillRecord;
     return this.#write(async (c) => {
       await c.query(
-        `INSERT INTO drills (id, runbook, verdict, started_at, record) VALUES ($1, $2, $3, $4, $5::jsonb)
-         ON CONFLICT (id) DO UPDATE SET runbook = EXCLUDED.runbook, verdict = EXCLUDED.verdict,
-           started_at = EXCLUDED.started_at, record = EXCLUDED.record`,
-        [d.id, d.runbook, d.verdict, instant(d.startedAt), json],
+        `INSERT INTO drills (id, runbook, verdict, tier, started_at, ended_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+         ON CONFLICT (id) DO UPDATE SET runbook = EXCLUDED.runbook, verdict = EXCLUDED.verdict, tier = EXCLUDED.tier,
+           started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, record = EXCLUDED.record`,
+        [d.id, d.runbook, d.verdict, d.tier ?? null, instant(d.startedAt), instant(d.endedAt ?? d.startedAt), json],
       );
       if (this.#countLimits) await c.query(
         `DELETE FROM drills WHERE id IN (SELECT id FROM drills WHERE runbook = $1 ORDER BY started_at DESC, written DESC OFFSET $2)`,
@@ -140,8 +140,8 @@ export class PostgresStore implements Store {
       );
     });
   }
-  listDrills(options: ListOptions = {}): Promise<DrillRecord[]> {
-    return this.#read(() => this.#list<DrillRecord>('drills', { runbook: options.runbook }, 'started_at', options.limit));
+  listDrills(options: DrillListOptions = {}): Promise<DrillRecord[]> {
+    return this.#read(() => this.#list<DrillRecord>('drills', { runbook: options.runbook, tier: options.tier, verdict: options.verdict }, 'started_at', options));
   }
 
   putAlert(alert: AlertRecord, deliveries: readonly DeliveryRecord[] = [], options: PutAlertOptions = {}): Promise<boolean> {
@@ -202,7 +202,7 @@ export class PostgresStore implements Store {
     return this.#read(async () => (await this.#records<AlertRecord>('SELECT record FROM alerts WHERE key = $1', [key]))[0]);
   }
   listAlerts(options: ops.AlertListOptions = {}): Promise<AlertRecord[]> {
-    return this.#read(() => this.#list<AlertRecord>('alerts', { runbook: options.runbook, status: options.status }, 'last_seen', options.limit));
+    return this.#read(() => this.#list<AlertRecord>('alerts', { runbook: options.runbook, status: options.status }, 'last_seen', options));
   }
 
   claimDeliveries(options: ClaimOptions): Promise<ClaimedDelivery[]> {
@@ -274,7 +274,7 @@ export class PostgresStore implements Store {
     });
   }
   listDeliveries(options: DeliveryListOptions = {}): Promise<DeliveryRecord[]> {
-    return this.#read(() => this.#list<DeliveryRecord>('deliveries', { runbook: options.runbook, status: options.status }, 'created_at', options.limit));
+    return this.#read(() => this.#list<DeliveryRecord>('deliveries', { runbook: options.runbook, status: options.status }, 'created_at', { limit: options.limit }));
   }
 
   appendAudit(entry: AuditRecord): Promise<void> {
@@ -291,7 +291,7 @@ export class PostgresStore implements Store {
     });
   }
   listAudit(options: { limit?: number } = {}): Promise<AuditRecord[]> {
-    return this.#read(() => this.#list<AuditRecord>('audit', {}, 'at', options.limit));
+    return this.#read(() => this.#list<AuditRecord>('audit', {}, 'at', { limit: options.limit }));
   }
 
   /**
@@ -320,22 +320,66 @@ export class PostgresStore implements Store {
     );
   }
 
-  async #list<T>(table: string, where: Record<string, string | undefined>, time: string, limit: number | undefined): Promise<T[]> {
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
-      throw new LifeboatError('USAGE', `A list limit must be a whole number of at least 0, got ${String(limit)}`);
+  /**
+   * `where`: a column equal to a value, or to any of a list. With `perRunbook`,
+   * the newest rows of each runbook, one index probe each: the runbooks are
+   * walked through the (runbook, …) index (a loose index scan, a recursive CTE),
+   * so the cost follows the number of runbooks and rows returned, not the
+   * size of the history.
+   */
+  async #list<T>(
+    table: string,
+    where: Record<string, string | readonly string[] | undefined>,
+    time: string,
+    options: { limit?: number; perRunbook?: number; endedSince?: string },
+  ): Promise<T[]> {
+    const { limit, endedSince } = options;
+    let { perRunbook } = options;
+    for (const [name, value] of [['limit', limit], ['perRunbook', perRunbook]] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+        throw new LifeboatError('USAGE', `A list ${name === 'limit' ? 'limit' : 'perRunbook'} must be a whole number of at least 0, got ${String(value)}`);
+      }
     }
     const params: unknown[] = [];
     const conditions: string[] = [];
     for (const [column, value] of Object.entries(where)) {
       if (value === undefined) continue;
       params.push(value);
-      conditions.push(`${column} = $${params.length}`);
+      conditions.push(typeof value === 'string' ? `${column} = $${params.length}` : `${column} = ANY($${params.length}::text[])`);
     }
-    let sql = `SELECT record FROM ${table}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY ${time} DESC, written DESC`;
-    if (limit !== undefined) {
+    if (endedSince !== undefined) {
+      if (Number.isNaN(Date.parse(endedSince))) throw new LifeboatError('USAGE', `endedSince must be an ISO time, got "${endedSince}"`);
+      params.push(instant(endedSince));
+      conditions.push(`ended_at >= $${params.length}`);
+    }
+    const order = `ORDER BY ${time} DESC, written DESC`;
+    const limitClause = () => {
+      if (limit === undefined) return '';
       params.push(limit);
-      sql += ` LIMIT $${params.length}`;
+      return ` LIMIT $${params.length}`;
+    };
+    // One runbook asked for: its newest `perRunbook` are a plain limit.
+    if (perRunbook !== undefined && where.runbook !== undefined) {
+      perRunbook = limit === undefined ? perRunbook : Math.min(perRunbook, limit);
+      params.push(perRunbook);
+      return this.#records<T>(`SELECT record FROM ${table} WHERE ${conditions.join(' AND ')} ${order} LIMIT $${params.length}`, params);
     }
+    if (perRunbook !== undefined) {
+      params.push(perRunbook);
+      const each = `$${params.length}`;
+      const sql = `WITH RECURSIVE rb(runbook) AS (
+          SELECT min(runbook) FROM ${table}
+          UNION ALL
+          SELECT (SELECT min(runbook) FROM ${table} WHERE runbook > rb.runbook) FROM rb WHERE rb.runbook IS NOT NULL
+        )
+        SELECT t.record FROM rb CROSS JOIN LATERAL (
+          SELECT record, ${time} AS at, written FROM ${table}
+          WHERE runbook = rb.runbook${conditions.map((c) => ` AND ${c}`).join('')} ${order} LIMIT ${each}
+        ) t
+        ORDER BY t.at DESC, t.written DESC${limitClause()}`;
+      return this.#records<T>(sql, params);
+    }
+    const sql = `SELECT record FROM ${table}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ${order}${limitClause()}`;
     return this.#records<T>(sql, params);
   }
 
