@@ -5,7 +5,7 @@
  * rules make, and are read in one place: the last good backup and its age are
  * core's rpoState (src/core/status/rpo.ts).
  */
-import { backupTakenAt, finishedDrills, measuredDrills, runTime, type AlertRecord, type DrillRecord, type RunRecord, type Severity } from '../core/index.js';
+import { backupTakenAt, finishedDrills, isPathDrill, measuredDrills, runTime, type AlertRecord, type DrillRecord, type RunRecord, type Severity } from '../core/index.js';
 
 export const severities: readonly Severity[] = ['info', 'warning', 'critical'];
 
@@ -91,7 +91,11 @@ export interface FinishedWork {
   /** Unique across runs and drills (drill ids are prefixed). */
   id: string;
   runbook: string;
-  /** A RunKind, or `drill`. */
+  /**
+   * A RunKind, `drill`, or `path-drill`: a drill of one path (restore-drill
+   * --path) is counted apart, so a mistyped path in Slack does not read as a
+   * failed drill of the runbook on a dashboard or in an alert on the counter.
+   */
   kind: string;
   /** A run's final status, or a drill's verdict (`cancelled` for a drill an operator stopped). */
   outcome: string;
@@ -110,7 +114,7 @@ export function finishedWork(runs: readonly RunRecord[], drills: readonly DrillR
     if (drill.verdict === 'running') continue;
     // finishedDrills leaves out only the cancelled ones (recorded as failed + reason "cancelled").
     const outcome = verdicts.has(drill) ? drill.verdict : 'cancelled';
-    work.push({ id: `drill:${drill.id}`, runbook: drill.runbook, kind: 'drill', outcome, endedMs: Date.parse(drill.endedAt ?? drill.startedAt) });
+    work.push({ id: `drill:${drill.id}`, runbook: drill.runbook, kind: isPathDrill(drill) ? 'path-drill' : 'drill', outcome, endedMs: Date.parse(drill.endedAt ?? drill.startedAt) });
   }
   return work;
 }
