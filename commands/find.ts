@@ -12,7 +12,7 @@ export const findFilesCommand = defineCommand({
     'A glob on the path inside the snapshot: without a slash it matches the name in any folder ("app.yaml", "*.conf"); with one, the whole path from the source\'s name ("data/etc/**", "**/etc/*.conf"). Each matching path is shown in every snapshot searched that holds it, with its size and mtime and how it changed since the snapshot before (present, added, unchanged, changed, metadata, deleted, re-created). A path the newest snapshot searched no longer holds gets a line naming the last snapshot that did. Only the runbook\'s own snapshots are searched.',
   options: {
     snapshots: { type: 'string', description: 'which snapshots: all (default), N (the newest N), or "since D" (a date, 2026-12-01, or a duration back, 7d)', valueName: 'WHICH' },
-    size: { type: 'string', description: 'files bigger (+1MiB, >1MiB) or smaller (-10KiB, <10KiB) than this in some snapshot', valueName: 'SIZE' },
+    size: { type: 'string', description: 'files bigger (+1MiB or >1MiB) or smaller (<10KiB, or --size=-10KiB) than this in some snapshot', valueName: 'SIZE' },
     newer: { type: 'string', description: 'entries modified after this (a date, 2026-12-01, or a duration back, 3d) in some snapshot', valueName: 'WHEN' },
     'ignore-case': { type: 'boolean', short: 'i', description: 'match the pattern without regard to case' },
   },
@@ -43,13 +43,12 @@ export const findFilesCommand = defineCommand({
     const newest = out.snapshots.at(-1);
     const holding = new Set(out.matches.flatMap((m) => m.sightings.filter((s) => s.entry).map((s) => s.snapshot)));
     const lines: string[] = [];
-    for (const m of out.matches) {
-      const last = m.sightings.at(-1)!;
+    const gone = out.matches.filter((m) => newest !== undefined && (m.sightings.at(-1)!.snapshot !== newest.id || m.sightings.at(-1)!.change === 'deleted'));
+    for (const m of gone.slice(0, MAX_HINTS)) {
       const lastHeld = m.sightings.filter((s) => s.entry !== undefined).at(-1)!;
-      if (newest !== undefined && (last.snapshot !== newest.id || last.change === 'deleted')) {
-        lines.push(`${displayPath(m.path)} is not in the newest snapshot searched; last held by ${shortId(lastHeld.snapshot)} (${formatTime(lastHeld.time)}): lifeboat dump ${runbook.name} ${shortId(lastHeld.snapshot)} ${shellWord(m.path)} > FILE`);
-      }
+      lines.push(`${displayPath(m.path)} is not in the newest snapshot searched; last held by ${shortId(lastHeld.snapshot)} (${formatTime(lastHeld.time)}): lifeboat dump ${runbook.name} ${shortId(lastHeld.snapshot)} ${shellWord(m.path)} > FILE`);
     }
+    if (gone.length > MAX_HINTS) lines.push(`… and ${count(gone.length - MAX_HINTS, 'more path')} no longer in the newest snapshot searched (all in the table)`);
     for (const u of out.unreadable) lines.push(`not searched (damaged listing): ${displayPath(u.path)} in ${shortId(u.snapshot)}`);
     const row = (path: string, s: FindSighting) => ({
       path: displayPath(path),
@@ -88,6 +87,9 @@ export const findFilesCommand = defineCommand({
     };
   },
 });
+
+/** Hint lines for paths gone from the newest snapshot: a few to act on; the table has them all. */
+const MAX_HINTS = 10;
 
 /** A path as one shell word, for the hint: single-quoted when it needs quoting. */
 function shellWord(path: string): string {
