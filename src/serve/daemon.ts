@@ -27,6 +27,7 @@ import {
   eventNotifier,
   ExitCode,
   FileScheduleState,
+  isStoreUnreachable,
   LifeboatError,
   newRecordId,
   outboxOwner,
@@ -138,7 +139,7 @@ async function acquireServeLock(home: string, clock: CommandContext['clock']): P
 
 async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' | 'error', message: string) => void): Promise<ServeOutcome> {
   /** `pending`: deliveries of serve's sinks still owed after the last pass (for /healthz). */
-  const outbox: { loop?: OutboxLoop; sinks: ReadonlyMap<string, Sink>; pending?: number } = { sinks: new Map() };
+  const outbox: { loop?: OutboxLoop; sinks: ReadonlyMap<string, Sink>; pending?: number; storeDown?: boolean } = { sinks: new Map() };
   // Every store write of serve's own (jobs, the timer, the catalog) that owes people a message wakes the outbox loop.
   const store = wakingOnTransitions(await options.ctx.store(), () => outbox.loop?.wake());
   const ctx: CommandContext = { ...options.ctx, store: async () => store };
@@ -277,8 +278,20 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
       owner: outboxOwner(),
       intervalMs: options.outboxIntervalMs ?? 1_000,
       onProblem: (p) => log('warn', `lifeboat serve: alert ${p.delivery.transition} of ${p.delivery.alertKey} not delivered: ${p.message}`),
-      onPass: (counts) => void (outbox.pending = counts.left),
-      onError: (e) => log('warn', `lifeboat serve: alert deliveries: ${(e as Error).message ?? String(e)}`),
+      onPass: (counts) => {
+        outbox.pending = counts.left;
+        if (outbox.storeDown) log('info', 'lifeboat serve: the state store answers again: alert deliveries go on');
+        outbox.storeDown = false;
+      },
+      onError: (e) => {
+        // The loop polls every second: an unreachable store is said once per outage, not every second.
+        if (isStoreUnreachable(e)) {
+          if (!outbox.storeDown) log('warn', `lifeboat serve: alert deliveries wait: ${(e as Error).message}`);
+          outbox.storeDown = true;
+          return;
+        }
+        log('warn', `lifeboat serve: alert deliveries: ${(e as Error).message ?? String(e)}`);
+      },
     });
     staleTimer = setInterval(() => {
       // The timer's evaluation refreshes alerts without counting them again (evaluateAll's trigger is 'timer').

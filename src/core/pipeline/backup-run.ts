@@ -23,7 +23,7 @@ import { openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-
 import type { Repository } from '../repo/repository.js';
 import { learnRunbook, type Redactor } from '../redaction/index.js';
 import type { RunContext } from '../run-context.js';
-import { completePendingRuns } from '../runs/complete-pending.js';
+import { completePendingRunsIfStoreAnswers } from '../runs/complete-pending.js';
 import { lockRepository, withRepositoryLock, type LockMode } from '../runs/repository-lock.js';
 import type { RunRecorder } from '../runs/run-recorder.js';
 import type { RunStatus } from '../store/records.js';
@@ -234,13 +234,8 @@ async function uploadLeftovers(opened: OpenedRepository, recorder: RunRecorder, 
   emit({ type: 'log', level: 'info', runId: recorder.id, message: `uploading ${left.objects} object(s) left in staging by an earlier run` });
   try {
     await opened.staging.flush();
-    await completePendingRuns(input.store, input.runbook.name, input.clock, recorder.id);
+    await completePendingRunsIfStoreAnswers(input.store, input.runbook.name, input.clock, { emit, runId: recorder.id }, recorder.id);
   } catch (e) {
-    if (isStoreUnreachable(e)) {
-      // The data is uploaded; only the earlier runs' records still say transfer-pending, until a run with the store up.
-      emit({ type: 'log', level: 'warn', runId: recorder.id, message: 'earlier transfer-pending runs not marked complete: state store unreachable' });
-      return left.objects;
-    }
     if (!isLifeboatError(e, 'TRANSFER_PENDING')) throw e;
     // Still down: this run stages too, and the transfer stage reports it.
   }

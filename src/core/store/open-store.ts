@@ -143,7 +143,9 @@ export async function migrateConfiguredStore(options: StoreLocation): Promise<St
   const where = describeUrl(url);
   const [{ default: pg }, { migratePostgres }] = await Promise.all([import('pg'), import('./postgres/migrations.js')]);
   const pool = new pg.Pool({ connectionString: url, max: 1 });
+  // As for the store's pool: a connection dropped while checked out must fail the migration, not kill the process.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => void client.on('error', () => undefined));
   try {
     return { kind: 'postgres', where, ...(await migratePostgres(pool, where).catch(unreachable(url))) };
   } finally {

@@ -5,7 +5,7 @@
  * also closes a run killed mid-backup: one that had staged its snapshot is
  * recorded transfer-pending, then completed here (src/core/runs/abandoned-runs.ts).
  */
-import { completePendingRuns } from '../runs/complete-pending.js';
+import { completePendingRunsIfStoreAnswers } from '../runs/complete-pending.js';
 import type { RunContext } from '../run-context.js';
 import { policies } from './policies.js';
 import { recordedRun } from './recorded-run.js';
@@ -26,7 +26,7 @@ export async function resume(input: RunContext): Promise<ResumeResult> {
     if (!stack.staging) return { value: { staged: false, location: stack.backend.location, objects: 0, bytes: 0, runsCompleted: [] } };
     const left = await stack.staging.adoptLeftovers();
     await stack.staging.flush();
-    const runsCompleted = await completePendingRuns(store, runbook.name, clock);
+    const runsCompleted = (await completePendingRunsIfStoreAnswers(store, runbook.name, clock, { emit: session.input.emit })) ?? [];
     return { value: { staged: true, location: stack.backend.location, objects: left.objects, bytes: left.bytes, runsCompleted } };
   });
   return value;
