@@ -103,6 +103,8 @@ class LowJsonStore implements JsonStore {
   readonly #lock: LockSettings;
   /** Writes from this process go one at a time, so they queue here rather than poll the lock. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** The read of the file in flight, and how many queries wait on it. */
+  #reading: { state: Promise<StateFile | null>; users: number } | undefined;
   #closed = false;
 
   constructor(
@@ -203,7 +205,13 @@ class LowJsonStore implements JsonStore {
 
   async #query<T>(query: (state: StateFile) => T): Promise<T> {
     this.#assertOpen();
-    return query((await this.#file.readFresh()) ?? emptyState());
+    // Queries that start while another is reading share its parse: status asks for four lists at once,
+    // a /metrics scrape for six, and at the store's limits the file is over 100 MB. A query that shared
+    // the parse returns copies, so no caller sees another's changes to the records it got.
+    const read = this.#reading ?? (this.#reading = { state: this.#file.readFresh().finally(() => (this.#reading = undefined)), users: 0 });
+    read.users += 1;
+    const result = query((await read.state) ?? emptyState());
+    return read.users > 1 ? structuredClone(result) : result;
   }
 
   #assertOpen(): void {
