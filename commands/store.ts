@@ -59,7 +59,10 @@ export const storeCommand = defineCommand({
     }
     // The file is checked whole before anything is written: a damaged one imports nothing.
     const state = await readStateFileForImport(file);
-    const counts = await importState(state, await ctx.store(), ctx.signal);
+    const store = await ctx.store();
+    // A read first: with the store unreachable, refuse now (its clear error) rather than spool part of the file.
+    await store.listRuns({ limit: 1 });
+    const counts = await importState(state, store, ctx.signal);
     return {
       exitCode: ExitCode.ok,
       summary: `Imported ${file}: ${counts.runs} runs, ${counts.drills} drills, ${counts.alerts} alerts, ${counts.deliveries} deliveries, ${counts.audit} audit entries (by id: importing again changes nothing)`,
