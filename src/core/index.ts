@@ -92,7 +92,7 @@ export { tier, type TierInput, type TierResult } from './use-cases/tier.js';
 export { estimateRestore, restore, type EstimateRestoreInput, type EstimateRestoreResult, type RestoreInput, type RestoreResult } from './use-cases/restore.js';
 export { overwritePolicies, type OverwritePolicy, type RestoreChange } from './repo/restore-preview.js';
 export { drill, estimateDrill, type DrillInput } from './use-cases/drill.js';
-export { drillPath, isPathDrill, wholeDrills } from './drill/drill-scope.js';
+export { drillPath, isPathDrill, newestWholeDrills, wholeDrills } from './drill/drill-scope.js';
 export { check, type CheckInput, type CheckResult } from './use-cases/check.js';
 export { forget, type ForgetInput } from './use-cases/forget.js';
 export { migrate } from './use-cases/migrate.js';

@@ -9,7 +9,7 @@
  * promise; once it settles the next scrape reads afresh, so values are never
  * older than the scrape that asked for them.
  */
-import { GOOD_BACKUP_WINDOW, goodBackupStatuses, rpoState, type Clock, type DrillRecord, type Runbook, type Severity, type Store } from '../core/index.js';
+import { GOOD_BACKUP_WINDOW, goodBackupStatuses, newestWholeDrills, rpoState, type Clock, type DrillRecord, type Runbook, type Severity, type Store } from '../core/index.js';
 import { finishedWork, lastDrillPerTier, lastSuccessFacts, openAlertCounts, severities, type DrillFacts, type FinishedWork, type LastSuccessFacts } from './metrics-facts.js';
 
 export interface RunbookView {
@@ -74,8 +74,9 @@ export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeVi
   // of each tier), and the work that ended since the counter's last read: never the whole history.
   const [good, hot, cold, runs, drills, alerts] = await Promise.all([
     store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
-    store.listDrills({ tier: 'hot', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
-    store.listDrills({ tier: 'cold', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
+    // Whole drills: a path drill's RTO is not the runbook's, and must not push it out of the window (src/core/drill/drill-scope.ts).
+    newestWholeDrills(store, { tier: 'hot', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
+    newestWholeDrills(store, { tier: 'cold', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
     store.listRuns({ endedSince }),
     store.listDrills({ endedSince }),
     store.listAlerts({ status: 'open' }),

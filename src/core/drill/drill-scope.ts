@@ -14,6 +14,7 @@
  */
 import { LifeboatError } from '../errors.js';
 import type { DrillRecord } from '../store/records.js';
+import type { DrillListOptions, Store } from '../store/store.js';
 
 /** True for a drill of one path (`--path`), false for a drill of the whole snapshot. */
 export function isPathDrill(drill: Pick<DrillRecord, 'path'>): boolean {
@@ -23,6 +24,33 @@ export function isPathDrill(drill: Pick<DrillRecord, 'path'>): boolean {
 /** The drills that restored the whole snapshot: the ones that speak for the runbook's RTO and drill health. */
 export function wholeDrills<T extends Pick<DrillRecord, 'path'>>(drills: readonly T[]): T[] {
   return drills.filter((d) => !isPathDrill(d));
+}
+
+/**
+ * The newest `perRunbook` whole drills of each runbook matching `options`,
+ * newest first per runbook. One windowed read (ListOptions.perRunbook) as
+ * status and /metrics make it; a runbook whose window path drills took places
+ * in is read again on its own (its history is bounded by the store's
+ * drillsPerRunbook), so three Slack path drills after Monday's drill do not
+ * push the runbook's last RTO out of a window of three.
+ */
+export async function newestWholeDrills(store: Pick<Store, 'listDrills'>, options: DrillListOptions & { perRunbook: number }): Promise<DrillRecord[]> {
+  const windowed = await store.listDrills(options);
+  const byRunbook = new Map<string, DrillRecord[]>();
+  for (const d of windowed) {
+    const list = byRunbook.get(d.runbook);
+    if (list) list.push(d);
+    else byRunbook.set(d.runbook, [d]);
+  }
+  const lists = await Promise.all(
+    [...byRunbook].map(async ([runbook, list]) => {
+      const whole = wholeDrills(list);
+      if (whole.length === list.length || list.length < options.perRunbook) return whole;
+      const { perRunbook: _window, limit: _limit, ...filters } = options;
+      return wholeDrills(await store.listDrills({ ...filters, runbook })).slice(0, options.perRunbook);
+    }),
+  );
+  return lists.flat();
 }
 
 /** Longer than any path a person types; a longer one is a mistake, not a path. */

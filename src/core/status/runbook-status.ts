@@ -7,7 +7,7 @@
  * `runbookStatus` over records they already hold), so none re-derives a fact.
  */
 import type { Clock } from '../clock.js';
-import { wholeDrills } from '../drill/drill-scope.js';
+import { newestWholeDrills, wholeDrills } from '../drill/drill-scope.js';
 import { defaultPackSize } from '../repo/format.js';
 import type { RetrievalTier, Runbook, StorageClass } from '../runbook/types.js';
 import type { AlertRecord, DrillRecord, RunRecord } from '../store/records.js';
@@ -144,7 +144,8 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
   const [latest, good, drills, alerts] = await Promise.all([
     store.listRuns({ kind: 'backup', perRunbook: 1 }),
     store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
-    store.listDrills({ perRunbook: DRILL_WINDOW }),
+    // Whole drills: path drills do not take places in the window (src/core/drill/drill-scope.ts).
+    newestWholeDrills(store, { perRunbook: DRILL_WINDOW }),
     store.listAlerts({ status: 'open' }),
   ]);
   // The time is read after the store, so an age is never computed against a moment before its record was read.

@@ -170,6 +170,11 @@ describe("a path drill's RTO is not the runbook's", () => {
     const evaluation = await evaluateAlerts({ runbook, store, clock: systemClock, notifier: eventNotifier(() => undefined) });
     expect(evaluation.conditions.map((c) => c.key)).toContain('rto-over-target:paths');
 
+    // More path drills than status's window of drills: the whole drill is still the last one.
+    for (let i = 0; i < 25; i++) await store.putDrill({ ...path.drill, id: `${path.drill.id}-${i}`, startedAt: new Date(Date.parse(path.drill.startedAt) + i + 1).toISOString() });
+    const [crowded] = await readStatus({ runbooks: [{ name: 'paths', runbook }], store, clock: systemClock });
+    expect(crowded!.lastDrill?.id).toBe(`${whole.drill.id}-now`);
+
     expect(wholeDrills(drills).some(isPathDrill)).toBe(false);
     const onlyPath: DrillRecord[] = drills.filter(isPathDrill);
     expect(measuredThroughput(onlyPath)).toBeUndefined();
