@@ -9,7 +9,7 @@
  * changed between them, not a hundred walks. Names are checked as a restore
  * checks them (assertSafeTree, through listing()).
  */
-import picomatch from 'picomatch';
+import { snapshotPathGlob } from '../repo/path-glob.js';
 import { isLifeboatError, LifeboatError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
@@ -66,9 +66,7 @@ export interface FindOutcome {
  * Hidden names match like any other.
  */
 export function pathMatcher(pattern: string, options: { ignoreCase?: boolean } = {}): (path: string) => boolean {
-  const glob = pattern.replace(/^\/+/, '');
-  if (glob === '') throw new LifeboatError('USAGE', 'find: the pattern is empty (e.g. config.yaml, "*.conf", "data/etc/**")');
-  return picomatch(glob, { dot: true, basename: !glob.includes('/'), nocase: options.ignoreCase === true });
+  return snapshotPathGlob(pattern, 'find: the pattern is empty (e.g. config.yaml, "*.conf", "data/etc/**")', options);
 }
 
 /** `+1MiB` or `>1MiB`: bigger than; `-10KiB` or `<10KiB`: smaller than. A bare number is bytes. */

@@ -12,7 +12,7 @@
  * like any other. Excludes win over includes; with no include, everything
  * not excluded is restored.
  */
-import picomatch from 'picomatch';
+import { snapshotPathGlob } from './path-glob.js';
 import { LifeboatError } from '../errors.js';
 import type { PlannedFile, PlannedNode, SnapshotPlan } from './snapshot-plan.js';
 
@@ -32,11 +32,7 @@ export interface PathFilter {
 
 function matcher(option: string, patterns: readonly string[]): ((rel: string) => boolean) | undefined {
   if (patterns.length === 0) return undefined;
-  const globs = patterns.map((p) => {
-    const glob = p.replace(/^\/+/, '').replace(/\/+$/, '');
-    if (glob === '') throw new LifeboatError('USAGE', `${option} "${p}": the pattern is empty (e.g. "*.log", "data/2024/**")`);
-    return picomatch(glob, { dot: true, basename: !glob.includes('/') });
-  });
+  const globs = patterns.map((p) => snapshotPathGlob(p, `${option} "${p}": the pattern is empty (e.g. "*.log", "data/2024/**")`));
   // The path or any folder above it.
   return (rel) => {
     const parts = rel.split('/');
