@@ -13,7 +13,6 @@
  * not excluded is restored.
  */
 import { snapshotPathGlob } from './path-glob.js';
-import { LifeboatError } from '../errors.js';
 import type { PlannedFile, PlannedNode, SnapshotPlan } from './snapshot-plan.js';
 
 export interface RestorePatterns {
