@@ -142,6 +142,14 @@ describe('History', () => {
     expect(f).toMatch(/RTO\s+42\.0s against a 5m00s target/);
     expect(f).toMatch(/validate\s+6\.0s\s+1\.0 MiB/);
   });
+
+  it('names the path of a path drill, in the list and in the detail', () => {
+    const pathEntries = [{ kind: 'drill' as const, at: iso(300_000), drill: drillRecord({ path: 'data/etc/app.yaml' }) }];
+    const list = frame(render(<History {...props} entries={pathEntries} cursor={0} />).lastFrame());
+    expect(list).toMatch(/✓ drill\s+met\s+5m ago\s+1m\s+RTO 42\.0s\/5m00s · path data\/etc\/app\.yaml/);
+    const detail = frame(render(<History {...props} entries={pathEntries} cursor={0} detail />).lastFrame());
+    expect(detail).toMatch(/path\s+data\/etc\/app\.yaml \(a path drill: its RTO is that path's, not the runbook's\)/);
+  });
 });
 
 describe('AlertsPane', () => {

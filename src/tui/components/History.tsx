@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { formatBytes, formatDuration, formatRate, formatTime, type DrillRecord, type RunRecord } from '../../core/index.js';
+import { displayPath, formatBytes, formatDuration, formatRate, formatTime, type DrillRecord, type RunRecord } from '../../core/index.js';
 import type { HistoryEntry, HistoryFilter } from '../state.js';
 import { statusTone, theme } from '../theme.js';
 import { fit, relative, short, shortRunId } from '../view-text.js';
@@ -27,7 +27,7 @@ function entryLine(e: HistoryEntry, now: Date): { text: string; status: string }
     return { status: r.status, text: `${fit(r.kind, 8)}${fit(r.status, 17)}${fit(relative(r.startedAt, now), 12)}${fit(took(r.startedAt, r.endedAt), 8)}${s ? `${s.files ?? '?'} files ${formatBytes(s.bytesNew)} new` : ''}` };
   }
   const d = e.drill;
-  return { status: d.verdict, text: `${fit('drill', 8)}${fit(d.verdict, 17)}${fit(relative(d.startedAt, now), 12)}${fit(took(d.startedAt, d.endedAt), 8)}RTO ${formatDuration(d.rtoMs)}/${formatDuration(d.targetMs)}` };
+  return { status: d.verdict, text: `${fit('drill', 8)}${fit(d.verdict, 17)}${fit(relative(d.startedAt, now), 12)}${fit(took(d.startedAt, d.endedAt), 8)}RTO ${formatDuration(d.rtoMs)}/${formatDuration(d.targetMs)}${d.path !== undefined ? ` · path ${displayPath(d.path)}` : ''}` };
 }
 
 /** Runs and drills of the selected runbook (f filters), with a detail view of one (Enter): stages, counters, errors, RTO phases. */
@@ -114,6 +114,7 @@ function DrillDetail({ drill, now }: { drill: DrillRecord; now: Date }) {
       <Field label="RTO" value={`${formatDuration(drill.rtoMs)} against a ${formatDuration(drill.targetMs)} target${drill.estimated ? ' (estimated, not measured)' : ''}`} tone={tone} />
       <Field label="started" value={`${formatTime(drill.startedAt)} (${relative(drill.startedAt, now)}) by ${drill.actor.face}:${drill.actor.user}`} />
       <Field label="snapshot" value={`${drill.snapshotId ? shortRunId(drill.snapshotId) : '—'} · ${drill.tier} tier`} />
+      {drill.path !== undefined && <Field label="path" value={`${displayPath(drill.path)} (a path drill: its RTO is that path's, not the runbook's)`} />}
       <Text color={theme.tone('muted')}>RTO phases</Text>
       {drill.phases.map((p) => (
         <Text key={p.name}>{`  ${fit(p.name, 9)}${fit(formatDuration(p.durationMs), 9, 'right')}${p.bytes !== undefined ? `  ${fit(formatBytes(p.bytes), 10, 'right')}  ${formatRate(p.throughput)}` : ''}`}</Text>
