@@ -4,6 +4,7 @@ import { cleanup, render } from 'ink-testing-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CommandResult } from '../../commands/command.js';
 import type { EventSink } from '../../src/core/events.js';
+import { storeUnreachableError } from '../../src/core/index.js';
 import { App, type TuiHost } from '../../src/tui/app.js';
 import type { StoreSnapshot } from '../../src/tui/state.js';
 import { commandNames, drillRecord, iso, now, runRecord, snapshot } from './fixtures.js';
@@ -152,5 +153,17 @@ describe('App', () => {
     // The cancel reaches the host after a render or two: wait for it rather than for a fixed time.
     for (const deadline = Date.now() + 3000; aborted.length === 0 && Date.now() < deadline; ) await sleep(20);
     expect(aborted).toEqual([['backup', 'demo']]);
+  });
+});
+
+describe('App with the state store unreachable', () => {
+  it('says so in the status bar, naming the store and the spool, and keeps the keys working', async () => {
+    const { host } = fakeHost();
+    const down = storeUnreachableError('db.example.com:5432/lifeboat', '/var/lib/lifeboat/spool', Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' }));
+    const { lastFrame, stdin } = render(<App host={{ ...host, load: () => Promise.reject(down) }} pollMs={50} />);
+    const f = await until(lastFrame, (x) => x.includes('✗ store: state store unreachable'));
+    expect(f).toContain('state store unreachable: db.example.com:5432/lifeboat');
+    stdin.write('?');
+    await until(lastFrame, (x) => x.includes('q, Ctrl-C'));
   });
 });
