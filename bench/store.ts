@@ -40,30 +40,38 @@ const TARGET_P99_MS = 100;
 
 export interface StoreBenchOptions {
   iterations: number;
-  /** Seconds of timed iterations per operation at most. */
+  /** Seconds of timed iterations per operation at most, once `minIterations` ran. */
   budgetS: number;
+  minIterations: number;
+  /** Untimed rounds first. */
+  warmups: number;
   /** Fraction of issue 18's sizes (1 = 1,000,000 runs), for a quick try. */
   scale: number;
   only?: 'postgres' | 'json';
   keep: boolean;
   /** Before each operation, wait up to this long for the rest of the machine to go quiet. */
   idleWaitS: number;
+  /** A database a --keep run generated: no cluster is started and nothing generated (the JSON file is cut from it again). */
+  url?: string;
 }
 
 const USAGE = `usage: npm run bench -- --store [options]
   --iterations N   timed iterations per operation and store (default 200)
-  --budget S       stop an operation's iterations after S seconds (default 60; at least 5 always run)
+  --budget S       stop an operation's iterations after S seconds (default 60, JSON 30; at least
+                   5 always run, 3 on JSON)
   --scale F        fraction of issue 18's data (default 1: 500 runbooks, 1,000,000 runs,
                    100,000 drills, 50,000 alerts); the runbook count scales too
   --only STORE     postgres or json
   --idle-wait S    before each operation, wait up to S seconds for the rest of the machine to
                    use < 0.3 CPU (default 30; 0 = don't wait)
-  --keep           keep the PostgreSQL cluster and the state file under bench/.data/work-store-XXXXXX`;
+  --keep           keep the PostgreSQL cluster and the state file under bench/.data/work-store-XXXXXX
+  --url URL        time the database an earlier run generated and kept (its cluster started again
+                   by hand: pg_ctl -D bench/.data/work-store-XXXXXX/pg/data start), generating nothing`;
 
 class UsageError extends Error {}
 
 function parseStoreArgs(argv: string[]): StoreBenchOptions {
-  const o: StoreBenchOptions = { iterations: 200, budgetS: 60, scale: 1, keep: false, idleWaitS: 30 };
+  const o: StoreBenchOptions = { iterations: 200, budgetS: 60, minIterations: 5, warmups: 3, scale: 1, keep: false, idleWaitS: 30 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -98,6 +106,9 @@ function parseStoreArgs(argv: string[]): StoreBenchOptions {
       case '--keep':
         o.keep = true;
         break;
+      case '--url':
+        o.url = val();
+        break;
       case '--idle-wait':
         o.idleWaitS = num(val(), 0, false);
         break;
@@ -131,11 +142,11 @@ function percentile(sorted: readonly number[], p: number): number {
 
 async function time(store: Timing['store'], op: string, opts: StoreBenchOptions, body: (i: number) => Promise<string>): Promise<Timing> {
   let result = '';
-  for (let i = 0; i < 3; i++) result = await body(i);
+  for (let i = 0; i < opts.warmups; i++) result = await body(i);
   const { busyCores } = opts.idleWaitS > 0 ? await waitForIdle(opts.idleWaitS) : { busyCores: null };
   const samples: number[] = [];
   const deadline = performance.now() + opts.budgetS * 1000;
-  for (let i = 0; i < opts.iterations && (samples.length < 5 || performance.now() < deadline); i++) {
+  for (let i = 0; i < opts.iterations && (samples.length < opts.minIterations || performance.now() < deadline); i++) {
     const t = performance.now();
     await body(i);
     samples.push(performance.now() - t);
@@ -249,9 +260,12 @@ export async function runStoreBench(argv: string[]): Promise<number> {
   let cluster: PostgresCluster | undefined;
   const timings: Timing[] = [];
   try {
-    cluster = await startPostgres(bin, work);
-    cluster.sql('postgres', 'CREATE DATABASE bench');
-    const url = `postgres://${cluster.user}@127.0.0.1:${cluster.port}/bench`;
+    let url = opts.url;
+    if (url === undefined) {
+      cluster = await startPostgres(bin, work);
+      cluster.sql('postgres', 'CREATE DATABASE bench');
+      url = `postgres://${cluster.user}@127.0.0.1:${cluster.port}/bench`;
+    }
     // Age-bounded, as a team store with store.keep would be: 2,000 runs per runbook is past the count limits.
     const pg = await openPostgresStore(url, { migrate: true, countLimits: false });
     const now = new Date();
@@ -259,9 +273,10 @@ export async function runStoreBench(argv: string[]): Promise<number> {
     const admin = new pgLib.Pool({ connectionString: url, max: 1 });
     try {
       let t = performance.now();
-      await generateInPostgres(admin, spec, now);
-      const size = (await admin.query<{ s: string }>(`SELECT pg_size_pretty(pg_database_size('bench')) AS s`)).rows[0]?.s;
-      console.log(`generated in PostgreSQL in ${((performance.now() - t) / 1000).toFixed(1)} s (database ${size})`);
+      if (opts.url === undefined) await generateInPostgres(admin, spec, now);
+      const size = (await admin.query<{ s: string }>(`SELECT pg_size_pretty(pg_database_size(current_database())) AS s`)).rows[0]?.s;
+      const took = `${((performance.now() - t) / 1000).toFixed(1)} s`;
+      console.log(opts.url === undefined ? `generated in PostgreSQL in ${took} (database ${size})` : `the database at --url, as generated (${size})`);
       t = performance.now();
       const state = await stateAtLimits(admin, now);
       const home = path.join(work, 'json-home');
@@ -274,7 +289,8 @@ export async function runStoreBench(argv: string[]): Promise<number> {
       await pg.close();
       if (opts.only !== 'postgres') {
         const json = await openJsonStore(home);
-        timings.push(...(await timeOperations('json', json, work, runbooksDir, runbooks, { ...opts, budgetS: Math.min(opts.budgetS, 30) })));
+        // Seconds a call at its limits: one warm-up, at least 3 timed (p99 is then the max).
+        timings.push(...(await timeOperations('json', json, work, runbooksDir, runbooks, { ...opts, budgetS: Math.min(opts.budgetS, 30), minIterations: 3, warmups: 1 })));
         await json.close();
       }
     } finally {
