@@ -4,7 +4,8 @@
  * Open the browser from the dashboard (s), diff the two snapshots, walk into
  * a folder, preview the edited file, find it across snapshots, mark it and
  * restore it into a new folder after the dry run and a yes — and the file on
- * disk is the snapshot's.
+ * disk is the snapshot's. Two screens are compared with their goldens
+ * (test/tui/screens/12-*, 13-*; UPDATE_SCREENS=1 rewrites them).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCliBuilt, repoRoot, runCli } from '../helpers/cli.js';
 import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
 import { skipWithoutTool } from '../helpers/required-tool.js';
+import { expectScreen } from './screen-golden.js';
 
 const tmuxState = spawnSync('tmux', ['-V']).status === 0 ? ({ ok: true } as const) : ({ ok: false, why: 'tmux is not installed (.ci/run installs the Debian package tmux)' } as const);
 const socket = `lifeboat-browser-e2e-${process.pid}`;
@@ -85,6 +87,7 @@ describe('the snapshot browser in tmux', () => {
     expect(diff).toMatch(/changed\s+files\/etc\/app\.yaml 11 B\s+files\/etc\/app\.yaml 22 B/);
     expect(diff).toMatch(/added\s+files\/new\.txt 12 B/);
     expect(diff).not.toContain('notes.txt');
+    expectScreen('13-browser-diff', diff);
     keys(s, 'Escape');
     await waitFor(s, (x) => x.includes('browse web · 2 snapshot(s)'), 'back to the snapshots');
 
@@ -94,6 +97,16 @@ describe('the snapshot browser in tmux', () => {
     const folder = await waitFor(s, (x) => x.includes('· /files') && x.includes('new.txt') && x.includes('notes.txt'), 'the source folder');
     // Folders first.
     expect(folder.indexOf('etc/')).toBeLessThan(folder.indexOf('new.txt'));
+    expectScreen('12-browser-folder', folder);
+    // / filters the folder by name as it is typed; Enter keeps the filter, Esc clears it.
+    keys(s, '/');
+    typeText(s, 'note');
+    const filtered = await waitFor(s, (x) => x.includes('filter: note') && !x.includes('new.txt'), 'the filtered folder');
+    expect(filtered).toContain('notes.txt');
+    keys(s, 'Enter');
+    await waitFor(s, (x) => x.includes('· filter "note"') && x.includes('Esc back'), 'the filter kept');
+    keys(s, 'Escape');
+    await waitFor(s, (x) => !x.includes('filter "note"') && x.includes('new.txt'), 'the filter cleared');
     keys(s, 'Enter');
     await waitFor(s, (x) => x.includes('· /files/etc') && x.includes('app.yaml'), 'the etc folder');
     keys(s, 'Enter');
