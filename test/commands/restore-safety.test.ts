@@ -293,3 +293,23 @@ describe('--delete', () => {
     expect(await read(t, 'sub/b.txt')).toBe('bravo\n');
   });
 });
+
+describe('--dry-run says what the real run then does', () => {
+  it.each(['never', 'if-newer', 'if-changed', 'always'])('--overwrite %s --delete: the same changes, and the target ends as the plan said', async (policy) => {
+    const t = await editedCopy(`plan-then-run-${policy}`);
+    const args = ['restore', docs, '--target', t, '--overwrite', policy, '--delete', '--json'];
+    const plan = json<{ changes: { rel: string; action: string }[] }>(await cli([...args, '--dry-run']));
+    const before = new Map<string, string>();
+    for (const c of plan.data.changes) before.set(c.rel, await readFile(join(t, c.rel), 'utf8').catch(() => '<none>'));
+    const real = json<unknown>(await cli(args));
+    // The real run reports every change it made to what the target held, exactly as the plan listed it (it does not list what it created).
+    expect(real.lines ?? []).toEqual((plan.lines ?? []).filter((l) => !l.startsWith('create')));
+    for (const c of plan.data.changes) {
+      const now = await readFile(join(t, c.rel), 'utf8').catch(() => '<none>');
+      if (c.action === 'create' || c.action === 'replace') expect(now, `${c.action} ${c.rel}`).toBe(await readFile(join(clean, c.rel), 'utf8'));
+      else if (c.action === 'skip') expect(now, `skip ${c.rel}`).toBe(before.get(c.rel));
+      else if (c.action === 'delete') expect(now, `delete ${c.rel}`).toBe('<none>');
+      else throw new Error(`unexpected action ${c.action} for ${c.rel}`);
+    }
+  });
+});
