@@ -5,6 +5,7 @@
  *   npm run bench -- [--rounds N] [--only lifeboat|restic] [--ops first,nochange,edit,restore,check]
  *                    [--small] [--regen] [--seed N] [--timeout SECONDS] [--keep] [--no-verify]
  *   npm run bench -- --s3 [--s3-tls] [--only lifeboat|rclone] [--rounds N] [--small] ...
+ *   npm run bench -- --browse [--small] [--rounds N]
  *   npm run bench -- --store [--iterations N] [--budget S] [--scale F] [--only postgres|json] [--keep]
  *
  * See bench/README.md for what is measured and how.
@@ -26,6 +27,7 @@ import {
   type EditSummary,
 } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
+import { runBrowseBench } from './browse.js';
 import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
@@ -39,13 +41,13 @@ const PASSWORD = 'lifeboat-bench-password';
 const OPS = ['first', 'nochange', 'edit', 'restore', 'check', 'drill'] as const;
 const DEFAULT_OPS: Op[] = ['first', 'nochange', 'edit', 'restore', 'check'];
 type Op = (typeof OPS)[number];
-type ToolName = 'lifeboat' | 'restic';
+export type ToolName = 'lifeboat' | 'restic';
 const TOOLS: ToolName[] = ['lifeboat', 'restic'];
 
 // ---------------------------------------------------------------------------
 // Tools
 
-interface ToolDirs {
+export interface ToolDirs {
   /** This tool's scratch folder for one round. */
   root: string;
   repo: string;
@@ -55,7 +57,7 @@ interface ToolDirs {
   tmp: string;
 }
 
-interface Tool {
+export interface Tool {
   name: ToolName;
   version: string;
   /** How it is invoked, for the report. */
@@ -70,6 +72,8 @@ interface Tool {
   drill(d: ToolDirs, target: string): Command;
   /** Where, under `target`, the restored copy of SRC is. */
   restoredRoot(target: string): string;
+  /** Any other subcommand (Lifeboat's get the runbook as their first argument), for --browse. */
+  exec(d: ToolDirs, subcommand: string, ...args: string[]): Command;
 }
 
 function baseEnv(d: ToolDirs): Record<string, string> {
@@ -124,6 +128,7 @@ function lifeboatTool(): Tool | string {
     restore: (d, target) => cmd(d, 'restore', runbook(d), 'latest', '--target', target),
     check: (d) => cmd(d, 'check', runbook(d), '--read-data'),
     drill: (d) => cmd(d, 'restore-drill', runbook(d)),
+    exec: (d, sub, ...args) => cmd(d, sub, runbook(d), ...args),
     restoredRoot(target) {
       // Not fixed by the contract yet: restic-style full path, the source's name, or the target itself.
       const first = fs.readdirSync(SRC)[0] ?? '';
@@ -170,6 +175,7 @@ function resticTool(): Tool | string {
     drill: (d, target) => cmd(d, 'restore', 'latest', '--host', 'bench', '--target', target),
     check: (d) => cmd(d, 'check', '--read-data'),
     restoredRoot: (target) => path.join(target, SRC),
+    exec: (d, sub, ...args) => cmd(d, sub, ...args),
   };
 }
 
@@ -310,6 +316,8 @@ const USAGE = `usage: npm run bench -- [options]
                        only when on PATH); honours --rounds, --only, --small, --regen,
                        --seed, --timeout, --idle-wait, --keep, --no-verify
   --s3-tls             with --s3: serve s3rver over https with a self-signed certificate
+  --browse             instead: ls, find, a one-file restore and diff on 10 snapshots, against
+                       restic's (bench/browse.ts; \`npm run bench -- --browse --help\`)
   --store              instead: the state store's reads (status, history, alerts, /metrics) on
                        PostgreSQL with 1,000,000 runs and on the JSON file at its limits
                        (bench/store.ts; \`npm run bench -- --store --help\` for its options)`;
@@ -624,6 +632,11 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   // The store bench (bench/store.ts) times reads of the state store, not backups: its own options.
   if (argv.includes('--store')) return runStoreBench(argv.filter((a) => a !== '--store'));
+  // Browsing 10 snapshots (bench/browse.ts): ls, find, one-file restore, diff.
+  if (argv.includes('--browse')) {
+    const tools = [lifeboatTool(), resticTool()].filter((t): t is Tool => typeof t !== 'string');
+    return runBrowseBench(argv.filter((a) => a !== '--browse'), { tools, src: SRC, work: WORK, repoRoot: REPO_ROOT });
+  }
   let opts: Options;
   try {
     opts = parseArgs(argv);
