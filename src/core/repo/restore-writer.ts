@@ -33,7 +33,7 @@ import { mapLimit, type Repository } from './repository.js';
 import type { RestoreChange, RestorePreview } from './restore-preview.js';
 import type { PlannedFile, PlannedNode, SnapshotPlan } from './snapshot-plan.js';
 import type { TreeNode } from './tree.js';
-import { WorkerPool, localPackPath } from './worker-pool.js';
+import { WorkerPool, defaultWorkerCount, localPackPath } from './worker-pool.js';
 import type { RestoreBlobJob, RestoreTarget } from './worker-protocol.js';
 
 export interface WriteOptions {
@@ -239,10 +239,11 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
   for (const rel of plan.parents) await ensureDir(join(target, rel));
   for (const entry of plan.entries) await prepare(entry, false);
 
-  // Fetch and write, pack by pack, in spans.
-  const pool = new WorkerPool(repo, { workers: options.workers });
+  // Fetch and write, pack by pack, in spans. No more workers than spans: each one loads the worker
+  // code before its first job, so a one-file restore waits for one, not for one per core.
+  const spans = spansOf(byPack);
+  const pool = new WorkerPool(repo, { workers: Math.max(1, Math.min(options.workers ?? defaultWorkerCount(), spans.length)) });
   try {
-    const spans = spansOf(byPack);
     outcome.packsRead = byPack.size;
     options.onMilestone?.('planned', outcome);
     let fetchesLeft = spans.length;
