@@ -14,37 +14,18 @@
  * the outage falls.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../helpers/drill-postgres.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
 import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
 import { skipWithoutTool } from '../helpers/required-tool.js';
-import { spawnServe, type SpawnedServe } from '../helpers/serve-process.js';
+import { spawnServe } from '../helpers/serve-process.js';
+import { useLifeboatPostgres, writeScheduledRunbook } from '../helpers/serve-postgres.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('store-outage');
-let availability: PostgresAvailability;
-let cluster: PostgresCluster | undefined;
-let served: SpawnedServe | undefined;
-
-beforeAll(async () => {
-  await ensureCliBuilt();
-  availability = postgresAvailable();
-  if (!availability.ok) return;
-  cluster = await startPostgres(availability.bin, await tempDir());
-  cluster.sql('postgres', 'CREATE DATABASE lifeboat');
-}, 120_000);
-
-afterAll(async () => {
-  if (served && served.child.exitCode === null) {
-    served.child.kill('SIGKILL');
-    await served.exited;
-  }
-  cluster?.stop();
-});
+const lb = useLifeboatPostgres(tempDir);
 
 const SPOOL_ENTRY = /^\d{15}-\d{8}-\d+\.json$/;
 
@@ -63,8 +44,8 @@ async function untilExists(path: string, running: Promise<unknown>): Promise<voi
 
 describe('a PostgreSQL store outage', () => {
   it('killed during a backup: the backup finishes, its run and stages appear after restart, in order, once', async (ctx) => {
-    if (!availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', availability);
-    const pg = cluster!;
+    if (!lb.availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', lb.availability);
+    const pg = lb.cluster;
     const dir = await tempDir();
     const runbooks = join(dir, 'runbooks');
     const home = join(dir, 'home');
@@ -142,8 +123,8 @@ describe('a PostgreSQL store outage', () => {
   }, 240_000);
 
   it('down before it starts: a backup and a drill run and spool, and their records appear once the store is back', async (ctx) => {
-    if (!availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', availability);
-    const pg = cluster!;
+    if (!lb.availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', lb.availability);
+    const pg = lb.cluster;
     pg.start();
     const dir = await tempDir();
     const runbooks = join(dir, 'runbooks');
@@ -178,25 +159,18 @@ describe('a PostgreSQL store outage', () => {
   }, 240_000);
 
   it('serve: /healthz answers 503 with "state store unreachable: host:port/db" while it is down and serve steps down as leader; 200 and leading again once it is back', async (ctx) => {
-    if (!availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', availability);
-    const pg = cluster!;
+    if (!lb.availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', lb.availability);
+    const pg = lb.cluster;
     pg.start(); // in case the test above ended with it stopped
     const dir = await tempDir();
-    const runbooks = join(dir, 'runbooks');
     const home = join(dir, 'home');
-    await mkdir(runbooks);
-    await mkdir(join(dir, 'data'));
-    await writeFile(join(dir, 'data', 'a.txt'), 'x\n');
-    const file = writePipelineRunbook(runbooks, 'demo', { sources: [{ name: 'files', path: join(dir, 'data') }], repo: join(dir, 'repo') });
-    const doc = parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-    doc.schedule = { backup: '0 0 1 1 *', timezone: 'UTC' };
-    await writeFile(file, stringify(doc));
-    const url = `postgres://${pg.user}@127.0.0.1:${pg.port}/lifeboat?sslmode=disable`;
+    const { runbooks } = await writeScheduledRunbook(dir, 'demo', { backup: '0 0 1 1 *' }, 'x\n');
+    const url = lb.url();
     const where = `127.0.0.1:${pg.port}/lifeboat`;
     const env = pipelineEnv(home, { LIFEBOAT_RUNBOOKS: runbooks, LIFEBOAT_STORE_URL: url });
     expect((await runCli(['init', 'demo'], { env, cwd: dir })).code).toBe(0);
 
-    served = spawnServe({ cwd: dir, args: ['--metrics-port', '0'], env });
+    const served = lb.track(spawnServe({ cwd: dir, args: ['--metrics-port', '0'], env }));
     const base = (await served.waitFor(/metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/, 30_000))[1]!;
     const health = async () => {
       const res = await fetch(`${base}/healthz`);
@@ -218,7 +192,7 @@ describe('a PostgreSQL store outage', () => {
     pg.start();
     // serve retries the store at most every few seconds while it is down, and leads again once it answers.
     await expect.poll(async () => (await health()).status, { timeout: 60_000, interval: 250 }).toBe(200);
-    await expect.poll(() => served!.output().match(/lifeboat serve: leading \(lease term/g)?.length ?? 0, { timeout: 30_000, interval: 250 }).toBe(2);
+    await expect.poll(() => served.output().match(/lifeboat serve: leading \(lease term/g)?.length ?? 0, { timeout: 30_000, interval: 250 }).toBe(2);
     await expect.poll(async () => (await health()).body, { timeout: 10_000, interval: 250 }).toMatchObject({ leader: true });
 
     served.child.kill('SIGTERM');

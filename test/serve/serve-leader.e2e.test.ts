@@ -10,58 +10,30 @@
  * (store.leaderLease), so a takeover (≤ 3 s + a 1 s retry = 40 s of the fast
  * clock) never spans two fires. The takeover is measured in real time.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { ensureCliBuilt, runCli } from '../helpers/cli.js';
-import { postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../helpers/drill-postgres.js';
-import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { runCli } from '../helpers/cli.js';
+import { pipelineEnv } from '../helpers/pipeline-runbook.js';
 import { skipWithoutTool } from '../helpers/required-tool.js';
-import { spawnServe, type SpawnedServe } from '../helpers/serve-process.js';
+import { spawnServe } from '../helpers/serve-process.js';
+import { useLifeboatPostgres, writeScheduledRunbook } from '../helpers/serve-postgres.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('serve-leader');
-let availability: PostgresAvailability;
-let cluster: PostgresCluster | undefined;
-const serves: SpawnedServe[] = [];
-
-beforeAll(async () => {
-  await ensureCliBuilt();
-  availability = postgresAvailable();
-  if (!availability.ok) return;
-  cluster = await startPostgres(availability.bin, await tempDir());
-  cluster.sql('postgres', 'CREATE DATABASE lifeboat');
-}, 120_000);
-
-afterAll(async () => {
-  for (const s of serves) {
-    if (s.child.exitCode === null) {
-      s.child.kill('SIGKILL');
-      await s.exited;
-    }
-  }
-  cluster?.stop();
-});
+const pg = useLifeboatPostgres(tempDir);
 
 const MINUTE = 60_000;
 
 describe('two serves on one PostgreSQL store', () => {
   it('SIGKILL the leader: the other leads within 30 s, and over 10+ fires every fire ran exactly once', async (ctx) => {
-    if (!availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', availability);
-    const pg = cluster!;
+    if (!pg.availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', pg.availability);
     const dir = await tempDir();
-    const runbooks = join(dir, 'runbooks');
-    await mkdir(runbooks);
-    await mkdir(join(dir, 'data'));
-    await writeFile(join(dir, 'data', 'a.txt'), 'one fire, one run\n'.repeat(200));
-    const file = writePipelineRunbook(runbooks, 'every-minute', { sources: [{ name: 'files', path: join(dir, 'data') }], repo: join(dir, 'repo') });
-    const doc = parse(await readFile(file, 'utf8')) as Record<string, unknown>;
-    doc.schedule = { backup: '* * * * *', timezone: 'UTC' };
-    await writeFile(file, stringify(doc));
+    const { runbooks } = await writeScheduledRunbook(dir, 'every-minute', { backup: '* * * * *' }, 'one fire, one run\n'.repeat(200));
     await writeFile(join(dir, 'lifeboat.yaml'), stringify({ store: { url: { env: 'LIFEBOAT_STORE_URL' }, leaderLease: '3s' } }));
-    const url = `postgres://${pg.user}@127.0.0.1:${pg.port}/lifeboat?sslmode=disable`;
-    const query = (sql: string) => pg.sql('lifeboat', sql).trim();
+    const url = pg.url();
+    const query = pg.query;
     // Both read one fast clock: 20 s (2 s real) before a minute at the origin, a real instant shared by both.
     const origin = String(Date.now() + 3_000);
     const env = (name: string) =>
@@ -76,11 +48,9 @@ describe('two serves on one PostgreSQL store', () => {
     expect((await runCli(['store', 'migrate'], { env: env('home-a'), cwd: dir })).code).toBe(0);
     expect((await runCli(['init', 'every-minute'], { env: env('home-a'), cwd: dir })).code).toBe(0);
 
-    const a = spawnServe({ cwd: dir, args: ['--metrics-port', '0'], env: env('home-a') });
-    serves.push(a);
+    const a = pg.track(spawnServe({ cwd: dir, args: ['--metrics-port', '0'], env: env('home-a') }));
     await a.waitFor(/lifeboat serve: leading \(lease term/, 30_000);
-    const b = spawnServe({ cwd: dir, args: ['--metrics-port', '0'], env: env('home-b') });
-    serves.push(b);
+    const b = pg.track(spawnServe({ cwd: dir, args: ['--metrics-port', '0'], env: env('home-b') }));
     const bMetrics = (await b.waitFor(/metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/, 30_000))[1]!;
     // B follows: healthy, not leading, and says who leads.
     await expect.poll(async () => (await (await fetch(`${bMetrics}/healthz`)).json()) as Record<string, unknown>, { timeout: 10_000 }).toMatchObject({ status: 'ok', leader: false, leaderIs: expect.any(String) });

@@ -34,8 +34,7 @@ export function Browser({ host, runbook, columns, rows, onClose, keysActive }: B
       (e: unknown) => dispatch({ type: 'failed', id: pending.id, message: e instanceof Error ? e.message : String(e) }),
     );
     return () => controller.abort();
-    // Only a new request starts work; the runbook never changes while open.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Only a new request starts work (its id); the runbook never changes while open.
   }, [pending?.id, host]);
 
   useEffect(() => {

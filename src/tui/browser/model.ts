@@ -161,6 +161,7 @@ function applyBrowserKey(state: BrowserState, input: string, key: KeyInfo): Brow
 
 function typed(text: string, input: string, key: KeyInfo): string | undefined {
   if (key.backspace || key.delete) return text.slice(0, -1);
+  // eslint-disable-next-line no-control-regex
   if (input && !key.ctrl && !key.meta && !/[\x00-\x1f]/.test(input)) return text + input;
   return undefined;
 }

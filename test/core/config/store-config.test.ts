@@ -11,14 +11,16 @@ const check = (lines: string[]) => checkConfigText(lines.join('\n'), '/srv/ops/l
 const problems = (lines: string[]) => check(lines).issues.map(formatIssue);
 
 describe('lifeboat.yaml store:', () => {
-  it('reads the URL reference and keep, a file relative to lifeboat.yaml, 400d by default', () => {
-    expect(check(['store:', '  url: { env: LIFEBOAT_STORE_URL }', '  keep: 30d']).config?.store).toEqual({
+  it('reads the URL reference, keep and the leader lease, a file relative to lifeboat.yaml, 400d and 15s by default', () => {
+    expect(check(['store:', '  url: { env: LIFEBOAT_STORE_URL }', '  keep: 30d', '  leaderLease: 30s']).config?.store).toEqual({
       url: { kind: 'env', name: 'LIFEBOAT_STORE_URL' },
       keepMs: 30 * 86_400_000,
+      leaderLeaseMs: 30_000,
     });
     expect(check(['store: { url: { file: secrets/store-url } }']).config?.store).toEqual({
       url: { kind: 'file', path: '/srv/ops/secrets/store-url', create: false },
       keepMs: 400 * 86_400_000,
+      leaderLeaseMs: 15_000,
     });
     expect(check(['notify: {}']).config?.store).toBeUndefined();
   });
@@ -32,6 +34,9 @@ describe('lifeboat.yaml store:', () => {
       'lifeboat.yaml:4:3: store.keap: Unknown field (did you mean "keep"?)',
     ]);
     expect(found.join('\n')).not.toContain('hunter2');
+    expect(problems(['store:', '  url: { env: LIFEBOAT_STORE_URL }', '  leaderLease: 1s'])).toEqual([
+      expect.stringMatching(/^lifeboat\.yaml:3:\d+: store\.leaderLease: The leader lease must be from 3s to 10m/),
+    ]);
     expect(problems(['store: { keep: 30d }'])).toEqual([expect.stringMatching(/^lifeboat\.yaml:1:\d+: store\.url: Missing required field \(expected a reference: \{ env: NAME \} or \{ file: PATH \}\)$/)]);
     expect(problems(['store: { url: { env: LIFEBOAT_STORE_URL, flie: x } }'])).toEqual([expect.stringMatching(/store\.url\.flie: Unknown field \(expected one of: env, file\)/)]);
   });
