@@ -60,7 +60,7 @@ export { finishedDrills, measuredDrills, runTime } from './alerts/rule.js';
 
 // Where each runbook stands (status, the console, /metrics): one definition of each fact.
 export { backupTakenAt, GOOD_BACKUP_WINDOW, goodBackupStatuses, isGoodBackup, lastGoodBackup, rpoState, type RpoStanding, type RpoState } from './status/rpo.js';
-export { readStatus, runbookStatus, statusOfAll, type ColdTierStatus, type RtoStatus, type RunSummary, type StatusEntry, type StatusRunbook } from './status/runbook-status.js';
+export { readStatus, readStatusRecords, runbookStatus, statusOfAll, type ColdTierStatus, type RtoStatus, type RunSummary, type StatusEntry, type StatusRunbook } from './status/runbook-status.js';
 
 // Schedule.
 export { FileScheduleState, Scheduler, describeSkip, formatZoned, nextFire, nextRuns, scheduleStatePath, systemTimers, type Job, type SkipReason } from './schedule/index.js';

@@ -2,13 +2,13 @@
  * One poll of where things stand: each runbook's status (core's readStatus
  * definitions, as `lifeboat status` shows them), its next scheduled runs,
  * and the store's recent runs, drills and open alerts for the run list,
- * history and alerts pane — all from one read of the store. The store re-reads
- * its file on every query, so runs written by other processes show up here;
+ * history and alerts pane — bounded reads of the store, whatever its history.
+ * Every poll reads the store again, so runs written by other processes show up here;
  * the runbook files are read again only when their folder changed
  * (runbook-cache.ts).
  */
 import type { CommandContext } from '../../commands/command.js';
-import { statusOfAll, type RunRecord, type RunbookEntry, type StatusEntry } from '../core/index.js';
+import { readStatusRecords, statusOfAll, type RunRecord, type RunbookEntry, type StatusEntry } from '../core/index.js';
 import { cachedRunbooks } from './runbook-cache.js';
 import { nextFire } from './schedule.js';
 import type { RunbookView, StoreSnapshot } from './state.js';
@@ -25,17 +25,19 @@ export function snapshotLoader(ctx: Pick<CommandContext, 'runbooksDir' | 'home' 
   return async () => {
     const entries = await runbooks();
     const store = await ctx.store();
-    const [runs, drills, alerts] = await Promise.all([store.listRuns(), store.listDrills(), store.listAlerts({ status: 'open' })]);
+    // Bounded reads every poll (the status windows per runbook, the newest `limit` runs and drills):
+    // a team's PostgreSQL store holds years of history, which a poll a second must never read whole.
+    const [records, runs, drills] = await Promise.all([readStatusRecords(store), store.listRuns({ limit }), store.listDrills({ limit })]);
     // The time is read after the store, so an age is never computed against a moment before its record was read.
     const now = ctx.clock.now();
-    const status = statusOfAll(entries, { runs, drills, alerts }, now);
-    const byId = new Map(runs.map((r) => [r.id, r]));
+    const status = statusOfAll(entries, records, now);
+    const byId = new Map(records.runs.map((r) => [r.id, r]));
     return {
       loadedAt: now.toISOString(),
       runbooks: status.map((s, i) => runbookView(s, entries[i]!, s.lastSuccess && byId.get(s.lastSuccess.id), now)),
-      runs: runs.slice(0, limit),
-      drills: drills.slice(0, limit),
-      alerts,
+      runs,
+      drills,
+      alerts: [...records.alerts],
     };
   };
 }

@@ -33,6 +33,29 @@ function backup(id: string, runbook: string, endedAt: string, stats: Record<stri
 }
 
 describe('the console’s poll', () => {
+  it('reads the store in bounded windows only, however long its history (a team store holds years of runs)', async () => {
+    const { locations } = await setup();
+    const store = new MemoryStore();
+    for (let i = 0; i < 30; i++) await store.putRun(backup(`r${i}`, i % 2 ? 'app' : 'web', new Date(Date.UTC(2026, 2, 10, 0, i)).toISOString(), { repositoryBytes: i }));
+    const asked: { list: string; options: Record<string, unknown> }[] = [];
+    const watched = new Proxy(store, {
+      get(target, name) {
+        const value: unknown = Reflect.get(target, name, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (name === 'listRuns' || name === 'listDrills') asked.push({ list: name, options: (args[0] ?? {}) as Record<string, unknown> });
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const snapshot = await snapshotLoader({ ...locations, clock, store: async () => watched }, { runLimit: 5 })();
+    expect(asked.length).toBeGreaterThan(0);
+    for (const a of asked) expect(a.options.limit !== undefined || a.options.perRunbook !== undefined, `${a.list}(${JSON.stringify(a.options)})`).toBe(true);
+    expect(snapshot.runs.map((r) => r.id)).toEqual(['r29', 'r28', 'r27', 'r26', 'r25']);
+    // The last good backup of each runbook still gives the repository's size.
+    expect(snapshot.runbooks.map((r) => [r.name, r.lastStoredBytes])).toEqual([['app', 29], ['web', 28]]);
+  });
+
   it('shows each runbook as core’s status has it, with its next backup and the repository’s size', async () => {
     const { locations } = await setup();
     const store = new MemoryStore();

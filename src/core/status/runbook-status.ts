@@ -140,7 +140,17 @@ export interface ReadStatusInput {
  * whole history: a PostgreSQL store may hold a million runs (issue 18).
  */
 export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]> {
-  const { store } = input;
+  const records = await readStatusRecords(input.store);
+  // The time is read after the store, so an age is never computed against a moment before its record was read.
+  return statusOfAll(input.runbooks, records, input.clock.now());
+}
+
+/**
+ * The records every runbook's status is computed from, read per runbook
+ * (bounded windows, whatever the size of the history): for callers that
+ * also want the records themselves (the console's last good backup).
+ */
+export async function readStatusRecords(store: Store): Promise<RunbookRecords> {
   const [latest, good, drills, alerts] = await Promise.all([
     store.listRuns({ kind: 'backup', perRunbook: 1 }),
     store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
@@ -148,12 +158,9 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
     newestWholeDrills(store, { perRunbook: DRILL_WINDOW }),
     store.listAlerts({ status: 'open' }),
   ]);
-  // The time is read after the store, so an age is never computed against a moment before its record was read.
-  const now = input.clock.now();
   // Per runbook the newest backup stays first (runbookStatus takes it as the last run); the good ones follow.
   const seen = new Set(latest.map((r) => r.id));
-  const runs = [...latest, ...good.filter((r) => !seen.has(r.id))];
-  return statusOfAll(input.runbooks, { runs, drills, alerts }, now);
+  return { runs: [...latest, ...good.filter((r) => !seen.has(r.id))], drills, alerts };
 }
 
 /** Pure: every runbook's status from records of all runbooks (each list newest first). */
