@@ -35,7 +35,7 @@ import { wholeDrills } from '../drill/drill-scope.js';
 import { deliveriesFor, severityRank, toldSinks } from '../notify/routing.js';
 import type { Runbook } from '../runbook/types.js';
 import type { AlertRecord, AlertTransition } from '../store/records.js';
-import type { Store } from '../store/store.js';
+import { defaultStoreLimits, type Store } from '../store/store.js';
 import type { Notifier } from './notifier.js';
 import type { AlertCondition, AlertRule, RuleContext } from './rule.js';
 import { builtinRules } from './rules/index.js';
@@ -83,9 +83,12 @@ export async function evaluateAlerts(input: EvaluateAlertsInput): Promise<AlertE
   const repeatMs = runbook.alerts.repeatMs ?? config?.alerts.repeatMs ?? DEFAULT_REPEAT_MS;
   const out: AlertEvaluation = { raised: [], updated: [], resolved: [], transitions: [], conditions: [], errors: [] };
 
+  // As much history as the JSON store keeps per runbook, whatever the store: the rules judge the
+  // recent past, and a team's PostgreSQL store (years of runs) must not be read whole per evaluation
+  // (serve's timer evaluates every runbook every minute).
   const [runs, drills, open] = await Promise.all([
-    store.listRuns({ runbook: runbook.name }),
-    store.listDrills({ runbook: runbook.name }),
+    store.listRuns({ runbook: runbook.name, limit: defaultStoreLimits.runsPerRunbook }),
+    store.listDrills({ runbook: runbook.name, limit: defaultStoreLimits.drillsPerRunbook }),
     store.listAlerts({ runbook: runbook.name, status: 'open' }),
   ]);
   // The rules judge the runbook's restores: a path drill (restore-drill --path) is one path's spot check, not a drill of the runbook (src/core/drill/drill-scope.ts).

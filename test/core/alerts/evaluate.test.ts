@@ -244,3 +244,28 @@ describe('evaluateAll', () => {
     expect(out.errors).toEqual([{ runbook: 'broken', source: 'store', message: 'state file unreadable' }]);
   });
 });
+
+describe('evaluateAlerts on a long history', () => {
+  it('reads at most what the JSON store keeps per runbook (200 runs, 100 drills), however much the store holds', async () => {
+    const store = new MemoryStore({ limits: { runsPerRunbook: 10_000 } });
+    for (let i = 0; i < 250; i++) await store.putRun(backupRun(Date.parse(NOW) - (i + 1) * HOUR));
+    const asked: Record<string, unknown>[] = [];
+    const watched = new Proxy(store, {
+      get(target, name) {
+        const value: unknown = Reflect.get(target, name, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (name === 'listRuns' || name === 'listDrills') asked.push({ ...(args[0] as object) });
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as Store;
+    const out = await evaluateAlerts({ runbook: testRunbook(), store: watched, clock: new FakeClock(NOW), notifier: recorder() });
+    expect(asked).toEqual([
+      { runbook: 'app-data', limit: 200 },
+      { runbook: 'app-data', limit: 100 },
+    ]);
+    // The newest backup is an hour old: nothing to raise.
+    expect(out.raised).toEqual([]);
+  });
+});
