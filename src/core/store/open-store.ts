@@ -90,11 +90,6 @@ export async function openConfiguredStore(options: OpenStoreOptions): Promise<St
   const pool = {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
-    // A connection the server drops while it is checked out of the pool (mid-transaction, or taken from
-    // the pool before its end was noticed) makes pg emit 'error' on the client, where pg-pool listens
-    // only while it is idle: unheard, that event would kill the process, and a running backup with it.
-    // The failure still reaches the query (or the next one), which is what is spooled.
-    onConnect: (client: { on(event: 'error', listener: () => void): unknown }) => void client.on('error', () => undefined),
   };
   // History is kept by age (store.keep), not by count: a team's store is not a file re-read per query.
   const attempt = (migrate: boolean) =>
@@ -141,11 +136,8 @@ export async function migrateConfiguredStore(options: StoreLocation): Promise<St
   if (setting.kind === 'json') return { kind: 'json', path: setting.path };
   const url = await storeUrl(setting, options.env);
   const where = describeUrl(url);
-  const [{ default: pg }, { migratePostgres }] = await Promise.all([import('pg'), import('./postgres/migrations.js')]);
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
-  // As for the store's pool: a connection dropped while checked out must fail the migration, not kill the process.
-  pool.on('error', () => undefined);
-  pool.on('connect', (client) => void client.on('error', () => undefined));
+  const [{ openPool }, { migratePostgres }] = await Promise.all([import('./postgres/pool.js'), import('./postgres/migrations.js')]);
+  const pool = await openPool({ connectionString: url, max: 1 });
   try {
     return { kind: 'postgres', where, ...(await migratePostgres(pool, where).catch(unreachable(url))) };
   } finally {

@@ -19,5 +19,5 @@ export async function openServeCoordination(location: StoreLocation, onMarkError
   const leaseMs = location.config?.store?.leaderLeaseMs ?? DEFAULT_LEADER_LEASE_MS;
   const { PostgresCoordination } = await import('./postgres/coordination.js');
   // A statement may take a third of the lease: a renewal that cannot answer in that time has failed.
-  return { coordination: PostgresCoordination.open(url, { queryTimeoutMs: Math.floor(leaseMs / 3), onMarkError }), leaseMs };
+  return { coordination: await PostgresCoordination.open(url, { queryTimeoutMs: Math.floor(leaseMs / 3), onMarkError }), leaseMs };
 }

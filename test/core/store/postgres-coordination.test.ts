@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 let databases = 0;
-async function migratedDatabase(): Promise<{ open(): PostgresCoordination; pool: pg.Pool }> {
+async function migratedDatabase(): Promise<{ open(): Promise<PostgresCoordination>; pool: pg.Pool }> {
   const name = `coord${++databases}`;
   cluster!.sql('postgres', `CREATE DATABASE ${name}`);
   const url = `postgres://${cluster!.user}@127.0.0.1:${cluster!.port}/${name}`;
@@ -42,8 +42,8 @@ async function migratedDatabase(): Promise<{ open(): PostgresCoordination; pool:
   await migratePostgres(pool);
   return {
     pool,
-    open() {
-      const c = PostgresCoordination.open(url, { queryTimeoutMs: 5_000, onMarkError: (e) => { throw e; } });
+    async open() {
+      const c = await PostgresCoordination.open(url, { queryTimeoutMs: 5_000, onMarkError: (e) => { throw e; } });
       opened.push(c);
       return c;
     },
@@ -56,8 +56,8 @@ describe('the serve leader lease in PostgreSQL', () => {
   it('one holder at a time; renewing keeps the term; a lapsed lease goes to the next with a new term', async (ctx) => {
     if (!availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', availability);
     const { open, pool } = await migratedDatabase();
-    const a = open();
-    const b = open();
+    const a = await open();
+    const b = await open();
     expect(await a.acquire('a', 60_000)).toEqual({ term: { holder: 'a', epoch: 1 } });
     expect(await a.acquire('a', 60_000)).toEqual({ term: { holder: 'a', epoch: 1 } });
     const refused = await b.acquire('b', 60_000);
@@ -80,8 +80,8 @@ describe('the serve leader lease in PostgreSQL', () => {
   it('a fire is marked by the term that holds the lease, once; a deposed term marks nothing; the next term sees every mark', async (ctx) => {
     if (!availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', availability);
     const { open, pool } = await migratedDatabase();
-    const a = open();
-    const b = open();
+    const a = await open();
+    const b = await open();
     const termA = (await a.acquire('a', 60_000)).term!;
     const stateA = await a.scheduleState(termA);
     expect(stateA.lastHandled('web', 'backup')).toBeUndefined();
@@ -108,7 +108,7 @@ describe('the serve leader lease in PostgreSQL', () => {
   it('two holders racing for a free lease: exactly one gets it', async (ctx) => {
     if (!availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', availability);
     const { open } = await migratedDatabase();
-    const holders = Array.from({ length: 6 }, (_, i) => ({ name: `h${i}`, c: open() }));
+    const holders = await Promise.all(Array.from({ length: 6 }, async (_, i) => ({ name: `h${i}`, c: await open() })));
     const answers = await Promise.all(holders.map((h) => h.c.acquire(h.name, 60_000)));
     expect(answers.filter((a) => a.term !== undefined)).toHaveLength(1);
   });

@@ -11,11 +11,12 @@
  * leader reads the schedule state only after its takeover committed, so it
  * sees every mark of the old term and runs none of those fires again.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { LeaderLease, LeaderTerm, LeaseAnswer } from '../../schedule/leadership.js';
 import { scheduleKinds, type ScheduleKind } from '../../schedule/job.js';
 import type { ScheduleState } from '../../schedule/state.js';
 import { describeUrl } from './migrations.js';
+import { openPool } from './pool.js';
 
 export const SERVE_LEADER_LEASE = 'serve-leader';
 
@@ -34,13 +35,9 @@ export class PostgresCoordination implements LeaderLease {
    * `queryTimeoutMs` bounds every statement: a store that hangs makes a
    * renewal fail (and the leader step down in time) instead of waiting forever.
    */
-  static open(url: string, options: { queryTimeoutMs: number; onMarkError(e: unknown): void }): PostgresCoordination {
-    const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: options.queryTimeoutMs, query_timeout: options.queryTimeoutMs, keepAlive: true });
-    // A connection the server drops, idle or checked out: pg emits 'error' on the client, and
-    // pg-pool listens only while it is idle. Unheard, that would kill serve; the failure still
-    // reaches the query, and the leader steps down in time if renewals keep failing.
-    pool.on('error', () => undefined);
-    pool.on('connect', (client) => void client.on('error', () => undefined));
+  static async open(url: string, options: { queryTimeoutMs: number; onMarkError(e: unknown): void }): Promise<PostgresCoordination> {
+    // A renewal that fails (a dropped connection, a timeout) makes the leader step down in time, never serve die.
+    const pool = await openPool({ connectionString: url, max: 2, connectionTimeoutMillis: options.queryTimeoutMs, query_timeout: options.queryTimeoutMs, keepAlive: true });
     return new PostgresCoordination(pool, url, options.onMarkError);
   }
 

@@ -30,6 +30,7 @@ import { emptyState } from '../state-file.js';
 import * as ops from '../state-ops.js';
 import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from '../store.js';
 import { assertSchemaCurrent, describeUrl, migratePostgres } from './migrations.js';
+import { openPool } from './pool.js';
 
 export interface PostgresStoreOptions {
   limits?: Partial<StoreLimits>;
@@ -56,10 +57,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     throw new LifeboatError('USAGE', `store keep must be a positive number of days, got ${String(keepDays)}`);
   }
   const where = describeUrl(url);
-  const { default: pg } = await import('pg');
-  const pool = new pg.Pool({ ...options.pool, connectionString: url });
-  // An idle connection the server drops (restart, failover) must not crash the process: the next query reconnects.
-  pool.on('error', () => undefined);
+  const pool = await openPool({ ...options.pool, connectionString: url });
   try {
     if (options.migrate) await migratePostgres(pool, where);
     await assertSchemaCurrent(pool, where);
