@@ -49,16 +49,18 @@ export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHo
     delivering.add(delivery);
     void delivery.finally(() => delivering.delete(delivery));
   };
+  /** A shared command by its argv, as this console's user; its errors become results. */
+  const invoke = async (argv: string[], emit: EventSink, signal: AbortSignal): Promise<CommandResult> => {
+    const [name, ...args] = argv;
+    const command = name ? registry.findCommand(name) : undefined;
+    if (!command) return { exitCode: ExitCode.usage, summary: `unknown command "${name ?? ''}"` };
+    return registry.invokeCommand({ command, argv: args, where: 'tui' }, build(emit, signal)).catch(errorResult);
+  };
   return {
     commandNames: registry.commands.map((c) => c.name).filter((n) => !hidden.has(n)),
     async run(argv, emit, signal) {
-      const [name, ...args] = argv;
-      const command = name ? registry.findCommand(name) : undefined;
-      if (!command) return { exitCode: ExitCode.usage, summary: `unknown command "${name ?? ''}"` };
       try {
-        return await registry.invokeCommand({ command, argv: args, where: 'tui' }, build(emit, signal));
-      } catch (e) {
-        return errorResult(e);
+        return await invoke(argv, emit, signal);
       } finally {
         deliverInBackground();
       }
@@ -68,12 +70,7 @@ export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHo
     now: () => quietCtx.clock.now(),
     browse: {
       // The browser's reads run unaudited commands (ls, find, diff, snapshots); its restores are audited like any.
-      run: async (argv, signal) => {
-        const [name, ...args] = argv;
-        const command = name ? registry.findCommand(name) : undefined;
-        if (!command) return { exitCode: ExitCode.usage, summary: `unknown command "${name ?? ''}"` };
-        return registry.invokeCommand({ command, argv: args, where: 'tui' }, build(() => undefined, signal)).catch(errorResult);
-      },
+      run: (argv, signal) => invoke(argv, () => undefined, signal),
       readHead: (runbook, snapshot, path, maxBytes, signal) => readHead(build(() => undefined, signal), { runbook, snapshot, path, maxBytes }),
     },
   };
