@@ -6,12 +6,11 @@
  * It also launches the hosts (hosts.ts): the console and `serve`, long-running
  * processes that are not commands but receive the command registry.
  */
-import { resolve } from 'node:path';
 import * as registry from '../../commands/index.js';
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
 import { deliverOutbox, outboxWarning } from '../../commands/support/deliver-outbox.js';
-import { clockFromEnv, currentUser, ExitCode, LifeboatError, loadConfig, openConfiguredStore, type ByteSink, type Store } from '../core/index.js';
+import { clockFromEnv, currentUser, ExitCode, LifeboatError, loadConfig, openConfiguredStore, resolvePlaces, type ByteSink, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
 import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
 import { outputWidth, renderCommandHelp, renderHostHelp, renderMainHelp, renderResult } from './render-text.js';
@@ -170,13 +169,13 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
     return errorResult(e);
   }
   let store: Store | undefined;
-  const home = resolve(env.LIFEBOAT_HOME ?? '.lifeboat');
+  const { home, runbooksDir } = resolvePlaces({ config, env, cwd: process.cwd() });
   const ctx: CommandContext = {
     actor: { face: 'cli', user: localUser() },
     env,
     cwd: process.cwd(),
     home,
-    runbooksDir: env.LIFEBOAT_RUNBOOKS ?? 'runbooks',
+    runbooksDir,
     clock,
     emit: progress.sink,
     signal: controller.signal,
@@ -260,7 +259,7 @@ async function openConsole(configPath: string | undefined): Promise<number> {
     process.stderr.write(`lifeboat: ${(e as Error).message}\n`);
     return ExitCode.usage;
   }
-  const home = resolve(env.LIFEBOAT_HOME ?? '.lifeboat');
+  const { home, runbooksDir } = resolvePlaces({ config, env, cwd: process.cwd() });
   let store: Promise<Store> | undefined;
   const user = localUser();
   return runTui(
@@ -270,7 +269,7 @@ async function openConsole(configPath: string | undefined): Promise<number> {
       env,
       cwd: process.cwd(),
       home,
-      runbooksDir: env.LIFEBOAT_RUNBOOKS ?? 'runbooks',
+      runbooksDir,
       clock: clockFromEnv(env),
       emit,
       signal,

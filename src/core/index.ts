@@ -16,6 +16,7 @@ export { clockFromEnv, systemClock, type Clock } from './clock.js';
 export type { EngineEvent, EventSink, ProgressCounters } from './events.js';
 export { formatAge, formatBytes, formatDuration, formatRate, formatTime } from './format.js';
 export { currentUser } from './process-info.js';
+export { closestName, didYouMean } from './did-you-mean.js';
 export type { RunContext } from './run-context.js';
 
 // Runbooks.
@@ -123,6 +124,7 @@ export type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult
 // lifeboat.yaml, the non-Slack sinks, building a process's sinks, and the dead man's switch (issue 17).
 export { checkConfigText, configCandidates, findConfig, loadConfig, SYSTEM_CONFIG_FILE, type ConfigCheck, type ConfigLocations } from './config/load.js';
 export { SINK_TYPES } from './config/schema.js';
+export { resolvePlaces, type PlaceInputs, type Places, type PlaceSource } from './config/places.js';
 export type { AlertRoute } from './runbook/types.js';
 export { buildSinks, LIFEBOAT_VERSION, type BuildSinksOptions, type BuiltSinks, type UnavailableSink } from './config/sinks.js';
 export { webhookSignature, webhookSink, type WebhookSinkOptions } from './notify/sinks/webhook.js';

@@ -165,7 +165,7 @@ export const SMTP_KEYS: readonly string[] = Object.keys(shapes.email.shape.smtp.
 export const REF_KEYS: readonly string[] = ['env', 'file'];
 export const ROUTE_KEYS: readonly string[] = ['sink', 'severity'];
 export const ALERTS_KEYS: readonly string[] = ['repeat', 'notify'];
-export const TOP_KEYS: readonly string[] = ['notify', 'alerts', 'store'];
+export const TOP_KEYS: readonly string[] = ['home', 'runbooks', 'notify', 'alerts', 'store'];
 export const STORE_KEYS: readonly string[] = ['url', 'keep'];
 /** Fields that hold secret references. */
 export const SECRET_FIELDS: ReadonlySet<string> = new Set(['token', 'secret', 'routingKey', 'password']);
@@ -303,9 +303,34 @@ const storeSchema = (baseDir: string) =>
       .optional(),
   });
 
+/**
+ * `home:` and `runbooks:` — a folder, absolute or relative to lifeboat.yaml's
+ * own folder (not the working folder: the file must mean the same wherever
+ * Lifeboat is started from). Variables and `~` are refused rather than left
+ * for a shell that never sees them.
+ */
+const folder = (what: string, baseDir: string) =>
+  z
+    .string()
+    .superRefine((value, ctx) => {
+      const problem = folderProblem(value);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `${problem} (expected the ${what}: an absolute path or one relative to lifeboat.yaml)`, input: value });
+    })
+    .transform((value) => path.resolve(baseDir, value));
+
+function folderProblem(value: string): string | undefined {
+  if (value.trim() === '') return 'Empty path';
+  if (value.includes('\0')) return 'Path contains a NUL byte';
+  if (value === '~' || value.startsWith('~/')) return '"~" is not expanded';
+  if (/\$\{[^}]*\}|\$[A-Za-z_]/.test(value)) return `Variables are not expanded: ${JSON.stringify(value)}`;
+  return undefined;
+}
+
 export function configSchema(baseDir: string) {
   return z
     .strictObject({
+      home: folder('state folder', baseDir).optional(),
+      runbooks: folder('runbooks folder', baseDir).optional(),
       notify: z
         .record(z.string(), sinkSchema(baseDir))
         .superRefine((sinks, ctx) => {
@@ -340,6 +365,8 @@ export function configSchema(baseDir: string) {
     }, whenMapping)
     .transform(
       (c): Omit<LifeboatConfig, 'file'> => ({
+        ...(c.home !== undefined ? { home: c.home } : {}),
+        ...(c.runbooks !== undefined ? { runbooks: c.runbooks } : {}),
         notify: Object.fromEntries(Object.entries(c.notify).map(([name, raw]) => [name, toSinkConfig(raw)])),
         alerts: { repeatMs: c.alerts.repeat ?? DEFAULT_REPEAT_MS, notify: c.alerts.notify },
         ...(c.store ? { store: { url: c.store.url, keepMs: c.store.keep ?? DEFAULT_STORE_KEEP_MS, leaderLeaseMs: c.store.leaderLease ?? DEFAULT_LEADER_LEASE_MS } } : {}),

@@ -1,6 +1,6 @@
 /**
  * lifeboat.yaml, as the engine sees it after validation: what is not per
- * runbook: sinks, alert routing, and the state store.
+ * runbook: where state and runbooks live, sinks, alert routing, and the state store.
  * The loader (./load.ts) finds it (--config, LIFEBOAT_CONFIG, ./lifeboat.yaml,
  * /etc/lifeboat/lifeboat.yaml) and checks it like a runbook.
  */
@@ -21,6 +21,13 @@ export type SinkConfig =
 export interface LifeboatConfig {
   /** The file it was read from; undefined when none was found (every default). */
   file?: string;
+  /**
+   * The state folder (`home:`), absolute: resolved against lifeboat.yaml's
+   * folder. LIFEBOAT_HOME overrides it; neither: ./.lifeboat (./places.ts).
+   */
+  home?: string;
+  /** The runbooks folder (`runbooks:`), absolute, likewise; LIFEBOAT_RUNBOOKS overrides it; neither: ./runbooks. */
+  runbooks?: string;
   /** Sinks by name. */
   notify: Readonly<Record<string, SinkConfig>>;
   alerts: {
