@@ -35,7 +35,7 @@ describe('home: and runbooks: in lifeboat.yaml', () => {
     expect(issues('home: $STATE/lifeboat\n')).toEqual([
       'lifeboat.yaml:1:7: home: Variables are not expanded: "$STATE/lifeboat" (expected the state folder: an absolute path or one relative to lifeboat.yaml)',
     ]);
-    expect(issues('hmoe: /var/lib/lifeboat\n')).toEqual(['lifeboat.yaml:1:1: hmoe: Unknown field (did you mean "home"?)']);
+    expect(issues('hom: /var/lib/lifeboat\n')).toEqual(['lifeboat.yaml:1:1: hom: Unknown field (did you mean "home"?)']);
   });
 
   it('is overridden by LIFEBOAT_HOME and LIFEBOAT_RUNBOOKS, and falls back to ./.lifeboat and ./runbooks', () => {
