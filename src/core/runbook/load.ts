@@ -5,6 +5,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { closestName } from '../did-you-mean.js';
 import { LifeboatError } from '../errors.js';
 import { formatIssue, fromZodIssue, issueAt, UNWRITTEN, type RunbookIssue } from './issues.js';
 import { resolveRunbook } from './resolve.js';
@@ -193,7 +194,9 @@ export async function loadRunbook(ref: string, opts: RunbookLocations): Promise<
     if (match === undefined) {
       const available = [...new Set(files.map((f) => f.name))];
       const list = available.length > 0 ? `available: ${available.join(', ')}` : 'there are none';
-      throw new LifeboatError('RUNBOOK_NOT_FOUND', `No runbook named "${ref}" in ${displayName(dir, opts.cwd)} (${list})`, {
+      const near = closestName(ref, available);
+      const hint = near === undefined ? '' : `; did you mean "${near}"?`;
+      throw new LifeboatError('RUNBOOK_NOT_FOUND', `No runbook named "${ref}" in ${displayName(dir, opts.cwd)} (${list})${hint}`, {
         details: { name: ref, runbooksDir: dir, available },
       });
     }
