@@ -8,8 +8,10 @@
  * Order is what keeps the remote repository correct at every moment: data
  * packs upload in parallel, but an index waits for every pack staged before
  * it, and a snapshot for every index before it (a barrier per metadata object).
- * Staging is bounded: `save` waits while more than `maxStagedBytes` are staged
- * and the remote is reachable.
+ * Staging is bounded (transfer.stagingLimit, see staging-limit.ts): `save`
+ * waits, while the remote is reachable, until the object fits under
+ * `maxStagedBytes` beside what is staged. An object bigger than the bound is
+ * staged alone once staging is empty, so no pack is ever too big to go through.
  */
 import { commandHint } from '../command-hint.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
@@ -21,6 +23,7 @@ export interface StagingOptions {
   runbook?: string;
   /** Uploads in flight at once (transfer.concurrency). */
   concurrency?: number;
+  /** Staged bytes (written or being written) that `save` waits below; 1 GiB when absent. */
   maxStagedBytes?: number;
   /** Storage class for data uploads (the cold tier's class). */
   storageClass?: string;
@@ -42,12 +45,14 @@ const kindOrder: FileKind[] = ['data', 'keys', 'config', 'index', 'snapshots'];
 export class StagingBackend implements Backend {
   private readonly queue: Item[] = [];
   private readonly inFlight = new Set<Promise<void>>();
+  /** Bytes in staging: queued, uploading, and reserved by saves still writing. */
   private stagedBytes = 0;
+  private peakStagedBytes = 0;
   private down?: unknown;
   private stopped = false;
   private waiters: (() => void)[] = [];
   private readonly concurrency: number;
-  private readonly maxStagedBytes: number;
+  readonly maxStagedBytes: number;
   uploadedObjects = 0;
   uploadedBytes = 0;
 
@@ -90,19 +95,51 @@ export class StagingBackend implements Backend {
     return { objects: this.queue.length + this.inFlight.size, bytes: this.stagedBytes };
   }
 
-  async save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
-    if (handle.kind === 'locks') return this.remote.save(handle, data);
-    while (this.stagedBytes > this.maxStagedBytes && this.down === undefined) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-    await this.staging.save(handle, data);
-    this.enqueue(handle, data.length, options?.metadataPack === true);
+  /** The most bytes staging held at once since this backend was built (leftovers adopted included). */
+  get stagedPeak(): number {
+    return this.peakStagedBytes;
   }
 
-  private enqueue(handle: Handle, size: number, metadataPack = false): void {
-    this.stagedBytes += size;
-    this.queue.push({ handle, size, barrier: handle.kind !== 'data', ...(metadataPack ? { metadataPack } : {}) });
+  async save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
+    if (handle.kind === 'locks') return this.remote.save(handle, data);
+    // While uploads make progress, wait for room; once the remote is down (or the
+    // transfer was cancelled) nothing would make room, and staging is where the data is safe.
+    while (this.stagedBytes > 0 && this.stagedBytes + data.length > this.maxStagedBytes && this.down === undefined && !this.stopped) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    // Reserved before the write, so saves running side by side cannot all pass the check above at once.
+    this.addStaged(data.length);
+    try {
+      await this.staging.save(handle, data);
+    } catch (e) {
+      this.releaseStaged(data.length);
+      throw e;
+    }
+    this.queue.push({ handle, size: data.length, barrier: handle.kind !== 'data', ...(options?.metadataPack === true ? { metadataPack: true } : {}) });
     this.pump();
+  }
+
+  private enqueue(handle: Handle, size: number): void {
+    this.addStaged(size);
+    this.queue.push({ handle, size, barrier: handle.kind !== 'data' });
+    this.pump();
+  }
+
+  private addStaged(bytes: number): void {
+    this.stagedBytes += bytes;
+    if (this.stagedBytes > this.peakStagedBytes) this.peakStagedBytes = this.stagedBytes;
+  }
+
+  /** Bytes left staging (uploaded, vanished, or never written): saves waiting for room look again. */
+  private releaseStaged(bytes: number): void {
+    this.stagedBytes -= bytes;
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
   }
 
   private pump(): void {
@@ -126,7 +163,7 @@ export class StagingBackend implements Backend {
       data = await this.staging.load(item.handle);
     } catch (e) {
       if (!isLifeboatError(e, 'BACKEND_NOT_FOUND')) throw e;
-      this.stagedBytes -= item.size; // removed from staging meanwhile (prune): nothing to upload
+      this.releaseStaged(item.size); // removed from staging meanwhile (prune): nothing to upload
       return;
     }
     try {
@@ -136,7 +173,7 @@ export class StagingBackend implements Backend {
         throw new LifeboatError('BACKEND_IO', `${this.remote.location}: ${item.handle.kind}/${item.handle.name} has ${info.size} bytes after upload, ${data.length} were sent`, { retryable: true });
       }
       await this.staging.remove(item.handle);
-      this.stagedBytes -= item.size;
+      this.releaseStaged(item.size);
       this.uploadedObjects++;
       this.uploadedBytes += item.size;
       this.options.onUploaded?.(item.handle, item.size);
@@ -144,10 +181,8 @@ export class StagingBackend implements Backend {
       // Past the retry wrapper's budget: stop uploading, keep everything staged.
       this.down ??= e;
       this.queue.unshift(item);
-    } finally {
-      const waiters = this.waiters;
-      this.waiters = [];
-      for (const w of waiters) w();
+      // Saves waiting for room stop waiting now that the remote is down.
+      this.wakeWaiters();
     }
   }
 
@@ -158,6 +193,7 @@ export class StagingBackend implements Backend {
         // Stop starting uploads and do not wait for those under way: a half-sent object is
         // never visible, and its staged copy is only removed once the store confirmed it.
         this.stopped = true;
+        this.wakeWaiters();
         throw new LifeboatError('CANCELLED', `transfer cancelled; ${this.pending.objects} object(s) stay in staging at ${this.staging.location} for the next run or ${commandHint('resume', this.options.runbook)}`);
       }
       this.pump();

@@ -269,6 +269,9 @@ async function transferStage(opened: OpenedRepository, recorder: RunRecorder, le
     uploadedBytes: staging.uploadedBytes,
     pendingObjects: staging.pending.objects,
     pendingBytes: staging.pending.bytes,
+    // The bound and the most staging held under it (transfer.stagingLimit), for sizing the staging disk.
+    stagingLimitBytes: staging.maxStagedBytes,
+    stagedPeakBytes: staging.stagedPeak,
     leftoversAdopted: leftovers,
     retries: stats?.retries ?? 0,
     retriesSave: stats?.byOperation.save ?? 0,

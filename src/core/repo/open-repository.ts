@@ -25,6 +25,7 @@ import type { RepositoryLocation, Runbook } from '../runbook/types.js';
 import { resolveSecret } from '../runbook/secrets.js';
 import type { ScryptParams } from './crypto.js';
 import { Repository, type InitOptions } from './repository.js';
+import { stagingLimitBytes } from './staging-limit.js';
 
 export type Tier = 'hot' | 'cold';
 
@@ -93,9 +94,11 @@ export async function openRepositoryStack(runbook: Runbook, access: RepositoryAc
   });
   const key = createHash('sha256').update(location.url).digest('hex').slice(0, 16);
   const cache = new MetadataCache(retry, new LocalBackend(join(access.home, 'cache', key)));
-  const staging = new StagingBackend(cache, new LocalBackend(join(access.home, 'staging', `${runbook.name}-${tier}-${key}`)), {
+  const stagingFolder = join(access.home, 'staging', `${runbook.name}-${tier}-${key}`);
+  const staging = new StagingBackend(cache, new LocalBackend(stagingFolder), {
     runbook: runbook.name,
     concurrency: runbook.transfer.concurrency,
+    maxStagedBytes: await stagingLimitBytes(runbook.transfer.stagingLimit, stagingFolder),
     storageClass: location.storageClass,
   });
   return { backend: staging, staging, retry };

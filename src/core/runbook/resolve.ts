@@ -98,7 +98,7 @@ export function resolveRunbook(parsed: ParsedRunbook, ctx: ResolveContext): Runb
       anomaly: { ...parsed.alerts.anomaly },
     }),
     access: { backup: [...parsed.access.backup], drill: [...parsed.access.drill] },
-    transfer: withoutUndefined({ concurrency: parsed.transfer.concurrency, bandwidthBytesPerSec: parsed.transfer.bandwidth }),
+    transfer: withoutUndefined({ concurrency: parsed.transfer.concurrency, bandwidthBytesPerSec: parsed.transfer.bandwidth, stagingLimit: parsed.transfer.stagingLimit }),
   });
   return deepFreeze(runbook);
 }

@@ -12,7 +12,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { passesToChildren } from '../child/child-env.js';
-import type { RetrievalTier, StorageClass } from './types.js';
+import type { RetrievalTier, StagingLimit, StorageClass } from './types.js';
 import { alertRoutes, repeatInterval } from '../config/schema.js';
 import { checkPathText, parseRepositoryUrl } from './location.js';
 import {
@@ -21,6 +21,8 @@ import {
   parseBandwidth,
   parseDuration,
   parsePercentage,
+  parseSize,
+  SIZE_EXAMPLES,
 } from './units.js';
 
 /** What the reference and the error messages know about a field. */
@@ -80,6 +82,19 @@ const percentage = () => unitValue(parsePercentage);
 const bandwidth = () =>
   unitValue(parseBandwidth, (bytes, text) =>
     bytes > 0 ? undefined : `Bandwidth must be more than zero: "${text}" (expected ${BANDWIDTH_EXAMPLES})`,
+  );
+
+/** transfer.stagingLimit: a size (`2GiB`) or a share of the staging file system's free space (`25%`). */
+function parseStagingLimit(text: string): StagingLimit {
+  if (text.endsWith('%')) return { fractionOfFree: parsePercentage(text) };
+  return { bytes: parseSize(text) };
+}
+
+const stagingLimit = () =>
+  unitValue(parseStagingLimit, (limit, text) =>
+    ('bytes' in limit ? limit.bytes : limit.fractionOfFree) > 0
+      ? undefined
+      : `Staging limit must be more than zero: "${text}" (expected a size, ${SIZE_EXAMPLES}, or a share of the free space, e.g. 25%)`,
   );
 
 const text = () => z.string().min(1, { error: 'Empty text (expected some text)' });
@@ -927,9 +942,15 @@ export const runbookSchema = z
             example: '50MiB/s',
             valueType: 'bandwidth',
           }),
+          stagingLimit: doc(stagingLimit().optional(), {
+            description:
+              'Most bytes a backup to a remote repository keeps in its local staging folder (objects written there, not yet confirmed uploaded); at the limit, snapshotting waits for uploads, so a backup bigger than the staging disk still fits. A size, or a share of the space free on the staging file system when the run starts. Default: 25% of that free space, at most 1GiB. A pack bigger than the limit is staged alone; a limit under a few packs (16MiB each by default) leaves uploads fewer packs to send side by side.',
+            example: '2GiB',
+            valueType: 'size or percentage',
+          }),
         })
         .prefault({}),
-      { description: 'How uploads to the repository behave.', example: '{ concurrency: 4, bandwidth: 50MiB/s }' },
+      { description: 'How uploads to the repository behave.', example: '{ concurrency: 4, bandwidth: 50MiB/s, stagingLimit: 2GiB }' },
     ),
   })
   .superRefine((r: TopDraft, ctx) => {

@@ -140,5 +140,8 @@ export interface Runbook {
     };
   };
   access: { backup: readonly string[]; drill: readonly string[] };
-  transfer: { concurrency: number; bandwidthBytesPerSec?: number };
+  transfer: { concurrency: number; bandwidthBytesPerSec?: number; stagingLimit?: StagingLimit };
 }
+
+/** transfer.stagingLimit: a size, or a fraction (0..1] of the staging file system's free space at the run's start. */
+export type StagingLimit = { bytes: number } | { fractionOfFree: number };
