@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'SECRET_REFUSED'
   | 'STORE_CORRUPT'
   | 'STORE_LOCKED'
+  /** The state file (or its folder) could not be read or written: full, a folder in its place, no permission. */
+  | 'STORE_IO'
   | 'BACKEND_NOT_FOUND'
   | 'BACKEND_PERMISSION'
   | 'BACKEND_UNAVAILABLE'

@@ -22,7 +22,7 @@ export async function readTextIfExists(path: string): Promise<string | undefined
 }
 
 export async function replaceFileDurably(path: string, text: string, mode = 0o600): Promise<void> {
-  const temp = `${path}${tempMarker}${process.pid}`;
+  const temp = tempPathOf(path);
   try {
     const handle = await open(temp, 'w', mode);
     try {
@@ -39,11 +39,20 @@ export async function replaceFileDurably(path: string, text: string, mode = 0o60
   await syncFolder(dirname(path));
 }
 
-/** Only call while holding the lock that every writer of `path` takes. */
+/**
+ * Only call while holding the lock that every writer of `path` takes. This
+ * process's own temp name is left: its next write truncates it anyway.
+ */
 export async function removeStaleTempFiles(path: string): Promise<void> {
   const prefix = `${basename(path)}${tempMarker}`;
+  const own = tempPathOf(path);
   const names = await readdir(dirname(path));
-  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(dirname(path), n), { force: true })));
+  await Promise.all(names.filter((n) => n.startsWith(prefix) && join(dirname(path), n) !== own).map((n) => rm(join(dirname(path), n), { force: true })));
+}
+
+/** The temp file this process writes `path`'s next version to. */
+export function tempPathOf(path: string): string {
+  return `${path}${tempMarker}${process.pid}`;
 }
 
 /** The rename is durable only once the folder entry is; some platforms cannot open a folder for fsync. */

@@ -9,13 +9,14 @@
  * so a reader sees a whole version, and at a few hundred KiB a read is cheap.
  */
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Low, type Adapter } from 'lowdb';
 import { LifeboatError } from '../errors.js';
-import { readTextIfExists, removeStaleTempFiles, replaceFileDurably } from './durable-file.js';
+import { isErrno, readTextIfExists, removeStaleTempFiles, replaceFileDurably } from './durable-file.js';
 import { defaultLockSettings, withFileLock, type LockSettings } from './file-lock.js';
 import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 import { emptyState, formatState, parseState, type StateFile } from './state-file.js';
+import { stateIoError } from './state-io-error.js';
 import * as ops from './state-ops.js';
 import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
 
@@ -39,22 +40,20 @@ export function stateFilePath(home: string, fileName = defaultStateFileName): st
 }
 
 /**
- * Opens (creating if needed) the store in `home`. A damaged file fails the open
- * with STORE_CORRUPT and is left byte for byte as it was; see recoverCorruptStore.
+ * Opens the store in `home` without creating anything: a missing folder or file
+ * reads as an empty history, and the first write creates both. So a read-only
+ * command run from the wrong folder (`status`, `history`) leaves no `.lifeboat`
+ * behind, and can say where it looked (src/core/status/state-presence.ts).
+ * A damaged file fails the open with STORE_CORRUPT and is left byte for byte
+ * as it was; see recoverCorruptStore.
  */
 export async function openJsonStore(home: string, options: JsonStoreOptions = {}): Promise<JsonStore> {
   const limits = ops.resolveLimits(options.limits);
   const lock = { ...defaultLockSettings, ...options.lock };
   const path = stateFilePath(home, options.fileName);
-  // The audit log says who did what; keep it to the operator's account.
-  await mkdir(resolve(home), { recursive: true, mode: 0o700 });
   const file = new DurableStateFile(path);
-  // Checked before locking so a damaged file is reported even while the lock is busy.
+  // Read without the lock, so a damaged file is reported even while the lock is busy.
   await file.readFresh();
-  await withFileLock(path, lock, async () => {
-    if ((await file.readFresh()) === null) await file.write(emptyState());
-    await removeStaleTempFiles(path);
-  });
   return new LowJsonStore(path, file, limits, lock);
 }
 
@@ -72,7 +71,7 @@ class DurableStateFile implements Adapter<StateFile> {
   constructor(readonly path: string) {}
 
   async read(): Promise<StateFile | null> {
-    const text = await readTextIfExists(this.path);
+    const text = await this.#readText();
     if (text === undefined) return null;
     if (this.#written?.text === text) return this.#written.state;
     this.#written = undefined;
@@ -80,7 +79,7 @@ class DurableStateFile implements Adapter<StateFile> {
   }
 
   async readFresh(): Promise<StateFile | null> {
-    const text = await readTextIfExists(this.path);
+    const text = await this.#readText();
     return text === undefined ? null : parseState(text, this.path);
   }
 
@@ -89,6 +88,16 @@ class DurableStateFile implements Adapter<StateFile> {
     const text = formatState(data);
     await replaceFileDurably(this.path, text);
     this.#written = { text, state: data };
+  }
+
+  /** Missing (the file, or the folder: nothing written yet) reads as undefined. */
+  async #readText(): Promise<string | undefined> {
+    try {
+      return await readTextIfExists(this.path);
+    } catch (e) {
+      if (isErrno(e, 'ENOTDIR')) return undefined; // a path below a file holds nothing either; the write says why it cannot
+      throw stateIoError(e, this.path, 'read');
+    }
   }
 
   /** After a failed write the kept state may hold a change the file does not. */
@@ -103,6 +112,10 @@ class LowJsonStore implements JsonStore {
   readonly #lock: LockSettings;
   /** Writes from this process go one at a time, so they queue here rather than poll the lock. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Whether this store made sure of its folder: once, at its first write. */
+  #prepared = false;
+  /** Temp files a killed writer left are swept under the lock of this store's first write. */
+  #swept = false;
   /** The read of the file in flight, and how many queries wait on it. */
   #reading: { state: Promise<StateFile | null>; users: number } | undefined;
   #closed = false;
@@ -120,7 +133,7 @@ class LowJsonStore implements JsonStore {
 
   putRun(run: RunRecord): Promise<void> {
     const record = plainCopy(run);
-    return this.#update((s) => ops.putRun(s, record, this.limits));
+    return this.#update((s) => ops.putRun(s, record, this.limits), recordingRun(record));
   }
   getRun(id: string): Promise<RunRecord | undefined> {
     return this.#query((s) => ops.getRun(s, id));
@@ -131,7 +144,7 @@ class LowJsonStore implements JsonStore {
 
   putDrill(drill: DrillRecord): Promise<void> {
     const record = plainCopy(drill);
-    return this.#update((s) => ops.putDrill(s, record, this.limits));
+    return this.#update((s) => ops.putDrill(s, record, this.limits), `record the drill ${record.id} of ${record.runbook} (${record.verdict})`);
   }
   listDrills(options?: DrillListOptions): Promise<DrillRecord[]> {
     return this.#query((s) => ops.listDrills(s, options));
@@ -176,18 +189,26 @@ class LowJsonStore implements JsonStore {
     await this.#queue;
   }
 
-  async #update(mutate: (state: StateFile) => void): Promise<void> {
-    await this.#change(mutate, () => true);
+  async #update(mutate: (state: StateFile) => void, purpose?: string): Promise<void> {
+    await this.#change(mutate, () => true, purpose);
   }
 
-  /** Read-modify-write under the lock; the file is written only when `changed` says the mutation changed something. */
-  async #change<T>(mutate: (state: StateFile) => T, changed: (value: T) => boolean): Promise<T> {
+  /**
+   * Read-modify-write under the lock; the file is written only when `changed` says the mutation changed something.
+   * `purpose` says in a failure's message what was not saved ("record the backup run … of app-data").
+   */
+  async #change<T>(mutate: (state: StateFile) => T, changed: (value: T) => boolean, purpose?: string): Promise<T> {
     this.#assertOpen();
-    const write = this.#queue.then(() =>
-      withFileLock(this.path, this.#lock, async () => {
+    const write = this.#queue.then(async () => {
+      await this.#prepare(purpose);
+      return withFileLock(this.path, this.#lock, async () => {
         // If the file was deleted under us, start from empty rather than resurrect our last view of it.
         this.#db.data = emptyState();
         try {
+          if (!this.#swept) {
+            await removeStaleTempFiles(this.path);
+            this.#swept = true;
+          }
           await this.#db.read();
           const value = mutate(this.#db.data);
           if (changed(value)) await this.#db.write();
@@ -197,10 +218,24 @@ class LowJsonStore implements JsonStore {
           this.#file.forget();
           throw e;
         }
-      }),
-    );
+      }).catch((e: unknown) => {
+        throw stateIoError(e, this.path, 'write', purpose);
+      });
+    });
     this.#queue = write.catch(() => undefined);
     return write;
+  }
+
+  /** The first write creates the folder; readers never do. */
+  async #prepare(purpose: string | undefined): Promise<void> {
+    if (this.#prepared) return;
+    try {
+      // The audit log says who did what; keep it to the operator's account.
+      await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw stateIoError(e, this.path, 'write', purpose);
+    }
+    this.#prepared = true;
   }
 
   async #query<T>(query: (state: StateFile) => T): Promise<T> {
@@ -217,6 +252,12 @@ class LowJsonStore implements JsonStore {
   #assertOpen(): void {
     if (this.#closed) throw new LifeboatError('INTERNAL', `The state store ${this.path} is closed`);
   }
+}
+
+/** What a failed write of this run did not save: which run, and how it had ended (a failure's reason would otherwise be lost with it). */
+function recordingRun(run: RunRecord): string {
+  const ending = run.status === 'running' ? 'starting' : run.error ? `${run.status}: ${run.error.message}` : run.status;
+  return `record the ${run.kind} run ${run.id} of ${run.runbook} (${ending})`;
 }
 
 /**

@@ -31,6 +31,8 @@ export interface RecoveryOptions {
 export async function recoverCorruptStore(home: string, options: RecoveryOptions = {}): Promise<RecoveryResult> {
   const path = stateFilePath(home, options.fileName);
   const clock = options.clock ?? systemClock;
+  // Nothing there (not even the folder, which the lock would need): nothing to move, and nothing is created.
+  if ((await readTextIfExists(path)) === undefined) return { status: 'missing', path };
   // Under the store's lock, so no writer is between its read and its rename while we look.
   return withFileLock(path, { ...defaultLockSettings, ...options.lock }, async () => {
     const text = await readTextIfExists(path);

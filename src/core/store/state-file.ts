@@ -38,10 +38,10 @@ export function corruptStoreError(path: string, problem: StateProblem, what: str
   }
   return new LifeboatError(
     'STORE_CORRUPT',
-    `State file ${path} is damaged: ${what}. Lifeboat left it untouched. ` +
-      `To recover, move it aside: recoverCorruptStore() renames it to ${path}.corrupt-<timestamp> ` +
-      `(by hand: mv '${path}' '${path}.corrupt-$(date +%s)'); the next start begins with an empty history. ` +
-      `Or put back a good copy of the file.`,
+    `State file ${path} is damaged: ${what}. Lifeboat left it untouched and will not read or write it. ` +
+      `To start over, move it aside: mv '${path}' '${path}.corrupt-$(date +%s)' ` +
+      `(the next command begins an empty history beside it; what the old file still holds stays readable with jq). ` +
+      `Or put back a good copy of the file (a backup of ${path}).`,
     { details: { path, reason: problem, recovery: 'move-aside' } },
   );
 }

@@ -1,8 +1,9 @@
-import { mkdir, readdir, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../../src/core/clock.js';
 import { isLifeboatError, type LifeboatError } from '../../../src/core/errors.js';
+import { tempPathOf } from '../../../src/core/store/durable-file.js';
 import { withFileLock } from '../../../src/core/store/file-lock.js';
 import { openJsonStore, stateFilePath } from '../../../src/core/store/json-store.js';
 import { recoverCorruptStore } from '../../../src/core/store/recover-corrupt-store.js';
@@ -25,10 +26,25 @@ async function failure(promise: Promise<unknown>): Promise<LifeboatError> {
 }
 
 describe('JsonStore file', () => {
-  it('creates the state folder (0700) and a version-1 file (0600)', async () => {
+  it('opens and reads without creating anything: no folder reads as an empty history', async () => {
+    const home = await newHome();
+    const store = await openJsonStore(home);
+    expect(await store.listRuns()).toEqual([]);
+    expect(await store.listAudit()).toEqual([]);
+    expect(await store.claimDeliveries({ owner: 'p1', sinks: ['slack'], now: new Date(), leaseMs: 1000, limit: 5 })).toEqual([]);
+    await store.close();
+    await expect(stat(dirname(home))).resolves.toBeDefined();
+    await expect(stat(home)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await recoverCorruptStore(home)).toEqual({ status: 'missing', path: stateFilePath(home) });
+    await expect(stat(home)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('the first write creates the state folder (0700) and a version-1 file (0600)', async () => {
     const home = await newHome();
     const store = await openJsonStore(home);
     expect(store.path).toBe(join(home, 'state.json'));
+    await store.appendAudit(audit('e1'));
+    await store.listAudit();
     expect((await stat(home)).mode & 0o777).toBe(0o700);
     expect((await stat(store.path)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(store.path, 'utf8'))).toEqual({
@@ -37,7 +53,7 @@ describe('JsonStore file', () => {
       runs: [],
       drills: [],
       alerts: [],
-      audit: [],
+      audit: [audit('e1')],
       deliveries: [],
     });
     await store.close();
@@ -115,11 +131,15 @@ describe('JsonStore file', () => {
     await store.close();
   });
 
-  it('sweeps temp files left by a writer that died mid-write', async () => {
+  it('sweeps temp files left by a writer that died mid-write, at its first write', async () => {
     const home = await newHome();
-    await (await openJsonStore(home)).close();
+    const first = await openJsonStore(home);
+    await first.putRun(run('r1'));
+    await first.close();
     await writeFile(join(home, 'state.json.tmp-99999'), '{"half":');
     const store = await openJsonStore(home);
+    expect(await readdir(home)).toEqual(['state.json', 'state.json.tmp-99999']);
+    await store.putRun(run('r2'));
     expect(await readdir(home)).toEqual(['state.json']);
     await store.close();
   });
@@ -146,7 +166,9 @@ describe('JsonStore damaged file', () => {
     expect(e.code).toBe('STORE_CORRUPT');
     expect(e.message).toContain(path);
     expect(e.message).toMatch(/move it aside/);
-    expect(e.message).toContain('recoverCorruptStore');
+    // What to do, as a command an operator can paste; no internal function names.
+    expect(e.message).toContain(`mv '${path}' '${path}.corrupt-$(date +%s)'`);
+    expect(e.message).not.toMatch(/recoverCorruptStore|\(\)/);
     expect(e.details).toMatchObject({ path, recovery: 'move-aside' });
     expect(await readFile(path, 'utf8')).toBe(text);
     expect(await readdir(home)).toEqual(['state.json']);
@@ -223,6 +245,8 @@ describe('recoverCorruptStore', () => {
 describe('JsonStore lock', () => {
   it('reports STORE_LOCKED with the file when another holder keeps the lock, and works once it is released', async () => {
     const home = await newHome();
+    // A state folder that already exists: the lock lives beside the file.
+    await mkdir(home, { recursive: true });
     const store = await openJsonStore(home, { lock: { timeoutMs: 200 } });
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -249,6 +273,7 @@ describe('JsonStore lock', () => {
 
   it('takes over a stale lock left by a process that died holding it', async () => {
     const home = await newHome();
+    await mkdir(home, { recursive: true });
     const store = await openJsonStore(home, { lock: { timeoutMs: 2_000, staleMs: 2_000 } });
     const lockDir = `${store.path}.lock`;
     await mkdir(lockDir);
@@ -259,5 +284,44 @@ describe('JsonStore lock', () => {
     expect(ids(await store.listRuns())).toEqual(['r1']);
     await store.close();
     expect(await readdir(home)).toEqual(['state.json']);
+  });
+});
+
+describe('JsonStore when the file cannot be read or written', () => {
+  it('state.json is a folder: open fails with STORE_IO naming the path and what to do', async () => {
+    const home = await newHome();
+    const path = stateFilePath(home);
+    await mkdir(path, { recursive: true });
+    const e = await failure(openJsonStore(home));
+    expect(e.code).toBe('STORE_IO');
+    expect(e.message).toBe(
+      `Could not read the state file ${path}: ${path} is a folder, not a file. Lifeboat keeps its history in that one file: ` +
+        `move the folder away (mv '${path}' '${path}.folder'), or point the state folder elsewhere (LIFEBOAT_HOME, or home in lifeboat.yaml).`,
+    );
+    expect(e.details).toMatchObject({ path, errno: 'EISDIR', access: 'read' });
+  });
+
+  it('a full disk (a real ENOSPC from /dev/full): the write names the file, the run it did not record and its failure, and the file keeps what it held', async () => {
+    const home = await newHome();
+    const store = await openJsonStore(home);
+    await store.putRun(run('r1'));
+    const before = await readFile(store.path, 'utf8');
+    // The store writes its next version to this temp file; pointed at /dev/full, that write fails with ENOSPC.
+    await symlink('/dev/full', tempPathOf(store.path));
+    const failed = run('r2', { status: 'failed', error: { code: 'SOURCE_FAILED', message: 'pg_dump exited with 1' } });
+    const e = await failure(store.putRun(failed));
+    expect(e.code).toBe('STORE_IO');
+    expect(e.retryable).toBe(true);
+    expect(e.message).toBe(
+      `Could not write the state file ${store.path} to record the backup run r2 of app-data (failed: pg_dump exited with 1): ` +
+        `the filesystem that holds ${home} is full (ENOSPC). The state file keeps what it held before this write. ` +
+        `Free space there, or point the state folder elsewhere (LIFEBOAT_HOME, or home in lifeboat.yaml).`,
+    );
+    expect(await readFile(store.path, 'utf8')).toBe(before);
+    // The failed write took its temp file away (here the link); with space again, the next write goes through.
+    await store.putRun(failed);
+    expect(ids(await store.listRuns())).toEqual(['r2', 'r1']);
+    expect(await readdir(home)).toEqual(['state.json']);
+    await store.close();
   });
 });
