@@ -1,5 +1,5 @@
 /** What the rest of Lifeboat imports from the store. */
-export type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, ListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
+export type { AuditListOptions, ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, ListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
 export { defaultStoreLimits } from './store.js';
 export type * from './records.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';

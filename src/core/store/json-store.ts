@@ -18,7 +18,7 @@ import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord }
 import { emptyState, formatState, parseState, type StateFile } from './state-file.js';
 import { stateIoError } from './state-io-error.js';
 import * as ops from './state-ops.js';
-import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
+import type { AuditListOptions, ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
 
 export const defaultStateFileName = 'state.json';
 
@@ -179,7 +179,7 @@ class LowJsonStore implements JsonStore {
     const record = plainCopy(entry);
     return this.#update((s) => ops.appendAudit(s, record, this.limits));
   }
-  listAudit(options?: { limit?: number }): Promise<AuditRecord[]> {
+  listAudit(options?: AuditListOptions): Promise<AuditRecord[]> {
     return this.#query((s) => ops.listAudit(s, options));
   }
 

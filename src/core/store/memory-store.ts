@@ -8,7 +8,7 @@ import { LifeboatError } from '../errors.js';
 import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from './records.js';
 import { emptyState, type StateFile } from './state-file.js';
 import * as ops from './state-ops.js';
-import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
+import type { AuditListOptions, ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
 
 export interface MemoryStoreOptions {
   limits?: Partial<StoreLimits>;
@@ -63,7 +63,7 @@ export class MemoryStore implements Store {
   async appendAudit(entry: AuditRecord): Promise<void> {
     this.#write((s) => ops.appendAudit(s, copy(entry), this.limits));
   }
-  async listAudit(options?: { limit?: number }): Promise<AuditRecord[]> {
+  async listAudit(options?: AuditListOptions): Promise<AuditRecord[]> {
     return this.#read((s) => ops.listAudit(s, options));
   }
 

@@ -168,6 +168,8 @@ export interface AuditRecord {
   actor: Actor;
   command: string;
   args: string[];
+  /** The runbook the command was about, when it names one (`lifeboat audit --runbook` filters on it). */
+  runbook?: string;
   /** Where the request came from, e.g. a Slack channel id or a tty. */
   where?: string;
   /** `skipped`: a scheduled fire that did not run (overlap, missed, shutting down). */

@@ -15,6 +15,7 @@ import {
   type DeliveryListOptions,
   type DeliveryResult,
   type DrillListOptions,
+  type AuditListOptions,
   type ListOptions,
   type PutAlertOptions,
   type RunListOptions,
@@ -162,8 +163,15 @@ export function listAlerts(state: StateFile, options: AlertListOptions = {}): Al
   return take(perRunbook(newestFirst(matching, (a) => a.lastSeen), options.perRunbook), options.limit);
 }
 
-export function listAudit(state: StateFile, options: { limit?: number } = {}): AuditRecord[] {
-  return take(newestFirst(state.audit, (e) => e.at), options.limit);
+export function listAudit(state: StateFile, options: AuditListOptions = {}): AuditRecord[] {
+  const since = sinceInstant(options.since, 'since');
+  const matching = state.audit.filter(
+    (e) =>
+      (options.runbook === undefined || e.runbook === options.runbook) &&
+      (options.user === undefined || e.actor.user === options.user) &&
+      (since === undefined || instant(e.at) >= since),
+  );
+  return take(newestFirst(matching, (e) => e.at), options.limit);
 }
 
 function queueOf(d: DeliveryRecord): string {
@@ -242,9 +250,13 @@ function perRunbook<T extends { runbook: string }>(list: T[], limit: number | un
 
 /** `endedSince` as an instant; one that does not parse is refused rather than read as "everything". */
 function endedSince(options: { endedSince?: string }): number | undefined {
-  if (options.endedSince === undefined) return undefined;
-  const ms = Date.parse(options.endedSince);
-  if (Number.isNaN(ms)) throw new LifeboatError('USAGE', `endedSince must be an ISO time, got "${options.endedSince}"`);
+  return sinceInstant(options.endedSince, 'endedSince');
+}
+
+function sinceInstant(iso: string | undefined, name: string): number | undefined {
+  if (iso === undefined) return undefined;
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new LifeboatError('USAGE', `${name} must be an ISO time, got "${iso}"`);
   return ms;
 }
 

@@ -64,6 +64,17 @@ export interface DrillListOptions extends ListOptions {
   endedSince?: string;
 }
 
+/** Audit entries matching every filter given, newest first; filters apply before `limit`. */
+export interface AuditListOptions {
+  /** Entries about this runbook (AuditRecord.runbook: entries written before it was recorded have none and never match). */
+  runbook?: string;
+  /** Entries of this user (AuditRecord.actor.user: a Unix user, a Slack user id, "scheduler"). */
+  user?: string;
+  /** Entries at or after this instant (ISO); one that does not parse is refused. */
+  since?: string;
+  limit?: number;
+}
+
 export interface PutAlertOptions {
   ifStored?: AlertRecord | null;
 }
@@ -137,7 +148,7 @@ export interface Store {
   listDeliveries(options?: DeliveryListOptions): Promise<DeliveryRecord[]>;
 
   appendAudit(entry: AuditRecord): Promise<void>;
-  listAudit(options?: { limit?: number }): Promise<AuditRecord[]>;
+  listAudit(options?: AuditListOptions): Promise<AuditRecord[]>;
 
   /** Release file handles and locks. */
   close(): Promise<void>;

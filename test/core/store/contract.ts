@@ -403,6 +403,24 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(ids(await store.listAudit({ limit: 1 }))).toEqual(['e2']);
       });
 
+      it('lists by runbook, by user and since an instant, every filter before limit', async () => {
+        const store = await make();
+        const slack = { face: 'slack', user: 'U1' } as const;
+        await store.appendAudit(audit('e1', { at: at(1), command: 'backup', runbook: 'app-data', args: ['app-data'], actor: slack }));
+        await store.appendAudit(audit('e2', { at: at(2), command: 'backup', runbook: 'orders-db', args: ['orders-db'] }));
+        await store.appendAudit(audit('e3', { at: at(3), command: 'status' }));
+        await store.appendAudit(audit('e4', { at: at(4), command: 'restore-drill', runbook: 'app-data', args: ['app-data'], actor: slack }));
+        await store.appendAudit(audit('e5', { at: at(5), command: 'forget', runbook: 'app-data', args: ['app-data'] }));
+        expect(await store.listAudit({ runbook: 'app-data' })).toMatchObject([{ id: 'e5' }, { id: 'e4', runbook: 'app-data' }, { id: 'e1' }]);
+        expect(ids(await store.listAudit({ user: 'U1' }))).toEqual(['e4', 'e1']);
+        expect(ids(await store.listAudit({ since: at(3) }))).toEqual(['e5', 'e4', 'e3']);
+        // The filters first, then the newest `limit` of what matched.
+        expect(ids(await store.listAudit({ runbook: 'app-data', user: 'U1', limit: 1 }))).toEqual(['e4']);
+        expect(ids(await store.listAudit({ runbook: 'app-data', since: at(2), limit: 5 }))).toEqual(['e5', 'e4']);
+        expect(await store.listAudit({ runbook: 'nope' })).toEqual([]);
+        await expect(store.listAudit({ since: 'last tuesday' })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));
+      });
+
       it('treats a repeated id as the same entry, so a retried append does not duplicate', async () => {
         const store = await make();
         await store.appendAudit(audit('e1', { result: 'failed' }));
