@@ -157,6 +157,36 @@ CREATE INDEX drills_ended ON drills (ended_at);
 DROP FUNCTION lifeboat_migration_instant(text);
 `,
   },
+  {
+    version: 4,
+    description: 'change notices for runs, drills and alerts (long-running readers keep their lists between changes)',
+    sql: `
+-- Every committed change of a run, drill or alert names its table and runbook on the
+-- channel lifeboat_changes ('runs rb-7'), whoever wrote it (a backup, the spool's replay,
+-- the pruning, an import, a person with psql). A process that LISTENs keeps the lists it
+-- reads again and again and reads only the runbooks named (src/core/store/postgres/list-cache.ts).
+-- PostgreSQL sends a notice after its transaction commits, and one of each text per
+-- transaction, so a bulk delete of one runbook's history sends one.
+CREATE FUNCTION lifeboat_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('lifeboat_changes', TG_TABLE_NAME || ' ' || OLD.runbook); END IF;
+  IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('lifeboat_changes', TG_TABLE_NAME || ' ' || NEW.runbook); END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER runs_changed AFTER INSERT OR UPDATE OR DELETE ON runs FOR EACH ROW EXECUTE FUNCTION lifeboat_notify_change();
+CREATE TRIGGER drills_changed AFTER INSERT OR UPDATE OR DELETE ON drills FOR EACH ROW EXECUTE FUNCTION lifeboat_notify_change();
+CREATE TRIGGER alerts_changed AFTER INSERT OR UPDATE OR DELETE ON alerts FOR EACH ROW EXECUTE FUNCTION lifeboat_notify_change();
+-- TRUNCATE fires no row trigger: it names the table and '*' (no runbook is called that).
+CREATE FUNCTION lifeboat_notify_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('lifeboat_changes', TG_TABLE_NAME || ' *');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER runs_truncated AFTER TRUNCATE ON runs FOR EACH STATEMENT EXECUTE FUNCTION lifeboat_notify_truncate();
+CREATE TRIGGER drills_truncated AFTER TRUNCATE ON drills FOR EACH STATEMENT EXECUTE FUNCTION lifeboat_notify_truncate();
+CREATE TRIGGER alerts_truncated AFTER TRUNCATE ON alerts FOR EACH STATEMENT EXECUTE FUNCTION lifeboat_notify_truncate();
+`,
+  },
 ];
 
 /** The highest schema version this Lifeboat knows. */

@@ -28,7 +28,8 @@ import { LifeboatError } from '../../errors.js';
 import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord } from '../records.js';
 import { emptyState } from '../state-file.js';
 import * as ops from '../state-ops.js';
-import type { ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from '../store.js';
+import type { AuditListOptions, ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from '../store.js';
+import { ListCache, type CachedTable, type ListedRow } from './list-cache.js';
 import { assertSchemaCurrent, describeUrl, migratePostgres } from './migrations.js';
 import { openPool } from './pool.js';
 
@@ -84,6 +85,9 @@ export class PostgresStore implements Store {
   readonly #countLimits: boolean;
   #lastPrune = -Infinity;
   #closed = false;
+  /** The lists a long-running face reads again and again (status, /metrics), kept between changes. */
+  readonly #cache: ListCache;
+  #listQueries = 0;
   readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(
@@ -94,6 +98,7 @@ export class PostgresStore implements Store {
     options: { keepDays?: number; now?: () => Date; countLimits?: boolean | undefined } = {},
   ) {
     this.#pool = pool;
+    this.#cache = new ListCache(pool);
     this.#countLimits = options.countLimits ?? true;
     this.#keepDays = options.keepDays;
     this.#now = options.now ?? (() => new Date());
@@ -113,7 +118,7 @@ export class PostgresStore implements Store {
         `DELETE FROM runs WHERE id IN (SELECT id FROM runs WHERE runbook = $1 ORDER BY started_at DESC, written DESC OFFSET $2)`,
         [r.runbook, this.limits.runsPerRunbook],
       );
-    });
+    }).finally(() => this.#cache.changed('runs', r.runbook));
   }
   getRun(id: string): Promise<RunRecord | undefined> {
     return this.#read(async () => (await this.#records<RunRecord>('SELECT record FROM runs WHERE id = $1', [id]))[0]);
@@ -136,7 +141,7 @@ export class PostgresStore implements Store {
         `DELETE FROM drills WHERE id IN (SELECT id FROM drills WHERE runbook = $1 ORDER BY started_at DESC, written DESC OFFSET $2)`,
         [d.runbook, this.limits.drillsPerRunbook],
       );
-    });
+    }).finally(() => this.#cache.changed('drills', d.runbook));
   }
   listDrills(options: DrillListOptions = {}): Promise<DrillRecord[]> {
     return this.#read(() => this.#list<DrillRecord>('drills', { runbook: options.runbook, tier: options.tier, verdict: options.verdict }, 'started_at', options));
@@ -194,7 +199,7 @@ export class PostgresStore implements Store {
       }
       await this.#boundDeliveries(c);
       return true;
-    });
+    }).finally(() => this.#cache.changed('alerts', a.runbook));
   }
   getAlert(key: string): Promise<AlertRecord | undefined> {
     return this.#read(async () => (await this.#records<AlertRecord>('SELECT record FROM alerts WHERE key = $1', [key]))[0]);
@@ -288,8 +293,33 @@ export class PostgresStore implements Store {
       if (this.#countLimits) await c.query(`DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY at DESC, written DESC OFFSET $1)`, [this.limits.auditEntries]);
     });
   }
-  listAudit(options: { limit?: number } = {}): Promise<AuditRecord[]> {
-    return this.#read(() => this.#list<AuditRecord>('audit', {}, 'at', { limit: options.limit }));
+  /**
+   * No index of its own for runbook or user: the audit_at index is walked newest
+   * first and stops at `limit` matches, `since` bounds it, and the table is kept
+   * by age. An expression index would make every audited command pay for a
+   * query an operator runs by hand.
+   */
+  listAudit(options: AuditListOptions = {}): Promise<AuditRecord[]> {
+    const { runbook, user, since, limit } = options;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
+      return Promise.reject(new LifeboatError('USAGE', `A list limit must be a whole number of at least 0, got ${String(limit)}`));
+    }
+    if (since !== undefined && Number.isNaN(Date.parse(since))) return Promise.reject(new LifeboatError('USAGE', `since must be an ISO time, got "${since}"`));
+    const params: unknown[] = [];
+    const conditions: string[] = [];
+    const add = (sql: (n: string) => string, value: unknown) => {
+      params.push(value);
+      conditions.push(sql(`$${params.length}`));
+    };
+    if (runbook !== undefined) add((n) => `record->>'runbook' = ${n}`, runbook);
+    if (user !== undefined) add((n) => `record->'actor'->>'user' = ${n}`, user);
+    if (since !== undefined) add((n) => `at >= ${n}`, instant(since));
+    let sql = `SELECT record FROM audit${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY at DESC, written DESC`;
+    if (limit !== undefined) {
+      params.push(limit);
+      sql += ` LIMIT $${params.length}`;
+    }
+    return this.#read(() => this.#records<AuditRecord>(sql, params));
   }
 
   /**
@@ -302,10 +332,21 @@ export class PostgresStore implements Store {
   }
 
   /** Waits for the queries in flight, then closes the pool's connections. */
+  /** Lists asked of PostgreSQL so far (the rest came from ListCache): for tests and the benchmark. */
+  get listQueries(): number {
+    return this.#listQueries;
+  }
+
+  /** Whether lists read again are kept (ListCache is listening for changes). */
+  get keepsLists(): boolean {
+    return this.#cache.live;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([...this.#inFlight]);
+    await this.#cache.close();
     await this.#pool.end();
   }
 
@@ -326,18 +367,34 @@ export class PostgresStore implements Store {
    * size of the history.
    */
   async #list<T>(
-    table: string,
+    table: CachedTable | 'deliveries' | 'audit',
     where: Record<string, string | readonly string[] | undefined>,
     time: string,
     options: { limit?: number; perRunbook?: number; endedSince?: string },
   ): Promise<T[]> {
-    const { limit, endedSince } = options;
-    let { perRunbook } = options;
+    const { limit, endedSince, perRunbook } = options;
     for (const [name, value] of [['limit', limit], ['perRunbook', perRunbook]] as const) {
       if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
         throw new LifeboatError('USAGE', `A list ${name === 'limit' ? 'limit' : 'perRunbook'} must be a whole number of at least 0, got ${String(value)}`);
       }
     }
+    if (endedSince !== undefined && Number.isNaN(Date.parse(endedSince))) throw new LifeboatError('USAGE', `endedSince must be an ISO time, got "${endedSince}"`);
+    // Lists of every runbook without a limit are what status and /metrics repeat: those are kept (list-cache.ts).
+    const cacheable = (table === 'runs' || table === 'drills' || table === 'alerts') && limit === undefined && endedSince === undefined && where.runbook === undefined;
+    const load = (runbook?: string) => this.#listRows<T>(table, runbook === undefined ? where : { ...where, runbook }, time, { ...options, endedSince: endedSince && instant(endedSince) });
+    if (cacheable) return this.#cache.list<T>(JSON.stringify([table, where, perRunbook]), table, load);
+    return (await load()).map((r) => r.record);
+  }
+
+  /** The rows of one list, with what orders them (for ListCache's merge). */
+  async #listRows<T>(
+    table: CachedTable | 'deliveries' | 'audit',
+    where: Record<string, string | readonly string[] | undefined>,
+    time: string,
+    options: { limit?: number; perRunbook?: number; endedSince?: string },
+  ): Promise<ListedRow<T>[]> {
+    const { limit, endedSince } = options;
+    let { perRunbook } = options;
     const params: unknown[] = [];
     const conditions: string[] = [];
     for (const [column, value] of Object.entries(where)) {
@@ -346,11 +403,12 @@ export class PostgresStore implements Store {
       conditions.push(typeof value === 'string' ? `${column} = $${params.length}` : `${column} = ANY($${params.length}::text[])`);
     }
     if (endedSince !== undefined) {
-      if (Number.isNaN(Date.parse(endedSince))) throw new LifeboatError('USAGE', `endedSince must be an ISO time, got "${endedSince}"`);
-      params.push(instant(endedSince));
+      params.push(endedSince);
       conditions.push(`ended_at >= $${params.length}`);
     }
     const order = `ORDER BY ${time} DESC, written DESC`;
+    // The audit log is not kept by runbook.
+    const columns = `record, ${table === 'audit' ? 'NULL::text AS runbook' : 'runbook'}, extract(epoch FROM ${time})::float8 AS at, written`;
     const limitClause = () => {
       if (limit === undefined) return '';
       params.push(limit);
@@ -360,7 +418,7 @@ export class PostgresStore implements Store {
     if (perRunbook !== undefined && where.runbook !== undefined) {
       perRunbook = limit === undefined ? perRunbook : Math.min(perRunbook, limit);
       params.push(perRunbook);
-      return this.#records<T>(`SELECT record FROM ${table} WHERE ${conditions.join(' AND ')} ${order} LIMIT $${params.length}`, params);
+      return this.#rows<T>(`SELECT ${columns} FROM ${table} WHERE ${conditions.join(' AND ')} ${order} LIMIT $${params.length}`, params);
     }
     if (perRunbook !== undefined) {
       params.push(perRunbook);
@@ -370,15 +428,20 @@ export class PostgresStore implements Store {
           UNION ALL
           SELECT (SELECT min(runbook) FROM ${table} WHERE runbook > rb.runbook) FROM rb WHERE rb.runbook IS NOT NULL
         )
-        SELECT t.record FROM rb CROSS JOIN LATERAL (
-          SELECT record, ${time} AS at, written FROM ${table}
+        SELECT t.record, t.runbook, t.at, t.written FROM rb CROSS JOIN LATERAL (
+          SELECT ${columns} FROM ${table}
           WHERE runbook = rb.runbook${conditions.map((c) => ` AND ${c}`).join('')} ${order} LIMIT ${each}
         ) t
         ORDER BY t.at DESC, t.written DESC${limitClause()}`;
-      return this.#records<T>(sql, params);
+      return this.#rows<T>(sql, params);
     }
-    const sql = `SELECT record FROM ${table}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ${order}${limitClause()}`;
-    return this.#records<T>(sql, params);
+    const sql = `SELECT ${columns} FROM ${table}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ${order}${limitClause()}`;
+    return this.#rows<T>(sql, params);
+  }
+
+  async #rows<T>(sql: string, params: unknown[]): Promise<ListedRow<T>[]> {
+    this.#listQueries++;
+    return (await this.#pool.query<ListedRow<T>>(sql, params)).rows;
   }
 
   async #records<T>(sql: string, params: unknown[]): Promise<T[]> {
@@ -428,7 +491,8 @@ export class PostgresStore implements Store {
     if (now.getTime() - this.#lastPrune < PRUNE_EVERY_MS) return;
     this.#lastPrune = now.getTime();
     try {
-      await this.#transaction((c) => this.#deleteOlder(c, now));
+      const counts = await this.#transaction((c) => this.#deleteOlder(c, now));
+      if (counts.runs + counts.drills + counts.alerts > 0) this.#cache.forgetAll();
     } catch {
       // The write itself committed; pruning is housekeeping, tried again on a later write.
       this.#lastPrune = -Infinity;

@@ -1,0 +1,162 @@
+/**
+ * ListCache's rules, with the order of events in the test's hands: the
+ * listening connection is a scripted one (notices arrive when the test says),
+ * and the lists come from loaders that count their reads and can be held
+ * mid-read. The real PostgreSQL side (triggers, LISTEN, a killed listener) is
+ * test/core/store/postgres-list-cache.test.ts.
+ */
+import { EventEmitter } from 'node:events';
+import type { Pool } from 'pg';
+import { describe, expect, it } from 'vitest';
+import { CHANGE_CHANNEL, ListCache, type ListedRow } from '../../../src/core/store/postgres/list-cache.js';
+
+interface Row {
+  id: string;
+  runbook: string;
+  at: number;
+}
+
+/** A pool whose one connection LISTENs; `notify` delivers a notice as PostgreSQL would after a commit. */
+function scriptedPool() {
+  const client = Object.assign(new EventEmitter(), {
+    query: async (_sql: string) => ({ rows: [] }),
+    released: false,
+    release(_destroy?: boolean) {
+      this.released = true;
+    },
+  });
+  const pool = { connect: async () => client } as unknown as Pool;
+  return {
+    pool,
+    client,
+    notify: (payload: string) => client.emit('notification', { channel: CHANGE_CHANNEL, payload }),
+  };
+}
+
+/** The table the loaders read from; `reads` counts reads per runbook ('*' for the whole list). */
+function table(rows: Row[]) {
+  const reads: string[] = [];
+  let hold: Promise<void> | undefined;
+  const load = async (runbook?: string): Promise<ListedRow<Row>[]> => {
+    reads.push(runbook ?? '*');
+    // The answer is what the table held when the read began, as a statement's snapshot.
+    const snapshot = rows.filter((r) => runbook === undefined || r.runbook === runbook).map((r) => ({ ...r }));
+    if (hold) await hold;
+    return snapshot.sort((a, b) => b.at - a.at).map((r, i) => ({ record: r, runbook: r.runbook, at: r.at, written: String(i) }));
+  };
+  return {
+    rows,
+    reads,
+    load,
+    holdReads() {
+      let release!: () => void;
+      hold = new Promise((r) => (release = r));
+      return () => {
+        hold = undefined;
+        release();
+      };
+    },
+  };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+async function live(cache: ListCache, t: ReturnType<typeof table>): Promise<void> {
+  await cache.list('k', 'runs', t.load);
+  await cache.list('k', 'runs', t.load); // asked again: starts listening
+  await tick();
+  expect(cache.live).toBe(true);
+  await cache.list('k', 'runs', t.load); // read whole, kept
+}
+
+describe('ListCache', () => {
+  it('keeps nothing until asked twice, then answers from memory', async () => {
+    const { pool } = scriptedPool();
+    const t = table([{ id: 'a1', runbook: 'a', at: 1 }]);
+    const cache = new ListCache(pool);
+    await cache.list('k', 'runs', t.load);
+    expect(cache.live).toBe(false);
+    await live(cache, t);
+    const before = t.reads.length;
+    expect(await cache.list('k', 'runs', t.load)).toEqual([{ id: 'a1', runbook: 'a', at: 1 }]);
+    expect(t.reads.length).toBe(before);
+  });
+
+  it('a notice makes only its runbook read again', async () => {
+    const s = scriptedPool();
+    const t = table([
+      { id: 'a1', runbook: 'a', at: 1 },
+      { id: 'b1', runbook: 'b', at: 2 },
+    ]);
+    const cache = new ListCache(s.pool);
+    await live(cache, t);
+    t.rows.push({ id: 'b2', runbook: 'b', at: 3 });
+    t.reads.length = 0;
+    s.notify('runs b');
+    expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['b2', 'b1', 'a1']);
+    expect(t.reads).toEqual(['b']);
+    s.notify('drills a'); // another table's notice leaves a runs list alone
+    await cache.list('k', 'runs', t.load);
+    expect(t.reads).toEqual(['b']);
+  });
+
+  it("a write of this process counts at once, before any notice", async () => {
+    const s = scriptedPool();
+    const t = table([{ id: 'a1', runbook: 'a', at: 1 }]);
+    const cache = new ListCache(s.pool);
+    await live(cache, t);
+    t.rows.push({ id: 'a2', runbook: 'a', at: 2 });
+    cache.changed('runs', 'a');
+    expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['a2', 'a1']);
+  });
+
+  it('a read that a change overtook is not kept', async () => {
+    const s = scriptedPool();
+    const t = table([{ id: 'a1', runbook: 'a', at: 1 }]);
+    const cache = new ListCache(s.pool);
+    await live(cache, t);
+    s.notify('runs a');
+    // The re-read of runbook a begins (its snapshot: only a1), then a2 commits and its notice comes.
+    const release = t.holdReads();
+    const answer = cache.list<Row>('k', 'runs', t.load);
+    await tick();
+    t.rows.push({ id: 'a2', runbook: 'a', at: 2 });
+    s.notify('runs a');
+    release();
+    // This answer may predate a2 (it began first) but must not be kept as current:
+    await answer;
+    expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['a2', 'a1']);
+  });
+
+  it('a whole read that a change overtook is not kept either', async () => {
+    const s = scriptedPool();
+    const t = table([{ id: 'a1', runbook: 'a', at: 1 }]);
+    const cache = new ListCache(s.pool);
+    await cache.list('k', 'runs', t.load);
+    await cache.list('k', 'runs', t.load);
+    await tick();
+    const release = t.holdReads();
+    const first = cache.list<Row>('k', 'runs', t.load); // the first read once listening: the whole list
+    await tick();
+    t.rows.push({ id: 'a2', runbook: 'a', at: 2 });
+    s.notify('runs a');
+    release();
+    expect((await first).map((r) => r.id)).toEqual(['a1']);
+    expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['a2', 'a1']);
+  });
+
+  it("a table emptied ('*') and a lost listener drop what was kept", async () => {
+    const s = scriptedPool();
+    const t = table([{ id: 'a1', runbook: 'a', at: 1 }]);
+    const cache = new ListCache(s.pool);
+    await live(cache, t);
+    t.rows.length = 0;
+    s.notify('runs *');
+    expect(await cache.list('k', 'runs', t.load)).toEqual([]);
+    t.rows.push({ id: 'c1', runbook: 'c', at: 5 });
+    s.client.emit('end');
+    expect(cache.live).toBe(false);
+    expect(s.client.released).toBe(true);
+    expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['c1']);
+  });
+});
