@@ -23,7 +23,7 @@ import { compactDuration, ExitCode, LifeboatError, type Runbook } from '../core/
 import type { SlackLinkState } from '../slack/link.js';
 import { serve, type CommandRegistry } from './daemon.js';
 import { drillAnnouncer } from './drill-announcer.js';
-import { parseServeArgs } from './serve-args.js';
+import { exposedMetricsWarning, isLoopbackHost, parseServeArgs } from './serve-args.js';
 
 export type { CommandRegistry } from './daemon.js';
 
@@ -57,8 +57,10 @@ export async function runServeHost(argv: string[], registry: CommandRegistry, gi
       // The outbox loop delivers with the sinks this process can build (rebuilt when the runbooks change).
       buildSinks: (runbooks) => buildProcessSinks(ctx, runbooks),
       announcer: drillAnnouncer({ clock: ctx.clock, log, ...(slack ? { slack: slack.face } : {}) }),
-      started: async ({ catalog }) => {
+      started: async ({ catalog, ops }) => {
         pinned = (name) => catalog.get(name);
+        // Said once the port is bound, so the line names the real one (--metrics-port 0 picks it).
+        if (ops && args.ops && !isLoopbackHost(args.ops.host)) log(`lifeboat serve: ${exposedMetricsWarning(new URL(ops.url).host)}`, 'warn');
         if (slack) {
           let connectedBefore = false;
           slack.face.keepConnected((link, port) => {

@@ -1,7 +1,7 @@
 /** `lifeboat serve`'s arguments (src/serve/serve-args.ts): defaults, the LIFEBOAT_ settings they fall back to, and usage errors (exit 2). */
 import { describe, expect, it } from 'vitest';
 import { ExitCode, LifeboatError } from '../../src/core/errors.js';
-import { DEFAULT_METRICS_PORT, parseServeArgs } from '../../src/serve/serve-args.js';
+import { DEFAULT_METRICS_PORT, exposedMetricsWarning, isLoopbackHost, parseServeArgs } from '../../src/serve/serve-args.js';
 
 function usageError(argv: string[], env: Record<string, string> = {}): LifeboatError {
   try {
@@ -29,6 +29,20 @@ describe('serve arguments', () => {
   it('--metrics-port off turns /metrics and /healthz off', () => {
     expect(parseServeArgs(['--metrics-port', 'off'], {}).ops).toBeUndefined();
     expect(parseServeArgs([], { LIFEBOAT_METRICS_PORT: 'off' }).ops).toBeUndefined();
+  });
+
+  it('takes the metrics address from --metrics-host, else LIFEBOAT_METRICS_HOST, else 127.0.0.1', () => {
+    expect(parseServeArgs([], { LIFEBOAT_METRICS_HOST: '0.0.0.0' }).ops).toEqual({ host: '0.0.0.0', port: DEFAULT_METRICS_PORT });
+    expect(parseServeArgs(['--metrics-host', '10.0.0.5'], { LIFEBOAT_METRICS_HOST: '0.0.0.0' }).ops?.host).toBe('10.0.0.5');
+    // An empty address would make Node listen on every one: refused, not taken as "all".
+    expect(usageError(['--metrics-host', '']).message).toMatch(/^serve: --metrics-host must be an address or host name, got ""/);
+    expect(usageError([], { LIFEBOAT_METRICS_HOST: ' ' }).message).toMatch(/^serve: LIFEBOAT_METRICS_HOST must be an address or host name, got " "/);
+  });
+
+  it('tells a loopback address (kept on this machine) from one the network can reach', () => {
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.10', 'backup-host.example.com', '::ffff:10.0.0.1', 'fe80::1', '128.0.0.1']) expect(isLoopbackHost(host), host).toBe(false);
+    expect(exposedMetricsWarning('0.0.0.0:9464')).toBe('metrics and health exposed on 0.0.0.0:9464: they name every runbook and host; put them behind a firewall or reverse proxy');
   });
 
   it('refuses what it cannot use, naming the option and the value', () => {
