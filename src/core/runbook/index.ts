@@ -14,6 +14,7 @@ export type {
 } from './types.js';
 export {
   checkRunbookText,
+  findRunbookFile,
   isRunbookPath,
   listRunbooks,
   loadRunbook,
@@ -23,6 +24,9 @@ export {
   type RunbookLocations,
 } from './load.js';
 export { formatIssue, type RunbookIssue } from './issues.js';
+export { assertExampleCanRun, EXAMPLE_PREFIX, exampleOf, lifeboatInstallRoot, shippedExamplesDir } from './examples.js';
+export { isTemplateKind, runbookJsonSchemaFile, runbookNameProblem, writeNewRunbook, type NewRunbookInput } from './new-runbook.js';
+export { TEMPLATE_KINDS, type TemplateKind } from './templates.js';
 export { peekSecret, resolveSecret, type SecretEnv } from './secrets.js';
 export { parseBandwidth, parseDuration, parsePercentage, parseSize } from './units.js';
 export { runbookSchema, STORAGE_CLASSES, type ParsedRunbook } from './schema.js';

@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { closestName } from '../did-you-mean.js';
 import { LifeboatError } from '../errors.js';
+import { EXAMPLE_PREFIX, exampleOf, shippedExamplesDir } from './examples.js';
 import { formatIssue, fromZodIssue, issueAt, UNWRITTEN, type RunbookIssue } from './issues.js';
 import { resolveRunbook } from './resolve.js';
 import { runbookSchema } from './schema.js';
@@ -178,11 +179,23 @@ export function isRunbookPath(ref: string): boolean {
 }
 
 /**
- * A runbook by name (`demo` → runbooks/demo.yaml or .yml) or by path. Throws
- * RUNBOOK_NOT_FOUND (with the names there are) or RUNBOOK_INVALID (with every
- * problem, one per line, and `details.issues`).
+ * The file a runbook argument names: `examples/NAME` → a shipped example
+ * (./examples.ts), a path (has a slash or a .yaml/.yml ending) → that file,
+ * anything else → NAME.yaml (or .yml) in the runbooks folder. Throws
+ * RUNBOOK_NOT_FOUND (with the names there are) or RUNBOOK_INVALID (two files
+ * for one name).
  */
-export async function loadRunbook(ref: string, opts: RunbookLocations): Promise<Runbook> {
+export async function findRunbookFile(ref: string, opts: RunbookLocations): Promise<string> {
+  const example = exampleOf(ref);
+  if (example !== undefined) {
+    const dir = shippedExamplesDir();
+    const match = (await runbookFiles(dir)).find((f) => f.name === example);
+    if (match !== undefined) return match.file;
+    const available = (await runbookFiles(dir)).map((f) => `${EXAMPLE_PREFIX}${f.name}`);
+    throw new LifeboatError('RUNBOOK_NOT_FOUND', `No example named "${ref}" in ${dir} (available: ${available.join(', ') || 'none'})`, {
+      details: { name: ref, examplesDir: dir, available },
+    });
+  }
   let file: string;
   if (isRunbookPath(ref)) {
     file = path.resolve(opts.cwd, ref);
@@ -209,6 +222,17 @@ export async function loadRunbook(ref: string, opts: RunbookLocations): Promise<
     }
     file = match.file;
   }
+  return file;
+}
+
+/**
+ * A runbook by name (`demo` → runbooks/demo.yaml or .yml), by path, or a
+ * shipped example (`examples/NAME`): see findRunbookFile. Throws
+ * RUNBOOK_NOT_FOUND (with the names there are) or RUNBOOK_INVALID (with every
+ * problem, one per line, and `details.issues`).
+ */
+export async function loadRunbook(ref: string, opts: RunbookLocations): Promise<Runbook> {
+  const file = await findRunbookFile(ref, opts);
   const check = await validateRunbookFile(file, opts);
   if (!check.runbook) refuse(check);
   return check.runbook;
