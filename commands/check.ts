@@ -10,11 +10,14 @@ export const checkCommand = defineCommand({
   description:
     'Checks that every key, index and snapshot file is named by the hash of its content and opens as what it is; that every snapshot\'s trees load with names a restore accepts and every blob they use is indexed; that no two snapshot files hold the same backup and none is older than its parent; and that every indexed pack exists with its size. --read-data reads all packs (or P% of them) and verifies every blob; damaged packs are named with the files that use them.',
   options: {
-    'read-data': { type: 'string', description: 'read and verify packs: all, or a percentage (--read-data=10%)', valueName: 'P%' },
+    'read-data': {
+      type: 'string',
+      description: 'read and verify packs: all of them when alone, or a percentage (--read-data 10% or --read-data=10%)',
+      valueName: 'P%',
+      optionalValue: { whenAlone: '100%', looksLike: /^-?\d+(?:\.\d+)?%?$/ },
+    },
   },
   positionals: [runbookPositional],
-  // `--read-data` alone means 100%; parseArgs has no optional values, so spell it out.
-  rewriteArgv: (argv) => argv.map((a) => (a === '--read-data' ? '--read-data=100%' : a)),
   schema: rawArgs.transform((r, ctx) => {
     const p = str(r.options['read-data']);
     let readData = 0;

@@ -8,11 +8,22 @@ import type { Actor, ByteSink, Clock, EventSink, ExitCode, LifeboatConfig, Redac
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
+  /** One letter; `-n` always means --dry-run, so a letter means the same in every command. */
   short?: string;
   description: string;
   /** Shown in help as the value's name, e.g. DIR. */
   valueName?: string;
   multiple?: boolean;
+  /** The command needs it: usage shows it without brackets, and parsing refuses its absence. */
+  required?: boolean;
+  /** With `required`: another (boolean) option that makes this one unnecessary, e.g. restore's --estimate. */
+  requiredUnless?: string;
+  /**
+   * A string option that may also stand alone (`--read-data` = `--read-data 100%`):
+   * the next argument is its value only when it looks like one, so
+   * `check --read-data app` still reads `app` as the runbook.
+   */
+  optionalValue?: { whenAlone: string; looksLike: RegExp };
 }
 
 export interface PositionalSpec {
@@ -96,8 +107,6 @@ export interface Command<A = unknown> {
   description?: string;
   options: Record<string, OptionSpec>;
   positionals: PositionalSpec[];
-  /** Rewrites argv before parsing, for option forms parseArgs lacks (`--read-data[=P%]`). */
-  rewriteArgv?(argv: string[]): string[];
   /** Turns raw arguments into the command's typed arguments; errors become usage errors. */
   schema: z.ZodType<A, RawArgs>;
   access: AccessLevel;

@@ -7,10 +7,10 @@
  * and store writes go through the redactor (src/core/redaction/), and so does
  * the result a face renders (CLI output, a Slack reply, the TUI).
  */
-import { parseArgs } from 'node:util';
 import { describeError, ExitCode, LifeboatError, newRecordId, type AuditRecord } from '../src/core/index.js';
-import type { Command, CommandContext, CommandResult, RawArgs } from './command.js';
+import type { Command, CommandContext, CommandResult } from './command.js';
 import { authorize } from './support/access.js';
+import { parseArgv, usageLine } from './support/argv.js';
 import { keepingSecretsIn } from './support/known-secrets.js';
 
 export interface Invocation {
@@ -27,31 +27,9 @@ export interface Invocation {
   where?: string;
 }
 
-/** Parse argv for a command; throws LifeboatError USAGE with what is wrong. */
+/** Parse argv for a command (support/argv.ts), then its schema; throws LifeboatError USAGE with what is wrong. */
 export function parseCommandArgs(command: Command<unknown>, argv: string[]): unknown {
-  let raw: RawArgs;
-  try {
-    const parsed = parseArgs({
-      args: command.rewriteArgv ? command.rewriteArgv(argv) : argv,
-      options: Object.fromEntries(
-        Object.entries(command.options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) }]),
-      ),
-      allowPositionals: true,
-      strict: true,
-    });
-    raw = { positionals: parsed.positionals, options: parsed.values as RawArgs['options'] };
-  } catch (e) {
-    throw new LifeboatError('USAGE', `${command.name}: ${(e as Error).message.replace(/\. To specify a positional.*$/s, '')}`);
-  }
-  const required = command.positionals.filter((p) => p.required).length;
-  const variadic = command.positionals.some((p) => p.variadic);
-  if (raw.positionals.length < required) {
-    const missing = command.positionals.filter((p) => p.required)[raw.positionals.length];
-    throw new LifeboatError('USAGE', `${command.name}: missing <${missing?.name}> (usage: ${usageLine(command)})`);
-  }
-  if (!variadic && raw.positionals.length > command.positionals.length) {
-    throw new LifeboatError('USAGE', `${command.name}: unexpected argument "${raw.positionals[command.positionals.length]}" (usage: ${usageLine(command)})`);
-  }
+  const raw = parseArgv(command, argv);
   const result = command.schema.safeParse(raw);
   if (!result.success) {
     const first = result.error.issues[0];
@@ -60,14 +38,7 @@ export function parseCommandArgs(command: Command<unknown>, argv: string[]): unk
   return result.data;
 }
 
-export function usageLine(command: Command<unknown>): string {
-  const pos = command.positionals.map((p) => {
-    const name = p.variadic ? `${p.name}…` : p.name;
-    return p.required ? `<${name}>` : `[${name}]`;
-  });
-  const opts = Object.entries(command.options).map(([name, o]) => (o.type === 'boolean' ? `[--${name}]` : `[--${name} ${o.valueName ?? 'VALUE'}]`));
-  return ['lifeboat', command.name, ...pos, ...opts].join(' ');
-}
+export { usageLine };
 
 const auditResult = (code: number): AuditRecord['result'] =>
   code === ExitCode.ok ? 'ok' : code === ExitCode.usage ? 'usage' : code === ExitCode.partial ? 'partial' : code === ExitCode.cancelled ? 'cancelled' : 'failed';
@@ -86,8 +57,11 @@ export async function invokeCommand(inv: Invocation, given: CommandContext): Pro
   const { secrets } = ctx;
   let result: CommandResult;
   let refused = false;
+  /** What the audit entry is about (`lifeboat audit --runbook`), once the arguments parse. */
+  let runbook: string | undefined;
   try {
     const args = inv.args !== undefined ? inv.args : parseCommandArgs(command, argv);
+    runbook = command.runbookOf?.(args);
     const decision = await authorize(command, args, ctx);
     if (!decision.allowed) {
       refused = true;
@@ -106,7 +80,8 @@ export async function invokeCommand(inv: Invocation, given: CommandContext): Pro
         at: ctx.clock.now().toISOString(),
         actor: ctx.actor,
         command: command.name,
-        args: command.rewriteArgv ? command.rewriteArgv(argv) : argv,
+        args: argv,
+        runbook,
         where: inv.where,
         result: refused ? 'refused' : auditResult(result.exitCode),
         detail: result.exitCode === ExitCode.ok ? undefined : result.summary,

@@ -28,7 +28,7 @@ export const scheduleCommand = defineCommand({
     'Lists the next cron fires of each runbook\'s schedule, in the runbook\'s time zone and in UTC, with when a drill is announced (drill.announce). ' +
     '`lifeboat serve` runs them, up to its jitter later. Runbooks without a schedule are listed as not scheduled.',
   options: {
-    limit: { type: 'string', short: 'n', description: `how many runs of each kind to show (default 1, at most ${maxLimit})`, valueName: 'N' },
+    limit: { type: 'string', description: `how many runs of each kind to show (default 1, at most ${maxLimit})`, valueName: 'N' },
   },
   positionals: [{ name: 'runbook', description: 'only this runbook (name or path to a YAML file)' }],
   schema: rawArgs.transform((r, ctx) => {

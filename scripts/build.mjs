@@ -1,12 +1,23 @@
 // Bundles the CLI and the repository worker into dist/ with esbuild (~0.3 s).
 // Pure-JS packages are bundled in (one file parses faster than hundreds of
-// modules resolve: `lifeboat --help` starts in ~0.2 s instead of ~0.8 s);
-// native addons and the big SDKs stay external, and code split at dynamic
-// imports so the AWS SDK and Slack load only when used.
+// modules resolve); native addons and the big SDKs stay external, and code
+// split at dynamic imports so the AWS SDK and Slack load only when used.
+//
+// Then the help: every help text is rendered from the command specs into
+// dist/help.json, and the import-free argv reader (src/cli/help-request.ts)
+// is bundled alone as dist/help-request.js, so bin/lifeboat.js answers
+// `--help`, `help X`, `X --help` and `--version` without loading the CLI
+// (issue 22: ~0.35 s → near a bare `node`).
+//
+// Last, files in dist/ this build did not write (chunks of earlier builds,
+// whose names carry a content hash) are removed — only once everything above
+// succeeded, so a failed build leaves the last good one runnable.
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: { lifeboat: 'src/cli/entry.ts', 'repo-worker': 'src/core/repo/repo-worker.ts' },
+const cli = await build({
+  entryPoints: { lifeboat: 'src/cli/entry.ts', 'repo-worker': 'src/core/repo/repo-worker.ts', 'help-texts': 'src/cli/help-texts.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -19,4 +30,25 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
   jsx: 'automatic',
+  metafile: true,
 });
+
+// Alone (no splitting): bin/lifeboat.js loads this one small file and nothing else.
+const helpRequest = await build({
+  entryPoints: { 'help-request': 'src/cli/help-request.ts' },
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  logLevel: 'warning',
+  metafile: true,
+});
+
+const { helpTexts } = await import(new URL('../dist/help-texts.js', import.meta.url).href);
+writeFileSync('dist/help.json', JSON.stringify(helpTexts()) + '\n');
+
+const written = new Set(['help.json', ...[cli, helpRequest].flatMap((r) => Object.keys(r.metafile.outputs).map((file) => basename(file)))]);
+for (const file of readdirSync('dist')) {
+  if (!written.has(file)) rmSync(`dist/${file}`, { recursive: true, force: true });
+}

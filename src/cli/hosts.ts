@@ -4,20 +4,15 @@
  * prompt) but receive the command registry and run commands themselves. Here
  * only what help says about them; main.ts loads each on demand.
  */
-import type { OptionSpec } from '../../commands/command.js';
 import { serveHelp } from '../serve/serve-args.js';
+import type { HelpTopic } from './help-text.js';
 
-export interface HostHelp {
-  name: string;
-  summary: string;
-  description?: string;
-  options: Record<string, OptionSpec>;
-}
+export type HostHelp = HelpTopic;
 
 const tuiHelp: HostHelp = {
   name: 'tui',
   summary: 'The terminal console: runbooks, live runs, history, alerts and a command prompt (also `lifeboat` alone on a terminal)',
-  description: '`?` lists the keys; `:` runs any command (Tab completes); `q` quits. Runs started elsewhere (another terminal, Slack, serve) appear live. Without a terminal, `lifeboat` prints the status table instead.',
+  description: '`?` lists the keys; `:` runs any command (Tab completes); `q` quits. Runs started elsewhere (another terminal, Slack, serve) appear live. Needs a terminal: without one, `lifeboat tui` refuses (exit 2) and `lifeboat` alone prints the status table.',
   options: {},
 };
 

@@ -9,11 +9,17 @@
 import * as registry from '../../commands/index.js';
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
+import { parseArgv } from '../../commands/support/argv.js';
 import { deliverOutbox, outboxWarning } from '../../commands/support/deliver-outbox.js';
-import { clockFromEnv, currentUser, ExitCode, LifeboatError, loadConfig, openConfiguredStore, resolvePlaces, type ByteSink, type Store } from '../core/index.js';
+import { clockFromEnv, currentUser, didYouMean, ExitCode, LifeboatError, loadConfig, openConfiguredStore, resolvePlaces, type ByteSink, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
+import { completionHelp, completionScript, shells, type Shell } from './completion.js';
+import { helpRequest, type HelpRequest } from './help-request.js';
+import { renderCommandHelp, renderMainHelp, renderTopicHelp, VERSION } from './help-text.js';
+import { shellTopics } from './help-texts.js';
 import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
-import { outputWidth, renderCommandHelp, renderHostHelp, renderMainHelp, renderResult } from './render-text.js';
+import { outputWidth, renderResult } from './render-text.js';
+import { serveHelp } from '../serve/serve-args.js';
 
 const { commands, findCommand, invokeCommand } = registry;
 const localUser = (): string => currentUser(process.env.USER ?? 'unknown');
@@ -28,33 +34,31 @@ export async function main(given: string[]): Promise<number> {
   const { configPath, argv } = taken;
   const json = argv.includes('--json');
   const quiet = argv.includes('--quiet') || argv.includes('-q');
-  const rest = argv.filter((a) => a !== '--json' && a !== '--quiet' && a !== '-q');
+  const wide = argv.includes('--wide');
+  const rest = argv.filter((a) => a !== '--json' && a !== '--quiet' && a !== '-q' && a !== '--wide');
   const [name, ...args] = rest;
-  const wantsHelp = args.includes('--help') || args.includes('-h');
 
   // No command: the console on a terminal; headless, the status table (and exit 0).
   if (name === undefined) {
-    if (process.stdout.isTTY) return openConsole(configPath);
+    if (onTerminal()) return openConsole(configPath);
     return main(['status', ...given]);
   }
-  if (name === '--help' || name === '-h' || name === 'help') {
-    const topic = name === 'help' && args[0] ? args[0] : undefined;
-    const command = topic ? findCommand(topic) : undefined;
-    const host = topic ? findHost(topic) : undefined;
-    process.stdout.write(command ? renderCommandHelp(command) : host ? renderHostHelp(host) : renderMainHelp(commands, hosts));
-    return ExitCode.ok;
+  const help = helpRequest(rest);
+  if (help) return printHelp(help);
+  if (name === 'completion') return printCompletion(args);
+  if (name === 'tui') {
+    const refused = usageRefusal(() => parseArgv({ name, options: {}, positionals: [] }, args));
+    if (refused !== undefined) return refused;
+    if (!onTerminal()) {
+      process.stderr.write('lifeboat: lifeboat tui needs a terminal; without one, `lifeboat status` prints the table\n');
+      return ExitCode.usage;
+    }
+    return openConsole(configPath);
   }
-  if (name === '--version' || name === '-V') {
-    process.stdout.write('lifeboat 0.1.0\n');
-    return ExitCode.ok;
-  }
-  const host = findHost(name);
-  if (host && wantsHelp) {
-    process.stdout.write(renderHostHelp(host));
-    return ExitCode.ok;
-  }
-  if (name === 'tui') return openConsole(configPath);
   if (name === 'serve') {
+    // serve parses its own arguments (serve-args.ts); checked here first for the same messages as commands ("did you mean").
+    const refused = usageRefusal(() => parseArgv({ name, options: serveHelp.options, positionals: [] }, args));
+    if (refused !== undefined) return refused;
     // serve stops taking work and gives running jobs its shutdown deadline before it ends.
     // serve's alerts are written as they are raised, not held for a result at the end.
     const progress = progressRenderer(process.stderr, quiet || json);
@@ -63,21 +67,14 @@ export async function main(given: string[]): Promise<number> {
       const { runServeHost } = await import('../serve/serve-host.js');
       return runServeHost(args, registry, ctx);
     });
-    return printResult(result, json, progress, name);
+    return printResult(result, { json, wide }, progress, name);
   }
   const command = findCommand(name);
-  if (!command) {
-    process.stderr.write(`lifeboat: unknown command "${name}"; try \`lifeboat --help\`\n`);
-    return ExitCode.usage;
-  }
-  if (wantsHelp) {
-    process.stdout.write(renderCommandHelp(command));
-    return ExitCode.ok;
-  }
+  if (!command) return unknownCommand(name);
   // A command's alerts come after its result, and point at the error it printed (said-once.ts).
   const progress = progressRenderer(process.stderr, quiet || json, { deferAlerts: true });
   // `npm start` on a terminal: once the demo is prepared, open the console instead of printing the table.
-  const opensConsole = (r: CommandResult) => command.name === 'start' && !json && process.stdout.isTTY && r.exitCode === ExitCode.ok;
+  const opensConsole = (r: CommandResult) => command.name === 'start' && !json && onTerminal() && r.exitCode === ExitCode.ok;
   let exitCode: number | undefined;
   const result = await runInProcess(
     {
@@ -91,7 +88,7 @@ export async function main(given: string[]): Promise<number> {
       // The result first, then the alerts it raised (and any others due) to the sinks this process can build.
       afterWork: async (ctx, r) => {
         if (opensConsole(r)) return;
-        exitCode = printResult(r, json, progress, command.name);
+        exitCode = printResult(r, { json, wide }, progress, command.name);
         await deliverAfterCommand(ctx, quiet);
       },
     },
@@ -102,7 +99,7 @@ export async function main(given: string[]): Promise<number> {
     progress.flushAlerts();
     return openConsole(configPath);
   }
-  return exitCode ?? printResult(result, json, progress, command.name);
+  return exitCode ?? printResult(result, { json, wide }, progress, command.name);
 }
 
 /**
@@ -206,13 +203,13 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
 /**
  * The result on stdout and stderr (or as one JSON object with --json), then the
  * alerts the command raised; returns its exit code. Tables fit the terminal
- * (render-text.ts outputWidth); piped, they keep every character.
+ * (render-text.ts outputWidth); piped or with --wide, they keep every character.
  */
-function printResult(result: CommandResult, json: boolean, progress: ProgressRenderer, command: string): number {
+function printResult(result: CommandResult, { json, wide }: { json: boolean; wide: boolean }, progress: ProgressRenderer, command: string): number {
   if (json) {
     process.stdout.write(JSON.stringify({ exitCode: result.exitCode, summary: result.summary, lines: result.lines ?? [], data: result.data ?? null }, null, 2) + '\n');
   } else {
-    const text = renderResult(result, { width: outputWidth(process.stdout, process.env), said: progress.said, command });
+    const text = renderResult(result, { width: outputWidth(process.stdout, process.env, wide), said: progress.said, command });
     process.stdout.write(text.stdout);
     process.stderr.write(text.stderr);
   }
@@ -223,18 +220,21 @@ function printResult(result: CommandResult, json: boolean, progress: ProgressRen
 /**
  * stdout as a byte sink: each write resolves once taken (so a slow pipe slows
  * the dump, not memory). A reader that stops early (`| head`) closes the pipe:
- * the dump stops there, cancelled with one line, instead of an unhandled
- * 'error' event and a stack trace. The listener is added on the first write,
- * so commands that write no bytes keep stdout as it was.
+ * the dump stops there, cancelled with one line, instead of writing on
+ * into nothing (closed-output.ts keeps the EPIPE itself from crashing).
  */
 function stdoutSink(): ByteSink {
   let closed: Error | undefined;
+  let listening = false;
   const stopped = (e: Error) =>
     (e as NodeJS.ErrnoException).code === 'EPIPE' ? new LifeboatError('CANCELLED', 'stdout was closed by its reader: the dump stopped there') : e;
   return {
     isTTY: process.stdout.isTTY === true,
     write: (chunk) => {
-      if (closed === undefined && process.stdout.listenerCount('error') === 0) process.stdout.on('error', (e) => (closed ??= e));
+      if (!listening) {
+        listening = true;
+        process.stdout.on('error', (e) => (closed ??= e));
+      }
       if (closed !== undefined) return Promise.reject(stopped(closed));
       return new Promise<void>((resolve, reject) => void process.stdout.write(chunk, (e) => (e ? reject(stopped((closed ??= e))) : resolve())));
     },
@@ -295,4 +295,57 @@ function takeConfigFlag(argv: readonly string[]): { configPath: string | undefin
     }
   }
   return { configPath, argv: rest };
+}
+
+/** Both ends on a terminal: Ink reads keys from stdin and draws on stdout. */
+function onTerminal(): boolean {
+  return process.stdin.isTTY === true && process.stdout.isTTY === true;
+}
+
+/** Help or the version on stdout (exit 0); help for an unknown topic is an unknown command (exit 2). */
+function printHelp(request: HelpRequest): number {
+  if (request.kind === 'version') {
+    process.stdout.write(`lifeboat ${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  if (request.kind === 'main' || request.name === 'help') {
+    process.stdout.write(renderMainHelp(commands, hosts, shellTopics));
+    return ExitCode.ok;
+  }
+  const command = findCommand(request.name);
+  const topic = findHost(request.name) ?? shellTopics.find((t) => t.name === request.name);
+  if (command === undefined && topic === undefined) return unknownCommand(request.name);
+  process.stdout.write(command ? renderCommandHelp(command) : renderTopicHelp(topic!));
+  return ExitCode.ok;
+}
+
+/** Every name the CLI answers to, for "did you mean". */
+const knownNames = (): string[] => [...commands.map((c) => c.name), ...hosts.map((h) => h.name), ...shellTopics.map((t) => t.name), 'help'];
+
+function unknownCommand(name: string): number {
+  process.stderr.write(`lifeboat: unknown command "${name}"${didYouMean(name, knownNames())}; \`lifeboat --help\` lists the commands\n`);
+  return ExitCode.usage;
+}
+
+/** Runs a parse that throws a usage error; its message on stderr and exit 2, or undefined when it passed. */
+function usageRefusal(parse: () => unknown): number | undefined {
+  try {
+    parse();
+    return undefined;
+  } catch (e) {
+    process.stderr.write(`lifeboat: ${(e as Error).message}\n`);
+    return ExitCode.usage;
+  }
+}
+
+/** `lifeboat completion bash|zsh|fish`: the script on stdout, for every command and host. */
+function printCompletion(args: string[]): number {
+  const shell = args[0];
+  const refused = usageRefusal(() => {
+    parseArgv({ name: 'completion', options: {}, positionals: completionHelp.positionals ?? [] }, args);
+    if (!shells.includes(shell as Shell)) throw new LifeboatError('USAGE', `completion: no completion for "${shell}"${didYouMean(shell ?? '', shells)}; choose bash, zsh or fish`);
+  });
+  if (refused !== undefined) return refused;
+  process.stdout.write(completionScript(shell as Shell, [...commands, ...hosts]));
+  return ExitCode.ok;
 }

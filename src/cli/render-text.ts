@@ -1,31 +1,57 @@
 /** Plain-text renderings of neutral command results for a terminal or a pipe. */
-import type { Command, CommandResult, Table } from '../../commands/command.js';
-import { usageLine } from '../../commands/invoke.js';
-import type { HostHelp } from './hosts.js';
+import stringWidth from 'string-width';
+import type { CommandResult, Table } from '../../commands/command.js';
 import { SEE_ABOVE, type SaidOnce } from './said-once.js';
 
 const GAP = 2;
 /** A truncated column keeps at least this much (or its header), so it still says what it holds. */
 const MIN_COLUMN = 10;
 
+/** Printable ASCII is one column a character; only other text needs string-width's tables. */
+const plainAscii = /^[\x20-\x7e]*$/;
+const segmenter = new Intl.Segmenter();
+
+/** Columns a terminal gives the text: CJK and most emoji take two, combining marks none. */
+export function textWidth(text: string): number {
+  return plainAscii.test(text) ? text.length : stringWidth(text);
+}
+
+/** The text cut to at most `width` columns, ending in "…" when cut; never splits a character or an emoji. */
+export function cutToWidth(text: string, width: number): string {
+  if (textWidth(text) <= width) return text;
+  let kept = '';
+  let used = 0;
+  for (const { segment } of segmenter.segment(text)) {
+    const w = textWidth(segment);
+    if (used + w > width - 1) break;
+    kept += segment;
+    used += w;
+  }
+  return `${kept}…`;
+}
+
+const padTo = (text: string, width: number, align: 'left' | 'right' | undefined): string => {
+  const room = ' '.repeat(Math.max(0, width - textWidth(text)));
+  return align === 'right' ? room + text : text + room;
+};
+
 /**
- * Columns padded to their widest cell. Given a `width` (the terminal's), the
- * widest columns give way first, one character at a time, until the table
- * fits; a cut cell ends in "…". Without one, every cell is printed in full.
+ * Columns padded to their widest cell, measured in terminal columns
+ * (textWidth), so CJK and emoji cells line up. Given a `width` (the
+ * terminal's), the widest columns give way first, one column at a time, until
+ * the table fits; a cut cell ends in "…". Without one, every cell is printed
+ * in full.
  */
 export function renderTable(table: Table, width?: number): string {
+  const naturals = table.columns.map((c) => Math.max(textWidth(c.header), ...table.rows.map((r) => textWidth(r[c.key] ?? ''))));
   const widths = fitWidths(
-    table.columns.map((c) => Math.max(c.header.length, ...table.rows.map((r) => (r[c.key] ?? '').length))),
-    table.columns.map((c) => Math.min(Math.max(c.header.length, MIN_COLUMN), Math.max(c.header.length, ...table.rows.map((r) => (r[c.key] ?? '').length)))),
+    naturals,
+    table.columns.map((c, i) => Math.min(Math.max(textWidth(c.header), MIN_COLUMN), naturals[i]!)),
     width,
   );
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => {
-        const w = widths[i]!;
-        const shown = cell.length > w ? `${cell.slice(0, w - 1)}…` : cell;
-        return table.columns[i]!.align === 'right' ? shown.padStart(w) : shown.padEnd(w);
-      })
+      .map((cell, i) => padTo(cutToWidth(cell, widths[i]!), widths[i]!, table.columns[i]!.align))
       .join(' '.repeat(GAP))
       .trimEnd();
   return [line(table.columns.map((c) => c.header)), ...table.rows.map((r) => line(table.columns.map((c) => r[c.key] ?? '')))].join('\n');
@@ -49,9 +75,11 @@ export function fitWidths(natural: readonly number[], floors: readonly number[],
 
 /**
  * The width tables are fitted to: the terminal's on a TTY, else COLUMNS when
- * set; otherwise none — output piped to a file or grep keeps every character.
+ * set; otherwise none — output piped to a file or grep keeps every character,
+ * and so does `--wide` (`wide`) on a terminal.
  */
-export function outputWidth(stdout: { isTTY?: boolean; columns?: number }, env: Readonly<Record<string, string | undefined>>): number | undefined {
+export function outputWidth(stdout: { isTTY?: boolean; columns?: number }, env: Readonly<Record<string, string | undefined>>, wide = false): number | undefined {
+  if (wide) return undefined;
   if (stdout.isTTY === true && typeof stdout.columns === 'number' && stdout.columns > 0) return stdout.columns;
   const columns = Number.parseInt(env.COLUMNS ?? '', 10);
   return Number.isInteger(columns) && columns > 0 ? columns : undefined;
@@ -88,51 +116,4 @@ export function renderResult(result: CommandResult, options: RenderOptions = {})
     if (summary === result.summary) said?.note(summary);
   }
   return { stdout: out.length ? out.join('\n') + '\n' : '', stderr: err.length ? err.join('\n') + '\n' : '' };
-}
-
-export function renderCommandHelp(command: Command<unknown>): string {
-  return renderHelp(usageLine(command), command, { json: true });
-}
-
-/** A host's help: its options, and `[options]` in the usage line (a host takes no positionals). */
-export function renderHostHelp(host: HostHelp): string {
-  return renderHelp(`lifeboat ${host.name}${Object.keys(host.options).length > 0 ? ' [options]' : ''}`, { ...host, positionals: [] }, { json: false });
-}
-
-function renderHelp(usage: string, topic: HostHelp & Pick<Command<unknown>, 'positionals'>, flags: { json: boolean }): string {
-  const lines = [`Usage: ${usage}`, '', topic.summary + '.'];
-  if (topic.description) lines.push('', topic.description);
-  if (topic.positionals.length > 0) {
-    lines.push('', 'Arguments:');
-    for (const p of topic.positionals) lines.push(`  ${p.name.padEnd(14)} ${p.description}${p.required ? '' : ' (optional)'}`);
-  }
-  lines.push('', 'Options:');
-  for (const [name, o] of Object.entries(topic.options)) {
-    const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.valueName ?? 'VALUE'}` : ''}`;
-    lines.push(`  ${flag.padEnd(24)} ${o.description}`);
-  }
-  if (flags.json) lines.push(`  ${'--json'.padEnd(24)} print the result as JSON`);
-  lines.push(`  ${'-h, --help'.padEnd(24)} show this help`);
-  return lines.join('\n') + '\n';
-}
-
-export function renderMainHelp(commands: readonly Command<unknown>[], hosts: readonly HostHelp[]): string {
-  const width = Math.max(...[...commands, ...hosts].map((c) => c.name.length));
-  return [
-    'Lifeboat — backups you can prove you can restore.',
-    '',
-    'Usage: lifeboat <command> [arguments] [--json]',
-    '       lifeboat              the terminal console (on a terminal; otherwise the status table)',
-    '',
-    'Commands:',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'Long-running (they run the commands above themselves):',
-    ...hosts.map((h) => `  ${h.name.padEnd(width)}  ${h.summary}`),
-    '',
-    'A <runbook> is a name from the runbooks folder (./runbooks, or LIFEBOAT_RUNBOOKS) or a path to a YAML file.',
-    'State lives in ./.lifeboat (or LIFEBOAT_HOME). `lifeboat <command> --help` explains a command.',
-    'Exit codes: 0 ok, 1 failed, 2 bad usage or input, 3 partial, 4 transfer pending, 130 cancelled.',
-    '',
-  ].join('\n');
 }

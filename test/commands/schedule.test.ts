@@ -46,7 +46,7 @@ describe('schedule command', () => {
     expect(scheduleCommand.access).toBe('anyone');
     expect(scheduleCommand.audited).toBe(false);
     expect(parseCommandArgs(scheduleCommand, [])).toEqual({ runbook: undefined, limit: 1 });
-    expect(parseCommandArgs(scheduleCommand, ['app', '-n', '5'])).toEqual({ runbook: 'app', limit: 5 });
+    expect(parseCommandArgs(scheduleCommand, ['app', '--limit', '5'])).toEqual({ runbook: 'app', limit: 5 });
     const res = await invokeCommand({ command: scheduleCommand, argv: ['--limit', '0'] }, commandContext());
     expect(res).toMatchObject({ exitCode: ExitCode.usage, summary: expect.stringContaining('--limit must be a whole number from 1 to 1000, got "0"') as unknown });
   });
