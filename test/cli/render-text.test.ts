@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Table } from '../../commands/command.js';
-import { outputWidth, renderResult, renderTable } from '../../src/cli/render-text.js';
+import { cutToWidth, outputWidth, renderResult, renderTable, textWidth } from '../../src/cli/render-text.js';
 import { SaidOnce } from '../../src/cli/said-once.js';
 
 const message = 'backup is transfer-pending: 4 objects (1.0 MiB) safe in local staging, not yet in s3://orders-backups/prod, which was not reachable; `lifeboat resume orders` uploads them';
@@ -82,5 +82,57 @@ describe('renderResult', () => {
     said.note(stageError);
     const { stderr } = renderResult({ exitCode: 4, summary: 'transfer-pending orders: snapshot d274b1d1', lines: [`transfer-pending: ${stageError}`, 'warning: /srv/orders/tmp: skipped a socket'] }, { said, command: 'backup' });
     expect(stderr).toBe('warning: /srv/orders/tmp: skipped a socket\nlifeboat: transfer-pending orders: snapshot d274b1d1\n');
+  });
+});
+
+describe('renderTable measures terminal columns, not UTF-16 units (issue 21)', () => {
+  const wide: Table = {
+    columns: [
+      { key: 'name', header: 'NAME' },
+      { key: 'note', header: 'NOTE' },
+    ],
+    rows: [
+      { name: '東京のバックアップ', note: '日本語のメッセージがとても長くて端末に収まらないことがあります' },
+      { name: 'emoji 🚀🔥', note: '👍🏽 family 👨‍👩‍👧 and flags 🇯🇵 in a long note that has to be cut somewhere' },
+      { name: 'plain', note: 'ascii only' },
+    ],
+  };
+
+  it('pads CJK and emoji cells by their display width, so the columns line up', () => {
+    const lines = renderTable(wide).split('\n');
+    // The NOTE column starts at the same display column on every line.
+    const noteStart = (line: string, note: string) => textWidth(line.slice(0, line.indexOf(note)));
+    expect(noteStart(lines[1]!, '日本語')).toBe(noteStart(lines[0]!, 'NOTE'));
+    expect(noteStart(lines[2]!, '👍🏽')).toBe(noteStart(lines[0]!, 'NOTE'));
+    expect(noteStart(lines[3]!, 'ascii')).toBe(noteStart(lines[0]!, 'NOTE'));
+    expect(textWidth('東京のバックアップ')).toBe(18);
+  });
+
+  it('fitted to a width, no line is wider than it on screen, and cuts never split a character or an emoji', () => {
+    for (const width of [30, 40, 57]) {
+      const lines = renderTable(wide, width).split('\n');
+      for (const line of lines) expect(textWidth(line), line).toBeLessThanOrEqual(width);
+      expect(lines[1]).toMatch(/…$/);
+      // Nothing half-cut: every kept grapheme is whole (no lone surrogate, no dangling joiner before the ellipsis).
+      for (const line of lines) {
+        expect(line).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+        expect(line).not.toMatch(/\u200D…/);
+      }
+    }
+  });
+
+  it('cutToWidth keeps whole graphemes within the width, with the ellipsis counted', () => {
+    expect(cutToWidth('日本語テキスト', 6)).toBe('日本…');
+    expect(textWidth(cutToWidth('日本語テキスト', 6))).toBeLessThanOrEqual(6);
+    expect(cutToWidth('👨‍👩‍👧👨‍👩‍👧👨‍👩‍👧', 5)).toBe('👨‍👩‍👧👨‍👩‍👧…');
+    expect(cutToWidth('short', 10)).toBe('short');
+  });
+
+  it('--wide (outputWidth with wide) gives no width even on a terminal, so every cell stays whole', () => {
+    expect(outputWidth({ isTTY: true, columns: 40 }, {}, true)).toBeUndefined();
+    expect(outputWidth({ isTTY: undefined }, { COLUMNS: '40' }, true)).toBeUndefined();
+    const text = renderResult({ exitCode: 0, table: wide }, { width: outputWidth({ isTTY: true, columns: 40 }, {}, true) }).stdout;
+    expect(text).toContain('日本語のメッセージがとても長くて端末に収まらないことがあります');
+    expect(text).not.toContain('…');
   });
 });
