@@ -1,23 +1,36 @@
 import { resolve } from 'node:path';
-import { ExitCode, formatDuration, formatIssue, LifeboatError, listRunbooks, validateRunbookFile } from '../src/core/index.js';
+import { ExitCode, findRunbookFile, formatDuration, formatIssue, isTemplateKind, LifeboatError, listRunbooks, TEMPLATE_KINDS, validateRunbookFile, writeNewRunbook } from '../src/core/index.js';
 import { defineCommand } from './command.js';
-import { rawArgs } from './support/args.js';
+import { bool, rawArgs, str } from './support/args.js';
+
+const ACTIONS = ['list', 'validate', 'new'] as const;
+type Action = (typeof ACTIONS)[number];
 
 export const runbooksCommand = defineCommand({
   name: 'runbooks',
-  summary: 'List runbooks, or validate runbook files',
+  summary: 'List runbooks, validate runbook files, or start a new one',
   description:
-    '`runbooks list` shows every runbook in the runbooks folder with its sources, objectives and validity. `runbooks validate [files…]` checks files (default: all in the folder) and prints every problem as file:line:col; exit 2 when any is invalid.',
-  options: {},
+    '`runbooks list` shows every runbook in the runbooks folder with its sources, objectives and validity. ' +
+    '`runbooks validate [runbooks…]` checks runbooks by name, by path or as shipped examples (`examples/postgres-to-s3`; default: all in the folder) and prints every problem as file:line:col; exit 2 when any is invalid. ' +
+    `\`runbooks new NAME [--from ${TEMPLATE_KINDS.join('|')}] [--force]\` writes a commented, valid runbook to the runbooks folder as NAME.yaml (folder by default); it never replaces a file without --force.`,
+  options: {
+    from: { type: 'string', description: `with new: the kind of source to start from (${TEMPLATE_KINDS.join(', ')}; default folder)`, valueName: 'KIND' },
+    force: { type: 'boolean', description: 'with new: replace an existing runbook file' },
+  },
   positionals: [
-    { name: 'action', description: 'list (default) or validate' },
-    { name: 'files', description: 'YAML files to validate', variadic: true },
+    { name: 'action', description: 'list (default), validate or new' },
+    { name: 'runbooks', description: 'validate: runbook names, paths or examples/NAME; new: the new runbook’s name', variadic: true },
   ],
   schema: rawArgs.transform((r, ctx) => {
     const action = r.positionals[0] ?? 'list';
-    if (action !== 'list' && action !== 'validate') ctx.addIssue({ code: 'custom', message: `unknown action "${action}" (expected list or validate)` });
-    if (action === 'list' && r.positionals.length > 1) ctx.addIssue({ code: 'custom', message: '`runbooks list` takes no files' });
-    return { action: action as 'list' | 'validate', files: r.positionals.slice(1) };
+    const rest = r.positionals.slice(1);
+    if (!(ACTIONS as readonly string[]).includes(action)) ctx.addIssue({ code: 'custom', message: `unknown action "${action}" (expected ${ACTIONS.join(', ')})` });
+    if (action === 'list' && rest.length > 0) ctx.addIssue({ code: 'custom', message: '`runbooks list` takes no runbooks' });
+    if (action === 'new' && rest.length !== 1) ctx.addIssue({ code: 'custom', message: '`runbooks new` takes one name (e.g. runbooks new app-data --from postgres)' });
+    const from = str(r.options.from);
+    if (action !== 'new' && (from !== undefined || r.options.force !== undefined)) ctx.addIssue({ code: 'custom', message: '--from and --force go with `runbooks new`' });
+    if (from !== undefined && !isTemplateKind(from)) ctx.addIssue({ code: 'custom', message: `--from must be one of ${TEMPLATE_KINDS.join(', ')} (got "${from}")` });
+    return { action: action as Action, refs: rest, from: from !== undefined && isTemplateKind(from) ? from : 'folder', force: bool(r.options.force) };
   }),
   access: 'anyone',
   audited: false,
@@ -52,7 +65,17 @@ export const runbooksCommand = defineCommand({
         data: entries.map((e) => ({ name: e.name, file: e.file, valid: !!e.runbook, issues: e.issues })),
       };
     }
-    const files = args.files.length > 0 ? args.files.map((f) => resolve(ctx.cwd, f)) : (await listRunbooks(locations)).map((e) => e.file);
+    if (args.action === 'new') {
+      const file = await writeNewRunbook({ name: args.refs[0]!, kind: args.from, runbooksDir: resolve(ctx.cwd, ctx.runbooksDir), force: args.force });
+      return {
+        exitCode: ExitCode.ok,
+        summary: `Wrote ${file} (a ${args.from} runbook)`,
+        lines: [`Edit it, then: lifeboat runbooks validate ${args.refs[0]!} && lifeboat init ${args.refs[0]!} && lifeboat backup ${args.refs[0]!}`],
+        data: { file, name: args.refs[0], from: args.from },
+      };
+    }
+    // Names, examples/NAME and paths, as every command takes them.
+    const files = args.refs.length > 0 ? await Promise.all(args.refs.map((ref) => findRunbookFile(ref, locations))) : (await listRunbooks(locations)).map((e) => e.file);
     if (files.length === 0) throw new LifeboatError('USAGE', `no runbook files to validate in ${resolve(ctx.cwd, ctx.runbooksDir)}`);
     const checks = await Promise.all(files.map((f) => validateRunbookFile(f, locations)));
     const bad = checks.filter((c) => c.issues.length > 0);

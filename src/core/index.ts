@@ -21,9 +21,15 @@ export type { RunContext } from './run-context.js';
 
 // Runbooks.
 export {
+  assertExampleCanRun,
+  findRunbookFile,
   formatIssue,
+  isTemplateKind,
+  lifeboatInstallRoot,
   listRunbooks,
   loadRunbook,
+  TEMPLATE_KINDS,
+  writeNewRunbook,
   parseDuration,
   parsePercentage,
   validateRunbookFile,
