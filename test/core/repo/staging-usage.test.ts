@@ -23,7 +23,7 @@ function remoteRunbook(): Runbook {
     repository: {
       ...base.repository,
       hot: { url: 's3://backups/orders-db-eu', endpoint: 'http://127.0.0.1:9', pathStyle: true, region: 'us-east-1' },
-      cold: { url: 's3://archive/orders-db-eu', endpoint: 'http://127.0.0.1:9', pathStyle: true, region: 'us-east-1' },
+      cold: { url: 's3://archive/orders-db-eu', endpoint: 'http://127.0.0.1:9', pathStyle: true, region: 'us-east-1', afterMs: 30 * 86_400_000, retrieval: 'Standard', thawDays: 1 },
     },
   };
 }
