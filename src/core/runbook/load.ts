@@ -16,9 +16,9 @@ import type { Runbook } from './types.js';
 import { parseYamlSource, valuePosition } from './yaml-source.js';
 
 export interface RunbookLocations {
-  /** Where runbook names are looked up (LIFEBOAT_RUNBOOKS, default ./runbooks); relative to cwd. */
+  /** Where runbook names are looked up (LIFEBOAT_RUNBOOKS, `runbooks:` in lifeboat.yaml, else ./runbooks: config/places.ts); relative to cwd. */
   runbooksDir: string;
-  /** The state folder that `${LIFEBOAT_HOME}` stands for; relative to cwd. */
+  /** The state folder that `${LIFEBOAT_HOME}` stands for (config/places.ts); relative to cwd. */
   home: string;
   /** The folder relative paths on the command line are read against. */
   cwd: string;
