@@ -8,9 +8,16 @@
  *
  *   tsx bench/dataset.ts [--small] [--regen] [--seed N] [--edited]
  *
+ * Two shapes: the mixed tree (FULL_SPEC / SMALL_SPEC: small files and a few
+ * large ones, shallow folders) and the small-file tree (treeSpec: 50,000 files,
+ * mostly under 8 KiB, with symlinks and deep folders, like a system's
+ * /usr/share, which is what real servers look like more than 20 big files do).
+ *
+ *   tsx bench/dataset.ts [--small | --tree [--tree-files N]] [--regen] [--seed N] [--edited]
+ *
  * The base tree is cached under bench/.data/ds-<size>-s<seed>-v<version>/tree,
  * with manifest.json beside it; `--regen` rebuilds it. `--edited` also writes an
- * edited copy (cp -a + applyEdit) beside it, for inspection.
+ * edited copy (cp -a + applyEdit) beside it, for inspection (mixed trees only).
  */
 import { createCipheriv, createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -28,7 +35,7 @@ export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const DATA_DIR = path.join(BENCH_DIR, '.data');
 
 export interface DatasetSpec {
-  label: 'full' | 'small';
+  label: 'full' | 'small' | 'tree';
   smallFiles: number;
   smallMin: number;
   smallMax: number;
@@ -39,6 +46,8 @@ export interface DatasetSpec {
   perFolderMin: number;
   perFolderMax: number;
   maxDepth: number;
+  /** Symlinks, as a share of the file count (the small-file tree only). */
+  symlinkShare?: number;
 }
 
 const KiB = 1024;
@@ -70,7 +79,39 @@ export const SMALL_SPEC: DatasetSpec = {
   maxDepth: 3,
 };
 
+/** Files in the small-file tree unless `--tree-files` says otherwise. */
+export const TREE_FILES = 50_000;
+
+/**
+ * The small-file tree: `files` files, 90% of them under 8 KiB (log-uniform from
+ * 64 B), 9% up to 64 KiB, 1% up to 512 KiB; folders up to 12 deep with few files
+ * each; symlinks for 8% of the file count (a system's /usr/share: 46k files, 3.9k
+ * symlinks), relative, to files and folders elsewhere in the tree, a few dangling.
+ */
+export function treeSpec(files = TREE_FILES): DatasetSpec {
+  return {
+    label: 'tree',
+    smallFiles: files,
+    smallMin: 64,
+    smallMax: 8 * KiB,
+    largeFiles: 0,
+    largeMin: 64 * KiB,
+    largeMax: 512 * KiB,
+    perFolderMin: 1,
+    perFolderMax: 40,
+    maxDepth: 12,
+    symlinkShare: 0.08,
+  };
+}
+
 export type FileKind = 'text' | 'random';
+
+export interface ManifestSymlink {
+  /** Relative to the tree root, '/'-separated. */
+  path: string;
+  /** As stored in the link: relative to the link's folder. */
+  target: string;
+}
 
 export interface ManifestFile {
   /** Relative to the tree root, '/'-separated. */
@@ -86,6 +127,8 @@ export interface Manifest {
   spec: DatasetSpec;
   folders: string[];
   files: ManifestFile[];
+  /** The small-file tree's symlinks (absent in the mixed trees). */
+  symlinks?: ManifestSymlink[];
   totalBytes: number;
   generatedInMs: number;
 }
@@ -334,6 +377,74 @@ export function planLayout(spec: DatasetSpec, seed: number): { folders: string[]
   return { folders: folders.map((f) => f.rel), files };
 }
 
+/**
+ * The small-file tree's layout. A new folder hangs under the previous one with
+ * probability 0.45 (chains down to maxDepth, as in /usr/share/doc/…/examples/…),
+ * else under a shallow ancestor of a random folder: at 50,000 files the median
+ * file sits 3 folders deep and about 1 in 20 sits 8–12 deep.
+ */
+export function planSmallFileTree(spec: DatasetSpec, seed: number): { folders: string[]; files: ManifestFile[]; symlinks: ManifestSymlink[] } {
+  const rng = new Prng(contentLabel(seed, 'layout', `${spec.label}-${spec.smallFiles}`));
+  const vocab = vocabulary();
+  const word = (): string => vocab.words[rng.int(0, 255)] as string;
+  const EXT = { text: ['txt', 'html', 'conf', 'py', 'xml', 'md'], random: ['gz', 'png', 'mo', 'bin'] } as const;
+
+  const folders: { rel: string; depth: number }[] = [];
+  const known = new Set<string>();
+  const CHAIN = 0.45;
+  const root = { rel: '', depth: 0 };
+  const newFolder = (): string => {
+    const last = folders[folders.length - 1];
+    let parent: { rel: string; depth: number };
+    if (last && last.depth < spec.maxDepth && rng.float() < CHAIN) parent = last;
+    else {
+      // An ancestor, at a uniform depth, of a folder drawn at random: most folders stay shallow.
+      const drawn = rng.pick([root, ...folders]);
+      const depth = rng.int(0, Math.min(drawn.depth, spec.maxDepth - 1));
+      parent = { rel: drawn.rel.split('/').slice(0, depth).join('/'), depth };
+    }
+    const name = `${word()}${rng.int(0, 99)}`;
+    const rel = parent.rel ? `${parent.rel}/${name}` : name;
+    // Names are drawn, so two siblings can collide: a collision just reuses the folder.
+    if (!known.has(rel)) {
+      known.add(rel);
+      folders.push({ rel, depth: parent.depth + 1 });
+    }
+    return rel;
+  };
+
+  const files: ManifestFile[] = [];
+  const used = new Set<string>();
+  let made = 0;
+  while (made < spec.smallFiles) {
+    const folder = newFolder();
+    const count = Math.min(spec.smallFiles - made, rng.logInt(spec.perFolderMin, spec.perFolderMax));
+    for (let i = 0; i < count; i++, made++) {
+      // Six in ten files text-like (docs, configs, sources), the rest incompressible (gz, png, mo).
+      const kind: FileKind = rng.float() < 0.6 ? 'text' : 'random';
+      const r = rng.float();
+      const size = r < 0.9 ? rng.logInt(spec.smallMin, spec.smallMax) : r < 0.99 ? rng.logInt(spec.smallMax, spec.largeMin) : rng.logInt(spec.largeMin, spec.largeMax);
+      const rel = `${folder}/${word()}-${String(made).padStart(5, '0')}.${rng.pick(EXT[kind])}`;
+      used.add(rel);
+      files.push({ path: rel, size, kind, large: false });
+    }
+  }
+
+  const symlinks: ManifestSymlink[] = [];
+  const nLinks = Math.round(spec.smallFiles * (spec.symlinkShare ?? 0));
+  for (let i = 0; i < nLinks; i++) {
+    const at = rng.pick(folders).rel;
+    const r = rng.float();
+    // Mostly to files, some to folders, one in a hundred to nothing (a dangling link is kept as it is).
+    const to = r < 0.85 ? rng.pick(files).path : r < 0.99 ? rng.pick(folders).rel : `${rng.pick(folders).rel}/missing-${i}`;
+    const rel = `${at}/link-${String(i).padStart(5, '0')}-${word()}`;
+    if (used.has(rel)) continue;
+    used.add(rel);
+    symlinks.push({ path: rel, target: path.posix.relative(at, to) || '.' });
+  }
+  return { folders: folders.map((f) => f.rel), files, symlinks };
+}
+
 // ---------------------------------------------------------------------------
 // Writing
 
@@ -405,7 +516,8 @@ async function writeFilesInWorkers(tree: string, seed: number, files: ManifestFi
 }
 
 export function datasetDir(spec: DatasetSpec, seed: number): string {
-  return path.join(DATA_DIR, `ds-${spec.label}-s${seed}-v${DATASET_VERSION}`);
+  const size = spec.label === 'tree' ? `tree${spec.smallFiles}` : spec.label;
+  return path.join(DATA_DIR, `ds-${size}-s${seed}-v${DATASET_VERSION}`);
 }
 
 /** Returns the cached tree, generating it first when missing or when `regen`. */
@@ -430,14 +542,19 @@ export async function ensureDataset(opts: {
   fs.mkdirSync(tree, { recursive: true });
   log(`generating ${spec.label} dataset (seed ${seed}, v${DATASET_VERSION}) in ${path.relative(process.cwd(), dir)} ...`);
   const t0 = process.hrtime.bigint();
-  const { folders, files } = planLayout(spec, seed);
+  const { folders, files, symlinks } = spec.label === 'tree' ? planSmallFileTree(spec, seed) : { ...planLayout(spec, seed), symlinks: undefined };
   for (const f of folders) fs.mkdirSync(path.join(tree, f), { recursive: true });
   await writeFilesInWorkers(tree, seed, files, opts.workers ?? Math.max(1, Math.min(4, os.availableParallelism())));
+  for (const link of symlinks ?? []) {
+    const abs = path.join(tree, link.path);
+    fs.symlinkSync(link.target, abs);
+    fs.lutimesSync(abs, BASE_MTIME_S, BASE_MTIME_S);
+  }
   const totalBytes = files.reduce((s, f) => s + f.size, 0);
   // Folders last (and deepest first), since writing into a folder moves its mtime.
   for (const f of [...folders].reverse()) fs.utimesSync(path.join(tree, f), BASE_MTIME_S, BASE_MTIME_S);
   const generatedInMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const manifest: Manifest = { version: DATASET_VERSION, seed, spec, folders, files, totalBytes, generatedInMs };
+  const manifest: Manifest = { version: DATASET_VERSION, seed, spec, folders, files, ...(symlinks ? { symlinks } : {}), totalBytes, generatedInMs };
   fs.writeFileSync(manifestPath, JSON.stringify(manifest));
   fs.writeFileSync(donePath, new Date().toISOString() + '\n');
   log(`generated ${files.length} files, ${(totalBytes / 1e6).toFixed(1)} MB in ${(generatedInMs / 1000).toFixed(1)} s`);
@@ -578,6 +695,14 @@ export function describeManifest(m: Manifest): string {
   const sum = (fs: ManifestFile[]): number => fs.reduce((s, f) => s + f.size, 0);
   const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
   const byKind = (fs: ManifestFile[], k: FileKind): ManifestFile[] => fs.filter((f) => f.kind === k);
+  if (m.spec.label === 'tree') {
+    const under8k = m.files.filter((f) => f.size < 8 * KiB).length;
+    const depth = Math.max(0, ...m.folders.map((f) => f.split('/').length));
+    return [
+      `small-file tree: ${m.files.length} files, ${m.folders.length} folders (up to ${depth} deep), ${m.symlinks?.length ?? 0} symlinks, ${mb(m.totalBytes)}, seed ${m.seed}, v${m.version}`,
+      `  ${under8k} files under 8 KiB; text ${byKind(m.files, 'text').length} / ${mb(sum(byKind(m.files, 'text')))}, random ${byKind(m.files, 'random').length} / ${mb(sum(byKind(m.files, 'random')))}`,
+    ].join('\n');
+  }
   return [
     `${m.files.length} files, ${m.folders.length} folders, ${mb(m.totalBytes)} (${(m.totalBytes / 2 ** 30).toFixed(3)} GiB), seed ${m.seed}, v${m.version}`,
     `  small: ${small.length} files, ${mb(sum(small))} (text ${byKind(small, 'text').length} / ${mb(sum(byKind(small, 'text')))}, random ${byKind(small, 'random').length} / ${mb(sum(byKind(small, 'random')))})`,
@@ -589,7 +714,10 @@ export function describeManifest(m: Manifest): string {
 // CLI
 
 async function main(argv: string[]): Promise<void> {
-  const spec = argv.includes('--small') ? SMALL_SPEC : FULL_SPEC;
+  const filesIdx = argv.indexOf('--tree-files');
+  const treeFiles = filesIdx >= 0 ? Number(argv[filesIdx + 1]) : TREE_FILES;
+  if (!Number.isInteger(treeFiles) || treeFiles < 1) throw new Error(`--tree-files wants an integer ≥ 1, got "${argv[filesIdx + 1]}"`);
+  const spec = argv.includes('--tree') ? treeSpec(treeFiles) : argv.includes('--small') ? SMALL_SPEC : FULL_SPEC;
   const seedIdx = argv.indexOf('--seed');
   const seed = seedIdx >= 0 ? Number(argv[seedIdx + 1]) : DEFAULT_SEED;
   if (!Number.isInteger(seed)) throw new Error(`--seed wants an integer, got "${argv[seedIdx + 1]}"`);
@@ -598,7 +726,7 @@ async function main(argv: string[]): Promise<void> {
   const ds = await ensureDataset({ spec, seed, regen: argv.includes('--regen'), workers, log: (s) => console.log(s) });
   if (!ds.generated) console.log(`cached: ${ds.tree} (generated in ${(ds.manifest.generatedInMs / 1000).toFixed(1)} s)`);
   console.log(describeManifest(ds.manifest));
-  if (argv.includes('--edited')) {
+  if (argv.includes('--edited') && spec.label !== 'tree') {
     const to = path.join(ds.dir, 'edited');
     const t0 = process.hrtime.bigint();
     const s = makeEditedCopy(ds, to);

@@ -3,6 +3,7 @@
  * alternating which tool goes first each round.
  *
  *   npm run bench -- [--rounds N] [--only lifeboat|restic] [--ops first,nochange,edit,restore,check]
+ *                    [--dataset mixed|tree|both] [--tree-files N]
  *                    [--small] [--regen] [--seed N] [--timeout SECONDS] [--keep] [--no-verify]
  *   npm run bench -- --s3 [--s3-tls] [--only lifeboat|rclone] [--rounds N] [--small] ...
  *   npm run bench -- --browse [--small] [--rounds N]
@@ -19,10 +20,12 @@ import {
   DEFAULT_SEED,
   FULL_SPEC,
   SMALL_SPEC,
+  TREE_FILES,
   applyEdit,
   copyTree,
   describeManifest,
   ensureDataset,
+  treeSpec,
   type Dataset,
   type EditSummary,
 } from './dataset.js';
@@ -41,6 +44,16 @@ const PASSWORD = 'lifeboat-bench-password';
 const OPS = ['first', 'nochange', 'edit', 'restore', 'check', 'drill'] as const;
 const DEFAULT_OPS: Op[] = ['first', 'nochange', 'edit', 'restore', 'check'];
 type Op = (typeof OPS)[number];
+/**
+ * The mixed tree (20k files and 20 large ones) gets every op; the small-file tree
+ * (bench/dataset.ts treeSpec) the ones whose cost is per file: backups and restore.
+ * It is not edited: its restore is of the first backup's tree.
+ */
+const DATASETS = ['mixed', 'tree'] as const;
+type DatasetName = (typeof DATASETS)[number];
+const TREE_OPS: readonly Op[] = ['first', 'nochange', 'restore'];
+/** --small: the small-file tree at a tenth of its size. */
+const SMALL_TREE_FILES = 5_000;
 export type ToolName = 'lifeboat' | 'restic';
 const TOOLS: ToolName[] = ['lifeboat', 'restic'];
 
@@ -131,7 +144,8 @@ function lifeboatTool(): Tool | string {
     exec: (d, sub, ...args) => cmd(d, sub, runbook(d), ...args),
     restoredRoot(target) {
       // Not fixed by the contract yet: restic-style full path, the source's name, or the target itself.
-      const first = fs.readdirSync(SRC)[0] ?? '';
+      // A top-level symlink may dangle (the small-file tree has some): look for a folder or file.
+      const first = fs.readdirSync(SRC, { withFileTypes: true }).find((e) => !e.isSymbolicLink())?.name ?? '';
       const candidates = [path.join(target, SRC), path.join(target, 'src'), target];
       return candidates.find((c) => fs.existsSync(path.join(c, first))) ?? target;
     },
@@ -186,6 +200,9 @@ interface Options {
   rounds: number;
   only?: ToolName | 'rclone';
   ops: Set<Op>;
+  datasets: DatasetName[];
+  /** Files in the small-file tree (--tree-files; default TREE_FILES, or SMALL_TREE_FILES with --small). */
+  treeFiles?: number;
   small: boolean;
   regen: boolean;
   seed: number;
@@ -204,6 +221,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     rounds: 3,
     ops: new Set(DEFAULT_OPS),
+    datasets: [...DATASETS],
     small: false,
     regen: false,
     seed: DEFAULT_SEED,
@@ -215,6 +233,7 @@ function parseArgs(argv: string[]): Options {
     s3Tls: false,
   };
   let opsGiven = false;
+  let datasetGiven = false;
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a value`);
@@ -252,6 +271,17 @@ function parseArgs(argv: string[]): Options {
         opsGiven = true;
         break;
       }
+      case '--dataset': {
+        const v = val();
+        if (v !== 'both' && !(DATASETS as readonly string[]).includes(v)) throw new UsageError(`--dataset wants mixed, tree or both, got "${v}"`);
+        o.datasets = v === 'both' ? [...DATASETS] : [v as DatasetName];
+        datasetGiven = true;
+        break;
+      }
+      case '--tree-files':
+        o.treeFiles = int(val(), flag, 1);
+        datasetGiven = true;
+        break;
       case '--small':
         o.small = true;
         break;
@@ -290,6 +320,7 @@ function parseArgs(argv: string[]): Options {
     }
   }
   if (o.s3Tls && !o.s3) throw new UsageError('--s3-tls goes with --s3');
+  if (o.s3 && datasetGiven) throw new UsageError('--dataset and --tree-files do not apply to --s3 (it uploads the mixed dataset)');
   if (o.s3 && opsGiven) throw new UsageError('--ops does not apply to --s3 (it times one upload of the dataset per tool and round)');
   if (o.s3 && o.only === 'restic') throw new UsageError('--s3 compares Lifeboat with rclone: --only lifeboat or --only rclone');
   if (!o.s3 && o.only === 'rclone') throw new UsageError('rclone is compared only with --s3');
@@ -303,7 +334,12 @@ const USAGE = `usage: npm run bench -- [options]
                        backups that a later op needs still run, untimed)
   --drill              also time Lifeboat's restore-drill (restore + validation) against
                        restic's restore of the same data
-  --small              ~90 MB dataset (2,000 small files, 4 large) for a quick try
+  --dataset WHICH      mixed (20k files + 20 large ones: every op), tree (the small-file
+                       tree: ${TREE_FILES.toLocaleString('en')} files mostly < 8 KiB, symlinks, deep folders: first,
+                       nochange and restore) or both (default)
+  --tree-files N       files in the small-file tree (default ${TREE_FILES}; ${SMALL_TREE_FILES} with --small)
+  --small              ~90 MB mixed dataset (2,000 small files, 4 large) and a ${SMALL_TREE_FILES}-file tree,
+                       for a quick try
   --regen              regenerate the cached dataset
   --seed N             dataset seed (default ${DEFAULT_SEED})
   --timeout SECONDS    per operation (default 1800)
@@ -326,6 +362,7 @@ const USAGE = `usage: npm run bench -- [options]
 // Running
 
 interface Sample {
+  dataset: DatasetName;
   tool: ToolName;
   round: number;
   op: Op | 'init';
@@ -365,7 +402,7 @@ async function runOp(
   timed: boolean,
   cmd: Command,
   datasetBytes: number,
-  opts: Options,
+  opts: Options & { dataset: DatasetName },
 ): Promise<Sample> {
   const { timeoutS, idleWaitS } = opts;
   sync(); // nothing of the previous step left to write back during this one
@@ -377,6 +414,7 @@ async function runOp(
   const m: Measured = await runMeasured(cmd, path.join(d.logs, `${op}`), timeoutS * 1000);
   const ok = m.code === 0 && !m.timedOut;
   const s: Sample = {
+    dataset: opts.dataset,
     tool: tool.name,
     round,
     op,
@@ -417,7 +455,10 @@ async function runOp(
 }
 
 interface RoundContext {
+  name: DatasetName;
   ds: Dataset;
+  /** The ops timed on this dataset. */
+  ops: Set<Op>;
   opts: Options;
   samples: Sample[];
   edit?: EditSummary;
@@ -453,14 +494,23 @@ async function runSequence(tool: Tool, round: number, ctx: RoundContext): Promis
 }
 
 async function timedSteps(tool: Tool, d: ToolDirs, round: number, ctx: RoundContext): Promise<void> {
-  const { ds, opts } = ctx;
-  const want = opts.ops;
-  const needEdit = want.has('edit') || want.has('restore') || want.has('check') || want.has('drill');
+  const { ds } = ctx;
+  const opts = { ...ctx.opts, dataset: ctx.name };
+  const want = ctx.ops;
+  const editable = ctx.name === 'mixed';
+  const needEdit = editable && (want.has('edit') || want.has('restore') || want.has('check') || want.has('drill'));
   const push = (s: Sample): boolean => {
     ctx.samples.push(s);
     return s.ok;
   };
   const base = ds.manifest.totalBytes;
+  if (!editable) {
+    if (!push(await runOp(tool, d, round, 'init', false, tool.init(d), 0, opts))) return;
+    if (!push(await runOp(tool, d, round, 'first', want.has('first'), tool.backup(d), base, opts))) return;
+    if (want.has('nochange')) push(await runOp(tool, d, round, 'nochange', true, tool.backup(d), base, opts));
+    if (want.has('restore')) await timedRestore(tool, d, round, base, opts, push);
+    return;
+  }
   if (!push(await runOp(tool, d, round, 'init', false, tool.init(d), 0, opts))) return;
   if (!push(await runOp(tool, d, round, 'first', want.has('first'), tool.backup(d), base, opts))) return;
   if (want.has('nochange')) push(await runOp(tool, d, round, 'nochange', true, tool.backup(d), base, opts));
@@ -474,22 +524,7 @@ async function timedSteps(tool: Tool, d: ToolDirs, round: number, ctx: RoundCont
   const edited = edit.totalBytes;
   if (!push(await runOp(tool, d, round, 'edit', want.has('edit'), tool.backup(d), edited, opts))) return;
 
-  if (want.has('restore')) {
-    const target = path.join(d.root, 'restore');
-    rm(target);
-    const s = await runOp(tool, d, round, 'restore', true, tool.restore(d, target), edited, opts);
-    if (s.ok && opts.verify) {
-      const restored = tool.restoredRoot(target);
-      s.verify = compare(fingerprint(SRC), fingerprint(restored));
-      console.log(`  ${''.padEnd(17)} verify: ${describeComparison(s.verify)} [${path.relative(target, restored) || '.'}]`);
-      if (!s.verify.ok) {
-        s.ok = false;
-        s.error = 'restored tree differs from the source';
-      }
-    }
-    push(s);
-    rm(target);
-  }
+  if (want.has('restore')) await timedRestore(tool, d, round, edited, opts, push);
   if (want.has('check')) push(await runOp(tool, d, round, 'check', true, tool.check(d), edited, opts));
   if (want.has('drill')) {
     const target = path.join(d.root, 'drill');
@@ -497,6 +532,24 @@ async function timedSteps(tool: Tool, d: ToolDirs, round: number, ctx: RoundCont
     push(await runOp(tool, d, round, 'drill', true, tool.drill(d, target), edited, opts));
     rm(target);
   }
+}
+
+/** Restore the latest snapshot into a fresh folder and (unless --no-verify) compare it with SRC. */
+async function timedRestore(tool: Tool, d: ToolDirs, round: number, bytes: number, opts: Options & { dataset: DatasetName }, push: (s: Sample) => boolean): Promise<void> {
+  const target = path.join(d.root, 'restore');
+  rm(target);
+  const s = await runOp(tool, d, round, 'restore', true, tool.restore(d, target), bytes, opts);
+  if (s.ok && opts.verify) {
+    const restored = tool.restoredRoot(target);
+    s.verify = compare(fingerprint(SRC), fingerprint(restored));
+    console.log(`  ${''.padEnd(17)} verify: ${describeComparison(s.verify)} [${path.relative(target, restored) || '.'}]`);
+    if (!s.verify.ok) {
+      s.ok = false;
+      s.error = 'restored tree differs from the source';
+    }
+  }
+  push(s);
+  rm(target);
 }
 
 function cleanup(d: ToolDirs, opts: Options, round: number): void {
@@ -675,51 +728,72 @@ async function main(): Promise<number> {
   }
 
   const started = new Date();
-  const ds = await ensureDataset({ spec: opts.small ? SMALL_SPEC : FULL_SPEC, seed: opts.seed, regen: opts.regen, log: (s) => console.log(s) });
+  const datasets: { name: DatasetName; ds: Dataset; ops: Op[] }[] = [];
+  for (const name of opts.datasets) {
+    const spec = name === 'tree' ? treeSpec(opts.treeFiles ?? (opts.small ? SMALL_TREE_FILES : TREE_FILES)) : opts.small ? SMALL_SPEC : FULL_SPEC;
+    const ops = OPS.filter((o) => opts.ops.has(o) && (name === 'mixed' || TREE_OPS.includes(o)));
+    if (ops.length === 0) {
+      console.log(`skipping the ${name === 'tree' ? 'small-file tree' : 'mixed'} dataset: none of --ops ${[...opts.ops].join(',')} is timed on it (${TREE_OPS.join(', ')})`);
+      continue;
+    }
+    datasets.push({ name, ds: await ensureDataset({ spec, seed: opts.seed, regen: opts.regen, log: (s) => console.log(s) }), ops });
+  }
+  if (datasets.length === 0) {
+    console.error('bench: no dataset to run');
+    return 2;
+  }
   const cpu = os.cpus();
   const method = rssMethod();
-  const opsList = OPS.filter((o) => opts.ops.has(o));
   const notes = [
     `${os.availableParallelism()} cores (${cpu[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
-    `dataset: ${describeManifest(ds.manifest).split('\n').join('\n         ')}`,
-    `         ${ds.generated ? 'generated now' : 'cached'}, generation took ${(ds.manifest.generatedInMs / 1000).toFixed(1)} s`,
+    ...datasets.flatMap(({ name, ds, ops }) => [
+      `dataset ${name}: ${describeManifest(ds.manifest).split('\n').join('\n         ')}`,
+      `         ${ds.generated ? 'generated now' : 'cached'}, generation took ${(ds.manifest.generatedInMs / 1000).toFixed(1)} s; ops: ${ops.join(', ')}`,
+    ]),
     ...found.map((t) => `${t.name}: ${t.version} — ${t.describe}`),
-    `rounds: ${opts.rounds}, tool order alternates per round; ops: ${opsList.join(', ')}; each round starts from a fresh repository`,
+    `rounds: ${opts.rounds} per dataset, tool order alternates per round; each round starts from a fresh repository`,
     'page cache: warm — the source is copied (cp -a) and read once before each tool\'s first backup, and after the edit; nothing is dropped; `sync` runs (untimed) before every op',
     `peak RSS: ${method === 'gnu-time' ? 'GNU time %M (ru_maxrss of the child, from wait4)' : '/proc/<pid>/status VmHWM polled every 20 ms'}; stored = sum of file sizes in the repository folder (apparent)`,
-    'edit: applied in place to the backed-up folder between the no-change and the edit backup, so untouched files keep inode and mtime',
+    'edit (mixed dataset only): applied in place to the backed-up folder between the no-change and the edit backup, so untouched files keep inode and mtime; the small-file tree is restored as first backed up',
     'MB/s = bytes of the source tree (base for first/nochange, edited after) / wall time; MB = 10^6 bytes',
     `before each timed op: wait up to ${opts.idleWaitS} s until other processes use < 0.3 CPU (1 s windows); "other CPU s" = machine CPU time during the op not used by the tool`,
   ];
   console.log(notes.map((n) => `# ${n}`).join('\n'));
   if ((os.loadavg()[0] ?? 0) > 0.5) console.log('# WARNING: the machine is busy (load > 0.5): timings will be noisy — see the "other CPU s" column');
 
-  rm(WORK);
-  fs.mkdirSync(WORK, { recursive: true });
-  const ctx: RoundContext = { ds, opts, samples: [] };
-  for (let round = 1; round <= opts.rounds; round++) {
-    const order = round % 2 === 1 ? found : [...found].reverse();
-    console.log(`round ${round}/${opts.rounds}: ${order.map((t) => t.name).join(' then ')}`);
-    for (const tool of order) await runSequence(tool, round, ctx);
+  const toolNames = TOOLS.filter((n) => found.some((t) => t.name === n));
+  const results: { name: DatasetName; ds: Dataset; ops: Op[]; ctx: RoundContext; rows: Row[] }[] = [];
+  for (const { name, ds, ops } of datasets) {
+    rm(WORK);
+    fs.mkdirSync(WORK, { recursive: true });
+    const ctx: RoundContext = { name, ds, ops: new Set(ops), opts, samples: [] };
+    for (let round = 1; round <= opts.rounds; round++) {
+      const order = round % 2 === 1 ? found : [...found].reverse();
+      console.log(`${name} dataset, round ${round}/${opts.rounds}: ${order.map((t) => t.name).join(' then ')}`);
+      for (const tool of order) await runSequence(tool, round, ctx);
+    }
+    results.push({ name, ds, ops, ctx, rows: summarize(ctx.samples, toolNames, ops) });
   }
 
-  const toolNames = TOOLS.filter((n) => found.some((t) => t.name === n));
-  const rows = summarize(ctx.samples, toolNames, opsList);
-  console.log('');
-  console.log(`medians of ${opts.rounds} round(s); ${ds.manifest.files.length} files, ${mb(ds.manifest.totalBytes)} MB base` +
-    (ctx.edit ? `, ${mb(ctx.edit.totalBytes)} MB after the edit` : ''));
-  console.log(table(rows));
-  if (rows.some((r) => r.noisy > 0)) {
+  for (const { name, ds, ctx, rows } of results) {
+    console.log('');
+    console.log(`${name === 'tree' ? 'small-file tree' : 'mixed dataset'}: medians of ${opts.rounds} round(s); ${ds.manifest.files.length} files` +
+      (ds.manifest.symlinks ? `, ${ds.manifest.symlinks.length} symlinks` : '') + `, ${mb(ds.manifest.totalBytes)} MB base` +
+      (ctx.edit ? `, ${mb(ctx.edit.totalBytes)} MB after the edit` : ''));
+    console.log(table(rows));
+    if (ctx.edit) {
+      const e = ctx.edit;
+      console.log(`edit: ${e.changedSmall} small files changed, ${e.changedLarge} large files with ${mb(e.insertedBytes)} MB inserted, ${e.added} added, ${e.removed} removed`);
+    }
+  }
+  if (results.some((r) => r.rows.some((row) => row.noisy > 0))) {
     console.log(`noisy = samples during which other processes used > ${NOISY_CORES} CPU on average; both tools are CPU-bound on 2 cores, so those times are inflated — rerun on a quiet machine for numbers to quote`);
   }
-  if (ctx.edit) {
-    const e = ctx.edit;
-    console.log(`edit: ${e.changedSmall} small files changed, ${e.changedLarge} large files with ${mb(e.insertedBytes)} MB inserted, ${e.added} added, ${e.removed} removed`);
-  }
-  const failures = ctx.samples.filter((s) => !s.ok);
+  const samples = results.flatMap((r) => r.ctx.samples);
+  const failures = samples.filter((s) => !s.ok);
   for (const f of failures) {
     const oneLine = (f.error ?? '').replace(/\s+/g, ' ');
-    console.log(`FAILED ${f.tool} ${f.op} round ${f.round}: ${oneLine.length > 300 ? oneLine.slice(0, 300) + '…' : oneLine}`);
+    console.log(`FAILED ${f.dataset} ${f.tool} ${f.op} round ${f.round}: ${oneLine.length > 300 ? oneLine.slice(0, 300) + '…' : oneLine}`);
   }
 
   const stamp = started.toISOString().replace(/[:.]/g, '-');
@@ -727,24 +801,27 @@ async function main(): Promise<number> {
   const json = {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
-    options: { ...opts, ops: opsList },
+    options: { ...opts, ops: OPS.filter((o) => opts.ops.has(o)) },
     machine: { cores: os.availableParallelism(), cpu: cpu[0]?.model, memBytes: os.totalmem(), node: process.version, loadAvgAtStart: os.loadavg() },
     rssMethod: method,
     notes,
     tools: found.map((t) => ({ name: t.name, version: t.version, invocation: t.describe })),
-    dataset: {
+    datasets: results.map(({ name, ds, ops, ctx, rows }) => ({
+      name,
+      ops,
       dir: path.relative(REPO_ROOT, ds.dir),
       seed: ds.manifest.seed,
       version: ds.manifest.version,
       spec: ds.manifest.spec,
       files: ds.manifest.files.length,
       folders: ds.manifest.folders.length,
+      symlinks: ds.manifest.symlinks?.length ?? 0,
       totalBytes: ds.manifest.totalBytes,
       generatedInMs: ds.manifest.generatedInMs,
       edit: ctx.edit,
-    },
-    summary: rows,
-    samples: ctx.samples,
+      summary: rows,
+    })),
+    samples,
   };
   fs.writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
   console.log(`results: ${path.relative(process.cwd(), out)}`);
