@@ -1,6 +1,7 @@
 /**
- * lifeboat.yaml as a zod schema: the notification sinks (`notify:`) and the
- * default alert routing (`alerts:`). Strict like the runbook schema (an unknown
+ * lifeboat.yaml as a zod schema: where state and runbooks live (`home:`,
+ * `runbooks:`), the notification sinks (`notify:`), the default alert routing
+ * (`alerts:`) and the state store (`store:`). Strict like the runbook schema (an unknown
  * field is an error, so a typo never turns a sink off), every message written
  * for an operator, secrets only by reference. The loader (./load.ts) turns
  * the issues into `lifeboat.yaml:12:8: notify.pager.routingKey: …`.
