@@ -336,7 +336,7 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
     : undefined;
 
   let stopping = false;
-  const metrics = createMetrics({ store: ctx.store, runbooks: () => catalog.current(), clock: ctx.clock });
+  const metrics = createMetrics({ store: ctx.store, runbooks: () => catalog.current(), clock: ctx.clock, home: ctx.home });
   let ops: OpsServer | undefined;
   const onHup = () => {
     log('info', 'lifeboat serve: SIGHUP: re-reading runbooks');

@@ -1,9 +1,10 @@
 /**
  * What /metrics says about one runbook, as plain functions of the store's
  * records and the time. Kept apart from prom-client so the choices (what counts
- * as a success, which drill is "the last") are the ones `status` and the alert
- * rules make, and are read in one place: the last good backup and its age are
- * core's rpoState (src/core/status/rpo.ts).
+ * as a success, which drill is "the last") are made and read in one place.
+ * The last good backup and its age are core's rpoState (src/core/status/rpo.ts),
+ * as `status` and the stale rule count them; "last success" is stricter: a
+ * partial backup is a failure here, as a dashboard reader means it.
  */
 import { backupTakenAt, finishedDrills, isPathDrill, measuredDrills, runTime, type AlertRecord, type DrillRecord, type RunRecord, type Severity } from '../core/index.js';
 
@@ -25,7 +26,12 @@ export interface LastSuccessFacts {
   repositoryBytes?: number;
 }
 
-/** The facts of the last good backup (rpoState's `lastGood`: a partial run counts, as in `status` and the stale rule). */
+/**
+ * The facts of a backup run that succeeded. Only `succeeded` is a success
+ * here: a partial run left sources out, and a dashboard's "last success" must
+ * not hide that. (The RPO age is another question, answered by rpoState, where
+ * a partial run counts as in `status` and the stale rule.)
+ */
 export function lastSuccessFacts(run: RunRecord): LastSuccessFacts {
   const stats = run.stats ?? {};
   return {
@@ -37,6 +43,50 @@ export function lastSuccessFacts(run: RunRecord): LastSuccessFacts {
     storedBytes: stats.bytesStored,
     repositoryBytes: stats.repositoryBytes,
   };
+}
+
+/** The newest backup that succeeded (status `succeeded`, not partial), by the moment its data counts as taken. */
+export function lastSucceededBackup(runs: readonly RunRecord[]): RunRecord | undefined {
+  return newestByTime(
+    runs.filter((r) => r.kind === 'backup' && r.status === 'succeeded'),
+    backupTakenAt,
+  );
+}
+
+/** Statuses of a backup that did not store everything it should have: nothing (failed) or not every source (partial). */
+export const failedBackupStatuses: readonly RunRecord['status'][] = ['failed', 'partial'];
+
+/** Unix seconds of the end of the newest backup that failed or ended partial. */
+export function lastFailureSeconds(runs: readonly RunRecord[]): number | undefined {
+  const run = newestByTime(
+    runs.filter((r) => r.kind === 'backup' && failedBackupStatuses.includes(r.status)),
+    backupTakenAt,
+  );
+  return run && Date.parse(backupTakenAt(run)) / 1000;
+}
+
+/** Unix seconds of the start of the newest backup, whatever its outcome, one still running included. */
+export function lastAttemptSeconds(runs: readonly RunRecord[]): number | undefined {
+  const run = newestByTime(
+    runs.filter((r) => r.kind === 'backup'),
+    (r) => r.startedAt,
+  );
+  return run && Date.parse(run.startedAt) / 1000;
+}
+
+/**
+ * The runbook's snapshots in its hot repository as the newest backup that
+ * counted them saw them (stats.snapshots, recorded once retention is done,
+ * src/core/pipeline/backup-run.ts): read from the store, so a scrape never
+ * opens the repository. A `forget` run, or a backup that ended before its
+ * retention stage, leaves the count as the last counting backup recorded it.
+ */
+export function snapshotCount(runs: readonly RunRecord[]): number | undefined {
+  const run = newestByTime(
+    runs.filter((r) => r.kind === 'backup' && r.stats?.snapshots !== undefined),
+    backupTakenAt,
+  );
+  return run?.stats?.snapshots;
 }
 
 export interface DrillFacts {

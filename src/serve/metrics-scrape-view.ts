@@ -9,16 +9,37 @@
  * promise; once it settles the next scrape reads afresh, so values are never
  * older than the scrape that asked for them.
  */
-import { GOOD_BACKUP_WINDOW, goodBackupStatuses, newestWholeDrills, rpoState, type Clock, type DrillRecord, type Runbook, type Severity, type Store } from '../core/index.js';
-import { finishedWork, lastDrillPerTier, lastSuccessFacts, openAlertCounts, severities, type DrillFacts, type FinishedWork, type LastSuccessFacts } from './metrics-facts.js';
+import { GOOD_BACKUP_WINDOW, goodBackupStatuses, newestWholeDrills, rpoState, stagingUsage, type Clock, type DrillRecord, type Runbook, type Severity, type StagingUsage, type Store } from '../core/index.js';
+import {
+  failedBackupStatuses,
+  finishedWork,
+  lastAttemptSeconds,
+  lastDrillPerTier,
+  lastFailureSeconds,
+  lastSucceededBackup,
+  lastSuccessFacts,
+  openAlertCounts,
+  severities,
+  snapshotCount,
+  type DrillFacts,
+  type FinishedWork,
+  type LastSuccessFacts,
+} from './metrics-facts.js';
 
 export interface RunbookView {
   name: string;
   rpoSeconds: number;
   rtoSeconds: number;
+  /** The newest backup that succeeded (a partial one does not). */
   lastSuccess?: LastSuccessFacts;
-  /** rpoState's age of the last good backup, in seconds: the age `status` prints and the stale rule compares with the RPO. */
-  ageSeconds?: number;
+  /** rpoState's age of the last good backup (succeeded or partial), in seconds: the age `status` prints and the stale rule compares with the RPO. */
+  lastGoodAgeSeconds?: number;
+  /** End of the newest failed or partial backup, unix seconds. */
+  lastFailureSeconds?: number;
+  /** Start of the newest backup of any outcome, unix seconds. */
+  lastAttemptSeconds?: number;
+  /** Snapshots in the hot repository, as the newest backup that counted them recorded. */
+  snapshots?: number;
   drills: DrillFacts[];
   openAlerts: Record<Severity, number>;
 }
@@ -31,6 +52,8 @@ export interface ScrapeView {
   otherRunbookAlerts: Map<string, Record<Severity, number>>;
   /** Runs and drills that ended from `finishedSince` on (all of them without it). */
   finished: FinishedWork[];
+  /** What each staging folder holds; empty without a state folder or when it could not be read. */
+  staging: StagingUsage[];
   /** When it was read (the clock, after the store). */
   at: Date;
 }
@@ -39,6 +62,8 @@ export interface ScrapeViewSource {
   store(): Promise<Store>;
   runbooks(): readonly Runbook[];
   clock: Clock;
+  /** The state folder, whose staging/ is walked for the bytes waiting there; none: no staging figures. */
+  home?: string;
   /** The earliest end of the finished work to read (epoch ms; the run counter's window); absent: all the store holds. */
   finishedSince?(): number;
 }
@@ -72,29 +97,42 @@ export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeVi
   const endedSince = since === undefined || since === -Infinity ? undefined : new Date(since).toISOString();
   // Per runbook only what the gauges show (rpo.ts's window of good backups, the newest measured drill
   // of each tier), and the work that ended since the counter's last read: never the whole history.
-  const [good, hot, cold, runs, drills, alerts] = await Promise.all([
+  // The same window for each kind of "newest backup": runs of a runbook do not overlap, so a few cover records whose times are off (rpo.ts).
+  const [good, succeeded, failed, latest, hot, cold, runs, drills, alerts, staging] = await Promise.all([
     store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
+    store.listRuns({ kind: 'backup', status: ['succeeded'], perRunbook: GOOD_BACKUP_WINDOW }),
+    store.listRuns({ kind: 'backup', status: failedBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
+    store.listRuns({ kind: 'backup', perRunbook: GOOD_BACKUP_WINDOW }),
     // Whole drills: a path drill's RTO is not the runbook's, and must not push it out of the window (src/core/drill/drill-scope.ts).
     newestWholeDrills(store, { tier: 'hot', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
     newestWholeDrills(store, { tier: 'cold', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
     store.listRuns({ endedSince }),
     store.listDrills({ endedSince }),
     store.listAlerts({ status: 'open' }),
+    // Staging that cannot be read (permissions) leaves its series out rather than fail the whole scrape.
+    source.home === undefined ? [] : stagingUsage(source.home).catch(() => []),
   ]);
   // The time is read after the store, so an age is never computed against a moment before the record was read.
   const now = source.clock.now();
   const alertCounts = openAlertCounts(alerts);
   const loaded = new Set(runbooks.map((r) => r.name));
   const goodOf = groupByRunbook(good);
+  const succeededOf = groupByRunbook(succeeded);
+  const backupsOf = groupByRunbook([...failed, ...latest]);
   const drillsOf = groupByRunbook([...hot, ...cold]);
   const views = runbooks.map((runbook): RunbookView => {
     const rpo = rpoState(goodOf.get(runbook.name) ?? [], runbook.objectives.rpoMs, now);
+    const success = lastSucceededBackup(succeededOf.get(runbook.name) ?? []);
+    const backups = [...(backupsOf.get(runbook.name) ?? []), ...(succeededOf.get(runbook.name) ?? [])];
     return {
       name: runbook.name,
       rpoSeconds: runbook.objectives.rpoMs / 1000,
       rtoSeconds: runbook.objectives.rtoMs / 1000,
-      lastSuccess: rpo.lastGood && lastSuccessFacts(rpo.lastGood),
-      ageSeconds: rpo.ageMs === undefined ? undefined : rpo.ageMs / 1000,
+      lastSuccess: success && lastSuccessFacts(success),
+      lastGoodAgeSeconds: rpo.ageMs === undefined ? undefined : rpo.ageMs / 1000,
+      lastFailureSeconds: lastFailureSeconds(backups),
+      lastAttemptSeconds: lastAttemptSeconds(backups),
+      snapshots: snapshotCount(backups),
       drills: lastDrillPerTier(drillsOf.get(runbook.name) ?? []),
       openAlerts: alertCounts.get(runbook.name) ?? zeroBySeverity(),
     };
@@ -102,7 +140,7 @@ export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeVi
   const openAlerts = zeroBySeverity();
   for (const counts of alertCounts.values()) for (const s of severities) openAlerts[s] += counts[s];
   const otherRunbookAlerts = new Map([...alertCounts].filter(([name]) => !loaded.has(name)));
-  return { runbooks: views, openAlerts, otherRunbookAlerts, finished: finishedWork(runs, drills), at: now };
+  return { runbooks: views, openAlerts, otherRunbookAlerts, finished: finishedWork(runs, drills), staging, at: now };
 }
 
 /** One pass instead of a filter per runbook: 500 runbooks × thousands of records adds up. */

@@ -13,8 +13,14 @@
  * yet, no drill yet): a zero timestamp or RTO would read as a real number.
  * Alert by `absent()` or on `lifeboat_alerts_open` (the stale rule raises an
  * alert for a runbook that never backed up).
+ *
+ * Names follow Prometheus' conventions, checked by `promtool check metrics` in
+ * test/serve/metrics-promtool.e2e.test.ts: `_total` only on counters, base
+ * units in the name, and Node's process metrics under the standard names
+ * (`process_*`, `nodejs_*`) that shared dashboards and alerts expect.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { buildInfo, type BuildInfo } from './metrics-build-info.js';
 import type { Clock, Runbook, Store } from '../core/index.js';
 import { severities } from './metrics-facts.js';
 import { ObservedRunCounter } from './metrics-run-counter.js';
@@ -26,9 +32,21 @@ export interface MetricsOptions {
   /** The runbooks serve keeps now: the last good version of each, as the scheduler holds them. */
   runbooks(): readonly Runbook[];
   clock: Clock;
-  /** Node process metrics (CPU, memory, event loop, GC) as `lifeboat_process_*` / `lifeboat_nodejs_*`; on by default. */
+  /** The state folder: its staging/ is walked for lifeboat_staging_bytes (left out without it). */
+  home?: string;
+  /** Node process metrics (CPU, memory, event loop, GC) under their standard names `process_*` / `nodejs_*`; on by default. */
   processMetrics?: boolean;
+  /** The labels of lifeboat_build_info; this process's by default. */
+  build?: BuildInfo;
 }
+
+/**
+ * prom-client's default gauges whose names end in `_total`, which Prometheus
+ * keeps for counters (promtool rejects them). Each is the sum of the gauge of
+ * the same name without the suffix, labelled by type: `sum without (type)
+ * (nodejs_active_handles)` says the same, so they are left out, not renamed.
+ */
+export const droppedDefaultGauges = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
 
 export interface Metrics {
   registry: Registry;
@@ -71,13 +89,36 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   viewGauge('lifeboat_runbooks', 'Runbooks serve is keeping (the last good version of each)', [], (gauge, v) => gauge.set(v.runbooks.length));
 
-  runbookGauge('lifeboat_backup_last_success_timestamp_seconds', 'End of the last successful (or partial) backup, unix seconds', (r) => r.lastSuccess?.timestampSeconds);
-  runbookGauge('lifeboat_backup_last_success_duration_seconds', 'Wall time of the last successful (or partial) backup', (r) => r.lastSuccess?.durationSeconds);
+  // Set once, not read from the store: it answers even when the store does not.
+  new Gauge<keyof BuildInfo>({
+    name: 'lifeboat_build_info',
+    help: 'Always 1; the labels say which Lifeboat (package.json version) and which Node.js serve runs',
+    labelNames: ['version', 'node_version'],
+    registers: [registry],
+  }).set({ ...(options.build ?? buildInfo()) }, 1);
+
+  runbookGauge('lifeboat_backup_last_success_timestamp_seconds', 'End of the last backup that succeeded (a partial one does not count), unix seconds', (r) => r.lastSuccess?.timestampSeconds);
+  runbookGauge('lifeboat_backup_last_success_duration_seconds', 'Wall time of the last backup that succeeded', (r) => r.lastSuccess?.durationSeconds);
   runbookGauge('lifeboat_backup_last_success_source_bytes', 'Plaintext size of the data in the last successful backup', (r) => r.lastSuccess?.sourceBytes);
   runbookGauge('lifeboat_backup_last_success_added_bytes', 'Plaintext the last successful backup added to the repository (new after deduplication)', (r) => r.lastSuccess?.addedBytes);
   runbookGauge('lifeboat_backup_last_success_stored_bytes', 'Bytes the last successful backup wrote to packs (added data after compression and encryption)', (r) => r.lastSuccess?.storedBytes);
   runbookGauge('lifeboat_backup_last_success_repository_bytes', 'Size of the hot repository after the last successful backup (packs in its index)', (r) => r.lastSuccess?.repositoryBytes);
-  runbookGauge('lifeboat_backup_last_success_age_seconds', 'Seconds since the last successful backup ended; compare with lifeboat_rpo_target_seconds', (r) => r.ageSeconds);
+  runbookGauge('lifeboat_backup_last_good_age_seconds', 'Seconds since the last good backup (succeeded or partial) ended, as status and the stale alert count it; compare with lifeboat_rpo_target_seconds', (r) => r.lastGoodAgeSeconds);
+  runbookGauge('lifeboat_backup_last_failure_timestamp_seconds', 'End of the last backup that failed or ended partial (some sources not backed up), unix seconds', (r) => r.lastFailureSeconds);
+  runbookGauge('lifeboat_backup_last_attempt_timestamp_seconds', 'Start of the last backup, whatever its outcome (one still running included), unix seconds', (r) => r.lastAttemptSeconds);
+  runbookGauge(
+    'lifeboat_snapshots',
+    "The runbook's snapshots in its hot repository, as counted by the last backup that reached its retention stage (a forget since then shows at the next backup)",
+    (r) => r.snapshots,
+  );
+  viewGauge(
+    'lifeboat_staging_bytes',
+    'Bytes in a runbook\'s local staging folder not yet confirmed by its remote repository: uploads of a running backup, or what a transfer-pending run left for the next run or lifeboat resume (files past the first 10000 of a folder are not counted)',
+    ['runbook', 'tier'],
+    (gauge, v) => {
+      for (const s of v.staging) gauge.set({ runbook: s.runbook, tier: s.tier }, s.bytes);
+    },
+  );
   runbookGauge('lifeboat_rpo_target_seconds', "The runbook's recovery point objective (objectives.rpo)", (r) => r.rpoSeconds);
   runbookGauge('lifeboat_rto_target_seconds', "The runbook's recovery time objective (objectives.rto)", (r) => r.rtoSeconds);
 
@@ -111,6 +152,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     },
   });
 
-  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'lifeboat_' });
+  if (options.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of droppedDefaultGauges) registry.removeSingleMetric(name);
+  }
   return { registry };
 }

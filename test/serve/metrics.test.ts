@@ -4,6 +4,8 @@
  * text parsed and its numbers compared with the records.
  */
 import { execFile } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { register as globalRegistry } from 'prom-client';
@@ -101,14 +103,14 @@ interface Fixture {
   scrape(): Promise<Sample[]>;
 }
 
-async function serveMetrics(runbooks: Runbook[], seed: (store: JsonStore) => Promise<void>): Promise<Fixture> {
-  const home = await newDir();
+async function serveMetrics(runbooks: Runbook[], seed: (store: JsonStore) => Promise<void>, options: { home?: string } = {}): Promise<Fixture> {
+  const home = options.home ?? (await newDir());
   store = await openJsonStore(home);
   const opened = store;
   await seed(opened);
   const clock = new FakeClock('2026-03-10T12:00:00.000Z');
   const loaded = [...runbooks];
-  const { registry } = createMetrics({ store: async () => opened, runbooks: () => loaded, clock });
+  const { registry } = createMetrics({ store: async () => opened, runbooks: () => loaded, clock, home });
   server = await startOpsServer({ port: 0, registry, health: () => ({ ok: true }) });
   const url = `${server.url}/metrics`;
   return {
@@ -164,19 +166,19 @@ describe('/metrics', () => {
     expect(valueOf(m, 'lifeboat_backup_last_success_added_bytes', app)).toBe(300 * MiB);
     expect(valueOf(m, 'lifeboat_backup_last_success_stored_bytes', app)).toBe(120 * MiB);
     expect(valueOf(m, 'lifeboat_backup_last_success_repository_bytes', app)).toBe(4_200_000_000);
-    expect(valueOf(m, 'lifeboat_backup_last_success_age_seconds', app)).toBe(10 * 3600);
+    expect(valueOf(m, 'lifeboat_backup_last_good_age_seconds', app)).toBe(10 * 3600);
     expect(valueOf(m, 'lifeboat_rpo_target_seconds', app)).toBe(26 * 3600);
     // wiki never backed up: no timestamp or age (a zero would read as 1970), but its RPO is there.
     expect(valueOf(m, 'lifeboat_backup_last_success_timestamp_seconds', { runbook: 'wiki' })).toBeUndefined();
-    expect(valueOf(m, 'lifeboat_backup_last_success_age_seconds', { runbook: 'wiki' })).toBeUndefined();
+    expect(valueOf(m, 'lifeboat_backup_last_good_age_seconds', { runbook: 'wiki' })).toBeUndefined();
     expect(valueOf(m, 'lifeboat_rpo_target_seconds', { runbook: 'wiki' })).toBe(2 * 3600);
   });
 
   it('computes the age at scrape time from the clock', async () => {
     const f = await serveMetrics([appData], seedHistory);
-    expect(valueOf(await f.scrape(), 'lifeboat_backup_last_success_age_seconds', { runbook: 'app-data' })).toBe(10 * 3600);
+    expect(valueOf(await f.scrape(), 'lifeboat_backup_last_good_age_seconds', { runbook: 'app-data' })).toBe(10 * 3600);
     f.clock.advance(17 * HOUR + 30 * 1000);
-    expect(valueOf(await f.scrape(), 'lifeboat_backup_last_success_age_seconds', { runbook: 'app-data' })).toBe(27 * 3600 + 30);
+    expect(valueOf(await f.scrape(), 'lifeboat_backup_last_good_age_seconds', { runbook: 'app-data' })).toBe(27 * 3600 + 30);
   });
 
   it('reports the last drill RTO and its target per tier, skipping a newer drill that failed', async () => {
@@ -234,7 +236,7 @@ describe('/metrics', () => {
     expect(after.filter((s) => s.name === 'lifeboat_runs_total').reduce((n, s) => n + s.value, 0)).toBe(3);
     // The other process's run is now the last success, and its drill the last hot RTO.
     expect(valueOf(after, 'lifeboat_backup_last_success_timestamp_seconds', { runbook: 'app-data' })).toBe(seconds(newRun.endedAt!));
-    expect(valueOf(after, 'lifeboat_backup_last_success_age_seconds', { runbook: 'app-data' })).toBe(60);
+    expect(valueOf(after, 'lifeboat_backup_last_good_age_seconds', { runbook: 'app-data' })).toBe(60);
     expect(valueOf(after, 'lifeboat_backup_last_success_stored_bytes', { runbook: 'app-data' })).toBe(3 * MiB);
     expect(valueOf(after, 'lifeboat_drill_last_rto_seconds', { runbook: 'app-data', tier: 'hot' })).toBe(95);
 
@@ -244,15 +246,22 @@ describe('/metrics', () => {
     expect(runs(again, 'wiki', 'backup', 'failed')).toBe(1);
   });
 
-  it('counts a partial backup as a success (as status does), not a transfer-pending one; a cancelled drill as cancelled', async () => {
+  it('counts only a succeeded backup as the last success; a partial one is the last failure, still good for the RPO age (as status counts it)', async () => {
     const f = await serveMetrics([appData], async (s) => {
       await s.putRun(lastGood);
       await s.putRun(backupRun('2026-03-10T04:00:00.000Z', { id: 'app-data-partial', status: 'partial', stats: { bytesStored: 77 } }));
       await s.putRun(backupRun('2026-03-10T05:00:00.000Z', { id: 'app-data-pending', status: 'transfer-pending', stats: { bytesStored: 88 } }));
     });
     const m = await f.scrape();
-    expect(valueOf(m, 'lifeboat_backup_last_success_timestamp_seconds', { runbook: 'app-data' })).toBe(seconds('2026-03-10T04:00:00.000Z'));
-    expect(valueOf(m, 'lifeboat_backup_last_success_stored_bytes', { runbook: 'app-data' })).toBe(77);
+    const app = { runbook: 'app-data' };
+    expect(valueOf(m, 'lifeboat_backup_last_success_timestamp_seconds', app)).toBe(seconds(lastGood.endedAt!));
+    expect(valueOf(m, 'lifeboat_backup_last_success_stored_bytes', app)).toBe(120 * MiB);
+    expect(valueOf(m, 'lifeboat_backup_last_failure_timestamp_seconds', app)).toBe(seconds('2026-03-10T04:00:00.000Z'));
+    // The transfer-pending run is the last attempt (its start), neither a success nor a failure.
+    const pendingStart = seconds('2026-03-10T05:00:00.000Z') - 60;
+    expect(valueOf(m, 'lifeboat_backup_last_attempt_timestamp_seconds', app)).toBe(pendingStart);
+    // 12:00 - 04:00: the partial run is the last good backup, as status and the stale rule count it.
+    expect(valueOf(m, 'lifeboat_backup_last_good_age_seconds', app)).toBe(8 * 3600);
 
     f.clock.advance(HOUR);
     const pending = backupRun('2026-03-10T12:30:00.000Z', { id: 'app-data-pending-2', status: 'transfer-pending' });
@@ -266,7 +275,52 @@ describe('/metrics', () => {
     await f.store.putRun({ ...pending, status: 'succeeded' });
     const completed = await f.scrape();
     expect(valueOf(completed, 'lifeboat_runs_total', { runbook: 'app-data', kind: 'backup', outcome: 'succeeded' })).toBe(0);
-    expect(valueOf(completed, 'lifeboat_backup_last_success_timestamp_seconds', { runbook: 'app-data' })).toBe(seconds(pending.endedAt!));
+    expect(valueOf(completed, 'lifeboat_backup_last_success_timestamp_seconds', app)).toBe(seconds(pending.endedAt!));
+  });
+
+  it('reports the last failure and the last attempt (a running backup included), and nothing for a runbook that never tried', async () => {
+    const f = await serveMetrics([appData, wiki], async (s) => {
+      await s.putRun(lastGood);
+      await s.putRun(backupRun('2026-03-10T03:00:00.000Z', { id: 'app-data-failed', status: 'failed' }));
+      await s.putRun(backupRun('2026-03-10T12:00:00.000Z', { id: 'app-data-running', status: 'running', startedAt: '2026-03-10T11:59:00.000Z', endedAt: undefined, durationMs: undefined }));
+      // A check run is not a backup: it is nobody's last attempt.
+      await s.putRun(backupRun('2026-03-10T11:59:30.000Z', { id: 'wiki-check', runbook: 'wiki', kind: 'check', status: 'failed' }));
+    });
+    const m = await f.scrape();
+    const app = { runbook: 'app-data' };
+    expect(valueOf(m, 'lifeboat_backup_last_failure_timestamp_seconds', app)).toBe(seconds('2026-03-10T03:00:00.000Z'));
+    expect(valueOf(m, 'lifeboat_backup_last_attempt_timestamp_seconds', app)).toBe(seconds('2026-03-10T11:59:00.000Z'));
+    expect(valueOf(m, 'lifeboat_backup_last_success_timestamp_seconds', app)).toBe(seconds(lastGood.endedAt!));
+    for (const name of ['lifeboat_backup_last_failure_timestamp_seconds', 'lifeboat_backup_last_attempt_timestamp_seconds', 'lifeboat_snapshots']) {
+      expect(valueOf(m, name, { runbook: 'wiki' }), name).toBeUndefined();
+    }
+  });
+
+  it('reports the snapshot count the newest counting backup recorded, without opening any repository', async () => {
+    const f = await serveMetrics([appData, wiki], async (s) => {
+      await s.putRun(backupRun('2026-03-09T02:00:00.000Z', { id: 'app-data-older', stats: { snapshots: 6 } }));
+      await s.putRun(backupRun('2026-03-10T02:00:00.000Z', { id: 'app-data-last', status: 'partial', stats: { snapshots: 7 } }));
+      // Failed before retention: it counted nothing, so the count stays the partial run's.
+      await s.putRun(backupRun('2026-03-10T03:00:00.000Z', { id: 'app-data-failed', status: 'failed' }));
+    });
+    const m = await f.scrape();
+    expect(valueOf(m, 'lifeboat_snapshots', { runbook: 'app-data' })).toBe(7);
+    expect(valueOf(m, 'lifeboat_snapshots', { runbook: 'wiki' })).toBeUndefined();
+  });
+
+  it('reports the bytes waiting in each staging folder of the state folder, by runbook and tier', async () => {
+    const home = await newDir();
+    // Folders as open-repository.ts names them (test/core/repo/staging-usage.test.ts checks the name against it).
+    await mkdir(join(home, 'staging/app-data-hot-0123456789abcdef/data/ab'), { recursive: true });
+    await writeFile(join(home, 'staging/app-data-hot-0123456789abcdef/data/ab/abcd'), Buffer.alloc(3000));
+    await writeFile(join(home, 'staging/app-data-hot-0123456789abcdef/.tmp-0011'), Buffer.alloc(500));
+    await mkdir(join(home, 'staging/app-data-cold-fedcba9876543210/data'), { recursive: true });
+    await mkdir(join(home, 'staging/not-a-staging-folder'), { recursive: true });
+    const f = await serveMetrics([appData], async () => undefined, { home });
+    const m = await f.scrape();
+    expect(valueOf(m, 'lifeboat_staging_bytes', { runbook: 'app-data', tier: 'hot' })).toBe(3500);
+    expect(valueOf(m, 'lifeboat_staging_bytes', { runbook: 'app-data', tier: 'cold' })).toBe(0);
+    expect(m.filter((s) => s.name === 'lifeboat_staging_bytes')).toHaveLength(2);
   });
 
   it('drops the series of a runbook that left the loaded set', async () => {
@@ -282,23 +336,47 @@ describe('/metrics', () => {
     expect(valueOf(m, 'lifeboat_runbook_alerts_open', { runbook: 'wiki', severity: 'warning' })).toBe(1);
   });
 
-  it('uses its own registry with process metrics prefixed lifeboat_, and declares counters and gauges', async () => {
+  it('uses its own registry, with Node process metrics under their standard names (process_*, nodejs_*), none prefixed lifeboat_', async () => {
     const f = await serveMetrics([appData], seedHistory);
     // prom-client counts CPU used since the registry was made: use some, so the count cannot round to 0.
     const until = performance.now() + 30;
     while (performance.now() < until) Math.sqrt(Math.random());
     const m = await f.scrape();
-    expect(valueOf(m, 'lifeboat_process_cpu_user_seconds_total')).toBeGreaterThan(0);
-    expect(m.some((s) => s.name === 'lifeboat_nodejs_heap_size_used_bytes')).toBe(true);
+    expect(valueOf(m, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(m.some((s) => s.name === 'process_resident_memory_bytes')).toBe(true);
+    expect(m.some((s) => s.name === 'nodejs_heap_size_used_bytes')).toBe(true);
+    expect(m.filter((s) => /^lifeboat_(process|nodejs)_/.test(s.name))).toEqual([]);
     expect(globalRegistry.getSingleMetric('lifeboat_runbooks')).toBeUndefined();
+  });
+
+  it('ends a name in _total only when it is a counter, over every metric it exposes (prom-client\'s included)', async () => {
+    await serveMetrics([appData], seedHistory);
     const text = await (await fetch(`${server!.url}/metrics`)).text();
-    expect(text).toMatch(/^# TYPE lifeboat_runs_total counter$/m);
-    expect(text).toMatch(/^# TYPE lifeboat_backup_last_success_timestamp_seconds gauge$/m);
-    // _total only on counters (Prometheus naming); prom-client's own nodejs_active_*_total gauges are not ours to rename.
     const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((t) => ({ name: t[1]!, type: t[2]! }));
-    const ours = types.filter((t) => !/^lifeboat_(nodejs|process)_/.test(t.name));
-    expect(ours.length).toBeGreaterThan(15);
-    expect(ours.filter((t) => t.name.endsWith('_total') !== (t.type === 'counter'))).toEqual([]);
+    expect(types.length).toBeGreaterThan(40);
+    expect(types).toContainEqual({ name: 'lifeboat_runs_total', type: 'counter' });
+    expect(types).toContainEqual({ name: 'process_cpu_seconds_total', type: 'counter' });
+    expect(types).toContainEqual({ name: 'lifeboat_backup_last_success_timestamp_seconds', type: 'gauge' });
+    expect(types.filter((t) => t.name.endsWith('_total') !== (t.type === 'counter'))).toEqual([]);
+    // The per-type gauges stay: sum without (type) (nodejs_active_handles) is what nodejs_active_handles_total said.
+    expect(types).toContainEqual({ name: 'nodejs_active_handles', type: 'gauge' });
+  });
+
+  it('says which Lifeboat and which Node.js serve runs in lifeboat_build_info, even when the store cannot be read', async () => {
+    const f = await serveMetrics([appData], seedHistory);
+    const packageJson = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+    const info = (await f.scrape()).filter((s) => s.name === 'lifeboat_build_info');
+    expect(info).toEqual([{ name: 'lifeboat_build_info', labels: { version: packageJson.version, node_version: process.version }, value: 1 }]);
+
+    const { registry } = createMetrics({
+      store: () => Promise.reject(new Error('store down')),
+      runbooks: () => [appData],
+      clock: new FakeClock('2026-03-10T12:00:00.000Z'),
+      processMetrics: false,
+      build: { version: '9.9.9', node_version: 'v0' },
+    });
+    await expect(registry.metrics()).rejects.toThrow('store down');
+    expect(await registry.getSingleMetricAsString('lifeboat_build_info')).toMatch(/^lifeboat_build_info\{version="9\.9\.9",node_version="v0"\} 1$/m);
   });
 
   it('reads the store once per scrape however many metrics need it', async () => {

@@ -94,6 +94,7 @@ export async function runBackupPipeline(input: BackupRunInput, recorder: RunReco
       const verifyOk = await verifyStage(repo, input, recorder);
       if (!verifyOk) status = 'failed';
       await retentionStage(repo, input, recorder);
+      await countSnapshots(repo, input, recorder);
       // Nothing leaves a hot repository that just failed verification.
       if (verifyOk) status = await pipeline.tierStage(opened, recorder, status);
       else if (input.runbook.repository.cold) await recorder.skipStage('tier');
@@ -324,6 +325,22 @@ async function nextSlice(input: BackupRunInput, recorder: RunRecorder): Promise<
     if (verify) return (verify.counters.slice ?? 0) + 1;
   }
   return 0;
+}
+
+/**
+ * The runbook's snapshots in the hot repository once retention is done
+ * (stats.snapshots), so /metrics can report them from the store without
+ * opening the repository per scrape. Their files were loaded to find the
+ * parent, so this costs one listing. A count for a dashboard never fails a
+ * backup whose data is stored: when the listing fails it is left out.
+ */
+async function countSnapshots(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<void> {
+  try {
+    const snapshots = (await repo.listSnapshots()).filter((s) => s.runbook === input.runbook.name).length;
+    recorder.record.stats = { ...recorder.record.stats, snapshots };
+  } catch (e) {
+    input.emit({ type: 'log', level: 'warn', runId: recorder.id, message: `snapshot count not recorded (for /metrics): ${describeError(e).message}` });
+  }
 }
 
 async function retentionStage(repo: Repository, input: BackupRunInput, recorder: RunRecorder): Promise<void> {
