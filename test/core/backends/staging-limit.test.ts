@@ -39,6 +39,13 @@ class DownRemote extends MemoryBackend {
   }
 }
 
+/** A remote whose uploads never finish (a stalled connection the retry wrapper has not given up on yet). */
+class StalledRemote extends MemoryBackend {
+  override save(): Promise<void> {
+    return new Promise(() => undefined);
+  }
+}
+
 async function bytesUnder(dir: string): Promise<number> {
   let total = 0;
   let entries;
@@ -92,6 +99,22 @@ describe('StagingBackend bound', () => {
     await expect(staging.flush()).rejects.toMatchObject({ code: 'TRANSFER_PENDING' });
     expect(staging.pending).toEqual({ objects: 5, bytes: 150 * KiB });
     expect(await bytesUnder(dir)).toBe(150 * KiB);
+  });
+
+  it('lets a save waiting for room go on into staging when the transfer is cancelled', async () => {
+    const dir = await tempDir();
+    const staging = new StagingBackend(new StalledRemote(), new LocalBackend(dir), { concurrency: 1, maxStagedBytes: 40 * KiB });
+    await staging.save(...pack(1, 30 * KiB));
+    let second = 'waiting';
+    const waiting = staging.save(...pack(2, 30 * KiB)).then(() => (second = 'staged'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(second).toBe('waiting');
+    const cancel = new AbortController();
+    cancel.abort();
+    await expect(staging.flush(cancel.signal)).rejects.toMatchObject({ code: 'CANCELLED' });
+    await waiting;
+    expect(second).toBe('staged');
+    expect(await bytesUnder(dir)).toBe(60 * KiB);
   });
 });
 
