@@ -6,6 +6,8 @@
  * file gets the same records cut to the JSON store's limits. Then, per store,
  * the reads the faces make are timed through the code the faces call:
  *
+ * - status, first read: readStatus on a store opened just before (what a
+ *   one-shot `lifeboat status` does; PostgreSQL only);
  * - status: readStatus over the 500 loaded runbooks (what `lifeboat status`,
  *   the console's dashboard and Slack's `/backup list` compute); and the whole
  *   `status` command, which also reads and validates the 500 runbook files;
@@ -13,6 +15,10 @@
  *   runbook each time;
  * - alerts: the `alerts` command (every open alert);
  * - metrics: a /metrics scrape, the registry of createMetrics (src/serve/metrics.ts).
+ *
+ * While status and /metrics are timed, another writer records a backup of the
+ * next runbook before each call (untimed), as a team's hosts do: a store that
+ * keeps what it read must read that runbook again each time.
  *
  * Each operation runs a few untimed warm-up rounds, then `--iterations` timed
  * ones (or fewer when `--budget` seconds run out first, never fewer than 5):
@@ -140,13 +146,18 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-async function time(store: Timing['store'], op: string, opts: StoreBenchOptions, body: (i: number) => Promise<string>): Promise<Timing> {
+/** `before` runs ahead of each call, untimed (a run landing, a store opening). */
+async function time(store: Timing['store'], op: string, opts: StoreBenchOptions, body: (i: number) => Promise<string>, before?: (i: number) => Promise<void>): Promise<Timing> {
   let result = '';
-  for (let i = 0; i < opts.warmups; i++) result = await body(i);
+  for (let i = 0; i < opts.warmups; i++) {
+    await before?.(-1 - i);
+    result = await body(i);
+  }
   const { busyCores } = opts.idleWaitS > 0 ? await waitForIdle(opts.idleWaitS) : { busyCores: null };
   const samples: number[] = [];
   const deadline = performance.now() + opts.budgetS * 1000;
   for (let i = 0; i < opts.iterations && (samples.length < opts.minIterations || performance.now() < deadline); i++) {
+    await before?.(i);
     const t = performance.now();
     await body(i);
     samples.push(performance.now() - t);
@@ -162,8 +173,33 @@ function fmt(ms: number): string {
   return `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0)} ms`;
 }
 
+/**
+ * What the faces do while the team works: before each status read and each
+ * scrape, another writer (another process's store) records a backup of the
+ * next runbook, so a store that keeps what it read (the PostgreSQL store's
+ * ListCache) must read that runbook again every time, as it would in service.
+ */
+interface Activity {
+  land(i: number): Promise<void>;
+  /** A store opened afresh, as a one-shot `lifeboat status` has: its first read of everything. */
+  fresh?(): Promise<Store>;
+}
+
+/** A writer that records one more backup per call, a copy of the newest one of runbook 0 with a new id and times. */
+async function landingRuns(writer: Store, runbookCount: number): Promise<(i: number) => Promise<void>> {
+  const [template] = await writer.listRuns({ runbook: runbookName(0), kind: 'backup', limit: 1 });
+  if (!template) throw new Error('bench: the generated data has no backup of the first runbook');
+  const tag = Date.now().toString(36);
+  let landed = 0;
+  return async (i) => {
+    const started = new Date(Date.now() - 60_000);
+    const runbook = runbookName(((i % runbookCount) + runbookCount) % runbookCount);
+    await writer.putRun({ ...template, id: `land-${tag}-${landed++}`, runbook, startedAt: started.toISOString(), endedAt: new Date().toISOString() });
+  };
+}
+
 /** The same operations on any store: what `status`, `history`, `alerts` and a /metrics scrape do. */
-async function timeOperations(kind: Timing['store'], store: Store, work: string, runbooksDir: string, runbooks: readonly Runbook[], opts: StoreBenchOptions): Promise<Timing[]> {
+async function timeOperations(kind: Timing['store'], store: Store, work: string, runbooksDir: string, runbooks: readonly Runbook[], opts: StoreBenchOptions, activity: Activity): Promise<Timing[]> {
   const ctx: CommandContext = {
     actor: { face: 'cli', user: 'bench' },
     env: {},
@@ -178,17 +214,26 @@ async function timeOperations(kind: Timing['store'], store: Store, work: string,
   const statusRunbooks = runbooks.map((r) => ({ name: r.name, runbook: r }));
   const metrics = createMetrics({ store: async () => store, runbooks: () => runbooks, clock: systemClock, processMetrics: false });
   const out: Timing[] = [];
-  out.push(
-    await time(kind, 'status', opts, async () => {
-      const entries = await readStatus({ runbooks: statusRunbooks, store, clock: systemClock });
-      if (entries.some((e) => e.lastRun === undefined)) throw new Error(`${kind}: status found a runbook without a backup: the generated data is not read back`);
-      return `${entries.length} runbooks`;
-    }),
-  );
+  const status = async (from: Store) => {
+    const entries = await readStatus({ runbooks: statusRunbooks, store: from, clock: systemClock });
+    if (entries.some((e) => e.lastRun === undefined)) throw new Error(`${kind}: status found a runbook without a backup: the generated data is not read back`);
+    return `${entries.length} runbooks`;
+  };
+  if (activity.fresh) {
+    let fresh: Store | undefined;
+    out.push(
+      await time(kind, 'status, first read', { ...opts, iterations: Math.min(opts.iterations, 20) }, async () => status(fresh!), async () => {
+        await fresh?.close();
+        fresh = await activity.fresh!();
+      }),
+    );
+    await fresh?.close();
+  }
+  out.push(await time(kind, 'status', opts, async () => status(store), activity.land));
   out.push(
     await time(kind, 'history page', opts, async (i) => {
       const runbook = runbookName((i * 37) % runbooks.length);
-      const res = await historyCommand.run({ runbook, limit: 20 }, ctx);
+      const res = await historyCommand.run({ runbook, limit: 20, kind: undefined }, ctx);
       const rows = res.table?.rows.length ?? 0;
       if (rows !== 20) throw new Error(`${kind}: history of ${runbook} has ${rows} rows, expected 20`);
       return `${rows} runs`;
@@ -201,10 +246,16 @@ async function timeOperations(kind: Timing['store'], store: Store, work: string,
     }),
   );
   out.push(
-    await time(kind, '/metrics scrape', opts, async () => {
-      const text = await metrics.registry.metrics();
-      return `${(text.length / 1024).toFixed(0)} KiB`;
-    }),
+    await time(
+      kind,
+      '/metrics scrape',
+      opts,
+      async () => {
+        const text = await metrics.registry.metrics();
+        return `${(text.length / 1024).toFixed(0)} KiB`;
+      },
+      activity.land,
+    ),
   );
   // Whole command: also lists, reads and validates the runbook files (the same work on either store).
   out.push(
@@ -285,12 +336,20 @@ export async function runStoreBench(argv: string[]): Promise<number> {
       console.log(
         `JSON state file at its limits: ${Object.entries(state.counts).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; ${(state.text.length / 2 ** 20).toFixed(1)} MiB (written in ${((performance.now() - t) / 1000).toFixed(1)} s)`,
       );
-      if (opts.only !== 'json') timings.push(...(await timeOperations('postgres', pg, work, runbooksDir, runbooks, opts)));
+      if (opts.only !== 'json') {
+        const writer = await openPostgresStore(url, { countLimits: false });
+        const fresh = () => openPostgresStore(url, { countLimits: false });
+        timings.push(...(await timeOperations('postgres', pg, work, runbooksDir, runbooks, opts, { land: await landingRuns(writer, runbooks.length), fresh })));
+        await writer.close();
+      }
       await pg.close();
       if (opts.only !== 'postgres') {
         const json = await openJsonStore(home);
+        const writer = await openJsonStore(home);
         // Seconds a call at its limits: one warm-up, at least 3 timed (p99 is then the max).
-        timings.push(...(await timeOperations('json', json, work, runbooksDir, runbooks, { ...opts, budgetS: Math.min(opts.budgetS, 30), minIterations: 3, warmups: 1 })));
+        const jsonOpts = { ...opts, budgetS: Math.min(opts.budgetS, 30), minIterations: 3, warmups: 1 };
+        timings.push(...(await timeOperations('json', json, work, runbooksDir, runbooks, jsonOpts, { land: await landingRuns(writer, runbooks.length) })));
+        await writer.close();
         await json.close();
       }
     } finally {

@@ -89,24 +89,28 @@ export interface RunbookRecords {
   alerts: readonly AlertRecord[];
 }
 
-/**
- * The drills a status looks at: the newest ones, enough for the trend (8) and
- * for the cold throughput (estimate.ts takes the median of 5) without letting
- * a months-old drill decide today's cold estimate.
- */
-const DRILL_WINDOW = 20;
 /** Measured hot RTOs in the trend line. */
 const TREND_LENGTH = 8;
+/**
+ * The finished drills of each tier a status reads: enough for the trend (8,
+ * and a couple that failed before measuring) and for the cold throughput
+ * (estimate.ts takes the median of 5) without letting a months-old drill
+ * decide today's cold estimate. Per tier, so a run of cold drills cannot push
+ * the last hot one out (nor the other way round).
+ */
+const HOT_DRILL_WINDOW = TREND_LENGTH + 2;
+const COLD_DRILL_WINDOW = 20;
+/** A running drill has no verdict yet, and a blocked one never reached the data (its drill-blocked alert says so): neither is "the last drill". */
+const finishedVerdicts: readonly DrillRecord['verdict'][] = ['met', 'missed', 'failed'];
 
 /** Pure: where one runbook stands at `now`, from its records. */
 export function runbookStatus(entry: StatusRunbook, records: RunbookRecords, now: Date): StatusEntry {
   const { runbook } = entry;
   const backups = records.runs.filter((r) => r.kind === 'backup');
   const rpo = rpoState(backups, runbook?.objectives.rpoMs, now);
-  // A running drill has no verdict yet, and a blocked one never reached the data (its drill-blocked alert says so): neither is "the last drill".
-  // Nor is a path drill: its RTO is one path's, not the runbook's (src/core/drill/drill-scope.ts).
-  const drills = wholeDrills(records.drills).slice(0, DRILL_WINDOW).filter((d) => d.verdict !== 'running' && d.verdict !== 'blocked');
-  const hotDrills = drills.filter((d) => d.tier !== 'cold' && !d.estimated);
+  // Only finished drills (finishedVerdicts), and not a path drill: its RTO is one path's, not the runbook's (src/core/drill/drill-scope.ts).
+  const drills = wholeDrills(records.drills).filter((d) => finishedVerdicts.includes(d.verdict));
+  const hotDrills = drills.filter((d) => d.tier !== 'cold' && !d.estimated).slice(0, HOT_DRILL_WINDOW);
   const lastDrill = hotDrills[0];
   const trend = hotDrills.filter((d) => d.rtoMs !== undefined).slice(0, TREND_LENGTH).reverse();
   return {
@@ -121,7 +125,7 @@ export function runbookStatus(entry: StatusRunbook, records: RunbookRecords, now
     rtoTargetMs: runbook?.objectives.rtoMs,
     lastDrill,
     hotRto: lastDrill && drillRto(lastDrill),
-    cold: runbook?.repository.cold && coldStatus(runbook, drills, rpo.lastGood, now),
+    cold: runbook?.repository.cold && coldStatus(runbook, [...hotDrills, ...drills.filter((d) => d.tier === 'cold').slice(0, COLD_DRILL_WINDOW)], rpo.lastGood, now),
     rtoTrendMs: trend.map((d) => d.rtoMs!),
     openAlerts: records.alerts.map((a) => ({ key: a.key, severity: a.severity, message: a.message })),
   };
@@ -135,7 +139,7 @@ export interface ReadStatusInput {
 
 /**
  * Every runbook's status, from the records it looks at: each runbook's newest
- * backup and newest good ones (rpo.ts), its newest DRILL_WINDOW drills, and the
+ * backup and newest good ones (rpo.ts), its newest finished drills of each tier, and the
  * open alerts. Read per runbook by the store (ListOptions.perRunbook), never the
  * whole history: a PostgreSQL store may hold a million runs (issue 18).
  */
@@ -151,16 +155,18 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
  * also want the records themselves (the console's last good backup).
  */
 export async function readStatusRecords(store: Store): Promise<RunbookRecords> {
-  const [latest, good, drills, alerts] = await Promise.all([
+  const [latest, good, hot, cold, alerts] = await Promise.all([
     store.listRuns({ kind: 'backup', perRunbook: 1 }),
     store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
-    // Whole drills: path drills do not take places in the window (src/core/drill/drill-scope.ts).
-    newestWholeDrills(store, { perRunbook: DRILL_WINDOW }),
+    // Whole drills: path drills do not take places in the windows (src/core/drill/drill-scope.ts).
+    newestWholeDrills(store, { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW }),
+    newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW }),
     store.listAlerts({ status: 'open' }),
   ]);
   // Per runbook the newest backup stays first (runbookStatus takes it as the last run); the good ones follow.
   const seen = new Set(latest.map((r) => r.id));
-  return { runs: [...latest, ...good.filter((r) => !seen.has(r.id))], drills, alerts };
+  // Hot, then cold: each tier newest first, which is all runbookStatus needs of the order.
+  return { runs: [...latest, ...good.filter((r) => !seen.has(r.id))], drills: [...hot, ...cold], alerts };
 }
 
 /** Pure: every runbook's status from records of all runbooks (each list newest first). */

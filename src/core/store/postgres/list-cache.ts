@@ -60,6 +60,8 @@ interface KeptList {
   stale: Map<string, number>;
   /** The merged list, while nothing is stale. */
   merged?: unknown[];
+  /** The read of its stale runbooks under way. */
+  refreshing?: Promise<void>;
 }
 
 export class ListCache {
@@ -99,10 +101,14 @@ export class ListCache {
     this.#lists.delete(key);
     this.#lists.set(key, kept);
     if (kept.stale.size > MAX_PARTIAL_READS) return this.#readWhole(key, table, load);
-    if (kept.stale.size > 0) await this.#readStale(kept, load as ListLoader<unknown>);
-    if (kept.stale.size > 0 || this.#lists.get(key) !== kept) {
-      // Changed again while being read (or the listener went): this answer comes from the database.
-      return (await load()).map((r) => r.record);
+    if (kept.stale.size > 0) {
+      // One refresh of a list at a time: two overlapping ones could put older rows over newer.
+      kept.refreshing ??= this.#readStale(kept, load as ListLoader<unknown>).finally(() => (kept.refreshing = undefined));
+      await kept.refreshing;
+      // The listener went meanwhile: notices may have been missed for a while before, so this answer comes from the database.
+      if (this.#lists.get(key) !== kept) return (await load()).map((r) => r.record);
+      // A runbook changed again while read is as fresh as a read from the database begun then, and stays stale for the next.
+      if (kept.stale.size > 0) return merge(kept.byRunbook) as T[];
     }
     kept.merged ??= merge(kept.byRunbook);
     // A copy of the list (a caller may sort it); the records are shared and never changed by readers, as the JSON store's.
@@ -156,11 +162,10 @@ export class ListCache {
   async #readStale(kept: KeptList, load: ListLoader<unknown>): Promise<void> {
     const reads = [...kept.stale].map(async ([runbook, since]) => {
       const rows = await load(runbook);
-      // A change of this runbook after the read began leaves it stale.
-      if (kept.stale.get(runbook) !== since) return;
       if (rows.length > 0) kept.byRunbook.set(runbook, rows);
       else kept.byRunbook.delete(runbook);
-      kept.stale.delete(runbook);
+      // A change of this runbook after the read began leaves it stale.
+      if (kept.stale.get(runbook) === since) kept.stale.delete(runbook);
     });
     await Promise.all(reads);
     kept.merged = undefined;
