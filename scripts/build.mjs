@@ -13,7 +13,8 @@
 // whose names carry a content hash) are removed — only once everything above
 // succeeded, so a failed build leaves the last good one runnable.
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const cli = await build({
@@ -45,7 +46,7 @@ const helpRequest = await build({
   metafile: true,
 });
 
-const { helpTexts } = await import(new URL('../dist/help-texts.js', import.meta.url).href);
+const { helpTexts } = await import(pathToFileURL(resolve('dist/help-texts.js')).href);
 writeFileSync('dist/help.json', JSON.stringify(helpTexts()) + '\n');
 
 const written = new Set(['help.json', ...[cli, helpRequest].flatMap((r) => Object.keys(r.metafile.outputs).map((file) => basename(file)))]);
