@@ -20,8 +20,8 @@
  * (`process_*`, `nodejs_*`) that shared dashboards and alerts expect.
  */
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { buildInfo, type BuildInfo } from './metrics-build-info.js';
 import type { Clock, Runbook, Store } from '../core/index.js';
+import { buildInfo, type BuildInfo } from './metrics-build-info.js';
 import { severities } from './metrics-facts.js';
 import { ObservedRunCounter } from './metrics-run-counter.js';
 import { sharedScrapeView, type RunbookView, type ScrapeView } from './metrics-scrape-view.js';
@@ -108,7 +108,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   runbookGauge('lifeboat_backup_last_attempt_timestamp_seconds', 'Start of the last backup, whatever its outcome (one still running included), unix seconds', (r) => r.lastAttemptSeconds);
   runbookGauge(
     'lifeboat_snapshots',
-    "The runbook's snapshots in its hot repository, as counted by the last backup that reached its retention stage (a forget since then shows at the next backup)",
+    "The runbook's snapshots in its hot repository, as counted at the end of the last backup whose upload completed (after its retention; a forget since then shows at the next backup)",
     (r) => r.snapshots,
   );
   viewGauge(
