@@ -2,6 +2,7 @@
 import type { Command } from './command.js';
 import { ackCommand } from './ack.js';
 import { alertsCommand } from './alerts.js';
+import { auditCommand } from './audit.js';
 import { backupCommand } from './backup.js';
 import { checkCommand } from './check.js';
 import { diffCommand } from './diff.js';
@@ -47,6 +48,7 @@ export const commands: readonly Command<unknown>[] = [
   scheduleCommand,
   alertsCommand,
   ackCommand,
+  auditCommand,
   storeCommand,
 ] as Command<unknown>[];
 

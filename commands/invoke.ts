@@ -7,7 +7,7 @@
  * and store writes go through the redactor (src/core/redaction/), and so does
  * the result a face renders (CLI output, a Slack reply, the TUI).
  */
-import { describeError, ExitCode, LifeboatError, newRecordId, type AuditRecord } from '../src/core/index.js';
+import { auditedRunbook, describeError, ExitCode, LifeboatError, newRecordId, type AuditRecord } from '../src/core/index.js';
 import type { Command, CommandContext, CommandResult } from './command.js';
 import { authorize } from './support/access.js';
 import { parseArgv, usageLine } from './support/argv.js';
@@ -61,7 +61,7 @@ export async function invokeCommand(inv: Invocation, given: CommandContext): Pro
   let runbook: string | undefined;
   try {
     const args = inv.args !== undefined ? inv.args : parseCommandArgs(command, argv);
-    runbook = command.runbookOf?.(args);
+    runbook = auditedRunbook(command.runbookOf?.(args));
     const decision = await authorize(command, args, ctx);
     if (!decision.allowed) {
       refused = true;

@@ -1,4 +1,4 @@
-import { ExitCode, formatAge, formatDuration, listRunbooks, readStatus, type RtoStatus, type StatusEntry } from '../src/core/index.js';
+import { ExitCode, formatAge, formatDuration, listRunbooks, nothingRecordedNote, readStatus, refuseNothingHere, type RtoStatus, type StatusEntry } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { rawArgs } from './support/args.js';
 
@@ -16,11 +16,18 @@ export const statusCommand = defineCommand({
   audited: false,
   async run(_args, ctx) {
     const runbooks = await listRunbooks({ runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd });
-    const data = await readStatus({ runbooks, store: await ctx.store(), clock: ctx.clock });
+    const store = await ctx.store();
+    const where = { store, home: ctx.home, runbooksDir: ctx.runbooksDir, cwd: ctx.cwd, env: ctx.env, config: ctx.config };
+    // Run from a folder with neither state nor runbooks: say where we looked and exit 2, rather than "0 runbooks" and 0.
+    await refuseNothingHere(where, runbooks.length);
+    const data = await readStatus({ runbooks, store, clock: ctx.clock });
     const now = ctx.clock.now();
+    // Runbooks but no state yet: they show as never run, and the line says where the state will be.
+    const note = await nothingRecordedNote(where);
     return {
       exitCode: ExitCode.ok,
       summary: `${data.length} runbook${data.length === 1 ? '' : 's'}`,
+      ...(note === undefined ? {} : { lines: [note] }),
       table: {
         columns: [
           { key: 'runbook', header: 'RUNBOOK' },

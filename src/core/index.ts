@@ -68,6 +68,9 @@ export { finishedDrills, measuredDrills, runTime } from './alerts/rule.js';
 // Where each runbook stands (status, the console, /metrics): one definition of each fact.
 export { backupTakenAt, GOOD_BACKUP_WINDOW, goodBackupStatuses, isGoodBackup, lastGoodBackup, rpoState, type RpoStanding, type RpoState } from './status/rpo.js';
 export { readStatus, readStatusRecords, runbookStatus, statusOfAll, type ColdTierStatus, type RtoStatus, type RunSummary, type StatusEntry, type StatusRunbook } from './status/runbook-status.js';
+export { historyKinds, isDrillEntry, parseHistoryKind, readHistory, type HistoryEntry, type HistoryKind, type HistoryQuery } from './status/history.js';
+export { describeStateStore, nothingRecordedNote, refuseNothingHere, storeIsEmpty, type Whereabouts } from './status/nothing-here.js';
+export { auditedRunbook } from './store/audit-runbook.js';
 
 // Schedule.
 export { FileScheduleState, Scheduler, describeSkip, formatZoned, nextFire, nextRuns, scheduleStatePath, systemTimers, type Job, type SkipReason } from './schedule/index.js';
@@ -79,6 +82,7 @@ export { openServeCoordination, type ServeCoordination } from './store/serve-coo
 // Repository facts a face renders.
 export { shortId } from './repo/snapshot.js';
 export { defaultPackSize } from './repo/format.js';
+export { stagingUsage, type StagingUsage } from './repo/staging-usage.js';
 export type { CheckOutcome } from './repo/checker.js';
 export type { PruneOutcome } from './repo/prune.js';
 export { renderRetentionPlan } from './pipeline/retention-policy.js';

@@ -9,6 +9,7 @@
  * folder it ran from, a missing home or runbooks setting), not a failure of
  * anything Lifeboat did, and it is fixed by running it differently.
  */
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LifeboatConfig } from '../config/types.js';
 import { LifeboatError } from '../errors.js';
@@ -54,11 +55,19 @@ export async function refuseNothingHere(where: Whereabouts, runbookCount: number
   if (runbookCount > 0 || !(await storeIsEmpty(where.store))) return;
   const runbooks = resolve(where.cwd, where.runbooksDir);
   const state = describeStateStore(where);
-  const stateSaid = state.kind === 'json' ? `no state at ${state.where}` : `nothing recorded in ${state.where}`;
+  // A state file that exists but holds nothing (left by an older Lifeboat's read) is not "no state".
+  const stateSaid = state.kind === 'json' && !(await exists(state.where)) ? `no state at ${state.where}` : `nothing recorded in ${state.where}`;
   throw new LifeboatError(
     'USAGE',
     `Nothing here: ${stateSaid} and no runbooks in ${runbooks}. ` +
       `Run Lifeboat from the folder that holds them, or set home and runbooks in lifeboat.yaml (or LIFEBOAT_HOME and LIFEBOAT_RUNBOOKS).`,
     { details: { state: state.where, runbooks } },
+  );
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
   );
 }
