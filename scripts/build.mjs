@@ -11,8 +11,10 @@
 //
 // Last, files in dist/ this build did not write (chunks of earlier builds,
 // whose names carry a content hash) are removed — only once everything above
-// succeeded, so a failed build leaves the last good one runnable.
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+// succeeded, so a failed build leaves the last good one runnable, and only
+// once they are STALE_AFTER_MS old: a process started from the previous build
+// (a serve, a test's CLI) still imports its chunks lazily, by their old names.
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -49,7 +51,9 @@ const helpRequest = await build({
 const { helpTexts } = await import(pathToFileURL(resolve('dist/help-texts.js')).href);
 writeFileSync('dist/help.json', JSON.stringify(helpTexts()) + '\n');
 
+const STALE_AFTER_MS = 10 * 60 * 1000;
 const written = new Set(['help.json', ...[cli, helpRequest].flatMap((r) => Object.keys(r.metafile.outputs).map((file) => basename(file)))]);
 for (const file of readdirSync('dist')) {
-  if (!written.has(file)) rmSync(`dist/${file}`, { recursive: true, force: true });
+  const path = `dist/${file}`;
+  if (!written.has(file) && Date.now() - statSync(path).mtimeMs > STALE_AFTER_MS) rmSync(path, { recursive: true, force: true });
 }
