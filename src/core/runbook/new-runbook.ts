@@ -5,6 +5,7 @@
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { LifeboatError } from '../errors.js';
 import { lifeboatInstallRoot } from './examples.js';
 import { runbookSchema } from './schema.js';
@@ -19,6 +20,20 @@ export function runbookJsonSchemaFile(): string {
 export function runbookNameProblem(name: string): string | undefined {
   const result = runbookSchema.shape.name.safeParse(name);
   return result.success ? undefined : result.error.issues[0]?.message;
+}
+
+/**
+ * What a runbook in `runbooksDir` writes after `$schema=` to reach `schemaFile`:
+ * relative when it is close (a checkout: `../schema/runbook.schema.json`, which
+ * survives moving the checkout), else absolute (/etc/lifeboat/runbooks and
+ * /opt/lifeboat share nothing but /). yaml-language-server reads the value up
+ * to the first space, so a path with one becomes a file: URL.
+ */
+export function schemaReference(runbooksDir: string, schemaFile: string): string {
+  const relative = path.relative(runbooksDir, schemaFile).split(path.sep).join('/');
+  const hops = relative.split('/').filter((part) => part === '..').length;
+  const chosen = hops <= 2 ? relative : schemaFile;
+  return /\s/.test(chosen) ? pathToFileURL(schemaFile).href : chosen;
 }
 
 export function isTemplateKind(kind: string): kind is TemplateKind {
@@ -47,7 +62,7 @@ export async function writeNewRunbook(input: NewRunbookInput): Promise<string> {
   if (!input.force && (await exists(file))) {
     throw new LifeboatError('USAGE', `${file} exists already (nothing was written; --force replaces it)`, { details: { file } });
   }
-  const schemaRef = path.relative(input.runbooksDir, runbookJsonSchemaFile()).split(path.sep).join('/');
+  const schemaRef = schemaReference(input.runbooksDir, runbookJsonSchemaFile());
   await mkdir(input.runbooksDir, { recursive: true });
   await writeFile(file, runbookTemplate({ name: input.name, kind: input.kind, schemaRef }));
   return file;
