@@ -254,10 +254,11 @@ class LowJsonStore implements JsonStore {
   }
 }
 
-/** What a failed write of this run did not save: which run, and how it had ended (a failure's reason would otherwise be lost with it). */
+/** What a failed write of this run did not save: which run, at which point, and how it ended (a failure's reason would otherwise be lost with it). */
 function recordingRun(run: RunRecord): string {
-  const ending = run.status === 'running' ? 'starting' : run.error ? `${run.status}: ${run.error.message}` : run.status;
-  return `record the ${run.kind} run ${run.id} of ${run.runbook} (${ending})`;
+  const which = `the ${run.kind} run ${run.id} of ${run.runbook}`;
+  if (run.status !== 'running') return `record the end of ${which} (${run.error ? `${run.status}: ${run.error.message}` : run.status})`;
+  return run.stages.length === 0 ? `record the start of ${which}` : `record the progress of ${which}`;
 }
 
 /**

@@ -313,7 +313,7 @@ describe('JsonStore when the file cannot be read or written', () => {
     expect(e.code).toBe('STORE_IO');
     expect(e.retryable).toBe(true);
     expect(e.message).toBe(
-      `Could not write the state file ${store.path} to record the backup run r2 of app-data (failed: pg_dump exited with 1): ` +
+      `Could not write the state file ${store.path} to record the end of the backup run r2 of app-data (failed: pg_dump exited with 1): ` +
         `the filesystem that holds ${home} is full (ENOSPC). The state file keeps what it held before this write. ` +
         `Free space there, or point the state folder elsewhere (LIFEBOAT_HOME, or home in lifeboat.yaml).`,
     );
