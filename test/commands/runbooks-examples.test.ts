@@ -41,12 +41,13 @@ describe('shipped examples by name', () => {
     expect(res.code).toBe(0);
   });
 
-  it('names the examples there are when one is not found (exit 2)', async () => {
+  it('names the examples there are, and the nearest, when one is not found (exit 2)', async () => {
     const { cwd } = await setUp();
-    const res = await runCli(['runbooks', 'validate', 'examples/postgres'], { cwd });
+    const res = await runCli(['runbooks', 'validate', 'examples/cold-teir'], { cwd });
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('No example named "examples/postgres" in');
+    expect(res.stderr).toContain(`No example named "examples/cold-teir" in ${join(repoRoot, 'runbooks/examples')} (available: `);
     expect(res.stderr).toContain('examples/postgres-to-s3');
+    expect(res.stderr).toContain('did you mean "examples/cold-tier"?');
   });
 
   it('stay out of the live runbooks: runbooks list does not show them', async () => {

@@ -189,10 +189,13 @@ export async function findRunbookFile(ref: string, opts: RunbookLocations): Prom
   const example = exampleOf(ref);
   if (example !== undefined) {
     const dir = shippedExamplesDir();
-    const match = (await runbookFiles(dir)).find((f) => f.name === example);
+    const files = await runbookFiles(dir);
+    const match = files.find((f) => f.name === example);
     if (match !== undefined) return match.file;
-    const available = (await runbookFiles(dir)).map((f) => `${EXAMPLE_PREFIX}${f.name}`);
-    throw new LifeboatError('RUNBOOK_NOT_FOUND', `No example named "${ref}" in ${dir} (available: ${available.join(', ') || 'none'})`, {
+    const available = files.map((f) => `${EXAMPLE_PREFIX}${f.name}`);
+    const near = closestName(ref, available);
+    const hint = near === undefined ? '' : `; did you mean "${near}"?`;
+    throw new LifeboatError('RUNBOOK_NOT_FOUND', `No example named "${ref}" in ${dir} (available: ${available.join(', ') || 'none'})${hint}`, {
       details: { name: ref, examplesDir: dir, available },
     });
   }
