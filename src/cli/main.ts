@@ -19,7 +19,6 @@ import { renderCommandHelp, renderMainHelp, renderTopicHelp, VERSION } from './h
 import { shellTopics } from './help-texts.js';
 import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
 import { outputWidth, renderResult } from './render-text.js';
-import { serveHelp } from '../serve/serve-args.js';
 
 const { commands, findCommand, invokeCommand } = registry;
 const localUser = (): string => currentUser(process.env.USER ?? 'unknown');
@@ -46,9 +45,13 @@ export async function main(given: string[]): Promise<number> {
   const help = helpRequest(rest);
   if (help) return printHelp(help);
   if (name === 'completion') return printCompletion(args);
-  if (name === 'tui') {
-    const refused = usageRefusal(() => parseArgv({ name, options: {}, positionals: [] }, args));
+  const host = findHost(name);
+  if (host) {
+    // A host's arguments are checked against its spec here, as a command's are (serve parses them again, serve-args.ts).
+    const refused = usageRefusal(() => parseArgv({ ...host, positionals: [] }, args));
     if (refused !== undefined) return refused;
+  }
+  if (name === 'tui') {
     if (!onTerminal()) {
       process.stderr.write('lifeboat: lifeboat tui needs a terminal; without one, `lifeboat status` prints the table\n');
       return ExitCode.usage;
@@ -56,9 +59,6 @@ export async function main(given: string[]): Promise<number> {
     return openConsole(configPath);
   }
   if (name === 'serve') {
-    // serve parses its own arguments (serve-args.ts); checked here first for the same messages as commands ("did you mean").
-    const refused = usageRefusal(() => parseArgv({ name, options: serveHelp.options, positionals: [] }, args));
-    if (refused !== undefined) return refused;
     // serve stops taking work and gives running jobs its shutdown deadline before it ends.
     // serve's alerts are written as they are raised, not held for a result at the end.
     const progress = progressRenderer(process.stderr, quiet || json);
