@@ -76,11 +76,11 @@ export function lastAttemptSeconds(runs: readonly RunRecord[]): number | undefin
 
 /**
  * The runbook's snapshots in its hot repository as the newest backup that
- * counted them saw them (stats.snapshots, recorded after retention once the
- * upload completed, src/core/pipeline/backup-run.ts): read from the store, so
- * a scrape never opens the repository. A `forget` run, or a backup that ended
- * earlier (failed, transfer-pending), leaves the count as the last counting
- * backup recorded it.
+ * counted them saw them (stats.snapshots, recorded after retention and
+ * tiering once the upload completed, src/core/pipeline/backup-run.ts): read
+ * from the store, so a scrape never opens the repository. A `forget` or `tier`
+ * run, or a backup that ended earlier (failed, transfer-pending), leaves the
+ * count as the last counting backup recorded it.
  */
 export function snapshotCount(runs: readonly RunRecord[]): number | undefined {
   const run = newestByTime(

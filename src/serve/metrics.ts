@@ -108,7 +108,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   runbookGauge('lifeboat_backup_last_attempt_timestamp_seconds', 'Start of the last backup, whatever its outcome (one still running included), unix seconds', (r) => r.lastAttemptSeconds);
   runbookGauge(
     'lifeboat_snapshots',
-    "The runbook's snapshots in its hot repository, as counted at the end of the last backup whose upload completed (after its retention; a forget since then shows at the next backup)",
+    "The runbook's snapshots in its hot repository, as counted at the end of the last backup whose upload completed (after its retention and tiering; a forget or tier run since then shows at the next backup)",
     (r) => r.snapshots,
   );
   viewGauge(

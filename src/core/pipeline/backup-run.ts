@@ -94,10 +94,11 @@ export async function runBackupPipeline(input: BackupRunInput, recorder: RunReco
       const verifyOk = await verifyStage(repo, input, recorder);
       if (!verifyOk) status = 'failed';
       await retentionStage(repo, input, recorder);
-      await countSnapshots(repo, input, recorder);
       // Nothing leaves a hot repository that just failed verification.
       if (verifyOk) status = await pipeline.tierStage(opened, recorder, status);
       else if (input.runbook.repository.cold) await recorder.skipStage('tier');
+      // After retention and tiering, the two stages that take snapshots out of hot.
+      await countSnapshots(repo, input, recorder);
     }
   } catch (e) {
     failure = e;
@@ -328,8 +329,8 @@ async function nextSlice(input: BackupRunInput, recorder: RunRecorder): Promise<
 }
 
 /**
- * The runbook's snapshots in the hot repository once retention is done
- * (stats.snapshots), so /metrics can report them from the store without
+ * The runbook's snapshots in the hot repository once retention and tiering
+ * are done (stats.snapshots), so /metrics can report them from the store without
  * opening the repository per scrape. Their files were loaded to find the
  * parent, so this costs one listing. A count for a dashboard never fails a
  * backup whose data is stored: when the listing fails it is left out.
