@@ -232,6 +232,8 @@ describe('README: from the demo to production', () => {
     const asService = standIn
       ? ['/usr/bin/setpriv', `--reuid=${STAND_IN}`, `--regid=${standIn.group}`, '--init-groups', ...(caps ? [`--inh-caps=${caps}`, `--ambient-caps=${caps}`] : []), exe!, ...args]
       : [exe!, ...args];
+    // Else the health check below could be answered by someone else's serve.
+    expect(await fetch(HEALTHZ).then(() => `${HEALTHZ} already answers`, () => 'free'), 'nothing listens on the port before serve starts').toBe('free');
     let serveLog = '';
     const child = spawn(asService[0]!, asService.slice(1), { cwd: unit.workingDirectory ?? '/', env: unitEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     serve = child;
