@@ -14,10 +14,12 @@ import type { Command, OptionSpec, PositionalSpec, RawArgs } from '../command.js
 /** The parts of a command argv parsing and usage need (hosts have no schema). */
 export type ArgvSpec = Pick<Command<unknown>, 'name' | 'options' | 'positionals'>;
 
+/** ` DIR` after a valued option's name, ` [P%]` when it may stand alone, nothing for a flag. */
+const valuePart = (o: OptionSpec): string => (o.type === 'boolean' ? '' : o.optionalValue ? ` [${o.valueName ?? 'VALUE'}]` : ` ${o.valueName ?? 'VALUE'}`);
+
 /** `-t, --target DIR` as help shows an option. */
 export function optionFlags(name: string, o: OptionSpec): string {
-  const value = o.type === 'string' ? (o.optionalValue ? ` [${o.valueName ?? 'VALUE'}]` : ` ${o.valueName ?? 'VALUE'}`) : '';
-  return `${o.short ? `-${o.short}, ` : ''}--${name}${value}`;
+  return `${o.short ? `-${o.short}, ` : ''}--${name}${valuePart(o)}`;
 }
 
 /** `lifeboat restore <runbook> [snapshot] --target DIR [--path P] …`: required options bare, the rest in brackets. */
@@ -26,11 +28,7 @@ export function usageLine(command: ArgvSpec): string {
     const name = p.variadic ? `${p.name}…` : p.name;
     return p.required ? `<${name}>` : `[${name}]`;
   });
-  const opts = Object.entries(command.options).map(([name, o]) => {
-    const value = o.type === 'boolean' ? '' : o.optionalValue ? ` [${o.valueName ?? 'VALUE'}]` : ` ${o.valueName ?? 'VALUE'}`;
-    const flag = `--${name}${value}`;
-    return o.required ? flag : `[${flag}]`;
-  });
+  const opts = Object.entries(command.options).map(([name, o]) => (o.required ? `--${name}${valuePart(o)}` : `[--${name}${valuePart(o)}]`));
   return ['lifeboat', command.name, ...pos, ...opts].join(' ');
 }
 
