@@ -43,6 +43,8 @@ const README = join(repoRoot, 'README.md');
 const UNIT = join(repoRoot, 'deploy/lifeboat.service');
 /** What serve listens on by default, as the README's curl line says. */
 const HEALTHZ = 'http://127.0.0.1:9817/healthz';
+/** The password of the `backup` role the walk's pg_dump, pg_restore and psql log in as. */
+const DB_PASSWORD = 'readme-walk-db-password';
 
 /** Each unmarked block's lines, one of these each: the steps this test replaces (see the header). */
 const REPLACED_STEPS = [
@@ -106,6 +108,13 @@ describe('README: from the demo to production', () => {
     cluster.sql('postgres', 'CREATE DATABASE shop');
     cluster.sql('postgres', 'CREATE DATABASE shop_drill');
     cluster.sql('shop', "CREATE TABLE orders (id integer PRIMARY KEY, item text NOT NULL); INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g");
+    // The walk's `backup` role reads shop and owns shop_drill, and must give its password (the cluster trusts everyone else).
+    cluster.sql('postgres', `CREATE ROLE backup LOGIN PASSWORD '${DB_PASSWORD}'`);
+    cluster.sql('shop', 'GRANT SELECT ON orders TO backup');
+    cluster.sql('postgres', 'ALTER DATABASE shop_drill OWNER TO backup');
+    const hba = join(cluster.dir, 'data/pg_hba.conf');
+    await writeFile(hba, `host all backup 127.0.0.1/32 scram-sha-256\n${await readFile(hba, 'utf8')}`);
+    cluster.sql('postgres', 'SELECT pg_reload_conf()');
     // No bucket up front: the walk's `init` creates it.
     s3 = await startS3rver({ buckets: [] });
   }, 180_000);
@@ -144,7 +153,7 @@ describe('README: from the demo to production', () => {
       await chown(move('/var/lib/lifeboat'), standIn.uid, standIn.gid);
     }
 
-    const url = (db: string) => `postgres://${pg.user}@127.0.0.1:${pg.port}/${db}?sslmode=disable`;
+    const url = (db: string, user = pg.user) => `postgres://${user}@127.0.0.1:${pg.port}/${db}?sslmode=disable`;
     const secrets: Record<string, string> = {
       LIFEBOAT_STORE_URL: url('lifeboat'),
       AWS_ACCESS_KEY_ID: s3rverCredentials.accessKeyId,
@@ -152,8 +161,9 @@ describe('README: from the demo to production', () => {
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL: server.endpoint,
       DB01_REPO_PASSWORD: 'readme-walk-repository-password',
-      SHOP_DB_URL: url('shop'),
-      SHOP_DRILL_DB_URL: url('shop_drill'),
+      SHOP_DB_URL: url('shop', 'backup'),
+      SHOP_DRILL_DB_URL: url('shop_drill', 'backup'),
+      SHOP_DB_PASSWORD: DB_PASSWORD,
     };
     const shellEnv: Record<string, string> = {
       PATH: `${join(root, 'usr/local/bin')}:${pg.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
