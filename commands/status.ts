@@ -23,7 +23,9 @@ export const statusCommand = defineCommand({
     const data = await readStatus({ runbooks, store, clock: ctx.clock });
     const now = ctx.clock.now();
     // Runbooks but no state yet: they show as never run, and the line says where the state will be.
-    const note = await nothingRecordedNote(where);
+    // Asked only when no runbook shows any record, so a store with history is not read a second time.
+    const blank = data.every((e) => e.lastRun === undefined && e.hotRto === undefined && e.openAlerts.length === 0);
+    const note = blank ? await nothingRecordedNote(where) : undefined;
     return {
       exitCode: ExitCode.ok,
       summary: `${data.length} runbook${data.length === 1 ? '' : 's'}`,
