@@ -1,5 +1,5 @@
 /** Plain-text renderings of neutral command results for a terminal or a pipe. */
-import stringWidth from 'string-width';
+import { createRequire } from 'node:module';
 import type { CommandResult, Table } from '../../commands/command.js';
 import { SEE_ABOVE, type SaidOnce } from './said-once.js';
 
@@ -9,19 +9,30 @@ const MIN_COLUMN = 10;
 
 /** Printable ASCII is one column a character; only other text needs string-width's tables. */
 const plainAscii = /^[\x20-\x7e]*$/;
-const segmenter = new Intl.Segmenter();
+
+/**
+ * string-width and a grapheme segmenter, loaded on the first non-ASCII text:
+ * building their Unicode tables and regexes costs ~0.05 s of CPU at load,
+ * which every command would pay at start-up for tables that are mostly ASCII
+ * (issue 22). A plain require keeps it out of the bundle's start (Node 20.19+
+ * requires ES modules synchronously).
+ */
+const requireLazily = createRequire(import.meta.url);
+let unicode: { width: (text: string) => number; segmenter: Intl.Segmenter } | undefined;
+const unicodeText = () => (unicode ??= { width: (requireLazily('string-width') as { default: (text: string) => number }).default, segmenter: new Intl.Segmenter() });
 
 /** Columns a terminal gives the text: CJK and most emoji take two, combining marks none. */
 export function textWidth(text: string): number {
-  return plainAscii.test(text) ? text.length : stringWidth(text);
+  return plainAscii.test(text) ? text.length : unicodeText().width(text);
 }
 
 /** The text cut to at most `width` columns, ending in "…" when cut; never splits a character or an emoji. */
 export function cutToWidth(text: string, width: number): string {
   if (textWidth(text) <= width) return text;
+  if (plainAscii.test(text)) return `${text.slice(0, Math.max(0, width - 1))}…`;
   let kept = '';
   let used = 0;
-  for (const { segment } of segmenter.segment(text)) {
+  for (const { segment } of unicodeText().segmenter.segment(text)) {
     const w = textWidth(segment);
     if (used + w > width - 1) break;
     kept += segment;

@@ -10,6 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../commands/index.js';
+import { textWidth } from '../../src/cli/render-text.js';
 import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV, writeRunbook, type CliResult } from '../helpers/cli.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
@@ -196,5 +197,20 @@ describe('global options', () => {
     expect(fitted.stdout).not.toContain(`file://${join(cwd, 'repo-a-runbook-with-a-rather-long-name')}`);
     expect(wide.stdout).toContain(`file://${join(cwd, 'repo-a-runbook-with-a-rather-long-name')}`);
     expect(wide.stdout).not.toContain('…');
+  });
+
+  it('a CJK cell is cut by its width on screen (two columns a character), and --wide keeps it whole', async () => {
+    const cwd = await tempDir();
+    await mkdir(join(cwd, 'runbooks'));
+    // Not a valid runbook: the table still lists it by its file name, which is what is measured here.
+    await writeFile(join(cwd, 'runbooks', '東京のバックアップ.yaml'), 'name: x\n');
+    const env = { LIFEBOAT_HOME: join(cwd, '.lifeboat'), COLUMNS: '40' };
+    const [fitted, wide] = await Promise.all([runCli(['runbooks'], { cwd, env }), runCli(['runbooks', '--wide'], { cwd, env })]);
+    const row = (out: string) => out.split('\n').find((l) => l.startsWith('東京'))!;
+    expect(row(fitted.stdout)).toMatch(/^東京のバ… {3}—/);
+    // The next column starts where its header does, counted in screen columns.
+    const header = fitted.stdout.split('\n')[0]!;
+    expect(textWidth(row(fitted.stdout).slice(0, row(fitted.stdout).indexOf('—')))).toBe(header.indexOf('SOURCES'));
+    expect(row(wide.stdout)).toMatch(/^東京のバックアップ {2}—/);
   });
 });
