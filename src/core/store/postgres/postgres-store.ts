@@ -297,7 +297,8 @@ export class PostgresStore implements Store {
    * No index of its own for runbook or user: the audit_at index is walked newest
    * first and stops at `limit` matches, `since` bounds it, and the table is kept
    * by age. An expression index would make every audited command pay for a
-   * query an operator runs by hand.
+   * query an operator runs by hand. Measured (README, State store): a runbook
+   * with one entry among 1,000,000 takes ~460 ms, one with many ~11 ms.
    */
   listAudit(options: AuditListOptions = {}): Promise<AuditRecord[]> {
     const { runbook, user, since, limit } = options;
