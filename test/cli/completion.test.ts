@@ -73,6 +73,15 @@ describe('lifeboat completion', () => {
       await writeFile(file, res.stdout);
       const check = spawnSync(shell, ['-n', file], { encoding: 'utf8' });
       expect(check.status, check.stderr).toBe(0);
+      if (shell === 'fish') {
+        // fish answers a completion request without a terminal: commands, flags and runbook names from the folder.
+        await mkdir(join(dir, 'runbooks'));
+        await writeFile(join(dir, 'runbooks', 'orders-db.yaml'), 'name: orders-db\n');
+        const ask = (line: string) => spawnSync('fish', ['-c', `source ${file}; complete -C '${line}'`], { cwd: dir, encoding: 'utf8' }).stdout.split('\n').map((l) => l.split('\t')[0]);
+        expect(ask('lifeboat snap')).toContain('snapshots');
+        expect(ask('lifeboat restore x --ta')).toContain('--target');
+        expect(ask('lifeboat backup ord')).toContain('orders-db');
+      }
     } else {
       // Not installed here: the content check above is what runs; say so in the output rather than skip.
       console.info(`${shell} is not installed: checked the script's content only`);
