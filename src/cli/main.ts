@@ -323,6 +323,12 @@ function printHelp(request: HelpRequest): number {
 const knownNames = (): string[] => [...commands.map((c) => c.name), ...hosts.map((h) => h.name), ...shellTopics.map((t) => t.name), 'help'];
 
 function unknownCommand(name: string): number {
+  if (name.startsWith('-')) {
+    // A flag where the command goes: only the global options may come first.
+    const globals = ['--json', '--quiet', '--config', '--wide', '--help', '--version'];
+    process.stderr.write(`lifeboat: unknown option ${name}${didYouMean(name, globals)}; before the command only ${globals.join(', ')} (see \`lifeboat --help\`)\n`);
+    return ExitCode.usage;
+  }
   process.stderr.write(`lifeboat: unknown command "${name}"${didYouMean(name, knownNames())}; \`lifeboat --help\` lists the commands\n`);
   return ExitCode.usage;
 }

@@ -117,6 +117,12 @@ describe('unknown names: exit 2 with the closest known one', () => {
     expect(runbook.stderr).toContain('did you mean "demo"?');
     expect(other.stderr).toContain('did you mean "orders-db"?');
   });
+
+  it('a mistyped global option before the command', async () => {
+    const res = await runCli(['--jsn', 'status']);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe('lifeboat: unknown option --jsn (did you mean --json?); before the command only --json, --quiet, --config, --wide, --help, --version (see `lifeboat --help`)\n');
+  });
 });
 
 describe('check --read-data', () => {
