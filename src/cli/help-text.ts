@@ -6,8 +6,9 @@
  */
 import type { Command, OptionSpec, PositionalSpec } from '../../commands/command.js';
 import { optionFlags, optionNotes, usageLine } from '../../commands/support/argv.js';
+import { LIFEBOAT_VERSION } from '../core/index.js';
 
-export const VERSION = '0.1.0';
+export const VERSION = LIFEBOAT_VERSION;
 
 /** Something help explains that is not a command: a host (tui, serve) or a shell helper (completion). */
 export interface HelpTopic {

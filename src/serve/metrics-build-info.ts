@@ -3,12 +3,11 @@
  * whose labels say what runs, so a dashboard can join on them or count
  * versions across hosts). Read once when serve starts, never per scrape.
  *
- * The version is package.json's, bundled in by esbuild (scripts/build.mjs)
- * and read as a module from the sources, so both ways of running agree.
+ * The version is package.json's (src/core/version.ts).
  * No git commit: an installed copy need not be a checkout, and spawning git
  * from a metrics endpoint is not worth a label.
  */
-import packageJson from '../../package.json' with { type: 'json' };
+import { LIFEBOAT_VERSION } from '../core/index.js';
 
 export interface BuildInfo {
   /** Lifeboat's version (package.json). */
@@ -18,5 +17,5 @@ export interface BuildInfo {
 }
 
 export function buildInfo(): BuildInfo {
-  return { version: packageJson.version, node_version: process.version };
+  return { version: LIFEBOAT_VERSION, node_version: process.version };
 }

@@ -18,11 +18,12 @@ import type { Sink } from '../notify/sink.js';
 import type { Redactor } from '../redaction/redactor.js';
 import { resolveSecret, type SecretEnv } from '../runbook/secrets.js';
 import type { Runbook } from '../runbook/types.js';
+import { LIFEBOAT_VERSION } from '../version.js';
 import { DEFAULT_SLACK_TOKEN_ENV } from './schema.js';
 import type { LifeboatConfig, SinkConfig } from './types.js';
 
 /** Lifeboat's version as sinks report it (the webhook's `lifeboat.version`). */
-export const LIFEBOAT_VERSION = '0.1.0';
+export { LIFEBOAT_VERSION };
 
 export interface UnavailableSink {
   name: string;
