@@ -7,7 +7,6 @@
  * proper-lockfile's own retries back off exponentially to seconds; a store lock
  * is held for milliseconds, so we poll briefly with jitter until a deadline.
  */
-import { lock } from 'proper-lockfile';
 import { LifeboatError } from '../errors.js';
 import { isErrno } from './durable-file.js';
 
@@ -61,6 +60,9 @@ export async function withFileLock<T>(target: string, settings: LockSettings, fn
 }
 
 async function acquire(target: string, settings: LockSettings, onLost: (e: Error) => void): Promise<() => Promise<void>> {
+  // Loaded at the first write, not at start-up: proper-lockfile patches fs through graceful-fs (~50 ms of CPU),
+  // which every command paid, read-only ones included (issue 22).
+  const { lock } = await import('proper-lockfile');
   const deadline = performance.now() + settings.timeoutMs;
   let pollMs = firstPollMs;
   for (;;) {
