@@ -159,7 +159,7 @@ repository:
 objectives: { rpo: 26h, rto: 15m }
 transfer: { stagingLimit: ${limit} }
 `;
-  const check = (limit: string) => checkRunbookText(runbook(limit), 'staged.yaml', { runbooksDir: '.', home: '.lifeboat', cwd: '/tmp' });
+  const check = (limit: string) => checkRunbookText(runbook(limit), '/tmp/staged.yaml', { runbooksDir: '.', home: '.lifeboat', cwd: '/tmp' });
 
   it.each([
     ['60MB', { bytes: 60_000_000 }],
@@ -172,7 +172,7 @@ transfer: { stagingLimit: ${limit} }
   });
 
   it('is absent unless written', () => {
-    const result = checkRunbookText(runbook('1GiB').replace(/^transfer:.*\n/m, ''), 'staged.yaml', { runbooksDir: '.', home: '.lifeboat', cwd: '/tmp' });
+    const result = checkRunbookText(runbook('1GiB').replace(/^transfer:.*\n/m, ''), '/tmp/staged.yaml', { runbooksDir: '.', home: '.lifeboat', cwd: '/tmp' });
     expect(result.runbook?.transfer).toEqual({ concurrency: 4 });
   });
 

@@ -97,7 +97,7 @@ describe('one definition: status, the stale rule and /metrics agree', () => {
     const store = new MemoryStore();
     for (const r of runs) await store.putRun(r);
     const view = await loadScrapeView({ store: async () => store, runbooks: () => [runbook], clock: new FakeClock(now) });
-    expect(view.runbooks[0]).toMatchObject({ ageSeconds: 28 * 3600, lastSuccess: { runId: 'long' } });
+    expect(view.runbooks[0]).toMatchObject({ lastGoodAgeSeconds: 28 * 3600, lastSuccess: { runId: 'long' } });
   });
 
   it('back within the RPO, none of them is stale', () => {
