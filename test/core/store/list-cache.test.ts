@@ -40,9 +40,10 @@ function table(rows: Row[]) {
   const load = async (runbook?: string): Promise<ListedRow<Row>[]> => {
     reads.push(runbook ?? '*');
     // The answer is what the table held when the read began, as a statement's snapshot.
-    const snapshot = rows.filter((r) => runbook === undefined || r.runbook === runbook).map((r) => ({ ...r }));
+    // `written` is the row's place in the table (the order it was written in), as the bigserial column.
+    const snapshot = rows.flatMap((r, i) => (runbook === undefined || r.runbook === runbook ? [{ record: { ...r }, runbook: r.runbook, at: r.at, written: String(i) }] : []));
     if (hold) await hold;
-    return snapshot.sort((a, b) => b.at - a.at).map((r, i) => ({ record: r, runbook: r.runbook, at: r.at, written: String(i) }));
+    return snapshot.sort((a, b) => b.at - a.at || Number(b.written) - Number(a.written));
   };
   return {
     rows,
@@ -143,6 +144,29 @@ describe('ListCache', () => {
     release();
     expect((await first).map((r) => r.id)).toEqual(['a1']);
     expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['a2', 'a1']);
+  });
+
+  it('places a changed runbook\'s rows where a full sort would, ties to the later write', async () => {
+    const s = scriptedPool();
+    const t = table([
+      { id: 'a1', runbook: 'a', at: 1 },
+      { id: 'b1', runbook: 'b', at: 1 },
+      { id: 'c3', runbook: 'c', at: 3 },
+      { id: 'a5', runbook: 'a', at: 5 },
+    ]);
+    const cache = new ListCache(s.pool);
+    await live(cache, t);
+    for (const row of [
+      { id: 'b3', runbook: 'b', at: 3 },
+      { id: 'b9', runbook: 'b', at: 9 },
+      { id: 'b0', runbook: 'b', at: 0 },
+    ]) {
+      t.rows.push(row);
+      s.notify('runs b');
+      const kept = (await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id);
+      expect(kept).toEqual((await t.load()).map((r) => r.record.id));
+    }
+    expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['b9', 'a5', 'b3', 'c3', 'b1', 'a1', 'b0']);
   });
 
   it("a table emptied ('*') and a lost listener drop what was kept", async () => {
