@@ -4,32 +4,19 @@
  * specs render now, and the fast path answers the same argv the CLI would,
  * with the same text: they cannot drift apart (issue 22's start-up).
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../commands/index.js';
 import { answerFromTexts, helpRequest } from '../../src/cli/help-request.js';
 import { helpTexts } from '../../src/cli/help-texts.js';
-import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV, type CliResult } from '../helpers/cli.js';
+import { ensureCliBuilt, repoRoot, runCli, runProgram, type CliResult } from '../helpers/cli.js';
 
 beforeAll(ensureCliBuilt);
 
 /** The CLI itself (dist/lifeboat.js), not bin/lifeboat.js's prerendered answer. */
 function runFullCli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'dist/lifeboat.js'), ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProgram(process.execPath, [join(repoRoot, 'dist/lifeboat.js'), ...args]);
 }
 
 describe('prerendered help', () => {

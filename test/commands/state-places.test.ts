@@ -7,11 +7,10 @@
  *   garbage in it, a full disk) is named, with what happened and what to do;
  *   a run that cannot be recorded says so, and the command fails.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV, type CliResult } from '../helpers/cli.js';
+import { ensureCliBuilt, repoRoot, runCli, runProgram } from '../helpers/cli.js';
 import { PIPELINE_PASSWORD, pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
@@ -110,19 +109,7 @@ describe('a state file that cannot be read or written', () => {
     await mkdir(home, { recursive: true });
     // The CLI writes the state file's next version to state.json.tmp-<its pid> and renames it; `exec` keeps
     // the shell's pid, so that temp name can point at /dev/full, where every write fails with ENOSPC.
-    const res = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn('/bin/sh', ['-c', `ln -s /dev/full "${state}.tmp-$$" && exec "$0" "$@"`, process.execPath, join(repoRoot, 'bin/lifeboat.js'), 'backup', runbook], {
-        cwd: repoRoot,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const res = await runProgram('/bin/sh', ['-c', `ln -s /dev/full "${state}.tmp-$$" && exec "$0" "$@"`, process.execPath, join(repoRoot, 'bin/lifeboat.js'), 'backup', runbook], { env });
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(
       new RegExp(

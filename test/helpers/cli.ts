@@ -79,8 +79,13 @@ export interface CliResult {
 
 /** Run `node bin/lifeboat.js ...args`; `env` is added to a minimal environment. */
 export function runCli(args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
+  return runProgram(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), ...args], options);
+}
+
+/** Run any program the way runCli runs Lifeboat (a shell around it, the bundle itself): same minimal environment, output collected. */
+export function runProgram(command: string, args: string[], options: { env?: Record<string, string>; cwd?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), ...args], {
+    const child = spawn(command, args, {
       cwd: options.cwd ?? repoRoot,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],

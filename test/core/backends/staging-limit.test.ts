@@ -4,7 +4,7 @@
  * that is down does not hold saves back, and the runbook setting resolves to
  * bytes from a size or from the staging file system's free space.
  */
-import { readdir, stat, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Handle, SaveOptions } from '../../../src/core/backends/backend.js';
@@ -14,6 +14,7 @@ import { StagingBackend } from '../../../src/core/backends/staging-backend.js';
 import { LifeboatError } from '../../../src/core/errors.js';
 import { DEFAULT_STAGING_CAP_BYTES, stagingLimitBytes } from '../../../src/core/repo/staging-limit.js';
 import { checkRunbookText, formatIssue } from '../../../src/core/runbook/index.js';
+import { bytesUnder } from '../../helpers/bytes-under.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('staging-limit');
@@ -44,23 +45,6 @@ class StalledRemote extends MemoryBackend {
   override save(): Promise<void> {
     return new Promise(() => undefined);
   }
-}
-
-async function bytesUnder(dir: string): Promise<number> {
-  let total = 0;
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw e;
-  }
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    // A save's temporary file may be renamed between the listing and the stat.
-    total += (await stat(join(entry.parentPath, entry.name)).catch(() => ({ size: 0 }))).size;
-  }
-  return total;
 }
 
 const pack = (i: number, size: number): [Handle, Buffer] => [{ kind: 'data', name: `${i.toString(16).padStart(4, '0')}${'0'.repeat(60)}` }, Buffer.alloc(size, i)];

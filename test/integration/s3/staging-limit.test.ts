@@ -10,12 +10,13 @@
  * backup runs. The sample can miss a peak but never invents one.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesUnder } from '../../helpers/bytes-under.js';
 import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
 import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
 import { startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
@@ -89,23 +90,6 @@ function writeRunbook(dir: string, name: string, prefix: string, transfer: Recor
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, stringify(doc));
   return file;
-}
-
-async function bytesUnder(dir: string): Promise<number> {
-  let total = 0;
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw e;
-  }
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    // Uploaded objects leave staging between the listing and the stat.
-    total += (await stat(join(entry.parentPath, entry.name)).catch(() => ({ size: 0 }))).size;
-  }
-  return total;
 }
 
 /** Samples the size of `dir` until stopped; resolves to the largest seen. */
