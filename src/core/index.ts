@@ -42,7 +42,7 @@ export {
 export type { RetrievalTier } from './runbook/types.js';
 
 // State: the store and its records.
-export { openJsonStore, type Store } from './store/index.js';
+export { groupByRunbook, openJsonStore, type Store } from './store/index.js';
 export type { Actor, AlertRecord, AuditRecord, DrillRecord, ErrorInfo, RunRecord, RunStatus, Severity, StageName, StageStatus } from './store/records.js';
 
 // Secrets kept in.

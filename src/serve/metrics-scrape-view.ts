@@ -9,7 +9,7 @@
  * promise; once it settles the next scrape reads afresh, so values are never
  * older than the scrape that asked for them.
  */
-import { GOOD_BACKUP_WINDOW, goodBackupStatuses, newestWholeDrills, rpoState, stagingUsage, type Clock, type DrillRecord, type Runbook, type Severity, type StagingUsage, type Store } from '../core/index.js';
+import { GOOD_BACKUP_WINDOW, goodBackupStatuses, groupByRunbook, newestWholeDrills, rpoState, stagingUsage, type Clock, type DrillRecord, type Runbook, type Severity, type StagingUsage, type Store } from '../core/index.js';
 import {
   failedBackupStatuses,
   finishedWork,
@@ -141,17 +141,6 @@ export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeVi
   for (const counts of alertCounts.values()) for (const s of severities) openAlerts[s] += counts[s];
   const otherRunbookAlerts = new Map([...alertCounts].filter(([name]) => !loaded.has(name)));
   return { runbooks: views, openAlerts, otherRunbookAlerts, finished: finishedWork(runs, drills), staging, at: now };
-}
-
-/** One pass instead of a filter per runbook: 500 runbooks × thousands of records adds up. */
-function groupByRunbook<T extends { runbook: string }>(records: readonly T[]): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const r of records) {
-    const group = groups.get(r.runbook);
-    if (group) group.push(r);
-    else groups.set(r.runbook, [r]);
-  }
-  return groups;
 }
 
 function zeroBySeverity(): Record<Severity, number> {

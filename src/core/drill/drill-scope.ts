@@ -14,6 +14,7 @@
  */
 import { LifeboatError } from '../errors.js';
 import type { DrillRecord } from '../store/records.js';
+import { groupByRunbook } from '../store/group-by-runbook.js';
 import type { DrillListOptions, Store } from '../store/store.js';
 
 /** True for a drill of one path (`--path`), false for a drill of the whole snapshot. */
@@ -36,14 +37,8 @@ export function wholeDrills<T extends Pick<DrillRecord, 'path'>>(drills: readonl
  */
 export async function newestWholeDrills(store: Pick<Store, 'listDrills'>, options: DrillListOptions & { perRunbook: number }): Promise<DrillRecord[]> {
   const windowed = await store.listDrills(options);
-  const byRunbook = new Map<string, DrillRecord[]>();
-  for (const d of windowed) {
-    const list = byRunbook.get(d.runbook);
-    if (list) list.push(d);
-    else byRunbook.set(d.runbook, [d]);
-  }
   const lists = await Promise.all(
-    [...byRunbook].map(async ([runbook, list]) => {
+    [...groupByRunbook(windowed)].map(async ([runbook, list]) => {
       const whole = wholeDrills(list);
       if (whole.length === list.length || list.length < options.perRunbook) return whole;
       const { perRunbook: _window, limit: _limit, ...filters } = options;

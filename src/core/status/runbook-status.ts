@@ -11,6 +11,7 @@ import { newestWholeDrills, wholeDrills } from '../drill/drill-scope.js';
 import { defaultPackSize } from '../repo/format.js';
 import type { RetrievalTier, Runbook, StorageClass } from '../runbook/types.js';
 import type { AlertRecord, DrillRecord, RunRecord } from '../store/records.js';
+import { groupByRunbook } from '../store/group-by-runbook.js';
 import type { Store } from '../store/store.js';
 import { estimateColdRestore, measuredThroughput, type ColdRestoreEstimate } from '../tier/estimate.js';
 import { GOOD_BACKUP_WINDOW, goodBackupStatuses, rpoState, type RpoState } from './rpo.js';
@@ -172,21 +173,10 @@ export async function readStatusRecords(store: Store): Promise<RunbookRecords> {
 /** Pure: every runbook's status from records of all runbooks (each list newest first). */
 export function statusOfAll(runbooks: readonly StatusRunbook[], records: RunbookRecords, now: Date): StatusEntry[] {
   // Grouped in one pass each, not filtered per runbook: 500 runbooks × a history of 100,000 runs adds up.
-  const runs = byRunbook(records.runs);
-  const drills = byRunbook(records.drills);
-  const alerts = byRunbook(records.alerts);
+  const runs = groupByRunbook(records.runs);
+  const drills = groupByRunbook(records.drills);
+  const alerts = groupByRunbook(records.alerts);
   return runbooks.map((r) => runbookStatus(r, { runs: runs.get(r.name) ?? [], drills: drills.get(r.name) ?? [], alerts: alerts.get(r.name) ?? [] }, now));
-}
-
-/** Each runbook's records, in the list's order. */
-function byRunbook<T extends { runbook: string }>(list: readonly T[]): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const r of list) {
-    const group = groups.get(r.runbook);
-    if (group) group.push(r);
-    else groups.set(r.runbook, [r]);
-  }
-  return groups;
 }
 
 /**

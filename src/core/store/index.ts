@@ -1,6 +1,7 @@
 /** What the rest of Lifeboat imports from the store. */
 export type { AuditListOptions, ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, ListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from './store.js';
 export { defaultStoreLimits } from './store.js';
+export { groupByRunbook } from './group-by-runbook.js';
 export type * from './records.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { defaultStateFileName, openJsonStore, stateFilePath, type JsonStore, type JsonStoreOptions } from './json-store.js';

@@ -28,6 +28,7 @@
  * only a list asked for a second time starts one.
  */
 import type { Pool, PoolClient } from 'pg';
+import { groupByRunbook } from '../group-by-runbook.js';
 
 /** A row of a list as the store reads it, with what orders it. */
 export interface ListedRow<T> {
@@ -147,12 +148,7 @@ export class ListCache {
     const before = this.#changes;
     const rows = await load();
     if (this.live && this.#changes === before) {
-      const byRunbook = new Map<string, ListedRow<unknown>[]>();
-      for (const row of rows) {
-        const group = byRunbook.get(row.runbook);
-        if (group) group.push(row);
-        else byRunbook.set(row.runbook, [row]);
-      }
+      const byRunbook = groupByRunbook<ListedRow<unknown>>(rows);
       this.#lists.delete(key);
       this.#lists.set(key, { table, byRunbook, stale: new Map(), merged: rows, moved: new Set() });
       while (this.#lists.size > MAX_LISTS) this.#lists.delete(this.#lists.keys().next().value!);
