@@ -56,38 +56,42 @@ export function lastSucceededBackup(runs: readonly RunRecord[]): RunRecord | und
 /** Statuses of a backup that did not store everything it should have: nothing (failed) or not every source (partial). */
 export const failedBackupStatuses: readonly RunRecord['status'][] = ['failed', 'partial'];
 
-/** Unix seconds of the end of the newest backup that failed or ended partial. */
-export function lastFailureSeconds(runs: readonly RunRecord[]): number | undefined {
-  const run = newestByTime(
-    runs.filter((r) => r.kind === 'backup' && failedBackupStatuses.includes(r.status)),
-    backupTakenAt,
-  );
-  return run && Date.parse(backupTakenAt(run)) / 1000;
+/** What the newest backups of a runbook say beyond its last success: one pass over them, each time parsed once (a scrape does this for every runbook). */
+export interface BackupFacts {
+  /** Unix seconds of the end of the newest backup that failed or ended partial. */
+  lastFailureSeconds?: number;
+  /** Unix seconds of the start of the newest backup, whatever its outcome, one still running included. */
+  lastAttemptSeconds?: number;
+  /**
+   * The runbook's snapshots in its hot repository as the newest backup that
+   * counted them saw them (stats.snapshots, recorded after retention and
+   * tiering once the upload completed, src/core/pipeline/backup-run.ts): read
+   * from the store, so a scrape never opens the repository. A `forget` or `tier`
+   * run, or a backup that ended earlier (failed, transfer-pending), leaves the
+   * count as the last counting backup recorded it.
+   */
+  snapshots?: number;
 }
 
-/** Unix seconds of the start of the newest backup, whatever its outcome, one still running included. */
-export function lastAttemptSeconds(runs: readonly RunRecord[]): number | undefined {
-  const run = newestByTime(
-    runs.filter((r) => r.kind === 'backup'),
-    (r) => r.startedAt,
-  );
-  return run && Date.parse(run.startedAt) / 1000;
-}
-
-/**
- * The runbook's snapshots in its hot repository as the newest backup that
- * counted them saw them (stats.snapshots, recorded after retention and
- * tiering once the upload completed, src/core/pipeline/backup-run.ts): read
- * from the store, so a scrape never opens the repository. A `forget` or `tier`
- * run, or a backup that ended earlier (failed, transfer-pending), leaves the
- * count as the last counting backup recorded it.
- */
-export function snapshotCount(runs: readonly RunRecord[]): number | undefined {
-  const run = newestByTime(
-    runs.filter((r) => r.kind === 'backup' && r.stats?.snapshots !== undefined),
-    backupTakenAt,
-  );
-  return run?.stats?.snapshots;
+/** BackupFacts of `runs` (other kinds ignored); a time that does not parse is left out; a tie goes to the earlier in `runs`. */
+export function backupFacts(runs: readonly RunRecord[]): BackupFacts {
+  let failedAt = -Infinity;
+  let startedAt = -Infinity;
+  let countedAt = -Infinity;
+  let snapshots: number | undefined;
+  for (const run of runs) {
+    if (run.kind !== 'backup') continue;
+    const taken = Date.parse(backupTakenAt(run));
+    const started = Date.parse(run.startedAt);
+    if (started > startedAt) startedAt = started;
+    if (failedBackupStatuses.includes(run.status) && taken > failedAt) failedAt = taken;
+    if (run.stats?.snapshots !== undefined && taken > countedAt) {
+      countedAt = taken;
+      snapshots = run.stats.snapshots;
+    }
+  }
+  const seconds = (ms: number) => (ms === -Infinity ? undefined : ms / 1000);
+  return { lastFailureSeconds: seconds(failedAt), lastAttemptSeconds: seconds(startedAt), snapshots };
 }
 
 export interface DrillFacts {

@@ -12,15 +12,13 @@
 import { GOOD_BACKUP_WINDOW, goodBackupStatuses, groupByRunbook, newestWholeDrills, rpoState, stagingUsage, type Clock, type DrillRecord, type Runbook, type Severity, type StagingUsage, type Store } from '../core/index.js';
 import {
   failedBackupStatuses,
+  backupFacts,
   finishedWork,
-  lastAttemptSeconds,
   lastDrillPerTier,
-  lastFailureSeconds,
   lastSucceededBackup,
   lastSuccessFacts,
   openAlertCounts,
   severities,
-  snapshotCount,
   type DrillFacts,
   type FinishedWork,
   type LastSuccessFacts,
@@ -123,16 +121,14 @@ export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeVi
   const views = runbooks.map((runbook): RunbookView => {
     const rpo = rpoState(goodOf.get(runbook.name) ?? [], runbook.objectives.rpoMs, now);
     const success = lastSucceededBackup(succeededOf.get(runbook.name) ?? []);
-    const backups = [...(backupsOf.get(runbook.name) ?? []), ...(succeededOf.get(runbook.name) ?? [])];
+    const backups = backupFacts([...(backupsOf.get(runbook.name) ?? []), ...(succeededOf.get(runbook.name) ?? [])]);
     return {
       name: runbook.name,
       rpoSeconds: runbook.objectives.rpoMs / 1000,
       rtoSeconds: runbook.objectives.rtoMs / 1000,
       lastSuccess: success && lastSuccessFacts(success),
       lastGoodAgeSeconds: rpo.ageMs === undefined ? undefined : rpo.ageMs / 1000,
-      lastFailureSeconds: lastFailureSeconds(backups),
-      lastAttemptSeconds: lastAttemptSeconds(backups),
-      snapshots: snapshotCount(backups),
+      ...backups,
       drills: lastDrillPerTier(drillsOf.get(runbook.name) ?? []),
       openAlerts: alertCounts.get(runbook.name) ?? zeroBySeverity(),
     };
