@@ -14,8 +14,8 @@ export interface HelpTexts {
   topics: Record<string, string>;
 }
 
-/** Global flags main.ts takes out of argv; `--config` takes the next argument too. */
-const globalFlags = new Set(['--json', '--quiet', '-q', '--wide']);
+/** Global flags main.ts takes out of argv (besides `--config`, which takes the next argument too). */
+export const globalFlags: ReadonlySet<string> = new Set(['--json', '--quiet', '-q', '--wide']);
 
 /** argv without the global flags (and --config's path), as a command would see it. */
 export function withoutGlobalFlags(argv: readonly string[]): string[] {

@@ -14,7 +14,7 @@ import { deliverOutbox, outboxWarning } from '../../commands/support/deliver-out
 import { clockFromEnv, currentUser, didYouMean, ExitCode, LifeboatError, loadConfig, openConfiguredStore, resolvePlaces, type ByteSink, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
 import { completionHelp, completionScript, shells, type Shell } from './completion.js';
-import { helpRequest, type HelpRequest } from './help-request.js';
+import { globalFlags, helpRequest, type HelpRequest } from './help-request.js';
 import { renderCommandHelp, renderMainHelp, renderTopicHelp, VERSION } from './help-text.js';
 import { shellTopics } from './help-texts.js';
 import { progressRenderer, type ProgressRenderer } from './progress-renderer.js';
@@ -34,7 +34,7 @@ export async function main(given: string[]): Promise<number> {
   const json = argv.includes('--json');
   const quiet = argv.includes('--quiet') || argv.includes('-q');
   const wide = argv.includes('--wide');
-  const rest = argv.filter((a) => a !== '--json' && a !== '--quiet' && a !== '-q' && a !== '--wide');
+  const rest = argv.filter((a) => !globalFlags.has(a));
   const [name, ...args] = rest;
 
   // No command: the console on a terminal; headless, the status table (and exit 0).
