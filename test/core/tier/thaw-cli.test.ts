@@ -7,37 +7,22 @@ import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/cli.js';
 import { drillsOf, rtoPhases, runDrillCli, scratchLeft } from '../../helpers/drill-runbook.js';
 import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
-import { startGlacierProxy, type GlacierProxy } from '../../helpers/glacier-proxy.js';
-import { s3rverCredentials, startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
 import { startCli } from '../../helpers/pipeline-process.js';
 import { storageClasses } from '../../helpers/tier-runbook.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
-import { coldEnv, makeColdRepo, type ColdRepo } from './thaw-cold-repo.js';
+import { coldEnv, makeColdRepo, useGlacierS3, type ColdRepo } from './thaw-cold-repo.js';
 
 const tempDir = useTempDirs('thaw-cli');
 const BUCKET = 'thaw-cli';
-let server: RunningS3rver;
-let proxy: GlacierProxy;
-
-beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
-  [server] = await Promise.all([startS3rver({ buckets: [BUCKET] }), ensureCliBuilt()]);
-  proxy = await startGlacierProxy(server.endpoint);
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await server?.stop();
-});
+const glacier = useGlacierS3(BUCKET);
 
 async function coldRepo(name: string, extra: { coldRto?: string } = {}): Promise<ColdRepo & { base: string }> {
   const base = await tempDir();
-  return { ...(await makeColdRepo({ base, name, endpoint: proxy.endpoint, bucket: BUCKET, ...extra })), base };
+  return { ...(await makeColdRepo({ base, name, endpoint: glacier.proxy.endpoint, bucket: BUCKET, ...extra })), base };
 }
 
 /** A fresh state folder per call, polling every few ms. */
@@ -45,12 +30,12 @@ function cliEnv(cold: ColdRepo & { base: string }, home: string, extra: Record<s
   return coldEnv(join(cold.base, home), { LIFEBOAT_THAW_POLL: '20ms', LIFEBOAT_THAW_POLL_MAX: '100ms', ...extra });
 }
 
-const restoresOf = (cold: ColdRepo) => proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`));
+const restoresOf = (cold: ColdRepo) => glacier.proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`));
 const exists = (path: string) => access(path).then(() => true, () => false);
 
 /** The cold repository's data/ keys by the class HeadObject reports: content packs are GLACIER, folder listings STANDARD. */
 async function dataKeysByClass(cold: ColdRepo): Promise<{ archived: string[]; standard: string[] }> {
-  const classes = await storageClasses(server.endpoint, BUCKET, cold.prefix);
+  const classes = await storageClasses(glacier.server.endpoint, BUCKET, cold.prefix);
   const data = [...classes].filter(([key]) => key.startsWith('data/'));
   return {
     archived: data.filter(([, c]) => c === 'GLACIER').map(([key]) => `${cold.prefix}/${key}`).sort(),
@@ -105,8 +90,8 @@ describe('restore --tier cold', () => {
 
   it('past the thaw deadline: exit 1, says how many packs are still thawing; the re-run requests nothing again', async () => {
     const cold = await coldRepo('cli-deadline');
-    const delay = proxy.thawDelayMs.Bulk;
-    proxy.thawDelayMs.Bulk = 60 * 60_000;
+    const delay = glacier.proxy.thawDelayMs.Bulk;
+    glacier.proxy.thawDelayMs.Bulk = 60 * 60_000;
     try {
       const target = join(cold.base, 'restored');
       const env = cliEnv(cold, 'home', { LIFEBOAT_THAW_DEADLINE: '300ms' });
@@ -119,7 +104,7 @@ describe('restore --tier cold', () => {
       expect(again.code).toBe(1);
       expect(restoresOf(cold)).toHaveLength(asked);
     } finally {
-      proxy.thawDelayMs.Bulk = delay;
+      glacier.proxy.thawDelayMs.Bulk = delay;
     }
   });
 
@@ -168,8 +153,8 @@ describe('restore-drill --tier cold', () => {
 
   it('Ctrl-C while thawing: exit 130, recorded failed "cancelled", the thaw requests stay for the next run', async () => {
     const cold = await coldRepo('cli-drill-cancel');
-    const delay = proxy.thawDelayMs.Bulk;
-    proxy.thawDelayMs.Bulk = 60 * 60_000;
+    const delay = glacier.proxy.thawDelayMs.Bulk;
+    glacier.proxy.thawDelayMs.Bulk = 60 * 60_000;
     try {
       const home = join(cold.base, 'home');
       const cli = startCli(['restore-drill', cold.file, '--tier', 'cold', '--json'], { env: cliEnv(cold, 'home', { LIFEBOAT_THAW_POLL: '10m' }) });
@@ -182,10 +167,10 @@ describe('restore-drill --tier cold', () => {
       expect(done.code, done.stdout + done.stderr).toBe(130);
       const [stored] = await drillsOf(home, 'cli-drill-cancel');
       expect(stored).toMatchObject({ tier: 'cold', verdict: 'failed', reason: 'cancelled' });
-      for (const r of restoresOf(cold)) expect(proxy.thawStateOf(r.key)).toBe('thawing');
+      for (const r of restoresOf(cold)) expect(glacier.proxy.thawStateOf(r.key)).toBe('thawing');
       expect(await scratchLeft(home)).toEqual([]);
     } finally {
-      proxy.thawDelayMs.Bulk = delay;
+      glacier.proxy.thawDelayMs.Bulk = delay;
     }
   });
 

@@ -10,6 +10,7 @@
 import { GetObjectCommand, PutObjectCommand, type StorageClass } from '@aws-sdk/client-s3';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { stringify } from 'yaml';
 import { backupPaths } from '../../../src/core/pipeline/snapshot-stage.js';
 import { initRunbookRepository, openRunbookRepositoryStack } from '../../../src/core/repo/open-repository.js';
@@ -17,12 +18,48 @@ import type { Snapshot } from '../../../src/core/repo/snapshot.js';
 import { loadRunbook } from '../../../src/core/runbook/load.js';
 import type { Runbook } from '../../../src/core/runbook/types.js';
 import { writeRandomFile } from '../../integration/s3/harness.js';
-import { TEST_KEYS_ENV } from '../../helpers/cli.js';
-import { s3rverCredentials } from '../../helpers/s3rver.js';
+import { ensureCliBuilt, TEST_KEYS_ENV } from '../../helpers/cli.js';
+import { startGlacierProxy, type GlacierProxy } from '../../helpers/glacier-proxy.js';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
 import { s3Client } from '../../helpers/tier-runbook.js';
 import { smallRepo } from '../../helpers/repo.js';
 
 export const COLD_PASSWORD = 'thaw tests password';
+
+export interface GlacierS3 {
+  readonly server: RunningS3rver;
+  readonly proxy: GlacierProxy;
+}
+
+/**
+ * For a test file: s3rver with `bucket`, the Glacier test double in front of it
+ * and the CLI built, before its tests; both stopped after. The SDK's
+ * credentials come from the environment, as the CLI's do.
+ */
+export function useGlacierS3(bucket: string): GlacierS3 {
+  let server: RunningS3rver | undefined;
+  let proxy: GlacierProxy | undefined;
+  beforeAll(async () => {
+    process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
+    [server] = await Promise.all([startS3rver({ buckets: [bucket] }), ensureCliBuilt()]);
+    proxy = await startGlacierProxy(server.endpoint);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await server?.stop();
+  });
+  return {
+    get server() {
+      if (!server) throw new Error('s3rver is not started yet (useGlacierS3 starts it in beforeAll)');
+      return server;
+    },
+    get proxy() {
+      if (!proxy) throw new Error('the Glacier test double is not started yet (useGlacierS3 starts it in beforeAll)');
+      return proxy;
+    },
+  };
+}
 
 export interface ColdRepoOptions {
   base: string;

@@ -7,47 +7,32 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../helpers/cli.js';
 import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
-import { startGlacierProxy, type GlacierProxy } from '../../helpers/glacier-proxy.js';
-import { s3rverCredentials, startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
-import { coldEnv, makeColdRepo } from './thaw-cold-repo.js';
+import { coldEnv, makeColdRepo, useGlacierS3 } from './thaw-cold-repo.js';
 
 const tempDir = useTempDirs('thaw-refusal');
 const BUCKET = 'thaw-refusal';
-let server: RunningS3rver;
-let proxy: GlacierProxy;
-
-beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
-  [server] = await Promise.all([startS3rver({ buckets: [BUCKET] }), ensureCliBuilt()]);
-  proxy = await startGlacierProxy(server.endpoint);
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await server?.stop();
-});
+const glacier = useGlacierS3(BUCKET);
 
 describe('restore --tier cold into a folder holding what it writes', () => {
   it('without --overwrite: exit 2 naming the files, no thaw requested, nothing changed; with --overwrite never: thaws and keeps them', async () => {
     const base = await tempDir();
-    const cold = await makeColdRepo({ base, name: 'cold-refusal', endpoint: proxy.endpoint, bucket: BUCKET });
+    const cold = await makeColdRepo({ base, name: 'cold-refusal', endpoint: glacier.proxy.endpoint, bucket: BUCKET });
     const env = coldEnv(join(base, 'home'), { LIFEBOAT_THAW_POLL: '20ms', LIFEBOAT_THAW_POLL_MAX: '100ms' });
     const target = join(base, 'restored');
     const first = await runCli(['restore', cold.file, '--tier', 'cold', '--target', target, '--include', 'data/docs/notes.txt'], { env });
     expect(first.code, first.stdout + first.stderr).toBe(0);
     await writeFile(join(target, 'data/docs/notes.txt'), 'edited since\n');
     const before = await manifestOf(target);
-    const thawsBefore = proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`)).length;
+    const thawsBefore = glacier.proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`)).length;
 
     const refused = await runCli(['restore', cold.file, '--tier', 'cold', '--target', target], { env });
     expect(refused.code, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stderr).toContain(`refusing to restore into ${target}: it already holds 1 path(s) this restore would write, and no --overwrite policy says what to do with them: data/docs/notes.txt.`);
-    expect(proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`)).length).toBe(thawsBefore);
+    expect(glacier.proxy.restoreRequests().filter((r) => r.key.startsWith(`${cold.prefix}/`)).length).toBe(thawsBefore);
     expectSameManifest(await manifestOf(target), before);
 
     const kept = await runCli(['restore', cold.file, '--tier', 'cold', '--target', target, '--overwrite', 'never'], { env });
