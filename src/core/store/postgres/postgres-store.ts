@@ -338,6 +338,11 @@ export class PostgresStore implements Store {
     return this.#listQueries;
   }
 
+  /** The store's pool, for what shares its database without being a Store method (the fleet's hosts registry, src/core/fleet/hosts.ts). */
+  get pool(): Pool {
+    return this.#pool;
+  }
+
   /** Whether lists read again are kept (ListCache is listening for changes). */
   get keepsLists(): boolean {
     return this.#cache.live;
