@@ -155,3 +155,8 @@ export { looksLikeText, type ByteSink, type DumpOutcome } from './browse/dump.js
 export { fileSink, type FileSink } from './browse/file-sink.js';
 export { parseSizeFilter, type FindChange, type FindMatch, type FindSighting } from './browse/find.js';
 export { describeWindow, parseSnapshotWindow, parseWhen, type SnapshotWindow } from './browse/snapshot-window.js';
+// The fleet (issue 19): which host this is, whether a runbook runs here, and the hosts registry agents heartbeat into.
+export { HOST_ENV, localHostName, runsHere } from './fleet/host-name.js';
+export { DEFAULT_LOST_AFTER_MS, HostRegistry, type HostAvailability, type HostBeat, type HostRecord, type HostState } from './fleet/hosts.js';
+export { openHostRegistry } from './fleet/open-hosts.js';
+export { hostNameProblem } from './runbook/host-field.js';

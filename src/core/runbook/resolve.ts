@@ -66,6 +66,7 @@ export function resolveRunbook(parsed: ParsedRunbook, ctx: ResolveContext): Runb
     name: parsed.name,
     description: parsed.description,
     owner: parsed.owner,
+    host: parsed.host,
     file: ctx.file,
     sources,
     hooks: withoutUndefined({ before: [...parsed.hooks.before], after: [...parsed.hooks.after], env: childEnv(parsed.hooks.env, where) }),

@@ -15,6 +15,7 @@ import { passesToChildren } from '../child/child-env.js';
 import type { RetrievalTier, StagingLimit, StorageClass } from './types.js';
 import { alertRoutes, repeatInterval } from '../config/schema.js';
 import { checkPathText, parseRepositoryUrl } from './location.js';
+import { hostName } from './host-field.js';
 import {
   BANDWIDTH_EXAMPLES,
   DURATION_EXAMPLES,
@@ -754,6 +755,12 @@ export const runbookSchema = z
     owner: doc(text().optional(), {
       description: 'Who answers for this backup: a team, a Slack handle, an address.',
       example: '"@storage-oncall"',
+    }),
+    host: doc(hostName().optional(), {
+      description:
+        'The host whose `lifeboat agent` runs this runbook’s backups, drills and other jobs (its sources, repository locks and secrets are there). Leave out to run it wherever Lifeboat is started, as on a single machine.',
+      example: 'web-01',
+      valueType: 'host name',
     }),
     sources: doc(sources, {
       description: 'What to back up: folders and files (`path`), or streams (`command`). One failing source makes the run partial; the others still complete.',

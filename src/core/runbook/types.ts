@@ -101,6 +101,8 @@ export interface Runbook {
   name: string;
   description?: string;
   owner?: string;
+  /** The fleet host whose agent runs this runbook; undefined: whichever host starts it (src/core/fleet/host-name.ts). */
+  host?: string;
   /** Absolute path of the YAML file this runbook was loaded from. */
   file: string;
   sources: readonly Source[];

@@ -37,6 +37,7 @@ describe('runbook reference', () => {
       'name',
       'description',
       'owner',
+      'host',
       'sources',
       'hooks',
       'repository',

@@ -187,6 +187,27 @@ CREATE TRIGGER drills_truncated AFTER TRUNCATE ON drills FOR EACH STATEMENT EXEC
 CREATE TRIGGER alerts_truncated AFTER TRUNCATE ON alerts FOR EACH STATEMENT EXECUTE FUNCTION lifeboat_notify_truncate();
 `,
   },
+  {
+    version: 5,
+    description: 'hosts: the fleet\'s agents, their heartbeats and whether the leader found them lost (issue 19)',
+    sql: `
+-- One row per agent host, upserted by its heartbeat (src/core/fleet/hosts.ts). last_seen is the
+-- database's clock at the beat, never the agent's, so a host with a skewed clock is judged fairly.
+-- state: 'up' at every beat, 'lost' once serve's leader found last_seen too old
+-- (src/core/fleet/lost-agents.ts). running_job: what the agent said it was doing at its last beat.
+CREATE TABLE hosts (
+  name text PRIMARY KEY,
+  version text NOT NULL,
+  platform text NOT NULL,
+  pid integer NOT NULL,
+  running_job jsonb,
+  first_seen timestamptz NOT NULL,
+  last_seen timestamptz NOT NULL,
+  state text NOT NULL CHECK (state IN ('up', 'lost'))
+);
+CREATE INDEX hosts_last_seen ON hosts (last_seen);
+`,
+  },
 ];
 
 /** The highest schema version this Lifeboat knows. */
