@@ -1,0 +1,128 @@
+/**
+ * PostgreSQL LISTEN/NOTIFY over one connection of its own (a LISTEN lives on
+ * the session that issued it, so it cannot share a pool). Used for a remote
+ * run's live events, its cancel and an agent's wake-up (live-events.ts).
+ *
+ * Best effort by contract: notifications are for live display and prompt
+ * reactions, never for what must survive (that is in the store and the queue,
+ * which callers also poll). So a dropped connection loses what was sent
+ * meanwhile, never throws at the caller, and is reconnected (every LISTEN
+ * issued again) on the next use or after RECONNECT_MS while anyone listens.
+ * One connection keeps order: notifications go out in the order given.
+ */
+import type { Client } from 'pg';
+
+const RECONNECT_MS = 1_000;
+/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
+export const MAX_NOTIFY_BYTES = 7_900;
+
+type Handler = (payload: string) => void;
+
+export class PgChannels {
+  readonly #url: string;
+  readonly #handlers = new Map<string, Set<Handler>>();
+  #client: Client | undefined;
+  #connecting: Promise<Client | undefined> | undefined;
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(url: string) {
+    this.#url = url;
+  }
+
+  /** The live connection, connecting (and re-listening) when there is none; undefined while the server cannot be reached. */
+  async #connected(): Promise<Client | undefined> {
+    if (this.#closed) return undefined;
+    if (this.#client) return this.#client;
+    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<Client | undefined> {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 5_000, keepAlive: true });
+    const lost = () => {
+      if (this.#client === client) this.#client = undefined;
+      client.removeAllListeners('notification');
+      void client.end().catch(() => undefined);
+      this.#scheduleReconnect();
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    try {
+      await client.connect();
+      for (const channel of this.#handlers.keys()) await client.query(`LISTEN ${quoteChannel(channel)}`);
+    } catch {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      this.#scheduleReconnect();
+      return undefined;
+    }
+    if (this.#closed) {
+      await client.end().catch(() => undefined);
+      return undefined;
+    }
+    client.on('notification', (n) => {
+      for (const h of this.#handlers.get(n.channel) ?? []) {
+        try {
+          h(n.payload ?? '');
+        } catch {
+          // A listener's bug must not stop the others.
+        }
+      }
+    });
+    this.#client = client;
+    return client;
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#retry || this.#handlers.size === 0) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      void this.#connected();
+    }, RECONNECT_MS);
+    this.#retry.unref();
+  }
+
+  /**
+   * Calls `handler` with each payload on `channel` from now on (once the
+   * LISTEN is in place when this resolves and the server is reachable).
+   * Returns the way to stop.
+   */
+  async listen(channel: string, handler: Handler): Promise<() => Promise<void>> {
+    let set = this.#handlers.get(channel);
+    const first = set === undefined;
+    if (!set) this.#handlers.set(channel, (set = new Set()));
+    set.add(handler);
+    const client = await this.#connected();
+    if (first && client) await client.query(`LISTEN ${quoteChannel(channel)}`).catch(() => undefined);
+    return async () => {
+      set.delete(handler);
+      if (set.size > 0 || this.#handlers.get(channel) !== set) return;
+      this.#handlers.delete(channel);
+      await this.#client?.query(`UNLISTEN ${quoteChannel(channel)}`).catch(() => undefined);
+    };
+  }
+
+  /** Sends `payload` (at most MAX_NOTIFY_BYTES) on `channel`; resolves once sent or dropped. */
+  async notify(channel: string, payload: string): Promise<void> {
+    const client = await this.#connected();
+    await client?.query('SELECT pg_notify($1, $2)', [channel, payload]).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    const client = this.#client ?? (await this.#connecting);
+    this.#client = undefined;
+    if (client) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+/** Channel names are identifiers: quoted, so a host name's dots and dashes are kept as they are. */
+function quoteChannel(channel: string): string {
+  return `"${channel.replace(/"/g, '""')}"`;
+}

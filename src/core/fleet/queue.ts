@@ -1,0 +1,163 @@
+/**
+ * The fleet's job queue (issue 19): pg-boss in the store's PostgreSQL, in a
+ * schema of its own (`lifeboat_queue`), behind the few operations Lifeboat
+ * needs. pg-boss lives in this one file (docs/STYLE: an SDK in its adapter).
+ *
+ * - One queue per host (`lifeboat-host-<name>`): an agent only ever fetches
+ *   from its own, so a job cannot run on another host.
+ * - Queues use pg-boss's `singleton` policy with the runbook's name as the
+ *   singleton key: at most one job of a runbook is active in its host's queue
+ *   (a second waits, queued). Runbook names are unique in the fleet and a
+ *   runbook names one host, so that is "never two at once anywhere"; the
+ *   agent still takes the runbook's run lock, as every run does.
+ * - No retries (retryLimit 0): a failed backup is the operator's or the next
+ *   schedule's to repeat, never run twice behind their back.
+ * - The agent fetches (`take`) and settles (`finish`) jobs itself instead of
+ *   pg-boss's work() loop, so it decides when a job ends (SIGTERM, a store
+ *   outage at the end of a run) and no job is settled twice.
+ *
+ * Connections: one small pool of our own (openPool: a dropped connection fails
+ * a query, never the process), given to pg-boss as its Db and ended in stop().
+ */
+import type { Pool } from 'pg';
+import type PgBoss from 'pg-boss';
+import { openPool } from '../store/postgres/pool.js';
+import type { FleetJob, FleetJobOutcome } from './job.js';
+
+/** pg-boss's tables live here, apart from Lifeboat's own (migrations.ts). */
+export const FLEET_QUEUE_SCHEMA = 'lifeboat_queue';
+
+/** pg-boss refuses 24 h or more; a job active longer than this is failed by pg-boss's maintenance ("failed by timeout"). */
+const JOB_EXPIRE_SECONDS = 23 * 3600;
+
+export function queueOfHost(host: string): string {
+  return `lifeboat-host-${host}`;
+}
+
+export type FleetJobState = 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed';
+
+export interface FleetJobStatus {
+  state: FleetJobState;
+  /** What the agent settled the job with (an outcome), or pg-boss's own failure ({ message }). */
+  output: unknown;
+}
+
+export interface TakenJob {
+  id: string;
+  /** Unchecked: the agent checks it with checkFleetJob (job.ts). */
+  data: unknown;
+}
+
+export interface FleetQueueOptions {
+  /**
+   * Run pg-boss's maintenance here (expiring jobs active too long, archiving
+   * and deleting old ones; pg-boss takes an advisory lock, so many may).
+   * Agents do; one-shot dispatchers (a CLI command) do not.
+   */
+  supervise?: boolean;
+  /** Connections in this queue's pool (default 2). */
+  max?: number;
+}
+
+export class FleetQueue {
+  readonly #boss: PgBoss;
+  readonly #pool: Pool;
+  /** Queues known to exist: createQueue is one round trip per host per process, not per job. */
+  readonly #created = new Set<string>();
+  #stopped = false;
+
+  private constructor(boss: PgBoss, pool: Pool) {
+    this.#boss = boss;
+    this.#pool = pool;
+  }
+
+  /** Connects and brings pg-boss's schema up to date (it migrates under its own advisory lock). */
+  static async open(url: string, options: FleetQueueOptions = {}): Promise<FleetQueue> {
+    const pool = await openPool({ connectionString: url, max: options.max ?? 2, connectionTimeoutMillis: 5_000, keepAlive: true });
+    const { default: PgBossClass } = await import('pg-boss');
+    const boss = new PgBossClass({
+      db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values) },
+      schema: FLEET_QUEUE_SCHEMA,
+      supervise: options.supervise === true,
+      schedule: false,
+      migrate: true,
+    });
+    // pg-boss reports maintenance failures (a store outage) as events: never fatal here.
+    boss.on('error', () => undefined);
+    try {
+      await boss.start();
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
+    return new FleetQueue(boss, pool);
+  }
+
+  async #ensureQueue(host: string): Promise<string> {
+    const name = queueOfHost(host);
+    if (!this.#created.has(name)) {
+      await this.#boss.createQueue(name, { name, policy: 'singleton', retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
+      this.#created.add(name);
+    }
+    return name;
+  }
+
+  /**
+   * Queues the job for its runbook's host under `id` (chosen by the caller,
+   * so it can listen for the job's events before the agent can start it).
+   */
+  async dispatch(job: FleetJob, id: string): Promise<void> {
+    const name = await this.#ensureQueue(job.runbook.host);
+    const sent = await this.#boss.send(name, job as unknown as object, { id, singletonKey: job.runbook.name, retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
+    if (sent === null) throw new Error(`pg-boss did not queue job ${id} for ${job.runbook.name} on ${job.runbook.host}`);
+  }
+
+  /** The next job of the host's queue, now active; undefined when there is none (or the store cannot be reached). */
+  async take(host: string): Promise<TakenJob | undefined> {
+    const name = await this.#ensureQueue(host);
+    const [job] = await this.#boss.fetch<unknown>(name, { batchSize: 1 });
+    return job === undefined ? undefined : { id: job.id, data: job.data };
+  }
+
+  /** Settles an active job with the command's outcome (whatever its exit code: the run's status is in it). */
+  async finish(host: string, id: string, outcome: FleetJobOutcome): Promise<void> {
+    await this.#boss.complete(queueOfHost(host), id, outcome as unknown as object);
+  }
+
+  /** Settles a job that never ran (refused payload): failed, with the reason as its outcome. */
+  async refuse(host: string, id: string, outcome: FleetJobOutcome): Promise<void> {
+    await this.#boss.fail(queueOfHost(host), id, outcome as unknown as object);
+  }
+
+  /**
+   * Fails every job of the host's queue still marked active: at an agent's
+   * start these are its previous life's (one agent per host), which died with
+   * them. Returns their ids.
+   */
+  async failActive(host: string, message: string): Promise<string[]> {
+    const name = await this.#ensureQueue(host);
+    const res = await this.#pool.query<{ id: string }>(`SELECT id FROM ${FLEET_QUEUE_SCHEMA}.job WHERE name = $1 AND state = 'active'`, [name]);
+    const ids = res.rows.map((r) => r.id);
+    for (const id of ids) await this.#boss.fail(name, id, { exitCode: 1, summary: message } satisfies FleetJobOutcome);
+    return ids;
+  }
+
+  async status(host: string, id: string): Promise<FleetJobStatus | undefined> {
+    const job = await this.#boss.getJobById<unknown>(queueOfHost(host), id, { includeArchive: true });
+    return job ? { state: job.state, output: job.output } : undefined;
+  }
+
+  /** Cancels the job if no agent has started it yet; false when it is already active or settled. */
+  async cancelIfQueued(host: string, id: string): Promise<boolean> {
+    const res = await this.#pool.query(`UPDATE ${FLEET_QUEUE_SCHEMA}.job SET state = 'cancelled', completed_on = now() WHERE name = $1 AND id = $2 AND state < 'active'`, [queueOfHost(host), id]);
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  /** Stops pg-boss (no worker of its own runs here) and ends the pool; safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#boss.stop({ graceful: false, close: false }).catch(() => undefined);
+    await this.#pool.end().catch(() => undefined);
+  }
+}
