@@ -159,4 +159,10 @@ export { describeWindow, parseSnapshotWindow, parseWhen, type SnapshotWindow } f
 export { HOST_ENV, localHostName, runsHere } from './fleet/host-name.js';
 export { DEFAULT_LOST_AFTER_MS, HostRegistry, type HostAvailability, type HostBeat, type HostRecord, type HostState } from './fleet/hosts.js';
 export { openHostRegistry } from './fleet/open-hosts.js';
+// The fleet's jobs (issue 19): the queue per host (pg-boss), the job a runbook travels in, a remote run's live events and cancel.
+export { FleetQueue, FLEET_QUEUE_SCHEMA, queueOfHost, type FleetJobState, type FleetJobStatus, type TakenJob } from './fleet/queue.js';
+export { checkFleetJob, commandOfFleetKind, FLEET_JOB_KINDS, fleetKindOfCommand, sha256Hex, type FleetJob, type FleetJobKind, type FleetJobOutcome } from './fleet/job.js';
+export { followLive, hostWakeChannel, jobCancelChannel, jobEventsChannel, publishLive, type LivePublisher } from './fleet/live-events.js';
+export { PgChannels } from './fleet/pg-channels.js';
+export { storeUrl } from './store/open-store.js';
 export { hostNameProblem } from './runbook/host-field.js';
