@@ -172,7 +172,7 @@ export async function evaluateAlerts(input: EvaluateAlertsInput): Promise<AlertE
 }
 
 /** What an open alert seen again owes people: escalated, repeated, or nothing. Acknowledged alerts owe nothing. */
-function followUp(before: AlertRecord, after: AlertRecord, now: Date, repeatMs: number): AlertTransition | undefined {
+export function followUp(before: AlertRecord, after: AlertRecord, now: Date, repeatMs: number): AlertTransition | undefined {
   if (before.ackedBy !== undefined) return undefined;
   if (severityRank(after.severity) > severityRank(before.severity)) return 'escalated';
   const lastTold = Date.parse(before.lastNotifiedAt ?? before.firstSeen);

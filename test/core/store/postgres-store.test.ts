@@ -86,7 +86,7 @@ describe('PostgresStore migrations', () => {
     expect(await migratePostgres(pool)).toEqual({ from: latestSchemaVersion, to: latestSchemaVersion, applied: [] });
     expect((await pool.query('SELECT version FROM lifeboat_schema ORDER BY version')).rows).toEqual(migrations.map((m) => ({ version: m.version })));
     const tables = (await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`)).rows.map((r) => r.tablename);
-    expect(tables).toEqual(['alerts', 'audit', 'deliveries', 'drills', 'leases', 'lifeboat_schema', 'runs', 'schedule_state']);
+    expect(tables).toEqual(['alerts', 'audit', 'deliveries', 'drills', 'hosts', 'leases', 'lifeboat_schema', 'runs', 'schedule_state']);
 
     const store = await openPostgresStore(url);
     await store.putRun(run('r1'));
