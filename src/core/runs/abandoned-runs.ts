@@ -30,9 +30,9 @@ const RECENT_RUNS = 50;
 export async function closeAbandonedRuns(
   store: Store,
   runbook: string,
-  found: { byRun: string; tookOverFrom?: RunLockInfo },
+  found: { byRun: string; tookOverFrom?: RunLockInfo; /** This host's name as runs record it (RunRecorder's host); default os.hostname(). */ here?: string },
 ): Promise<RunRecord[]> {
-  const here = hostname();
+  const here = found.here ?? hostname();
   const runs = await store.listRuns({ runbook, limit: RECENT_RUNS });
   const dead = runs.filter(
     (r) => r.status === 'running' && r.id !== found.byRun && (r.id === found.tookOverFrom?.runId || (r.host === here && !processAlive(r.pid))),

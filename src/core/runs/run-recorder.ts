@@ -19,7 +19,7 @@ export class RunRecorder {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly emit: EventSink,
-    init: { runbook: string; kind: RunKind; actor: Actor },
+    init: { runbook: string; kind: RunKind; actor: Actor; /** The fleet host to record (localHostName: LIFEBOAT_HOST, an agent's --host); default os.hostname(). */ host?: string },
   ) {
     this.record = {
       id: newRecordId(clock),
@@ -28,7 +28,7 @@ export class RunRecorder {
       status: 'running',
       startedAt: clock.now().toISOString(),
       actor: init.actor,
-      host: hostname(),
+      host: init.host ?? hostname(),
       pid: process.pid,
       stages: [],
     };

@@ -18,6 +18,7 @@
  */
 import { evaluateAlerts, eventNotifier } from '../alerts/index.js';
 import { isLifeboatError } from '../errors.js';
+import { localHostName } from '../fleet/host-name.js';
 import { newRecordId } from '../ids.js';
 import { openRepositoryStack, unlockRepositoryKey, type OpenedRepository, type RepositoryStack, type Tier } from '../repo/open-repository.js';
 import { redactedRun, type Redactor } from '../redaction/index.js';
@@ -91,7 +92,7 @@ export async function recordedRun<T>(policy: UseCasePolicy, unredacted: RunConte
 async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body: (session: Session) => Promise<Ending<T>>, ping?: DeadMansSwitch): Promise<Omit<UseCaseOutcome<T>, 'alerts'>> {
   const { runbook, clock, emit, actor } = input;
   const kind = policy.records === 'nothing' || policy.records === 'drill' ? undefined : policy.records;
-  const recorder = kind === undefined ? undefined : new RunRecorder(input.store, clock, emit, { runbook: runbook.name, kind, actor });
+  const recorder = kind === undefined ? undefined : new RunRecorder(input.store, clock, emit, { runbook: runbook.name, kind, actor, host: localHostName(input.env) });
   const runId = recorder?.id ?? newRecordId(clock);
   const held: HeldLock[] = [];
   /** Set when the declared repository lock was refused (another action holds the repository). */
@@ -144,7 +145,7 @@ async function underLocks<T>(policy: UseCasePolicy, input: RedactedContext, body
       }
       if (policy.records !== 'nothing' || policy.runLock) {
         try {
-          for (const dead of await closeAbandonedRuns(input.store, runbook.name, { byRun: runId, tookOverFrom: runLock?.tookOverFrom })) {
+          for (const dead of await closeAbandonedRuns(input.store, runbook.name, { byRun: runId, tookOverFrom: runLock?.tookOverFrom, here: localHostName(input.env) })) {
             emit({ type: 'log', level: 'warn', runId, message: `run ${dead.id} was left running by a process that is gone: recorded as ${dead.status} (${dead.error?.message})` });
           }
         } catch (e) {
