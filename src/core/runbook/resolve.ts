@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { parseRepositoryUrl, resolvePath, resolveRepositoryUrl } from './location.js';
 import type { ParsedRunbook } from './schema.js';
+import { resolveCopies } from './copies-resolve.js';
 import type { ChildEnvRefs, ColdLocation, RepositoryLocation, Runbook, SecretRef, Source } from './types.js';
 
 export interface ResolveContext {
@@ -73,6 +74,7 @@ export function resolveRunbook(parsed: ParsedRunbook, ctx: ResolveContext): Runb
     repository: withoutUndefined({
       hot: location(parsed.repository.hot, where),
       cold: cold === undefined ? undefined : ({ ...location(cold, where), afterMs: cold.after, retrieval: cold.retrieval, thawDays: cold.thawDays } satisfies ColdLocation),
+      copies: resolveCopies(parsed.repository.copies, where),
       password,
     }),
     schedule: parsed.schedule === undefined ? undefined : withoutUndefined({ ...parsed.schedule }),

@@ -15,6 +15,7 @@ import { passesToChildren } from '../child/child-env.js';
 import type { RetrievalTier, StagingLimit, StorageClass } from './types.js';
 import { alertRoutes, repeatInterval } from '../config/schema.js';
 import { checkPathText, parseRepositoryUrl } from './location.js';
+import { checkCopyUrls, copiesSchema } from './copies-schema.js';
 import { hostName } from './host-field.js';
 import {
   BANDWIDTH_EXAMPLES,
@@ -793,6 +794,7 @@ export const runbookSchema = z
           description: 'A second repository in colder, cheaper storage that old snapshots move to.',
           example: '{ url: "s3://acme-archive/app-data", storageClass: DEEP_ARCHIVE, after: 30d }',
         }),
+        copies: copiesSchema({ doc, repositoryUrl, s3Options, storageClass: z.enum(STORAGE_CLASSES), checkS3OnlyOptions, password, valueRef: childValue, retention }),
         password: doc(password, {
           description: 'Where the repository password comes from. A password written in the runbook is refused.',
           example: '{ env: LIFEBOAT_PASSWORD }',
@@ -962,6 +964,7 @@ export const runbookSchema = z
   })
   .superRefine((r: TopDraft, ctx) => {
     checkPasswordNotPassed(r, ctx);
+    checkCopyUrls(r.repository, ctx);
     const hot = r.repository?.hot?.url;
     const cold = r.repository?.cold?.url;
     if (typeof hot === 'string' && hot === cold) {

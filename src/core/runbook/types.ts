@@ -63,6 +63,19 @@ export interface RepositoryLocation {
   endpoint?: string;
   pathStyle?: boolean;
   region?: string;
+  /** S3 keys for this location alone, by reference (copies); absent: the SDK's standard chain. */
+  credentials?: { accessKeyId: SecretRef; secretAccessKey: SecretRef };
+}
+
+/** One of `repository.copies`: a repository of its own that every snapshot is copied into (src/core/copies/). */
+export interface CopyLocation extends RepositoryLocation {
+  name: string;
+  /** Absent: the runbook's `repository.password` (the copy still has a master key of its own). */
+  password?: SecretRef;
+  /** When it is filled: by the copy stage of every backup run. */
+  after: 'backup';
+  /** The copy's retention; absent: it keeps every snapshot copied into it. */
+  keep?: RetentionPolicy;
 }
 
 /** How fast an archived object is brought back (S3 RestoreObject's Tier); faster costs more. */
@@ -111,6 +124,7 @@ export interface Runbook {
   repository: {
     hot: RepositoryLocation;
     cold?: ColdLocation;
+    copies?: readonly CopyLocation[];
     password: SecretRef;
   };
   schedule?: Schedule;

@@ -13,7 +13,7 @@ export interface Actor {
 
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'transfer-pending' | 'cancelled';
 export type RunKind = 'backup' | 'check' | 'restore' | 'forget' | 'tier' | 'verify';
-export type StageName = 'discover' | 'snapshot' | 'transfer' | 'verify' | 'retention' | 'tier' | 'hooks' | 'check' | 'restore';
+export type StageName = 'discover' | 'snapshot' | 'transfer' | 'verify' | 'retention' | 'tier' | 'copy' | 'hooks' | 'check' | 'restore';
 export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'partial';
 
 export interface ErrorInfo {
@@ -54,6 +54,21 @@ export interface RunRecord {
   error?: ErrorInfo;
   /** The last lines of hook output. */
   hookOutput?: string[];
+  /** Each of the runbook's copies as the copy stage left it (src/core/copies/copies-stage.ts). */
+  copies?: CopyRunRecord[];
+}
+
+/** One copy's part of a run's copy stage: status and lag behind hot read these. */
+export interface CopyRunRecord {
+  name: string;
+  status: 'succeeded' | 'failed';
+  snapshotsCopied: number;
+  /** The copy's newest snapshot of the runbook after the run (absent when the copy failed). */
+  newestSnapshotId?: string;
+  newestSnapshotTime?: string;
+  /** The hot repository's newest snapshot of the runbook when the copy ran. */
+  hotNewestTime?: string;
+  error?: ErrorInfo;
 }
 
 /**
@@ -93,6 +108,12 @@ export interface DrillRecord {
    * (status, /metrics, the alert rules) leave it out: src/core/drill/drill-scope.ts.
    */
   path?: string;
+  /**
+   * A drill of one of `repository.copies` (`restore-drill --copy NAME`): its
+   * RTO is that copy's, kept apart from the hot tier's like a path drill's
+   * (src/core/drill/drill-scope.ts); status shows it under the copy.
+   */
+  copy?: string;
 }
 
 export type Severity = 'info' | 'warning' | 'critical';

@@ -1,0 +1,84 @@
+/** `repository.copies` in a runbook: what loads, and what is refused with the field's path. */
+import { describe, expect, it } from 'vitest';
+import { formatIssue } from '../../../src/core/runbook/index.js';
+import { checkRunbookText } from '../../../src/core/runbook/load.js';
+
+const opts = { runbooksDir: '/srv/runbooks', home: '/var/lib/lifeboat', cwd: '/srv/runbooks' };
+
+function runbookText(copies: string): string {
+  return [
+    'name: app',
+    'sources: [{ name: data, path: /srv/data }]',
+    'repository:',
+    '  hot: { url: "file:///var/backups/app" }',
+    '  cold: { url: "s3://acme-cold/app", storageClass: GLACIER, after: 30d }',
+    '  password: { env: LIFEBOAT_PASSWORD }',
+    '  copies:',
+    copies,
+    'objectives: { rpo: 26h, rto: 15m }',
+  ].join('\n');
+}
+
+function issues(copies: string): string[] {
+  return checkRunbookText(runbookText(copies), '/srv/runbooks/app.yaml', opts).issues.map((i) => formatIssue(i));
+}
+
+describe('repository.copies', () => {
+  it('loads each copy with its own password, credentials, endpoint and retention; relative file: urls resolve against the runbook', () => {
+    const check = checkRunbookText(
+      runbookText(
+        [
+          '    - name: offsite',
+          '      url: s3://acme-offsite/app',
+          '      endpoint: http://127.0.0.1:9000',
+          '      pathStyle: true',
+          '      password: { env: OFFSITE_PASSWORD }',
+          '      credentials: { accessKeyId: { env: OFFSITE_KEY }, secretAccessKey: { file: keys/offsite.secret } }',
+          '      keep: { last: 2, within: 1d }',
+          '    - { name: usb, url: "file:usb/app" }',
+        ].join('\n'),
+      ),
+      '/srv/runbooks/app.yaml',
+      opts,
+    );
+    expect(check.issues.map((i) => formatIssue(i))).toEqual([]);
+    expect(check.runbook?.repository.copies).toEqual([
+      {
+        name: 'offsite',
+        url: 's3://acme-offsite/app',
+        endpoint: 'http://127.0.0.1:9000',
+        pathStyle: true,
+        after: 'backup',
+        password: { kind: 'env', name: 'OFFSITE_PASSWORD' },
+        credentials: { accessKeyId: { kind: 'env', name: 'OFFSITE_KEY' }, secretAccessKey: { kind: 'file', path: '/srv/runbooks/keys/offsite.secret', create: false } },
+        keep: { last: 2, withinMs: 86_400_000 },
+      },
+      { name: 'usb', url: 'file:///srv/runbooks/usb/app', after: 'backup' },
+    ]);
+  });
+
+  it('refuses a copy at the hot, the cold or another copy’s url, a duplicate or bad name, and S3-only fields on a folder, each at its path', () => {
+    const found = issues(
+      [
+        '    - { name: a, url: "file:///var/backups/app" }',
+        '    - { name: b, url: "s3://acme-cold/app/" }',
+        '    - { name: c, url: "s3://acme-offsite/app" }',
+        '    - { name: c, url: "s3://acme-offsite/app" }',
+        '    - { name: Offsite, url: "s3://acme-other/app" }',
+        '    - { name: d, url: "file:///mnt/usb", region: eu-west-1, credentials: { accessKeyId: { env: K }, secretAccessKey: { env: S } } }',
+        '    - { name: e, url: "s3://acme-e/app", password: "hunter2" }',
+      ].join('\n'),
+    );
+    expect(found).toEqual([
+      expect.stringMatching(/repository\.copies\[0\]\.url: This copy's url is the hot repository's \(expected a repository of its own/),
+      expect.stringMatching(/repository\.copies\[1\]\.url: This copy's url is the cold repository's/),
+      expect.stringMatching(/repository\.copies\[3\]\.name: Duplicate copy name "c", also used by copies\[2\]/),
+      expect.stringMatching(/repository\.copies\[3\]\.url: This copy's url is copies\[2\]'s/),
+      expect.stringMatching(/repository\.copies\[4\]\.name: Not a kebab-case name: "Offsite"/),
+      expect.stringMatching(/repository\.copies\[5\]\.region: "region" only applies to s3:\/\/ repositories/),
+      expect.stringMatching(/repository\.copies\[5\]\.credentials: "credentials" only applies to s3:\/\/ repositories/),
+      expect.stringMatching(/repository\.copies\[6\]\.password: A password must not be written in a runbook/),
+    ]);
+    expect(found.join('\n')).not.toContain('hunter2');
+  });
+});
