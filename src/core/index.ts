@@ -159,6 +159,8 @@ export { describeWindow, parseSnapshotWindow, parseWhen, type SnapshotWindow } f
 export { HOST_ENV, localHostName, runsHere } from './fleet/host-name.js';
 export { DEFAULT_LOST_AFTER_MS, HostRegistry, type HostAvailability, type HostBeat, type HostRecord, type HostState } from './fleet/hosts.js';
 export { openHostRegistry } from './fleet/open-hosts.js';
+export { AGENT_DOWN_RULE, agentDownKey, AGENT_LOST_CODE, AgentWatch, DEFAULT_NO_AGENT_GRACE_MS, hostOfAgentDownKey, type AgentWatchOptions, type AgentWatchPass } from './fleet/lost-agents.js';
+export { runbooksByHost } from './fleet/runbooks-by-host.js';
 // The fleet's jobs (issue 19): the queue per host (pg-boss), the job a runbook travels in, a remote run's live events and cancel.
 export { FleetQueue, FLEET_QUEUE_SCHEMA, queueOfHost, type FleetJobState, type FleetJobStatus, type TakenJob } from './fleet/queue.js';
 export { checkFleetJob, commandOfFleetKind, FLEET_JOB_KINDS, fleetKindOfCommand, sha256Hex, type FleetJob, type FleetJobKind, type FleetJobOutcome } from './fleet/job.js';

@@ -41,6 +41,7 @@ import {
   type Job,
   Leadership,
   type LeadershipView,
+  openHostRegistry,
   openServeCoordination,
   type OutboxLoop,
   type ScheduleState,
@@ -55,6 +56,7 @@ import { startOpsServer, type OpsServer } from './ops-server.js';
 import { RunbookCatalog } from './runbook-catalog.js';
 import type { DrillAnnouncer, DrillThread } from './drill-announcer.js';
 import { commandOfKind, scheduledInvocation } from './scheduled-jobs.js';
+import { startAgentWatch, type AgentWatchTimer } from './agent-watch.js';
 
 /**
  * The commands serve runs, handed in by whoever launched it (src/cli/main.ts
@@ -97,6 +99,8 @@ export interface ServeOptions {
   healthDetails?(): Record<string, unknown>;
   /** Runs once the daemon is up (e.g. start the Slack face with the catalog's runbooks). */
   started?(daemon: RunningDaemon): Promise<void>;
+  /** The leader's watch on the fleet's agents (PostgreSQL only): how often, after how much silence an agent is lost, and the grace of a host no agent serves. Defaults: 15 s, 60 s, 5 min. */
+  agentWatch?: { intervalMs?: number; lostAfterMs?: number; noAgentGraceMs?: number };
 }
 
 export interface RunningDaemon {
@@ -249,6 +253,8 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
   const retired = new Set<Scheduler>();
   const schedulers = () => [...(scheduler.current ? [scheduler.current] : []), ...retired];
   let staleTimer: NodeJS.Timeout | undefined;
+  let agentWatch: AgentWatchTimer | undefined;
+  const hostRegistry = await openHostRegistry({ config: ctx.config, env: ctx.env, home: ctx.home });
 
   /**
    * What only the leading serve does: the scheduler, the stale timer and the
@@ -300,6 +306,7 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
         .catch((e: unknown) => log('warn', `lifeboat serve: alert rules failed: ${(e as Error).message}`));
     }, options.staleCheckMs);
     staleTimer.unref();
+    if (hostRegistry) agentWatch = startAgentWatch({ ...options.agentWatch, registry: hostRegistry, store, clock: ctx.clock, notifier, config: ctx.config, runbooks: () => catalog.current(), log });
     const next = sched.upcoming(1)[0];
     log('info', `lifeboat serve: scheduler running${next ? `; next: ${next.kind} of ${next.runbook} at ${next.runAt.toISOString()}` : '; nothing scheduled'}`);
   };
@@ -310,6 +317,8 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
     scheduler.current = undefined;
     if (staleTimer) clearInterval(staleTimer);
     staleTimer = undefined;
+    await agentWatch?.stop();
+    agentWatch = undefined;
     const loop = outbox.loop;
     outbox.loop = undefined;
     // Sends in flight are abandoned unrecorded: their claims lapse and the next deliverer sends them again.
@@ -405,6 +414,7 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
     if (leadership) await leadership.stop().catch(() => undefined);
     await stopLeading().catch(() => undefined);
     await coordinated?.coordination.close();
+    await hostRegistry?.close();
     await catalog.close();
     await ops?.close();
   }
