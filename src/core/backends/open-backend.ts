@@ -4,6 +4,7 @@ import { LifeboatError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { LocalBackend, type LocalBackendOptions } from './local-backend.js';
 import { sharedMemoryBackend } from './memory-backend.js';
+import type { LockSettings } from './object-lock.js';
 // Type-only: the S3 adapter and its SDK load only when an s3:// URL is opened.
 import type { S3BackendOptions } from './s3-backend.js';
 
@@ -18,6 +19,8 @@ export interface BackendLocationOptions {
   region?: string;
   /** Storage class of `data/` objects (config, keys, index, snapshots, locks stay STANDARD). */
   storageClass?: string;
+  /** S3 Object Lock: the backend comes wrapped in an ObjectLockBackend (object-lock-backend.ts). */
+  objectLock?: LockSettings;
 }
 
 export interface OpenBackendOptions {
@@ -50,12 +53,17 @@ export async function openBackend(url: string, options: OpenBackendOptions = {})
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case undefined:
+      refuseObjectLock(url, options);
       return new LocalBackend(localPath(url, options), options.local);
     case 'file':
+      refuseObjectLock(url, options);
       return new LocalBackend(fileUrlPath(url), options.local);
     case 's3': {
       const { S3Backend } = await import('./s3-backend.js');
-      return new S3Backend(url, s3Options(options));
+      const s3 = new S3Backend(url, s3Options(options));
+      if (options.location?.objectLock === undefined) return s3;
+      const { ObjectLockBackend } = await import('./object-lock-backend.js');
+      return new ObjectLockBackend(s3);
     }
     case 'memory': {
       const name = url.slice('memory:'.length);
@@ -67,10 +75,16 @@ export async function openBackend(url: string, options: OpenBackendOptions = {})
   }
 }
 
+/** Object Lock is an S3 feature; the runbook schema says so first, this guards code that builds locations itself. */
+function refuseObjectLock(url: string, options: OpenBackendOptions): void {
+  if (options.location?.objectLock !== undefined) throw badUrl(url, 'objectLock needs an s3:// repository');
+}
+
 function s3Options(options: OpenBackendOptions): S3BackendOptions {
-  const { endpoint, pathStyle, region, storageClass } = options.location ?? {};
+  const { endpoint, pathStyle, region, storageClass, objectLock } = options.location ?? {};
   return {
     ...options.s3,
+    ...(objectLock === undefined ? {} : { objectLock }),
     ...(endpoint === undefined ? {} : { endpoint }),
     ...(pathStyle === undefined ? {} : { pathStyle }),
     ...(region === undefined ? {} : { region }),

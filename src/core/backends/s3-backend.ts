@@ -10,10 +10,14 @@ import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
+  GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   RestoreObjectCommand,
   S3Client,
   type BucketLocationConstraint,
@@ -25,6 +29,7 @@ import { LifeboatError, isLifeboatError } from '../errors.js';
 import { maxLoadBytes, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 import { checkRange, checkedObjectPath, isValidName, rangeError, tooLargeError } from './object-name.js';
 import { archiveStateFromHead } from './s3-archive-state.js';
+import { lockedKinds, retainUntil, type LockRetention, type LockSettings, type ObjectVersion } from './object-lock.js';
 import { mapS3Error, s3ErrorName } from './s3-errors.js';
 import { parseS3Url, redactUrl } from './s3-url.js';
 
@@ -79,6 +84,14 @@ export interface S3BackendOptions {
   listPageSize?: number;
   /** Sockets kept per client (default 50). */
   maxSockets?: number;
+  /**
+   * Write every object but lock files under S3 Object Lock, retained `days`
+   * from the write (src/core/backends/object-lock.ts); `create()` then makes
+   * the bucket with Object Lock on, or refuses a bucket without it.
+   */
+  objectLock?: LockSettings;
+  /** The clock retain-until dates are counted from (tests); default the system clock. */
+  now?: () => Date;
 }
 
 const defaults = {
@@ -161,7 +174,7 @@ export class S3Backend implements Backend {
     const key = this.keyOf(handle);
     const storageClass = handle.kind === 'data' && !options?.metadataPack ? (options?.storageClass ?? this.options.dataStorageClass) : 'STANDARD';
     for (let attempt = 1; ; attempt++) {
-      const etag = await this.upload(key, data, storageClass);
+      const etag = await this.upload(key, data, storageClass, this.lockFor(handle.kind));
       const stored = await this.storedSize(key);
       if (stored.size === data.length) return;
       // Another writer replaced the object after us (last writer wins, as with any store).
@@ -187,12 +200,17 @@ export class S3Backend implements Backend {
    * anything up to the whole object.
    */
   async load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
+    return this.loadVersion(handle, undefined, range);
+  }
+
+  /** `load` of one version of a versioned object (Object Lock buckets); undefined: the current one. */
+  async loadVersion(handle: Handle, versionId: string | undefined, range?: { offset: number; length: number }): Promise<Buffer> {
     const key = this.keyOf(handle);
     const where = this.where(key);
     if (range !== undefined) checkRange(range, where);
     if (range?.length === 0) {
       // HTTP cannot ask for zero bytes; only the offset needs checking.
-      const size = await this.sizeOf(key, 'load');
+      const size = await this.sizeOf(key, 'load', versionId);
       if (range.offset > size) throw rangeError(where, range, size);
       return Buffer.allocUnsafeSlow(0);
     }
@@ -202,12 +220,13 @@ export class S3Backend implements Backend {
         new GetObjectCommand({
           Bucket: this.bucket,
           Key: key,
+          ...(versionId === undefined ? {} : { VersionId: versionId }),
           ...(range === undefined ? {} : { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` }),
         }),
       );
     } catch (e) {
       if (range !== undefined && s3ErrorName(e) === 'InvalidRange') {
-        throw rangeError(where, range, await this.sizeOf(key, 'load'));
+        throw rangeError(where, range, await this.sizeOf(key, 'load', versionId));
       }
       throw this.mapError(e, 'load', key);
     }
@@ -293,13 +312,18 @@ export class S3Backend implements Backend {
   }
 
   async create(): Promise<void> {
-    if (await this.bucketExists('create')) return;
+    if (await this.bucketExists('create')) {
+      if (this.options.objectLock !== undefined) await this.requireObjectLock();
+      return;
+    }
     if (this.options.createBucket === false) throw this.bucketMissing('create');
     const region = await this.client.config.region().catch(() => undefined);
     try {
       await this.client.send(
         new CreateBucketCommand({
           Bucket: this.bucket,
+          // Object Lock can only be turned on when a bucket is made; it turns versioning on with it.
+          ...(this.options.objectLock === undefined ? {} : { ObjectLockEnabledForBucket: true }),
           ...(region === undefined || region === 'us-east-1'
             ? {}
             : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } }),
@@ -384,6 +408,127 @@ export class S3Backend implements Backend {
     }
   }
 
+  // --- Object Lock (versioned buckets): the calls src/core/backends/object-lock-backend.ts builds on.
+
+  /** Is Object Lock on for the bucket (GetObjectLockConfiguration)? */
+  async objectLockEnabled(): Promise<boolean> {
+    try {
+      const out = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }));
+      this.bucketSeen = true;
+      return out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    } catch (e) {
+      if (s3ErrorName(e) === 'ObjectLockConfigurationNotFoundError') return false;
+      throw this.mapError(e, 'object-lock', undefined);
+    }
+  }
+
+  /**
+   * Every version and delete marker under a kind, or of one object when
+   * `handle` is given (ListObjectVersions): keys in order, newest first within
+   * a key. Lock files are never versioned reads' business and are not listed.
+   */
+  async *listVersions(kind: FileKind, handle?: Handle): AsyncGenerator<ObjectVersion> {
+    const base = `${this.root}${kind}/`;
+    const prefix = handle === undefined ? (kind === 'config' ? `${this.root}config` : base) : this.keyOf(handle);
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectVersionsCommand({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            MaxKeys: this.options.listPageSize,
+            ...(keyMarker === undefined ? {} : { KeyMarker: keyMarker }),
+            ...(versionMarker === undefined ? {} : { VersionIdMarker: versionMarker }),
+          }),
+        );
+      } catch (e) {
+        throw this.mapError(e, 'list-versions', prefix);
+      }
+      this.bucketSeen = true;
+      const entries = [
+        ...(page.Versions ?? []).map((v) => ({ key: v.Key, versionId: v.VersionId, size: v.Size ?? 0, modified: v.LastModified, latest: v.IsLatest === true, deleteMarker: false })),
+        ...(page.DeleteMarkers ?? []).map((m) => ({ key: m.Key, versionId: m.VersionId, size: 0, modified: m.LastModified, latest: m.IsLatest === true, deleteMarker: true })),
+      ];
+      // The SDK hands versions and markers back as two lists: put them back in S3's order.
+      entries.sort((a, b) => (a.key ?? '').localeCompare(b.key ?? '') || (b.modified?.getTime() ?? 0) - (a.modified?.getTime() ?? 0));
+      for (const entry of entries) {
+        if (entry.key === undefined || entry.versionId === undefined || entry.modified === undefined) continue;
+        const name = kind === 'config' ? (entry.key === `${this.root}config` ? 'config' : undefined) : entry.key.startsWith(base) ? nameUnder(kind, entry.key.slice(base.length)) : undefined;
+        if (name === undefined || (handle !== undefined && name !== handle.name)) continue;
+        yield { name, versionId: entry.versionId, size: entry.size, modified: entry.modified, latest: entry.latest, deleteMarker: entry.deleteMarker };
+      }
+      const truncated = page.IsTruncated === true;
+      keyMarker = truncated ? page.NextKeyMarker : undefined;
+      versionMarker = truncated ? page.NextVersionIdMarker : undefined;
+    } while (keyMarker !== undefined);
+  }
+
+  /** A version's retention (GetObjectRetention); undefined when it has none. */
+  async retentionOf(handle: Handle, versionId: string): Promise<LockRetention | undefined> {
+    const key = this.keyOf(handle);
+    try {
+      const out = await this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
+      this.bucketSeen = true;
+      const { Mode: mode, RetainUntilDate: until } = out.Retention ?? {};
+      return mode === undefined || until === undefined ? undefined : { mode, until };
+    } catch (e) {
+      if (s3ErrorName(e) === 'NoSuchObjectLockConfiguration') return undefined;
+      throw this.mapError(e, 'get-retention', key);
+    }
+  }
+
+  /** Sets a version's retain-until date (PutObjectRetention); S3 refuses to shorten it. */
+  async setRetention(handle: Handle, versionId: string, retention: LockRetention): Promise<void> {
+    const key = this.keyOf(handle);
+    try {
+      await this.client.send(
+        new PutObjectRetentionCommand({
+          Bucket: this.bucket,
+          Key: key,
+          VersionId: versionId,
+          Retention: { Mode: retention.mode, RetainUntilDate: retention.until },
+          // S3 wants a digest of the body here too.
+          ChecksumAlgorithm: 'SHA256',
+        }),
+      );
+      this.bucketSeen = true;
+    } catch (e) {
+      throw this.mapError(e, 'extend-retention', key);
+    }
+  }
+
+  /** Deletes one version for good (DeleteObject with VersionId); a retained one is BACKEND_PERMISSION. */
+  async removeVersion(handle: Handle, versionId: string): Promise<void> {
+    const key = this.keyOf(handle);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key, VersionId: versionId }));
+      this.bucketSeen = true;
+    } catch (e) {
+      const error = this.mapError(e, 'remove-version', key);
+      if (error.code === 'BACKEND_NOT_FOUND' && error.details.bucketMissing !== true) return;
+      throw error;
+    }
+  }
+
+  /** The retention a new object of `kind` is written with; none for lock files, which must stay deletable. */
+  private lockFor(kind: FileKind): LockRetention | undefined {
+    const lock = this.options.objectLock;
+    if (lock === undefined || !lockedKinds.has(kind)) return undefined;
+    return { mode: lock.mode, until: retainUntil(lock, (this.options.now ?? (() => new Date()))()) };
+  }
+
+  private async requireObjectLock(): Promise<void> {
+    if (await this.objectLockEnabled()) return;
+    throw new LifeboatError(
+      'USAGE',
+      `create ${this.location}: the runbook asks for objectLock, but bucket "${this.bucket}" was made without Object Lock (S3 turns it on only when a bucket is created): use a new bucket made with Object Lock enabled, or let init create it`,
+      { details: { op: 'create', bucket: this.bucket } },
+    );
+  }
+
   private keyOf(handle: Handle): string {
     return this.root + checkedObjectPath(handle);
   }
@@ -393,13 +538,15 @@ export class S3Backend implements Backend {
   }
 
   /** PutObject or a multipart upload; resolves to the ETag the store answered with. */
-  private async upload(key: string, data: Uint8Array, storageClass: string | undefined): Promise<string | undefined> {
+  private async upload(key: string, data: Uint8Array, storageClass: string | undefined, lock: LockRetention | undefined): Promise<string | undefined> {
     const params = {
       Bucket: this.bucket,
       Key: key,
       Body: data,
       ContentType: 'application/octet-stream',
       ...(storageClass === undefined ? {} : { StorageClass: storageClass as StorageClass }),
+      // S3 wants a digest of the body with Object Lock parameters (Content-MD5 or a checksum).
+      ...(lock === undefined ? {} : { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: lock.until, ChecksumAlgorithm: 'SHA256' as const }),
     };
     try {
       if (data.length <= this.options.multipartThresholdBytes) {
@@ -451,9 +598,9 @@ export class S3Backend implements Backend {
   }
 
   /** HeadObject's size; a 404 is told apart into missing key and missing bucket. */
-  private async sizeOf(key: string, op: string): Promise<number> {
+  private async sizeOf(key: string, op: string, versionId?: string): Promise<number> {
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key, ...(versionId === undefined ? {} : { VersionId: versionId }) }));
       this.bucketSeen = true;
       return head.ContentLength ?? 0;
     } catch (e) {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { commandHint } from '../command-hint.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { Backend } from '../backends/backend.js';
+import type { ObjectLockBackend } from '../backends/object-lock-backend.js';
 import { assertNamedByContent, nameOf, openJson, sealJson, type RepoKeys } from './binding.js';
 import { blobIdOf, generateMasterKey, type ScryptParams } from './crypto.js';
 import {
@@ -71,6 +72,8 @@ export class Repository {
   readonly warnings: string[] = [];
   /** The runbook this repository was opened for, so hints name it (`lifeboat check orders`). */
   runbook?: string;
+  /** An S3 Object Lock repository's version-aware layer: prune asks it what retention still holds. */
+  objectLock?: ObjectLockBackend;
   private readonly treeCache = new Map<string, Tree>();
   /**
    * Snapshot files are named by the hash of their bytes, so a loaded one never
