@@ -11,6 +11,7 @@ import { auditedRunbook, describeError, ExitCode, LifeboatError, newRecordId, ty
 import type { Command, CommandContext, CommandResult } from './command.js';
 import { authorize } from './support/access.js';
 import { parseArgv, usageLine } from './support/argv.js';
+import { dispatchedResult } from './support/fleet-dispatch.js';
 import { keepingSecretsIn } from './support/known-secrets.js';
 
 export interface Invocation {
@@ -67,7 +68,8 @@ export async function invokeCommand(inv: Invocation, given: CommandContext): Pro
       refused = true;
       result = { exitCode: ExitCode.failed, summary: decision.reason, data: { error: { code: 'ACCESS_DENIED', message: decision.reason } } };
     } else {
-      result = await command.run(args, ctx);
+      // A runbook of another host runs on its agent (issue 19); undefined: here, as always.
+      result = (await dispatchedResult(command, args, ctx, { argv, where: inv.where })) ?? (await command.run(args, ctx));
     }
   } catch (e) {
     result = errorResult(e);
