@@ -3,17 +3,20 @@
  * its own process when the chosen backend call comes): nothing is lost, both
  * repositories check clean, and `lifeboat tier` run again completes with
  * exactly one cold copy of each snapshot, which restores byte-identical.
+ * Every case starts from its own copy of one prepared state (three backups
+ * and an empty cold repository), made once for the file.
  */
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { CopyObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkRepository } from '../../../src/core/repo/checker.js';
 import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
 import { repoRoot, runCli, TEST_KEYS_ENV } from '../../helpers/cli.js';
 import { expectSameManifest, manifestOf, type Manifest } from '../../helpers/fs-manifest.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
-import { coldSnapshots, openColdDirect, writeTierRunbook, useTierS3rver } from '../../helpers/tier-runbook.js';
+import { coldSnapshots, openColdDirect, s3Client, writeTierRunbook, useTierS3rver } from '../../helpers/tier-runbook.js';
 import { s3Env, writeRandomFile } from '../../integration/s3/harness.js';
 
 const tempDir = useTempDirs('tier-crash');
@@ -21,6 +24,7 @@ const childScript = join(repoRoot, 'test/helpers/tier-child.ts');
 const s3 = useTierS3rver();
 
 const TIER_TIME = '2026-03-01T05:00:00Z';
+const RUNBOOK = 'crash';
 
 interface Setup {
   runbook: string;
@@ -30,28 +34,71 @@ interface Setup {
   manifests: Map<string, Manifest>;
 }
 
-async function setup(name: string): Promise<Setup> {
-  const [dir, home, hotDir, src] = await Promise.all([tempDir(), tempDir(), tempDir(), tempDir()]);
-  const prefix = `${name}-${Math.random().toString(16).slice(2, 8)}`;
-  const runbook = writeTierRunbook(dir, name, { source: src, hotDir, endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix, tierSchedule: true });
+/**
+ * The state every case starts from, made once for the file: three backups in
+ * the hot folder repository and a cold repository made by a first tier that
+ * moved nothing. Each case works on copies of it (setup), never on it.
+ */
+interface Template extends Setup {
+  hotDir: string;
+  source: string;
+}
+
+let template: Template;
+
+beforeAll(async () => {
+  template = await buildTemplate();
+}, 120_000);
+
+async function buildTemplate(): Promise<Template> {
+  const [dir, home, hotDir, source] = await Promise.all([tempDir(), tempDir(), tempDir(), tempDir()]);
+  const prefix = `template-${Math.random().toString(16).slice(2, 8)}`;
+  const runbook = writeTierRunbook(dir, RUNBOOK, { source, hotDir, endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix, tierSchedule: true });
   const env = (now: string) => s3Env(home, { LIFEBOAT_TEST_NOW: now });
   expect((await runCli(['init', runbook], { env: env(TIER_TIME) })).code).toBe(0);
   const snapshots: string[] = [];
   const manifests = new Map<string, Manifest>();
   for (const [i, day] of ['2026-01-01T02:00:00Z', '2026-01-10T02:00:00Z', '2026-02-01T02:00:00Z'].entries()) {
-    await writeRandomFile(join(src, 'big.bin'), `big-${Math.min(i, 1)}`, 1024 * 1024);
-    await writeRandomFile(join(src, `day-${i}.bin`), `day-${i}`, 300 * 1024);
-    await writeFile(join(src, 'notes.txt'), `backup ${i}\n`);
+    await writeRandomFile(join(source, 'big.bin'), `big-${Math.min(i, 1)}`, 1024 * 1024);
+    await writeRandomFile(join(source, `day-${i}.bin`), `day-${i}`, 300 * 1024);
+    await writeFile(join(source, 'notes.txt'), `backup ${i}\n`);
     const res = await runCli(['backup', runbook, '--json'], { env: env(day) });
     expect(res.code, res.stderr).toBe(0);
     const id = (JSON.parse(res.stdout) as { data: { snapshot: { id: string } } }).data.snapshot.id;
     snapshots.push(id);
-    manifests.set(id, await manifestOf(src));
+    manifests.set(id, await manifestOf(source));
   }
   // A first tier before anything is old: it creates the cold repository and moves nothing.
   const first = await runCli(['tier', runbook], { env: env('2026-01-01T03:00:00Z') });
   expect(first.code, first.stdout + first.stderr).toBe(0);
-  return { runbook, home, prefix, snapshots, manifests };
+  return { runbook, home, prefix, snapshots, manifests, hotDir, source };
+}
+
+/** Every object under `from/` copied to `to/` in the bucket (CopyObject keeps each one's storage class). */
+async function copyPrefix(from: string, to: string): Promise<void> {
+  const client = s3Client(s3.server.endpoint);
+  try {
+    let token: string | undefined;
+    do {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: s3.server.bucket, Prefix: `${from}/`, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) {
+        const key = `${to}/${o.Key!.slice(from.length + 1)}`;
+        await client.send(new CopyObjectCommand({ Bucket: s3.server.bucket, Key: key, CopySource: `${s3.server.bucket}/${o.Key!}` }));
+      }
+      token = page.NextContinuationToken;
+    } while (token);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** A case's own copy of the template: state folder, hot repository, cold prefix, and a runbook naming them. */
+async function setup(name: string): Promise<Setup> {
+  const [dir, home, hotDir] = await Promise.all([tempDir(), tempDir().then((d) => join(d, 'home')), tempDir().then((d) => join(d, 'hot'))]);
+  const prefix = `${name}-${Math.random().toString(16).slice(2, 8)}`;
+  await Promise.all([cp(template.home, home, { recursive: true }), cp(template.hotDir, hotDir, { recursive: true }), copyPrefix(template.prefix, prefix)]);
+  const runbook = writeTierRunbook(dir, RUNBOOK, { source: template.source, hotDir, endpoint: s3.server.endpoint, bucket: s3.server.bucket, prefix, tierSchedule: true });
+  return { runbook, home, prefix, snapshots: template.snapshots, manifests: template.manifests };
 }
 
 function killedAt(s: Setup, point: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
