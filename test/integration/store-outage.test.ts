@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { runCli } from '../helpers/cli.js';
 import { pipelineEnv, writePipelineRunbook } from '../helpers/pipeline-runbook.js';
 import { skipWithoutTool } from '../helpers/required-tool.js';
@@ -167,7 +168,9 @@ describe('a PostgreSQL store outage', () => {
     const { runbooks } = await writeScheduledRunbook(dir, 'demo', { backup: '0 0 1 1 *' }, 'x\n');
     const url = lb.url();
     const where = `127.0.0.1:${pg.port}/lifeboat`;
-    const env = pipelineEnv(home, { LIFEBOAT_RUNBOOKS: runbooks, LIFEBOAT_STORE_URL: url });
+    // A 3 s lease (the shortest allowed; default 15 s): serve steps down 2 s after its last renewal, not 10 s.
+    await writeFile(join(dir, 'lifeboat.yaml'), stringify({ store: { url: { env: 'LIFEBOAT_STORE_URL' }, leaderLease: '3s' } }));
+    const env = pipelineEnv(home, { LIFEBOAT_RUNBOOKS: runbooks, LIFEBOAT_STORE_URL: url, LIFEBOAT_CONFIG: join(dir, 'lifeboat.yaml') });
     expect((await runCli(['init', 'demo'], { env, cwd: dir })).code).toBe(0);
 
     const served = lb.track(spawnServe({ cwd: dir, args: ['--metrics-port', '0'], env }));
@@ -184,8 +187,8 @@ describe('a PostgreSQL store outage', () => {
     expect(body.status).toBe('unhealthy');
     expect(body.reasons?.some((r) => r.startsWith(`state store unreachable: ${where} (`))).toBe(true);
     expect(JSON.stringify(body)).not.toContain('postgres://');
-    // It led; unable to renew its lease, it steps down before the lease could lapse (10 s of 15), and lives on.
-    await served.waitFor(/no longer leading \(term 1\): the lease could not be renewed for 10 s/, 30_000);
+    // It led; unable to renew its lease, it steps down before the lease could lapse (2 s of 3), and lives on.
+    await served.waitFor(/no longer leading \(term 1\): the lease could not be renewed for 2 s/, 30_000);
     expect((await health()).body).toMatchObject({ leader: false });
     expect(served.child.exitCode).toBeNull();
 
