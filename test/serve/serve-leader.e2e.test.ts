@@ -5,10 +5,12 @@
  * on. Over the fires before and after, every fire has exactly one run: none
  * missed, none run twice.
  *
- * Time: the runbook fires every minute on a clock that runs ten times real
- * speed (LIFEBOAT_TEST_CLOCK_RATE=10: a fire every 6 s), with a 3 s lease
- * (store.leaderLease), so a takeover (≤ 3 s + a 1 s retry = 40 s of the fast
+ * Time: the runbook fires every minute on a clock that runs twelve times real
+ * speed (LIFEBOAT_TEST_CLOCK_RATE=12: a fire every 5 s), with a 3 s lease
+ * (store.leaderLease), so a takeover (≤ 3 s + a 1 s retry = 48 s of the fast
  * clock) never spans two fires. The takeover is measured in real time.
+ * (At rate 12 the test takes 12 fires × 5 s; at 10 it took 12 × 6 s. The
+ * margins around the kill below are the same at both rates.)
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +27,8 @@ const tempDir = useTempDirs('serve-leader');
 const pg = useLifeboatPostgres(tempDir);
 
 const MINUTE = 60_000;
+/** Fast-clock milliseconds per real one. */
+const RATE = 12;
 
 describe('two serves on one PostgreSQL store', () => {
   it('SIGKILL the leader: the other leads within 30 s, and over 10+ fires every fire ran exactly once', async (ctx) => {
@@ -34,7 +38,7 @@ describe('two serves on one PostgreSQL store', () => {
     await writeFile(join(dir, 'lifeboat.yaml'), stringify({ store: { url: { env: 'LIFEBOAT_STORE_URL' }, leaderLease: '3s' } }));
     const url = pg.url();
     const query = pg.query;
-    // Both read one fast clock: 20 s (2 s real) before a minute at the origin, a real instant shared by both.
+    // Both read one fast clock: 20 s (1.7 s real) before a minute at the origin, a real instant shared by both.
     const origin = String(Date.now() + 3_000);
     const env = (name: string) =>
       pipelineEnv(join(dir, name), {
@@ -42,7 +46,7 @@ describe('two serves on one PostgreSQL store', () => {
         LIFEBOAT_CONFIG: join(dir, 'lifeboat.yaml'),
         LIFEBOAT_STORE_URL: url,
         LIFEBOAT_TEST_NOW: '2026-03-02T09:59:40Z',
-        LIFEBOAT_TEST_CLOCK_RATE: '10',
+        LIFEBOAT_TEST_CLOCK_RATE: String(RATE),
         LIFEBOAT_TEST_CLOCK_ORIGIN: origin,
       });
     expect((await runCli(['store', 'migrate'], { env: env('home-a'), cwd: dir })).code).toBe(0);
@@ -58,9 +62,10 @@ describe('two serves on one PostgreSQL store', () => {
     const runCount = () => Number(query("SELECT count(*) FROM runs WHERE runbook = 'every-minute'"));
     await expect.poll(runCount, { timeout: 60_000, interval: 100 }).toBeGreaterThanOrEqual(3);
     expect(b.output()).not.toMatch(/leading \(lease term/);
-    // Kill A 45 s (fast clock) after that fire, so the next fire comes while nobody leads:
-    // A's lease lapses ≥ 2 s (20 s fast) after the kill, so B can only catch that fire up.
-    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    // Kill A 42 s (fast clock, 3.5 s real) after that fire, so the next fire comes while nobody
+    // leads: A's lease lapses ≥ 2 s (24 s fast) after the kill, so B can only catch that fire up;
+    // B leads ≤ 4 s (48 s fast) after the kill, before the fire after it.
+    await new Promise((resolve) => setTimeout(resolve, (42 * 1000) / RATE));
     a.child.kill('SIGKILL');
     const killedAt = performance.now();
     await a.exited;
