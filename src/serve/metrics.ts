@@ -6,8 +6,9 @@
  * Values are read from the store when scraped, not pushed by the scheduler: a
  * backup started from the CLI, the TUI or Slack in another process shows up as
  * surely as one serve ran itself, and a restarted serve reports the truth at
- * once. Each gauge resets before it fills, so a runbook that left the loaded set
- * leaves the output too instead of reporting its last values forever.
+ * once. Each gauge holds exactly the series of the last scrape (metrics-gauge-sync.ts),
+ * so a runbook that left the loaded set leaves the output too instead of
+ * reporting its last values forever.
  *
  * A series is absent, not zero, when there is nothing to measure (no success
  * yet, no drill yet): a zero timestamp or RTO would read as a real number.
@@ -23,6 +24,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Clock, Runbook, Store } from '../core/index.js';
 import { buildInfo, type BuildInfo } from './metrics-build-info.js';
 import { severities } from './metrics-facts.js';
+import { gaugeSync, type PutSeries } from './metrics-gauge-sync.js';
 import { ObservedRunCounter } from './metrics-run-counter.js';
 import { sharedScrapeView, type RunbookView, type ScrapeView } from './metrics-scrape-view.js';
 
@@ -63,8 +65,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const counter = new ObservedRunCounter(options.clock.now().getTime());
   const view = sharedScrapeView({ ...options, finishedSince: () => counter.readFromMs() });
 
-  /** A gauge refilled from the scrape's view each time it is collected. */
-  const viewGauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (gauge: Gauge<L>, v: ScrapeView) => void) => {
+  /** A gauge holding exactly the series `fill` puts from the scrape's view each time it is collected (metrics-gauge-sync.ts). */
+  const viewGauge = <L extends string>(name: string, help: string, labelNames: readonly L[], fill: (put: PutSeries<L>, v: ScrapeView) => void) => {
     const gauge: Gauge<L> = new Gauge<L>({
       name,
       help,
@@ -72,22 +74,22 @@ export function createMetrics(options: MetricsOptions): Metrics {
       registers: [registry],
       async collect() {
         const v = await view();
-        gauge.reset();
-        fill(gauge, v);
+        sync((put) => fill(put, v));
       },
     });
+    const sync = gaugeSync(gauge, labelNames);
   };
 
   /** A per-runbook gauge whose value may be missing (then the series is left out). */
   const runbookGauge = (name: string, help: string, value: (r: RunbookView) => number | undefined) =>
-    viewGauge(name, help, ['runbook'], (gauge, v) => {
+    viewGauge(name, help, ['runbook'], (put, v) => {
       for (const r of v.runbooks) {
         const x = value(r);
-        if (x !== undefined) gauge.set({ runbook: r.name }, x);
+        if (x !== undefined) put({ runbook: r.name }, x);
       }
     });
 
-  viewGauge('lifeboat_runbooks', 'Runbooks serve is keeping (the last good version of each)', [], (gauge, v) => gauge.set(v.runbooks.length));
+  viewGauge('lifeboat_runbooks', 'Runbooks serve is keeping (the last good version of each)', [], (put, v) => put({}, v.runbooks.length));
 
   // Set once, not read from the store: it answers even when the store does not.
   new Gauge<keyof BuildInfo>({
@@ -115,8 +117,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
     'lifeboat_staging_bytes',
     'Bytes in a runbook\'s local staging folder not yet confirmed by its remote repository: uploads of a running backup, or what a transfer-pending run left for the next run or lifeboat resume (files past the first 10000 of a folder are not counted)',
     ['runbook', 'tier'],
-    (gauge, v) => {
-      for (const s of v.staging) gauge.set({ runbook: s.runbook, tier: s.tier }, s.bytes);
+    (put, v) => {
+      for (const s of v.staging) put({ runbook: s.runbook, tier: s.tier }, s.bytes);
     },
   );
   runbookGauge('lifeboat_rpo_target_seconds', "The runbook's recovery point objective (objectives.rpo)", (r) => r.rpoSeconds);
@@ -124,22 +126,23 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   /** Per runbook and tier, from the newest drill of that tier that measured (or estimated) an RTO. */
   const drillGauge = (name: string, help: string, value: (d: RunbookView['drills'][number]) => number) =>
-    viewGauge(name, help, ['runbook', 'tier'], (gauge, v) => {
-      for (const r of v.runbooks) for (const d of r.drills) gauge.set({ runbook: r.name, tier: d.tier }, value(d));
+    viewGauge(name, help, ['runbook', 'tier'], (put, v) => {
+      for (const r of v.runbooks) for (const d of r.drills) put({ runbook: r.name, tier: d.tier }, value(d));
     });
   drillGauge('lifeboat_drill_last_rto_seconds', 'RTO of the last drill that produced one: drill start to validated data', (d) => d.rtoSeconds);
   drillGauge('lifeboat_drill_last_rto_target_seconds', 'The RTO target the last drill was judged against', (d) => d.targetSeconds);
   drillGauge('lifeboat_drill_last_timestamp_seconds', 'Start of the last drill that produced an RTO, unix seconds', (d) => d.timestampSeconds);
   drillGauge('lifeboat_drill_last_estimated', '1 when the last RTO was estimated (cold tier, no thaw performed), 0 when measured', (d) => d.estimated);
 
-  viewGauge('lifeboat_alerts_open', 'Open alerts (acknowledged or not) by severity, over every runbook', ['severity'], (gauge, v) => {
-    for (const severity of severities) gauge.set({ severity }, v.openAlerts[severity]);
+  viewGauge('lifeboat_alerts_open', 'Open alerts (acknowledged or not) by severity, over every runbook', ['severity'], (put, v) => {
+    for (const severity of severities) put({ severity }, v.openAlerts[severity]);
   });
-  viewGauge('lifeboat_runbook_alerts_open', 'Open alerts by runbook and severity; runbooks no longer loaded appear while they have open alerts', ['runbook', 'severity'], (gauge, v) => {
+  viewGauge('lifeboat_runbook_alerts_open', 'Open alerts by runbook and severity; runbooks no longer loaded appear while they have open alerts', ['runbook', 'severity'], (put, v) => {
     const rows = [...v.runbooks.map((r) => [r.name, r.openAlerts] as const), ...v.otherRunbookAlerts];
-    for (const [runbook, counts] of rows) for (const severity of severities) gauge.set({ runbook, severity }, counts[severity]);
+    for (const [runbook, counts] of rows) for (const severity of severities) put({ runbook, severity }, counts[severity]);
   });
 
+  const startedFromZero = new Set<string>();
   const runs: Counter<'runbook' | 'kind' | 'outcome'> = new Counter({
     name: 'lifeboat_runs_total',
     help: 'Runs and drills that finished (in any process) since this serve started, by runbook, kind (backup, check, restore, forget, tier, verify, drill, path-drill) and outcome (run status or drill verdict)',
@@ -147,7 +150,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers: [registry],
     async collect() {
       const v = await view();
-      for (const r of v.runbooks) for (const labels of initialOutcomes) runs.inc({ runbook: r.name, ...labels }, 0);
+      // Once per runbook, not per scrape: a counter's series, once there, stays (4,500 label hashes per scrape otherwise).
+      for (const r of v.runbooks) {
+        if (startedFromZero.has(r.name)) continue;
+        startedFromZero.add(r.name);
+        for (const labels of initialOutcomes) runs.inc({ runbook: r.name, ...labels }, 0);
+      }
       for (const w of counter.takeNew(v.finished, v.at.getTime())) runs.inc({ runbook: w.runbook, kind: w.kind, outcome: w.outcome });
     },
   });
