@@ -9,7 +9,22 @@
  * promise; once it settles the next scrape reads afresh, so values are never
  * older than the scrape that asked for them.
  */
-import { GOOD_BACKUP_WINDOW, goodBackupStatuses, groupByRunbook, newestWholeDrills, rpoState, stagingUsage, type Clock, type DrillRecord, type Runbook, type Severity, type StagingUsage, type Store } from '../core/index.js';
+import {
+  GOOD_BACKUP_WINDOW,
+  goodBackupStatuses,
+  groupByRunbook,
+  lastGoodBackup,
+  newestWholeDrills,
+  rpoState,
+  stagingUsage,
+  type Clock,
+  type DrillRecord,
+  type RunRecord,
+  type Runbook,
+  type Severity,
+  type StagingUsage,
+  type Store,
+} from '../core/index.js';
 import {
   failedBackupStatuses,
   backupFacts,
@@ -75,12 +90,33 @@ const measuredVerdicts: readonly DrillRecord['verdict'][] = ['met', 'missed'];
  */
 const MEASURED_DRILL_WINDOW = 10;
 
+/**
+ * A runbook's view as the last scrape computed it, with the record lists it
+ * was computed from. A store that keeps its lists between changes (the
+ * PostgreSQL store's ListCache) hands out the same record objects until a
+ * record changes, so lists holding the same records in the same order give
+ * the same facts: the next scrape reuses them instead of parsing the same
+ * times again for 500 runbooks when one changed. A store that reads afresh
+ * (the JSON file) gives new objects each time, and every view is computed.
+ */
+interface KeptView {
+  runbook: Runbook;
+  inputs: readonly (readonly object[])[];
+  /** The last good backup (rpo.ts), whose age is computed at each scrape. */
+  lastGood?: RunRecord;
+  view: Omit<RunbookView, 'lastGoodAgeSeconds' | 'openAlerts'>;
+}
+
+/** Views kept from one scrape to the next, by runbook name. */
+export type ScrapeMemo = Map<string, KeptView>;
+
 /** Returns a loader: concurrent calls share one store read; a call after it settled reads again. */
 export function sharedScrapeView(source: ScrapeViewSource): () => Promise<ScrapeView> {
   let inFlight: Promise<ScrapeView> | undefined;
+  const memo: ScrapeMemo = new Map();
   return () => {
     if (!inFlight) {
-      inFlight = loadScrapeView(source).finally(() => {
+      inFlight = loadScrapeView(source, memo).finally(() => {
         inFlight = undefined;
       });
     }
@@ -88,7 +124,8 @@ export function sharedScrapeView(source: ScrapeViewSource): () => Promise<Scrape
   };
 }
 
-export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeView> {
+/** `memo`: what the previous scrape computed (sharedScrapeView keeps one); updated in place. */
+export async function loadScrapeView(source: ScrapeViewSource, memo: ScrapeMemo = new Map()): Promise<ScrapeView> {
   const runbooks = source.runbooks();
   const store = await source.store();
   const since = source.finishedSince?.();
@@ -96,15 +133,16 @@ export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeVi
   // Per runbook only what the gauges show (rpo.ts's window of good backups, the newest measured drill
   // of each tier), and the work that ended since the counter's last read: never the whole history.
   // The same window for each kind of "newest backup": runs of a runbook do not overlap, so a few cover records whose times are off (rpo.ts).
+  // Brief runs (no stages, diff or hook output): the gauges read outcomes, times and totals only.
   const [good, succeeded, failed, latest, hot, cold, runs, drills, alerts, staging] = await Promise.all([
-    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
-    store.listRuns({ kind: 'backup', status: ['succeeded'], perRunbook: GOOD_BACKUP_WINDOW }),
-    store.listRuns({ kind: 'backup', status: failedBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
-    store.listRuns({ kind: 'backup', perRunbook: GOOD_BACKUP_WINDOW }),
+    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW, brief: true }),
+    store.listRuns({ kind: 'backup', status: ['succeeded'], perRunbook: GOOD_BACKUP_WINDOW, brief: true }),
+    store.listRuns({ kind: 'backup', status: failedBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW, brief: true }),
+    store.listRuns({ kind: 'backup', perRunbook: GOOD_BACKUP_WINDOW, brief: true }),
     // Whole drills: a path drill's RTO is not the runbook's, and must not push it out of the window (src/core/drill/drill-scope.ts).
     newestWholeDrills(store, { tier: 'hot', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
     newestWholeDrills(store, { tier: 'cold', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
-    store.listRuns({ endedSince }),
+    store.listRuns({ endedSince, brief: true }),
     store.listDrills({ endedSince }),
     store.listAlerts({ status: 'open' }),
     // Staging that cannot be read (permissions) leaves its series out rather than fail the whole scrape.
@@ -116,27 +154,54 @@ export async function loadScrapeView(source: ScrapeViewSource): Promise<ScrapeVi
   const loaded = new Set(runbooks.map((r) => r.name));
   const goodOf = groupByRunbook(good);
   const succeededOf = groupByRunbook(succeeded);
-  const backupsOf = groupByRunbook([...failed, ...latest]);
+  const failedOf = groupByRunbook(failed);
+  const latestOf = groupByRunbook(latest);
   const drillsOf = groupByRunbook([...hot, ...cold]);
+  const none: readonly RunRecord[] = [];
   const views = runbooks.map((runbook): RunbookView => {
-    const rpo = rpoState(goodOf.get(runbook.name) ?? [], runbook.objectives.rpoMs, now);
-    const success = lastSucceededBackup(succeededOf.get(runbook.name) ?? []);
-    const backups = backupFacts([...(backupsOf.get(runbook.name) ?? []), ...(succeededOf.get(runbook.name) ?? [])]);
-    return {
-      name: runbook.name,
-      rpoSeconds: runbook.objectives.rpoMs / 1000,
-      rtoSeconds: runbook.objectives.rtoMs / 1000,
-      lastSuccess: success && lastSuccessFacts(success),
-      lastGoodAgeSeconds: rpo.ageMs === undefined ? undefined : rpo.ageMs / 1000,
-      ...backups,
-      drills: lastDrillPerTier(drillsOf.get(runbook.name) ?? []),
-      openAlerts: alertCounts.get(runbook.name) ?? zeroBySeverity(),
-    };
+    const inputs = [goodOf.get(runbook.name) ?? none, succeededOf.get(runbook.name) ?? none, failedOf.get(runbook.name) ?? none, latestOf.get(runbook.name) ?? none, drillsOf.get(runbook.name) ?? []];
+    let kept = memo.get(runbook.name);
+    if (kept === undefined || kept.runbook !== runbook || !sameLists(kept.inputs, inputs)) {
+      kept = { runbook, inputs, ...runbookFacts(runbook, inputs as ViewInputs) };
+      memo.set(runbook.name, kept);
+    }
+    const rpo = rpoState(kept.lastGood ? [kept.lastGood] : none, runbook.objectives.rpoMs, now);
+    return { ...kept.view, lastGoodAgeSeconds: rpo.ageMs === undefined ? undefined : rpo.ageMs / 1000, openAlerts: alertCounts.get(runbook.name) ?? zeroBySeverity() };
   });
+  for (const name of memo.keys()) if (!loaded.has(name)) memo.delete(name);
   const openAlerts = zeroBySeverity();
   for (const counts of alertCounts.values()) for (const s of severities) openAlerts[s] += counts[s];
   const otherRunbookAlerts = new Map([...alertCounts].filter(([name]) => !loaded.has(name)));
   return { runbooks: views, openAlerts, otherRunbookAlerts, finished: finishedWork(runs, drills), staging, at: now };
+}
+
+type ViewInputs = [good: readonly RunRecord[], succeeded: readonly RunRecord[], failed: readonly RunRecord[], latest: readonly RunRecord[], drills: readonly DrillRecord[]];
+
+/** The facts of a runbook's view that do not depend on the time of the scrape. */
+function runbookFacts(runbook: Runbook, [good, succeeded, failed, latest, drills]: ViewInputs): Pick<KeptView, 'lastGood' | 'view'> {
+  const success = lastSucceededBackup(succeeded);
+  return {
+    lastGood: lastGoodBackup(good),
+    view: {
+      name: runbook.name,
+      rpoSeconds: runbook.objectives.rpoMs / 1000,
+      rtoSeconds: runbook.objectives.rtoMs / 1000,
+      lastSuccess: success && lastSuccessFacts(success),
+      ...backupFacts([...failed, ...latest, ...succeeded]),
+      drills: lastDrillPerTier(drills),
+    },
+  };
+}
+
+/** The same records in the same order, list by list (by identity: records are never changed in place). */
+function sameLists(a: readonly (readonly object[])[], b: readonly (readonly object[])[]): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
 }
 
 function zeroBySeverity(): Record<Severity, number> {
