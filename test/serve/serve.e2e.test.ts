@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { openJsonStore } from '../../src/core/store/index.js';
 import type { RunRecord } from '../../src/core/store/records.js';
 import { ensureCliBuilt, repoRoot, runCli, TEST_KEYS_ENV } from '../helpers/cli.js';
@@ -20,15 +20,10 @@ import { useTempDirs } from '../helpers/temp-dirs.js';
 import { stringify, parse } from 'yaml';
 
 const tempDir = useTempDirs('serve');
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   await ensureCliBuilt();
 }, 120_000);
-
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
 
 interface Served {
   child: ChildProcess;
@@ -55,13 +50,16 @@ async function setupRunbook(sources: (dir: string) => PipelineSource[], schedule
   return { dir, home, file, env };
 }
 
-function startServe(cwd: string, env: Record<string, string>): Served {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'serve', '--metrics-port', '0'], {
+/** Starts serve for the test `ctx` belongs to; it is killed when that test ends, whatever happened. */
+function startServe(ctx: TestContext, cwd: string, env: Record<string, string>): Served {
+  const child: ChildProcess = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'serve', '--metrics-port', '0'], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(child);
+  ctx.onTestFinished(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
   let text = '';
   let resolveUrl: (url: string) => void = () => {};
   const metricsUrl = new Promise<string>((resolve) => (resolveUrl = resolve));
@@ -100,10 +98,12 @@ function justBeforeAMinute(): string {
   return new Date(next - 2000).toISOString();
 }
 
-describe('lifeboat serve', () => {
-  it('runs a backup due every minute, shows it on /metrics and /healthz, and stops on SIGTERM with exit 0', async () => {
+// The cases run side by side: each has its own folders and serve, and mostly waits on it.
+describe.concurrent('lifeboat serve', () => {
+  it('runs a backup due every minute, shows it on /metrics and /healthz, and stops on SIGTERM with exit 0', async (ctx) => {
+    const { expect } = ctx; // side by side, expect.poll needs the test's own expect
     const t = await setupRunbook((dir) => [{ name: 'files', path: join(dir, 'data') }], { backup: '* * * * *' });
-    const served = startServe(t.dir, { ...t.env, LIFEBOAT_TEST_NOW: justBeforeAMinute() });
+    const served = startServe(ctx, t.dir, { ...t.env, LIFEBOAT_TEST_NOW: justBeforeAMinute() });
     const url = await served.metricsUrl;
 
     await expect.poll(async () => (await runsOf(t.home)).filter((r) => r.status === 'succeeded').length, { timeout: 30_000, interval: 250 }).toBe(1);
@@ -128,11 +128,14 @@ describe('lifeboat serve', () => {
     expect(served.output()).toMatch(/serve stopped: 1 scheduled job\(s\) run, 0 cancelled/);
   }, 60_000);
 
-  it('SIGTERM during a scheduled backup: past the shutdown deadline it is cancelled cleanly and the repository passes check', async () => {
-    // A stream source that takes ~8 s, so the SIGTERM lands mid-snapshot.
-    const slow = `for i in $(seq 1 80); do head -c 262144 /dev/urandom; sleep 0.1; done`;
-    const t = await setupRunbook((dir) => [{ name: 'files', path: join(dir, 'data') }, { name: 'slow', command: slow }], { backup: '* * * * *' });
-    const served = startServe(t.dir, { ...t.env, LIFEBOAT_TEST_NOW: justBeforeAMinute(), LIFEBOAT_SHUTDOWN_DEADLINE: '500ms' });
+  it('SIGTERM during a scheduled backup: past the shutdown deadline it is cancelled cleanly and the repository passes check', async (ctx) => {
+    const { expect } = ctx; // side by side, expect.poll needs the test's own expect
+    // A stream source that takes ~8 s the first time, so the SIGTERM lands mid-snapshot; the
+    // backup after the check finds its marker and streams a little at once (nothing waits 8 s again).
+    const slowOnce = (marker: string) =>
+      `if [ -e ${marker} ]; then head -c 262144 /dev/urandom; else touch ${marker}; for i in $(seq 1 80); do head -c 262144 /dev/urandom; sleep 0.1; done; fi`;
+    const t = await setupRunbook((dir) => [{ name: 'files', path: join(dir, 'data') }, { name: 'slow', command: slowOnce(join(dir, 'slow-ran')) }], { backup: '* * * * *' });
+    const served = startServe(ctx, t.dir, { ...t.env, LIFEBOAT_TEST_NOW: justBeforeAMinute(), LIFEBOAT_SHUTDOWN_DEADLINE: '500ms' });
     await served.metricsUrl;
     await expect.poll(async () => (await runsOf(t.home)).find((r) => r.stages.some((s) => s.name === 'snapshot' && s.status === 'running'))?.status, { timeout: 30_000, interval: 200 }).toBe('running');
     await new Promise((r) => setTimeout(r, 1000));
@@ -151,10 +154,11 @@ describe('lifeboat serve', () => {
     expect(next.code, next.stderr).toBe(0);
   }, 90_000);
 
-  it('SIGTERM lets a running backup finish when it ends within the deadline', async () => {
+  it('SIGTERM lets a running backup finish when it ends within the deadline', async (ctx) => {
+    const { expect } = ctx; // side by side, expect.poll needs the test's own expect
     const slow = `for i in $(seq 1 20); do head -c 65536 /dev/urandom; sleep 0.1; done`;
     const t = await setupRunbook(() => [{ name: 'slow', command: slow }], { backup: '* * * * *' });
-    const served = startServe(t.dir, { ...t.env, LIFEBOAT_TEST_NOW: justBeforeAMinute(), LIFEBOAT_SHUTDOWN_DEADLINE: '1m' });
+    const served = startServe(ctx, t.dir, { ...t.env, LIFEBOAT_TEST_NOW: justBeforeAMinute(), LIFEBOAT_SHUTDOWN_DEADLINE: '1m' });
     await served.metricsUrl;
     await expect.poll(async () => (await runsOf(t.home))[0]?.status, { timeout: 30_000, interval: 100 }).toBe('running');
     served.child.kill('SIGTERM');
@@ -164,9 +168,10 @@ describe('lifeboat serve', () => {
     expect(served.output()).toMatch(/0 cancelled at shutdown/);
   }, 90_000);
 
-  it('a runbook edited into an invalid state raises an alert and its last good version keeps running', async () => {
+  it('a runbook edited into an invalid state raises an alert and its last good version keeps running', async (ctx) => {
+    const { expect } = ctx; // side by side, expect.poll needs the test's own expect
     const t = await setupRunbook((dir) => [{ name: 'files', path: join(dir, 'data') }], { backup: '*/2 * * * * *' });
-    const served = startServe(t.dir, t.env);
+    const served = startServe(ctx, t.dir, t.env);
     await served.metricsUrl;
     await expect.poll(async () => (await runsOf(t.home)).filter((r) => r.status === 'succeeded').length, { timeout: 30_000, interval: 250 }).toBeGreaterThanOrEqual(1);
 
