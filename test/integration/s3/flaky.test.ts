@@ -6,9 +6,12 @@
  * completes, the run record counts the retries, and a restore through the same
  * bad network is byte-identical.
  *
- * One stall costs the S3 client's idle timeout (30 s, not settable from a
- * runbook or the environment), so the stall is aimed at the first data upload:
- * the rest of the backup goes on in the other transfer slots meanwhile.
+ * One stall costs the S3 client's idle timeout, so the stall is aimed at the
+ * first data upload: the rest of the backup goes on in the other transfer
+ * slots meanwhile. The CLI gets LIFEBOAT_S3_IDLE_TIMEOUT=5s (default 30 s):
+ * still far above any healthy pause on loopback (a spurious timeout would be a
+ * retry no fault answers, which the retry count below would catch), and the
+ * stall costs 5 s instead of 30.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -79,7 +82,7 @@ describe('a backup to S3 through a flaky network', () => {
 
     const home = join(base, 'home');
     const runbook = writeS3Runbook(base, 'flaky', { endpoint: proxy.endpoint, bucket: 'flaky', prefix: 'r', source: './data', concurrency: 4 });
-    const env = s3Env(home);
+    const env = s3Env(home, { LIFEBOAT_S3_IDLE_TIMEOUT: '5s' });
 
     // The repository is made on a good network; the bad one starts with the backup.
     const init = await runCli(['init', runbook], { env });
@@ -120,7 +123,7 @@ describe('a backup to S3 through a flaky network', () => {
     proxy.resetStats();
     proxy.plan = badNetwork(11, false);
     const target = join(base, 'restored');
-    const restore = await runCli(['restore', runbook, '--target', target], { env: s3Env(join(base, 'home-restore')) });
+    const restore = await runCli(['restore', runbook, '--target', target], { env: s3Env(join(base, 'home-restore'), { LIFEBOAT_S3_IDLE_TIMEOUT: '5s' }) });
     expect(restore.code, restore.stdout + restore.stderr).toBe(0);
     expect(proxy.stats.faults['drop-response'], 'responses dropped during the restore').toBeGreaterThan(0);
     expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(data));
