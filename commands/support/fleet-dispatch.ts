@@ -130,9 +130,10 @@ async function waitForJob(queue: FleetQueue, channels: PgChannels, job: FleetJob
       if (await queue.cancelIfQueued(host, id).catch(() => false)) {
         return { exitCode: ExitCode.cancelled, summary: `cancelled ${commandOfFleetKind[job.kind]} of ${job.runbook.name} before host ${host}'s agent started it`, data: { job: id, host } };
       }
-      await channels.notify(jobCancelChannel(id), 'cancel');
       ctx.emit({ type: 'log', level: 'warn', message: `cancel sent to host ${host} (job ${id}); waiting for its agent to end the run` });
     }
+    // Said again at every look: a notification sent before the agent listened for it is lost.
+    if (cancelledAt !== undefined) await channels.notify(jobCancelChannel(id), 'cancel');
     if (cancelledAt !== undefined && Date.now() - cancelledAt > CANCEL_WAIT_MS) {
       return { exitCode: ExitCode.cancelled, summary: `cancel sent to host ${host}, but its agent did not end job ${id} within ${CANCEL_WAIT_MS / 1000} s: see lifeboat hosts and the run's history`, data: { job: id, host } };
     }

@@ -4,6 +4,7 @@
  * prompt) but receive the command registry and run commands themselves. Here
  * only what help says about them; main.ts loads each on demand.
  */
+import { agentHelp } from '../agent/agent-args.js';
 import { serveHelp } from '../serve/serve-args.js';
 import type { HelpTopic } from './help-text.js';
 
@@ -16,7 +17,7 @@ const tuiHelp: HostHelp = {
   options: {},
 };
 
-export const hosts: readonly HostHelp[] = [tuiHelp, serveHelp];
+export const hosts: readonly HostHelp[] = [tuiHelp, serveHelp, agentHelp];
 
 export function findHost(name: string): HostHelp | undefined {
   return hosts.find((h) => h.name === name);

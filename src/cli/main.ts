@@ -3,7 +3,7 @@
  * the command context from the process, runs the command through the shared
  * invoker, renders the neutral result, exits with the shared exit code.
  *
- * It also launches the hosts (hosts.ts): the console and `serve`, long-running
+ * It also launches the hosts (hosts.ts): the console, `serve` and `agent`, long-running
  * processes that are not commands but receive the command registry.
  */
 import * as registry from '../../commands/index.js';
@@ -66,6 +66,15 @@ export async function main(given: string[]): Promise<number> {
     const result = await runInProcess({ json, quiet, interrupt: 'stopping', configPath, progress, migrateStore: true }, async (ctx) => {
       const { runServeHost } = await import('../serve/serve-host.js');
       return runServeHost(args, registry, ctx);
+    });
+    return printResult(result, { json, wide }, progress, name);
+  }
+  if (name === 'agent') {
+    // Like serve: SIGTERM stops taking jobs, the one in hand gets the shutdown deadline; the store's schema is serve's to migrate.
+    const progress = progressRenderer(process.stderr, quiet || json);
+    const result = await runInProcess({ json, quiet, interrupt: 'stopping', configPath, progress }, async (ctx) => {
+      const { runAgentHost } = await import('../agent/agent-host.js');
+      return runAgentHost(args, registry, ctx);
     });
     return printResult(result, { json, wide }, progress, name);
   }

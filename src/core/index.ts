@@ -85,6 +85,8 @@ export { defaultPackSize } from './repo/format.js';
 export { stagingUsage, type StagingUsage } from './repo/staging-usage.js';
 export type { CheckOutcome } from './repo/checker.js';
 export type { PruneOutcome } from './repo/prune.js';
+export { describeRetentionWaits, type RetentionWaits } from './repo/locked-prune.js';
+export { lockedTiers, maintain, type MaintainInput, type MaintainResult, type MaintainedTier } from './use-cases/maintain.js';
 export { renderRetentionPlan } from './pipeline/retention-policy.js';
 
 // Cold tier facts a face renders.
@@ -161,10 +163,13 @@ export { DEFAULT_LOST_AFTER_MS, HostRegistry, type HostAvailability, type HostBe
 export { openHostRegistry } from './fleet/open-hosts.js';
 export { AGENT_DOWN_RULE, agentDownKey, AGENT_LOST_CODE, AgentWatch, DEFAULT_NO_AGENT_GRACE_MS, hostOfAgentDownKey, type AgentWatchOptions, type AgentWatchPass } from './fleet/lost-agents.js';
 export { runbooksByHost } from './fleet/runbooks-by-host.js';
+export { hostsView, readHostsView, type HostRunbookView, type HostsView, type HostView, type HostViewState } from './fleet/hosts-view.js';
 // The fleet's jobs (issue 19): the queue per host (pg-boss), the job a runbook travels in, a remote run's live events and cancel.
 export { FleetQueue, FLEET_QUEUE_SCHEMA, queueOfHost, type FleetJobState, type FleetJobStatus, type TakenJob } from './fleet/queue.js';
 export { checkFleetJob, commandOfFleetKind, FLEET_JOB_KINDS, fleetKindOfCommand, sha256Hex, type FleetJob, type FleetJobKind, type FleetJobOutcome } from './fleet/job.js';
 export { followLive, hostWakeChannel, jobCancelChannel, jobEventsChannel, publishLive, type LivePublisher } from './fleet/live-events.js';
 export { PgChannels } from './fleet/pg-channels.js';
+export { runbookOfJob } from './fleet/job-runbook.js';
+export { fanOut } from './events.js';
 export { storeUrl } from './store/open-store.js';
 export { hostNameProblem } from './runbook/host-field.js';

@@ -1,0 +1,165 @@
+/**
+ * `lifeboat agent` as a host, like serve (src/serve/serve-host.ts): the CLI
+ * launches it with the process's context and the command registry, and every
+ * job runs through that registry's invoker (run-job.ts), so an agent runs a
+ * command exactly as the CLI on that host would.
+ *
+ * Lifecycle:
+ * - refuses to start without the PostgreSQL store (the JSON store has no
+ *   fleet), with a bad --host, or when the queue cannot be reached;
+ * - jobs its previous life left active are failed first ("agent restarted"):
+ *   one agent per host name, so nobody else is running them;
+ * - heartbeats through the hosts registry every --heartbeat, with the job in
+ *   hand (and its run id once started), best effort: a store outage is told
+ *   once, and the beats resume with the store;
+ * - takes one job at a time from its host's queue: at once when a dispatcher
+ *   wakes it (LISTEN), else every --poll;
+ * - SIGTERM: takes no new job, lets the one in hand finish for up to
+ *   --shutdown-deadline, then cancels it (the run ends cancelled, its job is
+ *   settled with that result), and exits 0. Finishing first is serve's rule
+ *   too: a restart for an upgrade should not throw away an hour of backup.
+ * - A store outage mid-run: the run goes on, its records are spooled by the
+ *   store (src/core/store/spool/) and replayed; the job is settled once the
+ *   queue is back. Nothing in the loop lets an outage end the process.
+ */
+import type { CommandContext, CommandResult, Command } from '../../commands/command.js';
+import type { Invocation } from '../../commands/invoke.js';
+import {
+  ExitCode,
+  FleetQueue,
+  hostWakeChannel,
+  LIFEBOAT_VERSION,
+  LifeboatError,
+  localHostName,
+  openHostRegistry,
+  PgChannels,
+  storeSetting,
+  storeUrl,
+  type HostBeat,
+  type HostRegistry,
+} from '../core/index.js';
+import { parseAgentArgs } from './agent-args.js';
+import { runJob } from './run-job.js';
+
+/** What the agent needs of the command registry (commands/index.ts), handed in by main.ts. */
+export interface AgentRegistry {
+  findCommand(name: string): Command<unknown> | undefined;
+  invokeCommand(inv: Invocation, ctx: CommandContext): Promise<CommandResult>;
+}
+
+export async function runAgentHost(argv: string[], registry: AgentRegistry, given: CommandContext): Promise<CommandResult> {
+  const args = parseAgentArgs(argv, given.env);
+  const host = args.host ?? localHostName(given.env);
+  // Everything this process runs is this host's: runs record it, and a runbook of this host is never dispatched again.
+  const env = { ...given.env, LIFEBOAT_HOST: host };
+  const ctx: CommandContext = { ...given, env };
+  const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => ctx.emit({ type: 'log', level, message });
+  const setting = storeSetting({ config: ctx.config, env, home: ctx.home });
+  if (setting.kind === 'json') {
+    throw new LifeboatError(
+      'USAGE',
+      `lifeboat agent needs the PostgreSQL store, where its jobs are queued: set store.url in lifeboat.yaml or LIFEBOAT_STORE_URL (this host uses the JSON store at ${setting.path})`,
+    );
+  }
+  const url = await storeUrl(setting, env);
+  // The store the jobs record into, opened now so a refused password or an outdated schema stops the agent at start.
+  await ctx.store();
+  const queue = await FleetQueue.open(url, { supervise: true }).catch((e: unknown) => {
+    throw new LifeboatError('BACKEND_UNAVAILABLE', `lifeboat agent ${host}: the job queue cannot be opened: ${(e as Error).message}`, { cause: e, retryable: true });
+  });
+  const hosts = await openHostRegistry({ config: ctx.config, env, home: ctx.home });
+  const channels = new PgChannels(url);
+  let jobsRun = 0;
+  let beatTimer: NodeJS.Timeout | undefined;
+  try {
+    const orphans = await queue.failActive(host, `agent restarted on ${host}: the job it was running when it stopped did not finish`);
+    if (orphans.length > 0) log(`agent ${host}: ${orphans.length} job(s) left running by this agent's previous process failed: ${orphans.join(', ')}`, 'warn');
+
+    const beats = heartbeats(hosts, host, log);
+    await beats.beat();
+    beatTimer = setInterval(() => void beats.beat(), args.heartbeatMs);
+
+    // Stopping: no new job at once; the job in hand gets the deadline, then its cancel.
+    const deadline = new AbortController();
+    let wake: () => void = () => undefined;
+    const onStop = () => {
+      log(`agent ${host}: stopping; the running job (if any) may finish within ${Math.round(args.shutdownDeadlineMs / 1000)} s`);
+      wake();
+      setTimeout(() => deadline.abort(), args.shutdownDeadlineMs).unref();
+    };
+    if (ctx.signal.aborted) onStop();
+    else ctx.signal.addEventListener('abort', onStop, { once: true });
+    const stopWaking = await channels.listen(hostWakeChannel(host), () => wake());
+    log(`lifeboat agent ${LIFEBOAT_VERSION}: host ${host}, taking jobs from its queue (heartbeat every ${args.heartbeatMs / 1000} s)`);
+
+    while (!ctx.signal.aborted) {
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      const taken = await queue.take(host).catch(() => undefined);
+      if (!taken) {
+        await Promise.race([woken, delay(args.pollMs)]);
+        continue;
+      }
+      await runJob(taken, {
+        host,
+        queue,
+        channels,
+        registry,
+        ctx,
+        running: (job) => {
+          beats.runningJob = job;
+          void beats.beat();
+        },
+        stop: deadline.signal,
+        keepTrying: () => !deadline.signal.aborted,
+      });
+      jobsRun++;
+    }
+    await stopWaking();
+  } finally {
+    if (beatTimer) clearInterval(beatTimer);
+    await channels.close();
+    await queue.stop();
+    await hosts?.close().catch(() => undefined);
+  }
+  return { exitCode: ExitCode.ok, summary: `agent ${host} stopped: ${jobsRun} job(s) run` };
+}
+
+/** The agent's beats: best effort, an outage said once and its end said once. */
+function heartbeats(hosts: HostRegistry | undefined, host: string, log: (message: string, level?: 'info' | 'warn' | 'error') => void) {
+  let failing = false;
+  let inFlight: Promise<void> | undefined;
+  let again = false;
+  const state = {
+    runningJob: null as HostBeat['runningJob'],
+    async beat(): Promise<void> {
+      if (!hosts) return;
+      // One beat at a time: a slow store must not pile them up; a change meanwhile (a job's run id) goes in one more.
+      if (inFlight) {
+        again = true;
+        return;
+      }
+      const beat: HostBeat = { name: host, version: LIFEBOAT_VERSION, platform: `${process.platform} ${process.arch}`, pid: process.pid, runningJob: state.runningJob };
+      inFlight = hosts
+        .heartbeat(beat)
+        .then(() => {
+          if (failing) log(`agent ${host}: heartbeats reach the store again`);
+          failing = false;
+        })
+        .catch((e: unknown) => {
+          if (!failing) log(`agent ${host}: heartbeat failed (${(e as Error).message}); jobs go on, beats resume with the store`, 'warn');
+          failing = true;
+        })
+        .finally(() => {
+          inFlight = undefined;
+          if (again) {
+            again = false;
+            void state.beat();
+          }
+        });
+      await inFlight;
+    },
+  };
+  return state;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
