@@ -7,7 +7,7 @@ import os from 'node:os';
 /** Overrides os.hostname(): two agents on one machine, a container whose hostname is random, tests. */
 export const HOST_ENV = 'LIFEBOAT_HOST';
 
-export function localHostName(env: NodeJS.ProcessEnv = process.env): string {
+export function localHostName(env: Readonly<Record<string, string | undefined>> = process.env): string {
   const named = env[HOST_ENV]?.trim();
   return named !== undefined && named !== '' ? named : os.hostname();
 }

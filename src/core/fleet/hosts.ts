@@ -55,13 +55,18 @@ interface HostRow {
 
 const COLUMNS = 'name, version, platform, pid, running_job, first_seen, last_seen, state';
 
+/** In the order an agent sends it (jsonb keeps keys in its own order). */
+function runningJob(job: NonNullable<HostBeat['runningJob']>): HostBeat['runningJob'] {
+  return { jobId: job.jobId, runbook: job.runbook, kind: job.kind, ...(job.runId === undefined ? {} : { runId: job.runId }) };
+}
+
 function toRecord(row: HostRow): HostRecord {
   return {
     name: row.name,
     version: row.version,
     platform: row.platform,
     pid: row.pid,
-    runningJob: row.running_job,
+    runningJob: row.running_job === null ? null : runningJob(row.running_job),
     firstSeen: row.first_seen.toISOString(),
     lastSeen: row.last_seen.toISOString(),
     state: row.state,
