@@ -75,7 +75,8 @@ async function seedData(data: string): Promise<void> {
 }
 
 describe('S3 down for a whole run', () => {
-  it('ends transfer-pending (exit 4) with staging kept; resume uploads each missing pack once; the restore is identical', async () => {
+  // The first two cases run side by side: their own prefixes and state folders, and only the first goes through the proxy.
+  it.concurrent('ends transfer-pending (exit 4) with staging kept; resume uploads each missing pack once; the restore is identical', async () => {
     const base = await tempDir();
     const data = join(base, 'data');
     await seedData(data);
@@ -168,7 +169,7 @@ describe('S3 down for a whole run', () => {
     expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(data));
   });
 
-  it('with the endpoint on a closed port, ends transfer-pending; the next backup uploads the leftovers first and succeeds', async () => {
+  it.concurrent('with the endpoint on a closed port, ends transfer-pending; the next backup uploads the leftovers first and succeeds', async () => {
     const base = await tempDir();
     const data = join(base, 'data');
     await seedData(data);
@@ -210,6 +211,7 @@ describe('S3 down for a whole run', () => {
     refused = { home, pendingRunId: pendingRun!.id };
   });
 
+  // Runs after the two above (a test that is not concurrent waits for them).
   // `lifeboat resume --help`: "The next backup of the runbook does the same first" — the same
   // includes marking the run succeeded, as resume does; otherwise history keeps a run pending
   // whose data is in the repository, and the failed-run alert counts it in its streak.
