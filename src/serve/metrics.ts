@@ -26,6 +26,7 @@ import { buildInfo, type BuildInfo } from './metrics-build-info.js';
 import { severities } from './metrics-facts.js';
 import { gaugeSync, type PutSeries } from './metrics-gauge-sync.js';
 import { ObservedRunCounter } from './metrics-run-counter.js';
+import { withSharedEmptyLabels } from './metrics-shared-labels.js';
 import { sharedScrapeView, type RunbookView, type ScrapeView } from './metrics-scrape-view.js';
 
 export interface MetricsOptions {
@@ -78,6 +79,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       },
     });
     const sync = gaugeSync(gauge, labelNames);
+    withSharedEmptyLabels(gauge);
   };
 
   /** A per-runbook gauge whose value may be missing (then the series is left out). */
@@ -159,6 +161,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
       for (const w of counter.takeNew(v.finished, v.at.getTime())) runs.inc({ runbook: w.runbook, kind: w.kind, outcome: w.outcome });
     },
   });
+
+  withSharedEmptyLabels(runs);
 
   if (options.processMetrics !== false) {
     collectDefaultMetrics({ register: registry });

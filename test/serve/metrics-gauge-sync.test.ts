@@ -1,6 +1,7 @@
 import { Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { gaugeSync } from '../../src/serve/metrics-gauge-sync.js';
+import { withSharedEmptyLabels } from '../../src/serve/metrics-shared-labels.js';
 
 /** The gauge's series as the exposition says them: `labels value` lines. */
 async function seriesOf(registry: Registry): Promise<string[]> {
@@ -52,5 +53,23 @@ describe('gaugeSync', () => {
     expect(await seriesOf(registry)).toEqual(['n Nan']);
     sync((put) => put({}, 4));
     expect(await seriesOf(registry)).toEqual(['n 4']);
+  });
+});
+
+describe('withSharedEmptyLabels', () => {
+  it('gives every series the same empty shared labels, scrape after scrape, and leaves the exposition as it was', async () => {
+    const plain = new Registry();
+    const shared = new Registry();
+    const make = (registry: Registry) => new Gauge({ name: 'g', help: 'h', labelNames: ['runbook'], registers: [registry] });
+    const a = make(plain);
+    const b = withSharedEmptyLabels(make(shared));
+    for (const g of [a, b]) for (const runbook of ['x', 'y', 'quo"te', 'back\\slash']) g.set({ runbook }, 1);
+
+    const first = await b.get();
+    const second = await b.get();
+    const objects = new Set([...first.values, ...second.values].map((v) => (v as { sharedLabels?: object }).sharedLabels));
+    expect(objects.size).toBe(1);
+    expect(Object.keys([...objects][0]!)).toEqual([]);
+    expect(await shared.metrics()).toBe(await plain.metrics());
   });
 });
