@@ -57,6 +57,7 @@ import { RunbookCatalog } from './runbook-catalog.js';
 import type { DrillAnnouncer, DrillThread } from './drill-announcer.js';
 import { commandOfKind, scheduledInvocation } from './scheduled-jobs.js';
 import { startAgentWatch, type AgentWatchTimer } from './agent-watch.js';
+import { registerAgentMetrics } from './metrics-agents.js';
 
 /**
  * The commands serve runs, handed in by whoever launched it (src/cli/main.ts
@@ -346,6 +347,7 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
 
   let stopping = false;
   const metrics = createMetrics({ store: ctx.store, runbooks: () => catalog.current(), clock: ctx.clock, home: ctx.home });
+  if (hostRegistry) registerAgentMetrics(metrics.registry, { registry: hostRegistry, runbooks: () => catalog.current(), clock: ctx.clock, lostAfterMs: options.agentWatch?.lostAfterMs });
   let ops: OpsServer | undefined;
   const onHup = () => {
     log('info', 'lifeboat serve: SIGHUP: re-reading runbooks');

@@ -8,12 +8,15 @@
  * runbooks name that no agent ever served is alerted after the grace.
  *
  * Time is a FakeClock given to both the registry and the watch, so silence is
- * made by moving the clock, never by sleeping.
+ * made by moving the clock, never by sleeping. /metrics' agent series
+ * (src/serve/metrics-agents.ts) read the same registry.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/core/clock.js';
 import { silentNotifier } from '../../src/core/alerts/notifier.js';
@@ -24,6 +27,7 @@ import { openPostgresStore, type PostgresStore } from '../../src/core/store/post
 import type { Runbook } from '../../src/core/runbook/types.js';
 import { postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../helpers/drill-postgres.js';
 import { skipWithoutTool } from '../helpers/required-tool.js';
+import { registerAgentMetrics } from '../../src/serve/metrics-agents.js';
 import { testRunbook } from '../core/alerts/fixtures.js';
 import { run } from '../core/store/helpers/records.js';
 
@@ -230,5 +234,36 @@ describe('AgentWatch: lost agents and hosts no agent serves', () => {
     await registry.heartbeat(beat('web-02'));
     expect((await watch.check()).resolved.map((a) => a.key)).toEqual(['agent-down:web-02']);
     expect(await store.listAlerts({ status: 'open' })).toEqual([]);
+  });
+});
+
+describe('/metrics: lifeboat_agent_up and lifeboat_agent_last_seen_timestamp_seconds', () => {
+  it('one series per host: up 1 while it beats, 0 once silent or never seen by a host runbooks name; last seen in unix seconds; promtool accepts them', async () => {
+    const { pool } = await database();
+    const clock = new FakeClock('2026-12-06T10:00:00.000Z');
+    const hosts = new HostRegistry(pool, () => clock.now());
+    const metrics = new Registry();
+    const runbooks = [{ ...testRunbook({ name: 'app-data' }), host: 'web-01' }, { ...testRunbook({ name: 'media' }), host: 'web-02' }];
+    registerAgentMetrics(metrics, { registry: hosts, runbooks: () => runbooks, clock, lostAfterMs: 5_000 });
+    const series = async () => (await metrics.metrics()).split('\n').filter((l) => l.startsWith('lifeboat_agent'));
+
+    await hosts.heartbeat(beat('web-01'));
+    await hosts.heartbeat(beat('db-01'));
+    clock.advance(3_000);
+    await hosts.heartbeat(beat('db-01'));
+    clock.advance(3_000);
+    expect(await series()).toEqual([
+      'lifeboat_agent_up{host="db-01"} 1',
+      'lifeboat_agent_up{host="web-01"} 0',
+      'lifeboat_agent_up{host="web-02"} 0',
+      'lifeboat_agent_last_seen_timestamp_seconds{host="db-01"} 1796551203',
+      'lifeboat_agent_last_seen_timestamp_seconds{host="web-01"} 1796551200',
+    ]);
+    await hosts.heartbeat(beat('web-01'));
+    expect(await series()).toContain('lifeboat_agent_up{host="web-01"} 1');
+
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: await metrics.metrics(), encoding: 'utf8' });
+    expect(check.error, 'promtool (Debian: apt-get install prometheus)').toBeUndefined();
+    expect(check.status, `${check.stdout}${check.stderr}`).toBe(0);
   });
 });
