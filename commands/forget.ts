@@ -1,4 +1,4 @@
-import { ExitCode, forget, formatBytes, renderRetentionPlan, type PruneOutcome } from '../src/core/index.js';
+import { describeRetentionWaits, ExitCode, forget, formatBytes, renderRetentionPlan, type PruneOutcome } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs, runbookPositional } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
@@ -43,5 +43,6 @@ export function describePrune(p: PruneOutcome, dryRun: boolean): string {
     ...(p.packsMissing > 0 ? [`drop ${p.packsMissing} missing pack(s) from the index`] : []),
     `free ${formatBytes(p.bytesFreed)} of ${formatBytes(p.bytesBefore)}`,
   ];
-  return `${dryRun ? 'prune would' : 'prune did'}: ${parts.join(', ')}`;
+  const waits = p.retentionWaits === undefined ? '' : `; ${describeRetentionWaits(p.retentionWaits)}`;
+  return `${dryRun ? 'prune would' : 'prune did'}: ${parts.join(', ')}${waits}`;
 }

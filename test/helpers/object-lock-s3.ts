@@ -72,7 +72,10 @@ interface Bucket {
 export interface LockCredential {
   accessKeyId: string;
   secretAccessKey: string;
-  /** IAM actions this key may use (`s3:PutObject`, …); absent: all. */
+  /**
+   * IAM actions this key may use (`s3:PutObject`, …), each on every key or,
+   * written `s3:DeleteObject@repo/locks/`, only on keys under that prefix; absent: all.
+   */
   allow?: readonly string[];
 }
 
@@ -122,7 +125,13 @@ class S3Fault extends Error {
   }
 }
 
-export async function startObjectLockS3(options: { credentials: readonly LockCredential[] }): Promise<ObjectLockS3> {
+export interface ObjectLockS3Options {
+  credentials: readonly LockCredential[];
+  /** Sees each request once it is parsed, before it is answered (a test kills a client at the Nth of a kind). */
+  onRequest?: (request: LockRequest) => void;
+}
+
+export async function startObjectLockS3(options: ObjectLockS3Options): Promise<ObjectLockS3> {
   const buckets = new Map<string, Bucket>();
   const requests: LockRequest[] = [];
   let offsetMs = 0;
@@ -153,7 +162,8 @@ export async function startObjectLockS3(options: { credentials: readonly LockCre
     record.action = action;
     const credential = credentialOf(req);
     record.accessKeyId = credential.accessKeyId;
-    if (credential.allow && !credential.allow.includes(action)) throw new S3Fault(403, 'AccessDenied', `Access Denied (${action} is not allowed for ${credential.accessKeyId})`);
+    options.onRequest?.(record);
+    if (credential.allow && !credential.allow.some((a) => a === action || (a.startsWith(`${action}@`) && key.startsWith(a.slice(action.length + 1))))) throw new S3Fault(403, 'AccessDenied', `Access Denied (${action} is not allowed for ${credential.accessKeyId})`);
 
     if (key === '') {
       if (action === 's3:CreateBucket') {

@@ -24,6 +24,7 @@ import { commandHint } from '../command-hint.js';
 import { LifeboatError } from '../errors.js';
 import { removeStaleTempFilesOf } from '../backends/backend.js';
 import type { BlobLocation } from './format.js';
+import { packsHeldByWaitingIndexFiles, takeRetentionWaits, type RetentionWaits } from './locked-prune.js';
 import { MasterIndex, saveIndexFile, type IndexedPack } from './master-index.js';
 import { mapLimit, type Repository } from './repository.js';
 import { shortId, type Snapshot } from './snapshot.js';
@@ -63,6 +64,8 @@ export interface PruneOutcome {
   bytesBefore: number;
   bytesFreed: number;
   bytesRepacked: number;
+  /** An Object Lock repository: what was to be deleted (here or by the forget before) and retention still holds (locked-prune.ts). */
+  retentionWaits?: RetentionWaits;
 }
 
 /** Every blob the snapshots reference (trees and file content), looked up in `index`; `missing` lists what it lacks. */
@@ -108,6 +111,8 @@ interface PrunePlan {
 export async function prune(repo: Repository, options: PruneOptions = {}): Promise<PruneOutcome> {
   const plan = await planPrune(repo, options);
   if (!options.dryRun && plan.work) await executePrune(repo, plan, options.signal);
+  const waits = options.dryRun ? undefined : takeRetentionWaits(repo);
+  if (waits) plan.outcome.retentionWaits = waits;
   // Temp files of saves a killed process left behind (the local backend's own grace: one hour).
   if (!options.dryRun) await removeStaleTempFilesOf(repo.backend);
   return plan.outcome;
@@ -245,8 +250,12 @@ async function executePrune(repo: Repository, plan: PrunePlan, signal?: AbortSig
   const file = await saveIndexFile(repo.backend, repo.key, packs);
   await mapLimit([...repo.indexFiles], 8, (name) => repo.backend.remove({ kind: 'index', name }));
   repo.replaceIndex(packs, file);
-  // 4. Only now are the packs unreferenced by any index: delete them.
-  await mapLimit(plan.remove.concat(plan.repack), 8, (name) => repo.backend.remove({ kind: 'data', name }));
+  // 4. Only now are the packs unreferenced by any index: delete them (but not those an index file retention kept still lists).
+  const held = await packsHeldByWaitingIndexFiles(repo);
+  await mapLimit(plan.remove.concat(plan.repack), 8, async (name) => {
+    if (held.has(name)) repo.objectLock?.waiting.push({ kind: 'data', name });
+    else await repo.backend.remove({ kind: 'data', name });
+  });
 }
 
 /** A blob from the pack prune is reading it out of (the repository's own index may point elsewhere). */

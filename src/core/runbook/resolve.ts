@@ -35,6 +35,7 @@ function location(loc: ParsedLocation, ctx: { baseDir: string; home: string }): 
   if (loc.endpoint !== undefined) out.endpoint = loc.endpoint;
   if (loc.pathStyle !== undefined) out.pathStyle = loc.pathStyle;
   if (loc.region !== undefined) out.region = loc.region;
+  if (loc.objectLock !== undefined) out.objectLock = { ...loc.objectLock };
   return out;
 }
 

@@ -17,6 +17,7 @@ import { alertRoutes, repeatInterval } from '../config/schema.js';
 import { checkPathText, parseRepositoryUrl } from './location.js';
 import { checkCopyUrls, copiesSchema } from './copies-schema.js';
 import { hostName } from './host-field.js';
+import { objectLockSchema } from './object-lock-schema.js';
 import {
   BANDWIDTH_EXAMPLES,
   DURATION_EXAMPLES,
@@ -227,14 +228,15 @@ const s3Options = {
       .optional(),
     { description: 'S3 region of the bucket.', example: 'eu-central-1', valueType: 'region' },
   ),
+  objectLock: objectLockSchema.optional(),
 };
 
-type LocationDraft = { url?: unknown; endpoint?: unknown; pathStyle?: unknown; region?: unknown };
+type LocationDraft = { url?: unknown; endpoint?: unknown; pathStyle?: unknown; region?: unknown; objectLock?: unknown };
 
 /** endpoint, pathStyle and region mean nothing for a folder; saying so beats ignoring them. */
 function checkS3OnlyOptions(value: LocationDraft, ctx: z.RefinementCtx): void {
   if (typeof value.url !== 'string' || !value.url.startsWith('file:')) return;
-  for (const key of ['endpoint', 'pathStyle', 'region'] as const) {
+  for (const key of ['endpoint', 'pathStyle', 'region', 'objectLock'] as const) {
     if (value[key] !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -680,6 +682,7 @@ const schedule = z.strictObject({
   verify: cronField('When to check the repository and read back a sample of its data (`verify.readData`).', '"0 4 * * 0"'),
   drill: cronField('When to run a timed restore drill; announced in Slack before it starts.', '"0 10 * * 1"'),
   tier: cronField('When to move old snapshots to the cold repository (needs `repository.cold`).', '"0 5 * * *"'),
+  maintain: cronField('When to extend the Object Lock retention of what kept snapshots use (`lifeboat maintain`); daily at 03:30 when left out and a repository has `objectLock`.', '"30 3 * * *"'),
   timezone: doc(timezone().default('UTC'), {
     description: 'IANA time zone the cron expressions are read in.',
     example: 'Europe/Berlin',

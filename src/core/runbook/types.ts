@@ -4,6 +4,7 @@
  * in milliseconds, sizes in bytes, percentages as fractions 0..1) and relative
  * paths are resolved. Objects are frozen.
  */
+import type { ObjectLockSettings } from './object-lock-schema.js';
 
 /** A reference to a secret; the value is read only when used and never logged. */
 export type SecretRef =
@@ -63,6 +64,8 @@ export interface RepositoryLocation {
   endpoint?: string;
   pathStyle?: boolean;
   region?: string;
+  /** S3 Object Lock on every object written (src/core/runbook/object-lock-schema.ts). */
+  objectLock?: ObjectLockSettings;
   /** S3 keys for this location alone, by reference (copies); absent: the SDK's standard chain. */
   credentials?: { accessKeyId: SecretRef; secretAccessKey: SecretRef };
 }
@@ -106,6 +109,8 @@ export interface Schedule {
   verify?: string;
   drill?: string;
   tier?: string;
+  /** When to extend Object Lock retention (`lifeboat maintain`); serve runs it daily when absent and a location has objectLock. */
+  maintain?: string;
   /** IANA time zone the cron expressions are read in. */
   timezone: string;
 }

@@ -52,6 +52,8 @@ export const policies = {
   estimateDrill: policy({ action: 'restore-drill --estimate', lock: 'none', records: 'drill', runLock: false, alerts: true }),
   check: policy({ action: 'check', lock: 'shared', records: 'verify', runLock: false, alerts: true }),
   forget: policy({ action: 'forget', lock: 'exclusive', records: 'nothing', runLock: false, alerts: false }),
+  // Shared: it only extends retention; a prune (exclusive) must not delete what it is extending.
+  maintain: policy({ action: 'maintain', lock: 'shared', records: 'nothing', runLock: false, alerts: false }),
   migrate: policy({ action: 'migrate', lock: 'exclusive', records: 'nothing', runLock: false, alerts: false }),
   repairIndex: policy({ action: 'repair-index', lock: 'exclusive', records: 'nothing', runLock: false, alerts: false }),
   init: policy({ action: 'init', lock: 'none', records: 'nothing', runLock: false, alerts: false }),
