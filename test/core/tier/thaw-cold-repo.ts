@@ -20,6 +20,7 @@ import type { Runbook } from '../../../src/core/runbook/types.js';
 import { writeRandomFile } from '../../integration/s3/harness.js';
 import { ensureCliBuilt, TEST_KEYS_ENV } from '../../helpers/cli.js';
 import { startGlacierProxy, type GlacierProxy } from '../../helpers/glacier-proxy.js';
+import { restoreEnv, saveEnv, type SavedEnv } from '../../helpers/saved-env.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
 import { s3Client } from '../../helpers/tier-runbook.js';
 import { smallRepo } from '../../helpers/repo.js';
@@ -39,7 +40,9 @@ export interface GlacierS3 {
 export function useGlacierS3(bucket: string): GlacierS3 {
   let server: RunningS3rver | undefined;
   let proxy: GlacierProxy | undefined;
+  let savedCredentials: SavedEnv = {};
   beforeAll(async () => {
+    savedCredentials = saveEnv('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY');
     process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
     [server] = await Promise.all([startS3rver({ buckets: [bucket] }), ensureCliBuilt()]);
@@ -48,6 +51,8 @@ export function useGlacierS3(bucket: string): GlacierS3 {
   afterAll(async () => {
     await proxy?.stop();
     await server?.stop();
+    // Test files may share a worker process (vitest.config.ts: isolate false): the next one gets the environment it had.
+    restoreEnv(savedCredentials);
   });
   return {
     get server() {

@@ -25,6 +25,7 @@ import { countTreeLoads } from '../../helpers/repo.js';
 import { startGlacierProxy, type GlacierProxy } from '../../helpers/glacier-proxy.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
+import { restoreEnv, saveEnv, type SavedEnv } from '../../helpers/saved-env.js';
 import { storageClasses } from '../../helpers/tier-runbook.js';
 import { archiveAgain, makeColdRepo, packKeyOf, type ColdRepo } from './thaw-cold-repo.js';
 
@@ -33,9 +34,11 @@ const BUCKET = 'thaw';
 const DAY_MS = 24 * 60 * 60 * 1000;
 let server: RunningS3rver;
 let proxy: GlacierProxy;
+let savedCredentials: SavedEnv = {};
 
 beforeAll(async () => {
   // The S3 client of in-process backends finds its credentials the standard way.
+  savedCredentials = saveEnv('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY');
   process.env.AWS_ACCESS_KEY_ID = s3rverCredentials.accessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = s3rverCredentials.secretAccessKey;
   server = await startS3rver({ buckets: [BUCKET] });
@@ -45,6 +48,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await proxy?.stop();
   await server?.stop();
+  // Test files may share a worker process (vitest.config.ts: isolate false): the next one gets the environment it had.
+  restoreEnv(savedCredentials);
 });
 
 async function coldRepo(name: string, extra: { storageClass?: string } = {}): Promise<ColdRepo & { base: string }> {
