@@ -61,6 +61,7 @@ function runbookView(s: StatusEntry, entry: RunbookEntry, lastGood: RunRecord | 
     nextBackup: nextFire(schedule?.backup, schedule?.timezone, now)?.toISOString(),
     nextDrill: nextFire(schedule?.drill, schedule?.timezone, now)?.toISOString(),
     lastStoredBytes: lastGood?.stats?.repositoryBytes ?? lastGood?.stats?.bytesStored,
+    ...(entry.runbook?.host !== undefined ? { host: entry.runbook.host } : {}),
     ...(s.cold ? { cold: { storageClass: s.cold.storageClass, ...(s.cold.rto ? { rto: s.cold.rto } : {}), ...(s.cold.reason ? { reason: s.cold.reason } : {}) } } : {}),
   };
 }

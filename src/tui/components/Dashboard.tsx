@@ -22,6 +22,9 @@ interface Cell {
   width: number;
 }
 
+/** The HOST column's width with its gap: shown only when a runbook names a host, so a single machine's console keeps its columns. */
+const HOST_WIDTH = 9;
+
 function widths(columns: number) {
   // Made for 80 columns; extra width goes to the runbook name and the last backup,
   // a narrower terminal takes it from the last backup, the RTO and the name first.
@@ -77,13 +80,16 @@ function Row({ cells, selected }: { cells: Cell[]; selected: boolean }) {
 
 /** A row per runbook (last backup, age against RPO, next backup, last RTO against target with its trend, open alerts) and the selected runbook's detail. */
 export function Dashboard({ runbooks, selected, runs, now, columns, loading }: DashboardProps) {
-  const w = widths(columns);
+  const fleet = runbooks.some((r) => r.host !== undefined);
+  // The host column's room is taken from the others as a narrower terminal's would be.
+  const w = { ...widths(fleet ? columns - HOST_WIDTH : columns), host: fleet ? HOST_WIDTH : 0 };
   if (runbooks.length === 0) {
     return <Text color={theme.tone('muted')}>{loading ? 'loading runbooks…' : 'no runbooks found (LIFEBOAT_RUNBOOKS, default ./runbooks)'}</Text>;
   }
   const header: Cell[] = [
     { text: ' ', width: w.mark },
     { text: 'RUNBOOK', width: w.name },
+    ...(fleet ? [{ text: 'HOST', width: w.host }] : []),
     { text: 'LAST BACKUP', width: w.last },
     { text: 'AGE/RPO', width: w.rpo },
     { text: 'NEXT', width: w.next },
@@ -110,6 +116,7 @@ export function Dashboard({ runbooks, selected, runs, now, columns, loading }: D
             cells={[
               { text: i === selected ? '▸' : ' ', width: w.mark, tone: 'accent' },
               { text: r.valid ? r.name : `${r.name} (invalid)`, width: w.name, tone: r.valid ? undefined : 'fail' },
+              ...(fleet ? [{ text: r.host ?? 'any', width: w.host, tone: r.host === undefined ? ('muted' as const) : undefined }] : []),
               { text: last.text, width: w.last, tone: last.tone },
               { text: rpo.text, width: w.rpo, tone: rpo.tone },
               { text: relative(r.nextBackup, now), width: w.next },
@@ -164,6 +171,7 @@ function RunbookDetail({ rb, now, columns }: { rb: RunbookView; now: Date; colum
             ? `${theme.symbol[rpo.tone]} ${rb.rpoState === 'ok' ? 'ok' : rb.rpoState}: newest good backup ${formatDuration(rb.ageMs)} old, objective ${formatDuration(rb.rpoMs)}${rb.lastStoredBytes !== undefined ? ` · repo ${formatBytes(rb.lastStoredBytes)}` : ''}`
             : `${theme.symbol.fail} no good backup yet, objective ${formatDuration(rb.rpoMs)}`}
       </Line>
+      {rb.host !== undefined && <Line label="host">{`${rb.host} (its agent runs this runbook's jobs)`}</Line>}
       <Line label="next">{`backup ${relative(rb.nextBackup, now)}${rb.nextBackup ? ` (${formatTime(rb.nextBackup)})` : ''} · drill ${relative(rb.nextDrill, now)}`}</Line>
       <Line label="last drill" tone={drillTone}>
         {d

@@ -30,6 +30,8 @@ export interface RunbookView {
   lastStoredBytes?: number;
   /** Runbooks with a cold tier: its RTO (measured or estimated) or why there is none. */
   cold?: { storageClass: string; rto?: RtoStatus; reason?: string };
+  /** The fleet host whose agent runs it (runbook `host:`); absent: whichever host starts it. */
+  host?: string;
 }
 
 export type { RunSummary };
