@@ -133,16 +133,15 @@ export async function loadScrapeView(source: ScrapeViewSource, memo: ScrapeMemo 
   // Per runbook only what the gauges show (rpo.ts's window of good backups, the newest measured drill
   // of each tier), and the work that ended since the counter's last read: never the whole history.
   // The same window for each kind of "newest backup": runs of a runbook do not overlap, so a few cover records whose times are off (rpo.ts).
-  // Brief runs (no stages, diff or hook output): the gauges read outcomes, times and totals only.
   const [good, succeeded, failed, latest, hot, cold, runs, drills, alerts, staging] = await Promise.all([
-    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW, brief: true }),
-    store.listRuns({ kind: 'backup', status: ['succeeded'], perRunbook: GOOD_BACKUP_WINDOW, brief: true }),
-    store.listRuns({ kind: 'backup', status: failedBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW, brief: true }),
-    store.listRuns({ kind: 'backup', perRunbook: GOOD_BACKUP_WINDOW, brief: true }),
+    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
+    store.listRuns({ kind: 'backup', status: ['succeeded'], perRunbook: GOOD_BACKUP_WINDOW }),
+    store.listRuns({ kind: 'backup', status: failedBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
+    store.listRuns({ kind: 'backup', perRunbook: GOOD_BACKUP_WINDOW }),
     // Whole drills: a path drill's RTO is not the runbook's, and must not push it out of the window (src/core/drill/drill-scope.ts).
     newestWholeDrills(store, { tier: 'hot', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
     newestWholeDrills(store, { tier: 'cold', verdict: measuredVerdicts, perRunbook: MEASURED_DRILL_WINDOW }),
-    store.listRuns({ endedSince, brief: true }),
+    store.listRuns({ endedSince }),
     store.listDrills({ endedSince }),
     store.listAlerts({ status: 'open' }),
     // Staging that cannot be read (permissions) leaves its series out rather than fail the whole scrape.

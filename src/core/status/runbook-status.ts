@@ -142,8 +142,7 @@ export interface ReadStatusInput {
  * Every runbook's status, from the records it looks at: each runbook's newest
  * backup and newest good ones (rpo.ts), its newest finished drills of each tier, and the
  * open alerts. Read per runbook by the store (ListOptions.perRunbook), never the
- * whole history: a PostgreSQL store may hold a million runs (issue 18); runs
- * brief (RunListOptions.brief), as a status shows no stage.
+ * whole history: a PostgreSQL store may hold a million runs (issue 18).
  */
 export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]> {
   const records = await readStatusRecords(input.store);
@@ -158,8 +157,8 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
  */
 export async function readStatusRecords(store: Store): Promise<RunbookRecords> {
   const [latest, good, hot, cold, alerts] = await Promise.all([
-    store.listRuns({ kind: 'backup', perRunbook: 1, brief: true }),
-    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW, brief: true }),
+    store.listRuns({ kind: 'backup', perRunbook: 1 }),
+    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
     // Whole drills: path drills do not take places in the windows (src/core/drill/drill-scope.ts).
     newestWholeDrills(store, { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW }),
     newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW }),

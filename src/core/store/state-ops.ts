@@ -146,14 +146,7 @@ export function listRuns(state: StateFile, options: RunListOptions = {}): RunRec
     .filter(byRunbook(options))
     .filter((r) => (options.kind === undefined || r.kind === options.kind) && (options.status === undefined || options.status.includes(r.status)))
     .filter((r) => since === undefined || instant(r.endedAt ?? r.startedAt) >= since);
-  const runs = take(perRunbook(newestFirst(matching, (r) => r.startedAt), options.perRunbook), options.limit);
-  return options.brief ? runs.map(briefRun) : runs;
-}
-
-/** RunListOptions.brief: the run without its stages (an empty list), diff and hook output. */
-export function briefRun(run: RunRecord): RunRecord {
-  const { stages: _stages, diff: _diff, hookOutput: _hookOutput, ...rest } = run;
-  return { ...rest, stages: [] };
+  return take(perRunbook(newestFirst(matching, (r) => r.startedAt), options.perRunbook), options.limit);
 }
 
 export function listDrills(state: StateFile, options: DrillListOptions = {}): DrillRecord[] {

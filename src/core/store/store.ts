@@ -53,13 +53,6 @@ export interface RunListOptions extends ListOptions {
    * counts by its start, one whose time does not parse never matches.
    */
   endedSince?: string;
-  /**
-   * Each run without what only its own page shows: its stages (an empty
-   * list), its diff and its hook output — about a third of a record's bytes.
-   * For readers of many runs' outcomes, times and totals (status, /metrics,
-   * the console's dashboard), which read hundreds per look.
-   */
-  brief?: boolean;
 }
 
 /** Drills matching every filter given; filters apply before `perRunbook` and `limit`. */

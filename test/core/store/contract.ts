@@ -135,30 +135,6 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await expect(store.listRuns({ endedSince: 'yesterday' })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));
       });
 
-      it('lists brief runs: the same runs, without stages (an empty list), diff and hook output', async () => {
-        const store = await make();
-        const full = run('r1', {
-          startedAt: at(1),
-          endedAt: at(2),
-          stats: { files: 3, bytes: 30 },
-          diff: { filesAdded: 1 },
-          hookOutput: ['pre: ok'],
-          error: { code: 'X', message: 'kept' },
-          failedSources: [{ name: 'db', error: { code: 'Y', message: 'also kept' } }],
-          snapshotId: 'abc',
-        });
-        await store.putRun(full);
-        await store.putRun(run('r2', { runbook: 'orders', startedAt: at(3) }));
-        const { diff: _diff, hookOutput: _hookOutput, ...rest } = full;
-        for (const options of [{}, { perRunbook: 1 }, { runbook: 'app-data' }, { endedSince: at(2) }, { limit: 5 }]) {
-          const brief = await store.listRuns({ ...options, brief: true, runbook: 'app-data' });
-          expect(brief).toEqual([{ ...rest, stages: [] }]);
-        }
-        // Asking again for the whole records still gives them whole (a store that keeps lists keeps both apart).
-        for (let i = 0; i < 2; i++) expect((await store.listRuns({ perRunbook: 1 })).find((r) => r.id === 'r1')).toEqual(full);
-        for (let i = 0; i < 2; i++) expect(ids(await store.listRuns({ perRunbook: 1, brief: true }))).toEqual(['r2', 'r1']);
-      });
-
       it('refuses a negative or fractional list limit', async () => {
         const store = await make();
         await expect(store.listRuns({ limit: -1 })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));

@@ -376,9 +376,9 @@ export class PostgresStore implements Store {
     table: CachedTable | 'deliveries' | 'audit',
     where: Record<string, string | readonly string[] | undefined>,
     time: string,
-    options: { limit?: number; perRunbook?: number; endedSince?: string; brief?: boolean },
+    options: { limit?: number; perRunbook?: number; endedSince?: string },
   ): Promise<T[]> {
-    const { limit, endedSince, perRunbook, brief } = options;
+    const { limit, endedSince, perRunbook } = options;
     for (const [name, value] of [['limit', limit], ['perRunbook', perRunbook]] as const) {
       if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
         throw new LifeboatError('USAGE', `A list ${name === 'limit' ? 'limit' : 'perRunbook'} must be a whole number of at least 0, got ${String(value)}`);
@@ -388,7 +388,7 @@ export class PostgresStore implements Store {
     // Lists of every runbook without a limit are what status and /metrics repeat: those are kept (list-cache.ts).
     const cacheable = (table === 'runs' || table === 'drills' || table === 'alerts') && limit === undefined && endedSince === undefined && where.runbook === undefined;
     const load = (runbook?: string) => this.#listRows<T>(table, runbook === undefined ? where : { ...where, runbook }, time, { ...options, endedSince: endedSince && instant(endedSince) });
-    if (cacheable) return this.#cache.list<T>(JSON.stringify([table, where, perRunbook, brief === true]), table, load);
+    if (cacheable) return this.#cache.list<T>(JSON.stringify([table, where, perRunbook]), table, load);
     return (await load()).map((r) => r.record);
   }
 
@@ -397,7 +397,7 @@ export class PostgresStore implements Store {
     table: CachedTable | 'deliveries' | 'audit',
     where: Record<string, string | readonly string[] | undefined>,
     time: string,
-    options: { limit?: number; perRunbook?: number; endedSince?: string; brief?: boolean },
+    options: { limit?: number; perRunbook?: number; endedSince?: string },
   ): Promise<ListedRow<T>[]> {
     const { limit, endedSince } = options;
     let { perRunbook } = options;
@@ -413,10 +413,8 @@ export class PostgresStore implements Store {
       conditions.push(`ended_at >= $${params.length}`);
     }
     const order = `ORDER BY ${time} DESC, written DESC`;
-    // A brief run (RunListOptions.brief) is cut down in the database: the bytes left out are never sent nor parsed.
-    const record = table === 'runs' && options.brief ? `(record - 'diff' - 'hookOutput') || '{"stages":[]}'::jsonb AS record` : 'record';
     // The audit log is not kept by runbook.
-    const columns = `${record}, ${table === 'audit' ? 'NULL::text AS runbook' : 'runbook'}, extract(epoch FROM ${time})::float8 AS at, written`;
+    const columns = `record, ${table === 'audit' ? 'NULL::text AS runbook' : 'runbook'}, extract(epoch FROM ${time})::float8 AS at, written`;
     const limitClause = () => {
       if (limit === undefined) return '';
       params.push(limit);
