@@ -9,6 +9,7 @@
 import type { Command } from '../../commands/command.js';
 import type { backupCommand } from '../../commands/backup.js';
 import type { checkCommand } from '../../commands/check.js';
+import type { maintainCommand } from '../../commands/maintain.js';
 import type { restoreDrillCommand } from '../../commands/restore-drill.js';
 import type { tierCommand } from '../../commands/tier.js';
 import type { Job, Runbook } from '../core/index.js';
@@ -16,12 +17,12 @@ import type { Job, Runbook } from '../core/index.js';
 type ArgsOf<C> = C extends Command<infer A> ? A : never;
 
 /** The command each kind of job runs. */
-export const commandOfKind = { backup: 'backup', verify: 'check', drill: 'restore-drill', tier: 'tier' } as const satisfies Record<Job['kind'], string>;
+export const commandOfKind = { backup: 'backup', verify: 'check', drill: 'restore-drill', tier: 'tier', maintain: 'maintain' } as const satisfies Record<Job['kind'], string>;
 
 export interface ScheduledInvocation {
   /** The command's name in the registry. */
   command: (typeof commandOfKind)[Job['kind']];
-  args: ArgsOf<typeof backupCommand> | ArgsOf<typeof checkCommand> | ArgsOf<typeof restoreDrillCommand> | ArgsOf<typeof tierCommand>;
+  args: ArgsOf<typeof backupCommand> | ArgsOf<typeof checkCommand> | ArgsOf<typeof restoreDrillCommand> | ArgsOf<typeof tierCommand> | ArgsOf<typeof maintainCommand>;
   /** How the request reads in the audit log. */
   argv: string[];
 }
@@ -42,5 +43,7 @@ export function scheduledInvocation(kind: Job['kind'], runbook: Runbook): Schedu
       };
     case 'tier':
       return { command: commandOfKind.tier, args: { runbook: runbook.name, dryRun: false } satisfies ArgsOf<typeof tierCommand>, argv };
+    case 'maintain':
+      return { command: commandOfKind.maintain, args: { runbook: runbook.name, withinMs: undefined } satisfies ArgsOf<typeof maintainCommand>, argv };
   }
 }

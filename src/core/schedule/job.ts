@@ -2,7 +2,7 @@
 import type { Runbook } from '../runbook/types.js';
 
 /** In the order they are considered when several are due at once (a catch-up at start-up). */
-export const scheduleKinds = ['backup', 'verify', 'drill', 'tier'] as const;
+export const scheduleKinds = ['backup', 'verify', 'drill', 'tier', 'maintain'] as const;
 export type ScheduleKind = (typeof scheduleKinds)[number];
 
 export interface Job {
@@ -26,12 +26,19 @@ export interface Job {
  */
 export type SkipReason = 'overlap' | 'missed' | 'shutting-down';
 
+/**
+ * Object Lock retention must be extended before it runs out, whether or not
+ * anyone remembered to schedule it: a runbook with a locked repository gets a
+ * daily `maintain` unless `schedule.maintain` says when.
+ */
+export const DEFAULT_MAINTAIN_CRON = '30 3 * * *';
+
 /** The cron expressions a runbook schedules, in `scheduleKinds` order. */
 export function scheduledKinds(runbook: Runbook): { kind: ScheduleKind; expression: string }[] {
   const schedule = runbook.schedule;
-  if (!schedule) return [];
+  const locked = runbook.repository.hot.objectLock !== undefined || runbook.repository.cold?.objectLock !== undefined;
   return scheduleKinds.flatMap((kind) => {
-    const expression = schedule[kind];
+    const expression = schedule?.[kind] ?? (kind === 'maintain' && locked ? DEFAULT_MAINTAIN_CRON : undefined);
     return expression === undefined ? [] : [{ kind, expression }];
   });
 }
