@@ -38,6 +38,8 @@ export const statusCommand = defineCommand({
           { key: 'rto', header: 'HOT: LAST DRILL RTO / TARGET' },
           { key: 'trend', header: 'RTO TREND' },
           { key: 'cold', header: 'COLD RTO / TARGET' },
+          // Only when a runbook has copies: a table without any keeps its width.
+          ...(data.some((e) => e.copies !== undefined) ? [{ key: 'copies', header: 'COPIES (LAG BEHIND HOT)' }] : []),
           { key: 'alerts', header: 'OPEN ALERTS' },
         ],
         rows: data.map((e) => statusRow(e, now)),
@@ -57,8 +59,15 @@ function statusRow(e: StatusEntry, now: Date): Record<string, string> {
     rto: e.hotRto ? rtoCell(e.hotRto) : `no drill yet${e.rtoTargetMs === undefined ? '' : ` (target ${formatDuration(e.rtoTargetMs)})`}`,
     trend: e.rtoTrendMs.length > 1 ? sparkline(e.rtoTrendMs) : '—',
     cold: !e.cold ? '—' : e.cold.rto ? rtoCell(e.cold.rto) : (e.cold.reason ?? '—'),
+    copies: e.copies ? e.copies.map(copyCell).join('; ') : '—',
     alerts: e.openAlerts.length === 0 ? 'none' : `${e.openAlerts.length} (${e.openAlerts.filter((a) => a.severity === 'critical').length} critical)`,
   };
+}
+
+/** "offsite ok (lag 0s)", "vault FAILED (lag 1h02m)": the last attempt, then how far behind hot the copy is. */
+function copyCell(c: NonNullable<StatusEntry['copies']>[number]): string {
+  const state = c.lastAttempt === undefined ? 'never filled' : c.lastAttempt.status === 'succeeded' ? 'ok' : 'FAILED';
+  return `${c.name} ${state}${c.lagMs === undefined ? '' : ` (lag ${formatDuration(c.lagMs)})`}`;
 }
 
 /** "met 1m02s / 5m00s", and for an estimate "missed est. 12h03m / 5m00s": an estimate never passes for a measurement. */

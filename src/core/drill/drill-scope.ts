@@ -22,9 +22,18 @@ export function isPathDrill(drill: Pick<DrillRecord, 'path'>): boolean {
   return drill.path !== undefined;
 }
 
-/** The drills that restored the whole snapshot: the ones that speak for the runbook's RTO and drill health. */
-export function wholeDrills<T extends Pick<DrillRecord, 'path'>>(drills: readonly T[]): T[] {
-  return drills.filter((d) => !isPathDrill(d));
+/** True for a drill of one of the runbook's copies (`--copy`): its RTO is that copy's. */
+export function isCopyDrill(drill: Pick<DrillRecord, 'copy'>): boolean {
+  return drill.copy !== undefined;
+}
+
+/**
+ * The drills that restored the whole snapshot from the runbook's own tiers:
+ * the ones that speak for the runbook's RTO and drill health. A copy's drill
+ * is left out like a path drill; status reads it under the copy.
+ */
+export function wholeDrills<T extends Pick<DrillRecord, 'path' | 'copy'>>(drills: readonly T[]): T[] {
+  return drills.filter((d) => !isPathDrill(d) && !isCopyDrill(d));
 }
 
 /**

@@ -65,6 +65,8 @@ export interface DrillInput extends RunContext {
   tier?: Tier;
   /** Drill only this path of the snapshot, as drillPath (./drill-scope.ts) normalized it. */
   path?: string;
+  /** The copy drilled (the runbook is then its view, src/core/copies/copy-runbook.ts); recorded on the drill. */
+  copy?: string;
 }
 
 export interface DrillResult {
@@ -91,6 +93,7 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     phases: [],
     actor: input.actor,
     ...(input.path === undefined ? {} : { path: input.path }),
+    ...(input.copy === undefined ? {} : { copy: input.copy }),
   };
   const started = clock.monotonicMs();
   let mark = started;

@@ -77,11 +77,26 @@ function retryBudgetMs(env: RepositoryAccess['env']): number | undefined {
   return text ? parseDuration(text) : undefined;
 }
 
+/**
+ * A location with keys of its own (a copy at another provider or account)
+ * does not use the SDK's standard chain; the keys are read only now.
+ */
+async function credentialsOf(location: RepositoryLocation, env: RepositoryAccess['env']): Promise<{ credentials?: { accessKeyId: string; secretAccessKey: string } }> {
+  if (location.credentials === undefined) return {};
+  return {
+    credentials: {
+      accessKeyId: await resolveSecret(location.credentials.accessKeyId, env, 'the S3 access key id'),
+      secretAccessKey: await resolveSecret(location.credentials.secretAccessKey, env, 'the S3 secret access key'),
+    },
+  };
+}
+
 export async function openRepositoryStack(runbook: Runbook, access: RepositoryAccess): Promise<RepositoryStack> {
   const tier = access.tier ?? 'hot';
   const location = locationOf(runbook, tier);
   const raw = await openBackend(location.url, {
     location: { endpoint: location.endpoint, pathStyle: location.pathStyle, region: location.region, storageClass: location.storageClass },
+    s3: await credentialsOf(location, access.env),
   });
   // A backend whose objects are local files (Backend.localFile) is written directly: staging would only double the disk writes.
   if (raw.localFile !== undefined || !access.home) return { backend: raw };

@@ -7,6 +7,7 @@
  * `runbookStatus` over records they already hold), so none re-derives a fact.
  */
 import type { Clock } from '../clock.js';
+import { copyStatuses, type CopyStatus } from '../copies/copy-status.js';
 import { newestWholeDrills, wholeDrills } from '../drill/drill-scope.js';
 import { defaultPackSize } from '../repo/format.js';
 import type { RetrievalTier, Runbook, StorageClass } from '../runbook/types.js';
@@ -71,6 +72,8 @@ export interface StatusEntry {
   hotRto?: RtoStatus;
   /** Present only for runbooks with `repository.cold`. */
   cold?: ColdTierStatus;
+  /** Present only for runbooks with `repository.copies`: each copy's newest snapshot, lag behind hot and last drill. */
+  copies?: CopyStatus[];
   /** The last measured hot drills' RTOs, oldest first. */
   rtoTrendMs: number[];
   openAlerts: { key: string; severity: string; message: string }[];
@@ -101,6 +104,8 @@ const TREND_LENGTH = 8;
  */
 const HOT_DRILL_WINDOW = TREND_LENGTH + 2;
 const COLD_DRILL_WINDOW = 20;
+/** Drills of the hot tier read for the copies' last drills (copy drills are recorded as hot-tier drills of the copy). */
+const COPY_DRILL_WINDOW = 20;
 /** A running drill has no verdict yet, and a blocked one never reached the data (its drill-blocked alert says so): neither is "the last drill". */
 const finishedVerdicts: readonly DrillRecord['verdict'][] = ['met', 'missed', 'failed'];
 
@@ -128,6 +133,7 @@ export function runbookStatus(entry: StatusRunbook, records: RunbookRecords, now
     hotRto: lastDrill && drillRto(lastDrill),
     cold: runbook?.repository.cold && coldStatus(runbook, [...hotDrills, ...drills.filter((d) => d.tier === 'cold').slice(0, COLD_DRILL_WINDOW)], rpo.lastGood, now),
     rtoTrendMs: trend.map((d) => d.rtoMs!),
+    ...(runbook?.repository.copies?.length ? { copies: copyStatuses(runbook.repository.copies, backups, records.drills) } : {}),
     openAlerts: records.alerts.map((a) => ({ key: a.key, severity: a.severity, message: a.message })),
   };
 }
@@ -156,18 +162,20 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
  * also want the records themselves (the console's last good backup).
  */
 export async function readStatusRecords(store: Store): Promise<RunbookRecords> {
-  const [latest, good, hot, cold, alerts] = await Promise.all([
+  const [latest, good, hot, cold, copyDrills, alerts] = await Promise.all([
     store.listRuns({ kind: 'backup', perRunbook: 1 }),
     store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
     // Whole drills: path drills do not take places in the windows (src/core/drill/drill-scope.ts).
     newestWholeDrills(store, { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW }),
     newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW }),
+    store.listDrills({ tier: 'hot', verdict: finishedVerdicts, perRunbook: COPY_DRILL_WINDOW }).then((list) => list.filter((d) => d.copy !== undefined && d.path === undefined)),
     store.listAlerts({ status: 'open' }),
   ]);
   // Per runbook the newest backup stays first (runbookStatus takes it as the last run); the good ones follow.
   const seen = new Set(latest.map((r) => r.id));
   // Hot, then cold: each tier newest first, which is all runbookStatus needs of the order.
-  return { runs: [...latest, ...good.filter((r) => !seen.has(r.id))], drills: [...hot, ...cold], alerts };
+  // Copy drills last: runbookStatus leaves them out of the hot and cold RTOs (wholeDrills) and reads them per copy.
+  return { runs: [...latest, ...good.filter((r) => !seen.has(r.id))], drills: [...hot, ...cold, ...copyDrills], alerts };
 }
 
 /** Pure: every runbook's status from records of all runbooks (each list newest first). */

@@ -6,7 +6,9 @@
  * With `path`, a drill of that one path (src/core/drill/drill-scope.ts): a
  * malformed path is refused (USAGE) before anything is opened or recorded.
  */
+import { findCopy, runbookForCopy } from '../copies/copy-runbook.js';
 import { drillPath } from '../drill/drill-scope.js';
+import { LifeboatError } from '../errors.js';
 import { estimateColdDrill, type EstimateDrillResult } from '../drill/estimate-drill.js';
 import { runDrill, type DrillResult } from '../drill/restore-drill.js';
 import type { Tier } from '../repo/open-repository.js';
@@ -23,12 +25,18 @@ export interface DrillInput extends RunContext {
   tier?: Tier;
   /** Drill only this path inside the snapshot (e.g. `data/etc/app.yaml`); its RTO is not the runbook's. */
   path?: string;
+  /** Drill this one of `repository.copies` instead of hot; its RTO is recorded as the copy's. */
+  copy?: string;
 }
 
 export async function drill(input: DrillInput): Promise<DrillResult & { alerts: AlertRecord[] }> {
   const path = input.path === undefined ? undefined : drillPath(input.path);
-  const { value, alerts } = await recordedRun(policies.drill, input, async (session) => {
-    const result = await runDrill({ ...session.input, id: session.runId, snapshot: input.snapshot, keep: input.keep, tier: input.tier, path, openRepository: session.openRepository });
+  // A copy is drilled as the runbook whose hot repository it is; an unknown name is refused before anything is recorded.
+  const copy = input.copy === undefined ? undefined : findCopy(input.runbook, input.copy);
+  if (copy && input.tier === 'cold') throw new LifeboatError('USAGE', 'a copy is drilled as it is: --copy takes no --tier cold');
+  const drillInput = copy ? { ...input, runbook: runbookForCopy(input.runbook, copy) } : input;
+  const { value, alerts } = await recordedRun(policies.drill, drillInput, async (session) => {
+    const result = await runDrill({ ...session.input, id: session.runId, snapshot: input.snapshot, keep: input.keep, tier: input.tier, path, copy: copy?.name, openRepository: session.openRepository });
     // For the dead man's switch: a missed RTO restored everything, too slowly (partial); failed or blocked did not.
     const verdict = result.drill.verdict;
     return { value: result, status: verdict === 'met' ? 'succeeded' : verdict === 'missed' ? 'partial' : 'failed' };

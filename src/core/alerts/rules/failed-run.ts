@@ -4,7 +4,8 @@
  * not yet off the machine). Names the stage or sources and the error.
  *
  * A run that failed only because verification found problems is left to the
- * verify-failed rule, so one condition pages once, not twice.
+ * verify-failed rule, so one condition pages once, not twice; a run partial
+ * only because a copy was not filled is left to copy-failed.
  */
 import { commandHint } from '../../command-hint.js';
 import { formatBytes } from '../../format.js';
@@ -18,7 +19,7 @@ export const failedRunRule: AlertRule = {
     const backups = finishedBackups(ctx.runs);
     const latest = backups[0];
     if (!latest || latest.status === 'succeeded') return [];
-    if (failedOnlyInVerify(latest)) return [];
+    if (failedOnlyInVerify(latest) || partialOnlyInCopies(latest)) return [];
     const streak = backups.findIndex((r) => r.status === 'succeeded');
     const inARow = streak === -1 ? backups.length : streak;
     const suffix = inARow > 1 ? `; ${inARow} backups in a row without full success` : '';
@@ -44,6 +45,12 @@ function firstFailedStage(run: RunRecord): StageRecord | undefined {
 function failedOnlyInVerify(run: RunRecord): boolean {
   const failed = run.stages.filter((s) => s.status === 'failed');
   return run.status === 'failed' && run.error === undefined && failed.length === 1 && failed[0]!.name === 'verify';
+}
+
+/** Partial only because a copy was not filled: copy-failed (./copy-failed.ts) names the copy, one alert per copy. */
+function partialOnlyInCopies(run: RunRecord): boolean {
+  const degraded = run.stages.filter((s) => s.status === 'failed' || s.status === 'partial');
+  return run.status === 'partial' && !run.failedSources?.length && degraded.length === 1 && degraded[0]!.name === 'copy';
 }
 
 function errorText(e: { code: string; message: string } | undefined): string {

@@ -1,6 +1,7 @@
 /** Every built-in alert rule, in the order their alerts are listed when raised together. */
 import type { AlertRule } from '../rule.js';
 import { anomalyRule } from './anomaly.js';
+import { copyFailedRule } from './copy-failed.js';
 import { drillBlockedRule } from './drill-blocked.js';
 import { drillFailedRule } from './drill-failed.js';
 import { failedRunRule } from './failed-run.js';
@@ -13,6 +14,7 @@ export const builtinRules: readonly AlertRule[] = [
   failedRunRule,
   staleBackupRule,
   verifyFailedRule,
+  copyFailedRule,
   drillFailedRule,
   drillBlockedRule,
   rtoOverTargetRule,
@@ -21,6 +23,7 @@ export const builtinRules: readonly AlertRule[] = [
 ];
 
 export { anomalyMetrics, anomalyRule, RELATIVE_SPREAD_FLOOR, type AnomalyMetric } from './anomaly.js';
+export { copyFailedRule } from './copy-failed.js';
 export { drillBlockedRule } from './drill-blocked.js';
 export { drillFailedRule } from './drill-failed.js';
 export { failedRunRule } from './failed-run.js';
