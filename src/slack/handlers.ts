@@ -20,7 +20,7 @@ import { problemMessage, type ProblemKind } from './blocks/errors.js';
 import { helpMessage, SLASH_USAGE } from './blocks/help.js';
 import { applyRunEvent, finishRunView, initialRunView, runMessage } from './blocks/progress.js';
 import { commandResultMessage } from './blocks/result.js';
-import { healthFromStatus, runbookListMessage, runbookStatusMessage } from './blocks/runbooks.js';
+import { healthFromStatus, runbookListMessage, runbookStatusMessage, type RunbookHealth } from './blocks/runbooks.js';
 import { escape, type Message } from './blocks/types.js';
 import { LiveMessage } from './live-message.js';
 import { publicMessage } from './outbound.js';
@@ -107,6 +107,15 @@ export function slackHandlers(deps: HandlerDeps): SlackHandlers {
     return [names.length > 0 ? `Runbooks here: ${names.map(escape).join(', ')}` : 'There are no runbooks yet', 'Try `/backup list`'];
   };
 
+  /** Each runbook's fleet host (`host:`), for /backup status to group by: serve's pinned runbook, else the file. */
+  const withHosts = async (health: RunbookHealth[]): Promise<RunbookHealth[]> => {
+    const files = new Map((await listRunbooks(locations).catch(() => [])).map((e) => [e.name, e.runbook?.host]));
+    return health.map((h) => {
+      const host = deps.pinnedRunbook?.(h.name)?.host ?? files.get(h.name);
+      return host === undefined ? h : { ...h, host };
+    });
+  };
+
   /** A request the face rejects itself is audited like the ones invokeCommand refuses. */
   const auditRejected = async (actor: Actor, command: string, args: string[], where: string, detail: string) => {
     try {
@@ -159,7 +168,7 @@ export function slackHandlers(deps: HandlerDeps): SlackHandlers {
       if (route.view !== undefined) {
         const health = healthFromStatus(result).filter((h) => route.onlyRunbook === undefined || h.name === route.onlyRunbook);
         if (route.onlyRunbook !== undefined && health.length === 0) return reply(req, problem('unknown-runbook', request, `No runbook named "${route.onlyRunbook}"`, await runbookHints()));
-        return reply(req, route.view === 'list' ? runbookListMessage(request, health) : runbookStatusMessage(request, health));
+        return reply(req, route.view === 'list' ? runbookListMessage(request, health) : runbookStatusMessage(request, await withHosts(health)));
       }
       if (route.onlyRunbook !== undefined && result.table) {
         const rows = result.table.rows.filter((r) => r.runbook === route.onlyRunbook);

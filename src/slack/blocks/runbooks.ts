@@ -2,7 +2,10 @@
  * `/backup list` and `/backup status` in Slack: each runbook's name,
  * description and health, built from the status command's result. Anyone in
  * the channel reads these, so they are built from named cells only — never a
- * repository URL, a path or a host, whatever else the result carries.
+ * repository URL, a path or a machine's own name, whatever else the result
+ * carries. The one host name shown is the fleet host a runbook names in
+ * `host:` (issue 19), which `/backup status` groups by when runbooks of more
+ * than one host are shown.
  */
 import type { CommandResult } from '../../../commands/command.js';
 import type { StatusEntry } from '../../../commands/status.js';
@@ -14,6 +17,8 @@ export interface RunbookHealth {
   state: 'ok' | 'stale' | 'no-backup' | 'invalid';
   /** `label: value` facts, most important first: backup age against the RPO, then restores, then alerts. */
   facts: { label: string; value: string }[];
+  /** The fleet host the runbook names (`host:`); absent: whichever host starts it. */
+  host?: string;
 }
 
 /** The status table's cells that may be shown, in the order shown, with their labels. */
@@ -71,14 +76,30 @@ export function runbookListMessage(request: string, runbooks: readonly RunbookHe
   };
 }
 
-/** `/backup status [runbook]`: each runbook with every fact of its health. */
+/** `/backup status [runbook]`: each runbook with every fact of its health; grouped by host when runbooks of more than one are shown. */
 export function runbookStatusMessage(request: string, runbooks: readonly RunbookHealth[]): Message {
-  const shown = runbooks.slice(0, MAX_RUNBOOK_BLOCKS);
-  const blocks: Block[] = [section(`*${escape(request)}* — ${runbooks.length} runbook${runbooks.length === 1 ? '' : 's'}`)];
-  for (const h of shown) {
-    blocks.push(section(headline(h), h.facts.map((f) => `*${f.label}*\n${escape(f.value)}`)));
+  const groups = byHost(runbooks);
+  const grouped = groups.length > 1;
+  const blocks: Block[] = [section(`*${escape(request)}* — ${runbooks.length} runbook${runbooks.length === 1 ? '' : 's'}${grouped ? ` on ${groups.length} hosts` : ''}`)];
+  let shown = 0;
+  for (const [host, members] of groups) {
+    // A host heading takes a block too: together they stay within the runbooks' share of Slack's 50.
+    if (blocks.length >= MAX_RUNBOOK_BLOCKS) break;
+    if (grouped) blocks.push(context(host === undefined ? '*any host* (runs wherever Lifeboat is started)' : `:desktop_computer: *${escape(host)}*`));
+    for (const h of members) {
+      if (blocks.length > MAX_RUNBOOK_BLOCKS) break;
+      blocks.push(section(headline(h), h.facts.map((f) => `*${f.label}*\n${escape(f.value)}`)));
+      shown++;
+    }
   }
-  if (runbooks.length > shown.length) blocks.push(context(`… and ${runbooks.length - shown.length} more: \`/backup status <runbook>\` shows one`));
+  if (runbooks.length > shown) blocks.push(context(`… and ${runbooks.length - shown} more: \`/backup status <runbook>\` shows one`));
   const states = runbooks.map((h) => `${h.name} ${h.state}`).join(', ');
   return { text: `${request}: ${states}`, blocks };
+}
+
+/** Runbooks by the host they name, hosts by name and `any host` last; each group in the order given. */
+function byHost(runbooks: readonly RunbookHealth[]): [string | undefined, RunbookHealth[]][] {
+  const groups = new Map<string | undefined, RunbookHealth[]>();
+  for (const h of runbooks) groups.set(h.host, [...(groups.get(h.host) ?? []), h]);
+  return [...groups].sort(([a], [b]) => (a === undefined ? 1 : b === undefined ? -1 : a.localeCompare(b)));
 }
