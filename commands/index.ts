@@ -9,7 +9,9 @@ import { diffCommand } from './diff.js';
 import { dumpCommand } from './dump.js';
 import { findFilesCommand } from './find.js';
 import { forgetCommand } from './forget.js';
+import { maintainCommand } from './maintain.js';
 import { historyCommand } from './history.js';
+import { hostsCommand } from './hosts.js';
 import { initCommand } from './init.js';
 import { lsCommand } from './ls.js';
 import { migrateCommand } from './migrate.js';
@@ -41,11 +43,13 @@ export const commands: readonly Command<unknown>[] = [
   restoreDrillCommand,
   checkCommand,
   forgetCommand,
+  maintainCommand,
   repairIndexCommand,
   migrateCommand,
   tierCommand,
   historyCommand,
   scheduleCommand,
+  hostsCommand,
   alertsCommand,
   ackCommand,
   auditCommand,
