@@ -52,6 +52,17 @@ export async function learnRunbook(redactor: Redactor, runbook: Runbook, env: Se
       if (passed !== undefined) redactor.add(name, passed, 'child-variable');
     }
   }
+  // Each copy's password and S3 keys (repository.copies) are as secret as the hot repository's.
+  for (const copy of runbook.repository.copies ?? []) {
+    const copyPassword = copy.password === undefined ? undefined : await peekSecret(copy.password, env);
+    if (copy.password !== undefined && copyPassword !== undefined) {
+      redactor.add(copy.password.kind === 'env' ? copy.password.name : `${runbook.name}-${copy.name}-password`, copyPassword, 'repository-password');
+    }
+    for (const [part, ref] of Object.entries(copy.credentials ?? {})) {
+      const key = await peekSecret(ref, env);
+      if (key !== undefined) redactor.add(ref.kind === 'env' ? ref.name : `${runbook.name}-${copy.name}-${part}`, key, 'aws');
+    }
+  }
   // A dead man's switch URL is its own credential: whoever has it can report success.
   const ping = runbook.alerts.ping?.url;
   const url = ping === undefined ? undefined : await peekSecret(ping, env);

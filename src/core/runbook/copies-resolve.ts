@@ -35,6 +35,7 @@ export function resolveCopies(copies: ParsedCopies, where: Where): CopyLocation[
     if (c.endpoint !== undefined) out.endpoint = c.endpoint;
     if (c.pathStyle !== undefined) out.pathStyle = c.pathStyle;
     if (c.region !== undefined) out.region = c.region;
+    if (c.objectLock !== undefined) out.objectLock = { ...c.objectLock };
     if (c.password !== undefined) out.password = secretRef(c.password, where);
     if (c.credentials !== undefined) {
       out.credentials = { accessKeyId: secretRef(c.credentials.accessKeyId, where), secretAccessKey: secretRef(c.credentials.secretAccessKey, where) };

@@ -9,6 +9,7 @@
  * in rather than imported so the two modules do not import each other.
  */
 import { z } from 'zod';
+import { objectLockSchema } from './object-lock-schema.js';
 
 export interface FieldDoc {
   description: string;
@@ -80,6 +81,7 @@ export function copiesSchema<Password extends z.ZodType, ValueRef extends z.ZodT
         valueType: 'storage class',
       }),
       ...p.s3Options,
+      objectLock: objectLockSchema.optional(),
       after: doc(z.enum(COPY_AFTER).default('backup'), {
         description: 'When the copy is filled: `backup`, by the copy stage of every backup run, after the backup verified.',
         example: 'backup',

@@ -35,6 +35,7 @@ describe('repository.copies', () => {
           '      password: { env: OFFSITE_PASSWORD }',
           '      credentials: { accessKeyId: { env: OFFSITE_KEY }, secretAccessKey: { file: keys/offsite.secret } }',
           '      keep: { last: 2, within: 1d }',
+          '      objectLock: { mode: COMPLIANCE, days: 30 }',
           '    - { name: usb, url: "file:usb/app" }',
         ].join('\n'),
       ),
@@ -52,6 +53,7 @@ describe('repository.copies', () => {
         password: { kind: 'env', name: 'OFFSITE_PASSWORD' },
         credentials: { accessKeyId: { kind: 'env', name: 'OFFSITE_KEY' }, secretAccessKey: { kind: 'file', path: '/srv/runbooks/keys/offsite.secret', create: false } },
         keep: { last: 2, withinMs: 86_400_000 },
+        objectLock: { mode: 'COMPLIANCE', days: 30 },
       },
       { name: 'usb', url: 'file:///srv/runbooks/usb/app', after: 'backup' },
     ]);
@@ -67,6 +69,7 @@ describe('repository.copies', () => {
         '    - { name: Offsite, url: "s3://acme-other/app" }',
         '    - { name: d, url: "file:///mnt/usb", region: eu-west-1, credentials: { accessKeyId: { env: K }, secretAccessKey: { env: S } } }',
         '    - { name: e, url: "s3://acme-e/app", password: "hunter2" }',
+        '    - { name: f, url: "file:///mnt/f", objectLock: { mode: GOVERNANCE, days: 7 } }',
       ].join('\n'),
     );
     expect(found).toEqual([
@@ -78,6 +81,7 @@ describe('repository.copies', () => {
       expect.stringMatching(/repository\.copies\[5\]\.region: "region" only applies to s3:\/\/ repositories/),
       expect.stringMatching(/repository\.copies\[5\]\.credentials: "credentials" only applies to s3:\/\/ repositories/),
       expect.stringMatching(/repository\.copies\[6\]\.password: A password must not be written in a runbook/),
+      expect.stringMatching(/repository\.copies\[7\]\.objectLock: "objectLock" only applies to s3:\/\/ repositories/),
     ]);
     expect(found.join('\n')).not.toContain('hunter2');
   });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { findCopy, runbookForCopy } from '../../../src/core/copies/copy-runbook.js';
 import { isLifeboatError } from '../../../src/core/errors.js';
+import { learnRunbook, Redactor } from '../../../src/core/redaction/index.js';
 import { checkRunbookText } from '../../../src/core/runbook/load.js';
 
 const opts = { runbooksDir: '/srv/runbooks', home: '/var/lib/lifeboat', cwd: '/srv/runbooks' };
@@ -48,5 +49,13 @@ describe('runbookForCopy', () => {
     }
     expect(isLifeboatError(error, 'USAGE')).toBe(true);
     expect((error as Error).message).toBe('runbook app (/srv/runbooks/app.yaml) has no copy named "nowhere": its copies are offsite, usb');
+  });
+});
+
+describe('learnRunbook with copies', () => {
+  it('redacts each copy’s password like the hot one’s', async () => {
+    const redactor = new Redactor();
+    await learnRunbook(redactor, runbook!, { LIFEBOAT_PASSWORD: 'hot password value', OFFSITE_PASSWORD: 'offsite password value' });
+    expect(redactor.redact('failed with offsite password value and hot password value')).not.toMatch(/password value/);
   });
 });
