@@ -60,7 +60,7 @@ export const restoreCommand = defineCommand({
       };
     }
     const target = resolve(ctx.cwd, args.target);
-    const { snapshot, outcome: out, thaw, durationMs } = await restore({
+    const { snapshot, outcome: out, thaw, durationMs, notes } = await restore({
       ...run,
       snapshot: args.snapshot,
       all: args.all,
@@ -92,6 +92,7 @@ export const restoreCommand = defineCommand({
     // What happened to what the target held is worth a line each: it was the operator's.
     lines.push(...changes.filter((line) => !line.startsWith('create ')));
     if (thaw !== undefined) lines.unshift(describeThawOutcome(thaw));
+    lines.push(...notes.map((n) => `note: ${n}`));
     const touched = [
       out.replaced > 0 ? `${out.replaced} replaced` : '',
       out.skipped > 0 ? `${out.skipped} kept (--overwrite ${preview.policy})` : '',

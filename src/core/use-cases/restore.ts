@@ -46,6 +46,8 @@ export interface RestoreResult {
   thaw?: ThawForRestoreResult;
   /** Wall time from opening the repository to the last file written. */
   durationMs: number;
+  /** Objects read from a locked version instead of their current one (an Object Lock repository in a bucket someone tampered with). */
+  notes: string[];
 }
 
 export async function restore(input: RestoreInput): Promise<RestoreResult> {
@@ -90,7 +92,7 @@ export async function restore(input: RestoreInput): Promise<RestoreResult> {
       delete: input.delete,
       dryRun: input.dryRun,
     });
-    return { value: { snapshot, outcome, ...(thaw === undefined ? {} : { thaw }), durationMs: clock.monotonicMs() - started } };
+    return { value: { snapshot, outcome, ...(thaw === undefined ? {} : { thaw }), durationMs: clock.monotonicMs() - started, notes: repo.objectLock?.recoveryMessages() ?? [] } };
   });
   return value;
 }

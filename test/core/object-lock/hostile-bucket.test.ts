@@ -184,6 +184,7 @@ describe('a locked repository in a hostile bucket (CLI)', () => {
       const target = join(base, `restored-${id}`);
       const restore = await runCli(['restore', runbook, id, '--target', target], { env: env(join(base, 'home-restore')) });
       expect(restore.code, restore.stderr + restore.stdout).toBe(0);
+      expect(restore.stdout).toMatch(/note: snapshot [0-9a-f]{12}: current version deleted, restored from locked version/);
       expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(copy));
     }
   });
