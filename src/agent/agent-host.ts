@@ -22,6 +22,8 @@
  *   store (src/core/store/spool/) and replayed; the job is settled once the
  *   queue is back. Nothing in the loop lets an outage end the process.
  */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { CommandContext, CommandResult, Command } from '../../commands/command.js';
 import type { Invocation } from '../../commands/invoke.js';
 import {
@@ -33,6 +35,7 @@ import {
   localHostName,
   openHostRegistry,
   PgChannels,
+  SpoolingStore,
   storeSetting,
   storeUrl,
   type HostBeat,
@@ -62,8 +65,12 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
     );
   }
   const url = await storeUrl(setting, env);
+  // A job's runbook is read as a file of this folder (job-runbook.ts): hooks and checks start there, so it must exist.
+  await mkdir(path.resolve(ctx.cwd, ctx.runbooksDir), { recursive: true }).catch((e: unknown) =>
+    log(`agent ${host}: cannot create the runbooks folder ${ctx.runbooksDir} (${(e as Error).message}); hooks of its jobs will fail to start there`, 'warn'),
+  );
   // The store the jobs record into, opened now so a refused password or an outdated schema stops the agent at start.
-  await ctx.store();
+  const store = await ctx.store();
   const queue = await FleetQueue.open(url, { supervise: true }).catch((e: unknown) => {
     throw new LifeboatError('BACKEND_UNAVAILABLE', `lifeboat agent ${host}: the job queue cannot be opened: ${(e as Error).message}`, { cause: e, retryable: true });
   });
@@ -75,7 +82,9 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
     const orphans = await queue.failActive(host, `agent restarted on ${host}: the job it was running when it stopped did not finish`);
     if (orphans.length > 0) log(`agent ${host}: ${orphans.length} job(s) left running by this agent's previous process failed: ${orphans.join(', ')}`, 'warn');
 
-    const beats = heartbeats(hosts, host, log);
+    // Records spooled during an outage go to the store once it answers again, not at the next job (which may be a day away).
+    const catchUp = store instanceof SpoolingStore ? () => void store.replay().catch(() => undefined) : () => undefined;
+    const beats = heartbeats(hosts, host, log, catchUp);
     await beats.beat();
     beatTimer = setInterval(() => void beats.beat(), args.heartbeatMs);
 
@@ -125,7 +134,7 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
 }
 
 /** The agent's beats: best effort, an outage said once and its end said once. */
-function heartbeats(hosts: HostRegistry | undefined, host: string, log: (message: string, level?: 'info' | 'warn' | 'error') => void) {
+function heartbeats(hosts: HostRegistry | undefined, host: string, log: (message: string, level?: 'info' | 'warn' | 'error') => void, answered: () => void) {
   let failing = false;
   let inFlight: Promise<void> | undefined;
   let again = false;
@@ -144,6 +153,7 @@ function heartbeats(hosts: HostRegistry | undefined, host: string, log: (message
         .then(() => {
           if (failing) log(`agent ${host}: heartbeats reach the store again`);
           failing = false;
+          answered();
         })
         .catch((e: unknown) => {
           if (!failing) log(`agent ${host}: heartbeat failed (${(e as Error).message}); jobs go on, beats resume with the store`, 'warn');
