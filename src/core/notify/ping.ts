@@ -14,6 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventSink } from '../events.js';
 import { resolveSecret, type SecretEnv } from '../runbook/secrets.js';
+import { parseDuration } from '../runbook/units.js';
 import type { Runbook } from '../runbook/types.js';
 import type { RunStatus } from '../store/records.js';
 import { hostOf, sinkRequest } from './sinks/http.js';
@@ -70,13 +71,14 @@ export function deadMansSwitch(options: PingOptions): DeadMansSwitch | undefined
     },
   );
 
+  const retryDelay = options.retryDelayMs ?? testRetryDelayMs(options.env, (message) => warn(`${who}: ${message}`)) ?? 1000;
   const ping = async (suffix: '' | '/start' | '/fail', body: string): Promise<void> => {
     const base = await url;
     if (base === undefined) return;
     const retries = options.retries ?? 2;
     let last: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(options.retryDelayMs ?? 1000);
+      if (attempt > 0) await sleep(retryDelay);
       try {
         await sinkRequest({
           sink: who,
@@ -107,4 +109,21 @@ export function deadMansSwitch(options: PingOptions): DeadMansSwitch | undefined
       await ping(status === 'succeeded' ? '' : '/fail', `${options.kind} ${runId} ${status}\n`);
     },
   };
+}
+
+/**
+ * Tests only: LIFEBOAT_TEST_PING_RETRY_DELAY (a duration such as `20ms`)
+ * shortens the pause between tries, so a test of a ping service that is down
+ * does not wait a second per retry. A bad value is warned about and the default
+ * kept: nothing about a ping may fail a run.
+ */
+function testRetryDelayMs(env: SecretEnv, warn: (message: string) => void): number | undefined {
+  const text = env.LIFEBOAT_TEST_PING_RETRY_DELAY;
+  if (!text) return undefined;
+  try {
+    return parseDuration(text);
+  } catch (e) {
+    warn(`LIFEBOAT_TEST_PING_RETRY_DELAY ignored: ${(e as Error).message}`);
+    return undefined;
+  }
 }

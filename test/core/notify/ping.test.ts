@@ -27,7 +27,8 @@ async function pingedRunbook(pingUrlValue: string) {
   await writeFile(join(source, 'a.txt'), 'some data\n');
   const file = writeRunbook(base, 'app', { source, repo: join(base, 'repo') });
   await appendFile(file, 'alerts: { ping: { url: { env: HC_PING_URL } } }\n');
-  const env = { LIFEBOAT_HOME: join(base, 'home'), LIFEBOAT_PASSWORD: 'ping test password', HC_PING_URL: pingUrlValue };
+  // Retries 20 ms apart instead of 1 s: the down and 500 cases try each ping three times.
+  const env = { LIFEBOAT_HOME: join(base, 'home'), LIFEBOAT_PASSWORD: 'ping test password', HC_PING_URL: pingUrlValue, LIFEBOAT_TEST_PING_RETRY_DELAY: '20ms' };
   const init = await runCli(['init', file], { env });
   expect(init.code, init.stderr).toBe(0);
   return { env, file, source };
