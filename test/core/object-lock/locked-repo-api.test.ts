@@ -131,6 +131,38 @@ describe('Object Lock repository (API)', () => {
     expect(outcome.errors).toEqual([]);
     expect(outcome.damaged).toEqual([]);
   });
+
+  it('a pack an undeletable index file still lists is not deleted, even past its own retention', async () => {
+    double.createBucket('api-held', true);
+    const repo = await Repository.init(lockedBackend('api-held', 'repo'), TEST_PASSWORD, { scrypt: testScrypt, ...smallRepo });
+    const oldSrc = await temp();
+    const newSrc = await temp();
+    await sourceTree(oldSrc, 'p');
+    await sourceTree(newSrc, 'q');
+    const old = (await backupDir(repo, oldSrc)).snapshot;
+    await backupDir(repo, newSrc);
+    const first = await openLocked('api-held');
+    const indexKeys = double.keys('api-held').filter((k) => k.startsWith('repo/index/'));
+    const writtenAt = (key: string) => double.versions('api-held', key)[0]!.modified.getTime();
+    const oldIndex = indexKeys.sort((x, y) => writtenAt(x) - writtenAt(y))[0]!; // the first backup's
+    const oldPacks = [...first.index.packs].filter(([, info]) => `repo/index/${info.indexFile}` === oldIndex).map(([id]) => `repo/data/${id.slice(0, 2)}/${id}`);
+    expect(oldPacks.length).toBeGreaterThan(0);
+    // Someone kept the old index file locked for long (a maintain that chose it, an operator): it outlives its packs.
+    await first.objectLock!.extendRetention(handleOf(oldIndex), { mode: 'COMPLIANCE', until: new Date(double.now().getTime() + 30 * DAY) }, new Date(double.now().getTime() + 30 * DAY));
+    double.advance(4 * DAY);
+    const late = await openLocked('api-held');
+    if ((await late.listSnapshots()).some((s) => s.id === old.id)) await late.removeSnapshot(old.id);
+    const pruned = await prune(late, { now: double.now() });
+    expect(pruned.retentionWaits?.indexFiles).toBe(1);
+    const survivors = oldPacks.filter((k) => double.versions('api-held', k).length > 0);
+    expect(pruned.retentionWaits?.packs).toBe(survivors.length);
+    // Every pack the surviving index file lists is still there: a backup reading that index finds what it lists.
+    expect(survivors.length).toBeGreaterThan(0);
+    const again = await openLocked('api-held');
+    for (const [pack, info] of again.index.packs) {
+      if (`repo/index/${info.indexFile}` === oldIndex) expect(double.versions('api-held', `repo/data/${pack.slice(0, 2)}/${pack}`).length, pack).toBeGreaterThan(0);
+    }
+  });
 });
 
 async function openLocked(bucket: string): Promise<Repository> {
