@@ -97,7 +97,8 @@ function historyRow(e: HistoryEntry): Record<string, string> {
       started: formatTime(e.startedAt),
       runbook: e.runbook,
       // A path drill restored one path: its RTO is that path's, not the runbook's (src/core/drill/drill-scope.ts).
-      kind: e.path === undefined ? `drill (${e.tier})` : `drill (${e.tier}, path)`,
+      // A copy's drill says which copy (restore-drill --copy): its RTO is that copy's.
+      kind: `drill (${e.copy === undefined ? e.tier : `copy ${e.copy}`}${e.path === undefined ? '' : ', path'})`,
       status: e.verdict,
       duration: formatDuration(Number.isNaN(wallMs) ? undefined : wallMs),
       files: '—',
