@@ -240,7 +240,8 @@ function remerge(kept: KeptList): ListedRow<unknown>[] {
   return rows;
 }
 
-function newestFirst(a: ListedRow<unknown>, b: ListedRow<unknown>): number {
+/** The store's order of a list: newest first by (at, written). */
+export function newestFirst(a: ListedRow<unknown>, b: ListedRow<unknown>): number {
   return compareTime(b.at, a.at) || compareSerial(b.written, a.written);
 }
 

@@ -1,7 +1,7 @@
 /**
  * The Store in PostgreSQL, for a team: several hosts and consoles sharing one
  * history (issue 18). Same contract as the JSON store (test/core/store/contract.ts),
- * same records (jsonb, in the JSON file's shape), same order (state-ops.ts):
+ * same records (as JSON, in the JSON file's shape), same order (state-ops.ts):
  * newest first, a tie to the record written later, a replaced record keeping
  * its place (the `written` column, see migrations.ts).
  *
@@ -29,7 +29,7 @@ import type { AlertRecord, AuditRecord, DeliveryRecord, DrillRecord, RunRecord }
 import { emptyState } from '../state-file.js';
 import * as ops from '../state-ops.js';
 import type { AuditListOptions, ClaimedDelivery, ClaimOptions, DeliveryListOptions, DeliveryResult, DrillListOptions, PutAlertOptions, RunListOptions, Store, StoreLimits } from '../store.js';
-import { ListCache, type CachedTable, type ListedRow } from './list-cache.js';
+import { ListCache, newestFirst, type CachedTable, type ListedRow } from './list-cache.js';
 import { assertSchemaCurrent, describeUrl, migratePostgres } from './migrations.js';
 import { openPool } from './pool.js';
 
@@ -109,7 +109,7 @@ export class PostgresStore implements Store {
     const r = JSON.parse(json) as RunRecord;
     return this.#write(async (c) => {
       await c.query(
-        `INSERT INTO runs (id, runbook, kind, status, started_at, ended_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+        `INSERT INTO runs (id, runbook, kind, status, started_at, ended_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7::json)
          ON CONFLICT (id) DO UPDATE SET runbook = EXCLUDED.runbook, kind = EXCLUDED.kind, status = EXCLUDED.status,
            started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, record = EXCLUDED.record`,
         [r.id, r.runbook, r.kind, r.status, instant(r.startedAt), instant(r.endedAt ?? r.startedAt), json],
@@ -132,7 +132,7 @@ export class PostgresStore implements Store {
     const d = JSON.parse(json) as DrillRecord;
     return this.#write(async (c) => {
       await c.query(
-        `INSERT INTO drills (id, runbook, verdict, tier, started_at, ended_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)
+        `INSERT INTO drills (id, runbook, verdict, tier, started_at, ended_at, record) VALUES ($1, $2, $3, $4, $5, $6, $7::json)
          ON CONFLICT (id) DO UPDATE SET runbook = EXCLUDED.runbook, verdict = EXCLUDED.verdict, tier = EXCLUDED.tier,
            started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, record = EXCLUDED.record`,
         [d.id, d.runbook, d.verdict, d.tier ?? null, instant(d.startedAt), instant(d.endedAt ?? d.startedAt), json],
@@ -437,9 +437,11 @@ export class PostgresStore implements Store {
         SELECT t.record, t.runbook, t.at, t.written FROM rb CROSS JOIN LATERAL (
           SELECT ${columns} FROM ${table}
           WHERE runbook = rb.runbook${conditions.map((c) => ` AND ${c}`).join('')} ${order} LIMIT ${each}
-        ) t
-        ORDER BY t.at DESC, t.written DESC${limitClause()}`;
-      return this.#rows<T>(sql, params);
+        ) t`;
+      // Without a limit the rows are put in order here: PostgreSQL sorting thousands of whole records
+      // (2,500 runs: ~4.7 MB, past work_mem, so on disk) took longer than the query's index probes.
+      if (limit === undefined) return (await this.#rows<T>(sql, params)).sort(newestFirst);
+      return this.#rows<T>(`${sql} ORDER BY t.at DESC, t.written DESC${limitClause()}`, params);
     }
     const sql = `SELECT ${columns} FROM ${table}${conditions.length ? ` WHERE ${conditions.join(' AND ')}` : ''} ${order}${limitClause()}`;
     return this.#rows<T>(sql, params);
