@@ -1,4 +1,4 @@
-import { ago, deliveriesFor, ExitCode, LifeboatError, runbookOfAlertKey, severityLabel, toldSinks, type AlertRecord, type Runbook } from '../src/core/index.js';
+import { ago, deliveriesFor, ExitCode, hostOfAgentDownKey, LifeboatError, runbookOfAlertKey, severityLabel, toldSinks, type AlertRecord, type Runbook } from '../src/core/index.js';
 import { defineCommand, type CommandContext, type CommandResult } from './command.js';
 import { rawArgs } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
@@ -18,10 +18,11 @@ export const ackCommand = defineCommand({
   positionals: [{ name: 'alert', description: 'the alert key, e.g. stale:app-data (see `lifeboat alerts`)', required: true }],
   schema: rawArgs.transform((r) => ({ key: r.positionals[0]! })),
   access: 'backup',
-  runbookOf: (args) => runbookOfAlertKey(args.key),
+  // agent-down:<host> names a host, not a runbook (issue 19): decided, like a key naming none, by every runbook's list.
+  runbookOf: (args) => (hostOfAgentDownKey(args.key) !== undefined ? undefined : runbookOfAlertKey(args.key)),
   async run(args, ctx): Promise<CommandResult> {
     // An empty or colon-less key names no alert (and no runbook whose access could allow it): refused, not looked up.
-    if (args.key.split(':')[0] === '' || runbookOfAlertKey(args.key) === undefined) {
+    if (args.key.split(':')[0] === '' || (runbookOfAlertKey(args.key) === undefined && hostOfAgentDownKey(args.key) === undefined)) {
       throw new LifeboatError('USAGE', `ack: refused: ${JSON.stringify(args.key)} is not an alert key (expected <rule>:<runbook>, e.g. stale:app-data; see \`lifeboat alerts\`)`);
     }
     const store = await ctx.store();

@@ -48,7 +48,8 @@ export function agentDownKey(host: string): string {
 
 /** Host names may hold "." and "-" but never ":", so the key splits back. */
 export function hostOfAgentDownKey(key: string): string | undefined {
-  return key.startsWith(`${AGENT_DOWN_RULE}:`) ? key.slice(AGENT_DOWN_RULE.length + 1) : undefined;
+  const host = key.startsWith(`${AGENT_DOWN_RULE}:`) ? key.slice(AGENT_DOWN_RULE.length + 1) : '';
+  return host === '' ? undefined : host;
 }
 
 export function agentLostMessage(host: string): string {
