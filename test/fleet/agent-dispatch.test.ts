@@ -85,11 +85,12 @@ beforeAll(async () => {
     runCli(['init', 'slow-b'], { env: hostEnv('b'), cwd: join(root, 'b') }),
   ]);
   for (const r of inits) expect(r.code, r.stderr).toBe(0);
-  // Each agent has its own runbooks folder, empty: what it runs comes with the job.
-  for (const host of ['a', 'b']) {
-    await mkdir(join(root, host, 'runbooks'), { recursive: true });
-    agents.push(await startAgent({ host, cwd: join(root, host), env: { ...hostEnv(host), LIFEBOAT_RUNBOOKS: join(root, host, 'runbooks'), LIFEBOAT_HOST: '' } }));
-  }
+  // Each agent has its own runbooks folder (made at its start), empty: what it runs comes with the job.
+  agents.push(
+    ...(await Promise.all(
+      ['a', 'b'].map((host) => startAgent({ host, cwd: join(root, host), env: { ...hostEnv(host), LIFEBOAT_RUNBOOKS: join(root, host, 'runbooks'), LIFEBOAT_HOST: '' } })),
+    )),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -119,6 +120,16 @@ function consoleContext(emit: (e: EngineEvent) => void, signal: AbortSignal): { 
 const runRecord = (id: string) => JSON.parse(pg.query(`SELECT record FROM runs WHERE id = '${id}'`)) as { host: string; status: string; actor: { user: string } };
 
 describe('lifeboat agent: jobs of a runbook run on its host', () => {
+  it('without PostgreSQL: a runbook of another host is refused naming the host and store.url, and the agent refuses to start', async (ctx) => {
+    if (!pg.availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', pg.availability);
+    const { LIFEBOAT_STORE_URL: _url, ...jsonEnv } = { ...consoleEnv, LIFEBOAT_HOME: join(root, 'json-home') };
+    const [backup, agent] = await Promise.all([runCli(['backup', 'app-a'], { env: jsonEnv, cwd: root }), runCli(['agent', '--host', 'a'], { env: jsonEnv, cwd: root })]);
+    expect(backup.code, backup.stderr).toBe(2);
+    expect(backup.stderr).toMatch(/app-a runs on host a .*and this is console: .*needs the PostgreSQL store \(store\.url in lifeboat\.yaml, or LIFEBOAT_STORE_URL\)/);
+    expect(agent.code, agent.stderr).toBe(2);
+    expect(agent.stderr).toMatch(/lifeboat agent needs the PostgreSQL store/);
+  }, 30_000);
+
   it('backup from the console runs on the runbook\'s agent, recorded with its host and the console\'s actor; the snapshot restores identically', async (ctx) => {
     if (!pg.availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', pg.availability);
     const [a, b] = await Promise.all([runCli(['backup', 'app-a', '--json'], { env: consoleEnv, cwd: root }), runCli(['backup', 'app-b', '--json'], { env: consoleEnv, cwd: root })]);
