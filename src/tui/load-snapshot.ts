@@ -27,7 +27,7 @@ export function snapshotLoader(ctx: Pick<CommandContext, 'runbooksDir' | 'home' 
     const store = await ctx.store();
     // Bounded reads every poll (the status windows per runbook, the newest `limit` runs and drills):
     // a team's PostgreSQL store holds years of history, which a poll a second must never read whole.
-    const [records, runs, drills] = await Promise.all([readStatusRecords(store), store.listRuns({ limit }), store.listDrills({ limit })]);
+    const [records, runs, drills] = await Promise.all([readStatusRecords(store, entries), store.listRuns({ limit }), store.listDrills({ limit })]);
     // The time is read after the store, so an age is never computed against a moment before its record was read.
     const now = ctx.clock.now();
     const status = statusOfAll(entries, records, now);

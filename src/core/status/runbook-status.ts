@@ -151,7 +151,7 @@ export interface ReadStatusInput {
  * whole history: a PostgreSQL store may hold a million runs (issue 18).
  */
 export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]> {
-  const records = await readStatusRecords(input.store);
+  const records = await readStatusRecords(input.store, input.runbooks);
   // The time is read after the store, so an age is never computed against a moment before its record was read.
   return statusOfAll(input.runbooks, records, input.clock.now());
 }
@@ -160,15 +160,21 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
  * The records every runbook's status is computed from, read per runbook
  * (bounded windows, whatever the size of the history): for callers that
  * also want the records themselves (the console's last good backup).
+ * `runbooks`: the drills of copies are read only for those of them that have
+ * `repository.copies` (a read of every runbook's window would double what a
+ * status reads for the few that have copies).
  */
-export async function readStatusRecords(store: Store): Promise<RunbookRecords> {
+export async function readStatusRecords(store: Store, runbooks: readonly StatusRunbook[] = []): Promise<RunbookRecords> {
+  const withCopies = runbooks.filter((r) => r.runbook?.repository.copies?.length).map((r) => r.name);
   const [latest, good, hot, cold, copyDrills, alerts] = await Promise.all([
     store.listRuns({ kind: 'backup', perRunbook: 1 }),
     store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
     // Whole drills: path drills do not take places in the windows (src/core/drill/drill-scope.ts).
     newestWholeDrills(store, { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW }),
     newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW }),
-    store.listDrills({ tier: 'hot', verdict: finishedVerdicts, perRunbook: COPY_DRILL_WINDOW }).then((list) => list.filter((d) => d.copy !== undefined && d.path === undefined)),
+    Promise.all(withCopies.map((runbook) => store.listDrills({ runbook, tier: 'hot', verdict: finishedVerdicts, limit: COPY_DRILL_WINDOW }))).then((lists) =>
+      lists.flat().filter((d) => d.copy !== undefined && d.path === undefined),
+    ),
     store.listAlerts({ status: 'open' }),
   ]);
   // Per runbook the newest backup stays first (runbookStatus takes it as the last run); the good ones follow.
