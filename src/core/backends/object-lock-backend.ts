@@ -142,10 +142,11 @@ export class ObjectLockBackend implements Backend {
       } catch (e) {
         if (!isLifeboatError(e, 'BACKEND_PERMISSION') || version.deleteMarker) throw e;
         const retention = await this.store.retentionOf(handle, version.versionId);
-        if (retention === undefined) {
+        // A retention already over cannot be why: the credentials lack the permission.
+        if (retention === undefined || retention.until.getTime() <= Date.now()) {
           throw new LifeboatError(
             'BACKEND_PERMISSION',
-            `remove ${this.location}/${objectPath(handle)}: the store refused to delete version ${version.versionId}, which has no retention: these credentials lack s3:DeleteObjectVersion (prune needs it; docs/object-lock.md)`,
+            `remove ${this.location}/${objectPath(handle)}: the store refused to delete version ${version.versionId}, which no retention holds any more: these credentials lack s3:DeleteObjectVersion (prune needs it; docs/object-lock.md)`,
             { cause: e, details: { op: 'remove', kind: handle.kind, name: handle.name } },
           );
         }
@@ -190,8 +191,15 @@ export class ObjectLockBackend implements Backend {
     return this.store.create();
   }
 
-  exists(): Promise<boolean> {
-    return this.store.exists();
+  /** Whether a config exists in any version: a delete marker on it must not make init write a new repository over the old. */
+  async exists(): Promise<boolean> {
+    try {
+      await this.pick({ kind: 'config', name: 'config' });
+      return true;
+    } catch (e) {
+      if (isLifeboatError(e, 'BACKEND_NOT_FOUND')) return false;
+      throw e;
+    }
   }
 
   close(): Promise<void> {

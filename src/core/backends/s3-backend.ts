@@ -453,7 +453,8 @@ export class S3Backend implements Backend {
         ...(page.DeleteMarkers ?? []).map((m) => ({ key: m.Key, versionId: m.VersionId, size: 0, modified: m.LastModified, latest: m.IsLatest === true, deleteMarker: true })),
       ];
       // The SDK hands versions and markers back as two lists: put them back in S3's order.
-      entries.sort((a, b) => (a.key ?? '').localeCompare(b.key ?? '') || (b.modified?.getTime() ?? 0) - (a.modified?.getTime() ?? 0));
+      // Binary key order, as S3 lists keys; a key's versions must stay together across pages.
+      entries.sort((a, b) => ((a.key ?? '') < (b.key ?? '') ? -1 : (a.key ?? '') > (b.key ?? '') ? 1 : (b.modified?.getTime() ?? 0) - (a.modified?.getTime() ?? 0)));
       for (const entry of entries) {
         if (entry.key === undefined || entry.versionId === undefined || entry.modified === undefined) continue;
         const name = kind === 'config' ? (entry.key === `${this.root}config` ? 'config' : undefined) : entry.key.startsWith(base) ? nameUnder(kind, entry.key.slice(base.length)) : undefined;

@@ -61,6 +61,8 @@ describe('Object Lock repository (API)', () => {
     const attacker = new S3Backend('s3://api-one/repo', { endpoint: double.endpoint, pathStyle: true, credentials: admin });
     for (const key of keys) await attacker.remove(handleOf(key));
     for (const key of keys) expect(double.versions('api-one', key)[0]?.deleteMarker, key).toBe(true);
+    // A delete marker on the config does not make init write a new repository over the old one.
+    await expect(Repository.init(lockedBackend('api-one', 'repo'), TEST_PASSWORD, { scrypt: testScrypt })).rejects.toMatchObject({ code: 'REPO_EXISTS' });
 
     const reopened = await Repository.open(lockedBackend('api-one', 'repo'), TEST_PASSWORD);
     await reopened.loadIndex();
