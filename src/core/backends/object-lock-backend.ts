@@ -165,8 +165,8 @@ export class ObjectLockBackend implements Backend {
     const pick = await this.pick(handle);
     const current = await this.store.retentionOf(handle, pick.versionId);
     if (current !== undefined && (current.until >= ifBefore || current.until >= retention.until)) return 'fine';
-    // A COMPLIANCE version stays COMPLIANCE: S3 refuses to weaken its mode.
-    const mode = current?.mode === 'COMPLIANCE' ? 'COMPLIANCE' : retention.mode;
+    // A version keeps its mode: S3 refuses to weaken COMPLIANCE, and changing a GOVERNANCE one needs the bypass permission.
+    const mode = current?.mode ?? retention.mode;
     await this.store.setRetention(handle, pick.versionId, { mode, until: retention.until });
     return 'extended';
   }
