@@ -3,9 +3,11 @@
  * our S3 backend talks to through the real @aws-sdk/client-s3.
  *
  * Why a double: s3rver (3.x) has no versioning and no Object Lock. Checked in
- * node_modules/s3rver/lib/routes.js: no `?versions`, no `?retention`, no
- * `?object-lock` route; a DELETE removes the object's file, a PUT overwrites
- * it; `x-amz-object-lock-*` headers are ignored. A proxy in front of it could
+ * node_modules/s3rver/lib/routes.js: `?versioning` and `?object-lock` on a
+ * bucket and `?retention` / `?legal-hold` on an object answer 501
+ * NotImplemented, `?versions` is not routed at all; a DELETE removes the
+ * object's file and a PUT overwrites it, whatever `x-amz-object-lock-*`
+ * headers it carries. A proxy in front of it could
  * not add versions (s3rver keeps one file per key), so this double is a
  * self-contained store. It keeps the objects in memory rather than in a temp
  * folder: the objects are a few KiB each, and its state lives in the test
