@@ -29,7 +29,7 @@ const coreInternals = {
   regex: '^(\\.\\./)+(src/)?core/(?!index\\.js$)',
   message: 'import core through its surface, src/core/index.ts (export what you need there)',
 };
-const faces = '(cli|tui|slack|serve)';
+const faces = '(cli|tui|slack|serve|agent)';
 /** Named, so the architecture test can lint a planted violation with exactly these rules. */
 export const layering = [
   {
@@ -41,7 +41,7 @@ export const layering = [
   },
   {
     name: 'lifeboat/layering-faces',
-    files: ['src/{cli,tui,slack,serve}/**/*.{ts,tsx}'],
+    files: ['src/{cli,tui,slack,serve,agent}/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [coreInternals] }],
     },

@@ -24,8 +24,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { CommandContext, CommandResult, Command } from '../../commands/command.js';
-import type { Invocation } from '../../commands/invoke.js';
+import type { CommandContext, CommandResult } from '../../commands/command.js';
 import {
   ExitCode,
   FleetQueue,
@@ -42,13 +41,7 @@ import {
   type HostRegistry,
 } from '../core/index.js';
 import { parseAgentArgs } from './agent-args.js';
-import { runJob } from './run-job.js';
-
-/** What the agent needs of the command registry (commands/index.ts), handed in by main.ts. */
-export interface AgentRegistry {
-  findCommand(name: string): Command<unknown> | undefined;
-  invokeCommand(inv: Invocation, ctx: CommandContext): Promise<CommandResult>;
-}
+import { runJob, type AgentRegistry } from './run-job.js';
 
 export async function runAgentHost(argv: string[], registry: AgentRegistry, given: CommandContext): Promise<CommandResult> {
   const args = parseAgentArgs(argv, given.env);

@@ -5,7 +5,8 @@
  * carried runbook pinned — its events published live, its cancel turned into
  * the run's AbortSignal, and the job settled with the command's result.
  */
-import type { CommandContext, CommandResult } from '../../commands/command.js';
+import type { Command, CommandContext, CommandResult } from '../../commands/command.js';
+import type { Invocation } from '../../commands/invoke.js';
 import {
   checkFleetJob,
   commandOfFleetKind,
@@ -22,7 +23,12 @@ import {
   type PgChannels,
   type TakenJob,
 } from '../core/index.js';
-import type { AgentRegistry } from './agent-host.js';
+
+/** What the agent needs of the command registry (commands/index.ts), handed in by main.ts. */
+export interface AgentRegistry {
+  findCommand(name: string): Command<unknown> | undefined;
+  invokeCommand(inv: Invocation, ctx: CommandContext): Promise<CommandResult>;
+}
 
 /** Settling a finished job is retried this often while the store is unreachable (the run's records are spooled meanwhile). */
 const SETTLE_RETRY_MS = 5_000;

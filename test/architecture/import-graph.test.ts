@@ -17,13 +17,13 @@ import { repoRoot } from '../helpers/cli.js';
 
 type Layer = 'face' | 'command' | 'surface' | 'core';
 
-const FACES = ['cli', 'tui', 'slack', 'serve'] as const;
+const FACES = ['cli', 'tui', 'slack', 'serve', 'agent'] as const;
 
 /**
  * Faces do not import each other, except hosts launching what they host: the
- * CLI opens the console and starts serve, and serve runs the Slack face.
+ * CLI opens the console and starts serve and the agent, and serve runs the Slack face.
  */
-const HOSTS: Record<string, readonly string[]> = { cli: ['tui', 'serve'], serve: ['slack'] };
+const HOSTS: Record<string, readonly string[]> = { cli: ['tui', 'serve', 'agent'], serve: ['slack'] };
 
 function sourceFiles(): string[] {
   const out: string[] = [];

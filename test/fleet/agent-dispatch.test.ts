@@ -126,7 +126,8 @@ const runRecord = (id: string) => JSON.parse(pg.query(`SELECT record FROM runs W
 describe('lifeboat agent: jobs of a runbook run on its host', () => {
   it('without PostgreSQL: a runbook of another host is refused naming the host and store.url, and the agent refuses to start', async (ctx) => {
     if (!pg.availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', pg.availability);
-    const { LIFEBOAT_STORE_URL: _url, ...jsonEnv } = { ...consoleEnv, LIFEBOAT_HOME: join(root, 'json-home') };
+    const jsonEnv: Record<string, string> = { ...consoleEnv, LIFEBOAT_HOME: join(root, 'json-home') };
+    delete jsonEnv.LIFEBOAT_STORE_URL;
     const [backup, agent] = await Promise.all([runCli(['backup', 'app-a'], { env: jsonEnv, cwd: root }), runCli(['agent', '--host', 'a'], { env: jsonEnv, cwd: root })]);
     expect(backup.code, backup.stderr).toBe(2);
     expect(backup.stderr).toMatch(/app-a runs on host a .*and this is console: .*needs the PostgreSQL store \(store\.url in lifeboat\.yaml, or LIFEBOAT_STORE_URL\)/);
