@@ -91,6 +91,8 @@ export { renderRetentionPlan } from './pipeline/retention-policy.js';
 
 // Cold tier facts a face renders.
 export { estimateColdRestore, type ColdRestoreEstimate } from './tier/estimate.js';
+export { monthlyStorageCostUsd, PRICES_AS_OF } from './copies/storage-prices.js';
+export type { CopyStatus } from './copies/copy-status.js';
 export { describeThawOutcome, describeThawProgress, type ThawForRestoreResult } from './tier/thaw-restore.js';
 
 // The run lock, for hosts that must be alone in a state folder (serve).
