@@ -1,6 +1,6 @@
-import { ExitCode, formatAge, formatDuration, listRunbooks, nothingRecordedNote, readStatus, refuseNothingHere, type RtoStatus, type StatusEntry } from '../src/core/index.js';
+import { ExitCode, formatAge, formatBytes, formatDuration, formatTime, listRunbooks, nothingRecordedNote, PRICES_AS_OF, readStatus, refuseNothingHere, type RtoStatus, type StatusEntry } from '../src/core/index.js';
 import { defineCommand } from './command.js';
-import { rawArgs } from './support/args.js';
+import { bool, rawArgs } from './support/args.js';
 
 // Faces that read `--json` or `data` name the entry types from here or from the core surface.
 export type { ColdTierStatus, RtoStatus, RunSummary, StatusEntry } from '../src/core/index.js';
@@ -9,12 +9,15 @@ export type { ColdTierStatus, RtoStatus, RunSummary, StatusEntry } from '../src/
 export const statusCommand = defineCommand({
   name: 'status',
   summary: 'Where every runbook stands against its RPO and RTO (hot, and cold: measured or est.)',
-  options: {},
+  options: {
+    copies: { type: 'boolean', description: 'one row per copy of repository.copies: newest snapshot, lag behind hot, last attempt, size and storage cost at list prices' },
+  },
   positionals: [],
-  schema: rawArgs.transform(() => ({})),
+  // Optional in the parsed args: faces and hosts that call run({}) ask for the usual view.
+  schema: rawArgs.transform((r): { copies?: boolean } => (bool(r.options.copies) ? { copies: true } : {})),
   access: 'anyone',
   audited: false,
-  async run(_args, ctx) {
+  async run(args, ctx) {
     const runbooks = await listRunbooks({ runbooksDir: ctx.runbooksDir, home: ctx.home, cwd: ctx.cwd });
     const store = await ctx.store();
     const where = { store, home: ctx.home, runbooksDir: ctx.runbooksDir, cwd: ctx.cwd, env: ctx.env, config: ctx.config };
@@ -26,6 +29,7 @@ export const statusCommand = defineCommand({
     // Asked only when no runbook shows any record, so a store with history is not read a second time.
     const blank = data.every((e) => e.lastRun === undefined && e.hotRto === undefined && e.openAlerts.length === 0);
     const note = blank ? await nothingRecordedNote(where) : undefined;
+    if (args.copies === true) return copiesView(data, now);
     return {
       exitCode: ExitCode.ok,
       summary: `${data.length} runbook${data.length === 1 ? '' : 's'}`,
@@ -61,6 +65,43 @@ function statusRow(e: StatusEntry, now: Date): Record<string, string> {
     cold: !e.cold ? '—' : e.cold.rto ? rtoCell(e.cold.rto) : (e.cold.reason ?? '—'),
     copies: e.copies ? e.copies.map(copyCell).join('; ') : '—',
     alerts: e.openAlerts.length === 0 ? 'none' : `${e.openAlerts.length} (${e.openAlerts.filter((a) => a.severity === 'critical').length} critical)`,
+  };
+}
+
+/** `status --copies`: a row per copy, with what it stores and costs a month. */
+function copiesView(data: StatusEntry[], now: Date) {
+  const rows = data.flatMap((e) =>
+    (e.copies ?? []).map((c) => ({
+      runbook: e.runbook,
+      copy: c.name,
+      url: c.url,
+      newest: c.newestSnapshotTime === undefined ? 'none yet' : formatTime(c.newestSnapshotTime),
+      lag: c.lagMs === undefined ? '—' : formatDuration(c.lagMs),
+      last: c.lastAttempt === undefined ? 'never' : `${c.lastAttempt.status} ${formatAge(c.lastAttempt.at, now)}`,
+      stored: c.storedBytes === undefined ? '—' : formatBytes(c.storedBytes),
+      cost: c.storage === undefined ? '—' : `$${c.storage.usdPerMonth.toFixed(2)}/month (${c.storage.storageClass})`,
+      drill: c.lastDrill?.rtoMs === undefined ? '—' : `${c.lastDrill.verdict} ${formatDuration(c.lastDrill.rtoMs)} / ${formatDuration(c.lastDrill.targetMs)}`,
+    })),
+  );
+  const total = data.flatMap((e) => e.copies ?? []).reduce((n, c) => n + (c.storage?.usdPerMonth ?? 0), 0);
+  return {
+    exitCode: ExitCode.ok,
+    summary: `${rows.length} cop${rows.length === 1 ? 'y' : 'ies'} of ${data.filter((e) => e.copies !== undefined).length} runbook(s); storage about $${total.toFixed(2)}/month at ${PRICES_AS_OF}`,
+    table: {
+      columns: [
+        { key: 'runbook', header: 'RUNBOOK' },
+        { key: 'copy', header: 'COPY' },
+        { key: 'url', header: 'URL' },
+        { key: 'newest', header: 'NEWEST SNAPSHOT' },
+        { key: 'lag', header: 'LAG BEHIND HOT' },
+        { key: 'last', header: 'LAST ATTEMPT' },
+        { key: 'stored', header: 'STORED' },
+        { key: 'cost', header: 'STORAGE COST' },
+        { key: 'drill', header: 'LAST DRILL RTO / TARGET' },
+      ],
+      rows,
+    },
+    data,
   };
 }
 

@@ -63,6 +63,7 @@ export async function backupCopiesStage(backupHot: OpenedRepository, input: RunC
       } else if (outcome.newest) {
         record.newestSnapshotId = outcome.newest.id;
         record.newestSnapshotTime = outcome.newest.time;
+        if (outcome.storedBytes !== undefined) record.storedBytes = outcome.storedBytes;
       }
     } catch (e) {
       if (isLifeboatError(e, 'CANCELLED') || input.signal?.aborted) {

@@ -9,8 +9,9 @@
  * attempt, hot's newest then against the copy's newest from the last attempt
  * that succeeded.
  */
-import type { CopyLocation } from '../runbook/types.js';
+import type { CopyLocation, StorageClass } from '../runbook/types.js';
 import type { CopyRunRecord, DrillRecord, ErrorInfo, RunRecord } from '../store/records.js';
+import { monthlyStorageCostUsd } from './storage-prices.js';
 
 export interface CopyStatus {
   name: string;
@@ -24,6 +25,10 @@ export interface CopyStatus {
   lagMs?: number;
   /** The copy's last finished drill (`restore-drill --copy`). */
   lastDrill?: DrillRecord;
+  /** What the copy's index lists, as of the last good attempt. */
+  storedBytes?: number;
+  /** An S3 copy's storage at list prices (src/core/copies/storage-prices.ts); undefined for a folder. */
+  storage?: { storageClass: StorageClass; usdPerMonth: number };
 }
 
 /** Pure: `runs` and `drills` newest first, as status reads them. */
@@ -45,6 +50,13 @@ export function copyStatuses(copies: readonly CopyLocation[], runs: readonly Run
       const hotNewest = last?.result.hotNewestTime;
       if (hotNewest !== undefined && good.result.newestSnapshotTime !== undefined) {
         out.lagMs = Math.max(0, Date.parse(hotNewest) - Date.parse(good.result.newestSnapshotTime));
+      }
+    }
+    if (good?.result.storedBytes !== undefined) {
+      out.storedBytes = good.result.storedBytes;
+      if (copy.url.startsWith('s3://')) {
+        const storageClass = copy.storageClass ?? 'STANDARD';
+        out.storage = { storageClass, usdPerMonth: monthlyStorageCostUsd(good.result.storedBytes, storageClass) };
       }
     }
     const drill = drills.find((d) => d.copy === copy.name && d.verdict !== 'running');

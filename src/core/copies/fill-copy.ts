@@ -53,6 +53,8 @@ export interface FillCopyOutcome {
   packsReadBack: number;
   forgotten: number;
   packsPruned: number;
+  /** Bytes of packs the copy's index lists once filled and retained. */
+  storedBytes?: number;
   /** The copy's newest snapshot of this runbook once filled, and the time of the hot snapshot it is a copy of. */
   newest?: { id: string; time: string };
   /** Verification problems (the copy is then reported failed). */
@@ -153,6 +155,9 @@ export async function fillCopy(input: FillCopyInput, out: FillCopyOutcome = empt
     out.packsPruned = (retained.prune?.packsDeleted ?? 0) + (retained.prune?.packsRepacked ?? 0);
   }
   out.newest = newestOf(await copy.repo.listSnapshots(), runbook.name);
+  let stored = 0;
+  for (const { size } of copy.repo.index.packs.values()) stored += size;
+  out.storedBytes = stored;
   return out;
 }
 

@@ -68,6 +68,8 @@ export interface CopyRunRecord {
   newestSnapshotTime?: string;
   /** The hot repository's newest snapshot of the runbook when the copy ran. */
   hotNewestTime?: string;
+  /** Bytes of packs the copy's index lists once filled and retained (what its storage bill is for). */
+  storedBytes?: number;
   error?: ErrorInfo;
 }
 

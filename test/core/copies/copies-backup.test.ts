@@ -208,13 +208,19 @@ describe('a runbook with two S3 copies (issue 23)', () => {
     expect(await copiedFrom(offsite())).toEqual(hot);
     expect(await openAlerts()).toEqual(['copy-failed:app:vault']);
 
-    const status = await runCli(['status', '--json'], { env });
+    const status = await runCli(['status', '--copies', '--json'], { env });
     expect(status.code, status.stderr).toBe(0);
-    const entry = (JSON.parse(status.stdout) as { data: StatusEntry[] }).data.find((e) => e.runbook === 'app')!;
+    const shown = JSON.parse(status.stdout) as { summary: string; data: StatusEntry[] };
+    const entry = shown.data.find((e) => e.runbook === 'app')!;
     const [off, vlt] = entry.copies!;
-    expect(off).toMatchObject({ name: 'offsite', lastAttempt: { status: 'succeeded' }, lagMs: 0 });
+    expect(off).toMatchObject({ name: 'offsite', lastAttempt: { status: 'succeeded' }, lagMs: 0, storage: { storageClass: 'STANDARD' } });
+    expect(off!.storedBytes).toBeGreaterThan(300 * 1024);
+    expect(off!.storage!.usdPerMonth).toBeCloseTo((off!.storedBytes! / 1024 ** 3) * 0.023, 12);
+    // The vault is behind hot by the time between the two backups, and shows its size as of its last good fill.
     expect(vlt).toMatchObject({ name: 'vault', lastAttempt: { status: 'failed' } });
     expect(vlt!.lagMs).toBeGreaterThan(0);
+    expect(vlt!.storedBytes).toBeGreaterThan(300 * 1024);
+    expect(shown.summary).toMatch(/^2 copies of 1 runbook\(s\); storage about \$0\.00\/month at 2025 list prices, us-east-1$/);
   }, 60_000);
 
   it('healed, the next run catches the vault up on everything it lacks and the alert resolves', async () => {
