@@ -16,6 +16,7 @@ import type { EventSink } from '../core/index.js';
 import { Browser } from './browser/Browser.js';
 import type { BrowseHost } from './browser/host.js';
 import { AlertsPane } from './components/AlertsPane.js';
+import { HostsPane } from './components/HostsPane.js';
 import { CommandPrompt } from './components/CommandPrompt.js';
 import { ConfirmPrompt } from './components/ConfirmPrompt.js';
 import { Dashboard } from './components/Dashboard.js';
@@ -177,6 +178,9 @@ export function Screen({ state, now, browser }: { state: TuiState; now: Date; br
         break;
       case 'output':
         body = <OutputView command={outputCommand(state)} rows={bodyRows} />;
+        break;
+      case 'hosts':
+        body = <HostsPane hosts={snapshot?.hosts ?? []} now={now} columns={columns} rows={bodyRows} />;
         break;
     }
   return (

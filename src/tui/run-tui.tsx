@@ -12,6 +12,7 @@ import { loadRunbookArg } from '../../commands/support/runbook-arg.js';
 import { runContextFor } from '../../commands/support/run-context.js';
 import { dump, ExitCode, type EventSink } from '../core/index.js';
 import { App, type TuiHost } from './app.js';
+import { fleetHosts, withHosts } from './load-hosts.js';
 import { snapshotLoader } from './load-snapshot.js';
 
 /** Builds a command context whose events go to `emit` and which `signal` cancels. */
@@ -35,9 +36,10 @@ export interface RunTuiOptions {
 /** Commands the console does not offer at its prompt: `start` re-opens what is already open. */
 const hidden = new Set(['start']);
 
-export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHost & { outboxIdle(): Promise<void> } {
+export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHost & { outboxIdle(): Promise<void>; closeFleet(): Promise<void> } {
   const idle = new AbortController();
   const quietCtx = build(() => undefined, idle.signal);
+  const fleet = fleetHosts({ config: quietCtx.config, env: quietCtx.env, home: quietCtx.home });
   const delivering = new Set<Promise<unknown>>();
   /**
    * After each command, the alert deliveries due to the sinks this process can
@@ -66,7 +68,8 @@ export function tuiHost(registry: CommandRegistry, build: ContextBuilder): TuiHo
       }
     },
     outboxIdle: async () => void (await Promise.allSettled([...delivering])),
-    load: snapshotLoader(quietCtx),
+    load: fleet.list ? withHosts(snapshotLoader(quietCtx), fleet.list) : snapshotLoader(quietCtx),
+    closeFleet: () => fleet.close(),
     now: () => quietCtx.clock.now(),
     browse: {
       // The browser's reads run unaudited commands (ls, find, diff, snapshots); its restores are audited like any.
@@ -118,6 +121,7 @@ export async function runTui(registry: CommandRegistry, build: ContextBuilder, o
     await Promise.race([Promise.allSettled(pending), new Promise((r) => setTimeout(r, 5000).unref())]);
     // Deliveries started after the last commands are bounded by their own budget (a few seconds).
     await host.outboxIdle();
+    await host.closeFleet();
     instance.cleanup();
     await options.cleanup?.();
   }

@@ -51,7 +51,8 @@ export interface HostsView {
 export interface HostsViewInput {
   /** Runbooks by name with their `host:` (undefined: any host). */
   runbooks: readonly { name: string; host?: string | undefined }[];
-  status: readonly StatusEntry[];
+  /** Each runbook's status, as `status` computes it (only what the view shows is needed). */
+  status: readonly Pick<StatusEntry, 'runbook' | 'lastRun' | 'lastSuccess' | 'rpoState'>[];
   now: Date;
   /** The registry's hosts; undefined with the JSON store. */
   hosts?: readonly HostRecord[];
@@ -106,7 +107,7 @@ export function hostsView(input: HostsViewInput): HostsView {
   return { store: 'postgres', hosts: [...views.values()].sort((a, b) => a.name.localeCompare(b.name)), anyHost };
 }
 
-function runbookLine(name: string, status: StatusEntry | undefined, now: Date): HostRunbookView {
+function runbookLine(name: string, status: HostsViewInput['status'][number] | undefined, now: Date): HostRunbookView {
   const age = (at: string) => Math.max(0, now.getTime() - Date.parse(at));
   const last = status?.lastRun;
   const good = status?.lastSuccess;

@@ -11,6 +11,7 @@ export const keyHelp: readonly { keys: string; what: string }[] = [
   { keys: 'D', what: 'restore drill of the selected runbook (asks first)' },
   { keys: 'c', what: 'check the repository of the selected runbook' },
   { keys: 's', what: "browse the selected runbook's snapshots: folders, preview, find, diff, restore" },
+  { keys: 'H', what: 'hosts of the fleet: agents, last seen, running job, runbooks (PostgreSQL store)' },
   { keys: 'a', what: 'alerts: acknowledge the selected alert' },
   { keys: 'f', what: 'history: filter all / backups / drills' },
   { keys: ':', what: 'command prompt: any lifeboat command, e.g. :backup demo, :restore-drill demo' },

@@ -18,6 +18,7 @@ export function moveCursor(state: TuiState, delta: number): TuiState {
     case 'alerts':
       return { ...state, alertCursor: clamp(state.alertCursor + delta, (state.snapshot?.alerts.length ?? 1) - 1) };
     case 'output':
+    case 'hosts':
       return state;
     case 'run': {
       const i = state.runs.findIndex((r) => r.id === focusedRun(state)?.id);

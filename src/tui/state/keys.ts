@@ -94,6 +94,10 @@ function applyScreenKey(state: TuiState, input: string, key: KeyInfo): TuiState 
       return rb ? requestCommand(state, ['check', rb.name]) : state;
     case 's':
       return rb ? openBrowser(state, rb.name) : state;
+    case 'H':
+      return state.snapshot?.hosts !== undefined
+        ? { ...state, screen: 'hosts' }
+        : { ...state, message: { text: 'no hosts to show: the JSON store has no agents (a fleet shares a PostgreSQL store)', tone: 'muted' } };
     case 'a': {
       if (state.screen !== 'alerts') return state;
       const alert = state.snapshot?.alerts[state.alertCursor];

@@ -5,7 +5,7 @@
  */
 import type { Table } from '../../../commands/command.js';
 import type { RtoStatus, RunSummary } from '../../../commands/status.js';
-import type { AlertRecord, DrillRecord, EngineEvent, ErrorInfo, ProgressCounters, RunRecord, RunStatus, StageName, StageStatus } from '../../core/index.js';
+import type { AlertRecord, DrillRecord, EngineEvent, ErrorInfo, HostView, ProgressCounters, RunRecord, RunStatus, StageName, StageStatus } from '../../core/index.js';
 
 /** One runbook's row on the dashboard, as loaded from the status command and the runbook's schedule. */
 export interface RunbookView {
@@ -45,6 +45,8 @@ export interface StoreSnapshot {
   drills: DrillRecord[];
   /** Open alerts of every runbook. */
   alerts: AlertRecord[];
+  /** The fleet's hosts (issue 19), with a PostgreSQL store; absent with the JSON store, which has no agents. */
+  hosts?: HostView[];
 }
 
 export interface LiveStage {
@@ -78,7 +80,8 @@ export interface LiveRun {
 }
 
 /** 'output' shows the last result of a command that started no run (e.g. :snapshots demo); it is not a tab. */
-export type Screen = 'dashboard' | 'run' | 'history' | 'alerts' | 'output';
+/** `output` and `hosts` are not numbered tabs: shown when asked for (a command's output, H). */
+export type Screen = 'dashboard' | 'run' | 'history' | 'alerts' | 'output' | 'hosts';
 export const screens: readonly Screen[] = ['dashboard', 'run', 'history', 'alerts'];
 
 export type HistoryFilter = 'all' | 'backups' | 'drills';
