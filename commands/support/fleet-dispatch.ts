@@ -137,7 +137,10 @@ async function waitForJob(queue: FleetQueue, channels: PgChannels, job: FleetJob
     if (cancelledAt !== undefined && Date.now() - cancelledAt > CANCEL_WAIT_MS) {
       return { exitCode: ExitCode.cancelled, summary: `cancel sent to host ${host}, but its agent did not end job ${id} within ${CANCEL_WAIT_MS / 1000} s: see lifeboat hosts and the run's history`, data: { job: id, host } };
     }
-    await Promise.race([signalled, delay(POLL_MS), cancelledAt === undefined ? abort : never]);
+    const poll = delay(POLL_MS);
+    await Promise.race([signalled, poll.done, cancelledAt === undefined ? abort : never]);
+    // Cleared, not left to fire: a pending timer would hold a CLI process open for up to POLL_MS after its result.
+    poll.cancel();
   }
 }
 
@@ -158,7 +161,11 @@ function asOutcome(output: unknown): FleetJobOutcome | undefined {
   return output !== null && typeof output === 'object' && typeof (output as { exitCode?: unknown }).exitCode === 'number' ? (output as FleetJobOutcome) : undefined;
 }
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+function delay(ms: number): { done: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return { done, cancel: () => clearTimeout(timer) };
+}
 
 function aborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -98,7 +98,9 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
       const woken = new Promise<void>((resolve) => (wake = resolve));
       const taken = await queue.take(host).catch(() => undefined);
       if (!taken) {
-        await Promise.race([woken, delay(args.pollMs)]);
+        const poll = delay(args.pollMs);
+        await Promise.race([woken, poll.done]);
+        poll.cancel();
         continue;
       }
       await runJob(taken, {
@@ -165,4 +167,9 @@ function heartbeats(hosts: HostRegistry | undefined, host: string, log: (message
   return state;
 }
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A wait that can be cleared, so a stopping agent does not sit out its poll interval. */
+function delay(ms: number): { done: Promise<void>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return { done, cancel: () => clearTimeout(timer) };
+}
