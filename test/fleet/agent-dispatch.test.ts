@@ -11,7 +11,9 @@
  * - a job whose runbook text does not match its hash is refused, nothing runs;
  * - the agent's engine events reach the console live (every stage's start and
  *   finish), and the console's abort reaches the agent: the run is cancelled;
- * - serve's scheduled fires of a runbook of host b run on agent b.
+ * - serve's scheduled fires of a runbook of host b run on agent b;
+ * - a PostgreSQL restart under a remote run: it completes, its records land
+ *   once (the agent's spool), the console gets its result, nobody dies.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -78,6 +80,8 @@ beforeAll(async () => {
   // Slow on purpose: its before hook says it started, then waits for the cancel.
   await writeHostRunbook('slow-b', 'b', { hooks: { before: ['echo hook-started', 'sleep 30'] } });
   await writeHostRunbook('nightly-b', 'b', { schedule: { backup: '*/2 * * * * *', timezone: 'UTC' } });
+  // Long enough for PostgreSQL to be stopped and started again under it.
+  await writeHostRunbook('outage-a', 'a', { hooks: { before: ['echo outage-hook', 'sleep 4'] } });
   consoleEnv = hostEnv('console');
   const migrated = await runCli(['store', 'migrate'], { env: consoleEnv, cwd: root });
   expect(migrated.code, migrated.stderr).toBe(0);
@@ -87,6 +91,7 @@ beforeAll(async () => {
     runCli(['init', 'app-b'], { env: hostEnv('b'), cwd: join(root, 'b') }),
     runCli(['init', 'slow-b'], { env: hostEnv('b'), cwd: join(root, 'b') }),
     runCli(['init', 'nightly-b'], { env: hostEnv('b'), cwd: join(root, 'b') }),
+    runCli(['init', 'outage-a'], { env: hostEnv('a'), cwd: join(root, 'a') }),
   ]);
   for (const r of inits) expect(r.code, r.stderr).toBe(0);
   // Each agent has its own runbooks folder (made at its start), empty: what it runs comes with the job.
@@ -248,5 +253,30 @@ describe('lifeboat agent: jobs of a runbook run on its host', () => {
     expect(ran).toBe('b succeeded scheduler');
     expect(agents[1]!.output()).toContain('running backup nightly-b');
     expect(agents[0]!.output()).not.toContain('nightly-b');
+  }, 60_000);
+
+  it('rides out a PostgreSQL restart mid-run: the run completes on the agent, its records land once, the console gets the result', async (ctx) => {
+    if (!pg.availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', pg.availability);
+    let hookRan: () => void = () => undefined;
+    const hooked = new Promise<void>((resolve) => (hookRan = resolve));
+    const live = consoleContext((e) => {
+      if (e.type === 'hook.output' && e.line.includes('outage-hook')) hookRan();
+    }, new AbortController().signal);
+    try {
+      const pending = invokeCommand({ command: backupCommand as never, argv: ['outage-a'] }, live.ctx);
+      await hooked;
+      pg.cluster.stop();
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      pg.cluster.start();
+      const result = await pending;
+      expect(result.exitCode, result.summary).toBe(0);
+      const run = (result.data as { run: { id: string } }).run;
+      // Spooled on the agent while the store was down, replayed once its heartbeat got through.
+      await expect.poll(() => pg.query(`SELECT status FROM runs WHERE id = '${run.id}'`), { timeout: 20_000, interval: 200 }).toBe('succeeded');
+      expect(pg.query("SELECT count(*) FROM runs WHERE runbook = 'outage-a'")).toBe('1');
+    } finally {
+      await live.close();
+    }
+    expect(agents.map((a) => a.child.exitCode)).toEqual([null, null]);
   }, 60_000);
 });
