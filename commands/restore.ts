@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { describeThawOutcome, estimateRestore, ExitCode, formatBytes, formatDuration, overwritePolicies, restore, shortId, type OverwritePolicy, type RestoreChange } from '../src/core/index.js';
+import { describeThawOutcome, estimateRestore, ExitCode, findCopy, formatBytes, formatDuration, overwritePolicies, restore, runbookForCopy, shortId, type OverwritePolicy, type RestoreChange } from '../src/core/index.js';
 import { defineCommand } from './command.js';
 import { bool, rawArgs, str } from './support/args.js';
 import { loadRunbookArg } from './support/runbook-arg.js';
@@ -21,6 +21,7 @@ export const restoreCommand = defineCommand({
     exclude: { type: 'string', multiple: true, description: 'do not restore paths matching this glob (repeatable)', valueName: 'GLOB' },
     delete: { type: 'boolean', description: 'remove what the target holds that the snapshot lacks' },
     all: { type: 'boolean', description: 'the snapshot may be another runbook\'s in the same repository (default: only this runbook\'s own; latest is its own newest)' },
+    copy: { type: 'string', description: 'restore from this one of repository.copies instead of hot (its own key and credentials)', valueName: 'NAME' },
   },
   positionals: [
     { name: 'runbook', description: 'runbook name or path to a YAML file', required: true },
@@ -31,6 +32,7 @@ export const restoreCommand = defineCommand({
     .refine((r) => r.options.tier === undefined || r.options.tier === 'hot' || r.options.tier === 'cold', { message: '--tier must be hot or cold' })
     .refine((r) => r.options.overwrite === undefined || overwritePolicies.includes(r.options.overwrite as OverwritePolicy), { message: `--overwrite must be one of ${overwritePolicies.join(', ')}` })
     .refine((r) => r.options.estimate !== true || r.options.tier === 'cold', { message: '--estimate needs --tier cold (a hot restore needs no thaw; restore-drill measures it)' })
+    .refine((r) => r.options.copy === undefined || r.options.tier === undefined, { message: '--copy restores from that copy as it is: it takes no --tier' })
     .transform((r) => ({
       runbook: r.positionals[0]!,
       snapshot: r.positionals[1] ?? 'latest',
@@ -44,11 +46,14 @@ export const restoreCommand = defineCommand({
       include: strings(r.options.include),
       exclude: strings(r.options.exclude),
       delete: bool(r.options.delete),
+      ...(str(r.options.copy) === undefined ? {} : { copy: str(r.options.copy) }),
     })),
   access: 'drill',
   runbookOf: (a) => a.runbook,
   async run(args, ctx) {
-    const runbook = await loadRunbookArg(args.runbook, ctx);
+    const loaded = await loadRunbookArg(args.runbook, ctx);
+    // A copy is restored from as the runbook whose hot repository it is (src/core/copies/copy-runbook.ts).
+    const runbook = args.copy === undefined ? loaded : runbookForCopy(loaded, findCopy(loaded, args.copy));
     const run = await runContextFor(runbook, ctx);
     if (args.estimate) {
       const { snapshot, forecast } = await estimateRestore({ ...run, snapshot: args.snapshot, all: args.all, subPath: args.path });
@@ -100,7 +105,7 @@ export const restoreCommand = defineCommand({
     ].filter((t) => t !== '');
     return {
       exitCode: out.failed.length > 0 ? ExitCode.partial : ExitCode.ok,
-      summary: `${out.failed.length > 0 ? 'partly restored' : 'restored'} snapshot ${shortId(snapshot.id)} to ${target}: ${out.files} files, ${out.dirs} folders, ${out.symlinks} symlinks, ${formatBytes(out.bytes)} in ${formatDuration(durationMs)}${touched.length > 0 ? `; ${touched.join(', ')}` : ''}${out.failed.length > 0 ? `; ${out.failed.length} failed` : ''}`,
+      summary: `${out.failed.length > 0 ? 'partly restored' : 'restored'} snapshot ${shortId(snapshot.id)}${args.copy === undefined ? '' : ` from copy ${args.copy}`} to ${target}: ${out.files} files, ${out.dirs} folders, ${out.symlinks} symlinks, ${formatBytes(out.bytes)} in ${formatDuration(durationMs)}${touched.length > 0 ? `; ${touched.join(', ')}` : ''}${out.failed.length > 0 ? `; ${out.failed.length} failed` : ''}`,
       lines,
       data: {
         snapshot: snapshot.id,

@@ -93,6 +93,7 @@ export { renderRetentionPlan } from './pipeline/retention-policy.js';
 export { estimateColdRestore, type ColdRestoreEstimate } from './tier/estimate.js';
 export { monthlyStorageCostUsd, PRICES_AS_OF } from './copies/storage-prices.js';
 export type { CopyStatus } from './copies/copy-status.js';
+export { findCopy, runbookForCopy } from './copies/copy-runbook.js';
 export { describeThawOutcome, describeThawProgress, type ThawForRestoreResult } from './tier/thaw-restore.js';
 
 // The run lock, for hosts that must be alone in a state folder (serve).
