@@ -134,7 +134,9 @@ export interface ReadHostsViewInput {
 
 /** Reads the registry and the runbooks' status, then builds the view (the time read after both, as status does). */
 export async function readHostsView(input: ReadHostsViewInput): Promise<HostsView> {
-  const [hosts, records] = await Promise.all([input.registry?.list(), readStatusRecords(input.store)]);
+  // The store first: when PostgreSQL is down, its error is the one that says so (and where records are spooled).
+  const records = await readStatusRecords(input.store, input.runbooks);
+  const hosts = await input.registry?.list();
   const now = input.clock.now();
   return hostsView({
     runbooks: input.runbooks.map((r) => ({ name: r.name, host: r.runbook?.host })),
