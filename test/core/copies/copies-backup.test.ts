@@ -88,7 +88,7 @@ beforeAll(async () => {
             region: 'us-east-1',
             password: { env: 'VAULT_PASSWORD' },
             credentials: { accessKeyId: { env: 'VAULT_KEY_ID' }, secretAccessKey: { env: 'VAULT_SECRET' } },
-            keep: { last: 10 },
+            keep: { last: 3 },
           },
         ],
       },
@@ -130,6 +130,14 @@ async function hotSnapshots(): Promise<string[]> {
   const backend = await openBackend(`file://${join(base, 'hot')}`);
   const repo = await Repository.open(backend, PASSWORD);
   return (await repo.listSnapshots()).map((s) => s.id).sort();
+}
+
+/** Hot's newest `n` snapshots (what the vault's `keep: { last: 3 }` holds), ids sorted. */
+async function newestHot(n: number): Promise<string[]> {
+  const backend = await openBackend(`file://${join(base, 'hot')}`);
+  const repo = await Repository.open(backend, PASSWORD);
+  const snaps = (await repo.listSnapshots()).sort((a, b) => a.time.localeCompare(b.time));
+  return snaps.slice(-n).map((s) => s.id).sort();
 }
 
 /** The hot snapshots a copy holds copies of; fails on a hot snapshot copied twice. */
@@ -291,14 +299,17 @@ describe('a runbook with two S3 copies (issue 23)', () => {
     vaultProxy.plan = () => undefined;
     const hotBefore = await hotSnapshots();
     expect(hotBefore).toHaveLength(4);
+    // The killed run wrote no snapshot into the vault: it still holds the three it had.
     expect(await copiedFrom(vault())).toHaveLength(3);
 
     const { code, run, out } = await backup();
     expect(code, out).toBe(0);
     expect(run.copies?.find((c) => c.name === 'vault')).toMatchObject({ status: 'succeeded', snapshotsCopied: 2 });
+    // The vault's own retention (keep: last 3) forgot its two oldest; offsite keeps everything.
+    expect(stageOf(run, 'copy').counters.forgotten).toBe(2);
     const hot = await hotSnapshots();
     expect(hot).toHaveLength(5);
-    expect(await copiedFrom(vault())).toEqual(hot);
+    expect(await copiedFrom(vault())).toEqual(await newestHot(3));
     expect(await copiedFrom(offsite())).toEqual(hot);
     const view = await copyViewRunbook('vault', vault());
     const check = await runCli(['check', view.file, '--read-data'], { env: view.env });
