@@ -39,6 +39,8 @@ export interface ServeArgs {
   graceMs: number;
   jitterMs: number;
   shutdownDeadlineMs: number;
+  /** The leader's watch on the fleet's agents, when LIFEBOAT_AGENT_* set any of it (else serve's defaults: 60 s, 15 s, 5 min). */
+  agentWatch?: { lostAfterMs?: number; intervalMs?: number; noAgentGraceMs?: number };
 }
 
 /** Parse serve's argv (and the LIFEBOAT_ settings it falls back to); throws USAGE with what is wrong. */
@@ -66,7 +68,26 @@ export function parseServeArgs(argv: string[], env: Readonly<Record<string, stri
       values['shutdown-deadline'] === undefined
         ? duration('LIFEBOAT_SHUTDOWN_DEADLINE', env.LIFEBOAT_SHUTDOWN_DEADLINE ?? '5m')
         : duration('--shutdown-deadline', values['shutdown-deadline']),
+    ...agentWatchOf(env, duration),
   };
+}
+
+/** LIFEBOAT_AGENT_LOST_AFTER, LIFEBOAT_AGENT_CHECK_INTERVAL, LIFEBOAT_NO_AGENT_GRACE: positive durations; only those set. */
+function agentWatchOf(env: Readonly<Record<string, string | undefined>>, duration: (name: string, text: string) => number): Pick<ServeArgs, 'agentWatch'> {
+  const positive = (name: string): number | undefined => {
+    const text = env[name];
+    if (text === undefined || text === '') return undefined;
+    const ms = duration(name, text);
+    if (ms <= 0) throw usage(`${name}: must be more than zero, got "${text}" (e.g. 60s)`);
+    return ms;
+  };
+  const watch = {
+    lostAfterMs: positive('LIFEBOAT_AGENT_LOST_AFTER'),
+    intervalMs: positive('LIFEBOAT_AGENT_CHECK_INTERVAL'),
+    noAgentGraceMs: positive('LIFEBOAT_NO_AGENT_GRACE'),
+  };
+  const set = Object.fromEntries(Object.entries(watch).filter(([, v]) => v !== undefined));
+  return Object.keys(set).length === 0 ? {} : { agentWatch: set };
 }
 
 function metricsAddress(portText: string | undefined, host: string): ServeArgs['ops'] {

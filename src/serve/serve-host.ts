@@ -52,6 +52,7 @@ export async function runServeHost(argv: string[], registry: CommandRegistry, gi
       jitterMs: args.jitterMs,
       shutdownDeadlineMs: args.shutdownDeadlineMs,
       staleCheckMs: 60_000,
+      ...(args.agentWatch ? { agentWatch: args.agentWatch } : {}),
       ...(slack ? { drain: () => slack.face.idle() } : {}),
       healthDetails: () => slackHealth,
       // The outbox loop delivers with the sinks this process can build (rebuilt when the runbooks change).
