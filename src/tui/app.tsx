@@ -165,7 +165,7 @@ export function Screen({ state, now, browser }: { state: TuiState; now: Date; br
   else
     switch (state.screen) {
       case 'dashboard':
-        body = <Dashboard runbooks={snapshot?.runbooks ?? []} selected={state.selected} runs={state.runs} now={now} columns={columns} loading={!snapshot} />;
+        body = <Dashboard runbooks={snapshot?.runbooks ?? []} selected={state.selected} runs={state.runs} now={now} columns={columns} loading={!snapshot} {...(snapshot?.hosts ? { hosts: snapshot.hosts } : {})} />;
         break;
       case 'run':
         body = <RunView run={focusedRun(state)} runs={state.runs} now={now} columns={columns} rows={bodyRows} />;

@@ -1,7 +1,8 @@
 /**
  * The console's runbook list with a fleet (issue 19): a HOST column appears
  * when a runbook names a host (`any` for one that does not), fits 80 columns
- * and a 70-column terminal, and the selected runbook's detail says its host.
+ * and a 70-column terminal, marks a host whose agent is lost, and the
+ * selected runbook's detail says its host.
  * A single machine's console (no runbook names a host) keeps its columns.
  */
 import { stripVTControlCharacters } from 'node:util';
@@ -25,6 +26,14 @@ describe('Dashboard: the host column', () => {
     expect(lines[2]).toMatch(/web\s+any\s+✗ failed/);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(80);
     expect(lines.join('\n')).toMatch(/host\s+db-01 \(its agent runs this runbook's jobs\)/);
+  });
+
+  it('marks a host whose agent is lost or was never seen, from the poll’s hosts', () => {
+    const hosts = [{ name: 'db-01', state: 'lost' as const, runningJob: null, runbooks: [] }];
+    const lines = frame(render(<Dashboard {...props} hosts={hosts} />).lastFrame()).split('\n');
+    expect(lines[1]).toMatch(/▸ demo\s+✗ db-01\s+✓ succeeded/);
+    const up = frame(render(<Dashboard {...props} hosts={[{ ...hosts[0]!, state: 'up' as const }]} />).lastFrame()).split('\n');
+    expect(up[1]).toMatch(/▸ demo\s+db-01\s+✓ succeeded/);
   });
 
   it('narrows to 70 columns without wrapping', () => {

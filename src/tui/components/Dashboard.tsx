@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import { formatBytes, formatDuration, formatTime } from '../../core/index.js';
+import { formatBytes, formatDuration, formatTime, type HostView } from '../../core/index.js';
 import type { LiveRun, RunbookView } from '../state.js';
 import { statusTone, theme, type Tone } from '../theme.js';
 import { fit, relative, short, shortRunId, sparkline } from '../view-text.js';
@@ -14,6 +14,8 @@ export interface DashboardProps {
   columns: number;
   /** True until the first poll of the store has answered. */
   loading: boolean;
+  /** The fleet's hosts (PostgreSQL store): a runbook whose host is lost or never seen shows it in the HOST cell. */
+  hosts?: readonly HostView[];
 }
 
 interface Cell {
@@ -79,7 +81,15 @@ function Row({ cells, selected }: { cells: Cell[]; selected: boolean }) {
 }
 
 /** A row per runbook (last backup, age against RPO, next backup, last RTO against target with its trend, open alerts) and the selected runbook's detail. */
-export function Dashboard({ runbooks, selected, runs, now, columns, loading }: DashboardProps) {
+/** The HOST cell: the name, marked when its agent is not up. */
+function hostCell(host: string | undefined, hosts: readonly HostView[] | undefined): { text: string; tone?: Tone } {
+  if (host === undefined) return { text: 'any', tone: 'muted' };
+  const state = hosts?.find((h) => h.name === host)?.state;
+  if (state === 'lost' || state === 'never-seen') return { text: `${theme.symbol.fail} ${host}`, tone: 'fail' };
+  return { text: host };
+}
+
+export function Dashboard({ runbooks, selected, runs, now, columns, loading, hosts }: DashboardProps) {
   const fleet = runbooks.some((r) => r.host !== undefined);
   // The host column's room is taken from the others as a narrower terminal's would be.
   const w = { ...widths(fleet ? columns - HOST_WIDTH : columns), host: fleet ? HOST_WIDTH : 0 };
@@ -116,7 +126,7 @@ export function Dashboard({ runbooks, selected, runs, now, columns, loading }: D
             cells={[
               { text: i === selected ? '▸' : ' ', width: w.mark, tone: 'accent' },
               { text: r.valid ? r.name : `${r.name} (invalid)`, width: w.name, tone: r.valid ? undefined : 'fail' },
-              ...(fleet ? [{ text: r.host ?? 'any', width: w.host, tone: r.host === undefined ? ('muted' as const) : undefined }] : []),
+              ...(fleet ? [{ ...hostCell(r.host, hosts), width: w.host }] : []),
               { text: last.text, width: w.last, tone: last.tone },
               { text: rpo.text, width: w.rpo, tone: rpo.tone },
               { text: relative(r.nextBackup, now), width: w.next },
