@@ -5,6 +5,7 @@ import { alertsCommand } from './alerts.js';
 import { auditCommand } from './audit.js';
 import { backupCommand } from './backup.js';
 import { checkCommand } from './check.js';
+import { copyCommand } from './copy.js';
 import { diffCommand } from './diff.js';
 import { dumpCommand } from './dump.js';
 import { findFilesCommand } from './find.js';
@@ -47,6 +48,7 @@ export const commands: readonly Command<unknown>[] = [
   repairIndexCommand,
   migrateCommand,
   tierCommand,
+  copyCommand,
   historyCommand,
   scheduleCommand,
   hostsCommand,

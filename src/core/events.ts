@@ -21,7 +21,7 @@ export interface ProgressCounters {
 }
 
 export type EngineEvent =
-  | { type: 'run.started'; runId: string; runbook: string; kind: 'backup' | 'drill' | 'check' | 'restore' | 'forget' | 'tier'; at: string }
+  | { type: 'run.started'; runId: string; runbook: string; kind: 'backup' | 'drill' | 'check' | 'restore' | 'forget' | 'tier' | 'copy'; at: string }
   | { type: 'stage.started'; runId: string; stage: StageName; at: string }
   | { type: 'stage.progress'; runId: string; stage: StageName; progress: ProgressCounters }
   | {

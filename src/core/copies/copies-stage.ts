@@ -17,7 +17,7 @@ import type { RunContext } from '../run-context.js';
 import type { CopyLocation, Runbook } from '../runbook/types.js';
 import type { RunRecorder } from '../runs/run-recorder.js';
 import type { CopyRunRecord, RunStatus } from '../store/records.js';
-import { copiesOf, runbookForCopy } from './copy-runbook.js';
+import { copiesOf, findCopy, runbookForCopy } from './copy-runbook.js';
 import { emptyFillOutcome, fillCopy, type FillCopyOutcome } from './fill-copy.js';
 
 /** Stage counters: the sum over copies, and how many failed. */
@@ -41,10 +41,26 @@ function stageCounters(results: readonly { outcome: FillCopyOutcome; failed: boo
 export async function backupCopiesStage(backupHot: OpenedRepository, input: RunContext, recorder: RunRecorder, status: RunStatus): Promise<RunStatus> {
   const copies = copiesOf(input.runbook).filter((c) => c.after === 'backup');
   if (copies.length === 0) return status;
-  await recorder.startStage('copy');
-  const log = (level: 'info' | 'warn', message: string) => input.emit({ type: 'log', level, runId: recorder.id, message });
   // The backup's view of hot is stale once retention pruned: copy from a fresh one (as tier does).
   await backupHot.staging?.flush(input.signal);
+  return fillCopies(copies, input, recorder, status);
+}
+
+/**
+ * `lifeboat copy`: the copy stage on its own, for every copy or the one
+ * named, recorded as a run of kind `copy` (src/core/use-cases/copy.ts).
+ * Failed when every copy failed, partial when some did.
+ */
+export async function recordCopyRun(input: RunContext, recorder: RunRecorder, only?: string): Promise<RunStatus> {
+  const copies = only === undefined ? copiesOf(input.runbook) : [findCopy(input.runbook, only)];
+  const status = await fillCopies(copies, input, recorder, 'succeeded');
+  const failed = recorder.record.copies?.filter((c) => c.status === 'failed').length ?? 0;
+  return failed > 0 && failed === copies.length ? 'failed' : status;
+}
+
+async function fillCopies(copies: readonly CopyLocation[], input: RunContext, recorder: RunRecorder, status: RunStatus): Promise<RunStatus> {
+  await recorder.startStage('copy');
+  const log = (level: 'info' | 'warn', message: string) => input.emit({ type: 'log', level, runId: recorder.id, message });
   const access = { env: input.env, home: input.home, emit: input.emit, runId: recorder.id };
   const hot = await openRunbookRepositoryStack(input.runbook, access);
   const hotNewest = newestTime(await hot.repo.listSnapshots(), input.runbook.name);

@@ -10,7 +10,7 @@ import type { DrillRecord, RunKind, RunRecord } from '../store/records.js';
 import type { Store } from '../store/store.js';
 
 /** Every kind `--kind` takes: the run kinds the store keeps, and drills. */
-export const historyKinds = ['backup', 'check', 'verify', 'tier', 'restore', 'forget', 'drill'] as const;
+export const historyKinds = ['backup', 'check', 'verify', 'tier', 'copy', 'restore', 'forget', 'drill'] as const;
 export type HistoryKind = (typeof historyKinds)[number];
 
 /**
@@ -36,6 +36,7 @@ const runKindsOf: Record<Exclude<HistoryKind, 'drill'>, RunKind[]> = {
   check: ['check', 'verify'],
   verify: ['check', 'verify'],
   tier: ['tier'],
+  copy: ['copy'],
   restore: ['restore'],
   forget: ['forget'],
 };

@@ -104,6 +104,8 @@ const TREND_LENGTH = 8;
  */
 const HOT_DRILL_WINDOW = TREND_LENGTH + 2;
 const COLD_DRILL_WINDOW = 20;
+/** `lifeboat copy` runs read per runbook for the copies' last attempts. */
+const COPY_RUN_WINDOW = 3;
 /** Drills of the hot tier read for the copies' last drills (copy drills are recorded as hot-tier drills of the copy). */
 const COPY_DRILL_WINDOW = 20;
 /** A running drill has no verdict yet, and a blocked one never reached the data (its drill-blocked alert says so): neither is "the last drill". */
@@ -133,7 +135,7 @@ export function runbookStatus(entry: StatusRunbook, records: RunbookRecords, now
     hotRto: lastDrill && drillRto(lastDrill),
     cold: runbook?.repository.cold && coldStatus(runbook, [...hotDrills, ...drills.filter((d) => d.tier === 'cold').slice(0, COLD_DRILL_WINDOW)], rpo.lastGood, now),
     rtoTrendMs: trend.map((d) => d.rtoMs!),
-    ...(runbook?.repository.copies?.length ? { copies: copyStatuses(runbook.repository.copies, backups, records.drills) } : {}),
+    ...(runbook?.repository.copies?.length ? { copies: copyStatuses(runbook.repository.copies, copyFills(records.runs), records.drills) } : {}),
     openAlerts: records.alerts.map((a) => ({ key: a.key, severity: a.severity, message: a.message })),
   };
 }
@@ -166,9 +168,11 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
  */
 export async function readStatusRecords(store: Store, runbooks: readonly StatusRunbook[] = []): Promise<RunbookRecords> {
   const withCopies = runbooks.filter((r) => r.runbook?.repository.copies?.length).map((r) => r.name);
-  const [latest, good, hot, cold, copyDrills, alerts] = await Promise.all([
+  const [latest, good, copyRuns, hot, cold, copyDrills, alerts] = await Promise.all([
     store.listRuns({ kind: 'backup', perRunbook: 1 }),
     store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
+    // `lifeboat copy` runs fill copies too; the newest few are enough for each copy's last attempt.
+    store.listRuns({ kind: 'copy', perRunbook: COPY_RUN_WINDOW }),
     // Whole drills: path drills do not take places in the windows (src/core/drill/drill-scope.ts).
     newestWholeDrills(store, { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW }),
     newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW }),
@@ -181,7 +185,7 @@ export async function readStatusRecords(store: Store, runbooks: readonly StatusR
   const seen = new Set(latest.map((r) => r.id));
   // Hot, then cold: each tier newest first, which is all runbookStatus needs of the order.
   // Copy drills last: runbookStatus leaves them out of the hot and cold RTOs (wholeDrills) and reads them per copy.
-  return { runs: [...latest, ...good.filter((r) => !seen.has(r.id))], drills: [...hot, ...cold, ...copyDrills], alerts };
+  return { runs: [...latest, ...good.filter((r) => !seen.has(r.id)), ...copyRuns], drills: [...hot, ...cold, ...copyDrills], alerts };
 }
 
 /** Pure: every runbook's status from records of all runbooks (each list newest first). */
@@ -243,6 +247,11 @@ function drillRto(d: DrillRecord): RtoStatus {
     drillId: d.id,
     snapshotId: d.snapshotId || undefined,
   };
+}
+
+/** Runs that filled copies (backups' copy stage, `lifeboat copy`), newest first. */
+function copyFills(runs: readonly RunRecord[]): RunRecord[] {
+  return runs.filter((r) => r.copies !== undefined).sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
 
 function summarize(run: RunRecord | undefined): RunSummary | undefined {

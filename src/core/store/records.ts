@@ -12,7 +12,7 @@ export interface Actor {
 }
 
 export type RunStatus = 'running' | 'succeeded' | 'partial' | 'failed' | 'transfer-pending' | 'cancelled';
-export type RunKind = 'backup' | 'check' | 'restore' | 'forget' | 'tier' | 'verify';
+export type RunKind = 'backup' | 'check' | 'restore' | 'forget' | 'tier' | 'verify' | 'copy';
 export type StageName = 'discover' | 'snapshot' | 'transfer' | 'verify' | 'retention' | 'tier' | 'copy' | 'hooks' | 'check' | 'restore';
 export type StageStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'partial';
 

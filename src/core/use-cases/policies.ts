@@ -45,6 +45,8 @@ export const policies = {
   backup: policy({ action: 'backup', lock: 'shared', records: 'backup', runLock: true, alerts: true }),
   resume: policy({ action: 'resume', lock: 'shared', records: 'nothing', runLock: true, alerts: true }),
   tier: policy({ action: 'tier', lock: 'shared', records: 'tier', runLock: true, alerts: false }),
+  // Like a backup's copy stage: the runbook's staging (the copies'), so the run lock; copy-failed reads it.
+  copy: policy({ action: 'copy', lock: 'shared', records: 'copy', runLock: true, alerts: true }),
   planTier: policy({ action: 'tier --dry-run', lock: 'none', records: 'nothing', runLock: false, alerts: false }),
   restore: policy({ action: 'restore', lock: 'shared', records: 'nothing', runLock: false, alerts: false }),
   estimateRestore: policy({ action: 'restore --estimate', lock: 'none', records: 'nothing', runLock: false, alerts: false }),

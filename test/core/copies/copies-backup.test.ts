@@ -316,3 +316,17 @@ describe('a runbook with two S3 copies (issue 23)', () => {
     expect(check.code, check.stdout + check.stderr).toBe(0);
   }, 90_000);
 });
+
+describe('lifeboat copy', () => {
+  it('fills the copies outside a backup, recorded as a run of kind copy; with nothing missing it copies nothing', async () => {
+    const res = await runCli(['copy', runbookFile], { env });
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toContain('filled app: 2 of 2 copies filled');
+    const [run] = (await runsOf(env.LIFEBOAT_HOME!, 'app')).filter((r) => r.kind === 'copy');
+    expect(run).toMatchObject({ kind: 'copy', status: 'succeeded' });
+    expect(run!.copies?.map((c) => [c.name, c.status, c.snapshotsCopied])).toEqual([
+      ['offsite', 'succeeded', 0],
+      ['vault', 'succeeded', 0],
+    ]);
+  }, 60_000);
+});

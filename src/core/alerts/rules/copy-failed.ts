@@ -8,14 +8,14 @@
  */
 import type { CopyRunRecord, RunRecord } from '../../store/records.js';
 import { oneLine } from '../describe.js';
-import { alertKey, finishedBackups, type AlertCondition, type AlertRule, type RuleContext } from '../rule.js';
+import { alertKey, type AlertCondition, type AlertRule, type RuleContext } from '../rule.js';
 
 export const copyFailedRule: AlertRule = {
   name: 'copy-failed',
   evaluate(ctx: RuleContext): AlertCondition[] {
     const out: AlertCondition[] = [];
     for (const copy of ctx.runbook.repository.copies ?? []) {
-      const latest = latestAttempt(finishedBackups(ctx.runs), copy.name);
+      const latest = latestAttempt(finishedFills(ctx.runs), copy.name);
       if (!latest || latest.result.status !== 'failed') continue;
       const { run, result } = latest;
       out.push({
@@ -28,6 +28,11 @@ export const copyFailedRule: AlertRule = {
     return out;
   },
 };
+
+/** Backups (their copy stage) and `lifeboat copy` runs that finished and were not cancelled, newest first. */
+function finishedFills(runs: readonly RunRecord[]): RunRecord[] {
+  return runs.filter((r) => (r.kind === 'backup' || r.kind === 'copy') && r.status !== 'running' && r.status !== 'cancelled');
+}
 
 function latestAttempt(runs: readonly RunRecord[], copy: string): { run: RunRecord; result: CopyRunRecord } | undefined {
   for (const run of runs) {
