@@ -163,7 +163,7 @@ describe('history', () => {
     expect(await kinds(['--limit', '3'])).toEqual(['2 runs and 1 drill', ['r5', 'd2', 'r4']]);
     const bad = await history(['--kind', 'drills'], seeded);
     expect(bad.result.exitCode).toBe(ExitCode.usage);
-    expect(bad.result.summary).toContain('--kind must be one of backup, check, verify, tier, restore, forget, drill, got "drills"');
+    expect(bad.result.summary).toContain('--kind must be one of backup, check, verify, tier, copy, restore, forget, drill, got "drills"');
   });
 
   it('with nothing recorded and no runbooks, says where it looked and exits 2; with runbooks, says nothing is recorded yet', async () => {
