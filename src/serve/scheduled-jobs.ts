@@ -9,6 +9,7 @@
 import type { Command } from '../../commands/command.js';
 import type { backupCommand } from '../../commands/backup.js';
 import type { checkCommand } from '../../commands/check.js';
+import type { copyCommand } from '../../commands/copy.js';
 import type { maintainCommand } from '../../commands/maintain.js';
 import type { restoreDrillCommand } from '../../commands/restore-drill.js';
 import type { tierCommand } from '../../commands/tier.js';
@@ -17,12 +18,12 @@ import type { Job, Runbook } from '../core/index.js';
 type ArgsOf<C> = C extends Command<infer A> ? A : never;
 
 /** The command each kind of job runs. */
-export const commandOfKind = { backup: 'backup', verify: 'check', drill: 'restore-drill', tier: 'tier', maintain: 'maintain' } as const satisfies Record<Job['kind'], string>;
+export const commandOfKind = { backup: 'backup', verify: 'check', drill: 'restore-drill', tier: 'tier', copy: 'copy', maintain: 'maintain' } as const satisfies Record<Job['kind'], string>;
 
 export interface ScheduledInvocation {
   /** The command's name in the registry. */
   command: (typeof commandOfKind)[Job['kind']];
-  args: ArgsOf<typeof backupCommand> | ArgsOf<typeof checkCommand> | ArgsOf<typeof restoreDrillCommand> | ArgsOf<typeof tierCommand> | ArgsOf<typeof maintainCommand>;
+  args: ArgsOf<typeof backupCommand> | ArgsOf<typeof checkCommand> | ArgsOf<typeof restoreDrillCommand> | ArgsOf<typeof tierCommand> | ArgsOf<typeof copyCommand> | ArgsOf<typeof maintainCommand>;
   /** How the request reads in the audit log. */
   argv: string[];
 }
@@ -43,6 +44,8 @@ export function scheduledInvocation(kind: Job['kind'], runbook: Runbook): Schedu
       };
     case 'tier':
       return { command: commandOfKind.tier, args: { runbook: runbook.name, dryRun: false } satisfies ArgsOf<typeof tierCommand>, argv };
+    case 'copy':
+      return { command: commandOfKind.copy, args: { runbook: runbook.name } satisfies ArgsOf<typeof copyCommand>, argv };
     case 'maintain':
       return { command: commandOfKind.maintain, args: { runbook: runbook.name, withinMs: undefined } satisfies ArgsOf<typeof maintainCommand>, argv };
   }

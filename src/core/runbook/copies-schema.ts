@@ -40,7 +40,7 @@ const kebab = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
-export const COPY_AFTER = ['backup'] as const;
+export const COPY_AFTER = ['backup', 'hot'] as const;
 
 /** The `repository.copies` field (optional list). */
 export function copiesSchema<Password extends z.ZodType, ValueRef extends z.ZodType, Retention extends z.ZodType, StorageClass extends z.ZodType, S3 extends z.ZodRawShape>(
@@ -83,8 +83,9 @@ export function copiesSchema<Password extends z.ZodType, ValueRef extends z.ZodT
       ...p.s3Options,
       objectLock: objectLockSchema.optional(),
       after: doc(z.enum(COPY_AFTER).default('backup'), {
-        description: 'When the copy is filled: `backup`, by the copy stage of every backup run, after the backup verified.',
-        example: 'backup',
+        description:
+          'When the copy is filled: `backup`, by the copy stage of every backup run, after the backup verified; `hot`, from the hot repository only when `lifeboat copy` runs (on `schedule.copy`), so backups stay as fast as without the copy.',
+        example: 'hot',
       }),
       keep: doc(p.retention.optional(), {
         description: 'Which of the copy’s snapshots to keep, like `retention`; leave out to keep every snapshot copied.',
@@ -146,6 +147,23 @@ export function checkCopyUrls(repository: unknown, ctx: z.RefinementCtx): void {
       });
     } else {
       taken.set(url, `copies[${index}]`);
+    }
+  });
+}
+
+/** A copy filled only by `lifeboat copy` (`after: hot`) needs serve to run it: `schedule.copy`. */
+export function checkCopySchedule(runbook: { repository?: unknown; schedule?: unknown }, ctx: z.RefinementCtx): void {
+  const repository = runbook.repository;
+  if (!isRecord(repository) || !Array.isArray(repository.copies)) return;
+  if (isRecord(runbook.schedule) && runbook.schedule.copy !== undefined) return;
+  repository.copies.forEach((copy: unknown, index) => {
+    if (isRecord(copy) && copy.after === 'hot') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['repository', 'copies', index, 'after'],
+        message: 'A copy with "after: hot" is filled only by `lifeboat copy`, and there is no schedule.copy (expected schedule.copy, e.g. "0 6 * * *", or after: backup)',
+        input: copy.after,
+      });
     }
   });
 }

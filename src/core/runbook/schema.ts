@@ -15,7 +15,7 @@ import { passesToChildren } from '../child/child-env.js';
 import type { RetrievalTier, StagingLimit, StorageClass } from './types.js';
 import { alertRoutes, repeatInterval } from '../config/schema.js';
 import { checkPathText, parseRepositoryUrl } from './location.js';
-import { checkCopyUrls, copiesSchema } from './copies-schema.js';
+import { checkCopySchedule, checkCopyUrls, copiesSchema } from './copies-schema.js';
 import { hostName } from './host-field.js';
 import { objectLockSchema } from './object-lock-schema.js';
 import {
@@ -682,6 +682,7 @@ const schedule = z.strictObject({
   verify: cronField('When to check the repository and read back a sample of its data (`verify.readData`).', '"0 4 * * 0"'),
   drill: cronField('When to run a timed restore drill; announced in Slack before it starts.', '"0 10 * * 1"'),
   tier: cronField('When to move old snapshots to the cold repository (needs `repository.cold`).', '"0 5 * * *"'),
+  copy: cronField('When to fill `repository.copies` on their own (`lifeboat copy`); needed by a copy with `after: hot`, which backups leave alone.', '"0 6 * * *"'),
   maintain: cronField('When to extend the Object Lock retention of what kept snapshots use (`lifeboat maintain`); daily at 03:30 when left out and a repository has `objectLock`.', '"30 3 * * *"'),
   timezone: doc(timezone().default('UTC'), {
     description: 'IANA time zone the cron expressions are read in.',
@@ -968,6 +969,7 @@ export const runbookSchema = z
   .superRefine((r: TopDraft, ctx) => {
     checkPasswordNotPassed(r, ctx);
     checkCopyUrls(r.repository, ctx);
+    checkCopySchedule(r, ctx);
     const hot = r.repository?.hot?.url;
     const cold = r.repository?.cold?.url;
     if (typeof hot === 'string' && hot === cold) {

@@ -75,8 +75,8 @@ export interface CopyLocation extends RepositoryLocation {
   name: string;
   /** Absent: the runbook's `repository.password` (the copy still has a master key of its own). */
   password?: SecretRef;
-  /** When it is filled: by the copy stage of every backup run. */
-  after: 'backup';
+  /** When it is filled: `backup`, by the copy stage of every backup run (and `lifeboat copy`); `hot`, only by `lifeboat copy` (schedule.copy). */
+  after: 'backup' | 'hot';
   /** The copy's retention; absent: it keeps every snapshot copied into it. */
   keep?: RetentionPolicy;
 }
@@ -109,6 +109,8 @@ export interface Schedule {
   verify?: string;
   drill?: string;
   tier?: string;
+  /** `lifeboat copy`: fills the copies, those with `after: hot` only this way. */
+  copy?: string;
   /** When to extend Object Lock retention (`lifeboat maintain`); serve runs it daily when absent and a location has objectLock. */
   maintain?: string;
   /** IANA time zone the cron expressions are read in. */

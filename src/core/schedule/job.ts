@@ -2,7 +2,7 @@
 import type { Runbook } from '../runbook/types.js';
 
 /** In the order they are considered when several are due at once (a catch-up at start-up). */
-export const scheduleKinds = ['backup', 'verify', 'drill', 'tier', 'maintain'] as const;
+export const scheduleKinds = ['backup', 'verify', 'drill', 'tier', 'copy', 'maintain'] as const;
 export type ScheduleKind = (typeof scheduleKinds)[number];
 
 export interface Job {

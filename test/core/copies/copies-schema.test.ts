@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatIssue } from '../../../src/core/runbook/index.js';
 import { checkRunbookText } from '../../../src/core/runbook/load.js';
+import { scheduledKinds } from '../../../src/core/schedule/index.js';
+import { scheduledInvocation } from '../../../src/serve/scheduled-jobs.js';
 
 const opts = { runbooksDir: '/srv/runbooks', home: '/var/lib/lifeboat', cwd: '/srv/runbooks' };
 
@@ -84,5 +86,34 @@ describe('repository.copies', () => {
       expect.stringMatching(/repository\.copies\[7\]\.objectLock: "objectLock" only applies to s3:\/\/ repositories/),
     ]);
     expect(found.join('\n')).not.toContain('hunter2');
+  });
+});
+
+describe('repository.copies: after hot', () => {
+  const text = (schedule: string) =>
+    [
+      'name: app',
+      'sources: [{ name: data, path: /srv/data }]',
+      'repository:',
+      '  hot: { url: "file:///var/backups/app" }',
+      '  password: { env: LIFEBOAT_PASSWORD }',
+      '  copies: [{ name: offsite, url: "s3://acme-offsite/app", after: hot }]',
+      schedule,
+      'objectives: { rpo: 26h, rto: 15m }',
+    ].join('\n');
+
+  it('needs schedule.copy, which serve then runs as `lifeboat copy`', () => {
+    const without = checkRunbookText(text('schedule: { backup: "0 2 * * *" }'), '/srv/runbooks/app.yaml', opts);
+    expect(without.issues.map((i) => formatIssue(i))).toEqual([
+      expect.stringMatching(/repository\.copies\[0\]\.after: A copy with "after: hot" is filled only by `lifeboat copy`, and there is no schedule\.copy \(expected schedule\.copy/),
+    ]);
+    const withSchedule = checkRunbookText(text('schedule: { backup: "0 2 * * *", copy: "0 6 * * *" }'), '/srv/runbooks/app.yaml', opts);
+    expect(withSchedule.issues).toEqual([]);
+    expect(withSchedule.runbook!.repository.copies![0]!.after).toBe('hot');
+    expect(scheduledKinds(withSchedule.runbook!)).toEqual([
+      { kind: 'backup', expression: '0 2 * * *' },
+      { kind: 'copy', expression: '0 6 * * *' },
+    ]);
+    expect(scheduledInvocation('copy', withSchedule.runbook!)).toEqual({ command: 'copy', args: { runbook: 'app' }, argv: ['app'] });
   });
 });
