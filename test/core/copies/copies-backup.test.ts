@@ -12,6 +12,7 @@
  * one left the repositories.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -90,8 +91,11 @@ beforeAll(async () => {
             credentials: { accessKeyId: { env: 'VAULT_KEY_ID' }, secretAccessKey: { env: 'VAULT_SECRET' } },
             keep: { last: 3 },
           },
+          // A folder, filled only by `lifeboat copy` (schedule.copy), never by a backup.
+          { name: 'usb', url: `file://${join(base, 'usb')}`, after: 'hot' },
         ],
       },
+      schedule: { backup: '0 2 * * *', copy: '0 6 * * *' },
       objectives: { rpo: '26h', rto: '15m' },
     }),
   );
@@ -228,7 +232,7 @@ describe('a runbook with two S3 copies (issue 23)', () => {
     expect(vlt).toMatchObject({ name: 'vault', lastAttempt: { status: 'failed' } });
     expect(vlt!.lagMs).toBeGreaterThan(0);
     expect(vlt!.storedBytes).toBeGreaterThan(300 * 1024);
-    expect(shown.summary).toMatch(/^2 copies of 1 runbook\(s\); storage about \$0\.00\/month at 2025 list prices, us-east-1$/);
+    expect(shown.summary).toMatch(/^3 copies of 1 runbook\(s\); storage about \$0\.00\/month at 2025 list prices, us-east-1$/);
   }, 60_000);
 
   it('healed, the next run catches the vault up on everything it lacks and the alert resolves', async () => {
@@ -318,15 +322,21 @@ describe('a runbook with two S3 copies (issue 23)', () => {
 });
 
 describe('lifeboat copy', () => {
-  it('fills the copies outside a backup, recorded as a run of kind copy; with nothing missing it copies nothing', async () => {
+  it('fills every copy outside a backup, recorded as a run of kind copy: the after-hot folder copy gets all five, the others nothing new', async () => {
+    const usb = join(base, 'usb');
+    expect(existsSync(usb), 'a backup filled the after: hot copy').toBe(false);
     const res = await runCli(['copy', runbookFile], { env });
     expect(res.code, res.stdout + res.stderr).toBe(0);
-    expect(res.stdout).toContain('filled app: 2 of 2 copies filled');
+    expect(res.stdout).toContain('filled app: 3 of 3 copies filled');
     const [run] = (await runsOf(env.LIFEBOAT_HOME!, 'app')).filter((r) => r.kind === 'copy');
     expect(run).toMatchObject({ kind: 'copy', status: 'succeeded' });
     expect(run!.copies?.map((c) => [c.name, c.status, c.snapshotsCopied])).toEqual([
       ['offsite', 'succeeded', 0],
       ['vault', 'succeeded', 0],
+      ['usb', 'succeeded', 5],
     ]);
+    const folder = await Repository.open(await openBackend(`file://${usb}`), PASSWORD);
+    const origins = ((await folder.listSnapshots()) as ColdSnapshot[]).map((s) => s.copiedFrom?.snapshot).sort();
+    expect(origins).toEqual(await hotSnapshots());
   }, 60_000);
 });
