@@ -17,6 +17,7 @@ import type { EventSink } from '../events.js';
 import { applyRetention } from '../pipeline/retention-policy.js';
 import { forgetAndPrune } from '../pipeline/retention-stage.js';
 import type { OpenedRepository } from '../repo/open-repository.js';
+import { prune } from '../repo/prune.js';
 import { mapLimit } from '../repo/repository.js';
 import { shortId, type Snapshot } from '../repo/snapshot.js';
 import type { Runbook } from '../runbook/types.js';
@@ -146,13 +147,16 @@ export async function fillCopy(input: FillCopyInput, out: FillCopyOutcome = empt
   }
 
   if (runbook.retention !== undefined) {
-    const retained = await withRepositoryLock(copy.repo.backend, { mode: 'exclusive', purpose: `retention of copy ${input.copyName} of ${runbook.name}` }, async () => {
-      const result = await forgetAndPrune(copy.repo, runbook, { now: input.now, signal });
+    await withRepositoryLock(copy.repo.backend, { mode: 'exclusive', purpose: `retention of copy ${input.copyName} of ${runbook.name}` }, async () => {
+      // Prune only when something was forgotten: on a remote copy it lists and reads every index, each run otherwise.
+      const retained = await forgetAndPrune(copy.repo, runbook, { now: input.now, signal, prune: false });
+      out.forgotten = retained.forgotten;
+      if (retained.forgotten > 0) {
+        const pruned = await prune(copy.repo, { signal, now: input.now });
+        out.packsPruned = pruned.packsDeleted + pruned.packsRepacked;
+      }
       await copy.staging?.flush(signal);
-      return result;
     });
-    out.forgotten = retained.forgotten;
-    out.packsPruned = (retained.prune?.packsDeleted ?? 0) + (retained.prune?.packsRepacked ?? 0);
   }
   out.newest = newestOf(await copy.repo.listSnapshots(), runbook.name);
   let stored = 0;
