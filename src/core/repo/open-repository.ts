@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { LocalBackend } from '../backends/local-backend.js';
 import { MetadataCache } from '../backends/metadata-cache.js';
+import { isObjectLockBackend, type ObjectLockBackend } from '../backends/object-lock-backend.js';
 import { openBackend } from '../backends/open-backend.js';
 import type { RetryBackend } from '../backends/retry-backend.js';
 import { StagingBackend } from '../backends/staging-backend.js';
@@ -43,6 +44,8 @@ export interface RepositoryStack {
   backend: Backend;
   staging?: StagingBackend;
   retry?: RetryBackend;
+  /** The version-aware layer of an S3 Object Lock repository (location.objectLock). */
+  objectLock?: ObjectLockBackend;
 }
 
 export interface OpenedRepository extends RepositoryStack {
@@ -95,11 +98,12 @@ export async function openRepositoryStack(runbook: Runbook, access: RepositoryAc
   const tier = access.tier ?? 'hot';
   const location = locationOf(runbook, tier);
   const raw = await openBackend(location.url, {
-    location: { endpoint: location.endpoint, pathStyle: location.pathStyle, region: location.region, storageClass: location.storageClass },
+    location: { endpoint: location.endpoint, pathStyle: location.pathStyle, region: location.region, storageClass: location.storageClass, objectLock: location.objectLock },
     s3: await credentialsOf(location, access.env),
   });
   // A backend whose objects are local files (Backend.localFile) is written directly: staging would only double the disk writes.
-  if (raw.localFile !== undefined || !access.home) return { backend: raw };
+  const objectLock = isObjectLockBackend(raw) ? { objectLock: raw } : {};
+  if (raw.localFile !== undefined || !access.home) return { backend: raw, ...objectLock };
   const retry = wrapForTransfer(raw, {
     concurrency: runbook.transfer.concurrency,
     bandwidthBytesPerSec: runbook.transfer.bandwidthBytesPerSec,
@@ -116,7 +120,7 @@ export async function openRepositoryStack(runbook: Runbook, access: RepositoryAc
     maxStagedBytes: await stagingLimitBytes(runbook.transfer.stagingLimit, stagingFolder),
     storageClass: location.storageClass,
   });
-  return { backend: staging, staging, retry };
+  return { backend: staging, staging, retry, ...objectLock };
 }
 
 export async function initRunbookRepository(runbook: Runbook, access: RepositoryAccess, options: InitOptions = {}): Promise<Repository> {
@@ -154,7 +158,16 @@ export async function openRepositoryOn(stack: RepositoryStack, runbook: Runbook,
  */
 export async function unlockRepositoryKey(stack: RepositoryStack, runbook: Runbook, env: RepositoryAccess['env']): Promise<Repository> {
   const password = await resolveSecret(runbook.repository.password, env);
-  return Repository.open(stack.backend, password, { runbook: runbook.name });
+  const repo = await Repository.open(stack.backend, password, { runbook: runbook.name });
+  if (stack.objectLock) attachObjectLock(repo, stack.objectLock);
+  return repo;
+}
+
+/** What the version-aware layer recovered goes into the repository's warnings (check and restore print them); prune asks it what waits. */
+function attachObjectLock(repo: Repository, lock: ObjectLockBackend): void {
+  repo.objectLock = lock;
+  for (const message of lock.recoveryMessages()) repo.warnings.push(message);
+  lock.onRecovery = (message) => repo.warnings.push(message);
 }
 
 /** No repository there yet: no config object, or not even the bucket. */
