@@ -40,6 +40,8 @@ import { loadRunbookArg } from './runbook-arg.js';
 
 /** How often the job's state is read while waiting: the agent's `done` notification usually comes first. */
 const POLL_MS = 2_000;
+/** A job the queue no longer knows, this many looks in a row, is given up on instead of waited for forever. */
+const VANISHED_AFTER_LOOKS = 3;
 /** After a cancel reached a running job, how long its agent gets to end the run before the caller stops waiting. */
 const CANCEL_WAIT_MS = 60_000;
 
@@ -121,10 +123,20 @@ async function waitForJob(queue: FleetQueue, channels: PgChannels, job: FleetJob
   let cancelledAt: number | undefined;
   const abort = aborted(ctx.signal);
   const never = new Promise<void>(() => undefined);
+  /** Looks in a row that found no such job (the store answered): it was deleted, or lost with the store's last commits. */
+  let missing = 0;
   for (;;) {
     const signalled = woken();
-    const status = await queue.status(host, id).catch(() => undefined);
-    if (status && settled(status)) return resultOf(status, job, id);
+    const status = await queue.status(host, id).catch(() => 'unreachable' as const);
+    if (status !== 'unreachable' && status !== undefined && settled(status)) return resultOf(status, job, id);
+    missing = status === undefined ? missing + 1 : 0;
+    if (missing >= VANISHED_AFTER_LOOKS) {
+      return {
+        exitCode: ExitCode.failed,
+        summary: `job ${id} (${commandOfFleetKind[job.kind]} of ${job.runbook.name} on host ${host}) is no longer in the queue: its outcome is unknown here; see lifeboat history ${job.runbook.name}`,
+        data: { job: id, host },
+      };
+    }
     if (ctx.signal.aborted && cancelledAt === undefined) {
       cancelledAt = Date.now();
       if (await queue.cancelIfQueued(host, id).catch(() => false)) {

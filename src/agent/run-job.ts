@@ -111,7 +111,8 @@ export async function runJob(taken: TakenJob, deps: JobDeps): Promise<CommandRes
     result = outcomeOf(e) as CommandResult;
   } finally {
     deps.stop.removeEventListener('abort', onStop);
-    await stopListening();
+    // Not awaited: the UNLISTEN is housekeeping, and settling the job must not wait on a connection the store's outage left behind.
+    void stopListening();
   }
   log(`agent ${host}: ${what} ended: exit ${result.exitCode}${result.summary ? `, ${result.summary}` : ''}`);
   // Settled before `done` goes out, so a dispatcher woken by it reads the result.

@@ -13,7 +13,9 @@
  *   finish), and the console's abort reaches the agent: the run is cancelled;
  * - serve's scheduled fires of a runbook of host b run on agent b;
  * - a PostgreSQL restart under a remote run: it completes, its records land
- *   once (the agent's spool), the console gets its result, nobody dies.
+ *   once (the agent's spool), the console gets its result, nobody dies;
+ * - an agent SIGKILLed mid-job and restarted fails that job, and the console
+ *   waiting for it gets the failure.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -82,6 +84,7 @@ beforeAll(async () => {
   await writeHostRunbook('nightly-b', 'b', { schedule: { backup: '*/2 * * * * *', timezone: 'UTC' } });
   // Long enough for PostgreSQL to be stopped and started again under it.
   await writeHostRunbook('outage-a', 'a', { hooks: { before: ['echo outage-hook', 'sleep 4'] } });
+  await writeHostRunbook('killed-b', 'b', { hooks: { before: ['echo kill-me', 'sleep 30'] } });
   consoleEnv = hostEnv('console');
   const migrated = await runCli(['store', 'migrate'], { env: consoleEnv, cwd: root });
   expect(migrated.code, migrated.stderr).toBe(0);
@@ -92,14 +95,11 @@ beforeAll(async () => {
     runCli(['init', 'slow-b'], { env: hostEnv('b'), cwd: join(root, 'b') }),
     runCli(['init', 'nightly-b'], { env: hostEnv('b'), cwd: join(root, 'b') }),
     runCli(['init', 'outage-a'], { env: hostEnv('a'), cwd: join(root, 'a') }),
+    runCli(['init', 'killed-b'], { env: hostEnv('b'), cwd: join(root, 'b') }),
   ]);
   for (const r of inits) expect(r.code, r.stderr).toBe(0);
   // Each agent has its own runbooks folder (made at its start), empty: what it runs comes with the job.
-  agents.push(
-    ...(await Promise.all(
-      ['a', 'b'].map((host) => startAgent({ host, cwd: join(root, host), env: { ...hostEnv(host), LIFEBOAT_RUNBOOKS: join(root, host, 'runbooks'), LIFEBOAT_HOST: '' } })),
-    )),
-  );
+  agents.push(...(await Promise.all(['a', 'b'].map(startHostAgent))));
 }, 120_000);
 
 afterAll(async () => {
@@ -107,6 +107,26 @@ afterAll(async () => {
   // SIGTERM with nothing running: a clean stop.
   expect(codes).toEqual(agents.map(() => 0));
 }, 30_000);
+
+/** The agent of `host`: its own state and runbooks folder, named by --host (LIFEBOAT_HOST left empty). */
+const startHostAgent = (host: string) =>
+  startAgent({ host, cwd: join(root, host), env: { ...hostEnv(host), LIFEBOAT_RUNBOOKS: join(root, host, 'runbooks'), LIFEBOAT_HOST: '' } });
+
+/** `pending`, or a failure that shows what the agents said when it takes longer than `ms`. */
+async function explainedIfSlow<T>(pending: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const jobs = pg.query("SELECT string_agg(data->'runbook'->>'name' || ' ' || state, ', ') FROM lifeboat_queue.job");
+      reject(new Error(`no result after ${ms} ms; the queue holds ${jobs}; the agents said:\n${agents.map((a) => `--- ${a.host}\n${a.output()}`).join('\n')}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([pending, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** This test process as a console: the CLI's context, with its own event sink and abort. */
 function consoleContext(emit: (e: EngineEvent) => void, signal: AbortSignal): { ctx: CommandContext; close(): Promise<void> } {
@@ -265,10 +285,13 @@ describe('lifeboat agent: jobs of a runbook run on its host', () => {
     try {
       const pending = invokeCommand({ command: backupCommand as never, argv: ['outage-a'] }, live.ctx);
       await hooked;
+      // The test cluster runs with synchronous_commit off: without this, the immediate stop would
+      // lose the job's last commits (a real server with synchronous commit keeps them).
+      pg.query('CHECKPOINT');
       pg.cluster.stop();
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       pg.cluster.start();
-      const result = await pending;
+      const result = await explainedIfSlow(pending, 40_000);
       expect(result.exitCode, result.summary).toBe(0);
       const run = (result.data as { run: { id: string } }).run;
       // Spooled on the agent while the store was down, replayed once its heartbeat got through.
@@ -278,5 +301,26 @@ describe('lifeboat agent: jobs of a runbook run on its host', () => {
       await live.close();
     }
     expect(agents.map((a) => a.child.exitCode)).toEqual([null, null]);
+  }, 60_000);
+
+  it('an agent killed mid-job and restarted fails that job: the console gets the failure instead of waiting on', async (ctx) => {
+    if (!pg.availability.ok) return skipWithoutTool(ctx, 'PostgreSQL', pg.availability);
+    let hookRan: () => void = () => undefined;
+    const hooked = new Promise<void>((resolve) => (hookRan = resolve));
+    const live = consoleContext((e) => {
+      if (e.type === 'hook.output' && e.line.includes('kill-me')) hookRan();
+    }, new AbortController().signal);
+    try {
+      const pending = invokeCommand({ command: backupCommand as never, argv: ['killed-b'] }, live.ctx);
+      await hooked;
+      agents[1]!.child.kill('SIGKILL');
+      await agents[1]!.exited;
+      agents[1] = await startHostAgent('b');
+      const result = await explainedIfSlow(pending, 40_000);
+      expect(result.exitCode).toBe(1);
+      expect(result.summary).toMatch(/agent restarted on b/);
+    } finally {
+      await live.close();
+    }
   }, 60_000);
 });

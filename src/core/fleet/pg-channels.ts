@@ -40,7 +40,7 @@ export class PgChannels {
 
   async #connect(): Promise<Client | undefined> {
     const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 5_000, keepAlive: true });
+    const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 5_000, query_timeout: 10_000, keepAlive: true });
     const lost = () => {
       if (this.#client === client) this.#client = undefined;
       client.removeAllListeners('notification');
@@ -117,7 +117,8 @@ export class PgChannels {
     this.#client = undefined;
     if (client) {
       client.removeAllListeners('end');
-      await client.end().catch(() => undefined);
+      // end() waits for the server's goodbye; a connection that died unseen would keep it waiting.
+      await Promise.race([client.end().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     }
   }
 }

@@ -30,6 +30,9 @@ export const FLEET_QUEUE_SCHEMA = 'lifeboat_queue';
 /** pg-boss refuses 24 h or more; a job active longer than this is failed by pg-boss's maintenance ("failed by timeout"). */
 const JOB_EXPIRE_SECONDS = 23 * 3600;
 
+/** Longer than any queue statement takes, even pg-boss's maintenance on a busy queue. */
+const QUERY_TIMEOUT_MS = 30_000;
+
 export function queueOfHost(host: string): string {
   return `lifeboat-host-${host}`;
 }
@@ -73,7 +76,8 @@ export class FleetQueue {
 
   /** Connects and brings pg-boss's schema up to date (it migrates under its own advisory lock). */
   static async open(url: string, options: FleetQueueOptions = {}): Promise<FleetQueue> {
-    const pool = await openPool({ connectionString: url, max: options.max ?? 2, connectionTimeoutMillis: 5_000, keepAlive: true });
+    // query_timeout: every statement here is short; one on a connection that died unseen (a store restart) must fail and be retried, not hang a job's end forever.
+    const pool = await openPool({ connectionString: url, max: options.max ?? 2, connectionTimeoutMillis: 5_000, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true });
     const { default: PgBossClass } = await import('pg-boss');
     const boss = new PgBossClass({
       db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values) },
