@@ -162,17 +162,17 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
  * The records every runbook's status is computed from, read per runbook
  * (bounded windows, whatever the size of the history): for callers that
  * also want the records themselves (the console's last good backup).
- * `runbooks`: the drills of copies are read only for those of them that have
- * `repository.copies` (a read of every runbook's window would double what a
- * status reads for the few that have copies).
+ * `runbooks`: the copy runs and drills of copies are read only when some of
+ * them have `repository.copies` (drills: only theirs; a window of every
+ * runbook's would double what a status reads for the few that have copies).
  */
 export async function readStatusRecords(store: Store, runbooks: readonly StatusRunbook[] = []): Promise<RunbookRecords> {
   const withCopies = runbooks.filter((r) => r.runbook?.repository.copies?.length).map((r) => r.name);
   const [latest, good, copyRuns, hot, cold, copyDrills, alerts] = await Promise.all([
     store.listRuns({ kind: 'backup', perRunbook: 1 }),
     store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
-    // `lifeboat copy` runs fill copies too; the newest few are enough for each copy's last attempt.
-    store.listRuns({ kind: 'copy', perRunbook: COPY_RUN_WINDOW }),
+    // `lifeboat copy` runs fill copies too; the newest few are enough for each copy's last attempt (none to read without copies).
+    withCopies.length === 0 ? [] : store.listRuns({ kind: 'copy', perRunbook: COPY_RUN_WINDOW }),
     // Whole drills: path drills do not take places in the windows (src/core/drill/drill-scope.ts).
     newestWholeDrills(store, { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW }),
     newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW }),
