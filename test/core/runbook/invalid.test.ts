@@ -26,7 +26,7 @@ const expected: Record<string, string[]> = {
   'unknown-key': [
     'unknown-key.yaml:5:5: sources[0].excludes: Unknown field (did you mean "exclude"?)',
     'unknown-key.yaml:10:1: retension: Unknown field (did you mean "retention"?)',
-    'unknown-key.yaml:11:1: color: Unknown field (expected one of: name, description, owner, sources, hooks, repository, schedule, objectives, retention, verify, drill, alerts, access, transfer)',
+    'unknown-key.yaml:11:1: color: Unknown field (expected one of: name, description, owner, host, sources, hooks, repository, schedule, objectives, retention, verify, drill, alerts, access, transfer)',
   ],
   'bad-duration': [
     'bad-duration.yaml:9:8: objectives.rpo: Unknown duration: "5x" (expected e.g. 15m, 26h, 30d)',
