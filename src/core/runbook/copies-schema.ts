@@ -10,6 +10,7 @@
  */
 import { z } from 'zod';
 import { objectLockSchema } from './object-lock-schema.js';
+import { uniqueNames } from './unique-names.js';
 
 export interface FieldDoc {
   description: string;
@@ -102,16 +103,7 @@ export function copiesSchema<Password extends z.ZodType, ValueRef extends z.ZodT
   return doc(
     z
       .array(copy)
-      .superRefine((list: unknown[], ctx) => {
-        const seen = new Map<string, number>();
-        list.forEach((item, index) => {
-          const name = isRecord(item) ? item.name : undefined;
-          if (typeof name !== 'string') return;
-          const first = seen.get(name);
-          if (first === undefined) seen.set(name, index);
-          else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `Duplicate copy name "${name}", also used by copies[${first}] (expected each name once)`, input: name });
-        });
-      }, { when: (payload) => Array.isArray(payload.value) })
+      .superRefine(uniqueNames('copy', 'copies'), { when: (payload) => Array.isArray(payload.value) })
       .optional(),
     {
       description:

@@ -16,6 +16,7 @@ import type { RetrievalTier, StagingLimit, StorageClass } from './types.js';
 import { alertRoutes, repeatInterval } from '../config/schema.js';
 import { checkPathText, parseRepositoryUrl } from './location.js';
 import { checkCopySchedule, checkCopyUrls, copiesSchema } from './copies-schema.js';
+import { uniqueNames } from './unique-names.js';
 import { hostName } from './host-field.js';
 import { objectLockSchema } from './object-lock-schema.js';
 import {
@@ -551,24 +552,7 @@ const source = z
 const sources = z
   .array(source)
   .min(1, { error: 'No sources (expected at least one, each with a name and a path or a command)' })
-  .superRefine((list: unknown[], ctx) => {
-    const seen = new Map<string, number>();
-    list.forEach((item, index) => {
-      const name = isRecord(item) ? item.name : undefined;
-      if (typeof name !== 'string') return;
-      const first = seen.get(name);
-      if (first === undefined) {
-        seen.set(name, index);
-        return;
-      }
-      ctx.addIssue({
-        code: 'custom',
-        path: [index, 'name'],
-        message: `Duplicate source name "${name}", also used by sources[${first}] (expected each name once)`,
-        input: name,
-      });
-    });
-  }, whenList);
+  .superRefine(uniqueNames('source', 'sources'), whenList);
 
 const commandList = (description: string, example: string) =>
   doc(z.array(command()).default([]), { description, example, valueType: 'list of commands' });
