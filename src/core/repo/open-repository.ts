@@ -81,6 +81,24 @@ function retryBudgetMs(env: RepositoryAccess['env']): number | undefined {
 }
 
 /**
+ * Operator knob LIFEBOAT_S3_IDLE_TIMEOUT (e.g. `2m` for a link that pauses
+ * long, `2s` in tests that inject a stall): how long an S3 request may move no
+ * byte before it fails as retryable. Unset: S3Backend's default (30 s).
+ */
+function s3IdleTimeoutMs(env: RepositoryAccess['env']): number | undefined {
+  const text = env.LIFEBOAT_S3_IDLE_TIMEOUT;
+  if (!text) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (e) {
+    throw new LifeboatError('USAGE', `LIFEBOAT_S3_IDLE_TIMEOUT: ${(e as Error).message}`, { details: { input: text } });
+  }
+  if (ms < 1_000) throw new LifeboatError('USAGE', `LIFEBOAT_S3_IDLE_TIMEOUT must be at least 1s (got "${text}")`, { details: { input: text } });
+  return ms;
+}
+
+/**
  * A location with keys of its own (a copy at another provider or account)
  * does not use the SDK's standard chain; the keys are read only now.
  */
@@ -97,9 +115,10 @@ async function credentialsOf(location: RepositoryLocation, env: RepositoryAccess
 export async function openRepositoryStack(runbook: Runbook, access: RepositoryAccess): Promise<RepositoryStack> {
   const tier = access.tier ?? 'hot';
   const location = locationOf(runbook, tier);
+  const idleTimeoutMs = s3IdleTimeoutMs(access.env);
   const raw = await openBackend(location.url, {
     location: { endpoint: location.endpoint, pathStyle: location.pathStyle, region: location.region, storageClass: location.storageClass, objectLock: location.objectLock },
-    s3: await credentialsOf(location, access.env),
+    s3: { ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }), ...(await credentialsOf(location, access.env)) },
   });
   // A backend whose objects are local files (Backend.localFile) is written directly: staging would only double the disk writes.
   const objectLock = isObjectLockBackend(raw) ? { objectLock: raw } : {};
