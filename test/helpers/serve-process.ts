@@ -3,10 +3,8 @@
  * collected (the log); with Slack in HTTP mode, where its Slack receiver and
  * /metrics listen once it says so.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { expect } from 'vitest';
-import { repoRoot, TEST_KEYS_ENV } from './cli.js';
+import type { ChildProcess } from 'node:child_process';
+import { spawnHost, type HostProcess } from './host-process.js';
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -20,34 +18,11 @@ export interface ServeProcess {
 }
 
 /** A serve child that has not necessarily connected to anything yet. */
-export interface SpawnedServe {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-  /** Resolves with the first match of `pattern` in the output (polled, with a deadline). */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-}
+export type SpawnedServe = HostProcess;
 
 /** Starts `lifeboat serve` with `args`, a minimal environment and `env`; returns at once. */
 export function spawnServe(options: { cwd: string; env: Record<string, string>; args?: string[] }): SpawnedServe {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/lifeboat.js'), 'serve', ...(options.args ?? [])], {
-    cwd: options.cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...TEST_KEYS_ENV, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    output: () => output,
-    exited,
-    async waitFor(pattern, timeoutMs = 20_000) {
-      await expect.poll(() => pattern.exec(output), { timeout: timeoutMs, interval: 100, message: `serve never printed ${pattern}; it printed:\n${output}` }).not.toBeNull();
-      return pattern.exec(output)!;
-    },
-  };
+  return spawnHost('serve', options);
 }
 
 /** Starts serve (`--port 0`, plus `args`) with a minimal environment and `env`, and waits until its Slack app runs. */
