@@ -47,7 +47,7 @@ describe('parseArgv', () => {
 
   it('says what is wrong, with did-you-mean for a flag and the usage line where it helps', () => {
     expect(usageError(() => parseArgv(command('restore'), ['app', '--traget', 'x'])).message).toBe('restore: unknown option --traget (did you mean --target?)');
-    expect(usageError(() => parseArgv(command('status'), ['--all'])).message).toBe('status: unknown option --all (status takes no options)');
+    expect(usageError(() => parseArgv(command('hosts'), ['--all'])).message).toBe('hosts: unknown option --all (hosts takes no options)');
     expect(usageError(() => parseArgv(command('forget'), ['app', '--dry-run=yes'])).message).toBe('forget: --dry-run takes no value (got --dry-run=yes)');
     expect(usageError(() => parseArgv(command('history'), ['--limit'])).message).toBe(`history: --limit needs a value (N) (usage: ${usageLine(command('history'))})`);
     expect(usageError(() => parseArgv(command('backup'), [])).message).toBe('backup: missing <runbook> (usage: lifeboat backup <runbook>)');

@@ -5,7 +5,7 @@
  * The harness (recorded-run.ts) reads these; nothing else decides them.
  *
  * Why each is what it is:
- * - backup, tier and resume write into the runbook's staging folder, so they
+ * - backup, tier, copy and resume write into the runbook's staging folder, so they
  *   hold the run lock: one at a time per runbook. They read or add to the
  *   repository (shared); the deletes they do (a backup's retention, tier's
  *   forget of moved snapshots) take an exclusive lock of their own for just
@@ -13,6 +13,8 @@
  * - restore, drill and check read packs: shared, so a prune (exclusive) can
  *   neither start under them nor delete what they are about to read.
  * - forget (prune), migrate and repair-index delete or rewrite: exclusive.
+ *   maintain only extends Object Lock retention: shared, so a prune cannot
+ *   delete what it is extending.
  * - ls, find, diff and dump read trees (and dump packs) of snapshots that
  *   must stay while they read: shared, like restore; they record nothing.
  * - init creates, snapshots and status only list, and an --estimate or a
