@@ -58,8 +58,30 @@ export interface FleetQueueOptions {
    * Agents do; one-shot dispatchers (a CLI command) do not.
    */
   supervise?: boolean;
-  /** Connections in this queue's pool (default 2). */
+  /** Connections in this queue's pool (default and least 2: set-up holds one while pg-boss uses another). */
   max?: number;
+}
+
+/**
+ * pg-boss's start (its schema's migration) and createQueue (a new partition of
+ * its job table) take table locks in an order that deadlocks when two
+ * processes do them at once: two agents starting together on a fresh store
+ * failed with "deadlock detected". So every process does them one at a time,
+ * under one session advisory lock held on a connection of its own while
+ * pg-boss works on the pool's other one.
+ */
+async function oneAtATime<T>(pool: Pool, body: () => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(`SELECT pg_advisory_lock(hashtext('lifeboat_queue set-up'))`);
+    try {
+      return await body();
+    } finally {
+      await client.query(`SELECT pg_advisory_unlock(hashtext('lifeboat_queue set-up'))`).catch(() => undefined);
+    }
+  } finally {
+    client.release();
+  }
 }
 
 export class FleetQueue {
@@ -77,7 +99,7 @@ export class FleetQueue {
   /** Connects and brings pg-boss's schema up to date (it migrates under its own advisory lock). */
   static async open(url: string, options: FleetQueueOptions = {}): Promise<FleetQueue> {
     // query_timeout: every statement here is short; one on a connection that died unseen (a store restart) must fail and be retried, not hang a job's end forever.
-    const pool = await openPool({ connectionString: url, max: options.max ?? 2, connectionTimeoutMillis: 5_000, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true });
+    const pool = await openPool({ connectionString: url, max: Math.max(2, options.max ?? 2), connectionTimeoutMillis: 5_000, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true });
     const { default: PgBossClass } = await import('pg-boss');
     const boss = new PgBossClass({
       db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values) },
@@ -89,7 +111,7 @@ export class FleetQueue {
     // pg-boss reports maintenance failures (a store outage) as events: never fatal here.
     boss.on('error', () => undefined);
     try {
-      await boss.start();
+      await oneAtATime(pool, () => boss.start());
     } catch (e) {
       await pool.end().catch(() => undefined);
       throw e;
@@ -100,7 +122,7 @@ export class FleetQueue {
   async #ensureQueue(host: string): Promise<string> {
     const name = queueOfHost(host);
     if (!this.#created.has(name)) {
-      await this.#boss.createQueue(name, { name, policy: 'singleton', retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
+      await oneAtATime(this.#pool, () => this.#boss.createQueue(name, { name, policy: 'singleton', retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS }));
       this.#created.add(name);
     }
     return name;
