@@ -238,6 +238,19 @@ describe('store snapshots', () => {
     expect(s.runs[0]).toMatchObject({ id: 'dx', kind: 'drill', status: 'failed', drill: { verdict: 'blocked' } });
   });
 
+  it('a run this console started is followed live even when a poll read its record before its first event arrived', () => {
+    // A busy machine: the backup's record reaches the store (and the next poll) before run.started reaches the reducer.
+    const running = runRecord({ id: 'r8', status: 'running', endedAt: undefined, actor: { face: 'tui', user: 'me' }, stages: [], stats: undefined });
+    let s = reduce(start(), { type: 'snapshot', snapshot: snapshot({ runs: [running] }) });
+    expect(s.runs[0]).toMatchObject({ id: 'r8', origin: 'store' });
+    s = reduce(s, { type: 'event', event: { type: 'run.started', runId: 'r8', runbook: 'demo', kind: 'backup', at: iso(0) } });
+    expect(s.runs[0]).toMatchObject({ id: 'r8', origin: 'here' });
+    s = reduce(s, { type: 'event', event: { type: 'stage.started', runId: 'r8', stage: 'discover', at: iso(0) } });
+    // The next poll still holds the stage-less record: a run followed here keeps what its events said.
+    s = reduce(s, { type: 'snapshot', snapshot: snapshot({ runs: [running] }) });
+    expect(s.runs[0]?.stages.map((x) => [x.name, x.status])).toEqual([['discover', 'running']]);
+  });
+
   it('a run followed by events takes the store final word when it ended without us seeing it', () => {
     let s = reduce(start(), { type: 'event', event: { type: 'run.started', runId: 'r9', runbook: 'demo', kind: 'backup', at: iso(0) } });
     s = reduce(s, { type: 'snapshot', snapshot: snapshot({ runs: [runRecord({ id: 'r9', status: 'failed', error: { code: 'X', message: 'boom' } })] }) });

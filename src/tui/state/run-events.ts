@@ -27,7 +27,8 @@ export function applyEvent(state: TuiState, e: EngineEvent): TuiState {
   switch (e.type) {
     case 'run.started': {
       const existing = state.runs.find((r) => r.id === e.runId);
-      const run: LiveRun = existing ?? {
+      // A poll may have read the run's record before its first event got here (a busy machine): it is still this console's run, followed live.
+      const run: LiveRun = existing ? { ...existing, origin: 'here' } : {
         id: e.runId,
         runbook: e.runbook,
         kind: e.kind,
