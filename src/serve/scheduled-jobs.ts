@@ -47,6 +47,6 @@ export function scheduledInvocation(kind: Job['kind'], runbook: Runbook): Schedu
     case 'copy':
       return { command: commandOfKind.copy, args: { runbook: runbook.name } satisfies ArgsOf<typeof copyCommand>, argv };
     case 'maintain':
-      return { command: commandOfKind.maintain, args: { runbook: runbook.name, withinMs: undefined } satisfies ArgsOf<typeof maintainCommand>, argv };
+      return { command: commandOfKind.maintain, args: { runbook: runbook.name, withinMs: undefined, copy: undefined } satisfies ArgsOf<typeof maintainCommand>, argv };
   }
 }

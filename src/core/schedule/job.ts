@@ -1,5 +1,6 @@
 /** What the scheduler hands out: one fire of one runbook's schedule. */
 import type { Runbook } from '../runbook/types.js';
+import { hasLockedLocation } from '../copies/locked-locations.js';
 
 /** In the order they are considered when several are due at once (a catch-up at start-up). */
 export const scheduleKinds = ['backup', 'verify', 'drill', 'tier', 'copy', 'maintain'] as const;
@@ -28,7 +29,7 @@ export type SkipReason = 'overlap' | 'missed' | 'shutting-down';
 
 /**
  * Object Lock retention must be extended before it runs out, whether or not
- * anyone remembered to schedule it: a runbook with a locked repository gets a
+ * anyone remembered to schedule it: a runbook with a locked location (hot, cold, a copy) gets a
  * daily `maintain` unless `schedule.maintain` says when.
  */
 export const DEFAULT_MAINTAIN_CRON = '30 3 * * *';
@@ -36,7 +37,8 @@ export const DEFAULT_MAINTAIN_CRON = '30 3 * * *';
 /** The cron expressions a runbook schedules, in `scheduleKinds` order. */
 export function scheduledKinds(runbook: Runbook): { kind: ScheduleKind; expression: string }[] {
   const schedule = runbook.schedule;
-  const locked = runbook.repository.hot.objectLock !== undefined || runbook.repository.cold?.objectLock !== undefined;
+  // Hot, cold or any copy: the scheduled maintain (no --copy) covers every locked location.
+  const locked = hasLockedLocation(runbook);
   return scheduleKinds.flatMap((kind) => {
     const expression = schedule?.[kind] ?? (kind === 'maintain' && locked ? DEFAULT_MAINTAIN_CRON : undefined);
     return expression === undefined ? [] : [{ kind, expression }];
