@@ -94,6 +94,7 @@ export { estimateColdRestore, type ColdRestoreEstimate } from './tier/estimate.j
 export { monthlyStorageCostUsd, PRICES_AS_OF } from './copies/storage-prices.js';
 export type { CopyStatus } from './copies/copy-status.js';
 export { findCopy, runbookForCopy } from './copies/copy-runbook.js';
+export { hasLockedLocation, lockedCopies } from './copies/locked-locations.js';
 export { fillCopiesNow, type CopyInput } from './use-cases/copy.js';
 export { describeThawOutcome, describeThawProgress, type ThawForRestoreResult } from './tier/thaw-restore.js';
 
