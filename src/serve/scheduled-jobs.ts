@@ -43,7 +43,7 @@ export function scheduledInvocation(kind: Job['kind'], runbook: Runbook): Schedu
         argv,
       };
     case 'tier':
-      return { command: commandOfKind.tier, args: { runbook: runbook.name, dryRun: false } satisfies ArgsOf<typeof tierCommand>, argv };
+      return { command: commandOfKind.tier, args: { runbook: runbook.name, dryRun: false, estimate: false } satisfies ArgsOf<typeof tierCommand>, argv };
     case 'copy':
       return { command: commandOfKind.copy, args: { runbook: runbook.name } satisfies ArgsOf<typeof copyCommand>, argv };
     case 'maintain':
