@@ -95,7 +95,7 @@ export { monthlyStorageCostUsd, PRICES_AS_OF } from './copies/storage-prices.js'
 export type { CopyStatus } from './copies/copy-status.js';
 export { findCopy, runbookForCopy } from './copies/copy-runbook.js';
 export { hasLockedLocation, lockedCopies } from './copies/locked-locations.js';
-export { estimateStorage, locationCost, storageTotal, type LocationCost, type StorageEstimate } from './copies/storage-estimate.js';
+export { estimateStorage, locationCost, storageTotal, type LocationCost, type StorageEstimate } from './use-cases/storage-estimate.js';
 export { fillCopiesNow, type CopyInput } from './use-cases/copy.js';
 export { describeThawOutcome, describeThawProgress, type ThawForRestoreResult } from './tier/thaw-restore.js';
 

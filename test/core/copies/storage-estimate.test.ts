@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { locationCost, storageTotal, type StorageEstimate } from '../../../src/core/copies/storage-estimate.js';
+import { locationCost, storageTotal, type StorageEstimate } from '../../../src/core/use-cases/storage-estimate.js';
 import { monthlyStorageCostUsd } from '../../../src/core/copies/storage-prices.js';
 import type { StatusEntry } from '../../../src/core/status/runbook-status.js';
 import { ensureCliBuilt, runCli } from '../../helpers/cli.js';

@@ -1,6 +1,6 @@
 /**
  * What a runbook's backups cost to keep, per month at list prices
- * (storage-prices.ts, the same as `status --copies`), before anything is
+ * (copies/storage-prices.ts, the same as `status --copies`), before anything is
  * moved: hot, cold and each copy, and the total (issue 23, item 3).
  *
  * Hot and cold are opened without a lock (nothing is written) and measured
@@ -16,9 +16,9 @@ import type { ColdTierStatus } from '../status/runbook-status.js';
 import type { Tier } from '../repo/open-repository.js';
 import type { RunContext } from '../run-context.js';
 import type { RepositoryLocation, StorageClass } from '../runbook/types.js';
-import { policies } from '../use-cases/policies.js';
-import { recordedRun } from '../use-cases/recorded-run.js';
-import { monthlyStorageCostUsd, PRICES_AS_OF } from './storage-prices.js';
+import { policies } from './policies.js';
+import { recordedRun } from './recorded-run.js';
+import { monthlyStorageCostUsd, PRICES_AS_OF } from '../copies/storage-prices.js';
 
 export interface LocationCost {
   /** hot, cold, or a copy's name. */
