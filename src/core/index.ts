@@ -43,7 +43,7 @@ export type { RetrievalTier } from './runbook/types.js';
 
 // State: the store and its records.
 export { groupByRunbook, openJsonStore, type Store } from './store/index.js';
-export type { Actor, AlertRecord, AuditRecord, DrillRecord, ErrorInfo, RunRecord, RunStatus, Severity, StageName, StageStatus } from './store/records.js';
+export type { Actor, AlertRecord, AuditRecord, DrillBrief, DrillRecord, ErrorInfo, RunBrief, RunRecord, RunStatus, Severity, StageName, StageStatus } from './store/records.js';
 
 // Secrets kept in.
 export { knownSecrets, mapStrings, redactingSink, redactingStore, type Redactor } from './redaction/index.js';

@@ -8,7 +8,7 @@
  * (runbook-cache.ts).
  */
 import type { CommandContext } from '../../commands/command.js';
-import { readStatusRecords, statusOfAll, type RunRecord, type RunbookEntry, type StatusEntry } from '../core/index.js';
+import { readStatusRecords, statusOfAll, type RunBrief, type RunbookEntry, type StatusEntry } from '../core/index.js';
 import { cachedRunbooks } from './runbook-cache.js';
 import { nextFire } from './schedule.js';
 import type { RunbookView, StoreSnapshot } from './state.js';
@@ -43,7 +43,7 @@ export function snapshotLoader(ctx: Pick<CommandContext, 'runbooksDir' | 'home' 
 }
 
 /** A dashboard row: the status entry, the runbook's next scheduled backup and drill, the repository's size. */
-function runbookView(s: StatusEntry, entry: RunbookEntry, lastGood: RunRecord | undefined, now: Date): RunbookView {
+function runbookView(s: StatusEntry, entry: RunbookEntry, lastGood: RunBrief | undefined, now: Date): RunbookView {
   const schedule = entry.runbook?.schedule;
   return {
     name: s.runbook,

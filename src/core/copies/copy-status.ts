@@ -10,7 +10,7 @@
  * that succeeded.
  */
 import type { CopyLocation, StorageClass } from '../runbook/types.js';
-import type { CopyRunRecord, DrillRecord, ErrorInfo, RunRecord } from '../store/records.js';
+import type { CopyRunRecord, DrillBrief, ErrorInfo, RunBrief } from '../store/records.js';
 import { monthlyStorageCostUsd } from './storage-prices.js';
 
 export interface CopyStatus {
@@ -24,7 +24,7 @@ export interface CopyStatus {
   /** ms the copy's newest snapshot is behind hot's newest; undefined when no attempt ever succeeded. */
   lagMs?: number;
   /** The copy's last finished drill (`restore-drill --copy`). */
-  lastDrill?: DrillRecord;
+  lastDrill?: DrillBrief;
   /** What the copy's index lists, as of the last good attempt. */
   storedBytes?: number;
   /** An S3 copy's storage at list prices (src/core/copies/storage-prices.ts); undefined for a folder. */
@@ -32,7 +32,7 @@ export interface CopyStatus {
 }
 
 /** Pure: `runs` and `drills` newest first, as status reads them. */
-export function copyStatuses(copies: readonly CopyLocation[], runs: readonly RunRecord[], drills: readonly DrillRecord[]): CopyStatus[] {
+export function copyStatuses(copies: readonly CopyLocation[], runs: readonly RunBrief[], drills: readonly DrillBrief[]): CopyStatus[] {
   return copies.map((copy) => {
     const attempts = runs.flatMap((run) => {
       const result = run.copies?.find((c) => c.name === copy.name);

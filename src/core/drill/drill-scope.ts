@@ -13,7 +13,7 @@
  * {@link wholeDrills}. Path drills stay in the store and in history.
  */
 import { LifeboatError } from '../errors.js';
-import type { DrillRecord } from '../store/records.js';
+import type { DrillBrief, DrillRecord } from '../store/records.js';
 import { groupByRunbook } from '../store/group-by-runbook.js';
 import type { DrillListOptions, Store } from '../store/store.js';
 
@@ -44,7 +44,9 @@ export function wholeDrills<T extends Pick<DrillRecord, 'path' | 'copy'>>(drills
  * drillsPerRunbook), so three Slack path drills after Monday's drill do not
  * push the runbook's last RTO out of a window of three.
  */
-export async function newestWholeDrills(store: Pick<Store, 'listDrills'>, options: DrillListOptions & { perRunbook: number }): Promise<DrillRecord[]> {
+export async function newestWholeDrills(store: Pick<Store, 'listDrills'>, options: DrillListOptions & { perRunbook: number; brief: true }): Promise<DrillBrief[]>;
+export async function newestWholeDrills(store: Pick<Store, 'listDrills'>, options: DrillListOptions & { perRunbook: number }): Promise<DrillRecord[]>;
+export async function newestWholeDrills(store: Pick<Store, 'listDrills'>, options: DrillListOptions & { perRunbook: number }): Promise<DrillBrief[]> {
   const windowed = await store.listDrills(options);
   const lists = await Promise.all(
     [...groupByRunbook(windowed)].map(async ([runbook, list]) => {

@@ -7,16 +7,16 @@
  *
  * A leaf: it reads nothing but run records, so every part of core may use it.
  */
-import type { RunRecord } from '../store/records.js';
+import type { RunBrief, RunRecord } from '../store/records.js';
 
 /** 'ok' within the RPO, 'STALE' past it, 'no backup' when none succeeded yet, '—' when there is no RPO (an invalid runbook). */
 export type RpoState = 'ok' | 'STALE' | 'no backup' | '—';
 
 /** A runbook's standing against its RPO at one moment. */
-export interface RpoStanding {
+export interface RpoStanding<R extends RunBrief = RunRecord> {
   state: RpoState;
   /** The newest good backup, when there is one. */
-  lastGood?: RunRecord;
+  lastGood?: R;
   /** From the moment the last good backup counts as taken (backupTakenAt) to now. */
   ageMs?: number;
   rpoMs?: number;
@@ -29,7 +29,7 @@ export const goodBackupStatuses: readonly RunRecord['status'][] = ['succeeded', 
  * A backup that protects data: succeeded, or partial (most of the data is
  * there, and the failed-run alert speaks for the rest).
  */
-export function isGoodBackup(run: RunRecord): boolean {
+export function isGoodBackup(run: Pick<RunBrief, 'kind' | 'status'>): boolean {
   return run.kind === 'backup' && goodBackupStatuses.includes(run.status);
 }
 
@@ -46,7 +46,7 @@ export const GOOD_BACKUP_WINDOW = 5;
  * When a backup's data point counts as taken: its end (the snapshot is
  * written last), or its start for a record that never recorded an end.
  */
-export function backupTakenAt(run: RunRecord): string {
+export function backupTakenAt(run: Pick<RunBrief, 'endedAt' | 'startedAt'>): string {
   return run.endedAt ?? run.startedAt;
 }
 
@@ -56,8 +56,8 @@ export function backupTakenAt(run: RunRecord): string {
  * rather than trust the order; a record whose time does not parse is left out
  * (an age of NaN tells nobody anything). Ties go to the earlier in `runs`.
  */
-export function lastGoodBackup(runs: readonly RunRecord[]): RunRecord | undefined {
-  let best: RunRecord | undefined;
+export function lastGoodBackup<R extends RunBrief>(runs: readonly R[]): R | undefined {
+  let best: R | undefined;
   let bestMs = -Infinity;
   for (const run of runs) {
     if (!isGoodBackup(run)) continue;
@@ -74,7 +74,7 @@ export function lastGoodBackup(runs: readonly RunRecord[]): RunRecord | undefine
  * order). An age exactly at the RPO is still 'ok': the RPO is the longest
  * acceptable age.
  */
-export function rpoState(runs: readonly RunRecord[], rpoMs: number | undefined, now: Date): RpoStanding {
+export function rpoState<R extends RunBrief>(runs: readonly R[], rpoMs: number | undefined, now: Date): RpoStanding<R> {
   const lastGood = lastGoodBackup(runs);
   const ageMs = lastGood ? now.getTime() - Date.parse(backupTakenAt(lastGood)) : undefined;
   const state: RpoState = rpoMs === undefined ? '—' : ageMs === undefined ? 'no backup' : ageMs <= rpoMs ? 'ok' : 'STALE';

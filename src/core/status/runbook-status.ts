@@ -11,11 +11,11 @@ import { copyStatuses, type CopyStatus } from '../copies/copy-status.js';
 import { newestWholeDrills, wholeDrills } from '../drill/drill-scope.js';
 import { defaultPackSize } from '../repo/format.js';
 import type { RetrievalTier, Runbook, StorageClass } from '../runbook/types.js';
-import type { AlertRecord, DrillRecord, RunRecord } from '../store/records.js';
+import type { AlertRecord, DrillBrief, DrillRecord, RunBrief, RunRecord } from '../store/records.js';
 import { groupByRunbook } from '../store/group-by-runbook.js';
 import type { Store } from '../store/store.js';
 import { estimateColdRestore, measuredThroughput, type ColdRestoreEstimate } from '../tier/estimate.js';
-import { GOOD_BACKUP_WINDOW, goodBackupStatuses, rpoState, type RpoState } from './rpo.js';
+import { goodBackupStatuses, rpoState, type RpoState } from './rpo.js';
 
 /** A run in a status entry: enough to show it and find it. */
 export interface RunSummary {
@@ -66,8 +66,11 @@ export interface StatusEntry {
   rpoState: RpoState;
   /** The runbook's hot RTO target (objectives.rto), when it validates. */
   rtoTargetMs?: number;
-  /** The last finished drill of the hot tier (cold drills are in `cold`). */
-  lastDrill?: DrillRecord;
+  /**
+   * The last finished drill of the hot tier (cold drills are in `cold`), without its phases
+   * (status reads drills brief; `lifeboat history --kind drill --json` lists drills whole).
+   */
+  lastDrill?: Omit<DrillBrief, 'phases'>;
   /** The hot tier's RTO: the last drill's, always measured. */
   hotRto?: RtoStatus;
   /** Present only for runbooks with `repository.cold`. */
@@ -85,10 +88,15 @@ export interface StatusRunbook {
   runbook?: Runbook;
 }
 
-/** One runbook's records, each list newest first by start time (as the Store lists them). */
+/**
+ * One runbook's records, each list newest first by start time (as the Store
+ * lists them). Brief records (ListOptions.brief) where status needs no more:
+ * runs never need their stages; drills need their phases only for a cold
+ * tier's throughput estimate and for the last drill, which are read whole.
+ */
 export interface RunbookRecords {
-  runs: readonly RunRecord[];
-  drills: readonly DrillRecord[];
+  runs: readonly RunBrief[];
+  drills: readonly DrillBrief[];
   /** Its open alerts. */
   alerts: readonly AlertRecord[];
 }
@@ -106,6 +114,8 @@ const HOT_DRILL_WINDOW = TREND_LENGTH + 2;
 const COLD_DRILL_WINDOW = 20;
 /** `lifeboat copy` runs read per runbook for the copies' last attempts. */
 const COPY_RUN_WINDOW = 3;
+/** Backups read per runbook with copies: each copy's last good fill may be a few backups back. */
+const COPY_BACKUP_WINDOW = 5;
 /** Drills of the hot tier read for the copies' last drills (copy drills are recorded as hot-tier drills of the copy). */
 const COPY_DRILL_WINDOW = 20;
 /** A running drill has no verdict yet, and a blocked one never reached the data (its drill-blocked alert says so): neither is "the last drill". */
@@ -131,7 +141,7 @@ export function runbookStatus(entry: StatusRunbook, records: RunbookRecords, now
     rpoMs: rpo.rpoMs,
     rpoState: rpo.state,
     rtoTargetMs: runbook?.objectives.rtoMs,
-    lastDrill,
+    lastDrill: lastDrill && withoutPhases(lastDrill),
     hotRto: lastDrill && drillRto(lastDrill),
     cold: runbook?.repository.cold && coldStatus(runbook, [...hotDrills, ...drills.filter((d) => d.tier === 'cold').slice(0, COLD_DRILL_WINDOW)], rpo.lastGood, now),
     rtoTrendMs: trend.map((d) => d.rtoMs!),
@@ -148,7 +158,7 @@ export interface ReadStatusInput {
 
 /**
  * Every runbook's status, from the records it looks at: each runbook's newest
- * backup and newest good ones (rpo.ts), its newest finished drills of each tier, and the
+ * backup and the good one that ended last (rpo.ts), its newest finished drills of each tier, and the
  * open alerts. Read per runbook by the store (ListOptions.perRunbook), never the
  * whole history: a PostgreSQL store may hold a million runs (issue 18).
  */
@@ -168,24 +178,44 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
  */
 export async function readStatusRecords(store: Store, runbooks: readonly StatusRunbook[] = []): Promise<RunbookRecords> {
   const withCopies = runbooks.filter((r) => r.runbook?.repository.copies?.length).map((r) => r.name);
-  const [latest, good, copyRuns, hot, cold, copyDrills, alerts] = await Promise.all([
-    store.listRuns({ kind: 'backup', perRunbook: 1 }),
-    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: GOOD_BACKUP_WINDOW }),
+  const hotWindow = { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW } as const;
+  const [latest, good, copyRuns, copyBackups, hotBriefs, cold, copyDrills, alerts] = await Promise.all([
+    store.listRuns({ kind: 'backup', perRunbook: 1, brief: true }),
+    // The good backup that ended last is the last good one (rpo.ts), whatever order the runs started in.
+    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: 1, newestBy: 'end', brief: true }),
     // `lifeboat copy` runs fill copies too; the newest few are enough for each copy's last attempt (none to read without copies).
-    withCopies.length === 0 ? [] : store.listRuns({ kind: 'copy', perRunbook: COPY_RUN_WINDOW }),
+    // So do backups' copy stages: a copy that failed in the newest backup shows its last good fill from an earlier one.
+    withCopies.length === 0 ? [] : store.listRuns({ kind: 'copy', perRunbook: COPY_RUN_WINDOW, brief: true }),
+    Promise.all(withCopies.map((runbook) => store.listRuns({ runbook, kind: 'backup', limit: COPY_BACKUP_WINDOW, brief: true }))).then((lists) => lists.flat()),
     // Whole drills: path drills do not take places in the windows (src/core/drill/drill-scope.ts).
-    newestWholeDrills(store, { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW }),
+    newestWholeDrills(store, { ...hotWindow, brief: true }),
+    // Read with their phases: a cold tier's estimate is computed from the throughput its drills measured.
     newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW }),
     Promise.all(withCopies.map((runbook) => store.listDrills({ runbook, tier: 'hot', verdict: finishedVerdicts, limit: COPY_DRILL_WINDOW }))).then((lists) =>
       lists.flat().filter((d) => d.copy !== undefined && d.path === undefined),
     ),
     store.listAlerts({ status: 'open' }),
   ]);
-  // Per runbook the newest backup stays first (runbookStatus takes it as the last run); the good ones follow.
+  // A cold tier with no drill of its own yet is estimated from its hot drills' throughput: their phases are
+  // read for those runbooks only (usually none: a cold tier's drills are recorded from its first tier run).
+  const coldDrilled = new Set(cold.map((d) => d.runbook));
+  const estimatedFromHot = runbooks.filter((r) => r.runbook?.repository.cold && !coldDrilled.has(r.name)).map((r) => r.name);
+  const whole = new Map(
+    (await Promise.all(estimatedFromHot.map((runbook) => newestWholeDrills(store, { ...hotWindow, runbook })))).flat().map((d) => [d.id, d]),
+  );
+  // The brief window gives the order; a drill also read whole takes its place whole.
+  const hot = whole.size === 0 ? hotBriefs : hotBriefs.map((d) => whole.get(d.id) ?? d);
+  // Per runbook the newest backup stays first (runbookStatus takes it as the last run); the good one and the copies' backups follow.
+  const runs: RunBrief[] = [...latest];
   const seen = new Set(latest.map((r) => r.id));
+  for (const r of [...good, ...copyBackups]) {
+    if (seen.has(r.id)) continue;
+    seen.add(r.id);
+    runs.push(r);
+  }
   // Hot, then cold: each tier newest first, which is all runbookStatus needs of the order.
   // Copy drills last: runbookStatus leaves them out of the hot and cold RTOs (wholeDrills) and reads them per copy.
-  return { runs: [...latest, ...good.filter((r) => !seen.has(r.id)), ...copyRuns], drills: [...hot, ...cold, ...copyDrills], alerts };
+  return { runs: [...runs, ...copyRuns], drills: [...hot, ...cold, ...copyDrills], alerts };
 }
 
 /** Pure: every runbook's status from records of all runbooks (each list newest first). */
@@ -203,7 +233,7 @@ export function statusOfAll(runbooks: readonly StatusRunbook[], records: Runbook
  * estimate computed now from the newest backup's size and the throughput this
  * runbook's drills measured.
  */
-function coldStatus(runbook: Runbook, drills: readonly DrillRecord[], lastGood: RunRecord | undefined, now: Date): ColdTierStatus {
+function coldStatus(runbook: Runbook, drills: readonly DrillBrief[], lastGood: RunBrief | undefined, now: Date): ColdTierStatus {
   const cold = runbook.repository.cold!;
   // The schema requires a cold storage class; the type allows none (a bucket's default class, STANDARD).
   const storageClass = cold.storageClass ?? 'STANDARD';
@@ -236,7 +266,7 @@ function coldStatus(runbook: Runbook, drills: readonly DrillRecord[], lastGood: 
   }
 }
 
-function drillRto(d: DrillRecord): RtoStatus {
+function drillRto(d: DrillBrief): RtoStatus {
   return {
     basis: d.estimated ? 'estimated' : 'measured',
     source: 'drill',
@@ -250,10 +280,16 @@ function drillRto(d: DrillRecord): RtoStatus {
 }
 
 /** Runs that filled copies (backups' copy stage, `lifeboat copy`), newest first. */
-function copyFills(runs: readonly RunRecord[]): RunRecord[] {
+function copyFills(runs: readonly RunBrief[]): RunBrief[] {
   return runs.filter((r) => r.copies !== undefined).sort((a, b) => b.startedAt.localeCompare(a.startedAt));
 }
 
-function summarize(run: RunRecord | undefined): RunSummary | undefined {
+/** The same whatever the store: one keeping whole records in memory lists them with their phases. */
+function withoutPhases(drill: DrillBrief): Omit<DrillBrief, 'phases'> {
+  const { phases: _phases, ...rest } = drill;
+  return rest;
+}
+
+function summarize(run: RunBrief | undefined): RunSummary | undefined {
   return run && { id: run.id, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, snapshotId: run.snapshotId };
 }

@@ -74,6 +74,13 @@ export interface CopyRunRecord {
 }
 
 /**
+ * A run as a brief list shows it (ListOptions.brief): everything but its
+ * stages, diff, hook output and failed sources, which a store may leave out
+ * (and one that holds whole records in memory keeps). Every RunRecord is one.
+ */
+export type RunBrief = Omit<RunRecord, 'stages'> & { stages?: StageRecord[] };
+
+/**
  * `blocked`: the drill could not reach its repository (S3 down), so it says
  * nothing about whether the data comes back: not a failed validation.
  */
@@ -117,6 +124,9 @@ export interface DrillRecord {
    */
   copy?: string;
 }
+
+/** A drill as a brief list shows it (ListOptions.brief): its phases may be left out. Every DrillRecord is one. */
+export type DrillBrief = Omit<DrillRecord, 'phases'> & { phases?: DrillPhase[] };
 
 export type Severity = 'info' | 'warning' | 'critical';
 

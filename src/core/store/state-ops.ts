@@ -146,7 +146,8 @@ export function listRuns(state: StateFile, options: RunListOptions = {}): RunRec
     .filter(byRunbook(options))
     .filter((r) => (options.kind === undefined || r.kind === options.kind) && (options.status === undefined || options.status.includes(r.status)))
     .filter((r) => since === undefined || instant(r.endedAt ?? r.startedAt) >= since);
-  return take(perRunbook(newestFirst(matching, (r) => r.startedAt), options.perRunbook), options.limit);
+  const timeOf = options.newestBy === 'end' ? (r: RunRecord) => r.endedAt ?? r.startedAt : (r: RunRecord) => r.startedAt;
+  return take(perRunbook(newestFirst(matching, timeOf), options.perRunbook), options.limit);
 }
 
 export function listDrills(state: StateFile, options: DrillListOptions = {}): DrillRecord[] {

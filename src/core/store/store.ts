@@ -11,7 +11,7 @@
  * - Lists are newest first. History is bounded per runbook by `limits`; the
  *   oldest records beyond the limit are dropped on write.
  */
-import type { AlertRecord, AuditRecord, DeliveryReceipt, DeliveryRecord, DrillRecord, DrillVerdict, RunKind, RunRecord, RunStatus } from './records.js';
+import type { AlertRecord, AuditRecord, DeliveryReceipt, DeliveryRecord, DrillBrief, DrillRecord, DrillVerdict, RunBrief, RunKind, RunRecord, RunStatus } from './records.js';
 
 export interface StoreLimits {
   /** Runs kept per runbook (oldest dropped first). */
@@ -41,6 +41,13 @@ export interface ListOptions {
    * that may hold millions of rows (status, /metrics).
    */
   perRunbook?: number;
+  /**
+   * Records may come without their bulky parts (a run's stages, diff, hook
+   * output and failed sources; a drill's phases): for readers of many records
+   * that need none of them (status's windows). A store keeping whole records
+   * in memory returns them whole; the PostgreSQL store reads a brief column.
+   */
+  brief?: boolean;
 }
 
 /** Runs matching every filter given; filters apply before `perRunbook` and `limit`. */
@@ -53,6 +60,12 @@ export interface RunListOptions extends ListOptions {
    * counts by its start, one whose time does not parse never matches.
    */
   endedSince?: string;
+  /**
+   * Newest first by start (the default), or by end (a run with no end by its
+   * start): the newest good backup by end is the one whose data was taken last
+   * (rpo.ts), whatever the order the runs started in.
+   */
+  newestBy?: 'start' | 'end';
 }
 
 /** Drills matching every filter given; filters apply before `perRunbook` and `limit`. */
@@ -107,9 +120,11 @@ export interface DeliveryListOptions {
 export interface Store {
   putRun(run: RunRecord): Promise<void>;
   getRun(id: string): Promise<RunRecord | undefined>;
+  listRuns(options: RunListOptions & { brief: true }): Promise<RunBrief[]>;
   listRuns(options?: RunListOptions): Promise<RunRecord[]>;
 
   putDrill(drill: DrillRecord): Promise<void>;
+  listDrills(options: DrillListOptions & { brief: true }): Promise<DrillBrief[]>;
   listDrills(options?: DrillListOptions): Promise<DrillRecord[]>;
 
   /**

@@ -10,7 +10,7 @@ import { isPathDrill } from '../drill/drill-scope.js';
 import { LifeboatError } from '../errors.js';
 import { formatDuration, formatRate } from '../format.js';
 import type { RetrievalTier, StorageClass } from '../runbook/types.js';
-import type { DrillPhase, DrillRecord } from '../store/records.js';
+import type { DrillBrief, DrillPhase } from '../store/records.js';
 import { BYTES_PER_BILLED_GB, PRICES_AS_OF, retrievalTerms, retrievalTiersOf } from './retrieval-prices.js';
 
 export interface ColdRestoreEstimateInput {
@@ -120,12 +120,13 @@ export function estimateColdRestore(input: ColdRestoreEstimateInput): ColdRestor
  * preferred when there are any, since they crossed the same network path a cold
  * restore will; otherwise the hot tier's drills stand in. Path drills do not
  * count: a few files' rate is mostly latency, not what a whole restore reaches.
+ * A drill read brief (without phases) measured nothing here.
  */
-export function measuredThroughput(drills: readonly DrillRecord[]): number | undefined {
+export function measuredThroughput(drills: readonly DrillBrief[]): number | undefined {
   const samples = drills
     .filter((d) => !d.estimated && !isPathDrill(d) && (d.verdict === 'met' || d.verdict === 'missed'))
     .map((d) => ({ drill: d, rate: restoreRate(d.phases) }))
-    .filter((s): s is { drill: DrillRecord; rate: number } => s.rate !== undefined)
+    .filter((s): s is { drill: DrillBrief; rate: number } => s.rate !== undefined)
     .sort((a, b) => b.drill.startedAt.localeCompare(a.drill.startedAt));
   const cold = samples.filter((s) => s.drill.tier === 'cold');
   const recent = (cold.length > 0 ? cold : samples).slice(0, THROUGHPUT_WINDOW).map((s) => s.rate);
@@ -133,7 +134,7 @@ export function measuredThroughput(drills: readonly DrillRecord[]): number | und
 }
 
 /** Bytes restored per second over the fetch and write phases together (restores overlap the two). */
-function restoreRate(phases: readonly DrillPhase[]): number | undefined {
+function restoreRate(phases: readonly DrillPhase[] = []): number | undefined {
   const fetch = phases.find((p) => p.name === 'fetch');
   const write = phases.find((p) => p.name === 'write');
   if (!fetch || !write) return undefined;

@@ -5,7 +5,7 @@
  */
 import type { Table } from '../../../commands/command.js';
 import type { RtoStatus, RunSummary } from '../../../commands/status.js';
-import type { AlertRecord, DrillRecord, EngineEvent, ErrorInfo, HostView, ProgressCounters, RunRecord, RunStatus, StageName, StageStatus } from '../../core/index.js';
+import type { AlertRecord, DrillBrief, DrillRecord, EngineEvent, ErrorInfo, HostView, ProgressCounters, RunRecord, RunStatus, StageName, StageStatus } from '../../core/index.js';
 
 /** One runbook's row on the dashboard, as loaded from the status command and the runbook's schedule. */
 export interface RunbookView {
@@ -18,7 +18,7 @@ export interface RunbookView {
   rpoMs?: number;
   /** 'ok' | 'STALE' | 'no backup' | '—' (from the status command). */
   rpoState: string;
-  lastDrill?: DrillRecord;
+  lastDrill?: DrillBrief;
   rtoTargetMs?: number;
   /** Oldest first. */
   rtoTrendMs: number[];

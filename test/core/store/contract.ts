@@ -135,6 +135,46 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await expect(store.listRuns({ endedSince: 'yesterday' })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));
       });
 
+      it('lists newest first by end when asked (a run with no end by its start), per runbook too', async () => {
+        const store = await make();
+        // a1 started first and ended last: by start it is the oldest of a, by end the newest.
+        await store.putRun(run('a1', { runbook: 'a', startedAt: at(1), endedAt: at(10) }));
+        await store.putRun(run('a2', { runbook: 'a', startedAt: at(5), endedAt: at(6) }));
+        await store.putRun(run('a3', { runbook: 'a', startedAt: at(7), status: 'running' }));
+        await store.putRun(run('b1', { runbook: 'b', startedAt: at(2), endedAt: at(3) }));
+        expect(ids(await store.listRuns({ newestBy: 'end' }))).toEqual(['a1', 'a3', 'a2', 'b1']);
+        expect(ids(await store.listRuns({ newestBy: 'start' }))).toEqual(['a3', 'a2', 'b1', 'a1']);
+        expect(ids(await store.listRuns({ newestBy: 'end', perRunbook: 1 }))).toEqual(['a1', 'b1']);
+        expect(ids(await store.listRuns({ newestBy: 'end', status: ['succeeded'], runbook: 'a', limit: 1 }))).toEqual(['a1']);
+      });
+
+      it('lists briefly when asked: every field it gives is as recorded, and only the bulky parts may be missing', async () => {
+        const store = await make();
+        const whole = run('r1', {
+          snapshotId: 'abc',
+          endedAt: at(3),
+          stats: { bytes: 10, files: 2 },
+          diff: { filesAdded: 1 },
+          hookOutput: ['pre: ok'],
+          failedSources: [{ name: 'db', error: { code: 'SOURCE', message: 'gone' } }],
+          copies: [{ name: 'offsite', status: 'succeeded', snapshotsCopied: 1 }],
+        });
+        await store.putRun(whole);
+        await store.putDrill(drill('d1', { reason: 'slow disk' }));
+        for (const list of [await store.listRuns({ brief: true }), await store.listRuns({ brief: true, perRunbook: 1 })]) {
+          expect(list).toHaveLength(1);
+          const { stages: _s, diff: _d, hookOutput: _h, failedSources: _f, ...kept } = whole;
+          expect(list[0]).toMatchObject(kept);
+          for (const [key, value] of Object.entries(list[0]!)) expect(value, key).toEqual(whole[key as keyof typeof whole]);
+        }
+        const [brief] = await store.listDrills({ brief: true, perRunbook: 1 });
+        const { phases: _p, ...keptDrill } = drill('d1', { reason: 'slow disk' });
+        expect(brief).toMatchObject(keptDrill);
+        if (brief!.phases !== undefined) expect(brief!.phases).toEqual(drill('d1').phases);
+        // Lists without the option stay whole.
+        expect((await store.listRuns())[0]).toEqual(whole);
+      });
+
       it('refuses a negative or fractional list limit', async () => {
         const store = await make();
         await expect(store.listRuns({ limit: -1 })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));

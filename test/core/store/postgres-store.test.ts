@@ -116,6 +116,9 @@ describe('PostgresStore migrations', () => {
     expect(await migratePostgres(pool)).toEqual({ from: 1, to: latestSchemaVersion, applied: migrations.filter((m) => m.version > 1).map((m) => m.version) });
     const store = await openPostgresStore(url);
     expect(await store.getRun('kept-from-v1')).toEqual(old);
+    // Schema 7's brief column was made for the rows already there too.
+    const { stages: _stages, ...brief } = old;
+    expect(await store.listRuns({ brief: true })).toEqual([brief]);
     await store.close();
     expect((await pool.query(`SELECT to_regclass('schedule_state')::text AS t`)).rows[0].t).toBe('schedule_state');
   });
@@ -180,6 +183,20 @@ describe('PostgresStore specifics', () => {
     }
     expect(ids(await store.listRuns())).toEqual(['r1', 'r2', 'r3']);
     expect(await store.listAudit()).toHaveLength(3);
+    await store.close();
+  });
+
+  it('brief lists leave the bulky parts out (what keeps a one-shot status read small), and follow a replaced record', async () => {
+    const store = await openPostgresStore(contractDb!.url);
+    await store.putRun(run('brief-run', { runbook: 'brief-rb', status: 'running', hookOutput: ['pre: ok'], diff: { filesAdded: 2 } }));
+    await store.putRun(run('brief-run', { runbook: 'brief-rb', status: 'succeeded', hookOutput: ['pre: ok'], diff: { filesAdded: 2 } }));
+    await store.putDrill(drill('brief-drill', { runbook: 'brief-rb' }));
+    const [r] = await store.listRuns({ runbook: 'brief-rb', brief: true });
+    expect(r).toMatchObject({ id: 'brief-run', status: 'succeeded' });
+    for (const key of ['stages', 'hookOutput', 'diff']) expect(r).not.toHaveProperty(key);
+    const [d] = await store.listDrills({ runbook: 'brief-rb', brief: true });
+    expect(d).toMatchObject({ id: 'brief-drill', rtoMs: 1_000 });
+    expect(d).not.toHaveProperty('phases');
     await store.close();
   });
 

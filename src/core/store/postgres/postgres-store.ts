@@ -124,7 +124,8 @@ export class PostgresStore implements Store {
     return this.#read(async () => (await this.#records<RunRecord>('SELECT record FROM runs WHERE id = $1', [id]))[0]);
   }
   listRuns(options: RunListOptions = {}): Promise<RunRecord[]> {
-    return this.#read(() => this.#list<RunRecord>('runs', { runbook: options.runbook, kind: options.kind, status: options.status }, 'started_at', options));
+    const time = options.newestBy === 'end' ? 'ended_at' : 'started_at';
+    return this.#read(() => this.#list<RunRecord>('runs', { runbook: options.runbook, kind: options.kind, status: options.status }, time, options));
   }
 
   putDrill(drill: DrillRecord): Promise<void> {
@@ -376,7 +377,7 @@ export class PostgresStore implements Store {
     table: CachedTable | 'deliveries' | 'audit',
     where: Record<string, string | readonly string[] | undefined>,
     time: string,
-    options: { limit?: number; perRunbook?: number; endedSince?: string },
+    options: { limit?: number; perRunbook?: number; endedSince?: string; brief?: boolean },
   ): Promise<T[]> {
     const { limit, endedSince, perRunbook } = options;
     for (const [name, value] of [['limit', limit], ['perRunbook', perRunbook]] as const) {
@@ -388,7 +389,7 @@ export class PostgresStore implements Store {
     // Lists of every runbook without a limit are what status and /metrics repeat: those are kept (list-cache.ts).
     const cacheable = (table === 'runs' || table === 'drills' || table === 'alerts') && limit === undefined && endedSince === undefined && where.runbook === undefined;
     const load = (runbook?: string) => this.#listRows<T>(table, runbook === undefined ? where : { ...where, runbook }, time, { ...options, endedSince: endedSince && instant(endedSince) });
-    if (cacheable) return this.#cache.list<T>(JSON.stringify([table, where, perRunbook]), table, load);
+    if (cacheable) return this.#cache.list<T>(JSON.stringify([table, where, time, perRunbook, options.brief === true]), table, load);
     return (await load()).map((r) => r.record);
   }
 
@@ -397,7 +398,7 @@ export class PostgresStore implements Store {
     table: CachedTable | 'deliveries' | 'audit',
     where: Record<string, string | readonly string[] | undefined>,
     time: string,
-    options: { limit?: number; perRunbook?: number; endedSince?: string },
+    options: { limit?: number; perRunbook?: number; endedSince?: string; brief?: boolean },
   ): Promise<ListedRow<T>[]> {
     const { limit, endedSince } = options;
     let { perRunbook } = options;
@@ -414,7 +415,9 @@ export class PostgresStore implements Store {
     }
     const order = `ORDER BY ${time} DESC, written DESC`;
     // The audit log is not kept by runbook.
-    const columns = `record, ${table === 'audit' ? 'NULL::text AS runbook' : 'runbook'}, extract(epoch FROM ${time})::float8 AS at, written`;
+    // A brief list reads the brief column (schema 7), made by PostgreSQL from the record on every write.
+    const record = options.brief === true && (table === 'runs' || table === 'drills') ? 'brief AS record' : 'record';
+    const columns = `${record}, ${table === 'audit' ? 'NULL::text AS runbook' : 'runbook'}, extract(epoch FROM ${time})::float8 AS at, written`;
     const limitClause = () => {
       if (limit === undefined) return '';
       params.push(limit);
