@@ -142,7 +142,24 @@ const slackPrincipal = () =>
       `Not a Slack user or group: ${JSON.stringify(iss.input)} (expected a user id like U0123ABC or a handle like @storage-oncall)`,
   });
 
-function cronProblem(expr: string): string | undefined {
+/**
+ * A pure check of one string, remembered: a team's runbooks share a few cron
+ * expressions and zones, and parsing them through cron-parser and luxon was
+ * most of validating 500 runbook files (~0.5 ms each, issue 18). Bounded, so a
+ * long-running serve reloading edited files never grows it without end.
+ */
+function remembered(check: (text: string) => string | undefined): (text: string) => string | undefined {
+  const seen = new Map<string, string | undefined>();
+  return (text) => {
+    if (seen.has(text)) return seen.get(text);
+    const problem = check(text);
+    if (seen.size >= 1_000) seen.clear();
+    seen.set(text, problem);
+    return problem;
+  };
+}
+
+const cronProblem = remembered((expr: string): string | undefined => {
   const fields = expr.trim().split(/\s+/);
   const expected = 'expected 5 fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *"';
   if (!expr.trim().startsWith('@') && fields.length !== 5 && fields.length !== 6) {
@@ -154,7 +171,7 @@ function cronProblem(expr: string): string | undefined {
   } catch (e) {
     return `Bad cron expression ${JSON.stringify(expr)}: ${errorText(e)} (${expected})`;
   }
-}
+});
 
 const cron = () =>
   z.string().superRefine((value, ctx) => {
@@ -162,7 +179,7 @@ const cron = () =>
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, input: value });
   });
 
-function timezoneProblem(tz: string): string | undefined {
+const timezoneProblem = remembered((tz: string): string | undefined => {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     // cron-parser reads zones through its own library; make sure it agrees with Intl.
@@ -171,7 +188,7 @@ function timezoneProblem(tz: string): string | undefined {
   } catch {
     return `Unknown time zone: ${JSON.stringify(tz)} (expected an IANA name, e.g. UTC, Europe/Berlin, America/New_York)`;
   }
-}
+});
 
 const timezone = () =>
   z.string().superRefine((value, ctx) => {
