@@ -125,9 +125,22 @@ async function waitForJob(queue: FleetQueue, channels: PgChannels, job: FleetJob
   const never = new Promise<void>(() => undefined);
   /** Looks in a row that found no such job (the store answered): it was deleted, or lost with the store's last commits. */
   let missing = 0;
+  /** Said once per outage: the operator waiting learns why nothing moves, and that the run goes on without the store. */
+  let unreachable = false;
   for (;;) {
     const signalled = woken();
-    const status = await queue.status(host, id).catch(() => 'unreachable' as const);
+    const status = await queue.status(host, id).catch((e: unknown) => {
+      if (!unreachable) {
+        const why = ((e as Error).message ?? String(e)).split('\n', 1)[0];
+        ctx.emit({ type: 'log', level: 'warn', message: `state store unreachable (${why}): job ${id} (${commandOfFleetKind[job.kind]} of ${job.runbook.name}) on host ${host} goes on there; waiting for the store to answer again to follow it` });
+      }
+      unreachable = true;
+      return 'unreachable' as const;
+    });
+    if (status !== 'unreachable' && unreachable) {
+      unreachable = false;
+      ctx.emit({ type: 'log', level: 'info', message: `state store answers again: following job ${id} on host ${host}` });
+    }
     if (status !== 'unreachable' && status !== undefined && settled(status)) return resultOf(status, job, id);
     missing = status === undefined ? missing + 1 : 0;
     if (missing >= VANISHED_AFTER_LOOKS) {
