@@ -1,15 +1,20 @@
 /**
- * `npm run bench -- --s3`: upload throughput to an S3-compatible server on
- * loopback. s3rver runs as a child process (a fresh folder per tool and round);
- * Lifeboat backs the bench dataset up into `s3://bench/lifeboat` (a runbook with
- * the s3 URL and the endpoint), and, when `rclone` is on PATH, `rclone copy`
- * copies the same tree to `s3://bench/rclone` on a server of its own. Both are
- * timed spawn → exit; MB/s = bytes of the source tree / wall time.
+ * `npm run bench -- --s3`: first backup and full restore through an
+ * S3-compatible server on loopback. s3rver runs as a child process (a fresh
+ * folder per tool and round); Lifeboat backs the bench dataset up into
+ * `s3://bench/lifeboat` (a runbook with the s3 URL and the endpoint), restic
+ * (when on PATH) into `s3:…/bench/restic`, and `rclone copy` (when on PATH)
+ * copies the same tree to `s3://bench/rclone`, each on a server of its own.
+ * Then each restores (rclone: copies back) into an empty folder, compared with
+ * the source untimed. Every op is timed spawn → exit; MB/s = bytes of the
+ * source tree / wall time.
  *
- * Lifeboat's time is a whole backup: walk, chunk, compress, encrypt, stage,
- * upload, check sizes, verify a sample. It sends fewer bytes than rclone (the
- * text half compresses); both the source rate and the wire rate are reported.
- * See bench/README.md.
+ * Lifeboat's and restic's times are whole backups: walk, chunk, compress,
+ * encrypt, upload (Lifeboat also stages, checks sizes and verifies a sample).
+ * They send fewer bytes than rclone (the text half compresses); both the source
+ * rate and the wire rate are reported. restic over plain http is not a fair
+ * comparison with s3rver (it stores restic's aws-chunked framing inside the
+ * objects): use --s3-tls. See bench/README.md.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -18,7 +23,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { DATA_DIR, FULL_SPEC, SMALL_SPEC, describeManifest, ensureDataset, type Dataset } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
-import { warmTree } from './tree-compare.js';
+import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
 /** Not bench/.data/work: the local bench clears that folder when it starts. */
@@ -27,8 +32,10 @@ const PASSWORD = 'lifeboat-bench-password';
 const BUCKET = 'bench';
 const KEYS = { id: 'S3RVER', secret: 'S3RVER' };
 
-export type S3ToolName = 'lifeboat' | 'rclone';
-const TOOL_ORDER: S3ToolName[] = ['lifeboat', 'rclone'];
+export type S3ToolName = 'lifeboat' | 'restic' | 'rclone';
+const TOOL_ORDER: S3ToolName[] = ['lifeboat', 'restic', 'rclone'];
+export type S3Op = 'first' | 'restore';
+const OPS: S3Op[] = ['first', 'restore'];
 
 export interface S3BenchOptions {
   rounds: number;
@@ -156,6 +163,10 @@ interface S3Tool {
   upload(d: Dirs, server: S3Server): Command;
   /** Checks what the server holds after the upload; extra facts for the sample. Throws when wrong. */
   inspect(d: Dirs, server: S3Server, m: Measured, ds: Dataset): Partial<Sample>;
+  /** Everything the upload sent, back into the empty folder `target`. */
+  restore(d: Dirs, server: S3Server, target: string): Command;
+  /** Where, under `target`, the restored copy of the tree is. */
+  restoredRoot(target: string): string;
 }
 
 function baseEnv(d: Dirs): Record<string, string> {
@@ -223,6 +234,13 @@ function lifeboatTool(ds: Dataset, caCert: string | undefined): S3Tool | string 
       return init.code === 0 ? undefined : `init failed (exit ${init.code}): ${tail(init.stderrPath, 1500).trim()}`;
     },
     upload: (d) => cmd(d, 'backup', runbook(d), '--json'),
+    restore: (d, _server, target) => cmd(d, 'restore', runbook(d), 'latest', '--target', target),
+    restoredRoot(target) {
+      // As bench/run.ts: the restore puts the source at its full path, under its name, or at the target itself.
+      const first = ds.manifest.files[0]?.path.split('/')[0] ?? '';
+      const candidates = [path.join(target, ds.tree), path.join(target, 'src'), target];
+      return candidates.find((c) => fs.existsSync(path.join(c, first))) ?? target;
+    },
     inspect(_d, server, m) {
       const stored = storedObjects(server.store, 'lifeboat');
       const out = JSON.parse(fs.readFileSync(m.stdoutPath, 'utf8')) as {
@@ -247,7 +265,7 @@ function rcloneTool(ds: Dataset, caCert: string | undefined): S3Tool | string {
   const exe = which('rclone');
   if (!exe) return 'rclone not on PATH (Debian package rclone): no comparison';
   const version = (execFileSync(exe, ['version'], { encoding: 'utf8' }).split('\n')[0] ?? '').trim();
-  return {
+  const rclone: S3Tool = {
     name: 'rclone',
     version,
     describe: `${exe} copy TREE s3r:${BUCKET}/rclone (defaults: --transfers 4, --checkers 8; remote from RCLONE_CONFIG_S3R_* env, provider Other, path style)`,
@@ -271,6 +289,11 @@ function rcloneTool(ds: Dataset, caCert: string | undefined): S3Tool | string {
         RCLONE_CONFIG_S3R_FORCE_PATH_STYLE: 'true',
       },
     }),
+    restore(d, server, target) {
+      const up = rclone.upload(d, server);
+      return { ...up, argv: [exe, 'copy', `s3r:${BUCKET}/rclone`, target, ...(caCert ? ['--ca-cert', caCert] : [])] };
+    },
+    restoredRoot: (target) => target,
     inspect(_d, server) {
       const stored = storedObjects(server.store, 'rclone');
       // Every file arrived whole (a store that kept chunk framing or a short body shows here).
@@ -282,6 +305,50 @@ function rcloneTool(ds: Dataset, caCert: string | undefined): S3Tool | string {
       return { uploadedBytes: stored.bytes, uploadedObjects: stored.objects, storedBytes: stored.bytes, storedObjects: stored.objects };
     },
   };
+  return rclone;
+}
+
+/**
+ * restic with its defaults (repository format 2, compression auto, 5 S3
+ * connections), its cache in the bench folder as Lifeboat's state is. Over
+ * https it is told the self-signed certificate with --cacert.
+ */
+function resticTool(ds: Dataset, caCert: string | undefined): S3Tool | string {
+  const exe = which('restic');
+  if (!exe) return 'restic not on PATH (Debian package restic): no comparison';
+  const version = execFileSync(exe, ['version'], { encoding: 'utf8' }).trim();
+  const cmd = (d: Dirs, server: S3Server, ...args: string[]): Command => ({
+    argv: [exe, ...args, '--repo', `s3:${server.endpoint}/${BUCKET}/restic`, ...(caCert ? ['--cacert', caCert] : [])],
+    cwd: d.root,
+    env: {
+      ...baseEnv(d),
+      RESTIC_PASSWORD: PASSWORD,
+      RESTIC_CACHE_DIR: d.state,
+      AWS_ACCESS_KEY_ID: KEYS.id,
+      AWS_SECRET_ACCESS_KEY: KEYS.secret,
+      AWS_DEFAULT_REGION: 'us-east-1',
+    },
+  });
+  return {
+    name: 'restic',
+    version,
+    describe: `${exe} backup|restore --repo s3:ENDPOINT/${BUCKET}/restic${caCert ? ' --cacert CERT' : ''} (defaults: -o s3.connections=5; RESTIC_CACHE_DIR in the bench folder)`,
+    async prepare(d, server, opts) {
+      const init = await runMeasured(cmd(d, server, 'init'), path.join(d.logs, 'init'), opts.timeoutS * 1000);
+      return init.code === 0 ? undefined : `init failed (exit ${init.code}): ${tail(init.stderrPath, 1500).trim()}`;
+    },
+    upload: (d, server) => cmd(d, server, 'backup', '--host', 'bench', '--json', ds.tree),
+    restore: (d, server, target) => cmd(d, server, 'restore', 'latest', '--host', 'bench', '--target', target),
+    restoredRoot: (target) => path.join(target, ds.tree),
+    inspect(_d, server, m) {
+      const stored = storedObjects(server.store, 'restic');
+      const lines = fs.readFileSync(m.stdoutPath, 'utf8').split('\n').filter((l) => l.includes('"summary"'));
+      const summary = lines.length ? (JSON.parse(lines[lines.length - 1]!) as { files_new?: number; data_added?: number }) : undefined;
+      if (summary?.files_new !== ds.manifest.files.length) throw new Error(`restic's summary says ${summary?.files_new ?? 'nothing'} new files, the tree has ${ds.manifest.files.length}`);
+      // What the server holds is what crossed the wire (restic uploads each object once).
+      return { uploadedBytes: stored.bytes, uploadedObjects: stored.objects, storedBytes: stored.bytes, storedObjects: stored.objects };
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -289,24 +356,27 @@ function rcloneTool(ds: Dataset, caCert: string | undefined): S3Tool | string {
 
 interface Sample {
   tool: S3ToolName;
+  op: S3Op;
   round: number;
   ok: boolean;
   error?: string;
   wallS: number;
   /** Source tree bytes / wall time, MB/s (MB = 10^6 bytes). */
   mbPerS: number;
-  /** Bytes that crossed the wire (Lifeboat: its run record; rclone: what the server holds). */
+  /** Bytes that crossed the wire (Lifeboat: its run record; restic, rclone: what the server holds). */
   uploadedBytes?: number;
   uploadedObjects?: number;
   wireMbPerS?: number;
   storedBytes?: number;
   storedObjects?: number;
   retries?: number;
+  /** restore: how the restored tree compares with the source. */
+  comparison?: string;
   cpuS: number | null;
   peakRssBytes: number | null;
-  /** CPU seconds s3rver used during the upload. */
+  /** CPU seconds s3rver used during the op. */
   serverCpuS: number | null;
-  /** Machine CPU seconds during the upload used by neither the tool nor s3rver. */
+  /** Machine CPU seconds during the op used by neither the tool nor s3rver. */
   otherCpuS: number | null;
   loadAvg1: number;
   datasetBytes: number;
@@ -321,16 +391,78 @@ function median(xs: number[]): number | null {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
-async function runOne(tool: S3Tool, round: number, ds: Dataset, opts: S3BenchOptions, tls: { key: string; cert: string } | undefined): Promise<Sample> {
+/** Runs one timed op with s3rver's CPU counted; untimed `sync` and idle wait first. */
+async function timedOp(
+  tool: S3Tool,
+  op: S3Op,
+  round: number,
+  command: Command,
+  logBase: string,
+  server: S3Server,
+  ds: Dataset,
+  opts: S3BenchOptions,
+): Promise<{ s: Sample; m: Measured; waited: string }> {
+  spawnSync('sync');
+  let waited = '';
+  if (opts.idleWaitS > 0) {
+    const w = await waitForIdle(opts.idleWaitS);
+    if (w.waitedS > 1.5) waited = ` (waited ${w.waitedS.toFixed(0)} s for other processes${w.busyCores !== null && w.busyCores >= 0.3 ? `, still ${w.busyCores.toFixed(1)} cores busy` : ''})`;
+  }
+  const server0 = server.cpuS();
+  const m = await runMeasured(command, logBase, opts.timeoutS * 1000);
+  const server1 = server.cpuS();
+  const serverCpuS = server0 !== null && server1 !== null ? server1 - server0 : null;
+  const s: Sample = {
+    tool: tool.name,
+    op,
+    round,
+    ok: false,
+    wallS: m.wallMs / 1000,
+    mbPerS: ds.manifest.totalBytes / 1e6 / (m.wallMs / 1000),
+    cpuS: m.cpuS,
+    peakRssBytes: m.peakRssBytes,
+    serverCpuS,
+    otherCpuS: m.otherCpuS === null ? null : Math.max(0, m.otherCpuS - (serverCpuS ?? 0)),
+    loadAvg1: m.loadAvg1,
+    datasetBytes: ds.manifest.totalBytes,
+  };
+  if (m.code !== 0 || m.timedOut) s.error = `${m.timedOut ? `timed out after ${opts.timeoutS} s` : `exit code ${m.code}`}: ${tail(m.stderrPath, 1500).trim()}`;
+  return { s, m, waited };
+}
+
+function logSample(s: Sample, waited: string): void {
+  const label = `  ${s.tool.padEnd(8)} ${s.op.padEnd(7)}${waited}`;
+  if (!s.ok) {
+    console.log(`${label} FAILED (${s.error})`);
+    return;
+  }
+  const parts = [
+    `${s.wallS.toFixed(2)} s`,
+    `${s.mbPerS.toFixed(1)} MB/s of source`,
+    s.wireMbPerS !== undefined ? `${s.wireMbPerS.toFixed(1)} MB/s on the wire (${mb(s.uploadedBytes!)} MB in ${s.uploadedObjects} objects)` : '',
+    s.cpuS !== null ? `CPU ${s.cpuS.toFixed(1)} s` : '',
+    s.serverCpuS !== null ? `s3rver CPU ${s.serverCpuS.toFixed(1)} s` : '',
+    s.peakRssBytes !== null ? `RSS ${mb(s.peakRssBytes)} MB` : '',
+    s.retries ? `${s.retries} retries` : '',
+    s.comparison ?? '',
+    s.otherCpuS !== null && s.otherCpuS > 0.1 * s.wallS ? `(other processes: ${s.otherCpuS.toFixed(1)} CPU s)` : '',
+  ];
+  console.log(`${label} ${parts.filter(Boolean).join(', ')}`);
+}
+
+/** One tool, one round: a fresh server, the first backup, then (when it worked) the full restore. */
+async function runOne(tool: S3Tool, round: number, ds: Dataset, source: Fingerprint | undefined, opts: S3BenchOptions, tls: { key: string; cert: string } | undefined): Promise<Sample[]> {
   const root = path.join(WORK, tool.name);
   const d: Dirs = { root, state: path.join(root, 'state'), logs: path.join(WORK, 'logs', tool.name, `round-${round}`), tmp: path.join(root, 'tmp') };
   fs.rmSync(root, { recursive: true, force: true });
   for (const p of [d.root, d.state, d.logs, d.tmp]) fs.mkdirSync(p, { recursive: true });
   const server = await startS3rverChild(path.join(root, 's3rver'), tls);
-  const base: Sample = {
+  const failedSample = (op: S3Op, error: string): Sample => ({
     tool: tool.name,
+    op,
     round,
     ok: false,
+    error,
     wallS: 0,
     mbPerS: 0,
     cpuS: null,
@@ -339,60 +471,41 @@ async function runOne(tool: S3Tool, round: number, ds: Dataset, opts: S3BenchOpt
     otherCpuS: null,
     loadAvg1: os.loadavg()[0] ?? 0,
     datasetBytes: ds.manifest.totalBytes,
-  };
+  });
   try {
     const failed = await tool.prepare(d, server, opts);
-    if (failed) return { ...base, error: failed };
-    spawnSync('sync');
-    let waited = '';
-    if (opts.idleWaitS > 0) {
-      const w = await waitForIdle(opts.idleWaitS);
-      if (w.waitedS > 1.5) waited = ` (waited ${w.waitedS.toFixed(0)} s for other processes${w.busyCores !== null && w.busyCores >= 0.3 ? `, still ${w.busyCores.toFixed(1)} cores busy` : ''})`;
-    }
-    const server0 = server.cpuS();
-    const m = await runMeasured(tool.upload(d, server), path.join(d.logs, 'upload'), opts.timeoutS * 1000);
-    const server1 = server.cpuS();
-    const serverCpuS = server0 !== null && server1 !== null ? server1 - server0 : null;
-    const s: Sample = {
-      ...base,
-      wallS: m.wallMs / 1000,
-      mbPerS: ds.manifest.totalBytes / 1e6 / (m.wallMs / 1000),
-      cpuS: m.cpuS,
-      peakRssBytes: m.peakRssBytes,
-      serverCpuS,
-      otherCpuS: m.otherCpuS === null ? null : Math.max(0, m.otherCpuS - (serverCpuS ?? 0)),
-      loadAvg1: m.loadAvg1,
-    };
-    if (m.code !== 0 || m.timedOut) {
-      s.error = `${m.timedOut ? `timed out after ${opts.timeoutS} s` : `exit code ${m.code}`}: ${tail(m.stderrPath, 1500).trim()}`;
-    } else if (!opts.verify) {
-      s.ok = true;
-    } else {
+    if (failed) return [failedSample('first', failed)];
+
+    const up = await timedOp(tool, 'first', round, tool.upload(d, server), path.join(d.logs, 'first'), server, ds, opts);
+    const first = up.s;
+    if (first.error === undefined) {
       try {
-        Object.assign(s, tool.inspect(d, server, m, ds));
-        s.ok = true;
+        if (opts.verify) Object.assign(first, tool.inspect(d, server, up.m, ds));
+        first.ok = true;
       } catch (e) {
-        s.error = `upload finished but: ${(e as Error).message}`;
+        first.error = `upload finished but: ${(e as Error).message}`;
       }
     }
-    if (s.uploadedBytes !== undefined) s.wireMbPerS = s.uploadedBytes / 1e6 / s.wallS;
-    const label = `  ${tool.name.padEnd(8)} upload${waited}`;
-    if (s.ok) {
-      const parts = [
-        `${s.wallS.toFixed(2)} s`,
-        `${s.mbPerS.toFixed(1)} MB/s of source`,
-        s.wireMbPerS !== undefined ? `${s.wireMbPerS.toFixed(1)} MB/s on the wire (${mb(s.uploadedBytes!)} MB in ${s.uploadedObjects} objects)` : '',
-        s.cpuS !== null ? `CPU ${s.cpuS.toFixed(1)} s` : '',
-        s.serverCpuS !== null ? `s3rver CPU ${s.serverCpuS.toFixed(1)} s` : '',
-        s.peakRssBytes !== null ? `RSS ${mb(s.peakRssBytes)} MB` : '',
-        s.retries ? `${s.retries} retries` : '',
-        s.otherCpuS !== null && s.otherCpuS > 0.1 * s.wallS ? `(other processes: ${s.otherCpuS.toFixed(1)} CPU s)` : '',
-      ];
-      console.log(`${label} ${parts.filter(Boolean).join(', ')}`);
-    } else {
-      console.log(`${label} FAILED (${s.error})`);
+    if (first.uploadedBytes !== undefined) first.wireMbPerS = first.uploadedBytes / 1e6 / first.wallS;
+    logSample(first, up.waited);
+    if (!first.ok) return [first];
+
+    const target = path.join(root, 'restore');
+    fs.mkdirSync(target, { recursive: true });
+    const down = await timedOp(tool, 'restore', round, tool.restore(d, server, target), path.join(d.logs, 'restore'), server, ds, opts);
+    const restore = down.s;
+    if (restore.error === undefined) {
+      if (source === undefined) {
+        restore.ok = true;
+      } else {
+        const c = compare(source, fingerprint(tool.restoredRoot(target)));
+        restore.comparison = describeComparison(c);
+        if (c.ok) restore.ok = true;
+        else restore.error = `restore finished but: ${restore.comparison}`;
+      }
     }
-    return s;
+    logSample(restore, down.waited);
+    return [first, restore];
   } finally {
     await server.stop();
     if (!(opts.keep && round === opts.rounds)) fs.rmSync(root, { recursive: true, force: true });
@@ -401,6 +514,7 @@ async function runOne(tool: S3Tool, round: number, ds: Dataset, opts: S3BenchOpt
 
 interface Row {
   tool: S3ToolName;
+  op: S3Op;
   ok: number;
   runs: number;
   timeS: number | null;
@@ -416,39 +530,43 @@ interface Row {
 }
 
 function summarize(samples: Sample[], tools: S3ToolName[]): Row[] {
-  return tools.flatMap((tool) => {
-    const all = samples.filter((s) => s.tool === tool);
-    if (all.length === 0) return [];
-    const ok = all.filter((s) => s.ok);
-    const nums = (f: (s: Sample) => number | null | undefined): number[] => ok.map(f).filter((x): x is number => typeof x === 'number');
-    const times = nums((s) => s.wallS);
-    const timeS = median(times);
-    const uploaded = median(nums((s) => s.uploadedBytes));
-    const rss = median(nums((s) => s.peakRssBytes));
-    return [
-      {
-        tool,
-        ok: ok.length,
-        runs: all.length,
-        timeS,
-        minTimeS: times.length ? Math.min(...times) : null,
-        maxTimeS: times.length ? Math.max(...times) : null,
-        mbPerS: timeS ? ok[0]!.datasetBytes / 1e6 / timeS : null,
-        wireMbPerS: timeS && uploaded !== null ? uploaded / 1e6 / timeS : null,
-        uploadedMB: uploaded === null ? null : uploaded / 1e6,
-        cpuS: median(nums((s) => s.cpuS)),
-        serverCpuS: median(nums((s) => s.serverCpuS)),
-        peakRssMB: rss === null ? null : rss / 1e6,
-        otherCpuS: median(nums((s) => s.otherCpuS)),
-      },
-    ];
-  });
+  return OPS.flatMap((op) =>
+    tools.flatMap((tool) => {
+      const all = samples.filter((s) => s.tool === tool && s.op === op);
+      if (all.length === 0) return [];
+      const ok = all.filter((s) => s.ok);
+      const nums = (f: (s: Sample) => number | null | undefined): number[] => ok.map(f).filter((x): x is number => typeof x === 'number');
+      const times = nums((s) => s.wallS);
+      const timeS = median(times);
+      const uploaded = median(nums((s) => s.uploadedBytes));
+      const rss = median(nums((s) => s.peakRssBytes));
+      return [
+        {
+          tool,
+          op,
+          ok: ok.length,
+          runs: all.length,
+          timeS,
+          minTimeS: times.length ? Math.min(...times) : null,
+          maxTimeS: times.length ? Math.max(...times) : null,
+          mbPerS: timeS ? all[0]!.datasetBytes / 1e6 / timeS : null,
+          wireMbPerS: timeS && uploaded !== null ? uploaded / 1e6 / timeS : null,
+          uploadedMB: uploaded === null ? null : uploaded / 1e6,
+          cpuS: median(nums((s) => s.cpuS)),
+          serverCpuS: median(nums((s) => s.serverCpuS)),
+          peakRssMB: rss === null ? null : rss / 1e6,
+          otherCpuS: median(nums((s) => s.otherCpuS)),
+        },
+      ];
+    }),
+  );
 }
 
 function table(rows: Row[]): string {
-  const head = ['tool', 'time s', 'min–max s', 'MB/s source', 'MB/s wire', 'sent MB', 'CPU s', 's3rver CPU s', 'peak RSS MB', 'other CPU s', 'ok'];
+  const head = ['op', 'tool', 'time s', 'min–max s', 'MB/s source', 'MB/s wire', 'sent MB', 'CPU s', 's3rver CPU s', 'peak RSS MB', 'other CPU s', 'ok'];
   const f = (n: number | null, digits: number): string => (n === null ? '-' : n.toFixed(digits));
   const lines = rows.map((r) => [
+    r.op,
     r.tool,
     f(r.timeS, 2),
     r.minTimeS === null ? '-' : `${r.minTimeS.toFixed(2)}–${(r.maxTimeS as number).toFixed(2)}`,
@@ -462,15 +580,19 @@ function table(rows: Row[]): string {
     `${r.ok}/${r.runs}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const fmt = (cells: string[]): string => cells.map((c, i) => (i < 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const fmt = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
   return [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(fmt)].join('\n');
 }
 
-/** The ratio Lifeboat / rclone of source MB/s (≥ 1.0 = Lifeboat is at least as fast), or null. */
-function throughputRatio(rows: Row[]): number | null {
-  const l = rows.find((r) => r.tool === 'lifeboat')?.mbPerS;
-  const r = rows.find((x) => x.tool === 'rclone')?.mbPerS;
-  return l && r ? l / r : null;
+/** Lifeboat's median time / the other tool's, per op (< 1.0 = Lifeboat is faster); null where either is missing. */
+function timeRatios(rows: Row[], other: S3ToolName): Partial<Record<S3Op, number>> {
+  const out: Partial<Record<S3Op, number>> = {};
+  for (const op of OPS) {
+    const l = rows.find((r) => r.tool === 'lifeboat' && r.op === op)?.timeS;
+    const o = rows.find((r) => r.tool === other && r.op === op)?.timeS;
+    if (l && o) out[op] = l / o;
+  }
+  return out;
 }
 
 export async function runS3Bench(opts: S3BenchOptions): Promise<number> {
@@ -492,7 +614,8 @@ export async function runS3Bench(opts: S3BenchOptions): Promise<number> {
   const found: S3Tool[] = [];
   for (const name of TOOL_ORDER) {
     if (opts.only && opts.only !== name) continue;
-    const t = name === 'lifeboat' ? lifeboatTool(ds, tls?.cert) : rcloneTool(ds, tls?.cert);
+    const make = name === 'lifeboat' ? lifeboatTool : name === 'restic' ? resticTool : rcloneTool;
+    const t = make(ds, tls?.cert);
     if (typeof t === 'string') console.log(`skipping ${name}: ${t}`);
     else found.push(t);
   }
@@ -507,37 +630,39 @@ export async function runS3Bench(opts: S3BenchOptions): Promise<number> {
     `dataset: ${describeManifest(ds.manifest).split('\n').join('\n         ')}`,
     `server: s3rver 3.7.1 as a child process on 127.0.0.1 over ${tls ? 'https (self-signed certificate)' : 'http'}, a fresh folder per tool and round (--openssl-legacy-provider)`,
     ...found.map((t) => `${t.name}: ${t.version} — ${t.describe}`),
-    `rounds: ${opts.rounds}, tool order alternates per round; the source tree is read in place (warm page cache: read once before the first round)`,
+    `rounds: ${opts.rounds}, tool order alternates per round; per tool and round: first backup, then full restore into an empty folder (its state/cache from the backup kept); the source tree is read in place (warm page cache: read once before the first round)`,
     'MB/s source = bytes of the source tree / wall time (spawn → exit); MB/s wire = bytes uploaded / wall time; MB = 10^6 bytes',
-    'Lifeboat\'s time is its whole backup (chunk, compress, encrypt, stage, upload, size checks, verify sample); rclone copies files as they are',
-    `peak RSS: ${rssMethod() === 'gnu-time' ? 'GNU time %M' : '/proc VmHWM polled'}; s3rver CPU s = CPU the server process used during the upload; other CPU s = the rest of the machine`,
+    "Lifeboat's and restic's first backups are whole backups (chunk, compress, encrypt, upload; Lifeboat also stages, checks sizes, verifies a sample); rclone copies files as they are",
+    `peak RSS: ${rssMethod() === 'gnu-time' ? 'GNU time %M' : '/proc VmHWM polled'}; s3rver CPU s = CPU the server process used during the op; other CPU s = the rest of the machine`,
+    ...(tls || !found.some((t) => t.name === 'restic') ? [] : ['WARNING: restic over plain http: s3rver stores its aws-chunked framing inside the objects; use --s3-tls for a fair comparison']),
   ];
   console.log(notes.map((n) => `# ${n}`).join('\n'));
   if ((os.loadavg()[0] ?? 0) > 0.5) console.log('# WARNING: the machine is busy (load > 0.5): timings will be noisy — see the "other CPU s" column');
 
   warmTree(ds.tree);
+  const source = opts.verify ? fingerprint(ds.tree) : undefined;
   const samples: Sample[] = [];
   for (let round = 1; round <= opts.rounds; round++) {
     const order = round % 2 === 1 ? found : [...found].reverse();
     console.log(`round ${round}/${opts.rounds}: ${order.map((t) => t.name).join(' then ')}`);
-    for (const tool of order) samples.push(await runOne(tool, round, ds, opts, tls));
+    for (const tool of order) samples.push(...(await runOne(tool, round, ds, source, opts, tls)));
   }
 
   const rows = summarize(
     samples,
     TOOL_ORDER.filter((n) => found.some((t) => t.name === n)),
   );
-  const ratio = throughputRatio(rows);
+  const vsRestic = timeRatios(rows, 'restic');
+  const vsRclone = timeRatios(rows, 'rclone');
   console.log('');
   console.log(`medians of ${opts.rounds} round(s); ${ds.manifest.files.length} files, ${mb(ds.manifest.totalBytes)} MB`);
   console.log(table(rows));
-  if (ratio !== null) {
-    console.log(`Lifeboat / rclone upload throughput (source MB/s): ${ratio.toFixed(2)}× ${ratio >= 1 ? '(≥ 1.0: at least as fast)' : '(< 1.0: slower than rclone copy)'}`);
-  } else if (!found.some((t) => t.name === 'rclone')) {
-    console.log('no rclone: no comparison');
+  for (const [other, ratios] of [['restic', vsRestic], ['rclone', vsRclone]] as const) {
+    const parts = OPS.filter((op) => ratios[op] !== undefined).map((op) => `${op} ${ratios[op]!.toFixed(2)}×`);
+    if (parts.length) console.log(`Lifeboat / ${other} time (< 1.0: Lifeboat faster): ${parts.join(', ')}`);
   }
   const failures = samples.filter((s) => !s.ok);
-  for (const f of failures) console.log(`FAILED ${f.tool} round ${f.round}: ${(f.error ?? '').replace(/\s+/g, ' ').slice(0, 400)}`);
+  for (const f of failures) console.log(`FAILED ${f.tool} ${f.op} round ${f.round}: ${(f.error ?? '').replace(/\s+/g, ' ').slice(0, 400)}`);
 
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const out = path.join(DATA_DIR, `results-s3-${stamp}.json`);
@@ -558,8 +683,10 @@ export async function runS3Bench(opts: S3BenchOptions): Promise<number> {
       totalBytes: ds.manifest.totalBytes,
     },
     summary: rows,
-    /** Lifeboat source MB/s / rclone source MB/s (null without rclone). */
-    lifeboatToRcloneThroughput: ratio,
+    /** Lifeboat median time / restic's, per op (< 1.0: Lifeboat faster). */
+    lifeboatToResticTime: vsRestic,
+    /** Lifeboat median time / rclone's, per op. */
+    lifeboatToRcloneTime: vsRclone,
     samples,
   };
   fs.writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
