@@ -6,20 +6,45 @@
 // from the command specs, before the CLI is loaded: `lifeboat --help` then
 // starts about as fast as node itself (issue 22). Anything else — or a topic
 // the file does not know — goes to the CLI, which renders the same texts.
+// Before loading it, a command that will open a repository key gets the key's
+// derivation started (startKeyDerivation).
 import { existsSync, readFileSync } from 'node:fs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const bundle = new URL('../dist/lifeboat.js', import.meta.url);
 const helpFile = new URL('../dist/help.json', import.meta.url);
 const helpReader = new URL('../dist/help-request.js', import.meta.url);
+const keyRequestFile = new URL('../dist/key-request.js', import.meta.url);
+const keyPrefetchFile = new URL('../dist/key-prefetch.js', import.meta.url);
 
 async function prerenderedHelp() {
   if (!existsSync(bundle) || !existsSync(helpFile) || !existsSync(helpReader)) return undefined;
   try {
-    const { answerFromTexts } = await import(helpReader.href);
+    const { answerFromTexts, helpRequest } = await import(helpReader.href);
+    // Most command lines ask for no help: they need not read and parse the texts (~50 KB).
+    if (helpRequest(process.argv.slice(2)) === undefined) return undefined;
     return answerFromTexts(JSON.parse(readFileSync(helpFile, 'utf8')), process.argv.slice(2));
   } catch {
     return undefined; // a damaged help file: the CLI renders help itself
+  }
+}
+
+/**
+ * A command that opens its runbook's repository key (ls, restore, …): start
+ * the key's scrypt now, on the thread pool, so the ~0.6 s derivation overlaps
+ * loading the CLI (src/core/repo/prefetch-repository-key.ts). Only the start
+ * is awaited; a missing or failing piece just means no head start.
+ */
+async function startKeyDerivation() {
+  if (!existsSync(keyRequestFile) || !existsSync(keyPrefetchFile)) return;
+  try {
+    const { keyRequest } = await import(keyRequestFile.href);
+    const runbook = keyRequest(process.argv.slice(2));
+    if (runbook === undefined) return;
+    const { prefetchRepositoryKey } = await import(keyPrefetchFile.href);
+    void prefetchRepositoryKey(runbook, { cwd: process.cwd(), env: process.env });
+  } catch {
+    // The CLI opens the key itself, as it always could.
   }
 }
 
@@ -29,6 +54,7 @@ if (help !== undefined) {
   process.stdout.on('error', () => undefined);
   process.stdout.write(help);
 } else if (existsSync(bundle)) {
+  await startKeyDerivation();
   await import(bundle.href);
 } else {
   const { register } = await import('tsx/esm/api');

@@ -9,6 +9,11 @@
 // `--help`, `help X`, `X --help` and `--version` without loading the CLI
 // (issue 22: ~0.35 s → near a bare `node`).
 //
+// And the key's head start: dist/key-request.js (src/cli/key-request.ts) tells
+// bin/lifeboat.js which runbook's key a command will open, and
+// dist/key-prefetch.js starts its scrypt before the CLI loads (~0.6 s of
+// derivation overlapped with loading; src/core/repo/kdf-prefetch.ts).
+//
 // Last, files in dist/ this build did not write (chunks of earlier builds,
 // whose names carry a content hash) are removed — only once everything above
 // succeeded, so a failed build leaves the last good one runnable, and only
@@ -20,7 +25,14 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const cli = await build({
-  entryPoints: { lifeboat: 'src/cli/entry.ts', 'repo-worker': 'src/core/repo/repo-worker.ts', 'help-texts': 'src/cli/help-texts.ts' },
+  entryPoints: {
+    lifeboat: 'src/cli/entry.ts',
+    'repo-worker': 'src/core/repo/repo-worker.ts',
+    'help-texts': 'src/cli/help-texts.ts',
+    // Its own entry in the same split build: what it shares with the CLI (the
+    // derivations started ahead, kdf-prefetch.ts) is one module instance.
+    'key-prefetch': 'src/core/repo/prefetch-repository-key.ts',
+  },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -36,9 +48,9 @@ const cli = await build({
   metafile: true,
 });
 
-// Alone (no splitting): bin/lifeboat.js loads this one small file and nothing else.
+// Alone (no splitting): bin/lifeboat.js loads these small files and nothing else.
 const helpRequest = await build({
-  entryPoints: { 'help-request': 'src/cli/help-request.ts' },
+  entryPoints: { 'help-request': 'src/cli/help-request.ts', 'key-request': 'src/cli/key-request.ts' },
   outdir: 'dist',
   bundle: true,
   platform: 'node',

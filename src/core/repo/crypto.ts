@@ -9,6 +9,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, scrypt } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
+import { startDerivation, takeDerivation } from './kdf-prefetch.js';
 
 export interface MasterKey {
   /** AES-256-GCM key for everything encrypted in the repository. */
@@ -113,7 +114,21 @@ export interface ScryptParams {
 /** About 0.3 s and 64 MiB on this class of machine; tests pass a much lower cost. */
 export const defaultScryptParams: ScryptParams = { N: 2 ** 16, r: 8, p: 1 };
 
+/**
+ * The key scrypt derives from the password: one started ahead by start-up for
+ * exactly these inputs when there is one (kdf-prefetch.ts), else a new derivation.
+ */
 export function deriveKey(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
+  const ahead = takeDerivation(password, salt, params);
+  return ahead ? ahead.catch(() => scryptKey(password, salt, params)) : scryptKey(password, salt, params);
+}
+
+/** Begins deriving this key on the thread pool so a later deriveKey with the same inputs finds it under way; false when not started. */
+export function prefetchDerivedKey(password: string, salt: Buffer, params: ScryptParams): boolean {
+  return startDerivation(password, salt, params, () => scryptKey(password, salt, params));
+}
+
+function scryptKey(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(password, salt, 32, { N: params.N, r: params.r, p: params.p, maxmem: 256 * 1024 * 1024 }, (err, key) =>
       err ? reject(err) : resolve(key),
