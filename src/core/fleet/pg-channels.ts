@@ -9,6 +9,12 @@
  * meanwhile, never throws at the caller, and is reconnected (every LISTEN
  * issued again) on the next use or after RECONNECT_MS while anyone listens.
  * One connection keeps order: notifications go out in the order given.
+ *
+ * While the server does not answer, a notification is dropped at once for
+ * RECONNECT_MS after a failed connect instead of trying one of its own: a
+ * run's events come several a second, and each waiting out a connect timeout
+ * (5 s when the network drops packets) in the publisher's queue piled them up
+ * and held the job's end behind them long after the outage.
  */
 import type { Client } from 'pg';
 
@@ -24,6 +30,8 @@ export class PgChannels {
   #client: Client | undefined;
   #connecting: Promise<Client | undefined> | undefined;
   #retry: NodeJS.Timeout | undefined;
+  /** Until when (Date.now()) the last failed connect is taken as the answer: notify drops rather than connects. */
+  #downUntil = 0;
   #closed = false;
 
   constructor(url: string) {
@@ -53,6 +61,7 @@ export class PgChannels {
       await client.connect();
       for (const channel of this.#handlers.keys()) await client.query(`LISTEN ${quoteChannel(channel)}`);
     } catch {
+      this.#downUntil = Date.now() + RECONNECT_MS;
       client.removeAllListeners('end');
       await client.end().catch(() => undefined);
       this.#scheduleReconnect();
@@ -106,6 +115,7 @@ export class PgChannels {
 
   /** Sends `payload` (at most MAX_NOTIFY_BYTES) on `channel`; resolves once sent or dropped. */
   async notify(channel: string, payload: string): Promise<void> {
+    if (!this.#client && Date.now() < this.#downUntil) return;
     const client = await this.#connected();
     await client?.query('SELECT pg_notify($1, $2)', [channel, payload]).catch(() => undefined);
   }
