@@ -83,6 +83,11 @@ export class PackBuilder {
     return this.entries.length;
   }
 
+  /** Whether a buffer is at hand for the next blob (the current one or a handed-back spare). */
+  get hasBuffer(): boolean {
+    return this.buffer !== undefined || this.spare.length > 0;
+  }
+
   /** Hand back a buffer a finished pack was laid out in, for the next pack. */
   provide(buffer: Buffer): void {
     if (!this.buffer) this.buffer = buffer;

@@ -30,10 +30,8 @@ const packer = new PackBuilder(key, init.compressionLevel, packCapacity, { fullS
 /** Read size: small enough that the read buffer stays near one max chunk. */
 const READ_SIZE = 2 * 1024 * 1024;
 const readBuffer = Buffer.allocUnsafeSlow(init.chunker.maxSize + READ_SIZE);
-/** Finished packs the main thread has not confirmed yet; past this many, backup waits. */
-const MAX_PACKS_IN_FLIGHT = 1;
-let packsInFlight = 0;
-let creditWaiter: (() => void) | undefined;
+/** Set while this worker waits for the main thread to answer 'needBuffer'. */
+let bufferWaiter: ((buffer: ArrayBuffer | undefined) => void) | undefined;
 /** Verify and restore use a blob's plaintext only until the next blob. */
 const scratch = new DecompressScratch(init.chunker.maxSize);
 
@@ -75,10 +73,22 @@ async function emitPackIfFull(force: boolean): Promise<void> {
   if (!force && packer.byteSize < init.packSize) return;
   const pack = packer.finish();
   if (!pack) return;
-  while (packsInFlight >= MAX_PACKS_IN_FLIGHT) await new Promise<void>((r) => (creditWaiter = r));
-  packsInFlight++;
   const data = pack.bytes.buffer as ArrayBuffer;
   send({ type: 'pack', id: pack.id, data, length: pack.bytes.length, blobs: pack.blobs }, [data]);
+}
+
+/**
+ * Pack buffers come from the pool's budget (pack-buffer-budget.ts): before
+ * packing into no buffer, ask the main thread and wait, which is also what
+ * holds a backup back when the backend is slower than the workers.
+ */
+async function packBufferReady(): Promise<void> {
+  if (packer.hasBuffer) return;
+  const answer = new Promise<ArrayBuffer | undefined>((resolve) => (bufferWaiter = resolve));
+  send({ type: 'needBuffer' });
+  const buffer = await answer;
+  // undefined: granted a new one, which the builder allocates at full size.
+  if (buffer) packer.provide(Buffer.from(buffer));
 }
 
 async function backupFile(file: BackupFileJob, store = true): Promise<BackupFileResult> {
@@ -119,9 +129,11 @@ async function backupFile(file: BackupFileJob, store = true): Promise<BackupFile
       const id = idBytes.toString('hex');
       content.push(id);
       if (store && (!blobSet || blobSet.claim(idBytes))) {
+        await packBufferReady();
         let entry = packer.add('data', id, chunk);
         if (!entry) {
           await emitPackIfFull(true);
+          await packBufferReady();
           entry = packer.add('data', id, chunk)!;
         }
         bytesNew += length;
@@ -241,11 +253,13 @@ async function handle(msg: WorkerRequest): Promise<void> {
       send({ type: 'flushed', jobId: msg.jobId });
       return;
     case 'packSaved':
-      packer.provide(Buffer.from(msg.buffer));
-      packsInFlight--;
-      creditWaiter?.();
-      creditWaiter = undefined;
+    case 'packGrant': {
+      if (msg.type === 'packSaved' && !(msg.buffer instanceof ArrayBuffer)) throw new Error('packSaved came without its buffer');
+      const waiter = bufferWaiter;
+      bufferWaiter = undefined;
+      waiter?.(msg.type === 'packSaved' ? msg.buffer : undefined);
       return;
+    }
     case 'restore': {
       const { written, failed } = restoreBlobs(Buffer.from(msg.data), msg.blobs, msg.chown, false);
       releaseAfterJob(msg.data.byteLength * 2); // the pack and its blobs' decrypted copies
@@ -278,11 +292,11 @@ async function handle(msg: WorkerRequest): Promise<void> {
   }
 }
 
-// Jobs run one at a time in arrival order, but 'packSaved' must get through while
-// a backup job waits for pack credit, so it is handled immediately.
+// Jobs run one at a time in arrival order, but a pack buffer must get through while
+// a backup job waits for it, so 'packSaved' and 'packGrant' are handled immediately.
 let queue: Promise<void> = Promise.resolve();
 port.on('message', (msg: WorkerRequest) => {
-  if (msg.type === 'packSaved') {
+  if (msg.type === 'packSaved' || msg.type === 'packGrant') {
     void handle(msg);
     return;
   }

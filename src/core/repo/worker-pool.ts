@@ -1,7 +1,8 @@
 /**
  * The main thread's side of the repository workers: one worker per core, jobs
  * sent to the least loaded one, finished packs handed to `onPack` (which saves
- * them) with a credit sent back so workers never run far ahead of the backend.
+ * them); their buffers go back into a pool-wide budget (pack-buffer-budget.ts),
+ * so workers never run far ahead of the backend nor hold more buffers than it allows.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { localFileOf, type Backend } from '../backends/backend.js';
 import { LifeboatError } from '../errors.js';
 import type { FinishedPack } from './pack.js';
+import { PackBufferBudget } from './pack-buffer-budget.js';
 import type { Repository } from './repository.js';
 import type {
   BackupFileJob,
@@ -31,6 +33,8 @@ export interface PoolOptions {
   /** Called for every pack a worker finishes; the worker waits for credit until it resolves. */
   onPack?: (pack: FinishedPack) => Promise<void>;
   onProgress?: (bytes: number) => void;
+  /** Pack buffers the backup workers may hold in all (pack-buffer-budget.ts); default one more than the workers, at least the workers. */
+  packBuffers?: number;
 }
 
 interface Pending {
@@ -110,6 +114,8 @@ export class WorkerPool {
   private nextJob = 1;
   private failure?: Error;
   private closing = false;
+  /** Pack buffers of this pool's backups: the backup's peak memory is mostly these. */
+  readonly packBuffers: PackBufferBudget;
 
   constructor(repo: Repository, private readonly options: PoolOptions = {}) {
     const init: WorkerInit = {
@@ -123,6 +129,11 @@ export class WorkerPool {
       blobSet: options.blobSet,
     };
     const count = options.workers ?? defaultWorkerCount();
+    // One buffer filling per worker and one pack being saved keeps the workers busy while
+    // the main thread writes; a second buffer per worker only added memory. Never fewer
+    // than the workers: a worker waiting for a buffer must be able to get one from a save,
+    // not only from another worker's half-filled pack (which may wait for a flush).
+    this.packBuffers = new PackBufferBudget(Math.max(options.packBuffers ?? count + 1, count));
     this.slots = Array.from({ length: count }, () => {
       const slot: Slot = { worker: spawnWorker(init), load: 0 };
       slot.worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));
@@ -151,12 +162,19 @@ export class WorkerPool {
       case 'pack': {
         const pack: FinishedPack = { id: msg.id, bytes: Buffer.from(msg.data, 0, msg.length), blobs: msg.blobs };
         const save = (this.options.onPack ?? (() => Promise.resolve()))(pack)
-          .then(() => slot.worker.postMessage({ type: 'packSaved', buffer: msg.data } satisfies WorkerRequest, [msg.data]))
+          .then(() => this.packBuffers.release(msg.data))
           .catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))))
           .finally(() => this.packSaves.delete(save));
         this.packSaves.add(save);
         return;
       }
+      case 'needBuffer':
+        void this.packBuffers.acquire().then((buffer) => {
+          if (this.closing) return;
+          if (buffer) slot.worker.postMessage({ type: 'packSaved', buffer } satisfies WorkerRequest, [buffer]);
+          else slot.worker.postMessage({ type: 'packGrant' } satisfies WorkerRequest);
+        });
+        return;
       case 'progress':
         this.options.onProgress?.(msg.bytes);
         return;
@@ -209,6 +227,8 @@ export class WorkerPool {
   async flush(): Promise<void> {
     await Promise.all(this.slots.map((slot) => this.request(slot, (jobId) => ({ type: 'flush', jobId }))));
     while (this.packSaves.size > 0) await Promise.all([...this.packSaves]);
+    // The data is saved: what follows (trees, index, snapshot) needs no worker pack buffer.
+    this.packBuffers.trim();
     if (this.failure) throw this.failure;
   }
 

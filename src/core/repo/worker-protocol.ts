@@ -69,8 +69,10 @@ export interface PackFileSpan {
 export type WorkerRequest =
   | { type: 'backup'; jobId: number; files: BackupFileJob[] }
   | { type: 'flush'; jobId: number }
-  /** The pack is saved; its buffer comes back for the next pack. */
+  /** Answer to 'needBuffer': a saved pack's buffer, for this worker's next pack (see pack-buffer-budget.ts). */
   | { type: 'packSaved'; buffer: ArrayBuffer }
+  /** Answer to 'needBuffer': no buffer is free but the budget has room; the worker allocates one. */
+  | { type: 'packGrant' }
   | { type: 'restore'; jobId: number; pack: string; data: ArrayBuffer; blobs: RestoreBlobJob[]; chown: boolean }
   /** `legacy`: see RestoreBlobJob. */
   | { type: 'verifyPack'; jobId: number; pack: string; data: ArrayBuffer; legacy?: boolean }
@@ -92,6 +94,8 @@ export interface VerifyPackResult {
 export type WorkerResponse =
   /** A finished pack: the first `length` bytes of `data` (the whole pack buffer, transferred). */
   | { type: 'pack'; id: string; data: ArrayBuffer; length: number; blobs: PackedBlob[] }
+  /** The worker is about to pack a blob and holds no pack buffer; it waits for 'packSaved' or 'packGrant'. */
+  | { type: 'needBuffer' }
   | { type: 'progress'; bytes: number }
   | { type: 'backupDone'; jobId: number; results: BackupFileResult[] }
   | { type: 'flushed'; jobId: number }
