@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Table } from '../../commands/command.js';
-import { cutToWidth, outputWidth, renderResult, renderTable, textWidth } from '../../src/cli/render-text.js';
+import { cutToWidth, narrowText, outputWidth, renderResult, renderTable, textWidth } from '../../src/cli/render-text.js';
 import { SaidOnce } from '../../src/cli/said-once.js';
 
 const message = 'backup is transfer-pending: 4 objects (1.0 MiB) safe in local staging, not yet in s3://orders-backups/prod, which was not reachable; `lifeboat resume orders` uploads them';
@@ -134,5 +134,26 @@ describe('renderTable measures terminal columns, not UTF-16 units (issue 21)', (
     const text = renderResult({ exitCode: 0, table: wide }, { width: outputWidth({ isTTY: true, columns: 40 }, {}, true) }).stdout;
     expect(text).toContain('日本語のメッセージがとても長くて端末に収まらないことがあります');
     expect(text).not.toContain('…');
+  });
+});
+
+describe('narrow text is measured by its length, as string-width would (a diff of thousands of `a → b` cells)', () => {
+  it('every character the narrow pattern admits is one column by string-width, and the excluded neighbours are not all one', async () => {
+    const stringWidth = (await import('string-width')).default;
+    const ranges = /\[(.*)\]/.exec(narrowText.source)![1]!;
+    const admitted: string[] = [];
+    for (let code = 0; code <= 0xffff; code++) {
+      const c = String.fromCharCode(code);
+      if (narrowText.test(c)) admitted.push(c);
+    }
+    expect(admitted.length, ranges).toBeGreaterThan(900);
+    expect(admitted.filter((c) => stringWidth(c) !== 1).map((c) => c.codePointAt(0)!.toString(16))).toEqual([]);
+    // What sits just outside: the soft hyphen, a combining mark, a zero-width space, the emoji selector, a wide arrow emoji.
+    for (const c of ['\u00ad', '\u0301', '\u200b', '\ufe0f', '\u2b05\ufe0f', '\t']) expect(narrowText.test(c), c.codePointAt(0)!.toString(16)).toBe(false);
+  });
+
+  it('a cell with an arrow, Latin-1 and box drawing measures as string-width does, alone and with a combining mark or emoji selector', async () => {
+    const stringWidth = (await import('string-width')).default;
+    for (const text of ['1.7 KiB → 5.1 KiB', 'café × 2 ─ ±3°', 'e\u0301 → x', '↔\ufe0f ok', '']) expect(textWidth(text), JSON.stringify(text)).toBe(stringWidth(text));
   });
 });
