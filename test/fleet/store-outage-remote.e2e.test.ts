@@ -23,14 +23,23 @@
  * snapshot restores identically; the agent then runs a new job normally,
  * started by its wake-up (its poll is 60 s here), so its LISTEN is back.
  *
- * Before the fix in commands/support/fleet-dispatch.ts the CLI sat silent
- * through the outage (its status reads failed and were retried unsaid).
+ * And right after the restart the hosts registry, asked as serve's watch
+ * asks, finds no host silent for 10 s: silence counts from the store's return
+ * (host z beat once before the stop and not since).
+ *
+ * Before the fixes: the CLI sat silent through the outage (its status reads
+ * failed and were retried unsaid: commands/support/fleet-dispatch.ts), and
+ * right after the restart both a and z were silent past 10 s, so a watch pass
+ * before a's next beat would take it for lost and fail its run, still
+ * `running` in the store until a's spool replays (src/core/fleet/hosts.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import nodePg from 'pg';
 import { stringify } from 'yaml';
+import { HostRegistry } from '../../src/core/fleet/hosts.js';
 import { startAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { repoRoot, runCli, TEST_KEYS_ENV } from '../helpers/cli.js';
 import { expectSameManifest, manifestOf } from '../helpers/fs-manifest.js';
@@ -155,6 +164,12 @@ describe('PostgreSQL stopped for 30 s during a remote backup', () => {
     expect(held?.status).toBe('running');
     expect(held?.host).toBe('a');
 
+    // Host z: beats once now, as a stand-in for any agent whose next beat comes some seconds after the store is back.
+    const pool = new nodePg.Pool({ connectionString: pg.url(), max: 1 });
+    pool.on('error', () => undefined); // its idle connection dies with the server
+    const hosts = new HostRegistry(pool);
+    await hosts.heartbeat({ name: 'z', version: '0.1.0', platform: 'linux x64', pid: 1, runningJob: null });
+
     // The test cluster runs with synchronous_commit off: a checkpoint keeps what a production server keeps through an immediate stop.
     pg.query('CHECKPOINT');
     pg.cluster.stop();
@@ -176,6 +191,12 @@ describe('PostgreSQL stopped for 30 s during a remote backup', () => {
     expect(agent!.child.exitCode).toBeNull();
     expect(serve!.child.exitCode).toBeNull();
     pg.cluster.start();
+    // Silence counts from the store's return, not across its outage: right after it, nobody is silent for serve's 10 s.
+    try {
+      expect((await hosts.silent(10_000)).map((h) => h.name)).toEqual([]);
+    } finally {
+      await pool.end();
+    }
 
     const code = await cli.exited;
     expect(code, everyoneSaid(cli)).toBe(0);
@@ -210,7 +231,7 @@ describe('PostgreSQL stopped for 30 s during a remote backup', () => {
     expect(pg.query("SELECT state FROM hosts WHERE name = 'a'")).toBe('up');
     expect(pg.query("SELECT count(*) FROM alerts WHERE key = 'agent-down:a'"), everyoneSaid(cli)).toBe('0');
     expect(pg.query("SELECT count(*) FROM audit WHERE record->>'command' = 'agent-lost'")).toBe('0');
-    expect(serve!.output()).not.toContain('is lost');
+    expect(serve!.output()).not.toContain('the agent on a is lost');
 
     // The snapshot restores identically, on its host.
     const target = join(root, 'a', 'restored');

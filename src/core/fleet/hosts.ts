@@ -127,10 +127,20 @@ export class HostRegistry {
     return row === undefined ? undefined : toRecord(row);
   }
 
-  /** Hosts whose last beat is older than `silentMs` (whatever their state), by name. */
+  /**
+   * Hosts silent for more than `silentMs` (whatever their state), by name.
+   * Silence counts from the last beat, or from the database server's start
+   * when that is later: while the store was down no agent could beat, and a
+   * leader looking right after a restart longer than `silentMs` would
+   * otherwise take every agent for lost (and fail its running run) before
+   * its first beat got through. (Not with a given clock: tests' time is not
+   * the server's.)
+   */
   async silent(silentMs: number): Promise<HostRecord[]> {
     const res = await this.#pool.query<HostRow>(
-      `SELECT ${COLUMNS} FROM hosts WHERE last_seen < coalesce($1::timestamptz, now()) - make_interval(secs => $2) ORDER BY name`,
+      `SELECT ${COLUMNS} FROM hosts
+       WHERE greatest(last_seen, CASE WHEN $1::timestamptz IS NULL THEN pg_postmaster_start_time() END) < coalesce($1::timestamptz, now()) - make_interval(secs => $2)
+       ORDER BY name`,
       [this.#at(), silentMs / 1000],
     );
     return res.rows.map(toRecord);
