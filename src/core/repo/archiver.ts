@@ -21,6 +21,7 @@ import type { Snapshot, SnapshotSource, SnapshotStats } from './snapshot.js';
 import { backupStream } from './stream-source.js';
 import type { Tree, TreeNode } from './tree.js';
 import { WorkerPool } from './worker-pool.js';
+import { mainThreadSavedPack } from './release-memory.js';
 
 export interface BackupProgress {
   files: number;
@@ -121,6 +122,7 @@ export class Archiver {
         await repo.savePack(pack);
         this.progress.bytesStored += pack.bytes.length;
         this.blobsNew += pack.blobs.length;
+        mainThreadSavedPack(pack.bytes.length);
         this.report();
       },
       onProgress: (bytes) => {

@@ -55,3 +55,24 @@ export function releasedLargeBuffer(bytes: number): void {
 export function releaseAfterJob(bytes: number): void {
   setImmediate(() => releasedLargeBuffer(bytes));
 }
+
+/** Packs saved between the main thread's full collections during a backup. */
+const MAIN_FULL_EVERY = 128 * 1024 * 1024;
+let mainSinceFull = 0;
+
+/**
+ * The main thread of a backup, after saving a pack: its heap fills with the
+ * walk's short-lived stats, nodes and promises, and V8 let it grow to ~85 MiB
+ * (~30 MiB live) by the end of the bench's first backup. A scavenge per saved
+ * pack and a full collection every 128 MiB of packs kept peak RSS ~20 MiB
+ * lower for ~0.1-0.2 s more CPU on 920 MB (issue 22; docs/performance.md).
+ */
+export function mainThreadSavedPack(bytes: number): void {
+  mainSinceFull += bytes;
+  if (mainSinceFull >= MAIN_FULL_EVERY) {
+    mainSinceFull = 0;
+    collector()();
+  } else {
+    collector()({ type: 'minor' });
+  }
+}
