@@ -221,6 +221,9 @@ describe('PostgreSQL stopped for 30 s during a remote backup', () => {
     const jobs = pg.query(`SELECT string_agg(state || ' ' || retry_count, ', ') FROM lifeboat_queue.job WHERE data->'runbook'->>'name' = '${RUNBOOK}'`);
     expect(jobs).toBe('completed 0');
     expect(agent!.output().match(new RegExp(`running backup ${RUNBOOK}`, 'g'))).toHaveLength(1);
+    // Its audit entries once each: the agent's (spooled and replayed) and the console's.
+    const audits = pg.query(`SELECT string_agg(who, ',' ORDER BY who) FROM (SELECT CASE WHEN record->>'where' LIKE 'agent a, job %' THEN 'agent' ELSE 'console' END AS who FROM audit WHERE record->>'command' = 'backup') a`);
+    expect(audits).toBe('agent,console');
 
     // The outage was the store's: the agent was never taken for lost, not even by serve leading again after it
     // (its watch then passes every 250 ms: a few passes are waited for).
