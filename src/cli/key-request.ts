@@ -7,7 +7,7 @@
  *
  * Only commands that open their runbook's hot repository on every run are
  * listed, and only the plain form `lifeboat CMD RUNBOOK …`: a command that
- * may not open it (--estimate, the cold tier) would spend ~0.6 s of the other
+ * may not open it (--estimate, the cold tier, a copy) would spend ~0.6 s of the other
  * core for nothing, and a missed case merely starts as before.
  */
 import { helpRequest, withoutGlobalFlags } from './help-request.js';
@@ -26,8 +26,8 @@ export const keyOpeningCommands: ReadonlySet<string> = new Set([
   'forget',
 ]);
 
-/** Options after which the hot repository's key may not be needed. */
-const keyMayNotBeOpened = new Set(['--tier', '--estimate', '--help', '-h']);
+/** Options after which the hot repository's key may not be the one opened (another tier or a copy) or not be needed. */
+const keyMayNotBeOpened = new Set(['--tier', '--copy', '--estimate', '--help', '-h']);
 
 /** The runbook argument whose key to derive ahead, or undefined. */
 export function keyRequest(argv: readonly string[]): string | undefined {
@@ -35,6 +35,6 @@ export function keyRequest(argv: readonly string[]): string | undefined {
   const [name, runbook, ...rest] = withoutGlobalFlags(argv);
   if (name === undefined || !keyOpeningCommands.has(name)) return undefined;
   if (runbook === undefined || runbook.startsWith('-')) return undefined;
-  if (rest.some((a) => keyMayNotBeOpened.has(a) || a.startsWith('--tier='))) return undefined;
+  if (rest.some((a) => keyMayNotBeOpened.has(a) || a.startsWith('--tier=') || a.startsWith('--copy='))) return undefined;
   return runbook;
 }

@@ -56,7 +56,7 @@ describe('keyRequest (which runbook a command line will open the key of)', () =>
     expect(keyRequest(['--config', 'x.yaml', 'snapshots', 'app'])).toBe('app');
   });
   it('asks for nothing when the key may not be opened, or the runbook is not plainly the first argument', () => {
-    for (const argv of [[], ['status'], ['init', 'app'], ['runbooks', 'validate', 'app'], ['ls', '--long', 'app'], ['ls', 'app', '--help'], ['help', 'ls'], ['restore', 'app', '--estimate'], ['check', 'app', '--tier', 'cold'], ['check', 'app', '--tier=cold']]) {
+    for (const argv of [[], ['status'], ['init', 'app'], ['runbooks', 'validate', 'app'], ['ls', '--long', 'app'], ['ls', 'app', '--help'], ['help', 'ls'], ['restore', 'app', '--estimate'], ['check', 'app', '--tier', 'cold'], ['check', 'app', '--tier=cold'], ['restore', 'app', '--copy', 'offsite', '--target', '/tmp/t'], ['restore-drill', 'app', '--copy=offsite']]) {
       expect(keyRequest(argv), argv.join(' ')).toBeUndefined();
     }
   });
