@@ -73,8 +73,8 @@ function observed(backend: Backend): Backend {
   };
 }
 
-// 12 MiB: above the 8 MiB multipart threshold, so the large cases go through lib-storage's Upload.
-backendContract('s3 (s3rver)', () => observed(s3()), { largeObjectBytes: 12 * 1024 * 1024 });
+// 12 MiB: above the 8 MiB multipart threshold set here (the default is 32 MiB), so the large cases go through lib-storage's Upload.
+backendContract('s3 (s3rver)', () => observed(s3(undefined, { multipartThresholdBytes: 8 * 1024 * 1024 })), { largeObjectBytes: 12 * 1024 * 1024 });
 
 describe('S3Backend', () => {
   it('parses s3:// URLs and refuses bad ones without echoing credentials', () => {

@@ -51,6 +51,8 @@ function throughProxy(options: S3BackendOptions = {}): S3Backend {
     credentials: s3rverCredentials,
     // Short, so a stall costs little test time; still far above any healthy pause on loopback.
     idleTimeoutMs: 2000,
+    // The 8 MiB the objects here were sized for (the default is 32 MiB): 10 MiB goes multipart.
+    multipartThresholdBytes: 8 * MiB,
     ...options,
   });
 }
