@@ -1,9 +1,13 @@
 // s3rver as a child process of the S3 bench: `node --openssl-legacy-provider
-// bench/s3rver-child.mjs DIR BUCKET... [--key FILE --cert FILE]`. Listens on
-// 127.0.0.1, a free port, prints `{"port":N,"pid":N}` on stdout once it answers,
-// and closes on SIGTERM or SIGINT. (The legacy provider: s3rver's continuation
+// bench/s3rver-child.mjs DIR BUCKET... [--key FILE --cert FILE] [--stats FILE]`.
+// Listens on 127.0.0.1, a free port, prints `{"port":N,"pid":N}` on stdout once
+// it answers, and closes on SIGTERM or SIGINT. With --stats it counts what the
+// clients asked for (requests per kind, bytes each way, the most in flight at
+// once, connections and resumed TLS sessions, time per request) and writes that
+// to FILE as JSON when it closes: s3rver is one Node process, so how much a tool
+// asks of it is part of how fast the tool can be. (The legacy provider: s3rver's continuation
 // tokens for paginated listings use DES, which Node 20 hides without it.)
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -18,6 +22,7 @@ const take = (flag) => {
 };
 const keyFile = take('--key');
 const certFile = take('--cert');
+const statsFile = take('--stats');
 const [directory, ...buckets] = args;
 if (!directory) {
   console.error('usage: node --openssl-legacy-provider bench/s3rver-child.mjs DIR BUCKET... [--key FILE --cert FILE]');
@@ -33,6 +38,7 @@ const server = new S3rver({
   ...(keyFile && certFile ? { key: readFileSync(keyFile), cert: readFileSync(certFile) } : {}),
 });
 const { port } = await server.run();
+const stats = statsFile ? countRequests(server.httpServer) : undefined;
 process.stdout.write(`${JSON.stringify({ port, pid: process.pid })}\n`);
 
 let closing = false;
@@ -40,7 +46,36 @@ const close = async () => {
   if (closing) return;
   closing = true;
   await server.close().catch(() => undefined);
+  if (stats) writeFileSync(statsFile, `${JSON.stringify(stats, null, 2)}\n`);
   process.exit(0);
 };
 process.on('SIGTERM', close);
 process.on('SIGINT', close);
+
+/** Request counters on the server's own sockets (see the head comment). */
+function countRequests(httpServer) {
+  const stats = { requests: {}, bytesIn: 0, bytesOut: 0, maxInFlight: 0, connections: 0, tlsResumed: 0, requestMs: {} };
+  let inFlight = 0;
+  httpServer.on('connection', () => stats.connections++);
+  httpServer.on('secureConnection', (socket) => {
+    if (socket.isSessionReused()) stats.tlsResumed++;
+  });
+  httpServer.on('request', (req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const sub = ['uploads', 'uploadId', 'partNumber', 'list-type', 'delete'].filter((q) => url.searchParams.has(q)).join('+');
+    const kind = `${req.method}${sub ? ` ?${sub}` : ''}${req.headers.range ? ' range' : ''}`;
+    const started = process.hrtime.bigint();
+    stats.requests[kind] = (stats.requests[kind] ?? 0) + 1;
+    const hasBody = req.method !== 'HEAD';
+    inFlight++;
+    stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
+    // Not a 'data' listener: that would start the body flowing before s3rver reads it.
+    stats.bytesIn += Number(req.headers['content-length'] ?? 0);
+    res.on('close', () => {
+      inFlight--;
+      if (hasBody) stats.bytesOut += Number(res.getHeader('content-length') ?? 0);
+      stats.requestMs[kind] = (stats.requestMs[kind] ?? 0) + Number(process.hrtime.bigint() - started) / 1e6;
+    });
+  });
+  return stats;
+}
