@@ -9,10 +9,21 @@
  *
  * The server here accepts and hangs up at once (a counted, fast failure);
  * only Date is faked, so "1 s later" needs no sleep.
+ *
+ * And a connection that died unseen (its server backend SIGSTOPped on a real
+ * PostgreSQL: no answer, no reset, as after a failover) is given up after
+ * the query timeout (500 ms here, 10 s by default), so the next notification
+ * goes out on a new connection; before, every one waited out the timeout on
+ * the dead one and none arrived.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PgChannels } from '../../src/core/index.js';
+import { postgresAvailable, startPostgres, type PostgresAvailability, type PostgresCluster } from '../helpers/drill-postgres.js';
+import { skipWithoutTool } from '../helpers/required-tool.js';
 
 let server: Server | undefined;
 
@@ -52,4 +63,50 @@ describe('PgChannels without a server', () => {
       await channels.close();
     }
   });
+});
+
+describe('PgChannels on a connection that died unseen', () => {
+  let state: PostgresAvailability = { ok: false, why: 'not probed' };
+  let base: string | undefined;
+  let cluster: PostgresCluster | undefined;
+
+  beforeAll(async () => {
+    state = postgresAvailable();
+    if (!state.ok) return;
+    base = await mkdtemp(join(tmpdir(), 'lifeboat-pg-channels-'));
+    cluster = await startPostgres(state.bin, base);
+  }, 120_000);
+
+  afterAll(async () => {
+    cluster?.stop();
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it('gives it up after the query timeout: the next notification goes out on a new connection and arrives', async (ctx) => {
+    if (!state.ok || !cluster) return skipWithoutTool(ctx, 'PostgreSQL', state);
+    const url = `postgres://${cluster.user}@127.0.0.1:${cluster.port}/postgres?sslmode=disable`;
+    const channel = 'lifeboat_job_unseen';
+    const listener = new PgChannels(url);
+    const publisher = new PgChannels(url, { queryTimeoutMs: 500 });
+    const received: string[] = [];
+    let stopped: number | undefined;
+    try {
+      await listener.listen(channel, (payload) => received.push(payload));
+      await publisher.notify(channel, 'one');
+      await expect.poll(() => received, { timeout: 5_000, interval: 20 }).toEqual(['one']);
+
+      // The publisher's backend: the one whose last statement was its pg_notify.
+      stopped = Number(cluster.sql('postgres', "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_notify%'").trim());
+      expect(stopped).toBeGreaterThan(0);
+      process.kill(stopped, 'SIGSTOP');
+      await publisher.notify(channel, 'into the void'); // unanswered: times out, the connection is given up
+
+      await publisher.notify(channel, 'two');
+      await expect.poll(() => received, { timeout: 5_000, interval: 20 }).toContain('two');
+    } finally {
+      if (stopped) process.kill(stopped, 'SIGCONT');
+      await publisher.close();
+      await listener.close();
+    }
+  }, 30_000);
 });

@@ -15,10 +15,17 @@
  * run's events come several a second, and each waiting out a connect timeout
  * (5 s when the network drops packets) in the publisher's queue piled them up
  * and held the job's end behind them long after the outage.
+ *
+ * A statement that fails without the server's answer (a timeout: the
+ * connection died unseen, as after a failover or a dropped NAT entry, which
+ * TCP keepalive finds only hours later) ends the connection, so the next use
+ * connects afresh and LISTENs again instead of every notification waiting
+ * out the query timeout on a dead socket.
  */
 import type { Client } from 'pg';
 
 const RECONNECT_MS = 1_000;
+const QUERY_TIMEOUT_MS = 10_000;
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
 export const MAX_NOTIFY_BYTES = 7_900;
 
@@ -34,8 +41,12 @@ export class PgChannels {
   #downUntil = 0;
   #closed = false;
 
-  constructor(url: string) {
+  readonly #queryTimeoutMs: number;
+
+  /** `queryTimeoutMs`: how long a LISTEN or NOTIFY may go unanswered before its connection is taken for dead (tests shorten it). */
+  constructor(url: string, options: { queryTimeoutMs?: number } = {}) {
     this.#url = url;
+    this.#queryTimeoutMs = options.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
   }
 
   /** The live connection, connecting (and re-listening) when there is none; undefined while the server cannot be reached. */
@@ -48,13 +59,8 @@ export class PgChannels {
 
   async #connect(): Promise<Client | undefined> {
     const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 5_000, query_timeout: 10_000, keepAlive: true });
-    const lost = () => {
-      if (this.#client === client) this.#client = undefined;
-      client.removeAllListeners('notification');
-      void client.end().catch(() => undefined);
-      this.#scheduleReconnect();
-    };
+    const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 5_000, query_timeout: this.#queryTimeoutMs, keepAlive: true });
+    const lost = () => this.#lose(client);
     client.on('error', lost);
     client.on('end', lost);
     try {
@@ -93,6 +99,21 @@ export class PgChannels {
     this.#retry.unref();
   }
 
+  /** A statement on `client` failed: one the server refused leaves it be; any other (no SQLSTATE: a timeout, a broken socket) ends it. */
+  #failed(client: Client, e: unknown): void {
+    const code = (e as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return;
+    this.#lose(client);
+  }
+
+  /** The connection is gone (or taken for gone): forgotten, ended, and made again while anyone listens. */
+  #lose(client: Client): void {
+    if (this.#client === client) this.#client = undefined;
+    client.removeAllListeners('notification');
+    void client.end().catch(() => undefined);
+    this.#scheduleReconnect();
+  }
+
   /**
    * Calls `handler` with each payload on `channel` from now on (once the
    * LISTEN is in place when this resolves and the server is reachable).
@@ -104,7 +125,7 @@ export class PgChannels {
     if (!set) this.#handlers.set(channel, (set = new Set()));
     set.add(handler);
     const client = await this.#connected();
-    if (first && client) await client.query(`LISTEN ${quoteChannel(channel)}`).catch(() => undefined);
+    if (first && client) await client.query(`LISTEN ${quoteChannel(channel)}`).catch((e: unknown) => this.#failed(client, e));
     return async () => {
       set.delete(handler);
       if (set.size > 0 || this.#handlers.get(channel) !== set) return;
@@ -117,7 +138,7 @@ export class PgChannels {
   async notify(channel: string, payload: string): Promise<void> {
     if (!this.#client && Date.now() < this.#downUntil) return;
     const client = await this.#connected();
-    await client?.query('SELECT pg_notify($1, $2)', [channel, payload]).catch(() => undefined);
+    await client?.query('SELECT pg_notify($1, $2)', [channel, payload]).catch((e: unknown) => client && this.#failed(client, e));
   }
 
   async close(): Promise<void> {
