@@ -14,7 +14,8 @@
  * PostgreSQL: no answer, no reset, as after a failover) is given up after
  * the query timeout (500 ms here, 10 s by default), so the next notification
  * goes out on a new connection; before, every one waited out the timeout on
- * the dead one and none arrived.
+ * the dead one and none arrived. A listener's dead connection is found by its
+ * ping (300 ms here, 60 s by default) and LISTENs again on a new one.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
@@ -103,6 +104,36 @@ describe('PgChannels on a connection that died unseen', () => {
 
       await publisher.notify(channel, 'two');
       await expect.poll(() => received, { timeout: 5_000, interval: 20 }).toContain('two');
+    } finally {
+      if (stopped) process.kill(stopped, 'SIGCONT');
+      await publisher.close();
+      await listener.close();
+    }
+  }, 30_000);
+
+  it('a listener whose connection died unseen finds out by its ping and LISTENs again on a new one', async (ctx) => {
+    if (!state.ok || !cluster) return skipWithoutTool(ctx, 'PostgreSQL', state);
+    const url = `postgres://${cluster.user}@127.0.0.1:${cluster.port}/postgres?sslmode=disable`;
+    const channel = 'lifeboat_wake_unseen';
+    const listener = new PgChannels(url, { queryTimeoutMs: 300, pingMs: 300 });
+    const publisher = new PgChannels(url);
+    const received: string[] = [];
+    let stopped: number | undefined;
+    try {
+      await listener.listen(channel, (payload) => received.push(payload));
+      stopped = Number(cluster.sql('postgres', "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%'").trim());
+      expect(stopped).toBeGreaterThan(0);
+      process.kill(stopped, 'SIGSTOP');
+      // Said until heard: it is heard once the listener is on a new connection.
+      await expect
+        .poll(
+          async () => {
+            await publisher.notify(channel, 'wake');
+            return received.length;
+          },
+          { timeout: 10_000, interval: 200 },
+        )
+        .toBeGreaterThan(0);
     } finally {
       if (stopped) process.kill(stopped, 'SIGCONT');
       await publisher.close();

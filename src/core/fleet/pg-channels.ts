@@ -20,12 +20,16 @@
  * connection died unseen, as after a failover or a dropped NAT entry, which
  * TCP keepalive finds only hours later) ends the connection, so the next use
  * connects afresh and LISTENs again instead of every notification waiting
- * out the query timeout on a dead socket.
+ * out the query timeout on a dead socket. A connection that only listens
+ * sends no statement to fail, so while anyone listens it is pinged every
+ * PING_MS (one `SELECT 1` a minute per process): a dead LISTEN (an agent's
+ * wake-up and cancels) is found within PING_MS + the query timeout.
  */
 import type { Client } from 'pg';
 
 const RECONNECT_MS = 1_000;
 const QUERY_TIMEOUT_MS = 10_000;
+const PING_MS = 60_000;
 /** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more. */
 export const MAX_NOTIFY_BYTES = 7_900;
 
@@ -39,14 +43,20 @@ export class PgChannels {
   #retry: NodeJS.Timeout | undefined;
   /** Until when (Date.now()) the last failed connect is taken as the answer: notify drops rather than connects. */
   #downUntil = 0;
+  #ping: NodeJS.Timeout | undefined;
   #closed = false;
 
   readonly #queryTimeoutMs: number;
+  readonly #pingMs: number;
 
-  /** `queryTimeoutMs`: how long a LISTEN or NOTIFY may go unanswered before its connection is taken for dead (tests shorten it). */
-  constructor(url: string, options: { queryTimeoutMs?: number } = {}) {
+  /**
+   * `queryTimeoutMs`: how long a statement may go unanswered before its connection is taken for dead;
+   * `pingMs`: how often a listening connection is checked (tests shorten both).
+   */
+  constructor(url: string, options: { queryTimeoutMs?: number; pingMs?: number } = {}) {
     this.#url = url;
     this.#queryTimeoutMs = options.queryTimeoutMs ?? QUERY_TIMEOUT_MS;
+    this.#pingMs = options.pingMs ?? PING_MS;
   }
 
   /** The live connection, connecting (and re-listening) when there is none; undefined while the server cannot be reached. */
@@ -87,7 +97,17 @@ export class PgChannels {
       }
     });
     this.#client = client;
+    this.#startPing(client);
     return client;
+  }
+
+  #startPing(client: Client): void {
+    clearInterval(this.#ping);
+    this.#ping = setInterval(() => {
+      // A publisher alone learns of a dead connection at its next notify; only a listener waits on one silently.
+      if (this.#client === client && this.#handlers.size > 0) void client.query('SELECT 1').catch((e: unknown) => this.#failed(client, e));
+    }, this.#pingMs);
+    this.#ping.unref();
   }
 
   #scheduleReconnect(): void {
@@ -108,7 +128,10 @@ export class PgChannels {
 
   /** The connection is gone (or taken for gone): forgotten, ended, and made again while anyone listens. */
   #lose(client: Client): void {
-    if (this.#client === client) this.#client = undefined;
+    if (this.#client === client) {
+      this.#client = undefined;
+      clearInterval(this.#ping);
+    }
     client.removeAllListeners('notification');
     void client.end().catch(() => undefined);
     this.#scheduleReconnect();
@@ -144,6 +167,7 @@ export class PgChannels {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#retry) clearTimeout(this.#retry);
+    clearInterval(this.#ping);
     const client = this.#client ?? (await this.#connecting);
     this.#client = undefined;
     if (client) {
