@@ -8,6 +8,7 @@
  *   npm run bench -- --s3 [--s3-tls] [--only lifeboat|rclone] [--rounds N] [--small] ...
  *   npm run bench -- --browse [--small] [--rounds N]
  *   npm run bench -- --store [--iterations N] [--budget S] [--scale F] [--only postgres|json] [--keep]
+ *   npm run bench -- --fleet [--fleet-minutes N] [--fleet-agents N] [--fleet-runbooks-per-agent N] [--keep]
  *
  * See bench/README.md for what is measured and how.
  */
@@ -31,6 +32,7 @@ import {
 } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
 import { runBrowseBench } from './browse.js';
+import { runFleetBench } from './fleet.js';
 import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
@@ -356,7 +358,9 @@ const USAGE = `usage: npm run bench -- [options]
                        restic's (bench/browse.ts; \`npm run bench -- --browse --help\`)
   --store              instead: the state store's reads (status, history, alerts, /metrics) on
                        PostgreSQL with 1,000,000 runs and on the JSON file at its limits
-                       (bench/store.ts; \`npm run bench -- --store --help\` for its options)`;
+                       (bench/store.ts; \`npm run bench -- --store --help\` for its options)
+  --fleet              instead: one serve dispatching scheduled backups to 20 agents × 25 runbooks on
+                       PostgreSQL for 10 minutes (bench/fleet.ts; \`npm run bench -- --fleet --help\`)`;
 
 // ---------------------------------------------------------------------------
 // Running
@@ -685,6 +689,8 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   // The store bench (bench/store.ts) times reads of the state store, not backups: its own options.
   if (argv.includes('--store')) return runStoreBench(argv.filter((a) => a !== '--store'));
+  // The fleet bench (bench/fleet.ts): PostgreSQL, one serve and many agents dispatching scheduled backups.
+  if (argv.includes('--fleet')) return runFleetBench(argv.filter((a) => a !== '--fleet'));
   // Browsing 10 snapshots (bench/browse.ts): ls, find, one-file restore, diff.
   if (argv.includes('--browse')) {
     const tools = [lifeboatTool(), resticTool()].filter((t): t is Tool => typeof t !== 'string');
