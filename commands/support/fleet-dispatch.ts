@@ -16,16 +16,15 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
+  acquireFleetLink,
   commandOfFleetKind,
   ExitCode,
   fleetKindOfCommand,
-  FleetQueue,
   followLive,
   hostWakeChannel,
   jobCancelChannel,
   LifeboatError,
   localHostName,
-  PgChannels,
   runsHere,
   sha256Hex,
   storeSetting,
@@ -33,6 +32,8 @@ import {
   type FleetJob,
   type FleetJobOutcome,
   type FleetJobStatus,
+  type FleetQueue,
+  type PgChannels,
   type Runbook,
 } from '../../src/core/index.js';
 import type { Command, CommandContext, CommandResult } from '../command.js';
@@ -94,14 +95,14 @@ async function runRemotely(job: FleetJob, url: string, ctx: CommandContext): Pro
   const host = job.runbook.host;
   const id = randomUUID();
   const command = commandOfFleetKind[job.kind];
-  let queue: FleetQueue | undefined;
-  const channels = new PgChannels(url);
   let wake: () => void = () => undefined;
   const woken = () => new Promise<void>((resolve) => (wake = resolve));
+  // The process's one queue and LISTEN connection (shared-fleet-link.ts): serve fires hundreds of these at once.
+  const { link, release } = await acquireFleetLink(url).catch((e: unknown) => {
+    throw new LifeboatError('BACKEND_UNAVAILABLE', `Cannot queue ${command} of ${job.runbook.name} for host ${host}: ${(e as Error).message}`, { cause: e, retryable: true });
+  });
+  const { queue, channels } = link;
   try {
-    queue = await FleetQueue.open(url).catch((e: unknown) => {
-      throw new LifeboatError('BACKEND_UNAVAILABLE', `Cannot queue ${command} of ${job.runbook.name} for host ${host}: ${(e as Error).message}`, { cause: e, retryable: true });
-    });
     // Listening before the job exists, so not even its first event can be missed.
     const stopFollowing = await followLive(channels, id, ctx.emit, () => wake());
     try {
@@ -113,8 +114,7 @@ async function runRemotely(job: FleetJob, url: string, ctx: CommandContext): Pro
       await stopFollowing();
     }
   } finally {
-    await channels.close();
-    await queue?.stop();
+    await release();
   }
 }
 

@@ -11,6 +11,14 @@ import { hostNameProblem, LifeboatError, parseDuration } from '../core/index.js'
 export const DEFAULT_HEARTBEAT = '10s';
 /** How often the queue is read when no wake-up came (a dispatcher wakes the agent at once; this is the fallback). */
 export const DEFAULT_POLL = '2s';
+/**
+ * Jobs of different runbooks run side by side, up to this many (the queue
+ * never hands out two of one runbook at once): serve fires every runbook due
+ * at a minute together, and 25 tiny backups one after another started the
+ * last ~20 s late (bench/fleet.ts).
+ */
+export const DEFAULT_JOBS = 4;
+const MAX_JOBS = 64;
 /** pg-boss fetches no more often than this. */
 const MIN_POLL_MS = 500;
 
@@ -18,14 +26,15 @@ export const agentHelp = {
   name: 'agent',
   summary: 'Run this host\'s jobs from the fleet queue (runbooks with host: NAME), heartbeating until stopped',
   description: [
-    'Registers this host in the PostgreSQL store (store.url in lifeboat.yaml, or LIFEBOAT_STORE_URL; the JSON store has no fleet) and heartbeats every --heartbeat with its version, platform and running job. Takes the jobs queued for its host only — backup, restore-drill, check, forget, tier, resume of runbooks whose host: names it, asked from any console, Slack or serve\'s scheduler — one at a time, and runs each as the CLI would, recording the run with this host and the actor who asked. The runbook travels with the job and is validated again here; its secrets are resolved here (environment, files) and never travel.',
+    'Registers this host in the PostgreSQL store (store.url in lifeboat.yaml, or LIFEBOAT_STORE_URL; the JSON store has no fleet) and heartbeats every --heartbeat with its version, platform and running job. Takes the jobs queued for its host only — backup, restore-drill, check, forget, tier, resume of runbooks whose host: names it, asked from any console, Slack or serve\'s scheduler — up to --jobs at once (never two of one runbook), and runs each as the CLI would, recording the run with this host and the actor who asked. The runbook travels with the job and is validated again here; its secrets are resolved here (environment, files) and never travel.',
     'The host name is --host, else LIFEBOAT_HOST, else the machine\'s hostname. One agent per host name.',
-    'SIGTERM or Ctrl-C stops taking jobs, lets the running one finish for up to --shutdown-deadline, then cancels it (the run ends cancelled).',
+    'SIGTERM or Ctrl-C stops taking jobs, lets the running ones finish for up to --shutdown-deadline, then cancels them (the run ends cancelled).',
   ].join('\n\n'),
   options: {
     host: { type: 'string', description: 'the host name to take jobs for (default LIFEBOAT_HOST, else the hostname)', valueName: 'NAME' },
     heartbeat: { type: 'string', description: `how often to tell the store this agent is alive (default ${DEFAULT_HEARTBEAT}, or LIFEBOAT_AGENT_HEARTBEAT)`, valueName: 'DURATION' },
     poll: { type: 'string', description: `how often to look at the queue without a wake-up (default ${DEFAULT_POLL}, at least 500ms, or LIFEBOAT_AGENT_POLL)`, valueName: 'DURATION' },
+    jobs: { type: 'string', description: `how many jobs of different runbooks may run at once (default ${DEFAULT_JOBS}, 1 to ${MAX_JOBS}, or LIFEBOAT_AGENT_JOBS)`, valueName: 'N' },
     'shutdown-deadline': { type: 'string', description: 'how long the running job may finish after SIGTERM before it is cancelled (default 5m, or LIFEBOAT_SHUTDOWN_DEADLINE)', valueName: 'DURATION' },
   } satisfies Record<string, OptionSpec>,
 };
@@ -35,6 +44,8 @@ export interface AgentArgs {
   host?: string;
   heartbeatMs: number;
   pollMs: number;
+  /** Jobs run at once at most (of different runbooks). */
+  jobs: number;
   shutdownDeadlineMs: number;
 }
 
@@ -65,8 +76,12 @@ export function parseAgentArgs(argv: string[], env: Readonly<Record<string, stri
   }
   const pollMs = duration('poll', 'LIFEBOAT_AGENT_POLL', DEFAULT_POLL);
   if (pollMs < MIN_POLL_MS) throw usage(`--poll must be at least 500ms (the queue's own limit), got ${pollMs}ms`);
+  const [jobsName, jobsText] = values.jobs !== undefined ? ['--jobs', values.jobs] : env.LIFEBOAT_AGENT_JOBS !== undefined ? ['LIFEBOAT_AGENT_JOBS', env.LIFEBOAT_AGENT_JOBS] : ['--jobs', String(DEFAULT_JOBS)];
+  const jobs = Number(jobsText);
+  if (!/^\d+$/.test(jobsText.trim()) || jobs < 1 || jobs > MAX_JOBS) throw usage(`${jobsName} wants a whole number from 1 to ${MAX_JOBS}, got "${jobsText}"`);
   return {
     ...(host === undefined ? {} : { host }),
+    jobs,
     heartbeatMs: duration('heartbeat', 'LIFEBOAT_AGENT_HEARTBEAT', DEFAULT_HEARTBEAT),
     pollMs,
     shutdownDeadlineMs: duration('shutdown-deadline', 'LIFEBOAT_SHUTDOWN_DEADLINE', '5m'),

@@ -12,8 +12,9 @@
  * - heartbeats through the hosts registry every --heartbeat, with the job in
  *   hand (and its run id once started), best effort: a store outage is told
  *   once, and the beats resume with the store;
- * - takes one job at a time from its host's queue: at once when a dispatcher
- *   wakes it (LISTEN), else every --poll;
+ * - takes jobs from its host's queue, up to --jobs of different runbooks at
+ *   once (the queue never hands out two of one runbook): at once when a
+ *   dispatcher wakes it (LISTEN) or a job ends, else every --poll;
  * - SIGTERM: takes no new job, lets the one in hand finish for up to
  *   --shutdown-deadline, then cancels it (the run ends cancelled, its job is
  *   settled with that result), and exits 0. Finishing first is serve's rule
@@ -34,11 +35,13 @@ import {
   localHostName,
   openHostRegistry,
   PgChannels,
+  rememberDerivedKeys,
   SpoolingStore,
   storeSetting,
   storeUrl,
   type HostBeat,
   type HostRegistry,
+  type TakenJob,
 } from '../core/index.js';
 import { parseAgentArgs } from './agent-args.js';
 import { runJob, type AgentRegistry } from './run-job.js';
@@ -58,6 +61,8 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
     );
   }
   const url = await storeUrl(setting, env);
+  // The same repositories every minute: their password-derived keys are kept for the agent's life, not derived per job.
+  rememberDerivedKeys();
   // A job's runbook is read as a file of this folder (job-runbook.ts): hooks and checks start there, so it must exist.
   await mkdir(path.resolve(ctx.cwd, ctx.runbooksDir), { recursive: true }).catch((e: unknown) =>
     log(`agent ${host}: cannot create the runbooks folder ${ctx.runbooksDir} (${(e as Error).message}); hooks of its jobs will fail to start there`, 'warn'),
@@ -85,39 +90,58 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
     const deadline = new AbortController();
     let wake: () => void = () => undefined;
     const onStop = () => {
-      log(`agent ${host}: stopping; the running job (if any) may finish within ${Math.round(args.shutdownDeadlineMs / 1000)} s`);
+      log(`agent ${host}: stopping; the running jobs (if any) may finish within ${Math.round(args.shutdownDeadlineMs / 1000)} s`);
       wake();
       setTimeout(() => deadline.abort(), args.shutdownDeadlineMs).unref();
     };
     if (ctx.signal.aborted) onStop();
     else ctx.signal.addEventListener('abort', onStop, { once: true });
     const stopWaking = await channels.listen(hostWakeChannel(host), () => wake());
-    log(`lifeboat agent ${LIFEBOAT_VERSION}: host ${host}, taking jobs from its queue (heartbeat every ${args.heartbeatMs / 1000} s)`);
+    log(`lifeboat agent ${LIFEBOAT_VERSION}: host ${host}, taking jobs from its queue (up to ${args.jobs} at once, heartbeat every ${args.heartbeatMs / 1000} s)`);
 
-    while (!ctx.signal.aborted) {
-      const woken = new Promise<void>((resolve) => (wake = resolve));
-      const taken = await queue.take(host).catch(() => undefined);
-      if (!taken) {
-        const poll = delay(args.pollMs);
-        await Promise.race([woken, poll.done]);
-        poll.cancel();
-        continue;
-      }
-      await runJob(taken, {
+    // Jobs in hand, by job id: up to --jobs of different runbooks at once (the queue never hands out two of one).
+    const inHand = new Map<string, Promise<void>>();
+    /** What each job in hand told the heartbeat; the beat carries the latest started (the registry keeps one). */
+    const told = new Map<string, NonNullable<HostBeat['runningJob']>>();
+    const start = (taken: TakenJob) => {
+      const run = runJob(taken, {
         host,
         queue,
         channels,
         registry,
         ctx,
         running: (job) => {
-          beats.runningJob = job;
+          if (job) told.set(taken.id, job);
+          else told.delete(taken.id);
+          beats.runningJob = [...told.values()].pop() ?? null;
           void beats.beat();
         },
         stop: deadline.signal,
         keepTrying: () => !deadline.signal.aborted,
-      });
-      jobsRun++;
+      })
+        .then(() => void jobsRun++)
+        .catch((e: unknown) => log(`agent ${host}: job ${taken.id} ended with an error of the agent's own: ${(e as Error).message ?? String(e)}`, 'error'))
+        .finally(() => inHand.delete(taken.id));
+      inHand.set(taken.id, run);
+    };
+    while (!ctx.signal.aborted) {
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      const free = args.jobs - inHand.size;
+      if (free <= 0) {
+        // Full: a finished job makes room (or the stop).
+        await Promise.race([woken, ...inHand.values()]);
+        continue;
+      }
+      const taken = await queue.takeUpTo(host, free).catch(() => [] as TakenJob[]);
+      for (const t of taken) start(t);
+      if (taken.length === free) continue;
+      // The queue had fewer than we could run: wait for a wake-up, the poll, or room made by a job ending.
+      const poll = delay(args.pollMs);
+      await Promise.race([woken, poll.done, ...inHand.values()]);
+      poll.cancel();
     }
+    // Stopping: the jobs in hand finish (or are cancelled at the deadline) before the agent lets go of the queue.
+    await Promise.all(inHand.values());
     await stopWaking();
   } finally {
     if (beatTimer) clearInterval(beatTimer);

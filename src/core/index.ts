@@ -175,6 +175,8 @@ export { FleetQueue, FLEET_QUEUE_SCHEMA, queueOfHost, type FleetJobState, type F
 export { checkFleetJob, commandOfFleetKind, FLEET_JOB_KINDS, fleetKindOfCommand, sha256Hex, type FleetJob, type FleetJobKind, type FleetJobOutcome } from './fleet/job.js';
 export { followLive, hostWakeChannel, jobCancelChannel, jobEventsChannel, livePayload, publishLive, type LivePublisher } from './fleet/live-events.js';
 export { PgChannels } from './fleet/pg-channels.js';
+export { acquireFleetLink, closeFleetLinks, keepFleetLinksOpen, openFleetLinks, type FleetLink } from './fleet/shared-fleet-link.js';
+export { derivedKeyCounts, forgetDerivedKeys, rememberDerivedKeys } from './repo/derived-key-memo.js';
 export { runbookOfJob } from './fleet/job-runbook.js';
 export { fanOut } from './events.js';
 export { storeUrl } from './store/open-store.js';

@@ -19,7 +19,7 @@
 import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { keepingSecretsIn } from '../../commands/support/known-secrets.js';
 import { buildProcessSinks } from '../../commands/support/process-sinks.js';
-import { compactDuration, ExitCode, LifeboatError, type Runbook } from '../core/index.js';
+import { closeFleetLinks, compactDuration, ExitCode, keepFleetLinksOpen, LifeboatError, type Runbook } from '../core/index.js';
 import type { SlackLinkState } from '../slack/link.js';
 import { serve, type CommandRegistry } from './daemon.js';
 import { drillAnnouncer } from './drill-announcer.js';
@@ -43,6 +43,8 @@ export async function runServeHost(argv: string[], registry: CommandRegistry, gi
   const slack = SLACK_VARIABLES.some((v) => ctx.env[v]) ? await startSlack(args.slackPort, ctx, (name) => pinned?.(name)) : undefined;
   if (!slack) log('lifeboat serve: Slack not configured (no SLACK_ variables); scheduler and metrics only');
   let slackHealth: Record<string, unknown> = slack ? { slack: 'disconnected', slackReason: 'connecting' } : {};
+  // Fires dispatched to agents share one queue and LISTEN connection, kept between minutes (shared-fleet-link.ts).
+  keepFleetLinksOpen();
   try {
     const outcome = await serve({
       ctx,
@@ -82,6 +84,7 @@ export async function runServeHost(argv: string[], registry: CommandRegistry, gi
     return secrets.redactDeep({ exitCode: ExitCode.ok, summary: `serve stopped: ${outcome.jobsRun} scheduled job(s) run, ${outcome.jobsCancelled} cancelled at shutdown` });
   } finally {
     await slack?.face.stop().catch(() => undefined);
+    await closeFleetLinks().catch(() => undefined);
   }
 }
 

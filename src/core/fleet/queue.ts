@@ -89,6 +89,8 @@ export class FleetQueue {
   readonly #pool: Pool;
   /** Queues known to exist: createQueue is one round trip per host per process, not per job. */
   readonly #created = new Set<string>();
+  /** The set-up under way (createQueue under the advisory lock), chained so this process runs one at a time. */
+  #settingUp: Promise<void> = Promise.resolve();
   #stopped = false;
 
   private constructor(boss: PgBoss, pool: Pool) {
@@ -121,10 +123,16 @@ export class FleetQueue {
 
   async #ensureQueue(host: string): Promise<string> {
     const name = queueOfHost(host);
-    if (!this.#created.has(name)) {
+    if (this.#created.has(name)) return name;
+    // One set-up at a time in this process, each queue once: a dispatcher sending to 20 hosts at once had each
+    // set-up hold a pool connection for the advisory lock, and none was left for the createQueue that ends one.
+    const next = this.#settingUp.then(async () => {
+      if (this.#created.has(name)) return;
       await oneAtATime(this.#pool, () => this.#boss.createQueue(name, { name, policy: 'singleton', retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS }));
       this.#created.add(name);
-    }
+    });
+    this.#settingUp = next.catch(() => undefined);
+    await next;
     return name;
   }
 
@@ -143,6 +151,38 @@ export class FleetQueue {
     const name = await this.#ensureQueue(host);
     const [job] = await this.#boss.fetch<unknown>(name, { batchSize: 1 });
     return job === undefined ? undefined : { id: job.id, data: job.data };
+  }
+
+  /**
+   * Up to `max` jobs of the host's queue, now active, in one statement; never
+   * two of one runbook. pg-boss's own fetch gates a batch to one job per key,
+   * but takes a job whose key is already active — which its unique index then
+   * refuses, failing the whole fetch: one runbook's queued second job would
+   * block every other runbook of the host until its first ended. So this is
+   * pg-boss's fetch with keys already active left out (the index still guards).
+   */
+  async takeUpTo(host: string, max: number): Promise<TakenJob[]> {
+    const name = await this.#ensureQueue(host);
+    const q = FLEET_QUEUE_SCHEMA;
+    const res = await this.#pool.query<{ id: string; data: unknown }>(
+      `WITH next AS (
+         SELECT id, singleton_key, priority, created_on FROM ${q}.job j
+         WHERE name = $1 AND state < 'active' AND start_after < now()
+           AND NOT EXISTS (SELECT 1 FROM ${q}.job a WHERE a.name = $1 AND a.state = 'active' AND a.singleton_key IS NOT DISTINCT FROM j.singleton_key)
+         ORDER BY priority DESC, created_on, id
+         LIMIT $2
+         FOR UPDATE SKIP LOCKED
+       ), first_per_key AS (
+         SELECT id, row_number() OVER (PARTITION BY coalesce(singleton_key, id::text) ORDER BY priority DESC, created_on, id) AS n FROM next
+       )
+       UPDATE ${q}.job j SET state = 'active', started_on = now(),
+         retry_count = CASE WHEN j.started_on IS NOT NULL THEN j.retry_count + 1 ELSE j.retry_count END
+       FROM first_per_key f
+       WHERE j.name = $1 AND j.id = f.id AND f.n = 1
+       RETURNING j.id, j.data`,
+      [name, Math.max(1, max)],
+    );
+    return res.rows.map((row) => ({ id: row.id, data: row.data }));
   }
 
   /** Settles an active job with the command's outcome (whatever its exit code: the run's status is in it). */

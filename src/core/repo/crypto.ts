@@ -9,6 +9,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, scrypt } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
+import { rememberedDerivation } from './derived-key-memo.js';
 import { startDerivation, takeDerivation } from './kdf-prefetch.js';
 
 export interface MasterKey {
@@ -119,8 +120,11 @@ export const defaultScryptParams: ScryptParams = { N: 2 ** 16, r: 8, p: 1 };
  * exactly these inputs when there is one (kdf-prefetch.ts), else a new derivation.
  */
 export function deriveKey(password: string, salt: Buffer, params: ScryptParams): Promise<Buffer> {
-  const ahead = takeDerivation(password, salt, params);
-  return ahead ? ahead.catch(() => scryptKey(password, salt, params)) : scryptKey(password, salt, params);
+  // A long-lived process (the agent) may keep what it derived: derived-key-memo.ts.
+  return rememberedDerivation(password, salt, params, () => {
+    const ahead = takeDerivation(password, salt, params);
+    return ahead ? ahead.catch(() => scryptKey(password, salt, params)) : scryptKey(password, salt, params);
+  });
 }
 
 /** Begins deriving this key on the thread pool so a later deriveKey with the same inputs finds it under way; false when not started. */
