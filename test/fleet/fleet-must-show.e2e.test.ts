@@ -25,7 +25,8 @@
  * hook left behind by the killed agent ends when the test removes the flag.
  *
  * Not covered here (elsewhere): the PostgreSQL outage under a remote run
- * (test/fleet/agent-dispatch.test.ts) and the fleet benchmark (npm run bench).
+ * (test/fleet/store-outage-remote.e2e.test.ts: 30 s down under a remote backup)
+ * and the fleet benchmark (npm run bench -- --fleet).
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
