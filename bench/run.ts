@@ -5,7 +5,7 @@
  *   npm run bench -- [--rounds N] [--only lifeboat|restic] [--ops first,nochange,edit,restore,check]
  *                    [--dataset mixed|tree|both] [--tree-files N]
  *                    [--small] [--regen] [--seed N] [--timeout SECONDS] [--keep] [--no-verify]
- *   npm run bench -- --s3 [--s3-tls] [--only lifeboat|rclone] [--rounds N] [--small] ...
+ *   npm run bench -- --s3 [--s3-tls] [--only lifeboat|restic|rclone] [--rounds N] [--small] ...
  *   npm run bench -- --browse [--small] [--rounds N]
  *   npm run bench -- --store [--iterations N] [--budget S] [--scale F] [--only postgres|json] [--keep]
  *   npm run bench -- --fleet [--fleet-minutes N] [--fleet-agents N] [--fleet-runbooks-per-agent N] [--keep]
@@ -323,15 +323,14 @@ function parseArgs(argv: string[]): Options {
   }
   if (o.s3Tls && !o.s3) throw new UsageError('--s3-tls goes with --s3');
   if (o.s3 && datasetGiven) throw new UsageError('--dataset and --tree-files do not apply to --s3 (it uploads the mixed dataset)');
-  if (o.s3 && opsGiven) throw new UsageError('--ops does not apply to --s3 (it times one upload of the dataset per tool and round)');
-  if (o.s3 && o.only === 'restic') throw new UsageError('--s3 compares Lifeboat with rclone: --only lifeboat or --only rclone');
+  if (o.s3 && opsGiven) throw new UsageError('--ops does not apply to --s3 (it times a first backup and a full restore of the dataset per tool and round)');
   if (!o.s3 && o.only === 'rclone') throw new UsageError('rclone is compared only with --s3');
   return o;
 }
 
 const USAGE = `usage: npm run bench -- [options]
   --rounds N           rounds per tool, alternating which tool goes first (default 3)
-  --only TOOL          lifeboat or restic (with --s3: lifeboat or rclone)
+  --only TOOL          lifeboat or restic (with --s3: lifeboat, restic or rclone)
   --ops LIST           subset of first,nochange,edit,restore,check (default all; the
                        backups that a later op needs still run, untimed)
   --drill              also time Lifeboat's restore-drill (restore + validation) against
@@ -349,11 +348,12 @@ const USAGE = `usage: npm run bench -- [options]
                        use < 0.3 CPU (default 60; 0 = don't wait)
   --keep               keep the last round's repositories and restores under bench/.data/work
   --no-verify          skip comparing restores with their source
-  --s3                 instead: upload throughput to s3rver on loopback (a child process),
-                       Lifeboat's backup against \`rclone copy\` of the same tree (rclone
-                       only when on PATH); honours --rounds, --only, --small, --regen,
+  --s3                 instead: first backup and full restore through s3rver on loopback (a
+                       child process), Lifeboat against restic and \`rclone copy\` of the same
+                       tree (each when on PATH); honours --rounds, --only, --small, --regen,
                        --seed, --timeout, --idle-wait, --keep, --no-verify
   --s3-tls             with --s3: serve s3rver over https with a self-signed certificate
+                       (needed for a fair restic comparison)
   --browse             instead: ls, find, a one-file restore and diff on 10 snapshots, against
                        restic's (bench/browse.ts; \`npm run bench -- --browse --help\`)
   --store              instead: the state store's reads (status, history, alerts, /metrics) on
@@ -708,7 +708,7 @@ async function main(): Promise<number> {
   if (opts.s3) {
     return runS3Bench({
       rounds: opts.rounds,
-      only: opts.only === 'restic' ? undefined : opts.only,
+      only: opts.only,
       small: opts.small,
       regen: opts.regen,
       seed: opts.seed,
