@@ -55,6 +55,7 @@ import { storeUnreadableReason } from './ops-health.js';
 import { startOpsServer, type OpsServer } from './ops-server.js';
 import { RunbookCatalog } from './runbook-catalog.js';
 import type { DrillAnnouncer, DrillThread } from './drill-announcer.js';
+import { pacedClaims } from './paced-claims.js';
 import { commandOfKind, scheduledInvocation } from './scheduled-jobs.js';
 import { startAgentWatch, type AgentWatchTimer } from './agent-watch.js';
 import { registerAgentMetrics } from './metrics-agents.js';
@@ -339,7 +340,8 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
         holder: outboxOwner(),
         ttlMs: coordinated.leaseMs,
         monotonicMs: () => performance.now(),
-        elected: async (term) => startLeading(await coordinated.coordination.scheduleState(term)),
+        // Claims wait their turn here, not in the store's two-connection pool where they time out (paced-claims.ts).
+        elected: async (term) => startLeading(pacedClaims(await coordinated.coordination.scheduleState(term))),
         deposed: stopLeading,
         log,
       })
