@@ -480,11 +480,11 @@ interface TableStat {
   bytes: number;
 }
 
-/** Rows and total bytes (heap, indexes, TOAST; every partition: pg-boss partitions its job table by queue) of the tables a fleet writes. */
+/** Rows and total bytes (heap, indexes, TOAST; every partition: pg-boss partitions its job table by queue; pg_partition_tree has no row for a plain table) of the tables a fleet writes. */
 function tableStats(sql: (text: string) => string): TableStat[] {
   const tables = ['public.runs', 'public.audit', 'public.hosts', 'public.schedule_state', 'public.alerts', 'lifeboat_queue.job', 'lifeboat_queue.archive'];
   return tables.map((table) => {
-    const [rows, bytes] = sql(`SELECT (SELECT count(*) FROM ${table}), (SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('${table}'))`).trim().split('|');
+    const [rows, bytes] = sql(`SELECT (SELECT count(*) FROM ${table}), (SELECT coalesce(sum(pg_total_relation_size(relid)), pg_total_relation_size('${table}')) FROM pg_partition_tree('${table}'))`).trim().split('|');
     return { table, rows: Number(rows), bytes: Number(bytes) };
   });
 }
