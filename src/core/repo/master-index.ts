@@ -24,8 +24,12 @@ interface IndexFile {
 
 export class MasterIndex {
   private readonly blobs = new Map<string, BlobLocation>();
-  /** Every pack's own blob list, duplicates included (prune needs all copies). */
-  private readonly packBlobs = new Map<string, Omit<BlobLocation, 'pack'>[]>();
+  /**
+   * Every pack's own blob list, duplicates included (prune needs all copies).
+   * `blobs` holds the same objects: one object per indexed blob, not two (a
+   * restore of 50k files held ~55k of each; issue 22, peak memory).
+   */
+  private readonly packBlobs = new Map<string, BlobLocation[]>();
   readonly packs = new Map<string, { size: number; indexFile?: string; legacy?: boolean }>();
 
   get blobCount(): number {
@@ -39,11 +43,11 @@ export class MasterIndex {
   }
 
   add(pack: IndexedPack, indexFile?: string): void {
-    const blobs = pack.legacy ? pack.blobs.map((b) => ({ ...b, legacy: true })) : pack.blobs;
+    const blobs: BlobLocation[] = pack.blobs.map((b) => (pack.legacy ? { ...b, pack: pack.id, legacy: true } : { ...b, pack: pack.id }));
     this.packs.set(pack.id, { size: pack.size, indexFile, legacy: pack.legacy });
     this.packBlobs.set(pack.id, blobs);
     for (const b of blobs) {
-      if (!this.blobs.has(b.id)) this.blobs.set(b.id, { ...b, pack: pack.id });
+      if (!this.blobs.has(b.id)) this.blobs.set(b.id, b);
     }
   }
 
@@ -51,17 +55,17 @@ export class MasterIndex {
   indexedPack(pack: string): IndexedPack | undefined {
     const info = this.packs.get(pack);
     if (!info) return undefined;
-    const blobs = (this.packBlobs.get(pack) ?? []).map(({ legacy: _l, ...b }) => b);
+    const blobs = (this.packBlobs.get(pack) ?? []).map(({ legacy: _l, pack: _p, ...b }) => b);
     return info.legacy ? { id: pack, size: info.size, blobs, legacy: true } : { id: pack, size: info.size, blobs };
   }
 
   /** The blobs a pack's index entry lists (empty for a pack no index knows). */
   blobsOf(pack: string): BlobLocation[] {
-    return (this.packBlobs.get(pack) ?? []).map((b) => ({ ...b, pack }));
+    return (this.packBlobs.get(pack) ?? []).map((b) => ({ ...b }));
   }
 
   *allEntries(): Generator<BlobLocation> {
-    for (const [pack, blobs] of this.packBlobs) for (const b of blobs) yield { ...b, pack };
+    for (const blobs of this.packBlobs.values()) for (const b of blobs) yield { ...b };
   }
 
   lookup(id: string): BlobLocation | undefined {
