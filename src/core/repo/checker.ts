@@ -85,14 +85,16 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
     for (const loc of repo.index.blobsOf(d.pack)) damagedBlobs.set(loc.id, d.pack);
   }
 
-  // Read data: whole packs, verified in the workers.
+  // Read data: whole packs, verified in the workers. The main thread walks the
+  // snapshots meanwhile: it sat idle while the workers read (issue 22).
   let packsRead = 0;
   let bytesRead = 0;
   const fraction = input.readData ?? 0;
+  let reading: Promise<VerifyPackResult[]> = Promise.resolve([]);
   if (fraction > 0) {
     const candidates = [...repo.index.packs.keys()].filter((p) => present.has(p)).sort();
     const chosen = fraction >= 1 ? candidates : sample(candidates, fraction, input.sampleSeed ?? Date.now());
-    const results = await readAndVerifyPacks(repo, chosen, {
+    reading = readAndVerifyPacks(repo, chosen, {
       workers: input.workers,
       signal: input.signal,
       onPack: (_pack, bytes) => {
@@ -101,41 +103,108 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
         input.onProgress?.({ packsRead, packsToRead: chosen.length, bytesRead });
       },
     });
-    for (const result of results) {
-      const pack = result.pack;
-      if (!result.hashOk) markDamaged(pack, `pack ${shortId(pack)}: content does not match its name (SHA-256 differs): the file was altered`);
-      if (result.headerError) {
-        markDamaged(pack, `pack ${shortId(pack)}: ${result.headerError}`);
-        for (const loc of repo.index.blobsOf(pack)) damagedBlobs.set(loc.id, pack);
-        continue;
-      }
-      for (const d of result.damaged) markDamaged(pack, `pack ${shortId(pack)}: blob ${d.id.slice(0, 12)} ${d.error}`, d.id);
-      const inHeader = new Map(result.blobs.map((b) => [b.id, b]));
-      for (const loc of repo.index.blobsOf(pack)) {
-        const h = inHeader.get(loc.id);
-        if (!h || h.offset !== loc.offset || h.length !== loc.length) {
-          markDamaged(pack, `pack ${shortId(pack)}: the index places blob ${loc.id.slice(0, 12)} where the pack header does not`, loc.id);
-        }
+    // Awaited below; until then a rejection must not count as unhandled.
+    reading.catch(() => undefined);
+  }
+
+  let snapshots: Snapshot[];
+  let history: { errors: string[]; warnings: string[] };
+  let early: TreeWalk;
+  try {
+    // Snapshots: every file named by its content and well formed; no two alike; none older than its parent.
+    snapshots = await repo.listSnapshots();
+    history = snapshotHistoryProblems(snapshots, repo.version < 2 ? repo.unboundSnapshots : undefined, repo.runbook);
+    early = await walkSnapshots(repo, snapshots, damagedBlobs);
+  } catch (e) {
+    await reading.catch(() => undefined); // the workers finish (and close) before the error goes up
+    throw e;
+  }
+
+  const damagedBeforeRead = damagedBlobs.size;
+  for (const result of await reading) {
+    const pack = result.pack;
+    if (!result.hashOk) markDamaged(pack, `pack ${shortId(pack)}: content does not match its name (SHA-256 differs): the file was altered`);
+    if (result.headerError) {
+      markDamaged(pack, `pack ${shortId(pack)}: ${result.headerError}`);
+      for (const loc of repo.index.blobsOf(pack)) damagedBlobs.set(loc.id, pack);
+      continue;
+    }
+    for (const d of result.damaged) markDamaged(pack, `pack ${shortId(pack)}: blob ${d.id.slice(0, 12)} ${d.error}`, d.id);
+    const inHeader = new Map(result.blobs.map((b) => [b.id, b]));
+    for (const loc of repo.index.blobsOf(pack)) {
+      const h = inHeader.get(loc.id);
+      if (!h || h.offset !== loc.offset || h.length !== loc.length) {
+        markDamaged(pack, `pack ${shortId(pack)}: the index places blob ${loc.id.slice(0, 12)} where the pack header does not`, loc.id);
       }
     }
   }
-
-  // Snapshots: every file named by its content and well formed; no two alike; none older than its parent.
-  const snapshots = await repo.listSnapshots();
   for (const d of repo.damagedSnapshots) errors.push(`snapshot file ${shortId(d.name)}: ${d.problem}`);
-  const history = snapshotHistoryProblems(snapshots, repo.version < 2 ? repo.unboundSnapshots : undefined, repo.runbook);
   errors.push(...history.errors);
   const historyWarnings = history.warnings;
 
-  // Trees: every name one that restore accepts, every referenced blob indexed; files using damaged blobs named.
+  // The early walk knew every damaged blob unless the read found new ones; then the
+  // trees are walked again as if after the read, so the report is the same as before.
+  const walked = damagedBlobs.size === damagedBeforeRead ? early : await walkSnapshots(repo, snapshots, damagedBlobs);
+  errors.push(...walked.errors);
+  for (const [blob, where] of walked.affected) {
+    const pack = damagedBlobs.get(blob);
+    if (pack) damaged.get(pack)?.affectedFiles.push(where);
+  }
+  const { treesSeen, missingReported, unindexedSnapshots } = walked;
+  if (missingReported.size > 0) {
+    errors.push(
+      `${missingReported.size} blob(s) used by snapshot(s) ${unindexedSnapshots.map(shortId).join(', ')} are not in the index: ` +
+        `if their packs are present, ${commandHint('repair-index', repo.runbook)} rebuilds the index from the packs' own headers; until then prune refuses to run`,
+    );
+  }
+
+  for (const d of damaged.values()) d.affectedFiles = [...new Set(d.affectedFiles)].sort();
+  const warnings = [...repo.warnings, ...historyWarnings];
+  if (repo.version < 2) {
+    warnings.push(`repository format 1: its objects are not bound to their kind; ${commandHint('migrate', repo.runbook)} upgrades it to format 2 in place`);
+    const damagedNames = new Set(repo.damagedIndexFiles.map((d) => d.name));
+    const bound = [...repo.indexFiles].filter((n) => !repo.unboundIndexFiles.has(n) && !damagedNames.has(n));
+    if (bound.length > 0) {
+      warnings.push(
+        `the config says format 1 but ${bound.length} index file(s) are sealed the format-2 way: a migrate that has not finished (run ${commandHint('migrate', repo.runbook)} again), or a format-2 config replaced by someone without the key`,
+      );
+    }
+  }
+  return {
+    snapshots: snapshots.length,
+    packs: repo.index.packs.size,
+    blobs: repo.index.blobCount,
+    treesChecked: treesSeen.size,
+    packsRead,
+    bytesRead,
+    unindexedPacks,
+    unindexedSnapshots,
+    errors,
+    warnings,
+    damaged: [...damaged.values()],
+  };
+}
+
+interface TreeWalk {
+  errors: string[];
+  /** [blob, `snapshot:path`]: a file or folder listing that uses a blob damaged when the walk ran. */
+  affected: [string, string][];
+  treesSeen: Set<string>;
+  missingReported: Set<string>;
+  unindexedSnapshots: string[];
+}
+
+/** Trees: every name one that restore accepts, every referenced blob indexed; files using damaged blobs named. */
+async function walkSnapshots(repo: Repository, snapshots: readonly Snapshot[], damagedBlobs: ReadonlyMap<string, string>): Promise<TreeWalk> {
+  const errors: string[] = [];
+  const affectedList: [string, string][] = [];
   const treesSeen = new Set<string>();
   const missingReported = new Set<string>();
   const unsafeReported = new Set<string>();
   /** Blobs missing from the index below a tree, so every snapshot that shares such a subtree is named. */
   const problemsBelow = new Map<string, number>();
   const affected = (blob: string, where: string) => {
-    const pack = damagedBlobs.get(blob);
-    if (pack) damaged.get(pack)?.affectedFiles.push(where);
+    if (damagedBlobs.has(blob)) affectedList.push([blob, where]);
   };
   async function walk(treeId: string, snap: Snapshot, path: string): Promise<number> {
     const known = problemsBelow.get(treeId);
@@ -187,38 +256,7 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
   for (const snap of snapshots) {
     if ((await walk(snap.tree, snap, '')) > 0) unindexedSnapshots.push(snap.id);
   }
-  if (missingReported.size > 0) {
-    errors.push(
-      `${missingReported.size} blob(s) used by snapshot(s) ${unindexedSnapshots.map(shortId).join(', ')} are not in the index: ` +
-        `if their packs are present, ${commandHint('repair-index', repo.runbook)} rebuilds the index from the packs' own headers; until then prune refuses to run`,
-    );
-  }
-
-  for (const d of damaged.values()) d.affectedFiles = [...new Set(d.affectedFiles)].sort();
-  const warnings = [...repo.warnings, ...historyWarnings];
-  if (repo.version < 2) {
-    warnings.push(`repository format 1: its objects are not bound to their kind; ${commandHint('migrate', repo.runbook)} upgrades it to format 2 in place`);
-    const damagedNames = new Set(repo.damagedIndexFiles.map((d) => d.name));
-    const bound = [...repo.indexFiles].filter((n) => !repo.unboundIndexFiles.has(n) && !damagedNames.has(n));
-    if (bound.length > 0) {
-      warnings.push(
-        `the config says format 1 but ${bound.length} index file(s) are sealed the format-2 way: a migrate that has not finished (run ${commandHint('migrate', repo.runbook)} again), or a format-2 config replaced by someone without the key`,
-      );
-    }
-  }
-  return {
-    snapshots: snapshots.length,
-    packs: repo.index.packs.size,
-    blobs: repo.index.blobCount,
-    treesChecked: treesSeen.size,
-    packsRead,
-    bytesRead,
-    unindexedPacks,
-    unindexedSnapshots,
-    errors,
-    warnings,
-    damaged: [...damaged.values()],
-  };
+  return { errors, affected: affectedList, treesSeen, missingReported, unindexedSnapshots };
 }
 
 /**
