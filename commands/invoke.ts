@@ -53,8 +53,9 @@ export function errorResult(e: unknown): CommandResult {
 
 export async function invokeCommand(inv: Invocation, given: CommandContext): Promise<CommandResult> {
   const { command, argv } = inv;
-  // Built afresh per command: serve re-reads runbooks, and a new runbook's secrets count at once.
-  const ctx = await keepingSecretsIn(given);
+  // Built afresh per command, so a new runbook's secrets count at once: from the face's loaded runbooks
+  // (serve's catalog, reloaded as files change), else from the runbooks folder.
+  const ctx = await keepingSecretsIn(given, given.knownRunbooks?.());
   const { secrets } = ctx;
   let result: CommandResult;
   let refused = false;

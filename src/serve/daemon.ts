@@ -205,7 +205,7 @@ async function serveLocked(options: ServeOptions, log: (level: 'info' | 'warn' |
       return;
     }
     const { args, argv } = scheduledInvocation(job.kind, runbook);
-    const jobCtx: CommandContext = { ...ctx, actor, emit: jobEvents(job), signal, pinnedRunbook: (name) => catalog.get(name) };
+    const jobCtx: CommandContext = { ...ctx, actor, emit: jobEvents(job), signal, pinnedRunbook: (name) => catalog.get(name), knownRunbooks: () => catalog.current() };
     log('info', `lifeboat serve: ${job.kind} of ${job.runbook} started${job.catchUp ? ` (catch-up of ${job.scheduledAt.toISOString()})` : ''}`);
     const started = ctx.clock.monotonicMs();
     outcome.jobsRun++;
