@@ -28,7 +28,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { listRunbooks, type Runbook } from '../src/core/index.js';
 import { initRunbookRepository } from '../src/core/repo/open-repository.js';
-import { findPostgresBin, startPostgres, type PostgresCluster } from '../test/helpers/drill-postgres.js';
+import { startPostgres, type PostgresCluster } from '../test/helpers/drill-postgres.js';
+import { parseOrUsage, postgresBinFor, UsageError } from './bench-args.js';
 import { BENCH_DIR, DATA_DIR } from './dataset.js';
 
 const REPO_ROOT = path.dirname(BENCH_DIR);
@@ -53,7 +54,6 @@ const USAGE = `usage: npm run bench -- --fleet [options]
   --fleet-max-connections N      the cluster's max_connections (default 300)
   --keep                         keep the cluster, logs and repositories under bench/.data/work-fleet-XXXXXX`;
 
-class UsageError extends Error {}
 
 function parseFleetArgs(argv: string[]): FleetBenchOptions {
   const o: FleetBenchOptions = { minutes: 10, agents: 20, runbooksPerAgent: 25, keep: false, maxConnections: 300 };
@@ -301,20 +301,10 @@ interface JobRow {
 }
 
 export async function runFleetBench(argv: string[]): Promise<number> {
-  let opts: FleetBenchOptions;
-  try {
-    opts = parseFleetArgs(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    if (e.message) console.error(`bench: ${e.message}`);
-    console.error(USAGE);
-    return e.message ? 2 : 0;
-  }
-  const bin = findPostgresBin();
-  if (bin === undefined) {
-    console.error('bench: the fleet bench needs PostgreSQL server binaries (initdb, pg_ctl, postgres, psql) under /usr/lib/postgresql/<version>/bin, and found none: install the Debian package postgresql (apt-get install postgresql), then run it again.');
-    return 2;
-  }
+  const opts = parseOrUsage(parseFleetArgs, argv, USAGE);
+  if (typeof opts === 'number') return opts;
+  const bin = postgresBinFor('fleet');
+  if (bin === undefined) return 2;
   const runbookCount = opts.agents * opts.runbooksPerAgent;
   fs.mkdirSync(DATA_DIR, { recursive: true });
   const work = fs.mkdtempSync(path.join(DATA_DIR, 'work-fleet-'));

@@ -31,6 +31,7 @@ import {
   type EditSummary,
 } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
+import { parseOrUsage, UsageError } from './bench-args.js';
 import { runBrowseBench } from './browse.js';
 import { runFleetBench } from './fleet.js';
 import { runS3Bench } from './s3.js';
@@ -217,7 +218,6 @@ interface Options {
   s3Tls: boolean;
 }
 
-class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -696,15 +696,8 @@ async function main(): Promise<number> {
     const tools = [lifeboatTool(), resticTool()].filter((t): t is Tool => typeof t !== 'string');
     return runBrowseBench(argv.filter((a) => a !== '--browse'), { tools, src: SRC, work: WORK, repoRoot: REPO_ROOT });
   }
-  let opts: Options;
-  try {
-    opts = parseArgs(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    if (e.message) console.error(`bench: ${e.message}`);
-    console.error(USAGE);
-    return e.message ? 2 : 0;
-  }
+  const opts = parseOrUsage(parseArgs, argv, USAGE);
+  if (typeof opts === 'number') return opts;
   if (opts.s3) {
     return runS3Bench({
       rounds: opts.rounds,

@@ -36,7 +36,8 @@ import { listRunbooks, readStatus, systemClock, type Runbook, type Store } from 
 import { openJsonStore } from '../src/core/store/json-store.js';
 import { openPostgresStore } from '../src/core/store/postgres/postgres-store.js';
 import { createMetrics } from '../src/serve/metrics.js';
-import { findPostgresBin, startPostgres, type PostgresCluster } from '../test/helpers/drill-postgres.js';
+import { startPostgres, type PostgresCluster } from '../test/helpers/drill-postgres.js';
+import { parseOrUsage, postgresBinFor, UsageError } from './bench-args.js';
 import { DATA_DIR } from './dataset.js';
 import { waitForIdle } from './measure.js';
 import { ISSUE_SPEC, generateInPostgres, runbookName, runbookYaml, stateAtLimits, type StoreDataSpec } from './store-data.js';
@@ -74,7 +75,6 @@ const USAGE = `usage: npm run bench -- --store [options]
   --url URL        time the database an earlier run generated and kept (its cluster started again
                    by hand: pg_ctl -D bench/.data/work-store-XXXXXX/pg/data start), generating nothing`;
 
-class UsageError extends Error {}
 
 function parseStoreArgs(argv: string[]): StoreBenchOptions {
   const o: StoreBenchOptions = { iterations: 200, budgetS: 60, minIterations: 5, warmups: 3, scale: 1, keep: false, idleWaitS: 30 };
@@ -269,22 +269,10 @@ async function timeOperations(kind: Timing['store'], store: Store, work: string,
 }
 
 export async function runStoreBench(argv: string[]): Promise<number> {
-  let opts: StoreBenchOptions;
-  try {
-    opts = parseStoreArgs(argv);
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    if (e.message) console.error(`bench: ${e.message}`);
-    console.error(USAGE);
-    return e.message ? 2 : 0;
-  }
-  const bin = findPostgresBin();
-  if (bin === undefined) {
-    console.error(
-      'bench: the store bench needs PostgreSQL server binaries (initdb, pg_ctl, postgres, psql) under /usr/lib/postgresql/<version>/bin, and found none: install the Debian package postgresql (apt-get install postgresql), then run it again.',
-    );
-    return 2;
-  }
+  const opts = parseOrUsage(parseStoreArgs, argv, USAGE);
+  if (typeof opts === 'number') return opts;
+  const bin = postgresBinFor('store');
+  if (bin === undefined) return 2;
   const spec: StoreDataSpec = {
     runbooks: Math.max(1, Math.round(ISSUE_SPEC.runbooks * opts.scale)),
     runs: Math.round(ISSUE_SPEC.runs * opts.scale),
