@@ -146,6 +146,51 @@ describe('ListCache', () => {
     expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['a2', 'a1']);
   });
 
+  it('a whole read overtaken by a change is kept, with only that runbook read again next time', async () => {
+    const s = scriptedPool();
+    const t = table([
+      { id: 'a1', runbook: 'a', at: 1 },
+      { id: 'b1', runbook: 'b', at: 1 },
+    ]);
+    const cache = new ListCache(s.pool);
+    await cache.list('k', 'runs', t.load);
+    await cache.list('k', 'runs', t.load);
+    await tick();
+    const release = t.holdReads();
+    const first = cache.list<Row>('k', 'runs', t.load);
+    await tick();
+    t.rows.push({ id: 'a2', runbook: 'a', at: 2 });
+    s.notify('runs a');
+    s.notify('drills b'); // another table's change does not touch this list
+    release();
+    expect((await first).map((r) => r.id)).toEqual(['b1', 'a1']);
+    t.reads.length = 0;
+    expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['a2', 'b1', 'a1']);
+    // Kept: the second ask read runbook a alone (before: the whole list again, and again under every write).
+    expect(t.reads).toEqual(['a']);
+    t.reads.length = 0;
+    await cache.list('k', 'runs', t.load);
+    expect(t.reads).toEqual([]);
+  });
+
+  it('a whole read overtaken by an emptied table or a lost listener is not kept', async () => {
+    const s = scriptedPool();
+    const t = table([{ id: 'a1', runbook: 'a', at: 1 }]);
+    const cache = new ListCache(s.pool);
+    await cache.list('k', 'runs', t.load);
+    await cache.list('k', 'runs', t.load);
+    await tick();
+    const release = t.holdReads();
+    const first = cache.list<Row>('k', 'runs', t.load);
+    await tick();
+    s.notify('runs *');
+    release();
+    await first;
+    t.reads.length = 0;
+    await cache.list('k', 'runs', t.load);
+    expect(t.reads).toEqual(['*']);
+  });
+
   it('places a changed runbook\'s rows where a full sort would, ties to the later write', async () => {
     const s = scriptedPool();
     const t = table([

@@ -18,7 +18,9 @@
  *   unannounced, so every read before then goes to the database.
  * - A read that a change overtakes is not trusted: each change bumps a counter,
  *   and a runbook's rows read while a change of it arrived stay stale (a read
- *   that began before the commit may or may not have seen it).
+ *   that began before the commit may or may not have seen it) — in a whole
+ *   read as in a runbook's, so a list under a steady stream of writes is
+ *   still kept, with the overtaken runbooks read again on the next ask.
  * - The listening connection lost (server restart, network): everything kept
  *   is dropped and reads go to the database until LISTEN is back.
  * - This process's own writes mark their runbook stale at once, without
@@ -67,9 +69,18 @@ interface KeptList {
   refreshing?: Promise<void>;
 }
 
+/** What changed while a whole list was being read: those runbooks' rows are stale once it is kept; `all`: keep nothing. */
+interface WhileRead {
+  table: CachedTable;
+  runbooks: Set<string>;
+  all: boolean;
+}
+
 export class ListCache {
   readonly #pool: Pool;
   readonly #lists = new Map<string, KeptList>();
+  /** The whole reads under way, each collecting the changes that overtake it. */
+  readonly #reading = new Set<WhileRead>();
   readonly #asked = new Set<string>();
   #listener?: PoolClient;
   #starting?: Promise<void>;
@@ -125,17 +136,20 @@ export class ListCache {
       if (kept.table !== table) continue;
       kept.stale.set(runbook, this.#changes);
     }
+    for (const read of this.#reading) if (read.table === table) read.runbooks.add(runbook);
   }
 
   /** Rows of many runbooks went at once (the age pruning): every kept list is read afresh. */
   forgetAll(): void {
     this.#changes++;
     this.#lists.clear();
+    for (const read of this.#reading) read.all = true;
   }
 
   #forgetTable(table: CachedTable): void {
     this.#changes++;
     for (const [key, kept] of this.#lists) if (kept.table === table) this.#lists.delete(key);
+    for (const read of this.#reading) if (read.table === table) read.all = true;
   }
 
   async close(): Promise<void> {
@@ -144,13 +158,28 @@ export class ListCache {
     this.#dropListener();
   }
 
+  /**
+   * Reads the whole list and keeps it. A change that overtakes the read (its
+   * notice arrives while the read is under way; the read may or may not have
+   * seen it) leaves that runbook's rows stale, read again on the next ask,
+   * rather than the whole list unkept: under a steady stream of writes from
+   * other hosts a list dropped for any change would never be kept, and every
+   * poll would read it whole. A lost listener or an emptied table keeps nothing.
+   */
   async #readWhole<T>(key: string, table: CachedTable, load: ListLoader<T>): Promise<T[]> {
-    const before = this.#changes;
-    const rows = await load();
-    if (this.live && this.#changes === before) {
+    const read: WhileRead = { table, runbooks: new Set(), all: !this.live };
+    this.#reading.add(read);
+    let rows: ListedRow<T>[];
+    try {
+      rows = await load();
+    } finally {
+      this.#reading.delete(read);
+    }
+    if (this.live && !read.all) {
       const byRunbook = groupByRunbook<ListedRow<unknown>>(rows);
+      const stale = new Map([...read.runbooks].map((runbook) => [runbook, this.#changes] as const));
       this.#lists.delete(key);
-      this.#lists.set(key, { table, byRunbook, stale: new Map(), merged: rows, moved: new Set() });
+      this.#lists.set(key, { table, byRunbook, stale, merged: rows, moved: new Set() });
       while (this.#lists.size > MAX_LISTS) this.#lists.delete(this.#lists.keys().next().value!);
     }
     return rows.map((r) => r.record);
@@ -210,6 +239,7 @@ export class ListCache {
     this.#listener = undefined;
     this.#changes++;
     this.#lists.clear();
+    for (const read of this.#reading) read.all = true;
     this.#asked.clear();
     if (client) {
       client.removeAllListeners('notification');
