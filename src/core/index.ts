@@ -74,6 +74,9 @@ export { auditedRunbook } from './store/audit-runbook.js';
 
 // Schedule.
 export { FileScheduleState, Scheduler, describeSkip, formatZoned, nextFire, nextRuns, scheduleStatePath, systemTimers, type Job, type SkipReason } from './schedule/index.js';
+// A concurrency limit (waiters in arrival order), for callers pacing work against a small pool.
+export { Semaphore } from './backends/throttle-backend.js';
+
 // Several serves on one PostgreSQL store: the leader lease and where it is kept.
 export { Leadership, type LeaderLease, type LeaderTerm, type LeadershipView } from './schedule/leadership.js';
 export type { ScheduleState } from './schedule/state.js';

@@ -9,36 +9,16 @@
  * gives up for want of a connection; a claim the store refuses still answers
  * false as before.
  */
-import type { ScheduleState } from '../core/index.js';
+import { Semaphore, type ScheduleState } from '../core/index.js';
 
 /** As many as the coordination pool has connections (src/core/store/postgres/coordination.ts). */
 export const CLAIMS_AT_ONCE = 2;
 
 export function pacedClaims(state: ScheduleState, limit = CLAIMS_AT_ONCE): ScheduleState {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  const turn = async (): Promise<void> => {
-    if (running < limit) {
-      running++;
-      return;
-    }
-    await new Promise<void>((resolve) => waiting.push(resolve));
-  };
-  const done = () => {
-    const next = waiting.shift();
-    // The slot passes straight to the next waiter; only when nobody waits is it freed.
-    if (next) next();
-    else running--;
-  };
+  // The backends' concurrency limit: waiters in arrival order, a freed slot handed straight to the next.
+  const slots = new Semaphore(limit);
   return {
     lastHandled: (runbook, kind) => state.lastHandled(runbook, kind),
-    async markHandled(runbook, kind, scheduledAt) {
-      await turn();
-      try {
-        return await state.markHandled(runbook, kind, scheduledAt);
-      } finally {
-        done();
-      }
-    },
+    markHandled: (runbook, kind, scheduledAt) => slots.run(() => state.markHandled(runbook, kind, scheduledAt)),
   };
 }
