@@ -62,10 +62,15 @@ function table(rows: Row[]) {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-async function live(cache: ListCache, t: ReturnType<typeof table>): Promise<void> {
+/** Asked twice: the cache listens from now on, and keeps nothing yet. */
+async function listening(cache: ListCache, t: ReturnType<typeof table>): Promise<void> {
   await cache.list('k', 'runs', t.load);
   await cache.list('k', 'runs', t.load); // asked again: starts listening
   await tick();
+}
+
+async function live(cache: ListCache, t: ReturnType<typeof table>): Promise<void> {
+  await listening(cache, t);
   expect(cache.live).toBe(true);
   await cache.list('k', 'runs', t.load); // read whole, kept
 }
@@ -133,9 +138,7 @@ describe('ListCache', () => {
     const s = scriptedPool();
     const t = table([{ id: 'a1', runbook: 'a', at: 1 }]);
     const cache = new ListCache(s.pool);
-    await cache.list('k', 'runs', t.load);
-    await cache.list('k', 'runs', t.load);
-    await tick();
+    await listening(cache, t);
     const release = t.holdReads();
     const first = cache.list<Row>('k', 'runs', t.load); // the first read once listening: the whole list
     await tick();
@@ -153,9 +156,7 @@ describe('ListCache', () => {
       { id: 'b1', runbook: 'b', at: 1 },
     ]);
     const cache = new ListCache(s.pool);
-    await cache.list('k', 'runs', t.load);
-    await cache.list('k', 'runs', t.load);
-    await tick();
+    await listening(cache, t);
     const release = t.holdReads();
     const first = cache.list<Row>('k', 'runs', t.load);
     await tick();
@@ -177,9 +178,7 @@ describe('ListCache', () => {
     const s = scriptedPool();
     const t = table([{ id: 'a1', runbook: 'a', at: 1 }]);
     const cache = new ListCache(s.pool);
-    await cache.list('k', 'runs', t.load);
-    await cache.list('k', 'runs', t.load);
-    await tick();
+    await listening(cache, t);
     const release = t.holdReads();
     const first = cache.list<Row>('k', 'runs', t.load);
     await tick();
