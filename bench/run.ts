@@ -39,7 +39,8 @@ import { runStoreBench } from './store.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
-const WORK = path.join(DATA_DIR, 'work');
+// LIFEBOAT_BENCH_WORK: a scratch folder of one's own (every bench clears its work folder first).
+const WORK = process.env.LIFEBOAT_BENCH_WORK ? path.resolve(process.env.LIFEBOAT_BENCH_WORK) : path.join(DATA_DIR, 'work');
 const SRC = path.join(WORK, 'src');
 const PASSWORD = 'lifeboat-bench-password';
 
@@ -347,6 +348,7 @@ const USAGE = `usage: npm run bench -- [options]
   --idle-wait SECONDS  before each timed op, wait up to this long for other processes to
                        use < 0.3 CPU (default 60; 0 = don't wait)
   --keep               keep the last round's repositories and restores under bench/.data/work
+                       (LIFEBOAT_BENCH_WORK=DIR: use DIR instead, to bench beside someone else)
   --no-verify          skip comparing restores with their source
   --s3                 instead: first backup and full restore through s3rver on loopback (a
                        child process), Lifeboat against restic and \`rclone copy\` of the same
