@@ -69,6 +69,57 @@ describe('Redactor', () => {
   });
 });
 
+describe('Redactor: the cheap paths give what the full passes give', () => {
+  // The passes as they were before the shortcuts (every regex on every segment, always split on placeholders).
+  const SECRET_WORD = 'PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIALS?';
+  const ASSIGNMENT = new RegExp(`\\b([A-Za-z0-9_]*?(?:${SECRET_WORD})[A-Za-z0-9_]*)(=)("[^"]+"|'[^']+'|[^\\s"'&;|)]+)`, 'gi');
+  const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):([^\s@/]+)@/gi;
+  const AUTH_HEADER = /\b(Bearer|Basic) ([A-Za-z0-9._~+/-]{8,}=*)/g;
+  const fullShapes = (text: string): string =>
+    text
+      .split(/(\[redacted [^\]\s]+\])/)
+      .map((part, i) =>
+        i % 2 === 1
+          ? part
+          : part
+              .replace(ASSIGNMENT, (_m, name: string, eq: string) => `${name}${eq}[redacted ${name}]`)
+              .replace(URL_PASSWORD, (_m, head: string) => `${head}:[redacted url-password]@`)
+              .replace(AUTH_HEADER, (_m, scheme: string) => `${scheme} [redacted ${scheme.toLowerCase()}-credential]`),
+      )
+      .join('');
+
+  const samples = [
+    'data/etc/app.yaml', '0644', '1.7 KiB → 5.1 KiB', 'mtime 2026-12-01 08:00 → 2026-12-02 09:00', '',
+    'DB_PASSWORD=hunter22 next', 'api_key="a b c"', 'x=1 y=2', 'TOKEN=[redacted TOKEN] then SECRET=abc',
+    'postgres://user:pw@host/db', 'see https://example.com/a@b', 'postgres://user:pw@host and ://@',
+    'Authorization: Bearer abcdefgh123=', 'Basic dXNlcjpwYXNz', 'Bearerabcdefghij', 'bearer abcdefghijk',
+    '[redacted X] PASSWORD=x [redacted Y]', '[redacted broken', 'a=[redacted Z]@b://c:d@e',
+    'name with\nnewline=PASSWORD=value', 'ünïcödé/päth=ok', 'SECRET_KEY=\'quoted value\'; rest',
+  ];
+
+  it('redact: the same text as every pass over every segment, with and without known values', () => {
+    for (const known of [false, true]) {
+      const r = new Redactor();
+      if (known) r.add('PW', 'hunter22', 'repository-password');
+      for (const s of samples) {
+        const expected = known ? fullShapes(s.split(/(\[redacted [^\]\s]+\])/).map((p, i) => (i % 2 === 1 ? p : p.replaceAll('hunter22', '[redacted PW]'))).join('')) : fullShapes(s);
+        expect(r.redact(s), JSON.stringify(s)).toBe(expected);
+      }
+    }
+  });
+
+  it('redactDeep: repeated strings redact alike, every occurrence (the memo is per call, keyed by the exact text)', () => {
+    const r = new Redactor();
+    r.add('PW', 'hunter22', 'repository-password');
+    const value = { rows: samples.flatMap((s) => [{ a: s, b: [s, 'hunter22'] }, { a: s }]), n: 3 };
+    const out = r.redactDeep(value);
+    expect(out).toEqual(JSON.parse(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'string' ? r.redact(v) : v))));
+    expect(JSON.stringify(out)).not.toContain('hunter22');
+    r.add('LATER', 'data/etc', 'child-variable');
+    expect(r.redactDeep({ p: 'data/etc/app.yaml' })).toEqual({ p: '[redacted LATER]/app.yaml' });
+  });
+});
+
 describe('known secrets', () => {
   it('takes Slack and AWS credentials and secret-looking variables from the environment, not ordinary settings', async () => {
     const r = await knownSecrets(
