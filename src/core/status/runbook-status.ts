@@ -178,19 +178,23 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
  */
 export async function readStatusRecords(store: Store, runbooks: readonly StatusRunbook[] = []): Promise<RunbookRecords> {
   const withCopies = runbooks.filter((r) => r.runbook?.repository.copies?.length).map((r) => r.name);
-  const hotWindow = { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW } as const;
+  // The runbooks shown are named, so the store need not look for the runbooks its history holds (one index walk
+  // per window on PostgreSQL); none named (a caller that wants every runbook's records): every runbook's.
+  const among = runbooks.length === 0 ? {} : { runbooks: runbooks.map((r) => r.name) };
+  const hotWindow = { tier: 'hot', verdict: finishedVerdicts, perRunbook: HOT_DRILL_WINDOW, ...among } as const;
   const [latest, good, copyRuns, copyBackups, hotBriefs, cold, copyDrills, alerts] = await Promise.all([
-    store.listRuns({ kind: 'backup', perRunbook: 1, brief: true }),
+    store.listRuns({ kind: 'backup', perRunbook: 1, brief: true, ...among }),
     // The good backup that ended last is the last good one (rpo.ts), whatever order the runs started in.
-    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: 1, newestBy: 'end', brief: true }),
+    store.listRuns({ kind: 'backup', status: goodBackupStatuses, perRunbook: 1, newestBy: 'end', brief: true, ...among }),
     // `lifeboat copy` runs fill copies too; the newest few are enough for each copy's last attempt (none to read without copies).
     // So do backups' copy stages: a copy that failed in the newest backup shows its last good fill from an earlier one.
-    withCopies.length === 0 ? [] : store.listRuns({ kind: 'copy', perRunbook: COPY_RUN_WINDOW, brief: true }),
+    withCopies.length === 0 ? [] : store.listRuns({ kind: 'copy', perRunbook: COPY_RUN_WINDOW, brief: true, runbooks: withCopies }),
     Promise.all(withCopies.map((runbook) => store.listRuns({ runbook, kind: 'backup', limit: COPY_BACKUP_WINDOW, brief: true }))).then((lists) => lists.flat()),
     // Whole drills: path drills do not take places in the windows (src/core/drill/drill-scope.ts).
     newestWholeDrills(store, { ...hotWindow, brief: true }),
-    // Read with their phases: a cold tier's estimate is computed from the throughput its drills measured.
-    newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW }),
+    // Brief too: a cold drill's own RTO is all coldStatus takes from it; the throughput an estimate needs is
+    // read from hot drills' phases, and only for a cold tier with no drill of its own (below).
+    newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW, brief: true, ...among }),
     Promise.all(withCopies.map((runbook) => store.listDrills({ runbook, tier: 'hot', verdict: finishedVerdicts, limit: COPY_DRILL_WINDOW }))).then((lists) =>
       lists.flat().filter((d) => d.copy !== undefined && d.path === undefined),
     ),

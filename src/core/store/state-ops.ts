@@ -204,7 +204,8 @@ function resolvedTime(a: AlertRecord): string {
 }
 
 function byRunbook(options: ListOptions): (r: { runbook: string }) => boolean {
-  return (r) => options.runbook === undefined || r.runbook === options.runbook;
+  const among = options.runbooks === undefined ? undefined : new Set(options.runbooks);
+  return (r) => (options.runbook === undefined || r.runbook === options.runbook) && (among === undefined || among.has(r.runbook));
 }
 
 function upsert<T>(list: T[], item: T, same: (t: T) => boolean): void {

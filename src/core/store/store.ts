@@ -34,6 +34,12 @@ export const defaultStoreLimits: StoreLimits = {
 
 export interface ListOptions {
   runbook?: string;
+  /**
+   * Only records of these runbooks (with `runbook`, both apply). Status and
+   * /metrics know the runbooks they show: a store need not first find which
+   * runbooks its history holds to read each one's newest (`perRunbook`).
+   */
+  runbooks?: readonly string[];
   limit?: number;
   /**
    * At most this many records of each runbook (its newest), before `limit`:

@@ -122,6 +122,28 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         await expect(store.listRuns({ perRunbook: -1 })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));
       });
 
+      it('lists only the runbooks named by runbooks, with or without perRunbook, and with runbook both apply', async () => {
+        const store = await make();
+        await store.putRun(run('a1', { runbook: 'a', startedAt: at(1) }));
+        await store.putRun(run('b1', { runbook: 'b', startedAt: at(2) }));
+        await store.putRun(run('a2', { runbook: 'a', startedAt: at(3) }));
+        await store.putRun(run('c1', { runbook: 'c', startedAt: at(4) }));
+        // A name twice or one with no records changes nothing.
+        const named = ['c', 'a', 'a', 'gone'];
+        expect(ids(await store.listRuns({ runbooks: named }))).toEqual(['c1', 'a2', 'a1']);
+        expect(ids(await store.listRuns({ runbooks: named, perRunbook: 1 }))).toEqual(['c1', 'a2']);
+        expect(ids(await store.listRuns({ runbooks: named, perRunbook: 1, limit: 1 }))).toEqual(['c1']);
+        expect(ids(await store.listRuns({ runbooks: named, runbook: 'a', perRunbook: 1 }))).toEqual(['a2']);
+        expect(await store.listRuns({ runbooks: named, runbook: 'b' })).toEqual([]);
+        expect(await store.listRuns({ runbooks: [], perRunbook: 1 })).toEqual([]);
+        await store.putDrill(drill('d1', { runbook: 'b' }));
+        await store.putAlert(alert('o1', { runbook: 'b' }));
+        expect(await store.listDrills({ runbooks: ['a'], perRunbook: 1 })).toEqual([]);
+        expect(ids(await store.listDrills({ runbooks: ['b'], perRunbook: 1 }))).toEqual(['d1']);
+        expect(await store.listAlerts({ runbooks: ['a'], status: 'open' })).toEqual([]);
+        expect(keys(await store.listAlerts({ runbooks: ['b'], status: 'open' }))).toEqual(['o1']);
+      });
+
       it('lists runs that ended at or after endedSince (one with no end by its start)', async () => {
         const store = await make();
         await store.putRun(run('early', { startedAt: at(1), endedAt: at(2) }));

@@ -370,6 +370,7 @@ export class PostgresStore implements Store {
    * `where`: a column equal to a value, or to any of a list. With `perRunbook`,
    * the newest rows of each runbook, one index probe each: the runbooks are
    * walked through the (runbook, …) index (a loose index scan, a recursive CTE),
+   * or taken from `runbooks` when the caller names them (a probe each fewer),
    * so the cost follows the number of runbooks and rows returned, not the
    * size of the history.
    */
@@ -377,7 +378,7 @@ export class PostgresStore implements Store {
     table: CachedTable | 'deliveries' | 'audit',
     where: Record<string, string | readonly string[] | undefined>,
     time: string,
-    options: { limit?: number; perRunbook?: number; endedSince?: string; brief?: boolean },
+    options: { limit?: number; perRunbook?: number; endedSince?: string; brief?: boolean; runbooks?: readonly string[] },
   ): Promise<T[]> {
     const { limit, endedSince, perRunbook } = options;
     for (const [name, value] of [['limit', limit], ['perRunbook', perRunbook]] as const) {
@@ -389,7 +390,7 @@ export class PostgresStore implements Store {
     // Lists of every runbook without a limit are what status and /metrics repeat: those are kept (list-cache.ts).
     const cacheable = (table === 'runs' || table === 'drills' || table === 'alerts') && limit === undefined && endedSince === undefined && where.runbook === undefined;
     const load = (runbook?: string) => this.#listRows<T>(table, runbook === undefined ? where : { ...where, runbook }, time, { ...options, endedSince: endedSince && instant(endedSince) });
-    if (cacheable) return this.#cache.list<T>(JSON.stringify([table, where, time, perRunbook, options.brief === true]), table, load);
+    if (cacheable) return this.#cache.list<T>(JSON.stringify([table, where, time, perRunbook, options.brief === true, options.runbooks]), table, load);
     return (await load()).map((r) => r.record);
   }
 
@@ -398,9 +399,9 @@ export class PostgresStore implements Store {
     table: CachedTable | 'deliveries' | 'audit',
     where: Record<string, string | readonly string[] | undefined>,
     time: string,
-    options: { limit?: number; perRunbook?: number; endedSince?: string; brief?: boolean },
+    options: { limit?: number; perRunbook?: number; endedSince?: string; brief?: boolean; runbooks?: readonly string[] },
   ): Promise<ListedRow<T>[]> {
-    const { limit, endedSince } = options;
+    const { limit, endedSince, runbooks } = options;
     let { perRunbook } = options;
     const params: unknown[] = [];
     const conditions: string[] = [];
@@ -412,6 +413,12 @@ export class PostgresStore implements Store {
     if (endedSince !== undefined) {
       params.push(endedSince);
       conditions.push(`ended_at >= $${params.length}`);
+    }
+    let named: string | undefined;
+    if (runbooks !== undefined) {
+      params.push(runbooks);
+      named = `$${params.length}::text[]`;
+      conditions.push(`runbook = ANY(${named})`);
     }
     const order = `ORDER BY ${time} DESC, written DESC`;
     // The audit log is not kept by runbook.
@@ -432,11 +439,16 @@ export class PostgresStore implements Store {
     if (perRunbook !== undefined) {
       params.push(perRunbook);
       const each = `$${params.length}`;
-      const sql = `WITH RECURSIVE rb(runbook) AS (
+      // The runbooks named, or found by a loose index scan (500 runbooks over a million runs: ~2.5× the probes' time).
+      const runbooksCte =
+        named !== undefined
+          ? `WITH rb(runbook) AS (SELECT DISTINCT unnest(${named}))`
+          : `WITH RECURSIVE rb(runbook) AS (
           SELECT min(runbook) FROM ${table}
           UNION ALL
           SELECT (SELECT min(runbook) FROM ${table} WHERE runbook > rb.runbook) FROM rb WHERE rb.runbook IS NOT NULL
-        )
+        )`;
+      const sql = `${runbooksCte}
         SELECT t.record, t.runbook, t.at, t.written FROM rb CROSS JOIN LATERAL (
           SELECT ${columns} FROM ${table}
           WHERE runbook = rb.runbook${conditions.map((c) => ` AND ${c}`).join('')} ${order} LIMIT ${each}
