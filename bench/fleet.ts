@@ -45,6 +45,8 @@ export interface FleetBenchOptions {
   keep: boolean;
   /** PostgreSQL's max_connections for the cluster (its default, 100, is below what 20 agents and a serve may open). */
   maxConnections: number;
+  /** Where the first agent and serve write V8 CPU profiles (node --cpu-prof), if anywhere. */
+  cpuProfDir?: string;
 }
 
 const USAGE = `usage: npm run bench -- --fleet [options]
@@ -52,6 +54,7 @@ const USAGE = `usage: npm run bench -- --fleet [options]
   --fleet-agents N               agent processes, one host each (default 20)
   --fleet-runbooks-per-agent N   runbooks per host, each backing up every minute (default 25)
   --fleet-max-connections N      the cluster's max_connections (default 300)
+  --fleet-cpu-prof DIR           CPU profiles (node --cpu-prof) of the first agent and of serve, written to DIR when they stop
   --keep                         keep the cluster, logs and repositories under bench/.data/work-fleet-XXXXXX`;
 
 
@@ -80,6 +83,12 @@ function parseFleetArgs(argv: string[]): FleetBenchOptions {
       case '--fleet-max-connections':
         o.maxConnections = int(20, 5_000);
         break;
+      case '--fleet-cpu-prof': {
+        const v = inline ?? argv[++i];
+        if (v === undefined || v.startsWith('--')) throw new UsageError(`${flag} needs a folder`);
+        o.cpuProfDir = path.resolve(v);
+        break;
+      }
       case '--keep':
         o.keep = true;
         break;
@@ -157,8 +166,8 @@ interface Child {
   waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
 }
 
-function spawnLifeboat(name: string, args: string[], cwd: string, env: Record<string, string>, logDir: string): Child {
-  const child = spawn(process.execPath, [LIFEBOAT, ...args], {
+function spawnLifeboat(name: string, args: string[], cwd: string, env: Record<string, string>, logDir: string, nodeArgs: string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, LIFEBOAT, ...args], {
     cwd,
     // Production settings: no test knobs (scrypt at its real cost), no NODE_ENV.
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
@@ -310,6 +319,8 @@ export async function runFleetBench(argv: string[]): Promise<number> {
   const work = fs.mkdtempSync(path.join(DATA_DIR, 'work-fleet-'));
   const logDir = path.join(work, 'logs');
   fs.mkdirSync(logDir);
+  if (opts.cpuProfDir) fs.mkdirSync(opts.cpuProfDir, { recursive: true });
+  const profiled = (name: string) => (opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
   const cpus = os.cpus();
   console.log(`fleet bench: ${opts.agents} agents × ${opts.runbooksPerAgent} runbooks = ${runbookCount}, every minute, ${opts.minutes} minute(s) measured`);
   console.log(`machine: ${cpus.length} × ${cpus[0]?.model ?? '?'}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, PostgreSQL ${path.basename(path.dirname(bin))}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
@@ -363,14 +374,14 @@ export async function runFleetBench(argv: string[]): Promise<number> {
           LIFEBOAT_HOME: path.join(work, host, 'home'),
           LIFEBOAT_RUNBOOKS: path.join(work, host, 'runbooks'),
           LIFEBOAT_PASSWORD: PASSWORD,
-        }, logDir);
+        }, logDir, host === hostName(0) ? profiled(`agent-${host}`) : []);
         children.push(agent);
         agents.push(agent);
         await agent.waitFor(/taking jobs from its queue/, 120_000);
       },
     );
     console.log(`${agents.length} agents taking jobs after ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const serve = spawnLifeboat('serve', ['serve', '--metrics-port', 'off'], work, consoleEnv, logDir);
+    const serve = spawnLifeboat('serve', ['serve', '--metrics-port', 'off'], work, consoleEnv, logDir, profiled('serve'));
     children.push(serve);
     await serve.waitFor(/scheduler running/, 120_000);
     console.log('serve: scheduler running');
