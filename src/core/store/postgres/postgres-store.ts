@@ -401,8 +401,13 @@ export class PostgresStore implements Store {
     time: string,
     options: { limit?: number; perRunbook?: number; endedSince?: string; brief?: boolean; runbooks?: readonly string[] },
   ): Promise<ListedRow<T>[]> {
-    const { limit, endedSince, runbooks } = options;
-    let { perRunbook } = options;
+    const { limit, endedSince } = options;
+    let { perRunbook, runbooks } = options;
+    // One runbook asked for among named ones: it is either among them or nothing matches.
+    if (runbooks !== undefined && typeof where.runbook === 'string') {
+      if (!runbooks.includes(where.runbook)) return [];
+      runbooks = undefined;
+    }
     const params: unknown[] = [];
     const conditions: string[] = [];
     for (const [column, value] of Object.entries(where)) {
@@ -418,7 +423,9 @@ export class PostgresStore implements Store {
     if (runbooks !== undefined) {
       params.push(runbooks);
       named = `$${params.length}::text[]`;
-      conditions.push(`runbook = ANY(${named})`);
+      // Per runbook the names drive the walk; a condition on each probe as well would make PostgreSQL test
+      // every probe's rows against the whole list (and pick a worse index): 5,000 drills took 180 ms, not 10.
+      if (perRunbook === undefined) conditions.push(`runbook = ANY(${named})`);
     }
     const order = `ORDER BY ${time} DESC, written DESC`;
     // The audit log is not kept by runbook.
