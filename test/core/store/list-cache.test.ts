@@ -227,4 +227,20 @@ describe('ListCache', () => {
     expect(s.client.released).toBe(true);
     expect((await cache.list<Row>('k', 'runs', t.load)).map((r) => r.id)).toEqual(['c1']);
   });
+  it('keeps one list of a family: a list naming other runbooks replaces it, and asking for the first again reads it whole', async () => {
+    const { pool } = scriptedPool();
+    const t = table([
+      { id: 'a1', runbook: 'a', at: 1 },
+      { id: 'b1', runbook: 'b', at: 2 },
+    ]);
+    const cache = new ListCache(pool);
+    await live(cache, t);
+    // The same query naming other runbooks (a console whose catalog changed): its own key, the same family.
+    await cache.list('k+b', 'runs', t.load, 'k');
+    t.reads.length = 0;
+    await cache.list('k+b', 'runs', t.load, 'k');
+    expect(t.reads).toEqual([]);
+    await cache.list('k', 'runs', t.load);
+    expect(t.reads).toEqual(['*']);
+  });
 });

@@ -58,6 +58,8 @@ const RELISTEN_AFTER_MS = 5_000;
 
 interface KeptList {
   table: CachedTable;
+  /** Lists of one family differ only in the runbooks they name (ListOptions.runbooks): one of them is kept. */
+  family: string;
   byRunbook: Map<string, ListedRow<unknown>[]>;
   /** Runbooks whose rows here may be out of date, with the change counter when they became so. */
   stale: Map<string, number>;
@@ -101,20 +103,22 @@ export class ListCache {
   /**
    * The list under `key` (the query's table and filters; the same key must
    * always mean the same query), kept or read. Rows come newest first by
-   * (at, written), as the store orders them.
+   * (at, written), as the store orders them. `family`: lists that differ only
+   * in the runbooks named (a console whose catalog changed) replace each
+   * other instead of piling up until the least recently used goes.
    */
-  async list<T>(key: string, table: CachedTable, load: ListLoader<T>): Promise<T[]> {
+  async list<T>(key: string, table: CachedTable, load: ListLoader<T>, family: string = key): Promise<T[]> {
     if (!this.live) {
       if (this.#asked.has(key)) this.#startListening();
       else this.#asked.add(key);
       return (await load()).map((r) => r.record);
     }
     const kept = this.#lists.get(key);
-    if (kept === undefined) return this.#readWhole(key, table, load);
+    if (kept === undefined) return this.#readWhole(key, family, table, load);
     // Most recently used last, so the first key is the one to drop.
     this.#lists.delete(key);
     this.#lists.set(key, kept);
-    if (kept.stale.size > MAX_PARTIAL_READS) return this.#readWhole(key, table, load);
+    if (kept.stale.size > MAX_PARTIAL_READS) return this.#readWhole(key, family, table, load);
     if (kept.stale.size > 0) {
       // One refresh of a list at a time: two overlapping ones could put older rows over newer.
       kept.refreshing ??= this.#readStale(kept, load as ListLoader<unknown>).finally(() => (kept.refreshing = undefined));
@@ -166,7 +170,7 @@ export class ListCache {
    * other hosts a list dropped for any change would never be kept, and every
    * poll would read it whole. A lost listener or an emptied table keeps nothing.
    */
-  async #readWhole<T>(key: string, table: CachedTable, load: ListLoader<T>): Promise<T[]> {
+  async #readWhole<T>(key: string, family: string, table: CachedTable, load: ListLoader<T>): Promise<T[]> {
     const read: WhileRead = { table, runbooks: new Set(), all: !this.live };
     this.#reading.add(read);
     let rows: ListedRow<T>[];
@@ -178,8 +182,8 @@ export class ListCache {
     if (this.live && !read.all) {
       const byRunbook = groupByRunbook<ListedRow<unknown>>(rows);
       const stale = new Map([...read.runbooks].map((runbook) => [runbook, this.#changes] as const));
-      this.#lists.delete(key);
-      this.#lists.set(key, { table, byRunbook, stale, merged: rows, moved: new Set() });
+      for (const [other, list] of this.#lists) if (list.family === family) this.#lists.delete(other);
+      this.#lists.set(key, { table, family, byRunbook, stale, merged: rows, moved: new Set() });
       while (this.#lists.size > MAX_LISTS) this.#lists.delete(this.#lists.keys().next().value!);
     }
     return rows.map((r) => r.record);

@@ -390,7 +390,10 @@ export class PostgresStore implements Store {
     // Lists of every runbook without a limit are what status and /metrics repeat: those are kept (list-cache.ts).
     const cacheable = (table === 'runs' || table === 'drills' || table === 'alerts') && limit === undefined && endedSince === undefined && where.runbook === undefined;
     const load = (runbook?: string) => this.#listRows<T>(table, runbook === undefined ? where : { ...where, runbook }, time, { ...options, endedSince: endedSince && instant(endedSince) });
-    if (cacheable) return this.#cache.list<T>(JSON.stringify([table, where, time, perRunbook, options.brief === true, options.runbooks]), table, load);
+    if (cacheable) {
+      const family = JSON.stringify([table, where, time, perRunbook, options.brief === true]);
+      return this.#cache.list<T>(options.runbooks === undefined ? family : JSON.stringify([family, options.runbooks]), table, load, family);
+    }
     return (await load()).map((r) => r.record);
   }
 
