@@ -24,6 +24,20 @@ import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
+// zod's classic and core APIs re-export every locale (`z.locales`, `z.core.locales`, ~366 KB of the CLI's ~1.8 MB bundle) that
+// esbuild cannot drop from an `export * as`; Lifeboat only uses zod's default, English (set by
+// zod itself from locales/en.js), and never `z.locales`. Compiling less is a shorter start-up
+// for every command (issue 20/22). A use of another locale would find it undefined.
+const onlyEnglishZodLocales = {
+  name: 'only-english-zod-locales',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(args.importer) ? { path: resolve(args.resolveDir, '../locales/en.js'), namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, resolveDir: resolve(args.path, '..') }));
+  },
+};
+
 const cli = await build({
   entryPoints: {
     lifeboat: 'src/cli/entry.ts',
@@ -46,6 +60,7 @@ const cli = await build({
   logLevel: 'warning',
   jsx: 'automatic',
   metafile: true,
+  plugins: [onlyEnglishZodLocales],
 });
 
 // Alone (no splitting): bin/lifeboat.js loads these small files and nothing else.
