@@ -38,7 +38,7 @@ describe('runbookOfJob keeps what it validated', () => {
     expect(second).toEqual(first);
     expect(first.repository.hot.url).toBe('file:///var/lib/lifeboat/repos/app-data');
     // A job that changes its runbook does not change the next job's.
-    (second.sources as { name: string }[])[0]!.name = 'changed';
+    (second.sources[0] as { name: string }).name = 'changed';
     expect(runbookOfJob(job(doc('data')), 'j3', where).sources[0]!.name).toBe('files');
   });
 
