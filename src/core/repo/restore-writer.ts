@@ -236,19 +236,29 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     if (created || finishExistingDirs) dirsToFinish.push({ path, node: entry.node });
   }
 
-  for (const rel of plan.parents) await ensureDir(join(target, rel));
-  for (const entry of plan.entries) await prepare(entry, false);
+  // The workers start now and load their code while the folders are made (the tree restore's
+  // prepare takes seconds). No more workers than packs to read: each loads the worker code
+  // before its first job, so a one-file restore waits for one, not for one per core.
+  const wanted = options.workers ?? defaultWorkerCount();
+  const packsToRead = packsNeeded(plan, preview, wanted);
+  const pool = packsToRead === 0 ? undefined : new WorkerPool(repo, { workers: Math.min(wanted, packsToRead) });
+  try {
+    for (const rel of plan.parents) await ensureDir(join(target, rel));
+    for (const entry of plan.entries) await prepare(entry, false);
+  } catch (e) {
+    await pool?.close();
+    throw e;
+  }
 
-  // Fetch and write, pack by pack, in spans. No more workers than spans: each one loads the worker
-  // code before its first job, so a one-file restore waits for one, not for one per core.
+  // Fetch and write, pack by pack, in spans.
   const spans = spansOf(byPack);
-  const pool = new WorkerPool(repo, { workers: Math.max(1, Math.min(options.workers ?? defaultWorkerCount(), spans.length)) });
   try {
     outcome.packsRead = byPack.size;
     options.onMilestone?.('planned', outcome);
     let fetchesLeft = spans.length;
     if (fetchesLeft === 0) options.onMilestone?.('fetched', outcome);
-    await mapLimit(spans, pool.size * 2 + 1, async (span) => {
+    await mapLimit(spans, (pool?.size ?? 0) * 2 + 1, async (span) => {
+      if (!pool) throw new LifeboatError('INTERNAL', `restore planned no pack reads but has ${spans.length} span(s)`);
       if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
       const jobs: RestoreBlobJob[] = span.blobs.map((b) => ({
         id: b.loc.id,
@@ -288,7 +298,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
       done(await pool.restore(span.pack, data, jobs, asRoot));
     });
   } finally {
-    await pool.close();
+    await pool?.close();
   }
 
   const failedPaths = new Set(failed.map((f) => f.path));
@@ -319,7 +329,10 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
       await unlinkIfPresent(r.temp).catch(() => undefined);
     }
   }
-  for (const s of symlinks) {
+  // Symlinks and folders' metadata are one short syscall each, several per entry: run side by side
+  // (the 50k-file tree's 4,000 symlinks and 4,800 folders took ~6 s one at a time). Failures are
+  // reported in plan order, as before.
+  const symlinkFailures = await mapLimit(symlinks, FINISH_CONCURRENCY, async (s) => {
     const path = s.replace ? tempFor(s.path) : s.path;
     try {
       // Nothing was here when the preview looked (or this is a temporary name): a symlink put here since fails with EEXIST.
@@ -332,11 +345,13 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
         outcome.replaced++;
       }
       outcome.symlinks++;
+      return undefined;
     } catch (e) {
-      failed.push({ path: s.path, error: (e as Error).message });
       if (s.replace) await unlinkIfPresent(path).catch(() => undefined);
+      return { path: s.path, error: (e as Error).message };
     }
-  }
+  });
+  for (const f of symlinkFailures) if (f !== undefined) failed.push(f);
   for (const dir of renamedIn) await syncDir(dir);
   // A failure in a temporary file is the failure of the file it was to replace.
   const finalOf = new Map(replacements.map((r) => [r.temp, r.final]));
@@ -351,18 +366,60 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
       failed.push({ path, error: `not removed: ${(e as Error).message}` });
     }
   }
-  // Deepest directories first, so setting a child's mtime does not disturb its parent's.
+  // Deepest directories first: a parent's mode is set only once nothing below it needs opening
+  // (a folder restored without search permission would hide its children). Folders of one depth
+  // are independent, so they go side by side; failures are reported in the order of old.
+  const dirFailures = new Map<FileMeta, string>();
+  for (const level of byDepthDeepestFirst(dirsToFinish)) {
+    await mapLimit(level, FINISH_CONCURRENCY, async (d) => {
+      try {
+        await applyDirMeta(d.path, d.node, asRoot);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        const replaced = code === 'ENOTDIR' || code === 'ELOOP' ? ' (no longer a directory: replaced during the restore; its owner, mode and times were not set)' : '';
+        dirFailures.set(d, `${(e as Error).message}${replaced}`);
+      }
+    });
+  }
   for (const d of dirsToFinish) {
-    try {
-      await applyDirMeta(d.path, d.node, asRoot);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const replaced = code === 'ENOTDIR' || code === 'ELOOP' ? ' (no longer a directory: replaced during the restore; its owner, mode and times were not set)' : '';
-      failed.push({ path: d.path, error: `${(e as Error).message}${replaced}` });
-    }
+    const error = dirFailures.get(d);
+    if (error !== undefined) failed.push({ path: d.path, error });
   }
   options.onProgress?.(outcome);
   return outcome;
+}
+
+/** Metadata calls in flight at once when finishing symlinks and folders (libuv runs 4 at a time). */
+const FINISH_CONCURRENCY = 16;
+
+/** Folders grouped by depth (separators in the path), deepest group first, each in the order given. */
+function byDepthDeepestFirst(dirs: readonly FileMeta[]): FileMeta[][] {
+  const levels = new Map<number, FileMeta[]>();
+  for (const d of dirs) {
+    let depth = 0;
+    for (let i = d.path.indexOf('/'); i !== -1; i = d.path.indexOf('/', i + 1)) depth++;
+    let level = levels.get(depth);
+    if (!level) levels.set(depth, (level = []));
+    level.push(d);
+  }
+  return [...levels.entries()].sort(([a], [b]) => b - a).map(([, level]) => level);
+}
+
+/**
+ * Distinct packs the restore reads, counted up to `enough` (the worker count): the pool is
+ * started before the folders are made, when the spans are not known yet. A file the preview
+ * skips reads nothing.
+ */
+function packsNeeded(plan: SnapshotPlan, preview: RestorePreview | undefined, enough: number): number {
+  const packs = new Set<string>();
+  for (const file of plan.files) {
+    if (file.locs.length === 0 || preview?.existing.get(file.rel)?.action === 'skip') continue;
+    for (const loc of file.locs) {
+      packs.add(loc.pack);
+      if (packs.size >= enough) return packs.size;
+    }
+  }
+  return packs.size;
 }
 
 /** The pack reads of a restore, pack by pack in id order, each pack's blobs by offset. */
