@@ -48,14 +48,17 @@ export async function newestWholeDrills(store: Pick<Store, 'listDrills'>, option
 export async function newestWholeDrills(store: Pick<Store, 'listDrills'>, options: DrillListOptions & { perRunbook: number }): Promise<DrillRecord[]>;
 export async function newestWholeDrills(store: Pick<Store, 'listDrills'>, options: DrillListOptions & { perRunbook: number }): Promise<DrillBrief[]> {
   const windowed = await store.listDrills(options);
-  const lists = await Promise.all(
-    [...groupByRunbook(windowed)].map(async ([runbook, list]) => {
-      const whole = wholeDrills(list);
-      if (whole.length === list.length || list.length < options.perRunbook) return whole;
-      const { perRunbook: _window, limit: _limit, ...filters } = options;
-      return wholeDrills(await store.listDrills({ ...filters, runbook })).slice(0, options.perRunbook);
-    }),
-  );
+  const { perRunbook: _window, limit: _limit, ...filters } = options;
+  // Synchronous for every runbook whose window is whole (all of them, usually): 500 runbooks are 500 lists, not 500 promises.
+  const lists: DrillBrief[][] = [];
+  const rereads: Promise<void>[] = [];
+  for (const [runbook, list] of groupByRunbook(windowed)) {
+    const whole = wholeDrills(list);
+    const at = lists.push(whole) - 1;
+    if (whole.length === list.length || list.length < options.perRunbook) continue;
+    rereads.push(store.listDrills({ ...filters, runbook }).then((all) => void (lists[at] = wholeDrills(all).slice(0, options.perRunbook))));
+  }
+  await Promise.all(rereads);
   return lists.flat();
 }
 
