@@ -169,32 +169,91 @@ function restoreBlobs(
 ): { written: number; failed: { path: string; error: string }[] } {
   const failed: { path: string; error: string }[] = [];
   let written = 0;
-  for (const blob of blobs) {
+  const parts = new OpenParts();
+  try {
+    for (const blob of blobs) {
+      written += restoreBlob(blob, data, chown, parts, failed);
+      if (collectPerBlob) releasedLargeBuffer(blob.length);
+    }
+  } finally {
+    parts.closeAll();
+  }
+  return { written, failed };
+}
+
+/**
+ * Descriptors of multi-blob files this job writes into, kept open across
+ * their blobs: a span holds up to 8 MiB of one big file's consecutive blobs,
+ * and an open, fstat and close per blob cost more than its write. Checked
+ * once when opened (the inode the restorer created, see restoreBlob); the
+ * restorer later sets metadata only if that same inode is at the path.
+ */
+class OpenParts {
+  private readonly fds = new Map<string, number>();
+
+  fdFor(path: string): number {
+    const known = this.fds.get(path);
+    if (known !== undefined) return known;
+    // O_NONBLOCK: a FIFO planted since fails (ENXIO) instead of hanging; a hard link
+    // planted since (to a file elsewhere) has nlink > 1 and is refused before anything is written.
+    const fd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile() || st.nlink !== 1) throw new Error(`${path} was replaced during the restore (not the file it created); not written`);
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    // A job's blobs rarely span more than a few files; bound it anyway (a span of many small parts).
+    if (this.fds.size >= 64) this.closeAll();
+    this.fds.set(path, fd);
+    return fd;
+  }
+
+  /** After a failed write the next blob opens (and checks) the path afresh. */
+  drop(path: string): void {
+    const fd = this.fds.get(path);
+    if (fd === undefined) return;
+    this.fds.delete(path);
+    closeSync(fd);
+  }
+
+  closeAll(): void {
+    for (const fd of this.fds.values()) closeSync(fd);
+    this.fds.clear();
+  }
+}
+
+/** Verifies one blob and writes it to its targets; returns the bytes written. */
+function restoreBlob(blob: RestoreBlobJob, data: Buffer, chown: boolean, parts: OpenParts, failed: { path: string; error: string }[]): number {
+  let written = 0;
+  {
     const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length), scratch);
     if (typeof plain === 'string') {
       for (const t of blob.targets) failed.push({ path: t.path, error: `blob ${blob.id.slice(0, 12)} ${plain}` });
-      continue;
+      return 0;
     }
     for (const target of blob.targets) {
+      if (!target.whole) {
+        // Created by the restorer while planning (OpenParts checks it is still that file).
+        try {
+          writeAll(parts.fdFor(target.path), plain, target.offset);
+          written += plain.length;
+        } catch (e) {
+          parts.drop(target.path);
+          failed.push({ path: target.path, error: (e as Error).message });
+        }
+        continue;
+      }
       let fd: number | undefined;
       try {
-        if (target.whole) {
-          // The restorer unlinked whatever was here (or the folder is new): O_EXCL makes a
-          // file, hard link or symlink planted since then fail this file, never take the write.
-          fd = openSync(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-          writeAll(fd, plain, 0);
-          if (chown && target.whole.uid !== undefined) fchownSync(fd, target.whole.uid, target.whole.gid ?? -1);
-          fchmodSync(fd, target.whole.mode);
-          futimesSync(fd, target.whole.mtimeMs / 1000, target.whole.mtimeMs / 1000);
-        } else {
-          // Created by the restorer while planning. O_NONBLOCK: a FIFO planted since fails
-          // (ENXIO) instead of hanging; a hard link planted since (to a file elsewhere) has
-          // nlink > 1 and is refused before anything is written.
-          fd = openSync(target.path, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-          const st = fstatSync(fd);
-          if (!st.isFile() || st.nlink !== 1) throw new Error(`${target.path} was replaced during the restore (not the file it created); not written`);
-          writeAll(fd, plain, target.offset);
-        }
+        // The restorer unlinked whatever was here (or the folder is new): O_EXCL makes a
+        // file, hard link or symlink planted since then fail this file, never take the write.
+        fd = openSync(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+        writeAll(fd, plain, 0);
+        if (chown && target.whole.uid !== undefined) fchownSync(fd, target.whole.uid, target.whole.gid ?? -1);
+        fchmodSync(fd, target.whole.mode);
+        futimesSync(fd, target.whole.mtimeMs / 1000, target.whole.mtimeMs / 1000);
         written += plain.length;
       } catch (e) {
         const error = (e as NodeJS.ErrnoException).code === 'EEXIST' ? `${(e as Error).message} (something was created at this path during the restore; nothing was written through it)` : (e as Error).message;
@@ -203,9 +262,8 @@ function restoreBlobs(
         if (fd !== undefined) closeSync(fd);
       }
     }
-    if (collectPerBlob) releasedLargeBuffer(blob.length);
   }
-  return { written, failed };
+  return written;
 }
 
 function writeAll(fd: number, data: Buffer, position: number): void {
