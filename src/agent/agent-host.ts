@@ -15,6 +15,10 @@
  * - takes jobs from its host's queue, up to --jobs of different runbooks at
  *   once (the queue never hands out two of one runbook): at once when a
  *   dispatcher wakes it (LISTEN) or a job ends, else every --poll;
+ * - a take that failed may have committed with its answer lost (a store
+ *   outage at that moment): once takes work again, the host's jobs active in
+ *   the queue but not in hand are failed, instead of their dispatchers
+ *   waiting for pg-boss to expire them a day later;
  * - SIGTERM: takes no new job, lets the one in hand finish for up to
  *   --shutdown-deadline, then cancels it (the run ends cancelled, its job is
  *   settled with that result), and exits 0. Finishing first is serve's rule
@@ -101,6 +105,8 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
 
     // Jobs in hand, by job id: up to --jobs of different runbooks at once (the queue never hands out two of one).
     const inHand = new Map<string, Promise<void>>();
+    /** The last take failed: its answer may have been lost after it committed (see the check after the next take). */
+    let takeFailed = false;
     /** What each job in hand told the heartbeat; the beat carries the latest started (the registry keeps one). */
     const told = new Map<string, NonNullable<HostBeat['runningJob']>>();
     const start = (taken: TakenJob) => {
@@ -132,8 +138,24 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
         await Promise.race([woken, ...inHand.values()]);
         continue;
       }
-      const taken = await queue.takeUpTo(host, free).catch(() => [] as TakenJob[]);
+      let taken: TakenJob[];
+      try {
+        taken = await queue.takeUpTo(host, free);
+      } catch (e) {
+        if (!takeFailed) log(`agent ${host}: cannot take jobs from the queue (${(e as Error).message}); trying again every ${args.pollMs / 1000} s`, 'warn');
+        takeFailed = true;
+        taken = [];
+      }
       for (const t of taken) start(t);
+      if (takeFailed && !ctx.signal.aborted) {
+        // A take that failed may have failed only in its answer: committed, its jobs active for this host and never seen here.
+        // Nobody else takes this host's jobs, so an active job not in hand is one of those: failed, so its dispatcher hears now, not at expiry.
+        const lost = await queue.failActive(host, `the agent on ${host} never received this job: the queue's answer was lost (the store went away while the job was being taken); it did not run`, [...inHand.keys()]).catch(() => undefined);
+        if (lost !== undefined) {
+          takeFailed = false;
+          log(`agent ${host}: taking jobs again${lost.length > 0 ? `; ${lost.length} job(s) taken while the store went away, never received here, failed: ${lost.join(', ')}` : ''}`, lost.length > 0 ? 'warn' : 'info');
+        }
+      }
       if (taken.length === free) continue;
       // The queue had fewer than we could run: wait for a wake-up, the poll, or room made by a job ending.
       const poll = delay(args.pollMs);

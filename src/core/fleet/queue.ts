@@ -196,13 +196,15 @@ export class FleetQueue {
   }
 
   /**
-   * Fails every job of the host's queue still marked active: at an agent's
-   * start these are its previous life's (one agent per host), which died with
-   * them. Returns their ids.
+   * Fails every job of the host's queue still marked active, except those
+   * `held`: at an agent's start these are its previous life's (one agent per
+   * host), which died with them; after a take whose answer was lost (the
+   * store went away between committing it and replying) they are jobs this
+   * agent never received. Returns their ids.
    */
-  async failActive(host: string, message: string): Promise<string[]> {
+  async failActive(host: string, message: string, held: readonly string[] = []): Promise<string[]> {
     const name = await this.#ensureQueue(host);
-    const res = await this.#pool.query<{ id: string }>(`SELECT id FROM ${FLEET_QUEUE_SCHEMA}.job WHERE name = $1 AND state = 'active'`, [name]);
+    const res = await this.#pool.query<{ id: string }>(`SELECT id FROM ${FLEET_QUEUE_SCHEMA}.job WHERE name = $1 AND state = 'active' AND NOT (id = ANY($2::uuid[]))`, [name, [...held]]);
     const ids = res.rows.map((r) => r.id);
     for (const id of ids) await this.#boss.fail(name, id, { exitCode: 1, summary: message } satisfies FleetJobOutcome);
     return ids;
