@@ -61,7 +61,20 @@ interface S3Server {
   store: string;
   /** user + system CPU seconds the server has used so far. */
   cpuS(): number | null;
+  /** What clients asked of the server since the last call (or its start); counting starts afresh. */
+  takeRequestStats(): Promise<ServerStats | null>;
   stop(): Promise<void>;
+}
+
+/** bench/s3rver-child.mjs's request counters (see its head comment). */
+export interface ServerStats {
+  requests: Record<string, number>;
+  bytesIn: number;
+  bytesOut: number;
+  maxInFlight: number;
+  connections: number;
+  tlsResumed: number;
+  requestMs: Record<string, number>;
 }
 
 function procCpuS(pid: number): number | null {
@@ -76,14 +89,15 @@ function procCpuS(pid: number): number | null {
 
 async function startS3rverChild(store: string, tls: { key: string; cert: string } | undefined): Promise<S3Server> {
   fs.mkdirSync(store, { recursive: true });
-  const args = ['--openssl-legacy-provider', path.join(REPO_ROOT, 'bench', 's3rver-child.mjs'), store, BUCKET];
+  const statsFile = `${store}.stats.json`;
+  const args = ['--openssl-legacy-provider', path.join(REPO_ROOT, 'bench', 's3rver-child.mjs'), store, BUCKET, '--stats', statsFile];
   if (tls) args.push('--key', tls.key, '--cert', tls.cert);
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const lines = createInterface({ input: child.stdout! });
   const port = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
     const timer = setTimeout(() => reject(new Error(`s3rver did not start in 20 s: ${stderr}`)), 20_000);
     lines.once('line', (line) => {
       clearTimeout(timer);
@@ -104,6 +118,19 @@ async function startS3rverChild(store: string, tls: { key: string; cert: string 
     pid,
     store,
     cpuS: () => procCpuS(pid),
+    async takeRequestStats() {
+      if (child.exitCode !== null || child.signalCode !== null) return null;
+      const written = new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 5000);
+        lines.once('line', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      child.kill('SIGUSR2');
+      if (!(await written)) return null;
+      return JSON.parse(fs.readFileSync(statsFile, 'utf8')) as ServerStats;
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -378,6 +405,8 @@ interface Sample {
   serverCpuS: number | null;
   /** Machine CPU seconds during the op used by neither the tool nor s3rver. */
   otherCpuS: number | null;
+  /** What the tool asked of s3rver during the op (requests per kind, bytes, connections). */
+  server?: ServerStats;
   loadAvg1: number;
   datasetBytes: number;
 }
@@ -408,9 +437,11 @@ async function timedOp(
     const w = await waitForIdle(opts.idleWaitS);
     if (w.waitedS > 1.5) waited = ` (waited ${w.waitedS.toFixed(0)} s for other processes${w.busyCores !== null && w.busyCores >= 0.3 ? `, still ${w.busyCores.toFixed(1)} cores busy` : ''})`;
   }
+  await server.takeRequestStats(); // what set-up and the op before asked is not this op's
   const server0 = server.cpuS();
   const m = await runMeasured(command, logBase, opts.timeoutS * 1000);
   const server1 = server.cpuS();
+  const requests = await server.takeRequestStats();
   const serverCpuS = server0 !== null && server1 !== null ? server1 - server0 : null;
   const s: Sample = {
     tool: tool.name,
@@ -423,6 +454,7 @@ async function timedOp(
     peakRssBytes: m.peakRssBytes,
     serverCpuS,
     otherCpuS: m.otherCpuS === null ? null : Math.max(0, m.otherCpuS - (serverCpuS ?? 0)),
+    ...(requests === null ? {} : { server: requests }),
     loadAvg1: m.loadAvg1,
     datasetBytes: ds.manifest.totalBytes,
   };
@@ -448,6 +480,15 @@ function logSample(s: Sample, waited: string): void {
     s.otherCpuS !== null && s.otherCpuS > 0.1 * s.wallS ? `(other processes: ${s.otherCpuS.toFixed(1)} CPU s)` : '',
   ];
   console.log(`${label} ${parts.filter(Boolean).join(', ')}`);
+  if (s.server) console.log(`${' '.repeat(19)}s3rver saw: ${describeServerStats(s.server)}`);
+}
+
+/** `GET range 255 (585.1 MB out), PUT 40 (…)`, connections, TLS resumptions, most in flight. */
+function describeServerStats(st: ServerStats): string {
+  const kinds = Object.entries(st.requests)
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${kind} ${n} (${((st.requestMs[kind] ?? 0) / 1000).toFixed(1)} s served)`);
+  return `${kinds.join(', ')}; ${mb(st.bytesIn)} MB in, ${mb(st.bytesOut)} MB out; ${st.connections} connections (${st.tlsResumed} TLS resumed), at most ${st.maxInFlight} in flight`;
 }
 
 /** One tool, one round: a fresh server, the first backup, then (when it worked) the full restore. */

@@ -4,8 +4,9 @@
 // it answers, and closes on SIGTERM or SIGINT. With --stats it counts what the
 // clients asked for (requests per kind, bytes each way, the most in flight at
 // once, connections and resumed TLS sessions, time per request) and writes that
-// to FILE as JSON when it closes: s3rver is one Node process, so how much a tool
-// asks of it is part of how fast the tool can be. (The legacy provider: s3rver's continuation
+// to FILE as JSON when it closes, and on SIGUSR2 (then starts counting afresh,
+// so the bench gets one file per timed op): s3rver is one Node process, so how
+// much a tool asks of it is part of how fast the tool can be. (The legacy provider: s3rver's continuation
 // tokens for paginated listings use DES, which Node 20 hides without it.)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -51,10 +52,18 @@ const close = async () => {
 };
 process.on('SIGTERM', close);
 process.on('SIGINT', close);
+if (stats) {
+  process.on('SIGUSR2', () => {
+    writeFileSync(statsFile, `${JSON.stringify(stats, null, 2)}\n`);
+    Object.assign(stats, freshStats());
+    // The answer the bench waits for: the file is complete.
+    process.stdout.write(`${JSON.stringify({ statsWritten: statsFile })}\n`);
+  });
+}
 
 /** Request counters on the server's own sockets (see the head comment). */
 function countRequests(httpServer) {
-  const stats = { requests: {}, bytesIn: 0, bytesOut: 0, maxInFlight: 0, connections: 0, tlsResumed: 0, requestMs: {} };
+  const stats = freshStats();
   let inFlight = 0;
   httpServer.on('connection', () => stats.connections++);
   httpServer.on('secureConnection', (socket) => {
@@ -78,4 +87,8 @@ function countRequests(httpServer) {
     });
   });
   return stats;
+}
+
+function freshStats() {
+  return { requests: {}, bytesIn: 0, bytesOut: 0, maxInFlight: 0, connections: 0, tlsResumed: 0, requestMs: {} };
 }
