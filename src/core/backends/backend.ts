@@ -25,6 +25,7 @@
  * - `list` yields every object of a kind once, in no particular order.
  * - `remove` of a missing object resolves (idempotent).
  */
+import type { FileBody } from './file-body.js';
 
 export const fileKinds = ['config', 'keys', 'data', 'index', 'snapshots', 'locks'] as const;
 export type FileKind = (typeof fileKinds)[number];
@@ -149,6 +150,20 @@ export interface Backend extends ArchiveCapable {
    * also written directly, without staging (src/core/repo/open-repository.ts).
    */
   localFile?(handle: Handle): string;
+  /**
+   * Optional: save an object whose bytes are a local file (staging's copy),
+   * same contract as `save`. A backend that can send a file as it reads it
+   * (S3 over https) then holds no copy of the object in memory; the others
+   * are reached through `saveFileOf`, which reads the file for them. Wrappers
+   * pass it on with `saveFileOf`.
+   */
+  saveFile?(handle: Handle, file: FileBody, options?: SaveOptions): Promise<void>;
+}
+
+/** Saves a file's bytes: streamed where the backend can (Backend.saveFile), else read whole and saved. */
+export async function saveFileOf(backend: Backend, handle: Handle, file: FileBody, options?: SaveOptions): Promise<void> {
+  if (backend.saveFile) return backend.saveFile(handle, file, options);
+  return backend.save(handle, await file.bytes(), options);
 }
 
 /** Sweeps a backend's stale temp files where it has any (see Backend.removeStaleTempFiles). */

@@ -7,7 +7,8 @@
  * Data packs and locks pass straight through.
  */
 import { isLifeboatError } from '../errors.js';
-import { archiveStateOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { archiveStateOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import type { FileBody } from './file-body.js';
 import type { LocalBackend } from './local-backend.js';
 
 const cachedKinds = new Set<FileKind>(['config', 'keys', 'index', 'snapshots']);
@@ -25,6 +26,12 @@ export class MetadataCache implements Backend {
   async save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
     await this.remote.save(handle, data, options);
     if (cachedKinds.has(handle.kind)) await this.cache.save(handle, data).catch(() => undefined);
+  }
+
+  /** Data packs stream through; a cached kind is read whole, since the cache keeps a copy. */
+  async saveFile(handle: Handle, file: FileBody, options?: SaveOptions): Promise<void> {
+    if (!cachedKinds.has(handle.kind)) return saveFileOf(this.remote, handle, file, options);
+    return this.save(handle, await file.bytes(), options);
   }
 
   async load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {

@@ -2,7 +2,8 @@ import { setTimeout as sleepMs } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.js';
 import { describeError, isLifeboatError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
-import { archiveStateOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import type { FileBody } from './file-body.js';
+import { archiveStateOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 
 export type RetryOperation = 'save' | 'load' | 'stat' | 'list' | 'remove' | 'create' | 'exists';
 
@@ -124,6 +125,11 @@ export class RetryBackend implements Backend {
 
   save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
     return this.run('save', describeHandle(handle), () => this.inner.save(handle, data, options));
+  }
+
+  /** Retried as a save: each attempt reads the file afresh (file-body.ts). */
+  saveFile(handle: Handle, file: FileBody, options?: SaveOptions): Promise<void> {
+    return this.run('save', describeHandle(handle), () => saveFileOf(this.inner, handle, file, options));
   }
 
   load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {

@@ -15,8 +15,9 @@
  */
 import { commandHint } from '../command-hint.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
-import { archiveStateOf, removeStaleTempFilesOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
-import type { LocalBackend } from './local-backend.js';
+import { archiveStateOf, removeStaleTempFilesOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { openFileBody } from './file-body.js';
+import { mapFsError, type LocalBackend } from './local-backend.js';
 
 export interface StagingOptions {
   /** The runbook whose data this stages, so the hint names it (`lifeboat resume orders`). */
@@ -37,6 +38,13 @@ interface Item {
   /** A tree-only pack (SaveOptions.metadataPack). Not kept across a crash: a leftover is uploaded in the data class, which costs a thaw round, not data. */
   metadataPack?: boolean;
   done?: Promise<void>;
+}
+
+/** What upload() sends: the bytes of one staged object, and how to let go of them. */
+interface StagedBody {
+  size: number;
+  save(remote: Backend, options: SaveOptions | undefined): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Upload order when resuming: data first, then what points at it. */
@@ -158,20 +166,21 @@ export class StagingBackend implements Backend {
   }
 
   private async upload(item: Item): Promise<void> {
-    let data: Buffer;
+    let body: StagedBody;
     try {
-      data = await this.staging.load(item.handle);
+      body = await this.stagedBody(item.handle);
     } catch (e) {
       if (!isLifeboatError(e, 'BACKEND_NOT_FOUND')) throw e;
       this.releaseStaged(item.size); // removed from staging meanwhile (prune): nothing to upload
       return;
     }
     try {
-      await this.remote.save(item.handle, data, uploadOptions(item, this.options.storageClass));
+      await body.save(this.remote, uploadOptions(item, this.options.storageClass));
       const info = await this.remote.stat(item.handle);
-      if (info.size !== data.length) {
-        throw new LifeboatError('BACKEND_IO', `${this.remote.location}: ${item.handle.kind}/${item.handle.name} has ${info.size} bytes after upload, ${data.length} were sent`, { retryable: true });
+      if (info.size !== body.size) {
+        throw new LifeboatError('BACKEND_IO', `${this.remote.location}: ${item.handle.kind}/${item.handle.name} has ${info.size} bytes after upload, ${body.size} were sent`, { retryable: true });
       }
+      await body.close();
       await this.staging.remove(item.handle);
       this.releaseStaged(item.size);
       this.uploadedObjects++;
@@ -183,7 +192,38 @@ export class StagingBackend implements Backend {
       this.queue.unshift(item);
       // Saves waiting for room stop waiting now that the remote is down.
       this.wakeWaiters();
+    } finally {
+      await body.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * A staged object ready to send. Data packs are sent from their staged file
+   * (file-body.ts): a remote that streams (S3 over https) then holds no copy
+   * of a pack per upload in flight. Metadata is small and loaded whole.
+   */
+  private async stagedBody(handle: Handle): Promise<StagedBody> {
+    if (handle.kind !== 'data') {
+      const data = await this.staging.load(handle);
+      return { size: data.length, save: (remote, options) => remote.save(handle, data, options), close: async () => undefined };
+    }
+    const path = this.staging.localFile(handle);
+    let file: Awaited<ReturnType<typeof openFileBody>>;
+    try {
+      file = await openFileBody(path);
+    } catch (e) {
+      throw mapFsError(e, 'load', path);
+    }
+    let closed = false;
+    return {
+      size: file.size,
+      save: (remote, options) => saveFileOf(remote, handle, file, options),
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        await file.close();
+      },
+    };
   }
 
   /** Wait until everything staged is uploaded, or throw TRANSFER_PENDING if the remote is down. */

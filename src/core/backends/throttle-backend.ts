@@ -1,7 +1,8 @@
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.js';
 import { LifeboatError } from '../errors.js';
-import { archiveStateOf, requestThawOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { archiveStateOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import type { FileBody } from './file-body.js';
 
 /** At most `limit` holders at once; the rest wait in arrival order. */
 export class Semaphore {
@@ -136,6 +137,10 @@ export class ConcurrencyLimitBackend implements Backend {
     return this.semaphore.run(() => this.inner.save(handle, data, options));
   }
 
+  saveFile(handle: Handle, file: FileBody, options?: SaveOptions): Promise<void> {
+    return this.semaphore.run(() => saveFileOf(this.inner, handle, file, options));
+  }
+
   load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
     return this.semaphore.run(() => this.inner.load(handle, range));
   }
@@ -200,6 +205,11 @@ export class BandwidthLimitBackend implements Backend {
   async save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
     await this.bucket.take(data.length);
     await this.inner.save(handle, data, options);
+  }
+
+  async saveFile(handle: Handle, file: FileBody, options?: SaveOptions): Promise<void> {
+    await this.bucket.take(file.size);
+    await saveFileOf(this.inner, handle, file, options);
   }
 
   async load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
