@@ -8,11 +8,11 @@
 import { LifeboatError } from '../errors.js';
 import type { Repository } from '../repo/repository.js';
 import { shortId, type Snapshot } from '../repo/snapshot.js';
-import type { TreeNode } from '../repo/tree.js';
 import { compareNodes } from './compare.js';
 import { entryOf, joinPath, type BrowseEntry } from './entry.js';
 import { byCodeUnit } from './find.js';
-import { listing, locate } from './locate.js';
+import { locate } from './locate.js';
+import { assertSafeTree, type Tree, type TreeNode } from '../repo/tree.js';
 
 export type DiffKind = 'added' | 'removed' | 'changed' | 'metadata';
 
@@ -42,12 +42,20 @@ export async function diffSnapshots(repo: Repository, from: Snapshot, to: Snapsh
   if (!a && !b) throw new LifeboatError('USAGE', `${path} is in neither snapshot ${shortId(from.id)} nor ${shortId(to.id)}`);
   const at = (a ?? b)!.path;
   const changes: DiffChange[] = [];
+  const ahead = treesAhead(repo);
+  /** A folder's listing, checked like locate.ts's listing, taken from a load started ahead when there is one. */
+  const listed = async (treeId: string | undefined, where: string): Promise<Tree> => {
+    if (treeId === undefined) return { nodes: [] };
+    const tree = await ahead.take(treeId);
+    assertSafeTree(tree, where);
+    return tree;
+  };
   const emit = (change: DiffKind, p: string, before?: TreeNode, after?: TreeNode) =>
     changes.push({ change, path: p, ...(before ? { before: entryOf(before, p) } : {}), ...(after ? { after: entryOf(after, p) } : {}) });
 
   /** Everything below a folder that only one side has, as added or removed. */
   const wholeFolder = async (treeId: string | undefined, rel: string, side: 'added' | 'removed') => {
-    for (const node of (await listing(repo, treeId, rel)).nodes) {
+    for (const node of (await listed(treeId, rel)).nodes) {
       const p = joinPath(rel, node.name);
       if (side === 'added') emit('added', p, undefined, node);
       else emit('removed', p, node);
@@ -58,10 +66,22 @@ export async function diffSnapshots(repo: Repository, from: Snapshot, to: Snapsh
   const folders = async (before: string | undefined, after: string | undefined, rel: string) => {
     if (before === after) return;
     if (signal?.aborted) throw new LifeboatError('CANCELLED', 'diff cancelled');
-    const [x, y] = await Promise.all([listing(repo, before, rel), listing(repo, after, rel)]);
+    const [x, y] = await Promise.all([listed(before, rel), listed(after, rel)]);
     const olds = new Map(x.nodes.map((n) => [n.name, n]));
     const news = new Map(y.nodes.map((n) => [n.name, n]));
-    for (const name of [...new Set([...olds.keys(), ...news.keys()])].sort(byCodeUnit)) {
+    const names = [...new Set([...olds.keys(), ...news.keys()])].sort(byCodeUnit);
+    // The walk awaits one listing at a time; the listings its next entries will need load meanwhile.
+    const subtrees = (name: string): (string | undefined)[] => {
+      const o = olds.get(name);
+      const n = news.get(name);
+      const before = o?.type === 'dir' ? o.subtree : undefined;
+      const after = n?.type === 'dir' ? n.subtree : undefined;
+      return before === after ? [] : [before, after];
+    };
+    names.slice(0, LOOK_AHEAD).forEach((name) => ahead.start(subtrees(name)));
+    for (const [i, name] of names.entries()) {
+      const next = names[i + LOOK_AHEAD];
+      if (next !== undefined) ahead.start(subtrees(next));
       await entry(olds.get(name), news.get(name), joinPath(rel, name));
     }
   };
@@ -94,6 +114,41 @@ export async function diffSnapshots(repo: Repository, from: Snapshot, to: Snapsh
   if (at === '') await folders(from.tree, to.tree, '');
   else await entry(a?.node, b?.node, at);
   return { path: at, changes, totals: totalsOf(changes) };
+}
+
+/**
+ * How many entries of a folder ahead of the walk get their listings loaded.
+ * The walk is depth-first, so at most this many loads per folder level are
+ * under way: enough to keep the reads (each an open, a read and a close on
+ * the thread pool) from idling the main thread, few enough to stay far from
+ * any open-file limit.
+ */
+const LOOK_AHEAD = 8;
+
+/**
+ * Tree loads started before the walk asks for them. A load is taken once
+ * (then forgotten, so a long diff holds no more than the window); one that is
+ * never taken — the walk stopped at an error or a cancel — fails quietly.
+ * A failed load fails the walk when, and where, it is taken, as before.
+ */
+function treesAhead(repo: Repository): { start(ids: readonly (string | undefined)[]): void; take(id: string): Promise<Tree> } {
+  const started = new Map<string, Promise<Tree>>();
+  return {
+    start(ids) {
+      for (const id of ids) {
+        if (id === undefined || started.has(id)) continue;
+        const load = repo.loadTree(id);
+        load.catch(() => undefined);
+        started.set(id, load);
+      }
+    },
+    take(id) {
+      const load = started.get(id);
+      if (load === undefined) return repo.loadTree(id);
+      started.delete(id);
+      return load;
+    },
+  };
 }
 
 function totalsOf(changes: readonly DiffChange[]): Record<DiffKind, DiffTotals> {

@@ -81,4 +81,33 @@ describe('diff', () => {
     // Both roots and both data folders, then the two sides of each changed folder and its inner folder.
     expect(count()).toBe(2 + 2 + 4 * 4);
   });
+
+  it('fails on the first damaged listing it needs, as before its listings were loaded ahead, and leaves no load unhandled', async () => {
+    const repo = await fresh();
+    const listingOf = async (snap: Snapshot, name: string) => {
+      const root = await repo.loadTree(snap.tree);
+      return (await repo.loadTree(root.nodes[0]!.subtree!)).nodes.find((n) => n.name === name)!.subtree!;
+    };
+    // f1 and f2 changed between snapshots 0 and 4 (both damaged here); the walk needs f1 first.
+    const first = await listingOf(snaps[4]!, 'f1');
+    const later = await listingOf(snaps[4]!, 'f2');
+    const load = repo.loadTree.bind(repo);
+    const asked: string[] = [];
+    repo.loadTree = async (id, index) => {
+      asked.push(id);
+      if (id === first || id === later) throw new LifeboatError('REPO_CORRUPT', `tree ${id.slice(0, 12)} is damaged`);
+      return load(id, index);
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await expect(diffSnapshots(repo, snaps[0]!, snaps[4]!)).rejects.toThrow(`tree ${first.slice(0, 12)} is damaged`);
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(asked).not.toContain(later);
+    expect(unhandled).toEqual([]);
+  });
 });
