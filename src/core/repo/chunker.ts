@@ -47,14 +47,18 @@ export class Chunker {
   }
 
   /**
-   * Length of the next chunk of `data[start, start+available)`.
-   * The caller must offer at least `maxSize` bytes unless the input ends
-   * (`final`), so a boundary is always decided without rescanning.
+   * Length of the next chunk of `data[start, start+available)`, or 0 when
+   * more input is needed to decide. Offered fewer than `maxSize` bytes and
+   * not `final`, it returns a boundary only when one lies inside the bytes it
+   * has (the very boundary a longer offer would give: the hash looks back 32
+   * bytes and the masks depend on the position only), else 0. So a caller can
+   * offer a little more than an average chunk and read on only for the rare
+   * long one, instead of holding (and shifting) a max-size window throughout.
    */
   cut(data: Uint8Array, start: number, available: number, final: boolean): number {
     const { minSize, avgSize, maxSize } = this.params;
     if (available <= minSize) return final ? available : 0;
-    if (!final && available < maxSize) return 0;
+    const partial = !final && available < maxSize;
     const limit = available < maxSize ? available : maxSize;
     const normal = avgSize < limit ? avgSize : limit;
     const gear = this.gear;
@@ -72,6 +76,6 @@ export class Chunker {
       h = ((h << 1) + gear[data[i]!]!) | 0;
       if ((h & easy) === 0) return i + 1 - start;
     }
-    return limit;
+    return partial ? 0 : limit;
   }
 }

@@ -52,6 +52,8 @@ export async function backupStream(
 
   const storeChunks = async (final: boolean) => {
     for (;;) {
+      // Cut once a max-size window is held: offered less, cut would rescan the same bytes on every piece.
+      if (!final && end - start < max) return;
       const length = chunker.cut(buffer, start, end - start, final);
       if (length === 0) return;
       const saved = await repo.saveBlob('data', buffer.subarray(start, start + length), options.isNew);

@@ -76,8 +76,32 @@ describe('chunker', () => {
     }
     expect(lengths).toEqual([params.maxSize, params.maxSize, params.maxSize, 100]);
     expect(chunkLengths(chunker, randomBytes(params.minSize - 1))).toEqual([params.minSize - 1]);
-    // Not final and less than maxSize available: the caller must offer more.
-    expect(chunker.cut(data, 0, params.maxSize - 1, false)).toBe(0);
+    // Not final, less than maxSize available and no boundary in it: the caller must offer more.
+    expect(chunker.cut(flat, 0, params.maxSize - 1, false)).toBe(0);
+    expect(chunker.cut(flat, 0, params.minSize, false)).toBe(0);
+  });
+
+  it('offered part of the input, cuts exactly where it cuts the whole input, or asks for more (the backup worker holds ~2 average chunks)', () => {
+    const chunker = new Chunker(seed, params);
+    const whole = chunkLengths(chunker, data);
+    // Offer windows of many sizes, growing one by a step only when cut asks for more, as repo-worker.ts does.
+    for (const window of [params.minSize + 1, params.avgSize, 2 * params.avgSize, params.maxSize - 1]) {
+      const lengths: number[] = [];
+      let asked = 0;
+      for (let start = 0; start < data.length; ) {
+        let offer = Math.min(window, data.length - start);
+        let n = chunker.cut(data, start, offer, start + offer === data.length);
+        while (n === 0) {
+          asked++;
+          offer = Math.min(offer + params.minSize, data.length - start);
+          n = chunker.cut(data, start, offer, start + offer === data.length);
+        }
+        lengths.push(n);
+        start += n;
+      }
+      expect(lengths).toEqual(whole);
+      if (window === 2 * params.avgSize) expect(asked).toBeLessThan(whole.length / 4);
+    }
   });
 
   it('an insertion in the middle of a large buffer changes only the chunks around it', () => {
