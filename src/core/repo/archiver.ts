@@ -16,6 +16,7 @@ import { currentUser } from '../process-info.js';
 import type { CommandSource } from '../runbook/types.js';
 import { SharedBlobSet } from './blob-set.js';
 import { FileScheduler } from './file-scheduler.js';
+import { LocalTreeReader } from './local-tree-reader.js';
 import type { Repository } from './repository.js';
 import type { Snapshot, SnapshotSource, SnapshotStats } from './snapshot.js';
 import { backupStream } from './stream-source.js';
@@ -101,6 +102,10 @@ export class Archiver {
   private blobsNew = 0;
   /** Claims an id in the blob set shared with the workers: true when no one stored it before. */
   private readonly isNew: (id: string) => boolean;
+  /** Puts the index's ids into the shared set; undefined once done. */
+  private fillBlobSet?: () => void;
+  /** Parent listings read straight from a local repository's pack files. */
+  private readonly localTrees: LocalTreeReader | undefined;
 
   /** Indexes the packs a killed backup left (orphansRecovered), then starts the workers. */
   static async open(repo: Repository, options: ArchiverOptions = {}): Promise<Archiver> {
@@ -113,8 +118,14 @@ export class Archiver {
     private readonly options: ArchiverOptions,
   ) {
     const blobSet = SharedBlobSet.allocate(repo.index.blobCount + 100_000);
-    for (const id of repo.index.ids()) blobSet.claim(id);
     this.isNew = (id) => blobSet.claim(id);
+    // The workers dedup against this set alone, so it holds the index before their first file.
+    // Until then the main thread checks the index before the set (Repository.saveBlob): a backup
+    // that stores no file (nothing changed) never fills it.
+    this.fillBlobSet = () => {
+      this.fillBlobSet = undefined;
+      for (const id of repo.index.ids()) blobSet.claim(id);
+    };
     this.pool = new WorkerPool(repo, {
       workers: options.workers,
       blobSet: blobSet.words.buffer as SharedArrayBuffer,
@@ -131,6 +142,7 @@ export class Archiver {
       },
     });
     this.scheduler = new FileScheduler(this.pool);
+    this.localTrees = LocalTreeReader.for(repo);
     const { signal } = options;
     if (signal?.aborted) this.onAbort();
     signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -151,6 +163,8 @@ export class Archiver {
 
   /** A folder listing of the parent snapshot; undefined when it cannot be read (its files are then stored as new). */
   previousTree(id: string): Promise<Tree | undefined> {
+    const local = this.localTrees?.read(id);
+    if (local) return Promise.resolve(local);
     return this.repo.loadTree(id).catch(() => undefined);
   }
 
@@ -184,6 +198,7 @@ export class Archiver {
    */
   async store(path: string, node: TreeNode): Promise<TreeNode | undefined> {
     const size = node.size ?? 0;
+    this.fillBlobSet?.();
     const result = await this.scheduler.submit({ path, size });
     this.progress.files++;
     this.progress.bytesNew += result.bytesNew;
@@ -197,8 +212,16 @@ export class Archiver {
     return node;
   }
 
-  /** Stores a folder listing; resolves with its id. */
-  async saveTree(nodes: TreeNode[]): Promise<string> {
+  /**
+   * Stores a folder listing; resolves with its id. `previous`: the parent
+   * snapshot's listing of this folder; when every node is the same (same
+   * fields in the same order with the same values, so the JSON would be the
+   * same bytes) and the index holds it, its id is the answer, without
+   * encoding and hashing the listing again (most folders of a backup with
+   * few changes).
+   */
+  async saveTree(nodes: TreeNode[], previous?: { id: string; tree: Tree }): Promise<string> {
+    if (previous && sameNodes(nodes, previous.tree.nodes) && this.repo.index.has(previous.id)) return previous.id;
     const { id, stored } = await this.repo.saveTree({ nodes } satisfies Tree, this.isNew);
     this.progress.bytesStored += stored;
     return id;
@@ -288,6 +311,31 @@ export class Archiver {
 
   async close(): Promise<void> {
     this.options.signal?.removeEventListener('abort', this.onAbort);
+    this.localTrees?.close();
     await this.pool.close();
   }
+}
+
+/** Whether two listings would encode to the same JSON: same nodes, same keys in the same order, same values. */
+export function sameNodes(a: readonly TreeNode[], b: readonly TreeNode[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!sameNode(a[i]!, b[i]!)) return false;
+  return true;
+}
+
+function sameNode(a: TreeNode, b: TreeNode): boolean {
+  const keysA = Object.keys(a) as (keyof TreeNode)[];
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length) return false;
+  for (let k = 0; k < keysA.length; k++) {
+    const key = keysA[k]!;
+    if (key !== keysB[k]) return false;
+    const x = a[key];
+    const y = b[key];
+    if (x === y) continue;
+    // Only a content list may differ by identity and still be equal; anything else (NaN) counts as changed.
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
 }
