@@ -80,7 +80,7 @@ describe('unchanged listings', () => {
     const loc = repo.index.lookup(ids.get('/data/b')!)!;
     const packFile = join(base, 'repo', 'data', loc.pack.slice(0, 2), loc.pack);
     const bytes = readFileSync(packFile);
-    bytes[loc.offset + 20] ^= 0xff;
+    bytes[loc.offset + 20] = bytes[loc.offset + 20]! ^ 0xff;
     writeFileSync(packFile, bytes);
     const damagedReader = LocalTreeReader.for(repo)!;
     try {
