@@ -80,6 +80,7 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
   const channels = new PgChannels(url);
   let jobsRun = 0;
   let beatTimer: NodeJS.Timeout | undefined;
+  let stopBeats: () => void = () => undefined;
   try {
     const orphans = await queue.failActive(host, `agent restarted on ${host}: the job it was running when it stopped did not finish`);
     if (orphans.length > 0) log(`agent ${host}: ${orphans.length} job(s) left running by this agent's previous process failed: ${orphans.join(', ')}`, 'warn');
@@ -87,6 +88,7 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
     // Records spooled during an outage go to the store once it answers again, not at the next job (which may be a day away).
     const catchUp = store instanceof SpoolingStore ? () => void store.replay().catch(() => undefined) : () => undefined;
     const beats = heartbeats(hosts, host, log, catchUp);
+    stopBeats = () => beats.stop();
     await beats.beat();
     beatTimer = setInterval(() => void beats.beat(), args.heartbeatMs);
 
@@ -120,7 +122,7 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
           if (job) told.set(taken.id, job);
           else told.delete(taken.id);
           beats.runningJob = [...told.values()].pop() ?? null;
-          void beats.beat();
+          beats.soon();
         },
         stop: deadline.signal,
         keepTrying: () => !deadline.signal.aborted,
@@ -167,6 +169,7 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
     await stopWaking();
   } finally {
     if (beatTimer) clearInterval(beatTimer);
+    stopBeats();
     await channels.close();
     await queue.stop();
     await hosts?.close().catch(() => undefined);
@@ -174,15 +177,39 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
   return { exitCode: ExitCode.ok, summary: `agent ${host} stopped: ${jobsRun} job(s) run` };
 }
 
+/** How soon a change of the jobs in hand reaches the hosts registry (the periodic beat may carry it sooner). */
+const CHANGE_BEAT_MS = 1_000;
+
 /** The agent's beats: best effort, an outage said once and its end said once. */
 function heartbeats(hosts: HostRegistry | undefined, host: string, log: (message: string, level?: 'info' | 'warn' | 'error') => void, answered: () => void) {
   let failing = false;
   let inFlight: Promise<void> | undefined;
   let again = false;
+  let soon: NodeJS.Timeout | undefined;
+  let stopped = false;
   const state = {
     runningJob: null as HostBeat['runningJob'],
+    /**
+     * A change of the job in hand (started, its run id, ended), told within
+     * CHANGE_BEAT_MS in one beat: a tiny job's three changes came within a
+     * second, each its own upsert of the host's row.
+     */
+    soon(): void {
+      soon ??= setTimeout(() => {
+        soon = undefined;
+        void state.beat();
+      }, CHANGE_BEAT_MS);
+      soon.unref();
+    },
+    /** No beat from now on (the registry is about to close). */
+    stop(): void {
+      stopped = true;
+      clearTimeout(soon);
+    },
     async beat(): Promise<void> {
-      if (!hosts) return;
+      if (!hosts || stopped) return;
+      clearTimeout(soon);
+      soon = undefined;
       // One beat at a time: a slow store must not pile them up; a change meanwhile (a job's run id) goes in one more.
       if (inFlight) {
         again = true;

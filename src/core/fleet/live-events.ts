@@ -4,7 +4,10 @@
  * - the agent publishes the engine's events of the job it runs on the job's
  *   channel, throttled: progress ticks at most PROGRESS_EVERY_MS per stage
  *   (the latest wins), every other event (stage start and finish, hook
- *   output, logs, alerts) at once and in order;
+ *   output, logs, alerts) in order; the events of BATCH_MS go in one
+ *   notification (`{ es: [...] }`, as many as fit under PostgreSQL's limit),
+ *   the last one with `done`: a tiny backup's ~14 NOTIFYs (each a statement
+ *   on the agent's connection, and a wake-up of every listener) are ~3;
  * - the dispatcher re-emits them to its face's event sink, so the CLI's
  *   progress, the Slack message and the console update as for a local run;
  * - the dispatcher's cancel goes the other way, on the job's cancel channel;
@@ -17,6 +20,8 @@ import { MAX_NOTIFY_BYTES, type PgChannels } from './pg-channels.js';
 
 /** ≤ 10 progress notifications per second per job: enough for a live bar, cheap for PostgreSQL. */
 export const PROGRESS_EVERY_MS = 100;
+/** How long an event may wait for others to share its notification: well under what an eye or a Slack edit notices. */
+export const BATCH_MS = 50;
 
 const compact = (id: string) => id.replace(/-/g, '');
 export const jobEventsChannel = (jobId: string): string => `lifeboat_job_${compact(jobId)}`;
@@ -25,21 +30,49 @@ export const jobCancelChannel = (jobId: string): string => `lifeboat_cancel_${co
 export const hostWakeChannel = (host: string): string =>
   `lifeboat_wake_${Buffer.byteLength(host) <= 49 ? host : createHash('sha256').update(host).digest('hex').slice(0, 40)}`;
 
-/** What travels on a job's events channel. */
-export type LiveMessage = { e: EngineEvent } | { done: true };
+/** What travels on a job's events channel: one event, several in order, and/or the end. */
+export type LiveMessage = { e: EngineEvent } | { es: EngineEvent[]; done?: true } | { done: true };
 
 /**
  * One notification's text, under PostgreSQL's limit: a long hook line or log
  * message is cut; an event still too large (an alert with a long history)
  * becomes a log line saying it was not relayed.
  */
-export function livePayload(message: LiveMessage): string {
-  const text = JSON.stringify(message);
-  if (Buffer.byteLength(text) <= MAX_NOTIFY_BYTES || !('e' in message)) return text;
-  const e = message.e;
-  if (e.type === 'hook.output') return JSON.stringify({ e: { ...e, line: `${e.line.slice(0, 2_000)}… (cut)` } });
-  if (e.type === 'log') return JSON.stringify({ e: { ...e, message: `${e.message.slice(0, 2_000)}… (cut)` } });
-  return JSON.stringify({ e: { type: 'log', level: 'info', message: `(a ${e.type} event was too large to relay live; it is in the store)` } satisfies EngineEvent });
+export function livePayload(message: { e: EngineEvent } | { done: true }): string {
+  if (!('e' in message)) return JSON.stringify(message);
+  return JSON.stringify({ e: relayable(message.e) });
+}
+
+/** The event, or what of it fits in a notification. */
+function relayable(e: EngineEvent): EngineEvent {
+  // Room for the envelope around it.
+  if (Buffer.byteLength(JSON.stringify(e)) <= MAX_NOTIFY_BYTES - 32) return e;
+  if (e.type === 'hook.output') return { ...e, line: `${e.line.slice(0, 2_000)}… (cut)` };
+  if (e.type === 'log') return { ...e, message: `${e.message.slice(0, 2_000)}… (cut)` };
+  return { type: 'log', level: 'info', message: `(a ${e.type} event was too large to relay live; it is in the store)` } satisfies EngineEvent;
+}
+
+/** Events in order as few notifications as fit under PostgreSQL's limit; `done` on the last. */
+export function batchPayloads(events: readonly EngineEvent[], done: boolean): string[] {
+  const out: string[] = [];
+  let texts: string[] = [];
+  let bytes = 0;
+  const envelope = Buffer.byteLength('{"es":[],"done":true}');
+  const close = (last: boolean) => out.push(`{"es":[${texts.join(',')}]${last && done ? ',"done":true' : ''}}`);
+  for (const e of events) {
+    const text = JSON.stringify(relayable(e));
+    const size = Buffer.byteLength(text) + 1;
+    if (texts.length > 0 && bytes + size + envelope > MAX_NOTIFY_BYTES) {
+      close(false);
+      texts = [];
+      bytes = 0;
+    }
+    texts.push(text);
+    bytes += size;
+  }
+  if (texts.length > 0) close(true);
+  else if (done) out.push(JSON.stringify({ done: true }));
+  return out;
 }
 
 export interface LivePublisher {
@@ -48,13 +81,22 @@ export interface LivePublisher {
   finish(): Promise<void>;
 }
 
-/** The agent's sink for one job: every event goes on the job's channel, progress throttled. */
+/** The agent's sink for one job: every event goes on the job's channel, progress throttled, batched by BATCH_MS. */
 export function publishLive(channels: PgChannels, jobId: string, now: () => number = Date.now): LivePublisher {
   const channel = jobEventsChannel(jobId);
   let sent: Promise<void> = Promise.resolve();
-  const send = (m: LiveMessage) => {
-    const payload = livePayload(m);
-    sent = sent.then(() => channels.notify(channel, payload));
+  let batch: EngineEvent[] = [];
+  let batchTimer: NodeJS.Timeout | undefined;
+  const sendBatch = (done: boolean) => {
+    if (batchTimer) clearTimeout(batchTimer);
+    batchTimer = undefined;
+    const payloads = batchPayloads(batch, done);
+    batch = [];
+    for (const payload of payloads) sent = sent.then(() => channels.notify(channel, payload));
+  };
+  const send = (e: EngineEvent) => {
+    batch.push(e);
+    batchTimer ??= setTimeout(() => sendBatch(false), BATCH_MS);
   };
   const lastProgressAt = new Map<string, number>();
   const held = new Map<string, EngineEvent>();
@@ -64,7 +106,7 @@ export function publishLive(channels: PgChannels, jobId: string, now: () => numb
     timer = undefined;
     for (const [stage, e] of held) {
       lastProgressAt.set(stage, now());
-      send({ e });
+      send(e);
     }
     held.clear();
   };
@@ -74,7 +116,7 @@ export function publishLive(channels: PgChannels, jobId: string, now: () => numb
       if (last === undefined || now() - last >= PROGRESS_EVERY_MS) {
         held.delete(e.stage);
         lastProgressAt.set(e.stage, now());
-        send({ e });
+        send(e);
       } else {
         held.set(e.stage, e);
         timer ??= setTimeout(flushHeld, PROGRESS_EVERY_MS - (now() - last));
@@ -83,13 +125,13 @@ export function publishLive(channels: PgChannels, jobId: string, now: () => numb
     }
     // What was held back goes first, so a stage's last tick never arrives after its finish.
     flushHeld();
-    send({ e });
+    send(e);
   };
   return {
     sink,
     async finish() {
       flushHeld();
-      send({ done: true });
+      sendBatch(true);
       await sent;
     },
   };
@@ -104,7 +146,17 @@ export async function followLive(channels: PgChannels, jobId: string, emit: Even
     } catch {
       return;
     }
-    if ('done' in message) onDone();
-    else if (message.e && typeof message.e.type === 'string') emit(message.e);
+    // Each event alone; a listener's bug must not stop the events after it, nor the end.
+    const events = 'es' in message && Array.isArray(message.es) ? message.es : 'e' in message ? [message.e] : [];
+    for (const e of events) {
+      if (e && typeof e.type === 'string') {
+        try {
+          emit(e);
+        } catch {
+          // As one event alone before batching: its own loss only.
+        }
+      }
+    }
+    if ('done' in message && message.done) onDone();
   });
 }
