@@ -93,5 +93,6 @@ export async function invokeCommand(inv: Invocation, given: CommandContext): Pro
       // An unreachable store must not hide the command's own result; the store error shows elsewhere.
     }
   }
-  return secrets.redactDeep(result);
+  // Shared, not copied: a result is handed out once (a 5,000-row diff would be copied whole for nothing).
+  return secrets.redactShared(result);
 }
