@@ -33,6 +33,9 @@ import { progressThrottle } from './progress-throttle.js';
 import { forgetAndPrune } from './retention-stage.js';
 import { verifyRun } from './verify-stage.js';
 
+/** A parent snapshot smaller than this: the next backup runs one repository worker (see snapshotStages). */
+const ONE_WORKER_BELOW_BYTES = 4 * 1024 * 1024;
+
 export interface BackupRunInput extends RunContext {
   secrets: Redactor;
   workers?: number;
@@ -170,7 +173,9 @@ async function snapshotStages(repo: Repository, input: BackupRunInput, recorder:
       parent,
       time: clock.now(),
       signal: input.signal,
-      workers: input.workers,
+      // A source that was tiny last time gets one worker, not one per core: starting a worker thread costs ~40 ms of CPU, more
+      // than such a backup's chunking, and a fleet agent runs hundreds of them (docs/fleet-scale.md). Grown since: one backup at one worker.
+      workers: input.workers ?? (parent !== undefined && parent.stats.bytes < ONE_WORKER_BELOW_BYTES ? 1 : undefined),
       onProgress: (p) => {
         if (p.walkDone && !discoverDone) {
           discoverDone = recorder.finishStage('discover', 'succeeded', { files: p.filesFound, bytes: p.bytesFound, ...p.diff });
