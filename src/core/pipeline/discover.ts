@@ -10,7 +10,7 @@
  * partial); a source that cannot be read at all fails alone.
  */
 import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import picomatch from 'picomatch';
 import { LifeboatError, describeError } from '../errors.js';
@@ -79,8 +79,11 @@ export async function discoverPathSources(
   async function archiveDir(abs: string, rel: string, previous: Tree | undefined, excluded: (rel: string) => boolean): Promise<{ nodes: Promise<TreeNode[]> }> {
     archiver.checkCancelled();
     await archiver.waitForRoom();
-    // Sync, like the lstats below: a listing of a cached folder takes microseconds, a round trip through the libuv pool far more.
-    const names = validNames(readdirSync(abs, { encoding: 'buffer' }), abs, fileErrors).sort();
+    // With nothing for the workers (unchanged files), sync like the lstats below: a cached listing takes microseconds,
+    // a round trip through the libuv pool far more. With files in the workers, on the pool: meanwhile the main thread
+    // answers them (a first backup of the 50k-file tree took ~10% longer with sync listings on a busy machine).
+    const raw = archiver.workersBusy ? await readdir(abs, { encoding: 'buffer' }) : readdirSync(abs, { encoding: 'buffer' });
+    const names = validNames(raw, abs, fileErrors).sort();
     const previousByName = new Map(previous?.nodes.map((n) => [n.name, n]));
     if (previous) {
       const present = new Set(names);

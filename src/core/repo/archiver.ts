@@ -156,6 +156,11 @@ export class Archiver {
     if (this.options.signal?.aborted) throw new LifeboatError('CANCELLED', 'backup cancelled');
   }
 
+  /** Whether files are with the workers (or waiting for them): the walk then reads folders on the libuv pool, see discover.ts. */
+  get workersBusy(): boolean {
+    return this.scheduler.pending > 0;
+  }
+
   /** Resolves when the workers' queue has room; the walk waits here before queueing a folder. */
   waitForRoom(): Promise<void> {
     return this.scheduler.waitForRoom();

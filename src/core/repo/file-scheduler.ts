@@ -81,6 +81,11 @@ export class FileScheduler {
     for (const w of this.roomWaiters.splice(0)) w();
   }
 
+  /** Files submitted and not yet answered (queued here or in a worker). */
+  get pending(): number {
+    return this.queued;
+  }
+
   /** Resolves when fewer than MAX_QUEUED_FILES files wait; call before queueing a directory. */
   waitForRoom(): Promise<void> {
     if (this.queued < MAX_QUEUED_FILES) return Promise.resolve();
