@@ -109,15 +109,7 @@ export class Redactor {
    * call — the same text always redacts to the same text.
    */
   redactDeep<T>(value: T): T {
-    const seen = new Map<string, string>();
-    return mapStrings(value, (s) => {
-      let out = seen.get(s);
-      if (out === undefined) {
-        out = this.redact(s);
-        seen.set(s, out);
-      }
-      return out;
-    });
+    return mapStrings(value, this.#redactOncePerCall());
   }
 
   /**
@@ -128,15 +120,20 @@ export class Redactor {
    * walk instead of a second copy of itself.
    */
   redactShared<T>(value: T): T {
+    return sharedMapStrings(value, this.#redactOncePerCall());
+  }
+
+  /** `redact`, remembering each distinct string's answer for one walk (the same text always redacts to the same text). */
+  #redactOncePerCall(): (s: string) => string {
     const seen = new Map<string, string>();
-    return sharedMapStrings(value, (s) => {
+    return (s) => {
       let out = seen.get(s);
       if (out === undefined) {
         out = this.redact(s);
         seen.set(s, out);
       }
       return out;
-    });
+    };
   }
 
   private knownPattern(): RegExp | undefined {
