@@ -5,71 +5,28 @@
  * Real s3rver over https (a certificate the openssl CLI makes for the test),
  * which checks every signature; the headers are read on the server's sockets.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import type { IncomingMessage, Server } from 'node:http';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Backend, type S3BackendOptions } from '../../../src/core/backends/s3-backend.js';
-import { restoreEnv, saveEnv } from '../../helpers/saved-env.js';
 import { s3rverCredentials } from '../../helpers/s3rver.js';
+import { startRecordingS3rvers, type RecordingS3rver, type RecordingS3rvers } from '../../helpers/recording-s3rver.js';
 
 const MiB = 1024 * 1024;
-const require = createRequire(import.meta.url);
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void>; httpServer: Server };
-
-interface Seen {
-  method: string;
-  url: string;
-  contentSha256: string | undefined;
-}
-
-interface Running {
-  endpoint: string;
-  seen: Seen[];
-  close(): Promise<void>;
-}
-
-let root: string;
-let tlsServer: Running;
-let plainServer: Running;
-const env = saveEnv('NODE_TLS_REJECT_UNAUTHORIZED');
-
-async function start(name: string, tls?: { key: Buffer; cert: Buffer }): Promise<Running> {
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(root, name), configureBuckets: [{ name: 'bucket' }], ...tls });
-  const { port } = await server.run();
-  const seen: Seen[] = [];
-  server.httpServer.on('request', (req: IncomingMessage) => {
-    const sha = req.headers['x-amz-content-sha256'];
-    seen.push({ method: req.method ?? '', url: req.url ?? '', contentSha256: Array.isArray(sha) ? sha[0] : sha });
-  });
-  return { endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, seen, close: () => server.close() };
-}
+let servers: RecordingS3rvers;
+let tlsServer: RecordingS3rver;
+let plainServer: RecordingS3rver;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'lifeboat-s3-unsigned-'));
-  const key = join(root, 'key.pem');
-  const cert = join(root, 'cert.pem');
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { encoding: 'utf8' });
-  if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.error?.message ?? made.stderr}`);
-  // The SDK's https agent is made inside S3Backend; the test's own self-signed certificate is trusted this way only.
-  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
-  tlsServer = await start('tls', { key: await readFile(key), cert: await readFile(cert) });
-  plainServer = await start('plain');
+  servers = await startRecordingS3rvers('s3-unsigned');
+  ({ tls: tlsServer, plain: plainServer } = servers);
 });
 
 afterAll(async () => {
-  restoreEnv(env);
-  await tlsServer?.close();
-  await plainServer?.close();
-  await rm(root, { recursive: true, force: true });
+  await servers?.close();
 });
 
 /** Saves one small object and one multipart object (two parts), reads both back, and returns the upload requests' body hashes. */
-async function uploadBoth(server: Running, prefix: string, options: S3BackendOptions = {}): Promise<string[]> {
+async function uploadBoth(server: RecordingS3rver, prefix: string, options: S3BackendOptions = {}): Promise<string[]> {
   const backend = new S3Backend(`s3://bucket/${prefix}`, {
     endpoint: server.endpoint,
     pathStyle: true,

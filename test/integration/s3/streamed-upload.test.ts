@@ -8,81 +8,31 @@
  * with "Expect: 100-continue", through a throwaway agent unless it is given one).
  * Real s3rver over https (a certificate the openssl CLI makes) and over http.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import type { IncomingMessage, Server } from 'node:http';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveFileOf, type Handle } from '../../../src/core/backends/backend.js';
 import { openFileBody, type FileBody } from '../../../src/core/backends/file-body.js';
 import { S3Backend } from '../../../src/core/backends/s3-backend.js';
-import { restoreEnv, saveEnv } from '../../helpers/saved-env.js';
 import { s3rverCredentials } from '../../helpers/s3rver.js';
+import { startRecordingS3rvers, type RecordingS3rver, type RecordingS3rvers } from '../../helpers/recording-s3rver.js';
 import { MiB } from './harness.js';
 
-const require = createRequire(import.meta.url);
-const S3rver = require('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<{ port: number }>; close(): Promise<void>; httpServer: Server };
-
-interface Seen {
-  method: string;
-  url: string;
-  contentSha256: string | undefined;
-  contentLength: string | undefined;
-  contentEncoding: string | undefined;
-}
-
-interface Running {
-  endpoint: string;
-  seen: Seen[];
-  /** TCP connections the server accepted so far. */
-  connections(): number;
-  close(): Promise<void>;
-}
-
-let root: string;
-let tlsServer: Running;
-let plainServer: Running;
-const env = saveEnv('NODE_TLS_REJECT_UNAUTHORIZED');
-
-async function start(name: string, tls?: { key: Buffer; cert: Buffer }): Promise<Running> {
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(root, name), configureBuckets: [{ name: 'bucket' }], ...tls });
-  const { port } = await server.run();
-  const seen: Seen[] = [];
-  let connections = 0;
-  server.httpServer.on('connection', () => connections++);
-  server.httpServer.on('request', (req: IncomingMessage) => {
-    const header = (n: string): string | undefined => {
-      const v = req.headers[n];
-      return Array.isArray(v) ? v[0] : v;
-    };
-    seen.push({ method: req.method ?? '', url: req.url ?? '', contentSha256: header('x-amz-content-sha256'), contentLength: header('content-length'), contentEncoding: header('content-encoding') });
-  });
-  return { endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`, seen, connections: () => connections, close: () => server.close() };
-}
+let servers: RecordingS3rvers;
+let tlsServer: RecordingS3rver;
+let plainServer: RecordingS3rver;
 
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'lifeboat-s3-streamed-'));
-  const key = join(root, 'key.pem');
-  const cert = join(root, 'cert.pem');
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { encoding: 'utf8' });
-  if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.error?.message ?? made.stderr}`);
-  // The https agent is made inside S3Backend; the test's own self-signed certificate is trusted this way only.
-  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
-  tlsServer = await start('tls', { key: await readFile(key), cert: await readFile(cert) });
-  plainServer = await start('plain');
+  servers = await startRecordingS3rvers('s3-streamed');
+  ({ tls: tlsServer, plain: plainServer } = servers);
 }, 60_000);
 
 afterAll(async () => {
-  restoreEnv(env);
-  await tlsServer?.close();
-  await plainServer?.close();
-  await rm(root, { recursive: true, force: true });
+  await servers?.close();
 });
 
-function backendOn(server: Running, prefix: string): S3Backend {
+function backendOn(server: RecordingS3rver, prefix: string): S3Backend {
   return new S3Backend(`s3://bucket/${prefix}`, { endpoint: server.endpoint, pathStyle: true, credentials: s3rverCredentials });
 }
 
@@ -111,7 +61,7 @@ function counted(file: FileBody): FileBody & { streams: number; wholeReads: numb
 }
 
 async function stagedFile(bytes: Buffer): Promise<string> {
-  const path = join(root, `staged-${randomBytes(6).toString('hex')}`);
+  const path = join(servers.root, `staged-${randomBytes(6).toString('hex')}`);
   await writeFile(path, bytes);
   return path;
 }
