@@ -93,6 +93,6 @@ export async function invokeCommand(inv: Invocation, given: CommandContext): Pro
       // An unreachable store must not hide the command's own result; the store error shows elsewhere.
     }
   }
-  // Shared, not copied: a result is handed out once (a 5,000-row diff would be copied whole for nothing).
-  return secrets.redactShared(result);
+  // A copy, never the maker's objects: a result may hold records a store keeps for other readers (ListCache).
+  return secrets.redactDeep(result);
 }

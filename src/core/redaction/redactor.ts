@@ -112,17 +112,6 @@ export class Redactor {
     return mapStrings(value, this.#redactOncePerCall());
   }
 
-  /**
-   * redactDeep for a value handed out once and not kept by its maker (a
-   * command's result): parts with nothing to redact are the original objects,
-   * not copies — only the objects on the way to a changed string are new. The
-   * same strings are redacted either way; a 5,000-row diff result then costs a
-   * walk instead of a second copy of itself.
-   */
-  redactShared<T>(value: T): T {
-    return sharedMapStrings(value, this.#redactOncePerCall());
-  }
-
   /** `redact`, remembering each distinct string's answer for one walk (the same text always redacts to the same text). */
   #redactOncePerCall(): (s: string) => string {
     const seen = new Map<string, string>();
@@ -162,38 +151,6 @@ export function mapStrings<T>(value: T, fn: (s: string) => string): T {
     // Object.keys, not entries: the same own enumerable keys without an array per key (a 5,000-row diff has ~100k).
     for (const k of Object.keys(value)) out[k] = mapStrings(value[k], fn);
     return out as T;
-  }
-  return value;
-}
-
-/** mapStrings, but a part in which `fn` changed no string is returned as it is (same reference). */
-function sharedMapStrings<T>(value: T, fn: (s: string) => string): T {
-  if (typeof value === 'string') return fn(value) as T;
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    let out: unknown[] | undefined;
-    for (let i = 0; i < value.length; i++) {
-      const v: unknown = value[i];
-      const m = sharedMapStrings(v, fn);
-      if (m !== v && out === undefined) out = value.slice(0, i);
-      if (out !== undefined) out.push(m);
-    }
-    return (out ?? value) as T;
-  }
-  if (isPlainObject(value)) {
-    let out: Record<string, unknown> | undefined;
-    const keys = Object.keys(value);
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      const v = value[k];
-      const m = sharedMapStrings(v, fn);
-      if (m !== v && out === undefined) {
-        out = {};
-        for (let j = 0; j < i; j++) out[keys[j]!] = value[keys[j]!];
-      }
-      if (out !== undefined) out[k] = m;
-    }
-    return (out ?? value) as T;
   }
   return value;
 }

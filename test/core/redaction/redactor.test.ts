@@ -120,26 +120,6 @@ describe('Redactor: the cheap paths give what the full passes give', () => {
   });
 });
 
-describe('Redactor.redactShared', () => {
-  it('redacts what redactDeep redacts, copies only the objects on the way to a change, and leaves the original as it was', () => {
-    const r = new Redactor();
-    r.add('PW', 'hunter22', 'repository-password');
-    const clean = { path: 'data/a.txt', size: 3, mode: '0644', tags: ['x', 'y'] };
-    const dirty = { path: 'data/b.txt', note: 'pw hunter22', tags: ['x', 'DB_PASSWORD=abc'] };
-    const value = { exitCode: 0, summary: 'ok', rows: [clean, dirty, null, 7], data: { clean, empty: {}, list: [] as unknown[] } };
-    const before = JSON.parse(JSON.stringify(value)) as unknown;
-    const out = r.redactShared(value);
-    expect(out).toEqual(r.redactDeep(value));
-    expect(value).toEqual(before);
-    expect(out.rows[0]).toBe(clean);
-    expect(out.data).toBe(value.data);
-    expect(out.rows).not.toBe(value.rows);
-    expect(out.rows[1]).toEqual({ path: 'data/b.txt', note: 'pw [redacted PW]', tags: ['x', 'DB_PASSWORD=[redacted DB_PASSWORD]'] });
-    expect(r.redactShared(clean)).toBe(clean);
-    expect(r.redactShared('hunter22!')).toBe('[redacted PW]!');
-  });
-});
-
 describe('known secrets', () => {
   it('takes Slack and AWS credentials and secret-looking variables from the environment, not ordinary settings', async () => {
     const r = await knownSecrets(
