@@ -7,7 +7,6 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../../src/core/store/index.js';
 import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
@@ -35,8 +34,8 @@ beforeAll(async () => {
   await ensureCliBuilt();
   base = await tempDir();
   await mkdir(join(base, 'src'));
-  // 200 MiB of incompressible data: seconds of snapshot work to interrupt.
-  await writeRandomFiles(join(base, 'src'), 25, 8 * MiB);
+  // 384 MiB of incompressible data: seconds of snapshot work to interrupt (~3 s at ~140 MB/s).
+  await writeRandomFiles(join(base, 'src'), 48, 8 * MiB);
   home = join(base, 'home');
   runbook = writePipelineRunbook(base, 'interrupted', {
     repo: join(base, 'repo'),
@@ -48,8 +47,8 @@ beforeAll(async () => {
   expect(init.code, init.stderr).toBe(0);
 
   const cli = startCli(['backup', runbook], { env });
+  // The record shows the stage running up to a second after it began (RunRecorder): the signal comes then.
   await waitForStageRunning(home, 'interrupted', 'snapshot');
-  await sleep(500);
   const signalledAt = Date.now();
   cli.child.kill('SIGTERM');
   const done = await cli.done;
@@ -100,7 +99,7 @@ describe('SIGTERM during the snapshot stage', () => {
     const target = join(base, 'restored');
     const restore = await runCli(['restore', runbook, '--target', target], { env });
     expect(restore.code, restore.stderr).toBe(0);
-    expect(restore.stdout).toMatch(/25 files/);
+    expect(restore.stdout).toMatch(/48 files/);
     const again = await runCli(['check', runbook, '--read-data'], { env });
     expect(again.code, again.stdout + again.stderr).toBe(0);
   });

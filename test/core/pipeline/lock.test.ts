@@ -4,10 +4,9 @@
  * after `kill -9` of a holder, the next run takes over the stale lock, says so,
  * and leaves a repository that passes `check --read-data`.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
 import { processAlive } from '../../../src/core/process-info.js';
@@ -40,6 +39,12 @@ beforeAll(async () => {
   expect(init.code, init.stderr).toBe(0);
 });
 
+/** Pack files in the repository so far (by their content-id names: a save in progress is a temp file). */
+async function packCount(): Promise<number> {
+  const entries = await readdir(join(base, 'repo', 'data'), { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile() && /^[0-9a-f]{64}$/.test(e.name)).length;
+}
+
 describe('the run lock', () => {
   it('lets one of two backups started at once run; the other is refused with who holds the lock and since when', async () => {
     const a = startCli(['backup', runbook], { env });
@@ -65,15 +70,19 @@ describe('the run lock', () => {
   });
 
   it('after kill -9 of the holder, the next run takes over the stale lock, says so, and the repository checks clean', async () => {
-    // New content, so this run has seconds of work to be killed in.
-    await writeRandomFiles(src, 25, 8 * MiB);
+    // New content, so this run has seconds of work to be killed in: 384 MiB, ~3 s of snapshot at ~140 MB/s.
+    // (A stage's start reaches the record up to a second after it began, RunRecorder: with less, a fast
+    // machine finished the snapshot before the kill.)
+    await writeRandomFiles(src, 48, 8 * MiB);
+    const packsBefore = await packCount();
     const victim = startCli(['backup', runbook], { env });
     const running = await waitForStageRunning(home, 'locked', 'snapshot');
     expect(running.pid).toBe(victim.pid);
     const lockFile = join(home, 'locks/locked.lock');
     const held = JSON.parse(await readFile(lockFile, 'utf8')) as { pid: number; startedAt: string; host: string };
     expect(held).toMatchObject({ pid: victim.pid, host: hostname(), startedAt: running.startedAt });
-    await sleep(300); // let it write some packs
+    // Killed once it has written packs of its own, and before its snapshot exists (checked below: two snapshots, not three).
+    await waitFor('the victim to write a pack', async () => ((await packCount()) > packsBefore ? true : undefined), 10_000);
     victim.child.kill('SIGKILL');
     const killed = await victim.done;
     expect(killed.signal).toBe('SIGKILL');
