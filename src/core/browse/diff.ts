@@ -11,8 +11,8 @@ import { shortId, type Snapshot } from '../repo/snapshot.js';
 import { compareNodes } from './compare.js';
 import { entryOf, joinPath, type BrowseEntry } from './entry.js';
 import { byCodeUnit } from './find.js';
-import { locate } from './locate.js';
-import { assertSafeTree, type Tree, type TreeNode } from '../repo/tree.js';
+import { listing, locate } from './locate.js';
+import type { Tree, TreeNode } from '../repo/tree.js';
 
 export type DiffKind = 'added' | 'removed' | 'changed' | 'metadata';
 
@@ -42,20 +42,14 @@ export async function diffSnapshots(repo: Repository, from: Snapshot, to: Snapsh
   if (!a && !b) throw new LifeboatError('USAGE', `${path} is in neither snapshot ${shortId(from.id)} nor ${shortId(to.id)}`);
   const at = (a ?? b)!.path;
   const changes: DiffChange[] = [];
+  // Listings come from loads started ahead of the walk where there is one (checked by listing() as ever).
   const ahead = treesAhead(repo);
-  /** A folder's listing, checked like locate.ts's listing, taken from a load started ahead when there is one. */
-  const listed = async (treeId: string | undefined, where: string): Promise<Tree> => {
-    if (treeId === undefined) return { nodes: [] };
-    const tree = await ahead.take(treeId);
-    assertSafeTree(tree, where);
-    return tree;
-  };
   const emit = (change: DiffKind, p: string, before?: TreeNode, after?: TreeNode) =>
     changes.push({ change, path: p, ...(before ? { before: entryOf(before, p) } : {}), ...(after ? { after: entryOf(after, p) } : {}) });
 
   /** Everything below a folder that only one side has, as added or removed. */
   const wholeFolder = async (treeId: string | undefined, rel: string, side: 'added' | 'removed') => {
-    for (const node of (await listed(treeId, rel)).nodes) {
+    for (const node of (await listing(ahead, treeId, rel)).nodes) {
       const p = joinPath(rel, node.name);
       if (side === 'added') emit('added', p, undefined, node);
       else emit('removed', p, node);
@@ -66,7 +60,7 @@ export async function diffSnapshots(repo: Repository, from: Snapshot, to: Snapsh
   const folders = async (before: string | undefined, after: string | undefined, rel: string) => {
     if (before === after) return;
     if (signal?.aborted) throw new LifeboatError('CANCELLED', 'diff cancelled');
-    const [x, y] = await Promise.all([listed(before, rel), listed(after, rel)]);
+    const [x, y] = await Promise.all([listing(ahead, before, rel), listing(ahead, after, rel)]);
     const olds = new Map(x.nodes.map((n) => [n.name, n]));
     const news = new Map(y.nodes.map((n) => [n.name, n]));
     const names = [...new Set([...olds.keys(), ...news.keys()])].sort(byCodeUnit);
@@ -131,7 +125,7 @@ const LOOK_AHEAD = 8;
  * never taken — the walk stopped at an error or a cancel — fails quietly.
  * A failed load fails the walk when, and where, it is taken, as before.
  */
-function treesAhead(repo: Repository): { start(ids: readonly (string | undefined)[]): void; take(id: string): Promise<Tree> } {
+function treesAhead(repo: Repository): { start(ids: readonly (string | undefined)[]): void; loadTree(id: string): Promise<Tree> } {
   const started = new Map<string, Promise<Tree>>();
   return {
     start(ids) {
@@ -142,7 +136,7 @@ function treesAhead(repo: Repository): { start(ids: readonly (string | undefined
         started.set(id, load);
       }
     },
-    take(id) {
+    loadTree(id) {
       const load = started.get(id);
       if (load === undefined) return repo.loadTree(id);
       started.delete(id);

@@ -47,8 +47,8 @@ export async function locateOrRefuse(repo: Repository, snapshot: Snapshot, path:
   return found;
 }
 
-/** A folder listing, checked (a folder node without a subtree is an empty folder). */
-export async function listing(repo: Repository, treeId: string | undefined, where: string): Promise<Tree> {
+/** A folder listing, checked (a folder node without a subtree is an empty folder); `repo` may be anything that loads trees (diff's read-ahead). */
+export async function listing(repo: Pick<Repository, 'loadTree'>, treeId: string | undefined, where: string): Promise<Tree> {
   if (treeId === undefined) return { nodes: [] };
   const tree = await repo.loadTree(treeId);
   assertSafeTree(tree, where);
