@@ -176,7 +176,7 @@ export { hostsView, readHostsView, type HostRunbookView, type HostsView, type Ho
 // The fleet's jobs (issue 19): the queue per host (pg-boss), the job a runbook travels in, a remote run's live events and cancel.
 export { FleetQueue, FLEET_QUEUE_SCHEMA, queueOfHost, type FleetJobState, type FleetJobStatus, type TakenJob } from './fleet/queue.js';
 export { checkFleetJob, commandOfFleetKind, FLEET_JOB_KINDS, fleetKindOfCommand, sha256Hex, type FleetJob, type FleetJobKind, type FleetJobOutcome } from './fleet/job.js';
-export { followLive, hostWakeChannel, jobCancelChannel, jobEventsChannel, livePayload, publishLive, type LivePublisher } from './fleet/live-events.js';
+export { followLive, hostWakeChannel, jobCancelChannel, jobEventsChannel, publishLive, type LivePublisher } from './fleet/live-events.js';
 export { PgChannels } from './fleet/pg-channels.js';
 export { acquireFleetLink, closeFleetLinks, keepFleetLinksOpen, openFleetLinks, type FleetLink } from './fleet/shared-fleet-link.js';
 export { derivedKeyCounts, forgetDerivedKeys, rememberDerivedKeys } from './repo/derived-key-memo.js';

@@ -7,7 +7,7 @@
  * real LISTEN/NOTIFY path is test/fleet/agent-dispatch.test.ts's.
  */
 import { describe, expect, it } from 'vitest';
-import { jobEventsChannel, livePayload, publishLive, type EngineEvent, type PgChannels } from '../../src/core/index.js';
+import { jobEventsChannel, publishLive, type EngineEvent, type PgChannels } from '../../src/core/index.js';
 import { batchPayloads, BATCH_MS, followLive } from '../../src/core/fleet/live-events.js';
 
 function recordingChannels() {
@@ -79,17 +79,22 @@ describe('publishLive', () => {
   });
 });
 
-describe('livePayload', () => {
+describe('batchPayloads', () => {
   it('keeps every notification under 8000 bytes: a long line is cut, an event too large to cut becomes a log line', () => {
-    const long = livePayload({ e: { type: 'hook.output', runId: 'r1', hook: 'before[0]', line: 'x'.repeat(20_000) } });
+    const only = (e: EngineEvent): string => {
+      const payloads = batchPayloads([e], false);
+      expect(payloads).toHaveLength(1);
+      return payloads[0]!;
+    };
+    const long = only({ type: 'hook.output', runId: 'r1', hook: 'before[0]', line: 'x'.repeat(20_000) });
     expect(Buffer.byteLength(long)).toBeLessThan(8_000);
-    expect((JSON.parse(long) as { e: { line: string } }).e.line).toMatch(/^x{2000}… \(cut\)$/);
+    expect((JSON.parse(long) as { es: { line: string }[] }).es[0]!.line).toMatch(/^x{2000}… \(cut\)$/);
 
     const huge = { type: 'drill.measured', drill: { notes: 'y'.repeat(20_000) } } as unknown as EngineEvent;
-    const told = JSON.parse(livePayload({ e: huge })) as { e: EngineEvent };
-    expect(told.e).toEqual({ type: 'log', level: 'info', message: '(a drill.measured event was too large to relay live; it is in the store)' });
+    const told = JSON.parse(only(huge)) as { es: EngineEvent[] };
+    expect(told.es[0]).toEqual({ type: 'log', level: 'info', message: '(a drill.measured event was too large to relay live; it is in the store)' });
 
-    const small = { e: { type: 'log', level: 'warn', message: 'fine' } } as const;
-    expect(livePayload(small)).toBe(JSON.stringify(small));
+    const small = { type: 'log', level: 'warn', message: 'fine' } as const;
+    expect(only(small)).toBe(JSON.stringify({ es: [small] }));
   });
 });

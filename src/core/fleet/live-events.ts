@@ -30,20 +30,14 @@ export const jobCancelChannel = (jobId: string): string => `lifeboat_cancel_${co
 export const hostWakeChannel = (host: string): string =>
   `lifeboat_wake_${Buffer.byteLength(host) <= 49 ? host : createHash('sha256').update(host).digest('hex').slice(0, 40)}`;
 
-/** What travels on a job's events channel: one event, several in order, and/or the end. */
+/** What travels on a job's events channel: events in order and/or the end (`{ e }`: one event, as an agent from before batching sends it). */
 export type LiveMessage = { e: EngineEvent } | { es: EngineEvent[]; done?: true } | { done: true };
 
 /**
- * One notification's text, under PostgreSQL's limit: a long hook line or log
- * message is cut; an event still too large (an alert with a long history)
- * becomes a log line saying it was not relayed.
+ * The event, or what of it fits in a notification under PostgreSQL's limit: a
+ * long hook line or log message is cut; an event still too large (an alert
+ * with a long history) becomes a log line saying it was not relayed.
  */
-export function livePayload(message: { e: EngineEvent } | { done: true }): string {
-  if (!('e' in message)) return JSON.stringify(message);
-  return JSON.stringify({ e: relayable(message.e) });
-}
-
-/** The event, or what of it fits in a notification. */
 function relayable(e: EngineEvent): EngineEvent {
   // Room for the envelope around it.
   if (Buffer.byteLength(JSON.stringify(e)) <= MAX_NOTIFY_BYTES - 32) return e;
