@@ -247,40 +247,38 @@ class OpenParts {
 /** Verifies one blob and writes it to its targets; returns the bytes written. */
 function restoreBlob(blob: RestoreBlobJob, data: Buffer, chown: boolean, parts: OpenParts, failed: { path: string; error: string }[]): number {
   let written = 0;
-  {
-    const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length), scratch);
-    if (typeof plain === 'string') {
-      for (const t of blob.targets) failed.push({ path: t.path, error: `blob ${blob.id.slice(0, 12)} ${plain}` });
-      return 0;
-    }
-    for (const target of blob.targets) {
-      if (!target.whole) {
-        // Created by the restorer while planning (OpenParts checks it is still that file).
-        try {
-          writeAll(parts.fdFor(target.path), plain, target.offset);
-          written += plain.length;
-        } catch (e) {
-          parts.drop(target.path);
-          failed.push({ path: target.path, error: (e as Error).message });
-        }
-        continue;
-      }
-      let fd: number | undefined;
+  const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length), scratch);
+  if (typeof plain === 'string') {
+    for (const t of blob.targets) failed.push({ path: t.path, error: `blob ${blob.id.slice(0, 12)} ${plain}` });
+    return 0;
+  }
+  for (const target of blob.targets) {
+    if (!target.whole) {
+      // Created by the restorer while planning (OpenParts checks it is still that file).
       try {
-        // The restorer unlinked whatever was here (or the folder is new): O_EXCL makes a
-        // file, hard link or symlink planted since then fail this file, never take the write.
-        fd = openSync(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-        writeAll(fd, plain, 0);
-        if (chown && target.whole.uid !== undefined) fchownSync(fd, target.whole.uid, target.whole.gid ?? -1);
-        fchmodSync(fd, target.whole.mode);
-        futimesSync(fd, target.whole.mtimeMs / 1000, target.whole.mtimeMs / 1000);
+        writeAll(parts.fdFor(target.path), plain, target.offset);
         written += plain.length;
       } catch (e) {
-        const error = (e as NodeJS.ErrnoException).code === 'EEXIST' ? `${(e as Error).message} (something was created at this path during the restore; nothing was written through it)` : (e as Error).message;
-        failed.push({ path: target.path, error });
-      } finally {
-        if (fd !== undefined) closeSync(fd);
+        parts.drop(target.path);
+        failed.push({ path: target.path, error: (e as Error).message });
       }
+      continue;
+    }
+    let fd: number | undefined;
+    try {
+      // The restorer unlinked whatever was here (or the folder is new): O_EXCL makes a
+      // file, hard link or symlink planted since then fail this file, never take the write.
+      fd = openSync(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      writeAll(fd, plain, 0);
+      if (chown && target.whole.uid !== undefined) fchownSync(fd, target.whole.uid, target.whole.gid ?? -1);
+      fchmodSync(fd, target.whole.mode);
+      futimesSync(fd, target.whole.mtimeMs / 1000, target.whole.mtimeMs / 1000);
+      written += plain.length;
+    } catch (e) {
+      const error = (e as NodeJS.ErrnoException).code === 'EEXIST' ? `${(e as Error).message} (something was created at this path during the restore; nothing was written through it)` : (e as Error).message;
+      failed.push({ path: target.path, error });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   }
   return written;
