@@ -9,9 +9,12 @@
  *             from the cold tier would have to wait for it too, and holds
  *             it to objectives.coldRto when the runbook sets one (else rto)
  *   fetch     until the last pack range has been read from the repository
- *   write     until every file is decrypted, verified and written
- *   validate  every restored file re-read and hashed against the snapshot; each
- *             stream source piped into its `restore` command; `drill.check` run
+ *   write     until every file is decrypted, verified, written, and re-read from
+ *             disk and hashed against the snapshot (each file as soon as it is
+ *             complete, while the rest is restored: src/core/repo/restore-validation.ts)
+ *   validate  what is left of that re-reading once the last file is written (none:
+ *             the restore returns when every file is checked); each stream source
+ *             piped into its `restore` command; `drill.check` run
  *
  * Scratch space is removed afterwards (also on failure or cancel); cleanup is
  * timed but not part of the RTO.
@@ -31,13 +34,9 @@ import { checkChildEnvironments, childEnvironment } from '../child/child-env.js'
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import type { OpenedRepository, Tier } from '../repo/open-repository.js';
-import type { Repository } from '../repo/repository.js';
-import { mapLimit } from '../repo/repository.js';
-import { inWorkerBatches } from '../repo/file-scheduler.js';
 import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
 import { findRunbookSnapshot } from '../repo/runbook-snapshots.js';
 import { planSnapshot, type SnapshotPlan } from '../repo/snapshot-plan.js';
-import { WorkerPool } from '../repo/worker-pool.js';
 import type { Redactor } from '../redaction/index.js';
 import type { ChildEnvRefs, Runbook } from '../runbook/types.js';
 import type { RunContext } from '../run-context.js';
@@ -160,6 +159,7 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
       plan,
       target: scratch,
       signal: input.signal,
+      validate: {},
       onMilestone: (m, o) => {
         if (m === 'planned') phase('plan');
         else {
@@ -171,8 +171,8 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     if (!drill.phases.some((p) => p.name === 'fetch')) phase('fetch', fetchedBytes);
     phase('write', restore.bytes);
     for (const f of restore.failed) problems.push(`restore: ${relative(scratch, f.path)}: ${f.error}`);
-    const failedPaths = restore.failed.map((f) => f.path);
-    problems.push(...(input.path === undefined ? await validate(repo, plan, scratch, runbook, input, failedPaths) : await compareRestoredFiles(repo, plan, scratch, failedPaths, input.signal)));
+    problems.push(...restoredFileProblems(restore, plan, scratch));
+    if (input.path === undefined) problems.push(...(await validate(scratch, runbook, input)));
     phase('validate', restore.bytes);
     const rtoMs = Math.round(clock.monotonicMs() - started);
     drill.verdict = problems.length > 0 ? 'failed' : rtoMs > drill.targetMs ? 'missed' : 'met';
@@ -242,16 +242,27 @@ function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new LifeboatError('CANCELLED', 'drill cancelled');
 }
 
-/** Every restored file hashed against the snapshot, stream sources fed to their restore commands, then the check. */
-async function validate(
-  repo: Repository,
-  plan: SnapshotPlan,
-  scratch: string,
-  runbook: Runbook,
-  input: DrillInput & { secrets: Redactor },
-  alreadyFailed: readonly string[],
-): Promise<string[]> {
-  const problems = await compareRestoredFiles(repo, plan, scratch, alreadyFailed, input.signal);
+/**
+ * What the restore's re-reading found (restore-validation.ts: each file re-read from disk
+ * and hashed against the snapshot once complete). A file the restore already reported
+ * as damaged was not re-read and needs no second, noisier problem; any other file of the
+ * plan that was not re-read is a problem too, so the verdict never rests on files nobody checked.
+ */
+function restoredFileProblems(restore: RestoreOutcome, plan: SnapshotPlan, scratch: string): string[] {
+  const validation = restore.validation ?? { validated: 0, invalid: [] };
+  const problems = validation.invalid.map((f) => `validate: ${relative(scratch, f.path)} ${f.problem}`);
+  let expected = plan.files.length;
+  if (restore.failed.length > 0) {
+    const failed = new Set(restore.failed.map((f) => f.path));
+    for (const f of plan.files) if (failed.has(join(scratch, f.rel))) expected--;
+  }
+  if (validation.validated < expected) problems.push(`validate: ${expected - validation.validated} of ${expected} restored files were not re-read`);
+  return problems;
+}
+
+/** Stream sources fed to their restore commands, then the check. */
+async function validate(scratch: string, runbook: Runbook, input: DrillInput & { secrets: Redactor }): Promise<string[]> {
+  const problems: string[] = [];
   // Restores and the check get the child policy's environment (src/core/child/child-env.ts): a
   // restore its source's `env`, the check `drill.env`, both these facts about the drill.
   const childEnv = (where: string, optIn: ChildEnvRefs | undefined) =>
@@ -268,39 +279,6 @@ async function validate(
     const res = await runShell(runbook.drill.check, { cwd: scratch, env, timeoutMs: runbook.drill.timeoutMs, signal: input.signal });
     throwIfCancelled(input.signal);
     if (res.code !== 0) problems.push(`check \`${runbook.drill.check}\` ${res.timedOut ? `timed out after ${formatDuration(runbook.drill.timeoutMs)}` : `failed (exit ${res.code ?? res.signal})`}${res.tail.length ? `: ${res.tail.join(' | ')}` : ''}`);
-  }
-  return problems;
-}
-
-/**
- * Re-reads every restored file in the workers and compares its content ids
- * with the plan the restore wrote from: the files come from that plan, not
- * from a second walk of the trees.
- */
-async function compareRestoredFiles(repo: Repository, plan: SnapshotPlan, scratch: string, alreadyFailed: readonly string[], signal: AbortSignal | undefined): Promise<string[]> {
-  const problems: string[] = [];
-  // A file the restore already reported as damaged needs no second, noisier problem.
-  const reported = new Set(alreadyFailed);
-  const files: { path: string; size: number; content: string[] }[] = [];
-  for (const f of plan.files) {
-    const path = join(scratch, f.rel);
-    if (!reported.has(path)) files.push({ path, size: f.node.size ?? 0, content: f.node.content ?? [] });
-  }
-  const pool = new WorkerPool(repo);
-  try {
-    await mapLimit(inWorkerBatches(files, (f) => f.size), pool.size * 2, async (b) => {
-      throwIfCancelled(signal);
-      const results = await pool.hash(b.map((f) => ({ path: f.path, size: f.size })));
-      b.forEach((f, i) => {
-        const r = results[i]!;
-        if (r.error) problems.push(`validate: ${relative(scratch, f.path)}: ${r.error}`);
-        else if (r.size !== f.size || r.content.length !== f.content.length || r.content.some((id, j) => id !== f.content[j])) {
-          problems.push(`validate: ${relative(scratch, f.path)} does not match the snapshot (${r.size} bytes restored, ${f.size} expected)`);
-        }
-      });
-    });
-  } finally {
-    await pool.close();
   }
   return problems;
 }

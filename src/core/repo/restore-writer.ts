@@ -30,7 +30,9 @@ import { dirname, join, sep } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import type { BlobLocation } from './format.js';
 import { mapLimit, type Repository } from './repository.js';
+import { PackSpanReader } from './pack-span-reads.js';
 import type { RestoreChange, RestorePreview } from './restore-preview.js';
+import { RestoreValidator, type FileCheck, type ValidateOptions, type ValidationOutcome } from './restore-validation.js';
 import type { PlannedFile, PlannedNode, SnapshotPlan } from './snapshot-plan.js';
 import type { TreeNode } from './tree.js';
 import { WorkerPool, defaultWorkerCount, localPackPath } from './worker-pool.js';
@@ -44,6 +46,11 @@ export interface WriteOptions {
   onProgress?: (p: RestoreProgress) => void;
   /** Phase boundaries for drills: folders made and paths cleared (blobs located), last pack fetched. */
   onMilestone?: (milestone: 'planned' | 'fetched', outcome: RestoreOutcome) => void;
+  /**
+   * Re-read every file this restore writes from disk as soon as it is complete and check
+   * it against the snapshot (restore-validation.ts), while the rest is restored: a drill.
+   */
+  validate?: ValidateOptions;
 }
 
 export interface WriteDecisions {
@@ -70,11 +77,15 @@ export interface RestoreOutcome extends RestoreProgress {
   packsRead: number;
   bytesFetched: number;
   failed: { path: string; error: string }[];
+  /** With `validate`: the files re-read, and those that do not match the snapshot. */
+  validation?: ValidationOutcome;
 }
 
 interface NeededBlob {
   loc: BlobLocation;
   targets: RestoreTarget[];
+  /** With `validate`: the check of each target's file, by index into targets. */
+  checks?: FileCheck[];
 }
 
 interface FileMeta {
@@ -161,13 +172,17 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     return 'not written';
   }
 
-  function need(loc: BlobLocation, t: RestoreTarget): void {
+  function need(loc: BlobLocation, t: RestoreTarget, check: FileCheck | undefined): void {
     let blobs = byPack.get(loc.pack);
     if (!blobs) byPack.set(loc.pack, (blobs = new Map()));
-    const needed = blobs.get(loc.id);
-    if (needed) needed.targets.push(t);
-    else blobs.set(loc.id, { loc, targets: [t] });
+    let needed = blobs.get(loc.id);
+    if (!needed) blobs.set(loc.id, (needed = { loc, targets: [] }));
+    needed.targets.push(t);
+    if (check !== undefined) (needed.checks ??= []).push(check);
   }
+
+  /** Files complete before the pool starts (empty ones) wait here for the validator. */
+  const completeEarly: FileCheck[] = [];
 
   /**
    * `fresh`: the folder was just created by this restore. Otherwise the
@@ -191,9 +206,10 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
       failed.push({ path, error: `blob ${file.missing[0]!.slice(0, 12)} is missing from the repository index` });
       return;
     }
+    const check = options.validate === undefined ? undefined : RestoreValidator.checkFor(path, file);
     if (locs.length === 1) {
       // The worker creates it with O_EXCL (see restoreBlobs in repo-worker.ts).
-      need(locs[0]!, { path, offset: 0, whole: { mode: node.mode, mtimeMs: node.mtimeMs, uid: node.uid, gid: node.gid } });
+      need(locs[0]!, { path, offset: 0, whole: { mode: node.mode, mtimeMs: node.mtimeMs, uid: node.uid, gid: node.gid } }, check);
       return;
     }
     // Empty or multi-blob file: create it here at its final size, workers fill it in.
@@ -209,6 +225,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
         // Nothing left to write: its metadata goes on now, on the descriptor just created.
         await setMeta(fh, node, asRoot);
         outcome.files++;
+        if (check !== undefined) completeEarly.push(check);
         return;
       }
       if ((node.size ?? 0) > 0) await fh.truncate(node.size);
@@ -222,7 +239,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     }
     let offset = 0;
     for (const loc of locs) {
-      need(loc, { path, offset });
+      need(loc, { path, offset }, check);
       offset += loc.rawLength;
     }
   }
@@ -249,7 +266,9 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
   // before its first job, so a one-file restore waits for one, not for one per core.
   const wanted = options.workers ?? defaultWorkerCount();
   const packsToRead = packsNeeded(plan, preview, wanted);
-  const pool = packsToRead === 0 ? undefined : new WorkerPool(repo, { workers: Math.min(wanted, packsToRead) });
+  const validating = options.validate !== undefined && plan.files.length > 0;
+  const pool = packsToRead === 0 && !validating ? undefined : new WorkerPool(repo, { workers: Math.max(1, Math.min(wanted, packsToRead)) });
+  const validator = validating && pool ? new RestoreValidator(pool, options.validate) : undefined;
   try {
     for (const rel of plan.parents) await ensureDir(join(target, rel));
     for (const entry of plan.entries) await prepare(entry, false);
@@ -260,7 +279,9 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
 
   // Fetch and write, pack by pack, in spans.
   const spans = spansOf(byPack);
+  const reader = new PackSpanReader(repo.backend, spans, SPAN_GAP);
   try {
+    for (const check of completeEarly) validator?.complete(check);
     outcome.packsRead = byPack.size;
     options.onMilestone?.('planned', outcome);
     let fetchesLeft = spans.length;
@@ -282,6 +303,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
         outcome.bytes += res.written;
         const failedNow = new Set(res.failed.map((f) => f.path));
         outcome.files += jobs.reduce((n, j) => n + j.targets.filter((t) => t.whole && !failedNow.has(t.path)).length, 0);
+        if (validator) for (const b of span.blobs) b.checks?.forEach((c, i) => validator.blobDone(c, !failedNow.has(b.targets[i]!.path)));
         options.onProgress?.(outcome);
       };
       const path = localPackPath(repo.backend, span.pack);
@@ -295,9 +317,10 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
       // Not local, or the worker could not read it: the backend loads it (and reports why it cannot).
       let data: Buffer;
       try {
-        data = await repo.backend.load({ kind: 'data', name: span.pack }, { offset: span.offset, length: span.length });
+        data = await reader.load(span);
       } catch (e) {
         for (const b of span.blobs) for (const t of b.targets) failed.push({ path: t.path, error: `pack ${span.pack.slice(0, 12)}: ${(e as Error).message}` });
+        if (validator) for (const b of span.blobs) for (const c of b.checks ?? []) validator.blobDone(c, false);
         if (--fetchesLeft === 0) options.onMilestone?.('fetched', outcome);
         return;
       }
@@ -305,7 +328,9 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
       if (--fetchesLeft === 0) options.onMilestone?.('fetched', outcome);
       done(await pool.restore(span.pack, data, jobs, asRoot));
     });
+    if (validator) outcome.validation = await validator.finish();
   } finally {
+    reader.close();
     await pool?.close();
   }
 

@@ -21,6 +21,7 @@ import type {
   BackupFileResult,
   PackFileSpan,
   RestoreBlobJob,
+  ValidateFileJob,
   VerifyPackResult,
   WorkerInit,
   WorkerRequest,
@@ -221,6 +222,12 @@ export class WorkerPool {
   async hash(files: BackupFileJob[]): Promise<BackupFileResult[]> {
     const res = await this.request<Extract<WorkerResponse, { type: 'backupDone' }>>(this.leastLoaded(), (jobId) => ({ type: 'hash', jobId, files }));
     return res.results;
+  }
+
+  /** Restored files re-read and checked against their blobs' ids: per file null, or what is wrong with it. */
+  async validateFiles(files: ValidateFileJob[]): Promise<(string | null)[]> {
+    const res = await this.request<Extract<WorkerResponse, { type: 'validateDone' }>>(this.leastLoaded(), (jobId) => ({ type: 'validateFiles', jobId, files }));
+    return res.problems;
   }
 
   /** Close every worker's open pack and wait until all packs are saved. */

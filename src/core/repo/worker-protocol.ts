@@ -42,6 +42,17 @@ export interface RestoreTarget {
   whole?: { mode: number; mtimeMs: number; uid?: number; gid?: number };
 }
 
+/**
+ * A restored file to re-read from disk and check against the snapshot: `blobs`
+ * are its content in order (plaintext length and id), laid end to end from
+ * offset 0, so together they cover the whole file.
+ */
+export interface ValidateFileJob {
+  path: string;
+  size: number;
+  blobs: { length: number; id: string }[];
+}
+
 export interface RestoreBlobJob {
   id: string;
   /** Offset inside the transferred buffer. */
@@ -79,7 +90,9 @@ export type WorkerRequest =
   | { type: 'restoreFile'; jobId: number; pack: string; file: PackFileSpan; blobs: RestoreBlobJob[]; chown: boolean }
   | { type: 'verifyPackFile'; jobId: number; pack: string; file: PackFileSpan; legacy?: boolean }
   /** Chunk and hash files without storing anything: a drill's check of restored files. */
-  | { type: 'hash'; jobId: number; files: BackupFileJob[] };
+  | { type: 'hash'; jobId: number; files: BackupFileJob[] }
+  /** Re-read restored files and check every blob's bytes against its id: a drill's validation. */
+  | { type: 'validateFiles'; jobId: number; files: ValidateFileJob[] };
 
 export interface VerifyPackResult {
   pack: string;
@@ -101,6 +114,8 @@ export type WorkerResponse =
   | { type: 'flushed'; jobId: number }
   | { type: 'restoreDone'; jobId: number; written: number; failed: { path: string; error: string }[] }
   | { type: 'verifyDone'; jobId: number; result: VerifyPackResult }
+  /** Per file of a 'validateFiles' job, in order: null when it matches, else what is wrong with it. */
+  | { type: 'validateDone'; jobId: number; problems: (string | null)[] }
   /** A file job's read failed (e.g. the file went missing): the caller falls back to the backend, which reports it. */
   | { type: 'readFailed'; jobId: number; error: string }
   | { type: 'fatal'; jobId?: number; error: string };
