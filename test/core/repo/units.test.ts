@@ -104,6 +104,35 @@ describe('chunker', () => {
     }
   });
 
+  it("cuts data in allocate()'s buffer (the WebAssembly loop) exactly where the JS loop cuts it, whole or offered in windows", () => {
+    const js = new Chunker(seed, params);
+    const wasm = new Chunker(seed, params);
+    const inMemory = wasm.allocate(data.length + 100);
+    expect(inMemory.length).toBe(data.length + 100);
+    data.copy(inMemory, 100);
+    // Not at offset 0 of the buffer, so the loop's addressing is checked too.
+    const view = inMemory.subarray(100);
+    const whole = chunkLengths(js, data);
+    expect(chunkLengths(wasm, view)).toEqual(whole);
+    for (const window of [params.minSize + 1, 2 * params.avgSize, params.maxSize - 1]) {
+      for (let start = 0, i = 0; start < data.length; i++) {
+        const offer = Math.min(window, data.length - start);
+        const final = start + offer === data.length;
+        const n = wasm.cut(view, start, offer, final);
+        expect(n).toBe(js.cut(data, start, offer, final));
+        start += n === 0 ? whole[i]! : n;
+      }
+    }
+    // Content that never matches either mask: max-size cuts, and 0 for a partial offer, as the JS loop.
+    const flat = wasm.allocate(params.maxSize * 2 + 7);
+    for (let b = 0; b < 256; b++) {
+      flat.fill(b);
+      const plain = Buffer.alloc(flat.length, b);
+      expect(chunkLengths(wasm, flat)).toEqual(chunkLengths(js, plain));
+      expect(wasm.cut(flat, 3, params.maxSize - 1, false)).toBe(js.cut(plain, 3, params.maxSize - 1, false));
+    }
+  });
+
   it('an insertion in the middle of a large buffer changes only the chunks around it', () => {
     const chunker = new Chunker(seed, params);
     const before = chunkHashes(chunker, data);
