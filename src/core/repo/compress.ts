@@ -20,8 +20,12 @@ function looksIncompressible(data: Uint8Array): boolean {
   if (data.length < PROBE_SIZE * 8) return false;
   const at = (data.length >> 1) - (PROBE_SIZE >> 1);
   const sample = data.subarray(at, at + PROBE_SIZE);
-  return zstdCompress(sample, { compressionLevel: 1 }).length > PROBE_SIZE - (PROBE_SIZE >> 5);
+  // The thread's reused context and output: zstd-napi's compress() builds a context per call.
+  probeOut ??= Buffer.allocUnsafe(binding.compressBound(PROBE_SIZE));
+  return compressInto(probeOut, sample, 1) > PROBE_SIZE - (PROBE_SIZE >> 5);
 }
+
+let probeOut: Buffer | undefined;
 
 /** Whether compressing `data` may pay: not tiny, and a sample of it shrinks. */
 export function worthCompressing(data: Uint8Array): boolean {
