@@ -60,6 +60,15 @@ export interface OpenStoreOptions extends StoreLocation {
    * store refused (spool/spooling-store.ts). A face shows it as a warning.
    */
   onWarning?: (message: string) => void;
+  /**
+   * PostgreSQL: how long an idle connection is kept (pg's default: 10 s), for a
+   * process that writes in bursts a minute or more apart (a fleet agent): each
+   * new connection is a server process forked and its caches filled again. Idle
+   * connections never hold the process open (allowExitOnIdle).
+   */
+  keepIdleConnectionsMs?: number;
+  /** PostgreSQL: the most connections the store's pool opens (pg's default: 10). */
+  maxConnections?: number;
 }
 
 /**
@@ -90,6 +99,8 @@ export async function openConfiguredStore(options: OpenStoreOptions): Promise<St
   const pool = {
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     keepAlive: true,
+    ...(options.keepIdleConnectionsMs === undefined ? {} : { idleTimeoutMillis: options.keepIdleConnectionsMs, allowExitOnIdle: true }),
+    ...(options.maxConnections === undefined ? {} : { max: options.maxConnections }),
   };
   // History is kept by age (store.keep), not by count: a team's store is not a file re-read per query.
   const attempt = (migrate: boolean) =>
