@@ -37,6 +37,7 @@ import {
   LIFEBOAT_VERSION,
   LifeboatError,
   localHostName,
+  openConfiguredStore,
   openHostRegistry,
   PgChannels,
   rememberDerivedKeys,
@@ -55,9 +56,8 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
   const host = args.host ?? localHostName(given.env);
   // Everything this process runs is this host's: runs record it, and a runbook of this host is never dispatched again.
   const env = { ...given.env, LIFEBOAT_HOST: host };
-  const ctx: CommandContext = { ...given, env };
-  const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => ctx.emit({ type: 'log', level, message });
-  const setting = storeSetting({ config: ctx.config, env, home: ctx.home });
+  const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') => given.emit({ type: 'log', level, message });
+  const setting = storeSetting({ config: given.config, env, home: given.home });
   if (setting.kind === 'json') {
     throw new LifeboatError(
       'USAGE',
@@ -65,18 +65,33 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
     );
   }
   const url = await storeUrl(setting, env);
+  // The store the jobs record into, opened now so a refused password or an outdated schema stops the agent at start;
+  // its connections kept between jobs (see AGENT_IDLE_CONNECTION_MS), at most one per job it may run and one for the spool's replay.
+  const store = await openConfiguredStore({
+    config: given.config,
+    env,
+    home: given.home,
+    keepIdleConnectionsMs: AGENT_IDLE_CONNECTION_MS,
+    maxConnections: args.jobs + 1,
+    onWarning: (message) => log(message, 'warn'),
+  });
+  const ctx: CommandContext = { ...given, env, store: () => Promise.resolve(store) };
   // The same repositories every minute: their password-derived keys are kept for the agent's life, not derived per job.
   rememberDerivedKeys();
   // A job's runbook is read as a file of this folder (job-runbook.ts): hooks and checks start there, so it must exist.
   await mkdir(path.resolve(ctx.cwd, ctx.runbooksDir), { recursive: true }).catch((e: unknown) =>
     log(`agent ${host}: cannot create the runbooks folder ${ctx.runbooksDir} (${(e as Error).message}); hooks of its jobs will fail to start there`, 'warn'),
   );
-  // The store the jobs record into, opened now so a refused password or an outdated schema stops the agent at start.
-  const store = await ctx.store();
-  const queue = await FleetQueue.open(url, { supervise: true }).catch((e: unknown) => {
-    throw new LifeboatError('BACKEND_UNAVAILABLE', `lifeboat agent ${host}: the job queue cannot be opened: ${(e as Error).message}`, { cause: e, retryable: true });
+  const opened = async () => {
+    const queue = await FleetQueue.open(url, { supervise: true }).catch((e: unknown) => {
+      throw new LifeboatError('BACKEND_UNAVAILABLE', `lifeboat agent ${host}: the job queue cannot be opened: ${(e as Error).message}`, { cause: e, retryable: true });
+    });
+    return { queue, hosts: await openHostRegistry({ config: ctx.config, env, home: ctx.home }).catch(async (e: unknown) => { await queue.stop(); throw e; }) };
+  };
+  const { queue, hosts } = await opened().catch(async (e: unknown) => {
+    await store.close().catch(() => undefined);
+    throw e;
   });
-  const hosts = await openHostRegistry({ config: ctx.config, env, home: ctx.home });
   const channels = new PgChannels(url);
   let jobsRun = 0;
   let beatTimer: NodeJS.Timeout | undefined;
@@ -173,9 +188,20 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
     await channels.close();
     await queue.stop();
     await hosts?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
   }
   return { exitCode: ExitCode.ok, summary: `agent ${host} stopped: ${jobsRun} job(s) run` };
 }
+
+/**
+ * How long the agent keeps an idle store connection: a fleet's jobs come in
+ * bursts (every runbook of the host at its minute), and pg's default of 10 s
+ * closed every connection between them, so each burst connected again — a
+ * server process forked and its catalog caches filled per connection, the
+ * largest part of PostgreSQL's CPU per job at a minute's cadence (bench/fleet.ts).
+ * What it costs: up to --jobs + 1 idle sessions per agent held this long.
+ */
+const AGENT_IDLE_CONNECTION_MS = 5 * 60_000;
 
 /** How soon a change of the jobs in hand reaches the hosts registry (the periodic beat may carry it sooner). */
 const CHANGE_BEAT_MS = 1_000;

@@ -16,6 +16,7 @@ export async function openHostRegistry(location: StoreLocation): Promise<HostReg
   const setting = storeSetting(location);
   if (setting.kind === 'json') return undefined;
   const url = await storeUrl(setting, location.env);
-  const pool = await openPool({ connectionString: url, max: 2, connectionTimeoutMillis: QUERY_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true });
+  // Kept idle for a minute: an agent beats every 10 s, which pg's default idle timeout (10 s) turned into a new connection per beat.
+  const pool = await openPool({ connectionString: url, max: 2, connectionTimeoutMillis: QUERY_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true, idleTimeoutMillis: 60_000, allowExitOnIdle: true });
   return HostRegistry.owningPool(pool);
 }

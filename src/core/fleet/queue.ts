@@ -101,7 +101,16 @@ export class FleetQueue {
   /** Connects and brings pg-boss's schema up to date (it migrates under its own advisory lock). */
   static async open(url: string, options: FleetQueueOptions = {}): Promise<FleetQueue> {
     // query_timeout: every statement here is short; one on a connection that died unseen (a store restart) must fail and be retried, not hang a job's end forever.
-    const pool = await openPool({ connectionString: url, max: Math.max(2, options.max ?? 2), connectionTimeoutMillis: 5_000, query_timeout: QUERY_TIMEOUT_MS, keepAlive: true });
+    // Idle connections kept a minute (pg's default is 10 s): a dispatcher's bursts come a minute apart, and each new connection forks a server process.
+    const pool = await openPool({
+      connectionString: url,
+      max: Math.max(2, options.max ?? 2),
+      connectionTimeoutMillis: 5_000,
+      query_timeout: QUERY_TIMEOUT_MS,
+      keepAlive: true,
+      idleTimeoutMillis: 60_000,
+      allowExitOnIdle: true,
+    });
     const { default: PgBossClass } = await import('pg-boss');
     const boss = new PgBossClass({
       db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values) },
