@@ -167,6 +167,12 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect(ids(await store.listRuns({ newestBy: 'end' }))).toEqual(['a1', 'a3', 'a2', 'b1']);
         expect(ids(await store.listRuns({ newestBy: 'start' }))).toEqual(['a3', 'a2', 'b1', 'a1']);
         expect(ids(await store.listRuns({ newestBy: 'end', perRunbook: 1 }))).toEqual(['a1', 'b1']);
+        // Windows of several per runbook (PostgreSQL reads those as one row per runbook): an end that does not
+        // parse counts as the oldest, and two runs of one time keep the later write first.
+        await store.putRun(run('b2', { runbook: 'b', startedAt: at(4), endedAt: 'not a time' }));
+        await store.putRun(run('b3', { runbook: 'b', startedAt: at(2), endedAt: at(3) }));
+        expect(ids(await store.listRuns({ newestBy: 'end', perRunbook: 3 }))).toEqual(['a1', 'a3', 'a2', 'b3', 'b1', 'b2']);
+        expect(ids(await store.listRuns({ newestBy: 'end', perRunbook: 2, runbooks: ['b'] }))).toEqual(['b3', 'b1']);
         expect(ids(await store.listRuns({ newestBy: 'end', status: ['succeeded'], runbook: 'a', limit: 1 }))).toEqual(['a1']);
       });
 
