@@ -158,6 +158,38 @@ export interface Backend extends ArchiveCapable {
    * pass it on with `saveFileOf`.
    */
   saveFile?(handle: Handle, file: FileBody, options?: SaveOptions): Promise<void>;
+  /**
+   * Optional, for stores where a request costs more than the bytes between two
+   * ranges (S3): several ranges of one object, ascending and not overlapping,
+   * read in one request from the first's start to the last's end. Each range's
+   * bytes go to `onRange` in a buffer of its own as soon as they have arrived,
+   * in order; the bytes between ranges are read and dropped; nothing more is
+   * read until `onRange` resolves, so the caller bounds what is held. Same
+   * bounds and errors as `load`. A failure part-way throws, the ranges already
+   * handed over stay handed over (a retry asks for the rest); an error thrown
+   * by `onRange` ends the read and is thrown unchanged. Wrappers offer it only
+   * where their inner backend does (see loadRangesOf).
+   */
+  loadRanges?(handle: Handle, ranges: readonly ByteRange[], onRange: RangeSink): Promise<void>;
+}
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+/** Receives range number `index` (of those asked for) of a loadRanges call. */
+export type RangeSink = (index: number, bytes: Buffer) => Promise<void>;
+
+/** The ranges in one request where the backend can (Backend.loadRanges), else one `load` each, in order. */
+export async function loadRangesOf(backend: Backend, handle: Handle, ranges: readonly ByteRange[], onRange: RangeSink): Promise<void> {
+  if (backend.loadRanges) return backend.loadRanges(handle, ranges, onRange);
+  return loadEachRange((range) => backend.load(handle, range), ranges, onRange);
+}
+
+/** One load per range, in order: loadRangesOf where a backend has no loadRanges. */
+export async function loadEachRange(load: (range: ByteRange) => Promise<Buffer>, ranges: readonly ByteRange[], onRange: RangeSink): Promise<void> {
+  for (let i = 0; i < ranges.length; i++) await onRange(i, await load(ranges[i]!));
 }
 
 /** Saves a file's bytes: streamed where the backend can (Backend.saveFile), else read whole and saved. */

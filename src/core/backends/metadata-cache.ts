@@ -7,17 +7,23 @@
  * Data packs and locks pass straight through.
  */
 import { isLifeboatError } from '../errors.js';
-import { archiveStateOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { archiveStateOf, loadEachRange, loadRangesOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type ByteRange, type FileKind, type RangeSink, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 import type { FileBody } from './file-body.js';
 import type { LocalBackend } from './local-backend.js';
 
 const cachedKinds = new Set<FileKind>(['config', 'keys', 'index', 'snapshots']);
 
 export class MetadataCache implements Backend {
+  /** Only where the remote has it (Backend.loadRanges). Data packs, never cached, are what is read in ranges. */
+  readonly loadRanges?: (handle: Handle, ranges: readonly ByteRange[], onRange: RangeSink) => Promise<void>;
+
   constructor(
     readonly remote: Backend,
     readonly cache: LocalBackend,
-  ) {}
+  ) {
+    if (remote.loadRanges) this.loadRanges = (handle, ranges, onRange) => 
+      cachedKinds.has(handle.kind) ? loadEachRange((range) => this.load(handle, range), ranges, onRange) : loadRangesOf(remote, handle, ranges, onRange);
+  }
 
   get location(): string {
     return this.remote.location;

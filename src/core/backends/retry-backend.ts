@@ -3,7 +3,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { describeError, isLifeboatError } from '../errors.js';
 import { ignoreEvents, type EventSink } from '../events.js';
 import type { FileBody } from './file-body.js';
-import { archiveStateOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { archiveStateOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type ByteRange, type FileKind, type RangeSink, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 
 export type RetryOperation = 'save' | 'load' | 'stat' | 'list' | 'remove' | 'create' | 'exists';
 
@@ -89,11 +89,14 @@ export class RetryBackend implements Backend {
   private budgetExhausted = false;
   private readonly counts: RetryStats['byOperation'] = { save: 0, load: 0, stat: 0, list: 0, remove: 0, create: 0, exists: 0 };
   private gaveUp = 0;
+  /** Only where the inner backend reads ranges in one request (Backend.loadRanges). */
+  readonly loadRanges?: (handle: Handle, ranges: readonly ByteRange[], onRange: RangeSink) => Promise<void>;
 
   constructor(
     readonly inner: Backend,
     options: RetryBackendOptions = {},
   ) {
+    if (inner.loadRanges) this.loadRanges = (handle, ranges, onRange) => this.retryRanges(handle, ranges, onRange);
     this.policy = {
       baseDelayMs: options.baseDelayMs ?? defaultRetryPolicy.baseDelayMs,
       maxDelayMs: options.maxDelayMs ?? defaultRetryPolicy.maxDelayMs,
@@ -134,6 +137,41 @@ export class RetryBackend implements Backend {
 
   load(handle: Handle, range?: { offset: number; length: number }): Promise<Buffer> {
     return this.run('load', describeHandle(handle), () => this.inner.load(handle, range));
+  }
+
+  /**
+   * Retried as loads; a retry asks only for the ranges not handed over yet, so
+   * none is delivered twice. An attempt that delivered one starts the attempt
+   * count afresh (a long read that keeps moving never runs out), as a listing
+   * does. The caller's own errors are thrown at once.
+   */
+  private async retryRanges(handle: Handle, ranges: readonly ByteRange[], onRange: RangeSink): Promise<void> {
+    let delivered = 0;
+    for (let attempt = 1; ; attempt++) {
+      let progressed = false;
+      let callerFailed: { error: unknown } | undefined;
+      try {
+        await this.inner.loadRanges!(handle, ranges.slice(delivered), async (_, bytes) => {
+          try {
+            await onRange(delivered, bytes);
+          } catch (e) {
+            callerFailed = { error: e };
+            throw e;
+          }
+          delivered++;
+          if (!progressed) {
+            progressed = true;
+            this.succeeded();
+          }
+        });
+        this.succeeded();
+        return;
+      } catch (error) {
+        if (callerFailed !== undefined) throw callerFailed.error;
+        if (progressed) attempt = 1;
+        await this.beforeRetry('load', describeHandle(handle), error, attempt);
+      }
+    }
   }
 
   stat(handle: Handle): Promise<ObjectInfo> {

@@ -15,7 +15,7 @@
  */
 import { commandHint } from '../command-hint.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
-import { archiveStateOf, removeStaleTempFilesOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { archiveStateOf, loadRangesOf, removeStaleTempFilesOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type ByteRange, type FileKind, type RangeSink, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 import { openFileBody } from './file-body.js';
 import { mapFsError, type LocalBackend } from './local-backend.js';
 
@@ -63,12 +63,15 @@ export class StagingBackend implements Backend {
   readonly maxStagedBytes: number;
   uploadedObjects = 0;
   uploadedBytes = 0;
+  /** Only where the remote has it (Backend.loadRanges). */
+  readonly loadRanges?: (handle: Handle, ranges: readonly ByteRange[], onRange: RangeSink) => Promise<void>;
 
   constructor(
     readonly remote: Backend,
     readonly staging: LocalBackend,
     private readonly options: StagingOptions = {},
   ) {
+    if (remote.loadRanges) this.loadRanges = (handle, ranges, onRange) => this.loadRangesStagedFirst(handle, ranges, onRange);
     this.concurrency = options.concurrency ?? 4;
     this.maxStagedBytes = options.maxStagedBytes ?? 1024 * 1024 * 1024;
   }
@@ -260,6 +263,25 @@ export class StagingBackend implements Backend {
       if (!isLifeboatError(e, 'BACKEND_NOT_FOUND')) throw e;
     }
     return this.remote.load(handle, range);
+  }
+
+  /**
+   * As load: from staging while the object is there (not uploaded yet), one
+   * range at a time; the rest from the remote in one request once it is not
+   * (uploaded and removed from staging meanwhile, or never staged).
+   */
+  private async loadRangesStagedFirst(handle: Handle, ranges: readonly ByteRange[], onRange: RangeSink): Promise<void> {
+    for (let i = 0; i < ranges.length; i++) {
+      let bytes: Buffer;
+      try {
+        bytes = await this.staging.load(handle, ranges[i]);
+      } catch (e) {
+        if (!isLifeboatError(e, 'BACKEND_NOT_FOUND')) throw e;
+        const from = i;
+        return loadRangesOf(this.remote, handle, ranges.slice(from), (j, b) => onRange(from + j, b));
+      }
+      await onRange(i, bytes);
+    }
   }
 
   async stat(handle: Handle): Promise<ObjectInfo> {

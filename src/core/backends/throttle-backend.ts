@@ -1,7 +1,7 @@
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.js';
 import { LifeboatError } from '../errors.js';
-import { archiveStateOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { archiveStateOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type ByteRange, type FileKind, type RangeSink, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 import type { FileBody } from './file-body.js';
 
 /** At most `limit` holders at once; the rest wait in arrival order. */
@@ -34,7 +34,8 @@ export class Semaphore {
     }
   }
 
-  private async acquire(): Promise<void> {
+  /** Takes a slot, waiting for one; give it back with release(). */
+  async acquire(): Promise<void> {
     if (this.active < this.limit) {
       this.active += 1;
       return;
@@ -43,7 +44,7 @@ export class Semaphore {
     await new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  private release(): void {
+  release(): void {
     const next = this.waiters.shift();
     if (next === undefined) this.active -= 1;
     else next();
@@ -121,12 +122,16 @@ export class TokenBucket {
  */
 export class ConcurrencyLimitBackend implements Backend {
   readonly semaphore: Semaphore;
+  /** Only where the inner backend has it; one slot for the whole request. */
+  readonly loadRanges?: (handle: Handle, ranges: readonly ByteRange[], onRange: RangeSink) => Promise<void>;
 
   constructor(
     readonly inner: Backend,
     limit: number,
   ) {
     this.semaphore = new Semaphore(limit);
+    const { inner: backend } = this;
+    if (backend.loadRanges) this.loadRanges = (handle, ranges, onRange) => this.semaphore.run(() => backend.loadRanges!(handle, ranges, onRange));
   }
 
   get location(): string {

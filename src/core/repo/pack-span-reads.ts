@@ -1,0 +1,115 @@
+/**
+ * How a restore fetches the spans of packs that are not local files. The
+ * restore cuts a pack's blobs into spans of at most 8 MiB for its workers
+ * (restore-writer.ts) and used to load each span with a request of its own:
+ * s3rver answered 255 ranged GETs for a full restore of the mixed dataset,
+ * restic's 34 (one per pack), each one a request to parse, sign and answer and
+ * a TLS stream to set up, on a store sharing our two cores.
+ *
+ * Where the backend reads several ranges of an object in one request
+ * (Backend.loadRanges: S3), the spans of a pack that lie closer than `gap` are
+ * one request, started when the first of them is asked for; each span's bytes
+ * are handed to whoever asked for it as soon as they have arrived. A request
+ * that has a span nobody asked for yet waits with it (the socket's flow
+ * control holds the rest), so the restore holds what it held before: the
+ * spans its loop has asked for, plus one per request under way. Elsewhere a
+ * span is a `load` of its own, as before.
+ */
+import { LifeboatError } from '../errors.js';
+import type { Backend, ByteRange } from '../backends/backend.js';
+
+export interface PackSpan {
+  pack: string;
+  offset: number;
+  length: number;
+}
+
+/** One request: spans of one pack, in offset order, and what became of each. */
+interface Request {
+  pack: string;
+  spans: PackSpan[];
+  started: boolean;
+  /** Per span: whoever asked and waits. */
+  waiting: ({ resolve: (b: Buffer) => void; reject: (e: unknown) => void } | undefined)[];
+  /** Spans handed over or failed so far (they come in order). */
+  done: number;
+  /** Wakes the request when a span is asked for (it waits when it ran ahead). */
+  wake?: () => void;
+  error?: unknown;
+}
+
+export class PackSpanReader {
+  private readonly requests = new Map<PackSpan, { request: Request; index: number }>();
+  private closed = false;
+
+  /** `spans`: all the restore will ask for, in pack and offset order (as spansOf makes them). */
+  constructor(
+    private readonly backend: Backend,
+    spans: readonly PackSpan[],
+    gap: number,
+  ) {
+    if (backend.loadRanges === undefined) return;
+    let current: Request | undefined;
+    for (const span of spans) {
+      const last = current?.spans[current.spans.length - 1];
+      const end = last === undefined ? 0 : last.offset + last.length;
+      if (current === undefined || last === undefined || last.pack !== span.pack || span.offset < end || span.offset - end > gap) {
+        current = { pack: span.pack, spans: [], started: false, waiting: [], done: 0 };
+      }
+      this.requests.set(span, { request: current, index: current.spans.length });
+      current.spans.push(span);
+    }
+  }
+
+  /** The span's bytes, in a buffer of their own. A failed request fails every span it had not handed over. */
+  load(span: PackSpan): Promise<Buffer> {
+    const entry = this.requests.get(span);
+    const handle = { kind: 'data' as const, name: span.pack };
+    if (entry === undefined || this.closed) return this.backend.load(handle, { offset: span.offset, length: span.length });
+    const { request, index } = entry;
+    if (index < request.done || request.waiting[index] !== undefined) {
+      return Promise.reject(request.error ?? new LifeboatError('INTERNAL', `span ${span.offset}+${span.length} of pack ${span.pack.slice(0, 12)} was asked for twice`));
+    }
+    const bytes = new Promise<Buffer>((resolve, reject) => (request.waiting[index] = { resolve, reject }));
+    if (request.started) request.wake?.();
+    else this.start(request);
+    return bytes;
+  }
+
+  /** Ends requests still waiting for spans nobody will ask for now (a cancelled or failed restore). */
+  close(): void {
+    this.closed = true;
+    const stop = new LifeboatError('CANCELLED', 'restore ended');
+    for (const { request } of this.requests.values()) {
+      request.error ??= stop;
+      request.wake?.();
+    }
+  }
+
+  private start(request: Request): void {
+    request.started = true;
+    const ranges: ByteRange[] = request.spans.map(({ offset, length }) => ({ offset, length }));
+    const onRange = async (index: number, bytes: Buffer): Promise<void> => {
+      // Nobody asked for this span yet: wait until the loop does (or the reader closes).
+      while (request.waiting[index] === undefined) {
+        if (request.error !== undefined) throw request.error;
+        await new Promise<void>((resolve) => (request.wake = resolve));
+        request.wake = undefined;
+      }
+      if (request.error !== undefined) throw request.error;
+      const waiter = request.waiting[index]!;
+      request.waiting[index] = undefined;
+      request.done = index + 1;
+      waiter.resolve(bytes);
+    };
+    this.backend.loadRanges!({ kind: 'data', name: request.pack }, ranges, onRange).then(
+      () => undefined,
+      (error: unknown) => {
+        request.error ??= error;
+        for (let i = request.done; i < request.spans.length; i++) request.waiting[i]?.reject(error);
+        request.waiting = [];
+        request.done = request.spans.length;
+      },
+    );
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Several ranges of one object in one GET (Backend.loadRanges), as a restore
+ * reads a pack's spans (src/core/repo/pack-span-reads.ts): each range arrives
+ * whole and exact in a buffer of its own, the bytes between are dropped, a
+ * connection cut part-way is retried for the ranges not handed over yet (none
+ * twice), and an answer that is not exactly the span asked for is refused.
+ * Real s3rver behind the loopback proxy that cuts and bends answers.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ByteRange } from '../../../src/core/backends/backend.js';
+import { RetryBackend } from '../../../src/core/backends/retry-backend.js';
+import { S3Backend } from '../../../src/core/backends/s3-backend.js';
+import { LifeboatError } from '../../../src/core/errors.js';
+import { PackSpanReader } from '../../../src/core/repo/pack-span-reads.js';
+import { startFlakyProxy, type FlakyProxy, type ProxyFault, type ProxyRequest } from '../../helpers/flaky-proxy.js';
+import { s3rverCredentials, startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
+import { MiB } from './harness.js';
+
+let server: RunningS3rver;
+let proxy: FlakyProxy;
+let backend: S3Backend;
+const pack = randomBytes(4 * MiB);
+const name = randomBytes(32).toString('hex');
+const handle = { kind: 'data' as const, name };
+/** Three ranges with gaps between (and before the first). */
+const ranges: ByteRange[] = [
+  { offset: 100, length: MiB },
+  { offset: MiB + 600_000, length: MiB + 7 },
+  { offset: 3 * MiB + 1, length: 500_000 },
+];
+/** GETs of the pack the proxy saw since the last reset, with the fault each got. */
+let gets: { seq: number; fault: ProxyFault['type'] }[] = [];
+
+function planned(fault: (r: ProxyRequest, nth: number) => ProxyFault | undefined): void {
+  gets = [];
+  proxy.resetStats();
+  proxy.plan = (r) => {
+    if (r.method !== 'GET' || !r.url.includes(name)) return undefined;
+    const f = fault(r, gets.length + 1);
+    gets.push({ seq: r.seq, fault: f?.type ?? 'pass' });
+    return f;
+  };
+}
+
+async function collect(from: { loadRanges?: S3Backend['loadRanges'] }, asked: readonly ByteRange[] = ranges): Promise<{ index: number; bytes: Buffer }[]> {
+  const got: { index: number; bytes: Buffer }[] = [];
+  await from.loadRanges!(handle, asked, async (index, bytes) => {
+    got.push({ index, bytes });
+  });
+  return got;
+}
+
+function expectExact(got: { index: number; bytes: Buffer }[]): void {
+  expect(got.map((g) => g.index)).toEqual(ranges.map((_, i) => i));
+  for (const { index, bytes } of got) {
+    const r = ranges[index]!;
+    expect(bytes.equals(pack.subarray(r.offset, r.offset + r.length)), `range ${index}`).toBe(true);
+    // Its own memory, so it can be transferred to a worker without a copy.
+    expect(bytes.byteOffset).toBe(0);
+    expect(bytes.buffer.byteLength).toBe(r.length);
+  }
+}
+
+beforeAll(async () => {
+  server = await startS3rver();
+  proxy = await startFlakyProxy(server.endpoint);
+  backend = new S3Backend(`s3://${server.bucket}/ranges`, { endpoint: proxy.endpoint, pathStyle: true, credentials: s3rverCredentials });
+  await backend.save(handle, pack);
+}, 60_000);
+
+afterAll(async () => {
+  await backend?.close();
+  await proxy?.stop();
+  await server?.stop();
+});
+
+describe('S3 loadRanges', () => {
+  it('reads every range of the pack in one GET, exactly, each in a buffer of its own', async () => {
+    planned(() => undefined);
+    expectExact(await collect(backend));
+    expect(gets).toHaveLength(1);
+  });
+
+  it('after a connection cut part-way, asks again only for the ranges not handed over, none twice', async () => {
+    // The answer starts at the first range's offset: cut inside the second range.
+    planned((_, nth) => (nth === 1 ? { type: 'drop-response', afterBytes: MiB + 700_000 } : undefined));
+    const retrying = new RetryBackend(backend, { baseDelayMs: 1, maxDelayMs: 2 });
+    const got = await collect(retrying);
+    expectExact(got);
+    expect(gets.map((g) => g.fault)).toEqual(['drop-response', 'pass']);
+    expect(retrying.retryStats().byOperation.load).toBe(1);
+  });
+
+  it("an error of the caller's ends the read at once and is not retried", async () => {
+    planned(() => undefined);
+    const retrying = new RetryBackend(backend, { baseDelayMs: 1, maxDelayMs: 2 });
+    const mine = new LifeboatError('BACKEND_UNAVAILABLE', 'the caller gave up', { retryable: true });
+    const seen: number[] = [];
+    await expect(
+      retrying.loadRanges!(handle, ranges, async (index) => {
+        seen.push(index);
+        throw mine;
+      }),
+    ).rejects.toBe(mine);
+    expect(seen).toEqual([0]);
+    expect(gets).toHaveLength(1);
+    expect(retrying.retries).toBe(0);
+  });
+
+  it('refuses an answer that ignored the range, or sent more than asked for', async () => {
+    const asked = ranges[2]!.offset + ranges[2]!.length - ranges[0]!.offset;
+    planned(() => ({ type: 'ignore-range' }));
+    const ignored = await collect(backend).catch((e: unknown) => e);
+    expect(ignored).toMatchObject({ code: 'BACKEND_IO', retryable: false });
+    expect((ignored as Error).message).toContain(`asked for ${asked} bytes at offset 100, the store answered ${pack.length} bytes from offset 0`);
+
+    // No Content-Length (a chunked answer) and more bytes than the span: read no further than the span.
+    planned(() => ({ type: 'oversize-response', extraBytes: 64 * 1024, contentLength: 'omit' }));
+    const got: number[] = [];
+    const oversize = await backend
+      .loadRanges!(handle, ranges, async (index) => {
+        got.push(index);
+      })
+      .catch((e: unknown) => e);
+    expect(oversize).toMatchObject({ code: 'BACKEND_IO' });
+    expect((oversize as Error).message).toContain(`the store sent more than the ${asked} bytes asked for`);
+    // What was handed over before the excess showed was whole and exact (checked above); the excess never is.
+    expect([[0, 1], [0, 1, 2]]).toContainEqual(got);
+  });
+});
+
+describe('PackSpanReader', () => {
+  it("serves a restore's spans from one request per pack, each when asked for, and fails the rest of a request that fails", async () => {
+    planned(() => undefined);
+    const spans = ranges.map((r) => ({ pack: name, ...r }));
+    const reader = new PackSpanReader(backend, spans, MiB);
+    // Asked for out of order by concurrent callers: each still gets its own bytes.
+    const [b, a, c] = await Promise.all([reader.load(spans[1]!), reader.load(spans[0]!), reader.load(spans[2]!)]);
+    expectExact([a!, b!, c!].map((bytes, index) => ({ index, bytes })));
+    expect(gets).toHaveLength(1);
+    reader.close();
+
+    // A gap wider than `gap` makes two requests; a request cut with no retry fails its spans not yet handed over.
+    planned((_, nth) => (nth === 1 ? { type: 'drop-response', afterBytes: 1000 } : undefined));
+    const apart = new PackSpanReader(backend, spans, 100_000);
+    const results = await Promise.allSettled(spans.map((s) => apart.load(s)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
+    expect(gets).toHaveLength(3);
+    expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
+    apart.close();
+  });
+});
