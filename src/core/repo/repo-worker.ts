@@ -15,26 +15,23 @@ import { blobIdOf } from './crypto.js';
 import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader } from './pack.js';
 import type { BackupFileJob, BackupFileResult, PackFileSpan, RestoreBlobJob, ValidateFileJob, VerifyPackResult, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
-const init = workerData as WorkerInit;
+// `let`: a kept worker (worker-pool.ts, keepIdleRepositoryWorker) is given the next pool's repository by an 'init' message (setUp).
+let init = workerData as WorkerInit;
 const port = parentPort!;
-const key: RepoKeys = {
-  encryption: Buffer.from(init.encryption),
-  mac: Buffer.from(init.mac),
-  chunkerSeed: Buffer.from(init.chunkerSeed),
-  bindKinds: init.bindKinds,
-};
-const chunker = new Chunker(key.chunkerSeed, init.chunker);
-const blobSet = init.blobSet ? new SharedBlobSet(init.blobSet) : undefined;
-const packCapacity = packBufferCapacity(init.packSize, init.chunker.maxSize);
-const packer = new PackBuilder(key, init.compressionLevel, packCapacity, { fullSize: true });
+const keysOf = (i: WorkerInit): RepoKeys => ({ encryption: Buffer.from(i.encryption), mac: Buffer.from(i.mac), chunkerSeed: Buffer.from(i.chunkerSeed), bindKinds: i.bindKinds });
+let key = keysOf(init);
+let chunker = new Chunker(key.chunkerSeed, init.chunker);
+let blobSet = init.blobSet ? new SharedBlobSet(init.blobSet) : undefined;
+let packCapacity = packBufferCapacity(init.packSize, init.chunker.maxSize);
+let packer = new PackBuilder(key, init.compressionLevel, packCapacity, { fullSize: true });
 /** Read size: small enough that the read buffer stays near one max chunk. */
 const READ_SIZE = 2 * 1024 * 1024;
 /** In the chunker's WebAssembly memory, so it cuts what was read where it lies (chunker.ts). */
-const readBuffer = chunker.allocate(init.chunker.maxSize + READ_SIZE);
+let readBuffer = chunker.allocate(init.chunker.maxSize + READ_SIZE);
 /** Set while this worker waits for the main thread to answer 'needBuffer'. */
 let bufferWaiter: ((buffer: ArrayBuffer | undefined) => void) | undefined;
 /** Verify and restore use a blob's plaintext only until the next blob. */
-const scratch = new DecompressScratch(init.chunker.maxSize);
+let scratch = new DecompressScratch(init.chunker.maxSize);
 
 /**
  * Pack bytes read by this worker (PackFileSpan), reused for every span.
@@ -99,7 +96,7 @@ async function packBufferReady(): Promise<void> {
  * max-size chunk. Holding only this much keeps the bytes moved to the front
  * of the read buffer small (a max-size window moved ~8 MiB per chunk).
  */
-const LOOKAHEAD = Math.min(init.chunker.maxSize, 2 * init.chunker.avgSize);
+let LOOKAHEAD = Math.min(init.chunker.maxSize, 2 * init.chunker.avgSize);
 
 /** Bytes read and not yet reported to the main thread: one 'progress' message per 16 MiB or per job, not per file. */
 let unreportedBytes = 0;
@@ -134,12 +131,18 @@ async function backupFile(file: BackupFileJob, store = true): Promise<BackupFile
           end -= start;
           start = 0;
         }
-        const n = readSync(fd, readBuffer, end, Math.min(readBuffer.length - end, READ_SIZE), null);
+        const want = Math.min(readBuffer.length - end, READ_SIZE);
+        const n = readSync(fd, readBuffer, end, want, null);
         if (n === 0) eof = true;
         else {
           end += n;
           size += n;
           if (store) unreportedBytes += n;
+          // A short read that reaches the size lstat gave is the end: most files are
+          // smaller than one read, and this spares each of them a second read that
+          // returns 0. Anywhere else (a file still growing, a filesystem that reads
+          // short) the loop reads on until read returns 0, as before.
+          if (n < want && size === file.size) eof = true;
         }
       }
       if (start === end) break;
@@ -336,6 +339,86 @@ function validateFile(file: ValidateFileJob): string | null {
   }
 }
 
+/** Bytes of a pack file read at a time by verifyPackFromFile. */
+const VERIFY_WINDOW = 2 * 1024 * 1024;
+
+/** `length` bytes of `fd` at `position` into `into` (from its start); throws if the file ends first. */
+function readFully(fd: number, into: Buffer, length: number, position: number, path: string): Buffer {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, into, done, length - done, position + done);
+    if (n === 0) throw new Error(`${path} ended at byte ${position + done}, expected ${position + length}`);
+    done += n;
+  }
+  return into.subarray(0, length);
+}
+
+/** fileBuffer, at least `length` bytes long (only the pages written become resident). */
+function fileBufferOf(length: number): Buffer {
+  if (fileBuffer.length < length) {
+    fileBuffer = Buffer.alloc(0); // let the old one go before the new one is allocated
+    fileBuffer = Buffer.allocUnsafeSlow(Math.max(length, packCapacity));
+  }
+  return fileBuffer;
+}
+
+/**
+ * verifyPack of a local pack file, read a window at a time instead of whole: the
+ * header from the file's end first, then the blobs in order, each hashed into the
+ * pack's SHA-256 as it goes by and opened (MAC, length, content id), then the
+ * header bytes. The same checks and the same result as verifyPack on the whole
+ * pack, with ~2 MiB of the read buffer touched instead of the pack's 16 MiB
+ * (a blob longer than the window is read whole). A read error throws: the
+ * caller falls back to the backend, which reports it.
+ */
+function verifyPackFromFile(packId: string, path: string, legacy?: boolean): VerifyPackResult {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const size = fstatSync(fd).size;
+    const result: VerifyPackResult = { pack: packId, hashOk: true, blobs: [], damaged: [], size };
+    const sha = createHash('sha256');
+    const lengthBytes = readFully(fd, Buffer.alloc(4), Math.min(4, size), Math.max(0, size - 4), path);
+    const headerLength = lengthBytes.length === 4 ? lengthBytes.readUInt32LE(0) : 0;
+    // A length that does not fit is passed on as it is: parsePackHeader says what is wrong.
+    const tailLength = headerLength + 4 <= size ? headerLength + 4 : lengthBytes.length;
+    const tail = readFully(fd, Buffer.allocUnsafe(tailLength), tailLength, size - tailLength, path);
+    let blobs;
+    try {
+      blobs = parsePackHeader(key, packId, tail, size, legacy);
+    } catch (e) {
+      result.headerError = (e as Error).message;
+      for (let at = 0; at < size; at += VERIFY_WINDOW) {
+        const n = Math.min(VERIFY_WINDOW, size - at);
+        sha.update(readFully(fd, fileBufferOf(n), n, at, path));
+      }
+      result.hashOk = sha.digest('hex') === packId;
+      return result;
+    }
+    const blobsEnd = size - tailLength;
+    let windowStart = 0;
+    let windowEnd = 0;
+    for (const b of blobs) {
+      if (b.offset + b.length > windowEnd) {
+        const n = Math.min(Math.max(VERIFY_WINDOW, b.length), blobsEnd - b.offset);
+        readFully(fd, fileBufferOf(n), n, b.offset, path);
+        windowStart = b.offset;
+        windowEnd = b.offset + n;
+      }
+      const sealed = fileBuffer.subarray(b.offset - windowStart, b.offset - windowStart + b.length);
+      sha.update(sealed);
+      result.blobs.push({ id: b.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength, compressed: b.compressed });
+      const plain = openBlob(key, b, sealed, scratch);
+      if (typeof plain === 'string') result.damaged.push({ id: b.id, error: plain });
+      releasedLargeBuffer(b.length);
+    }
+    sha.update(tail);
+    result.hashOk = sha.digest('hex') === packId;
+    return result;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** `collectPerBlob`: as for restoreBlobs. `legacy`: the pack predates its repository's migration to format 2. */
 function verifyPack(packId: string, data: Buffer, collectPerBlob: boolean, legacy?: boolean): VerifyPackResult {
   const result: VerifyPackResult = { pack: packId, hashOk: true, blobs: [], damaged: [] };
@@ -357,8 +440,32 @@ function verifyPack(packId: string, data: Buffer, collectPerBlob: boolean, legac
   return result;
 }
 
+/**
+ * A kept worker starts on another pool's repository: everything made from the
+ * previous init is replaced (its key, blob set, chunker and buffers are no
+ * longer reachable from here). Sent only to a worker whose pool flushed its
+ * packs and had no job left (worker-pool.ts).
+ */
+function setUp(next: WorkerInit): void {
+  init = next;
+  key = keysOf(next);
+  chunker = new Chunker(key.chunkerSeed, next.chunker);
+  blobSet = next.blobSet ? new SharedBlobSet(next.blobSet) : undefined;
+  packCapacity = packBufferCapacity(next.packSize, next.chunker.maxSize);
+  packer = new PackBuilder(key, next.compressionLevel, packCapacity, { fullSize: true });
+  readBuffer = chunker.allocate(next.chunker.maxSize + READ_SIZE);
+  scratch = new DecompressScratch(next.chunker.maxSize);
+  fileBuffer = Buffer.allocUnsafeSlow(packCapacity);
+  LOOKAHEAD = Math.min(next.chunker.maxSize, 2 * next.chunker.avgSize);
+  bufferWaiter = undefined;
+  unreportedBytes = 0;
+}
+
 async function handle(msg: WorkerRequest): Promise<void> {
   switch (msg.type) {
+    case 'init':
+      setUp(msg.init);
+      return;
     case 'backup': {
       const results: BackupFileResult[] = [];
       for (const f of msg.files) results.push(await backupFile(f));
@@ -399,8 +506,18 @@ async function handle(msg: WorkerRequest): Promise<void> {
       send({ type: 'verifyDone', jobId: msg.jobId, result });
       return;
     }
-    case 'restoreFile':
     case 'verifyPackFile': {
+      let result: VerifyPackResult;
+      try {
+        result = verifyPackFromFile(msg.pack, msg.file.path, msg.legacy);
+      } catch (e) {
+        send({ type: 'readFailed', jobId: msg.jobId, error: (e as Error).message });
+        return;
+      }
+      send({ type: 'verifyDone', jobId: msg.jobId, result });
+      return;
+    }
+    case 'restoreFile': {
       let data: Buffer;
       try {
         data = readSpan(msg.file);
@@ -408,12 +525,8 @@ async function handle(msg: WorkerRequest): Promise<void> {
         send({ type: 'readFailed', jobId: msg.jobId, error: (e as Error).message });
         return;
       }
-      if (msg.type === 'verifyPackFile') {
-        send({ type: 'verifyDone', jobId: msg.jobId, result: verifyPack(msg.pack, data, true, msg.legacy) });
-      } else {
-        const { written, failed } = restoreBlobs(data, msg.blobs, msg.chown, true);
-        send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
-      }
+      const { written, failed } = restoreBlobs(data, msg.blobs, msg.chown, true);
+      send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
       return;
     }
   }
