@@ -6,7 +6,7 @@
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, finished } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
@@ -399,19 +399,28 @@ export class S3Backend implements Backend {
       }
       return;
     }
-    // The caller's own failure ends the read and goes back to it as it was: it is no store error.
-    let callerFailed: { error: unknown } | undefined;
+    // 'data' events, paused while `onRange` works, rather than `for await`: the async iterator
+    // costs a promise and a tick per chunk, and a pack arrives in ~16 KiB TLS records.
+    const stream = body;
+    const where = this.where(key);
     let pos = whole.offset; // the object offset of the next byte the body brings
     let next = 0;
     let buf: Buffer | undefined;
     let filled = 0;
-    try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (pos - whole.offset + chunk.length > whole.length) {
-          discardBody(body);
-          throw this.loadIo(key, `the store sent more than the ${whole.length} bytes asked for (at least ${pos - whole.offset + chunk.length}); stopped reading`, { expected: whole.length, received: pos - whole.offset + chunk.length });
-        }
-        let at = 0;
+    let busy = false;
+    let ended = false;
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (error?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        if (error === undefined) return resolve();
+        stream.destroy();
+        reject(error);
+      };
+      const finish = (): void => settle(next < ranges.length ? shortBody(where, pos - whole.offset, whole.length, this.bucket, key) : undefined);
+      /** Cuts `chunk` from `at` into the ranges; pauses the body while a complete range is with `onRange`. */
+      const consume = (chunk: Buffer, at: number): void => {
         while (at < chunk.length) {
           // Bytes remain only while a range does: the body is exactly `whole`, which ends with the last range.
           const r = ranges[next]!;
@@ -431,20 +440,37 @@ export class S3Backend implements Backend {
           const complete = buf;
           buf = undefined;
           filled = 0;
-          try {
-            await onRange(next, complete);
-          } catch (e) {
-            callerFailed = { error: e };
-            throw e;
-          }
-          next++;
+          const index = next++;
+          busy = true;
+          stream.pause();
+          const rest = at;
+          // The caller's own failure ends the read and goes back to it as it was: it is no store error.
+          onRange(index, complete).then(() => {
+            busy = false;
+            if (settled) return;
+            consume(chunk, rest);
+            if (busy || settled) return;
+            if (ended) finish();
+            else stream.resume();
+          }, settle);
+          return;
         }
-      }
-    } catch (e) {
-      if (callerFailed !== undefined) throw callerFailed.error;
-      throw this.mapError(e, 'load', key);
-    }
-    if (next < ranges.length) throw shortBody(this.where(key), pos - whole.offset, whole.length, this.bucket, key);
+      };
+      stream.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        const received = pos - whole.offset + chunk.length;
+        if (received > whole.length) {
+          settle(this.loadIo(key, `the store sent more than the ${whole.length} bytes asked for (at least ${received}); stopped reading`, { expected: whole.length, received }));
+          return;
+        }
+        consume(chunk, 0);
+      });
+      finished(stream, (error) => {
+        if (error) return settle(this.mapError(error, 'load', key));
+        ended = true;
+        if (!busy) finish();
+      });
+    });
   }
 
   async stat(handle: Handle): Promise<ObjectInfo> {
