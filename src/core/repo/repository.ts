@@ -292,9 +292,14 @@ export class Repository {
     const cached = this.treeCache.get(id);
     if (cached) return cached;
     const tree = decodeTree(await this.loadBlob(id, index), id);
+    this.keepTree(id, tree);
+    return tree;
+  }
+
+  /** A tree loaded and checked some other way (a batched read-ahead: tree-read-ahead.ts), kept where loadTree looks first. */
+  keepTree(id: string, tree: Tree): void {
     if (this.treeCache.size > 4096) this.treeCache.clear();
     this.treeCache.set(id, tree);
-    return tree;
   }
 
   /**

@@ -15,6 +15,7 @@ import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { BlobLocation } from './format.js';
 import type { Repository } from './repository.js';
 import type { Snapshot } from './snapshot.js';
+import { readTreesAhead } from './tree-read-ahead.js';
 import { assertSafeTree, isSafeName, type TreeNode } from './tree.js';
 
 interface Planned {
@@ -124,6 +125,8 @@ export async function planSnapshot(
   let entries: PlannedNode[];
   if (parts.length === 0) {
     // The root listing is the restore itself: when it cannot be read there is nothing to restore.
+    // From a remote store the trees are read a level at a time first, not one request each.
+    await readTreesAhead(repo, snapshot.tree, { signal });
     entries = await listing(snapshot.tree, '');
   } else {
     let tree = await repo.loadTree(snapshot.tree);

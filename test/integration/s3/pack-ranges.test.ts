@@ -4,15 +4,23 @@
  * whole and exact in a buffer of its own, the bytes between are dropped, a
  * connection cut part-way is retried for the ranges not handed over yet (none
  * twice), and an answer that is not exactly the span asked for is refused.
+ * And planning a restore reads the snapshot's trees a level at a time, not one
+ * GET each (tree-read-ahead.ts), trusting none of them more than a load.
  * Real s3rver behind the loopback proxy that cuts and bends answers.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdir, open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ByteRange } from '../../../src/core/backends/backend.js';
 import { RetryBackend } from '../../../src/core/backends/retry-backend.js';
 import { S3Backend } from '../../../src/core/backends/s3-backend.js';
 import { LifeboatError } from '../../../src/core/errors.js';
 import { PackSpanReader } from '../../../src/core/repo/pack-span-reads.js';
+import { Repository } from '../../../src/core/repo/repository.js';
+import { planSnapshot } from '../../../src/core/repo/snapshot-plan.js';
+import { backupDir, smallRepo, TEST_PASSWORD, testScrypt } from '../../helpers/repo.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
 import { startFlakyProxy, type FlakyProxy, type ProxyFault, type ProxyRequest } from '../../helpers/flaky-proxy.js';
 import { s3rverCredentials, startS3rver, type RunningS3rver } from '../../helpers/s3rver.js';
 import { MiB } from './harness.js';
@@ -31,6 +39,7 @@ const ranges: ByteRange[] = [
 ];
 /** GETs of the pack the proxy saw since the last reset, with the fault each got. */
 let gets: { seq: number; fault: ProxyFault['type'] }[] = [];
+const tempDir = useTempDirs('s3-pack-ranges');
 
 function planned(fault: (r: ProxyRequest, nth: number) => ProxyFault | undefined): void {
   gets = [];
@@ -149,5 +158,81 @@ describe('PackSpanReader', () => {
     expect(gets).toHaveLength(3);
     expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
     apart.close();
+  });
+});
+
+describe('planning a restore from S3', () => {
+  /** 3 levels of folders, 4 wide (84 folders, 85 trees with the root), a small file in each. */
+  async function deepTree(base: string): Promise<{ src: string; files: string[] }> {
+    const src = join(base, 'src');
+    const files: string[] = [];
+    const fill = async (dir: string, rel: string, depth: number): Promise<void> => {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'f.txt'), `${rel}\n`);
+      files.push(`data/${rel === '' ? '' : `${rel}/`}f.txt`);
+      if (depth === 3) return;
+      for (const name of ['a', 'b', 'c', 'd']) await fill(join(dir, name), rel === '' ? name : `${rel}/${name}`, depth + 1);
+    };
+    await fill(src, '', 0);
+    return { src, files: files.sort() };
+  }
+
+  const s3 = (prefix: string) => new S3Backend(`s3://${server.bucket}/${prefix}`, { endpoint: proxy.endpoint, pathStyle: true, credentials: s3rverCredentials });
+  const dataGets = () => {
+    const seen: string[] = [];
+    proxy.resetStats();
+    proxy.plan = (r) => {
+      if (r.method === 'GET' && r.url.includes('/data/')) seen.push(r.url);
+      return undefined;
+    };
+    return seen;
+  };
+
+  it('reads the trees a level at a time, one request per pack and level, and plans exactly what one-at-a-time loads planned', async () => {
+    const base = await tempDir();
+    const { src, files } = await deepTree(base);
+    const made = await Repository.init(s3('plan'), TEST_PASSWORD, { scrypt: testScrypt, ...smallRepo });
+    const { snapshot } = await backupDir(made, src);
+    await made.backend.close();
+
+    const repo = await Repository.open(s3('plan'), TEST_PASSWORD);
+    await repo.loadIndex();
+    const seen = dataGets();
+    const plan = await planSnapshot(repo, snapshot);
+    expect(plan.files.map((f) => f.rel).sort()).toEqual(files);
+    expect(plan.unreadable).toEqual([]);
+    // The root, then each of 4 levels: a handful of requests (one per tree pack a level touches), not 85.
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+    expect(seen.length).toBeLessThanOrEqual(12);
+    await repo.backend.close();
+  });
+
+  it('a damaged tree is not read ahead: the walk loads it itself and reports that folder unreadable, as before', async () => {
+    const base = await tempDir();
+    const { src } = await deepTree(base);
+    const made = await Repository.init(s3('damaged'), TEST_PASSWORD, { scrypt: testScrypt, ...smallRepo });
+    const { snapshot } = await backupDir(made, src);
+    // Flip a byte inside the listing of data/b/c, in s3rver's own file of its pack.
+    const root = await made.loadTree(snapshot.tree);
+    const dataDir = await made.loadTree(root.nodes.find((n) => n.name === 'data')!.subtree!);
+    const b = await made.loadTree(dataDir.nodes.find((n) => n.name === 'b')!.subtree!);
+    const victim = made.index.lookup(b.nodes.find((n) => n.name === 'c')!.subtree!)!;
+    await made.backend.close();
+    const file = await open(join(server.directory, server.bucket, `damaged/data/${victim.pack.slice(0, 2)}/${victim.pack}._S3rver_object`), 'r+');
+    const byte = Buffer.alloc(1);
+    await file.read(byte, 0, 1, victim.offset + 20);
+    byte[0] = byte[0]! ^ 0xff;
+    await file.write(byte, 0, 1, victim.offset + 20);
+    await file.close();
+
+    const repo = await Repository.open(s3('damaged'), TEST_PASSWORD);
+    await repo.loadIndex();
+    const plan = await planSnapshot(repo, snapshot);
+    expect(plan.unreadable.map((d) => d.rel)).toEqual(['data/b/c']);
+    expect(plan.unreadable[0]!.listingError?.message).toMatch(/failed authentication/);
+    // Everything outside that folder is planned.
+    expect(plan.files.filter((f) => f.rel.startsWith('data/b/c/'))).toEqual([]);
+    expect(plan.files.length).toBe(85 - 5);
+    await repo.backend.close();
   });
 });
