@@ -6,6 +6,7 @@
 import { LifeboatError } from '../errors.js';
 import { readAndVerifyPacks, rotatingSlice } from '../repo/checker.js';
 import type { Repository } from '../repo/repository.js';
+import { defaultWorkerCount } from '../repo/worker-pool.js';
 
 export interface VerifyStageResult {
   packsWritten: number;
@@ -41,6 +42,9 @@ export async function verifyRun(repo: Repository, options: { readDataFraction: n
   const toRead = [...read.packs, ...sample];
   if (toRead.length > 0) {
     const results = await readAndVerifyPacks(repo, toRead, {
+      // A worker per pack at most: most runs read back only the one sample pack, and a
+      // second worker thread would cost ~0.2 s of CPU to start for nothing.
+      workers: Math.min(defaultWorkerCount(), toRead.length),
       signal: options.signal,
       onPack: (pack, bytes) => {
         if (sample.includes(pack)) sampleBytes += bytes;
