@@ -30,7 +30,7 @@ import { dirname, join, sep } from 'node:path';
 import { LifeboatError } from '../errors.js';
 import type { BlobLocation } from './format.js';
 import { mapLimit, type Repository } from './repository.js';
-import { PackSpanReader } from './pack-span-reads.js';
+import { PackSpanReader, remoteSpanMax } from './pack-span-reads.js';
 import type { RestoreChange, RestorePreview } from './restore-preview.js';
 import { RestoreValidator, type FileCheck, type ValidateOptions, type ValidationOutcome } from './restore-validation.js';
 import type { PlannedFile, PlannedNode, SnapshotPlan } from './snapshot-plan.js';
@@ -278,7 +278,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
   }
 
   // Fetch and write, pack by pack, in spans.
-  const spans = spansOf(byPack);
+  const spans = spansOf(byPack, remoteSpanMax(repo.backend) ?? SPAN_MAX);
   const reader = new PackSpanReader(repo.backend, spans, SPAN_GAP);
   try {
     for (const check of completeEarly) validator?.complete(check);
@@ -466,14 +466,14 @@ function packsNeeded(plan: SnapshotPlan, preview: RestorePreview | undefined, en
 }
 
 /** The pack reads of a restore, pack by pack in id order, each pack's blobs by offset. */
-function spansOf(byPack: ReadonlyMap<string, ReadonlyMap<string, NeededBlob>>): Span[] {
+function spansOf(byPack: ReadonlyMap<string, ReadonlyMap<string, NeededBlob>>, spanMax: number): Span[] {
   const spans: Span[] = [];
   for (const [pack, blobs] of [...byPack.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const sorted = [...blobs.values()].sort((a, b) => a.loc.offset - b.loc.offset);
     let span: Span | undefined;
     for (const b of sorted) {
       const end = b.loc.offset + b.loc.length;
-      if (span && b.loc.offset - (span.offset + span.length) <= SPAN_GAP && end - span.offset <= SPAN_MAX) {
+      if (span && b.loc.offset - (span.offset + span.length) <= SPAN_GAP && end - span.offset <= spanMax) {
         span.length = end - span.offset;
         span.blobs.push(b);
       } else {
