@@ -51,12 +51,21 @@ export class SharedBlobSet {
 
   /** Returns true when the id was absent (and, when `insert`, is now claimed by this caller). */
   private probe(id: string | Uint8Array, insert: boolean): boolean {
-    const bytes = typeof id === 'string' ? Buffer.from(id.slice(0, 32), 'hex') : id;
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, 16);
-    const k0 = dv.getInt32(0, true) | 1;
-    const k1 = dv.getInt32(4, true);
-    const k2 = dv.getInt32(8, true);
-    const k3 = dv.getInt32(12, true);
+    let k0: number;
+    let k1: number;
+    let k2: number;
+    let k3: number;
+    const words = typeof id === 'string' ? hexWords(id) : undefined;
+    if (words) {
+      [k0, k1, k2, k3] = [words[0]! | 1, words[1]!, words[2]!, words[3]!];
+    } else {
+      const bytes = typeof id === 'string' ? Buffer.from(id.slice(0, 32), 'hex') : id;
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, 16);
+      k0 = dv.getInt32(0, true) | 1;
+      k1 = dv.getInt32(4, true);
+      k2 = dv.getInt32(8, true);
+      k3 = dv.getInt32(12, true);
+    }
     const w = this.words;
     let slot = (k1 ^ (k2 >>> 7)) & this.mask;
     for (let probes = 0; probes <= this.mask; probes++, slot = (slot + 1) & this.mask) {
@@ -82,4 +91,35 @@ export class SharedBlobSet {
     }
     return true;
   }
+}
+
+/** Nibble of each ASCII hex digit; 16 for anything else. */
+const NIBBLE = new Uint8Array(128).fill(16);
+for (let c = 0; c < 16; c++) {
+  NIBBLE['0123456789abcdef'.charCodeAt(c)] = c;
+  NIBBLE['0123456789ABCDEF'.charCodeAt(c)] = c;
+}
+const keyWords = new Int32Array(4);
+
+/**
+ * The first 16 bytes of a hex id as four little-endian words (what the
+ * DataView reads from the decoded bytes), without a Buffer per id: filling
+ * the set from the index (20k+ ids) cost ~55 ms that way. Undefined when the
+ * string is not 32+ hex digits (the caller then decodes it the general way).
+ */
+function hexWords(id: string): Int32Array | undefined {
+  if (id.length < 32) return undefined;
+  let bad = 0;
+  for (let word = 0; word < 4; word++) {
+    let value = 0;
+    for (let b = 0; b < 4; b++) {
+      const at = word * 8 + b * 2;
+      const hi = NIBBLE[id.charCodeAt(at)] ?? 16;
+      const lo = NIBBLE[id.charCodeAt(at + 1)] ?? 16;
+      bad |= hi | lo;
+      value |= ((hi << 4) | lo) << (b * 8);
+    }
+    keyWords[word] = value;
+  }
+  return bad & 16 ? undefined : keyWords;
 }

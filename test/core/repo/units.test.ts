@@ -239,6 +239,17 @@ describe('SharedBlobSet', () => {
     expect(set.size).toBe(2);
   });
 
+  it('a hex id (lower or upper case) and its bytes are the same key', () => {
+    const set = SharedBlobSet.allocate(5000);
+    const ids = Array.from({ length: 2000 }, () => randomBytes(32));
+    for (const [i, bytes] of ids.entries()) {
+      const hex = bytes.toString('hex');
+      expect(set.claim(i % 2 === 0 ? hex : hex.toUpperCase())).toBe(true);
+    }
+    for (const bytes of ids) expect(set.claim(bytes)).toBe(false);
+    expect(set.size).toBe(ids.length);
+  });
+
   it('when more than 3/4 full, answers true for unknown ids without inserting (costs space, never correctness)', () => {
     const set = SharedBlobSet.allocate(1); // 65,536 slots, full at 49,152
     const ids = Array.from({ length: 49_152 }, id);
