@@ -171,6 +171,13 @@ export interface Backend extends ArchiveCapable {
    * where their inner backend does (see loadRangesOf).
    */
   loadRanges?(handle: Handle, ranges: readonly ByteRange[], onRange: RangeSink): Promise<void>;
+  /**
+   * True where `save` and `saveFile` themselves confirm the size the store
+   * kept before they resolve (S3Backend: HeadObject after every save), so a
+   * caller that would stat the object to check it (staging) need not ask the
+   * store a second time. Wrappers pass on their inner backend's answer.
+   */
+  readonly checksSavedSize?: boolean;
 }
 
 export interface ByteRange {

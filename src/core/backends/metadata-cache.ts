@@ -29,6 +29,10 @@ export class MetadataCache implements Backend {
     return this.remote.location;
   }
 
+  get checksSavedSize(): boolean {
+    return this.remote.checksSavedSize === true;
+  }
+
   async save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
     await this.remote.save(handle, data, options);
     if (cachedKinds.has(handle.kind)) await this.cache.save(handle, data).catch(() => undefined);

@@ -114,6 +114,10 @@ export class RetryBackend implements Backend {
     return this.inner.location;
   }
 
+  get checksSavedSize(): boolean {
+    return this.inner.checksSavedSize === true;
+  }
+
   /** A snapshot of the counters, for the run record. */
   retryStats(): RetryStats {
     let retries = 0;

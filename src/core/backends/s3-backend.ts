@@ -143,6 +143,8 @@ export class S3Backend implements Backend {
   readonly location: string;
   readonly bucket: string;
   readonly prefix: string;
+  /** saveChecked: every save is followed by a HeadObject of its size. */
+  readonly checksSavedSize = true;
   private readonly client: S3Client;
   private readonly root: string;
   private readonly options: S3BackendOptions & typeof defaults;

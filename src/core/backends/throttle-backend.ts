@@ -138,6 +138,10 @@ export class ConcurrencyLimitBackend implements Backend {
     return this.inner.location;
   }
 
+  get checksSavedSize(): boolean {
+    return this.inner.checksSavedSize === true;
+  }
+
   save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {
     return this.semaphore.run(() => this.inner.save(handle, data, options));
   }
@@ -205,6 +209,10 @@ export class BandwidthLimitBackend implements Backend {
 
   get location(): string {
     return this.inner.location;
+  }
+
+  get checksSavedSize(): boolean {
+    return this.inner.checksSavedSize === true;
   }
 
   async save(handle: Handle, data: Uint8Array, options?: SaveOptions): Promise<void> {

@@ -14,7 +14,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveFileOf, type Handle } from '../../../src/core/backends/backend.js';
 import { openFileBody, type FileBody } from '../../../src/core/backends/file-body.js';
+import { LocalBackend } from '../../../src/core/backends/local-backend.js';
+import { wrapForTransfer } from '../../../src/core/backends/transfer-wrappers.js';
+import { MetadataCache } from '../../../src/core/backends/metadata-cache.js';
 import { S3Backend } from '../../../src/core/backends/s3-backend.js';
+import { StagingBackend } from '../../../src/core/backends/staging-backend.js';
 import { s3rverCredentials } from '../../helpers/s3rver.js';
 import { startRecordingS3rvers, type RecordingS3rver, type RecordingS3rvers } from '../../helpers/recording-s3rver.js';
 import { MiB } from './harness.js';
@@ -137,4 +141,25 @@ describe('uploads from staged files', () => {
     // Before: a connection per PutObject plus one for the HEADs (5).
     expect(tlsServer.connections() - before).toBe(1);
   });
+
+  it("staging checks an upload's size once: S3's own HeadObject after the save, not a second one (a store that keeps less fails it)", async () => {
+    const s3 = backendOn(tlsServer, 'staged-once');
+    // The stack a backup uses: staging → metadata cache → retry → concurrency → S3.
+    const remote = new MetadataCache(wrapForTransfer(s3, { concurrency: 2 }), new LocalBackend(join(servers.root, 'cache-once')));
+    const staging = new StagingBackend(remote, new LocalBackend(join(servers.root, 'staging-once')));
+    const handles = [dataHandle(), dataHandle(), { kind: 'index' as const, name: randomBytes(32).toString('hex') }];
+    try {
+      for (const h of handles) await staging.save(h, randomBytes(3 * MiB));
+      await staging.flush();
+      for (const h of handles) expect((await s3.stat(h)).size).toBe(3 * MiB);
+    } finally {
+      await staging.close();
+    }
+    for (const h of handles) {
+      const mine = tlsServer.seen.filter((r) => r.url.includes(h.name));
+      // One PUT, one HEAD (the save's own size check), then the stat above.
+      expect(mine.map((r) => r.method)).toEqual(['PUT', 'HEAD', 'HEAD']);
+    }
+  });
 });
+
