@@ -46,6 +46,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   load: number;
+  /** Takes this pool's listeners off the worker (a kept one goes on to the next pool without them). */
+  detach(): void;
 }
 
 let sourceWorkerUrl: URL | undefined;
@@ -86,7 +88,39 @@ function workerUrlForSources(here: string): URL {
   return sourceWorkerUrl;
 }
 
+/** Set by keepIdleRepositoryWorker: a closed pool leaves one idle worker for the next pool of this process. */
+let keepIdle = false;
+let idleWorker: { worker: Worker; detach(): void } | undefined;
+
+/**
+ * From now on this process keeps one idle repository worker between pools
+ * (a fleet agent: src/agent/agent-host.ts). Starting a worker thread costs
+ * ~50-80 ms of CPU (measured with one that does nothing at all: ~50), more
+ * than a tiny backup's whole chunking; an agent runs hundreds of those. The
+ * kept worker is given the next pool's repository (its 'init' message), and
+ * only a worker whose pool saved all its packs and has no job in flight is
+ * kept. What it costs: an idle thread and its buffers (~10 MiB of mostly
+ * untouched address space) for the process's life.
+ */
+export function keepIdleRepositoryWorker(): void {
+  keepIdle = true;
+}
+
+/** The thread id of the worker kept idle, if one is (for tests and diagnostics). */
+export function idleRepositoryWorkerThread(): number | undefined {
+  return idleWorker?.worker.threadId;
+}
+
 function spawnWorker(init: WorkerInit): Worker {
+  const kept = idleWorker;
+  idleWorker = undefined;
+  kept?.detach();
+  // threadId -1: the thread ended (its 'exit' not heard yet); a new one is started instead.
+  if (kept && kept.worker.threadId !== -1) {
+    kept.worker.ref();
+    kept.worker.postMessage({ type: 'init', init } satisfies WorkerRequest);
+    return kept.worker;
+  }
   const here = import.meta.url;
   // Bundled build: the worker is emitted next to the bundle that contains this module.
   const url = here.endsWith('.ts') ? workerUrlForSources(here) : new URL('./repo-worker.js', here);
@@ -115,6 +149,8 @@ export class WorkerPool {
   private nextJob = 1;
   private failure?: Error;
   private closing = false;
+  /** Backup jobs were sent since the last flush: a worker may hold an unfinished pack, so it is not kept. */
+  private unflushed = false;
   /** Pack buffers of this pool's backups: the backup's peak memory is mostly these. */
   readonly packBuffers: PackBufferBudget;
 
@@ -136,14 +172,16 @@ export class WorkerPool {
     // not only from another worker's half-filled pack (which may wait for a flush).
     this.packBuffers = new PackBufferBudget(Math.max(options.packBuffers ?? count + 1, count));
     this.slots = Array.from({ length: count }, () => {
-      const slot: Slot = { worker: spawnWorker(init), load: 0 };
-      slot.worker.on('message', (msg: WorkerResponse) => this.onMessage(slot, msg));
-      slot.worker.on('error', (e) => this.fail(new LifeboatError('INTERNAL', `repository worker crashed: ${e.message}`, { cause: e })));
+      const worker = spawnWorker(init);
+      const onMessage = (msg: WorkerResponse) => this.onMessage(slot, msg);
+      const onError = (e: Error) => this.fail(new LifeboatError('INTERNAL', `repository worker crashed: ${e.message}`, { cause: e }));
       // A worker can end without an 'error' event (process.exit in it, terminated): its jobs would
       // never answer and the run would hang (test/core/repo/worker-crash.test.ts).
-      slot.worker.on('exit', (code) => {
+      const onExit = (code: number) => {
         if (!this.closing) this.fail(new LifeboatError('INTERNAL', `repository worker exited (code ${code}) with work unfinished`));
-      });
+      };
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      const slot: Slot = { worker, load: 0, detach: () => void worker.off('message', onMessage).off('error', onError).off('exit', onExit) };
       return slot;
     });
   }
@@ -214,6 +252,7 @@ export class WorkerPool {
   }
 
   async backup(files: BackupFileJob[]): Promise<BackupFileResult[]> {
+    this.unflushed = true;
     const res = await this.request<Extract<WorkerResponse, { type: 'backupDone' }>>(this.leastLoaded(), (jobId) => ({ type: 'backup', jobId, files }));
     return res.results;
   }
@@ -237,6 +276,7 @@ export class WorkerPool {
     // The data is saved: what follows (trees, index, snapshot) needs no worker pack buffer.
     this.packBuffers.trim();
     if (this.failure) throw this.failure;
+    this.unflushed = this.slots.some((s) => s.load > 0);
   }
 
   async restore(pack: string, data: Buffer, blobs: RestoreBlobJob[], chown: boolean): Promise<{ written: number; failed: { path: string; error: string }[] }> {
@@ -291,7 +331,26 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    const kept = this.keepOne();
+    await Promise.all(this.slots.filter((s) => s !== kept).map((s) => s.worker.terminate()));
+  }
+
+  /** The slot whose worker stays for the next pool (keepIdleRepositoryWorker), if any may. */
+  private keepOne(): Slot | undefined {
+    if (!keepIdle || idleWorker !== undefined || this.failure || this.unflushed || this.pending.size > 0) return undefined;
+    const slot = this.slots.find((s) => s.load === 0);
+    if (!slot) return undefined;
+    const worker = slot.worker;
+    slot.detach();
+    // Idle, it is nobody's: its end or a crash only drops it, and it never holds the process open.
+    const onExit = () => {
+      if (idleWorker?.worker === worker) idleWorker = undefined;
+    };
+    const onError = () => undefined;
+    worker.on('exit', onExit).on('error', onError);
+    worker.unref();
+    idleWorker = { worker, detach: () => void worker.off('exit', onExit).off('error', onError) };
+    return slot;
   }
 }
 

@@ -80,6 +80,8 @@ export interface PackFileSpan {
 export type WorkerRequest =
   | { type: 'backup'; jobId: number; files: BackupFileJob[] }
   | { type: 'flush'; jobId: number }
+  /** A kept worker's next repository (worker-pool.ts, keepIdleRepositoryWorker). */
+  | { type: 'init'; init: WorkerInit }
   /** Answer to 'needBuffer': a saved pack's buffer, for this worker's next pack (see pack-buffer-budget.ts). */
   | { type: 'packSaved'; buffer: ArrayBuffer }
   /** Answer to 'needBuffer': no buffer is free but the budget has room; the worker allocates one. */
