@@ -34,6 +34,7 @@ import {
   ExitCode,
   FleetQueue,
   hostWakeChannel,
+  keepIdleRepositoryWorker,
   LIFEBOAT_VERSION,
   LifeboatError,
   localHostName,
@@ -78,6 +79,8 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
   const ctx: CommandContext = { ...given, env, store: () => Promise.resolve(store) };
   // The same repositories every minute: their password-derived keys are kept for the agent's life, not derived per job.
   rememberDerivedKeys();
+  // Hundreds of small backups: one repository worker thread is kept between them instead of started per job (worker-pool.ts).
+  keepIdleRepositoryWorker();
   // A job's runbook is read as a file of this folder (job-runbook.ts): hooks and checks start there, so it must exist.
   await mkdir(path.resolve(ctx.cwd, ctx.runbooksDir), { recursive: true }).catch((e: unknown) =>
     log(`agent ${host}: cannot create the runbooks folder ${ctx.runbooksDir} (${(e as Error).message}); hooks of its jobs will fail to start there`, 'warn'),
