@@ -154,23 +154,30 @@ export class RetryBackend implements Backend {
     for (let attempt = 1; ; attempt++) {
       let progressed = false;
       let callerFailed: { error: unknown } | undefined;
+      /** A range being handed over: the read can fail meanwhile (an idle socket while the caller waits). */
+      let handing: Promise<void> | undefined;
       try {
-        await this.inner.loadRanges!(handle, ranges.slice(delivered), async (_, bytes) => {
-          try {
-            await onRange(delivered, bytes);
-          } catch (e) {
-            callerFailed = { error: e };
-            throw e;
-          }
-          delivered++;
-          if (!progressed) {
-            progressed = true;
-            this.succeeded();
-          }
+        await this.inner.loadRanges!(handle, ranges.slice(delivered), (_, bytes) => {
+          handing = (async () => {
+            try {
+              await onRange(delivered, bytes);
+            } catch (e) {
+              callerFailed = { error: e };
+              throw e;
+            }
+            delivered++;
+            if (!progressed) {
+              progressed = true;
+              this.succeeded();
+            }
+          })();
+          return handing;
         });
         this.succeeded();
         return;
       } catch (error) {
+        // Count what that handover delivers before asking again, so no range goes out twice.
+        await handing?.catch(() => undefined);
         if (callerFailed !== undefined) throw callerFailed.error;
         if (progressed) attempt = 1;
         await this.beforeRetry('load', describeHandle(handle), error, attempt);

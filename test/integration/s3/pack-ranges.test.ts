@@ -101,6 +101,25 @@ describe('S3 loadRanges', () => {
     expect(retrying.retryStats().byOperation.load).toBe(1);
   });
 
+  it('a read that fails while the caller still holds a range (the socket idle meanwhile) is retried from the range after it, none twice', async () => {
+    planned(() => undefined);
+    const impatient = new S3Backend(`s3://${server.bucket}/ranges`, { endpoint: proxy.endpoint, pathStyle: true, credentials: s3rverCredentials, idleTimeoutMs: 300 });
+    const retrying = new RetryBackend(impatient, { baseDelayMs: 1, maxDelayMs: 2 });
+    const got: { index: number; bytes: Buffer }[] = [];
+    try {
+      await retrying.loadRanges!(handle, ranges, async (index, bytes) => {
+        // The first range is held past the idle timeout: the answer's socket times out meanwhile.
+        if (index === 0) await new Promise((resolve) => setTimeout(resolve, 1000));
+        got.push({ index, bytes });
+      });
+    } finally {
+      await impatient.close();
+    }
+    expectExact(got);
+    expect(gets).toHaveLength(2);
+    expect(retrying.retryStats().byOperation.load).toBe(1);
+  });
+
   it("an error of the caller's ends the read at once and is not retried", async () => {
     planned(() => undefined);
     const retrying = new RetryBackend(backend, { baseDelayMs: 1, maxDelayMs: 2 });
