@@ -1,7 +1,8 @@
 /**
  * How a restore fetches the spans of packs that are not local files. The
- * restore cuts a pack's blobs into spans of at most 8 MiB for its workers
- * (restore-writer.ts) and used to load each span with a request of its own:
+ * restore cuts a pack's blobs into spans for its workers (restore-writer.ts;
+ * 8 MiB then, 2 MiB now for remote packs: remoteSpanMax) and used to load
+ * each span with a request of its own:
  * s3rver answered 255 ranged GETs for a full restore of the mixed dataset,
  * restic's 34 (one per pack), each one a request to parse, sign and answer and
  * a TLS stream to set up, on a store sharing our two cores.
