@@ -15,49 +15,98 @@ import { blobIdOf } from './crypto.js';
 import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader } from './pack.js';
 import type { BackupFileJob, BackupFileResult, PackFileSpan, RestoreBlobJob, ValidateFileJob, VerifyPackResult, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
-// `let`: a kept worker (worker-pool.ts, keepIdleRepositoryWorker) is given the next pool's repository by an 'init' message (setUp).
-let init = workerData as WorkerInit;
 const port = parentPort!;
-const keysOf = (i: WorkerInit): RepoKeys => ({ encryption: Buffer.from(i.encryption), mac: Buffer.from(i.mac), chunkerSeed: Buffer.from(i.chunkerSeed), bindKinds: i.bindKinds });
-let key = keysOf(init);
-let chunker = new Chunker(key.chunkerSeed, init.chunker);
-let blobSet = init.blobSet ? new SharedBlobSet(init.blobSet) : undefined;
-let packCapacity = packBufferCapacity(init.packSize, init.chunker.maxSize);
-let packer = new PackBuilder(key, init.compressionLevel, packCapacity, { fullSize: true });
 /** Read size: small enough that the read buffer stays near one max chunk. */
 const READ_SIZE = 2 * 1024 * 1024;
-/** In the chunker's WebAssembly memory, so it cuts what was read where it lies (chunker.ts). */
-let readBuffer = chunker.allocate(init.chunker.maxSize + READ_SIZE);
-/** Set while this worker waits for the main thread to answer 'needBuffer'. */
-let bufferWaiter: ((buffer: ArrayBuffer | undefined) => void) | undefined;
-/** Verify and restore use a blob's plaintext only until the next blob. */
-let scratch = new DecompressScratch(init.chunker.maxSize);
 
+// Everything made from the repository this worker serves: set by setUp, from workerData at start and again
+// from an 'init' message when a kept worker (worker-pool.ts, keepIdleRepositoryWorker) goes to the next pool.
+let init: WorkerInit;
+let key: RepoKeys;
+let chunker: Chunker;
+let blobSet: SharedBlobSet | undefined;
+let packCapacity: number;
+let packer: PackBuilder;
+/** In the chunker's WebAssembly memory, so it cuts what was read where it lies (chunker.ts). */
+let readBuffer: Buffer;
+/** Verify and restore use a blob's plaintext only until the next blob. */
+let scratch: DecompressScratch;
 /**
  * Pack bytes read by this worker (PackFileSpan), reused for every span.
  * Allocated at start, before any big buffer was freed, so glibc maps it on
  * its own instead of carving it from the thread's arena; a worker that never
  * reads packs never touches its pages, which then cost no memory.
  */
-let fileBuffer = Buffer.allocUnsafeSlow(packCapacity);
+let fileBuffer: Buffer;
+/**
+ * Bytes held before asking the chunker for a boundary: twice the average chunk
+ * finds one ~98% of the time (chunker.ts: past the average a boundary comes
+ * every avg/16 bytes on average); for the rest the worker reads on up to a
+ * max-size chunk. Holding only this much keeps the bytes moved to the front
+ * of the read buffer small (a max-size window moved ~8 MiB per chunk).
+ */
+let LOOKAHEAD: number;
+/** Set while this worker waits for the main thread to answer 'needBuffer'. */
+let bufferWaiter: ((buffer: ArrayBuffer | undefined) => void) | undefined;
+/** Bytes read and not yet reported to the main thread: one 'progress' message per 16 MiB or per job, not per file. */
+let unreportedBytes = 0;
+
+/**
+ * Takes on a repository: everything made from a previous one is replaced (its
+ * key, blob set, chunker and buffers are no longer reachable from here). A kept
+ * worker is sent the next one only once its pool flushed its packs and had no
+ * job left (worker-pool.ts).
+ */
+function setUp(next: WorkerInit): void {
+  init = next;
+  key = { encryption: Buffer.from(next.encryption), mac: Buffer.from(next.mac), chunkerSeed: Buffer.from(next.chunkerSeed), bindKinds: next.bindKinds };
+  chunker = new Chunker(key.chunkerSeed, next.chunker);
+  blobSet = next.blobSet ? new SharedBlobSet(next.blobSet) : undefined;
+  packCapacity = packBufferCapacity(next.packSize, next.chunker.maxSize);
+  packer = new PackBuilder(key, next.compressionLevel, packCapacity, { fullSize: true });
+  readBuffer = chunker.allocate(next.chunker.maxSize + READ_SIZE);
+  scratch = new DecompressScratch(next.chunker.maxSize);
+  fileBuffer = Buffer.allocUnsafeSlow(packCapacity);
+  LOOKAHEAD = Math.min(next.chunker.maxSize, 2 * next.chunker.avgSize);
+  bufferWaiter = undefined;
+  unreportedBytes = 0;
+}
+setUp(workerData as WorkerInit);
+
+/** fileBuffer, at least `length` bytes long (only the pages written become resident). */
+function fileBufferOf(length: number): Buffer {
+  if (fileBuffer.length < length) {
+    // Room for a whole pack at once (see DecompressScratch on growing step by step).
+    fileBuffer = Buffer.alloc(0); // let the old one go before the new one is allocated
+    fileBuffer = Buffer.allocUnsafeSlow(Math.max(length, packCapacity));
+  }
+  return fileBuffer;
+}
+
+/** Reads up to `length` bytes of `fd` at `position` into `into` (from its start): fewer only where the file ends. */
+function readUpTo(fd: number, into: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, into, done, length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** `length` bytes of `fd` at `position` into `into` (from its start); throws if the file ends first. */
+function readFully(fd: number, into: Buffer, length: number, position: number, path: string): Buffer {
+  const done = readUpTo(fd, into, length, position);
+  if (done < length) throw new Error(`${path} ended at byte ${position + done}, expected ${position + length}`);
+  return into.subarray(0, length);
+}
 
 /** Read a span of a local pack file into fileBuffer; the view is valid until the next call. */
 function readSpan(span: PackFileSpan): Buffer {
   const fd = openSync(span.path, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
     const length = span.length ?? fstatSync(fd).size - span.offset;
-    if (fileBuffer.length < length) {
-      // Room for a whole pack at once (see DecompressScratch on growing step by step).
-      fileBuffer = Buffer.alloc(0); // let the old one go before the new one is allocated
-      fileBuffer = Buffer.allocUnsafeSlow(Math.max(length, packCapacity));
-    }
-    let done = 0;
-    while (done < length) {
-      const n = readSync(fd, fileBuffer, done, length - done, span.offset + done);
-      if (n === 0) throw new Error(`${span.path} ended at byte ${span.offset + done}, expected ${span.offset + length}`);
-      done += n;
-    }
-    return fileBuffer.subarray(0, length);
+    return readFully(fd, fileBufferOf(length), length, span.offset, span.path);
   } finally {
     closeSync(fd);
   }
@@ -88,18 +137,6 @@ async function packBufferReady(): Promise<void> {
   // undefined: granted a new one, which the builder allocates at full size.
   if (buffer) packer.provide(Buffer.from(buffer));
 }
-
-/**
- * Bytes held before asking the chunker for a boundary: twice the average chunk
- * finds one ~98% of the time (chunker.ts: past the average a boundary comes
- * every avg/16 bytes on average); for the rest the worker reads on up to a
- * max-size chunk. Holding only this much keeps the bytes moved to the front
- * of the read buffer small (a max-size window moved ~8 MiB per chunk).
- */
-let LOOKAHEAD = Math.min(init.chunker.maxSize, 2 * init.chunker.avgSize);
-
-/** Bytes read and not yet reported to the main thread: one 'progress' message per 16 MiB or per job, not per file. */
-let unreportedBytes = 0;
 
 function reportProgress(atLeast: number): void {
   if (unreportedBytes < atLeast || unreportedBytes === 0) return;
@@ -314,17 +351,9 @@ function validateFile(file: ValidateFileJob): string | null {
     if (st.size !== file.size) return `does not match the snapshot (${st.size} bytes restored, ${file.size} expected)`;
     let offset = 0;
     for (const blob of file.blobs) {
-      if (fileBuffer.length < blob.length) {
-        fileBuffer = Buffer.alloc(0);
-        fileBuffer = Buffer.allocUnsafeSlow(Math.max(blob.length, packCapacity));
-      }
-      const bytes = fileBuffer.subarray(0, blob.length);
-      let done = 0;
-      while (done < blob.length) {
-        const n = readSync(fd, bytes, done, blob.length - done, offset + done);
-        if (n === 0) return `does not match the snapshot (it ends at byte ${offset + done}, ${file.size} expected)`;
-        done += n;
-      }
+      const bytes = fileBufferOf(blob.length).subarray(0, blob.length);
+      const done = readUpTo(fd, bytes, blob.length, offset);
+      if (done < blob.length) return `does not match the snapshot (it ends at byte ${offset + done}, ${file.size} expected)`;
       if (!blobIdOf(key.mac, bytes).equals(Buffer.from(blob.id, 'hex'))) {
         return `does not match the snapshot (bytes ${offset}-${offset + blob.length} are not blob ${blob.id.slice(0, 12)})`;
       }
@@ -341,26 +370,6 @@ function validateFile(file: ValidateFileJob): string | null {
 
 /** Bytes of a pack file read at a time by verifyPackFromFile. */
 const VERIFY_WINDOW = 2 * 1024 * 1024;
-
-/** `length` bytes of `fd` at `position` into `into` (from its start); throws if the file ends first. */
-function readFully(fd: number, into: Buffer, length: number, position: number, path: string): Buffer {
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, into, done, length - done, position + done);
-    if (n === 0) throw new Error(`${path} ended at byte ${position + done}, expected ${position + length}`);
-    done += n;
-  }
-  return into.subarray(0, length);
-}
-
-/** fileBuffer, at least `length` bytes long (only the pages written become resident). */
-function fileBufferOf(length: number): Buffer {
-  if (fileBuffer.length < length) {
-    fileBuffer = Buffer.alloc(0); // let the old one go before the new one is allocated
-    fileBuffer = Buffer.allocUnsafeSlow(Math.max(length, packCapacity));
-  }
-  return fileBuffer;
-}
 
 /**
  * verifyPack of a local pack file, read a window at a time instead of whole: the
@@ -438,27 +447,6 @@ function verifyPack(packId: string, data: Buffer, collectPerBlob: boolean, legac
     if (collectPerBlob) releasedLargeBuffer(b.length);
   }
   return result;
-}
-
-/**
- * A kept worker starts on another pool's repository: everything made from the
- * previous init is replaced (its key, blob set, chunker and buffers are no
- * longer reachable from here). Sent only to a worker whose pool flushed its
- * packs and had no job left (worker-pool.ts).
- */
-function setUp(next: WorkerInit): void {
-  init = next;
-  key = keysOf(next);
-  chunker = new Chunker(key.chunkerSeed, next.chunker);
-  blobSet = next.blobSet ? new SharedBlobSet(next.blobSet) : undefined;
-  packCapacity = packBufferCapacity(next.packSize, next.chunker.maxSize);
-  packer = new PackBuilder(key, next.compressionLevel, packCapacity, { fullSize: true });
-  readBuffer = chunker.allocate(next.chunker.maxSize + READ_SIZE);
-  scratch = new DecompressScratch(next.chunker.maxSize);
-  fileBuffer = Buffer.allocUnsafeSlow(packCapacity);
-  LOOKAHEAD = Math.min(next.chunker.maxSize, 2 * next.chunker.avgSize);
-  bufferWaiter = undefined;
-  unreportedBytes = 0;
 }
 
 async function handle(msg: WorkerRequest): Promise<void> {
