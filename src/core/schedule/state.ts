@@ -23,6 +23,20 @@ export interface ScheduleState {
    * longer leads. The file state is never shared and always says true.
    */
   markHandled(runbook: string, kind: ScheduleKind, scheduledAt: Date): Promise<boolean>;
+  /**
+   * Several fires in one transaction (a shared state: one statement, so a
+   * takeover finds all of them marked or none); answers what markHandled
+   * would for each, in order. Optional: a state without it is claimed one
+   * fire at a time (src/serve/paced-claims.ts).
+   */
+  markHandledAll?(fires: readonly HandledFire[]): Promise<boolean[]>;
+}
+
+/** One fire to mark handled (ScheduleState.markHandledAll). */
+export interface HandledFire {
+  runbook: string;
+  kind: ScheduleKind;
+  scheduledAt: Date;
 }
 
 export const scheduleStateFormat = 'lifeboat-schedule';

@@ -97,6 +97,42 @@ export class PostgresCoordination implements LeaderLease {
           return false;
         }
       },
+      // The fires due at one instant in one statement (serve's claims, src/serve/paced-claims.ts): one lease check under
+      // the same share lock, so a takeover waits for the whole batch or finds none of it. A key twice in one
+      // INSERT … ON CONFLICT is refused, so repeated keys go in a later statement.
+      async markHandledAll(fires) {
+        const answers: boolean[] = new Array<boolean>(fires.length).fill(false);
+        let left = fires.map((f, i) => ({ ...f, i }));
+        try {
+          while (left.length > 0) {
+            const seen = new Set<string>();
+            const now = left.filter((f) => !seen.has(key(f.runbook, f.kind)) && seen.add(key(f.runbook, f.kind)));
+            left = left.filter((f) => !now.includes(f));
+            const res = await pool.query<{ runbook: string; kind: string }>(
+              `WITH lease AS (
+                 SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() FOR SHARE
+               )
+               INSERT INTO schedule_state AS s (runbook, kind, last_handled, handled_by, epoch)
+                 SELECT f.runbook, f.kind, f.at, $2, $3 FROM unnest($4::text[], $5::text[], $6::timestamptz[]) AS f(runbook, kind, at), lease
+               ON CONFLICT (runbook, kind) DO UPDATE SET last_handled = EXCLUDED.last_handled, handled_by = EXCLUDED.handled_by, epoch = EXCLUDED.epoch
+                 WHERE s.last_handled < EXCLUDED.last_handled
+               RETURNING s.runbook, s.kind`,
+              [SERVE_LEADER_LEASE, term.holder, term.epoch, now.map((f) => f.runbook), now.map((f) => f.kind), now.map((f) => f.scheduledAt.toISOString())],
+            );
+            const ours = new Set(res.rows.map((r) => key(r.runbook, r.kind as ScheduleKind)));
+            for (const f of now) {
+              if (!ours.has(key(f.runbook, f.kind))) continue;
+              answers[f.i] = true;
+              handled.set(key(f.runbook, f.kind), f.scheduledAt);
+            }
+          }
+          return answers;
+        } catch (e) {
+          // As markHandled: fires not claimed stay unhandled for whoever leads when the store answers (a statement that committed before the error keeps its answers).
+          onMarkError(e);
+          return answers;
+        }
+      },
     };
   }
 
