@@ -218,13 +218,18 @@ export function parsePackHeader(key: RepoKeys, packId: string, tail: Buffer, pac
  * Decrypt, decompress and authenticate one blob read from a pack. Returns an
  * error string instead of throwing so that callers verifying many blobs can
  * report every damaged one. With `scratch`, a compressed blob's plaintext is a
- * view of the scratch buffer, valid until its next use.
+ * view of the scratch buffer, valid until its next use. `checkId` false skips
+ * only the plaintext's hash against its id, for a caller that hashes every
+ * byte it writes against the same ids later (a drill's re-read from disk,
+ * restore-validation.ts); authentication, decompression and length are
+ * checked regardless.
  */
 export function openBlob(
   key: RepoKeys,
   loc: Pick<BlobLocation, 'id' | 'compressed' | 'rawLength' | 'legacy'>,
   sealed: Uint8Array,
   scratch?: DecompressScratch,
+  checkId = true,
 ): Buffer | string {
   const plain = tryOpen(key.encryption, sealed, blobAdFor(key, loc.id, loc.legacy));
   if (!plain) return 'failed authentication (damaged or altered)';
@@ -232,6 +237,6 @@ export function openBlob(
   const data = !loc.compressed ? plain : scratch ? scratch.decompress(plain, loc.rawLength) : decompressBounded(plain, loc.rawLength, true);
   if (typeof data === 'string') return data;
   if (data.length !== loc.rawLength) return `has ${data.length} bytes, expected ${loc.rawLength}`;
-  if (blobIdOf(key.mac, data).toString('hex') !== loc.id) return 'content does not match its id';
+  if (checkId && blobIdOf(key.mac, data).toString('hex') !== loc.id) return 'content does not match its id';
   return data;
 }
