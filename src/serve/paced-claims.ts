@@ -5,20 +5,71 @@
  * seconds; serve fires every runbook due at a minute together, and with 500
  * runbooks (the fleet bench, bench/fleet.ts) most claims timed out waiting for
  * a connection — each one a fire not claimed, so not run: a miss. Here the
- * claims wait their turn in this process instead, `limit` at a time, so none
- * gives up for want of a connection; a claim the store refuses still answers
- * false as before.
+ * claims wait their turn in this process instead, so none gives up for want
+ * of a connection; a claim the store refuses still answers false as before.
+ *
+ * Batched where the state can (markHandledAll): the claims made in one turn of
+ * the event loop — every timer due at an instant fires in the same turn — go
+ * in one statement, one batch at a time, and the claims made meanwhile form
+ * the next. 500 fires were 250 round trips two at a time; now they are one,
+ * and the pool's other connection is left to the leader's lease renewals.
+ * Else (the file state) `limit` single claims at a time, as before.
  */
 import { Semaphore, type ScheduleState } from '../core/index.js';
 
 /** As many as the coordination pool has connections (src/core/store/postgres/coordination.ts). */
 export const CLAIMS_AT_ONCE = 2;
 
+/** Fires in one statement at most: a bound on its size (and on the parameters' arrays), far above a minute's burst of one serve. */
+export const CLAIMS_PER_BATCH = 2_000;
+
+type Fire = Parameters<NonNullable<ScheduleState['markHandledAll']>>[0][number];
+
+interface Waiting {
+  fire: Fire;
+  resolve(ours: boolean): void;
+  reject(e: unknown): void;
+}
+
 export function pacedClaims(state: ScheduleState, limit = CLAIMS_AT_ONCE): ScheduleState {
+  const batch = state.markHandledAll?.bind(state);
+  if (batch) return batchedClaims(state, batch);
   // The backends' concurrency limit: waiters in arrival order, a freed slot handed straight to the next.
   const slots = new Semaphore(limit);
   return {
     lastHandled: (runbook, kind) => state.lastHandled(runbook, kind),
     markHandled: (runbook, kind, scheduledAt) => slots.run(() => state.markHandled(runbook, kind, scheduledAt)),
+  };
+}
+
+function batchedClaims(state: ScheduleState, markAll: (fires: readonly Fire[]) => Promise<boolean[]>): ScheduleState {
+  let waiting: Waiting[] = [];
+  /** A batch is in the store, or about to be sent at the end of this turn: new claims wait for the next. */
+  let busy = false;
+  const send = async (): Promise<void> => {
+    while (waiting.length > 0) {
+      const now = waiting.slice(0, CLAIMS_PER_BATCH);
+      waiting = waiting.slice(now.length);
+      try {
+        const answers = await markAll(now.map((w) => w.fire));
+        now.forEach((w, i) => w.resolve(answers[i] === true));
+      } catch (e) {
+        for (const w of now) w.reject(e);
+      }
+    }
+    busy = false;
+  };
+  const claim = (fire: Fire): Promise<boolean> =>
+    new Promise<boolean>((resolve, reject) => {
+      waiting.push({ fire, resolve, reject });
+      if (busy) return;
+      busy = true;
+      // The rest of this turn's fires join first: the timers due at one instant all run before setImmediate.
+      setImmediate(() => void send());
+    });
+  return {
+    lastHandled: (runbook, kind) => state.lastHandled(runbook, kind),
+    markHandled: (runbook, kind, scheduledAt) => claim({ runbook, kind, scheduledAt }),
+    markHandledAll: (fires) => Promise.all(fires.map((f) => claim(f))),
   };
 }

@@ -51,4 +51,24 @@ describe('paced claims', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled']);
     expect(inner.most()).toBe(1);
   });
+
+  it('with a batch-capable state, one turn\'s claims are one batch; a batch that throws rejects its claims only', async () => {
+    const batches: string[][] = [];
+    const state: ScheduleState = {
+      lastHandled: () => undefined,
+      markHandled: () => Promise.reject(new Error('not used when batches are offered')),
+      async markHandledAll(fires) {
+        batches.push(fires.map((f) => f.runbook));
+        await new Promise((resolve) => setImmediate(resolve));
+        if (fires.some((f) => f.runbook === 'bad')) throw new Error('store said no');
+        return fires.map((f) => f.runbook !== 'taken');
+      },
+    };
+    const claims = pacedClaims(state);
+    const at = new Date('2026-12-06T15:00:00Z');
+    const first = await Promise.allSettled(['a', 'bad', 'c'].map((n) => claims.markHandled(n, 'backup', at)));
+    expect(first.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(await Promise.all(['d', 'taken', 'e'].map((n) => claims.markHandled(n, 'backup', at)))).toEqual([true, false, true]);
+    expect(batches).toEqual([['a', 'bad', 'c'], ['d', 'taken', 'e']]);
+  });
 });
