@@ -288,7 +288,7 @@ class OpenParts {
 /** Verifies one blob and writes it to its targets; returns the bytes written. */
 function restoreBlob(blob: RestoreBlobJob, data: Buffer, chown: boolean, parts: OpenParts, failed: { path: string; error: string }[]): number {
   let written = 0;
-  const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length), scratch);
+  const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length), scratch, blob.idCheckedOnReRead !== true);
   if (typeof plain === 'string') {
     for (const t of blob.targets) failed.push({ path: t.path, error: `blob ${blob.id.slice(0, 12)} ${plain}` });
     return 0;

@@ -9,6 +9,20 @@
  * The verdict is as strict as that pass: every byte of every restored file is
  * read back from the file system after its last write and must hash to the
  * snapshot's blob ids, in order, with the file's size.
+ *
+ * So the restore's workers do not also hash each blob's plaintext against
+ * its id before writing it (RestoreBlobJob.idCheckedOnReRead): in a drill that
+ * was every byte hashed twice, and the re-read's hash is the stronger of the
+ * two, since it covers the bytes as stored rather than as meant. The verdict
+ * stays as strict: every blob's MAC (AES-GCM tag; in format 2 over its id as
+ * associated data) is still checked before its bytes are written, so a damaged
+ * or altered pack fails the file in the restore, named with the blob, as
+ * before. A blob whose tag verifies but whose plaintext is not its id's (a
+ * writer's bug, someone holding the key, a format-1 blob sealed for another
+ * id) is written, then its bytes fail the re-read: the file is reported with
+ * the byte range and the blob. A file whose write failed is not re-read but
+ * is a failure of the restore itself; any other file not re-read is a problem
+ * of the drill (restore-drill.ts). A plain restore keeps the id check.
  */
 import { workerBatch } from './file-scheduler.js';
 import type { PlannedFile } from './snapshot-plan.js';

@@ -303,6 +303,8 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
         compressed: b.loc.compressed,
         legacy: b.loc.legacy,
         targets: b.targets,
+        // A drill hashes these bytes against the id once they are on disk (restore-validation.ts): once is enough.
+        ...(validator !== undefined && b.checks?.length === b.targets.length ? { idCheckedOnReRead: true } : {}),
       }));
       const done = (res: { written: number; failed: { path: string; error: string }[] }) => {
         failed.push(...res.failed);

@@ -63,6 +63,14 @@ export interface RestoreBlobJob {
   /** In a pack written before a format-1 repository was migrated (sealed without associated data). */
   legacy?: boolean;
   targets: RestoreTarget[];
+  /**
+   * Every target is a file a drill re-reads from disk after its last write and
+   * hashes against the snapshot's blob ids (restore-validation.ts): the worker
+   * skips its own hash of the plaintext against the id, which that re-read
+   * repeats over the bytes as stored. The MAC is checked before anything is
+   * written, as always. Never set by a plain restore.
+   */
+  idCheckedOnReRead?: boolean;
 }
 
 /**

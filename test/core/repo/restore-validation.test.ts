@@ -9,8 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, truncate, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { blobAdFor } from '../../../src/core/repo/binding.js';
+import { sealInto, tryOpen } from '../../../src/core/repo/crypto.js';
+import type { BlobLocation } from '../../../src/core/repo/format.js';
+import type { Repository } from '../../../src/core/repo/repository.js';
 import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
 import { planSnapshot } from '../../../src/core/repo/snapshot-plan.js';
+import { localPackPath } from '../../../src/core/repo/worker-pool.js';
 import { backupDir, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
@@ -82,5 +87,74 @@ describe('validating restore', () => {
     expect(invalid.get('data/small/f9.txt')).toBe(`does not match the snapshot (5 bytes restored, ${'small file 9\n'.repeat(10).length} expected)`);
     expect(invalid.get('data/empty')).toBe('does not match the snapshot (1 bytes restored, 0 expected)');
     expect(damaged.validation!.validated).toBe(plan.files.length);
+  });
+});
+
+/**
+ * A blob re-sealed under the repository's key with one byte of its plaintext
+ * changed: its MAC verifies, only its content is not its id's (what a writer's
+ * bug, or someone holding the key, would leave). A drill's restore no longer
+ * hashes the plaintext against the id itself (RestoreBlobJob.idCheckedOnReRead):
+ * the re-read must catch it and name the file, the bytes and the blob; a plain
+ * restore still refuses to write it.
+ */
+async function resealWithChangedPlaintext(repo: Repository, loc: BlobLocation): Promise<void> {
+  const path = localPackPath(repo.backend, loc.pack)!;
+  const fh = await open(path, 'r+');
+  try {
+    const sealed = Buffer.alloc(loc.length);
+    await fh.read(sealed, 0, loc.length, loc.offset);
+    const ad = blobAdFor(repo.key, loc.id, loc.legacy);
+    const plain = tryOpen(repo.key.encryption, sealed, ad)!;
+    expect(plain.length).toBe(loc.rawLength);
+    const at = plain.length >> 1;
+    plain[at] = plain[at]! ^ 0x01;
+    expect(sealInto(repo.key.encryption, plain, sealed, 0, ad)).toBe(loc.length);
+    await fh.write(sealed, 0, loc.length, loc.offset);
+  } finally {
+    await fh.close();
+  }
+}
+
+describe('a blob whose MAC verifies but whose content is not its id', () => {
+  it('fails a validating restore at the re-read (file, bytes, blob named) and a plain restore before writing', async () => {
+    const base = await tempDir();
+    const src = join(base, 'src');
+    await mkdir(src, { recursive: true });
+    // Random bytes are stored uncompressed, so the re-sealed blob keeps its length.
+    await writeFile(join(src, 'one.bin'), randomBytes(1500));
+    await writeFile(join(src, 'multi.bin'), randomBytes(200 * KiB));
+    await writeFile(join(src, 'intact.txt'), 'left alone\n');
+    const repoDir = join(base, 'repo');
+    const { snapshot } = await backupDir(await createRepo(repoDir, smallRepo), src, { workers: 2 });
+    const repo = await openRepo(repoDir);
+    const plan = await planSnapshot(repo, snapshot);
+    const one = plan.files.find((f) => f.rel === 'data/one.bin')!;
+    const multi = plan.files.find((f) => f.rel === 'data/multi.bin')!;
+    expect(one.locs).toHaveLength(1);
+    expect(multi.locs.length).toBeGreaterThan(3);
+    const bad = [one.locs[0]!, multi.locs[2]!];
+    for (const loc of bad) {
+      expect(loc.compressed).toBe(false);
+      await resealWithChangedPlaintext(repo, loc);
+    }
+    const start = multi.locs.slice(0, 2).reduce((n, l) => n + l.rawLength, 0);
+
+    const drillTarget = join(base, 'drill');
+    const validating = await restoreSnapshot({ repo, snapshot, plan, target: drillTarget, workers: 2, validate: {} });
+    expect(validating.failed).toEqual([]);
+    expect(validating.validation!.validated).toBe(plan.files.length);
+    const invalid = new Map(validating.validation!.invalid.map((f) => [f.path.slice(drillTarget.length + 1), f.problem]));
+    expect([...invalid.keys()].sort()).toEqual(['data/multi.bin', 'data/one.bin']);
+    expect(invalid.get('data/one.bin')).toBe(`does not match the snapshot (bytes 0-1500 are not blob ${bad[0]!.id.slice(0, 12)})`);
+    expect(invalid.get('data/multi.bin')).toBe(`does not match the snapshot (bytes ${start}-${start + bad[1]!.rawLength} are not blob ${bad[1]!.id.slice(0, 12)})`);
+
+    const plainTarget = join(base, 'plain');
+    const restored = await restoreSnapshot({ repo, snapshot, plan, target: plainTarget, workers: 2 });
+    expect(restored.validation).toBeUndefined();
+    const failed = new Map(restored.failed.map((f) => [f.path.slice(plainTarget.length + 1), f.error]));
+    expect([...failed.keys()].sort()).toEqual(['data/multi.bin', 'data/one.bin']);
+    expect(failed.get('data/one.bin')).toBe(`blob ${bad[0]!.id.slice(0, 12)} content does not match its id`);
+    expect(failed.get('data/multi.bin')).toBe(`blob ${bad[1]!.id.slice(0, 12)} content does not match its id`);
   });
 });
