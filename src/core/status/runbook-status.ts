@@ -178,6 +178,9 @@ export async function readStatus(input: ReadStatusInput): Promise<StatusEntry[]>
  */
 export async function readStatusRecords(store: Store, runbooks: readonly StatusRunbook[] = []): Promise<RunbookRecords> {
   const withCopies = runbooks.filter((r) => r.runbook?.repository.copies?.length).map((r) => r.name);
+  // Cold drills count only for a runbook whose cold tier is configured (runbookStatus shows no cold tier otherwise):
+  // of a team's 500 runbooks usually a few, and each runbook named is an index probe.
+  const withCold = runbooks.filter((r) => r.runbook?.repository.cold).map((r) => r.name);
   // The runbooks shown are named, so the store need not look for the runbooks its history holds (one index walk
   // per window on PostgreSQL); none named (a caller that wants every runbook's records): every runbook's.
   const among = runbooks.length === 0 ? {} : { runbooks: runbooks.map((r) => r.name) };
@@ -194,7 +197,9 @@ export async function readStatusRecords(store: Store, runbooks: readonly StatusR
     newestWholeDrills(store, { ...hotWindow, brief: true }),
     // Brief too: a cold drill's own RTO is all coldStatus takes from it; the throughput an estimate needs is
     // read from hot drills' phases, and only for a cold tier with no drill of its own (below).
-    newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW, brief: true, ...among }),
+    runbooks.length > 0 && withCold.length === 0
+      ? []
+      : newestWholeDrills(store, { tier: 'cold', verdict: finishedVerdicts, perRunbook: COLD_DRILL_WINDOW, brief: true, ...(runbooks.length > 0 && { runbooks: withCold }) }),
     Promise.all(withCopies.map((runbook) => store.listDrills({ runbook, tier: 'hot', verdict: finishedVerdicts, limit: COPY_DRILL_WINDOW }))).then((lists) =>
       lists.flat().filter((d) => d.copy !== undefined && d.path === undefined),
     ),
