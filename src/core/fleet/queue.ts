@@ -30,6 +30,9 @@ export const FLEET_QUEUE_SCHEMA = 'lifeboat_queue';
 /** pg-boss refuses 24 h or more; a job active longer than this is failed by pg-boss's maintenance ("failed by timeout"). */
 const JOB_EXPIRE_SECONDS = 23 * 3600;
 
+/** Jobs in one INSERT at most (a minute's burst of one serve is ~500). */
+const SENDS_PER_BATCH = 1_000;
+
 /** Longer than any queue statement takes, even pg-boss's maintenance on a busy queue. */
 const QUERY_TIMEOUT_MS = 30_000;
 
@@ -148,11 +151,65 @@ export class FleetQueue {
   /**
    * Queues the job for its runbook's host under `id` (chosen by the caller,
    * so it can listen for the job's events before the agent can start it).
+   *
+   * Batched: the dispatches of one turn of the event loop (serve's fires due
+   * at one instant) go in one multi-row INSERT, one batch at a time, those
+   * made meanwhile forming the next — 500 fires were 500 statements one after
+   * another. Each job is answered on its own: queued, or refused as a single
+   * send would be.
    */
   async dispatch(job: FleetJob, id: string): Promise<void> {
     const name = await this.#ensureQueue(job.runbook.host);
-    const sent = await this.#boss.send(name, job as unknown as object, { id, singletonKey: job.runbook.name, retryLimit: 0, expireInSeconds: JOB_EXPIRE_SECONDS });
-    if (sent === null) throw new Error(`pg-boss did not queue job ${id} for ${job.runbook.name} on ${job.runbook.host}`);
+    await new Promise<void>((resolve, reject) => {
+      this.#toSend.push({ name, job, id, resolve, reject });
+      if (this.#sending) return;
+      this.#sending = true;
+      setImmediate(() => void this.#sendBatches());
+    });
+  }
+
+  #toSend: { name: string; job: FleetJob; id: string; resolve(): void; reject(e: unknown): void }[] = [];
+  #sending = false;
+
+  async #sendBatches(): Promise<void> {
+    while (this.#toSend.length > 0) {
+      const batch = this.#toSend.slice(0, SENDS_PER_BATCH);
+      this.#toSend = this.#toSend.slice(batch.length);
+      try {
+        const queued = await this.#insert(batch);
+        for (const s of batch) {
+          if (queued.has(s.id)) s.resolve();
+          else s.reject(new Error(`pg-boss did not queue job ${s.id} for ${s.job.runbook.name} on ${s.job.runbook.host}`));
+        }
+      } catch (e) {
+        for (const s of batch) s.reject(e);
+      }
+    }
+    this.#sending = false;
+  }
+
+  /**
+   * pg-boss's own batch insert (its `insert`, plans.js insertJobs) with the
+   * columns a `send` with these options writes — retry limit 0, the job's
+   * expiry, the runbook as singleton key, the queue's policy and retention —
+   * and RETURNING, which pg-boss's leaves out: a job it did not insert (its
+   * queue gone, an id taken) is refused, not taken for queued.
+   */
+  async #insert(batch: readonly { name: string; job: FleetJob; id: string }[]): Promise<Set<string>> {
+    const q = FLEET_QUEUE_SCHEMA;
+    const rows = batch.map((s) => ({ id: s.id, name: s.name, data: s.job, singleton_key: s.job.runbook.name }));
+    const res = await this.#pool.query<{ id: string }>(
+      `INSERT INTO ${q}.job (id, name, data, priority, start_after, singleton_key, singleton_on, dead_letter, expire_in, keep_until, retry_limit, retry_delay, retry_backoff, policy)
+       SELECT j.id, j.name, j.data, 0, now(), j.singleton_key, NULL, q.dead_letter, $2::numeric * interval '1s',
+         now() + CAST(COALESCE((q.retention_minutes * 60)::text, '14 days') AS interval),
+         0, COALESCE(q.retry_delay, 0), COALESCE(q.retry_backoff, false), q.policy
+       FROM json_to_recordset($1) AS j(id uuid, name text, data jsonb, singleton_key text)
+       JOIN ${q}.queue q ON j.name = q.name
+       ON CONFLICT DO NOTHING
+       RETURNING id`,
+      [JSON.stringify(rows), JOB_EXPIRE_SECONDS],
+    );
+    return new Set(res.rows.map((r) => r.id));
   }
 
   /** The next job of the host's queue, now active; undefined when there is none (or the store cannot be reached). */
