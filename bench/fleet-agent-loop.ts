@@ -29,8 +29,8 @@ const LIFEBOAT = path.join(path.dirname(BENCH_DIR), 'bin', 'lifeboat.js');
 const PASSWORD = 'agent-loop-password';
 const HOST = 'h01';
 
-function options(argv: string[]): { runbooks: number; warm: number; rounds: number; gapS: number; cpuProf?: string } {
-  const o: { runbooks: number; warm: number; rounds: number; gapS: number; cpuProf?: string } = { runbooks: 3, warm: 3, rounds: 10, gapS: 0 };
+function options(argv: string[]): { runbooks: number; warm: number; rounds: number; gapS: number; jobs?: number; cpuProf?: string } {
+  const o: { runbooks: number; warm: number; rounds: number; gapS: number; jobs?: number; cpuProf?: string } = { runbooks: 3, warm: 3, rounds: 10, gapS: 0 };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const value = argv[++i];
@@ -44,8 +44,9 @@ function options(argv: string[]): { runbooks: number; warm: number; rounds: numb
     else if (flag === '--warm') o.warm = int(1);
     else if (flag === '--rounds') o.rounds = int(1);
     else if (flag === '--gap-s') o.gapS = int(0);
+    else if (flag === '--jobs') o.jobs = int(1);
     else if (flag === '--cpu-prof') o.cpuProf = path.resolve(value);
-    else throw new UsageError(`unknown option "${flag}" (--runbooks, --warm, --rounds, --gap-s, --cpu-prof)`);
+    else throw new UsageError(`unknown option "${flag}" (--runbooks, --warm, --rounds, --gap-s, --jobs, --cpu-prof)`);
   }
   return o;
 }
@@ -98,7 +99,7 @@ async function main(): Promise<number> {
     const prof = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${o.cpuProf}`, '--cpu-prof-name=agent-loop.cpuprofile'] : [];
     const started = spawn(process.execPath, [...prof, LIFEBOAT, 'agent', '--host', HOST], {
       cwd: path.join(work, HOST),
-      env: env({ LIFEBOAT_HOME: path.join(work, HOST, 'home'), LIFEBOAT_RUNBOOKS: path.join(work, HOST, 'runbooks') }),
+      env: env({ LIFEBOAT_HOME: path.join(work, HOST, 'home'), LIFEBOAT_RUNBOOKS: path.join(work, HOST, 'runbooks'), ...(o.jobs === undefined ? {} : { LIFEBOAT_AGENT_JOBS: String(o.jobs) }) }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     agent = started;
@@ -135,6 +136,8 @@ async function main(): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const sessions = () => Number(pg.sql('fleet', `SELECT sessions FROM pg_stat_database WHERE datname = 'fleet'`).trim());
     pg.sql('fleet', 'SELECT pg_stat_statements_reset()');
+    // The peak RSS from here on (the warm rounds' key derivations are not the steady state): 5 resets VmHWM (proc(5)).
+    fs.writeFileSync(`/proc/${started.pid}/clear_refs`, '5');
     const before = { agent: procTimes(started.pid!)!.self, pg: postgresCpuS(postmaster), sessions: sessions(), at: Date.now() };
     for (let i = 0; i < o.rounds; i++) {
       await round();
@@ -147,6 +150,10 @@ async function main(): Promise<number> {
     const jobs = o.rounds * names.length;
     console.log(`agent loop: ${names.length} runbook(s), ${o.rounds} measured round(s) after ${o.warm} warm, gap ${o.gapS} s: ${jobs} jobs in ${((after.at - before.at) / 1000).toFixed(1)} s`);
     console.log(`per job: agent ${(((after.agent - before.agent) * 1000) / jobs).toFixed(0)} ms CPU, PostgreSQL ${(((after.pg - before.pg) * 1000) / jobs).toFixed(0)} ms CPU (driver's polls included), ${(calls / jobs).toFixed(1)} statements (driver's polls left out), ${((after.sessions - before.sessions) / jobs).toFixed(2)} sessions opened`);
+    // Peak resident memory of the agent over the measured rounds, and its threads now (repository workers kept idle included).
+    const status = fs.readFileSync(`/proc/${started.pid}/status`, 'utf8');
+    const field = (name: string) => /^(\S+):\s+(\d+)/m.exec(status.split('\n').find((l) => l.startsWith(`${name}:`)) ?? '')?.[2] ?? '?';
+    console.log(`agent (--jobs ${o.jobs ?? 'default'}): peak RSS over the measured rounds ${(Number(field('VmHWM')) / 1024).toFixed(0)} MiB, RSS now ${(Number(field('VmRSS')) / 1024).toFixed(0)} MiB, ${field('Threads')} threads`);
     await channels.close();
     await queue.stop();
     return 0;

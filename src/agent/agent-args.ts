@@ -15,9 +15,17 @@ export const DEFAULT_POLL = '2s';
  * Jobs of different runbooks run side by side, up to this many (the queue
  * never hands out two of one runbook at once): serve fires every runbook due
  * at a minute together, and 25 tiny backups one after another started the
- * last ~20 s late (bench/fleet.ts).
+ * last ~20 s late (bench/fleet.ts); four at a time still started them in
+ * seven waves, seconds apart. So an agent starts every job it is sent at once
+ * (a host with up to 32 runbooks due together): they share one main thread
+ * and the libuv pool anyway, a backup whose files did not change starts no
+ * repository worker, and a changed one starts one (the kept idle worker when
+ * there is one, worker-pool.ts). Measured (bench/fleet-agent-loop.ts, 25
+ * runbooks at once, tiny unchanged sources): agent CPU per job the same
+ * (37 ms), peak RSS 267 MiB with all 25 at once against 183 MiB four at a
+ * time. A host whose backups are large lowers it.
  */
-export const DEFAULT_JOBS = 4;
+export const DEFAULT_JOBS = 32;
 const MAX_JOBS = 64;
 /** pg-boss fetches no more often than this. */
 const MIN_POLL_MS = 500;

@@ -12,8 +12,9 @@
  * - heartbeats through the hosts registry every --heartbeat, with the job in
  *   hand (and its run id once started), best effort: a store outage is told
  *   once, and the beats resume with the store;
- * - takes jobs from its host's queue, up to --jobs of different runbooks at
- *   once (the queue never hands out two of one runbook): at once when a
+ * - takes jobs from its host's queue, up to --jobs (default 32: all a host's
+ *   minute sends) of different runbooks at once, each started as soon as it
+ *   is taken (the queue never hands out two of one runbook): at once when a
  *   dispatcher wakes it (LISTEN) or a job ends, else every --poll;
  * - a take that failed may have committed with its answer lost (a store
  *   outage at that moment): once takes work again, the host's jobs active in
@@ -67,13 +68,13 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
   }
   const url = await storeUrl(setting, env);
   // The store the jobs record into, opened now so a refused password or an outdated schema stops the agent at start;
-  // its connections kept between jobs (see AGENT_IDLE_CONNECTION_MS), at most one per job it may run and one for the spool's replay.
+  // its connections kept between jobs (see AGENT_IDLE_CONNECTION_MS), at most one per job it may run (up to STORE_CONNECTIONS) and one for the spool's replay.
   const store = await openConfiguredStore({
     config: given.config,
     env,
     home: given.home,
     keepIdleConnectionsMs: AGENT_IDLE_CONNECTION_MS,
-    maxConnections: args.jobs + 1,
+    maxConnections: Math.min(args.jobs, STORE_CONNECTIONS) + 1,
     onWarning: (message) => log(message, 'warn'),
   });
   const ctx: CommandContext = { ...given, env, store: () => Promise.resolve(store) };
@@ -202,9 +203,18 @@ export async function runAgentHost(argv: string[], registry: AgentRegistry, give
  * closed every connection between them, so each burst connected again — a
  * server process forked and its catalog caches filled per connection, the
  * largest part of PostgreSQL's CPU per job at a minute's cadence (bench/fleet.ts).
- * What it costs: up to --jobs + 1 idle sessions per agent held this long.
+ * What it costs: up to STORE_CONNECTIONS + 1 idle sessions per agent held this long.
  */
 const AGENT_IDLE_CONNECTION_MS = 5 * 60_000;
+
+/**
+ * The store connections an agent's jobs share: a tiny job's record writes
+ * are a few milliseconds each, so 25 jobs at once wait their turn on 5 rather
+ * than hold 25 (x 20 agents: past the server's max_connections, each a
+ * server process). The pool's waiters give up after the connect timeout
+ * (5 s), and a record write that gives up is spooled, not lost.
+ */
+const STORE_CONNECTIONS = 5;
 
 /** How soon a change of the jobs in hand reaches the hosts registry (the periodic beat may carry it sooner). */
 const CHANGE_BEAT_MS = 1_000;
