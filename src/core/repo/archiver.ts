@@ -22,7 +22,7 @@ import type { Snapshot, SnapshotSource, SnapshotStats } from './snapshot.js';
 import { backupStream } from './stream-source.js';
 import type { Tree, TreeNode } from './tree.js';
 import { WorkerPool } from './worker-pool.js';
-import { mainThreadSavedPack } from './release-memory.js';
+import { capYoungGeneration, mainThreadDataFlushed, mainThreadSavedPack } from './release-memory.js';
 
 export interface BackupProgress {
   files: number;
@@ -111,6 +111,8 @@ export class Archiver {
 
   /** Indexes the packs a killed backup left (orphansRecovered), then starts the workers. */
   static async open(repo: Repository, options: ArchiverOptions = {}): Promise<Archiver> {
+    // The walk's stats and nodes, and later the packs from the workers, pass through the main thread's young generation.
+    capYoungGeneration();
     return new Archiver(repo, await repo.recoverOrphanPacks(), options);
   }
 
@@ -289,6 +291,7 @@ export class Archiver {
     const { progress, fileErrors } = this;
     rootNodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     await this.pool?.flush();
+    await this.endWorkers();
     this.checkCancelled();
     const rootTree = await this.saveTree(rootNodes);
     await this.repo.flushTrees();
@@ -318,6 +321,20 @@ export class Archiver {
     });
     this.report();
     return { snapshot, fileErrors, warnings: this.warnings, failedSources: this.failedSources, progress, orphansRecovered: this.orphansRecovered };
+  }
+
+  /**
+   * Every file's data is saved: the workers (their heaps, read and pack
+   * buffers) and the pack buffers back in the main thread are let go before
+   * the trees, index and snapshot are written, not at close (issue 22: this
+   * moment was the first backup's peak, ~10 MiB over the rest of the run).
+   */
+  private async endWorkers(): Promise<void> {
+    const pool = this.pool;
+    if (!pool) return;
+    this.pool = undefined;
+    await pool.close();
+    mainThreadDataFlushed();
   }
 
   /** After a failure: keep what was written reusable by indexing the packs that did make it. */

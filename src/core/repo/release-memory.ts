@@ -10,8 +10,10 @@
  * them: so workers scavenge after every few MiB of garbage, and run a full
  * collection now and then for buffers that lived through a scavenge.
  */
-import { setFlagsFromString } from 'node:v8';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { isMainThread } from 'node:worker_threads';
 
 type Collect = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
 let collect: Collect | undefined;
@@ -75,4 +77,72 @@ export function mainThreadSavedPack(bytes: number): void {
   } else {
     collector()({ type: 'minor' });
   }
+}
+
+/** The main thread's young generation (both semi-spaces) stops growing at this size; see capYoungGeneration. */
+export const MAIN_YOUNG_GENERATION_CAP = 8 * 1024 * 1024;
+
+let youngCap: { observer: PerformanceObserver; cap: number } | undefined;
+
+function newSpaceSize(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
+}
+
+/** Grow the young generation by V8's default factor while under the cap, not at all once at it. */
+function applyYoungCap(): void {
+  if (!youngCap) return;
+  setFlagsFromString(newSpaceSize() >= youngCap.cap ? '--semi-space-growth-factor=1' : '--semi-space-growth-factor=2');
+}
+
+/**
+ * Keep the main thread's young generation at `cap` bytes (issue 22: peak
+ * memory). V8 doubles it (up to 2 x 16 MiB) whenever enough survived its
+ * scavenges; during a backup, restore or check the main thread's pages of it
+ * are mostly garbage between scavenges but all resident: 32 MiB of the peak.
+ * Node takes `--max-semi-space-size` only on its command line, but V8 reads
+ * its growth factor at every resize, so once the space reaches the cap the
+ * factor is set to 1 (no growth). The factor is process-wide and a new
+ * isolate (a worker thread starting) puts it back to at least 2, so it is set
+ * again after every main-thread collection (a GC observer) and when a worker
+ * is online (reapplyYoungGenerationCap). Idempotent; a no-op in a worker.
+ *
+ * Costs: more frequent scavenges of a smaller space. Measured on the mixed
+ * dataset's restore: user CPU within noise (docs/performance.md, "Memory,
+ * fifth stop"). V8 never shrinks the space for this, so a space already past
+ * the cap stays as it is and only stops growing.
+ */
+export function capYoungGeneration(cap = MAIN_YOUNG_GENERATION_CAP): void {
+  if (!isMainThread || youngCap) return;
+  const observer = new PerformanceObserver(applyYoungCap);
+  youngCap = { observer, cap };
+  observer.observe({ entryTypes: ['gc'] });
+  applyYoungCap();
+}
+
+/** A worker isolate just started (which resets V8's growth factor): freeze the main thread's young generation again. */
+export function reapplyYoungGenerationCap(): void {
+  applyYoungCap();
+}
+
+/** Stop capping (tests): V8's default growth from here on. */
+export function uncapYoungGeneration(): void {
+  if (!youngCap) return;
+  youngCap.observer.disconnect();
+  youngCap = undefined;
+  setFlagsFromString('--semi-space-growth-factor=2');
+}
+
+/** The main thread's young generation in bytes (both semi-spaces), for tests and diagnostics. */
+export function youngGenerationSize(): number {
+  return newSpaceSize();
+}
+
+/**
+ * A backup's data is saved and its workers are gone: the pack buffers that
+ * came back to the main thread are garbage. A full collection frees them
+ * before the trees, index and snapshot are written, instead of V8 keeping
+ * ~50 MiB of them to the end of the run.
+ */
+export function mainThreadDataFlushed(): void {
+  collector()();
 }

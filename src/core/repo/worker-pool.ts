@@ -15,6 +15,7 @@ import { localFileOf, type Backend } from '../backends/backend.js';
 import { LifeboatError } from '../errors.js';
 import type { FinishedPack } from './pack.js';
 import { PackBufferBudget } from './pack-buffer-budget.js';
+import { capYoungGeneration, reapplyYoungGenerationCap } from './release-memory.js';
 import type { Repository } from './repository.js';
 import type {
   BackupFileJob,
@@ -125,8 +126,19 @@ function spawnWorker(init: WorkerInit): Worker {
   // Bundled build: the worker is emitted next to the bundle that contains this module.
   const url = here.endsWith('.ts') ? workerUrlForSources(here) : new URL('./repo-worker.js', here);
   // execArgv: [] — a worker needs no loader flags of the parent (tsx would cost a second per worker).
-  return new Worker(url, { workerData: init, execArgv: [] });
+  const worker = new Worker(url, { workerData: init, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+  // The new isolate reset V8's young-generation growth factor (release-memory.ts, capYoungGeneration).
+  worker.once('online', reapplyYoungGenerationCap);
+  return worker;
 }
+
+/**
+ * A worker's young generation, MiB (V8 makes each semi-space a third of it):
+ * a worker's JS objects are few and short-lived (its big buffers are outside
+ * the heap), and with V8's default (semi-spaces growing to 16 MiB) each worker
+ * kept up to 32 MiB of pages it barely needs (issue 22, docs/performance.md).
+ */
+const WORKER_YOUNG_GENERATION_MB = 6;
 
 /**
  * The file of a pack when the backend offers one (Backend.localFile: a local
@@ -149,6 +161,7 @@ export class WorkerPool {
   private nextJob = 1;
   private failure?: Error;
   private closing = false;
+  private closed?: Promise<void>;
   /** Backup jobs were sent since the last flush: a worker may hold an unfinished pack, so it is not kept. */
   private unflushed = false;
   /** Pack buffers of this pool's backups: the backup's peak memory is mostly these. */
@@ -166,6 +179,8 @@ export class WorkerPool {
       blobSet: options.blobSet,
     };
     const count = options.workers ?? defaultWorkerCount();
+    // Workers mean a long run of big buffers moving through the main thread: its young generation stays small.
+    capYoungGeneration();
     // One buffer filling per worker and one pack being saved keeps the workers busy while
     // the main thread writes; a second buffer per worker only added memory. Never fewer
     // than the workers: a worker waiting for a buffer must be able to get one from a save,
@@ -329,7 +344,13 @@ export class WorkerPool {
     return res.type === 'verifyDone' ? res.result : undefined;
   }
 
-  async close(): Promise<void> {
+  /** Ends the workers (keeping one idle where keepIdleRepositoryWorker asked); a second call waits for the first. */
+  close(): Promise<void> {
+    this.closed ??= this.end();
+    return this.closed;
+  }
+
+  private async end(): Promise<void> {
     this.closing = true;
     const kept = this.keepOne();
     await Promise.all(this.slots.filter((s) => s !== kept).map((s) => s.worker.terminate()));

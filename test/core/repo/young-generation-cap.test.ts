@@ -1,0 +1,39 @@
+/**
+ * capYoungGeneration (release-memory.ts) keeps the main thread's young
+ * generation at its cap, also after a repository worker pool started a new
+ * isolate (which resets V8's growth factor); without it the same allocations
+ * grow the space to V8's maximum. Each case runs in a fresh process: a test
+ * runner's heap has grown already.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
+
+const run = promisify(execFile);
+const tempDir = useTempDirs('young-generation');
+const child = fileURLToPath(new URL('../../helpers/young-generation-child.ts', import.meta.url));
+
+interface Sizes {
+  before: number;
+  afterFirst: number;
+  end: number;
+  cap: number;
+}
+
+async function sizes(mode: 'capped' | 'uncapped'): Promise<Sizes> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', child, mode, await tempDir()], { env: { ...process.env, NODE_OPTIONS: '' } });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sizes;
+}
+
+describe('the main thread young generation cap', () => {
+  it('stays at the cap through allocation and a worker pool start; the same allocations grow it without', async () => {
+    const [capped, uncapped] = await Promise.all([sizes('capped'), sizes('uncapped')]);
+    // The allocations really do grow an uncapped space past the cap...
+    expect(uncapped.afterFirst).toBeGreaterThan(uncapped.cap);
+    // ...and a capped one does not grow, before or after the pool's worker started.
+    expect(capped.afterFirst).toBeLessThanOrEqual(capped.cap);
+    expect(capped.end).toBeLessThanOrEqual(capped.cap);
+  });
+});
