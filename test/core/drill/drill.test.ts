@@ -16,12 +16,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration } from '../../../src/core/format.js';
+import { planSnapshot } from '../../../src/core/repo/snapshot-plan.js';
 import type { AlertRecord, DrillRecord } from '../../../src/core/store/index.js';
 import { ensureCliBuilt, runCli } from '../../helpers/cli.js';
 import { drillsOf, flipByte, processAlive, rtoPhases, runDrillCli, scratchLeft, writeDrillRunbook, type DrillRunbookOptions } from '../../helpers/drill-runbook.js';
 import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
 import { startCli } from '../../helpers/pipeline-process.js';
 import { PIPELINE_PASSWORD } from '../../helpers/pipeline-runbook.js';
+import { openRepo } from '../../helpers/repo.js';
+import { resealWithChangedPlaintext } from '../../helpers/reseal-blob.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('drill');
@@ -271,6 +274,28 @@ describe('lifeboat restore-drill', () => {
     expect(alert!.status).toBe('open');
     expect(alert!.severity).toBe('critical');
     expect(alert!.message).toContain(`restore: ${first}: `);
+  });
+
+  it('a blob whose MAC verifies but whose content is not its id (re-sealed under the key): failed at the re-read, naming the file, the bytes and the blob', async () => {
+    const resealed = join(base, 'repo-resealed');
+    await cp(repo, resealed, { recursive: true });
+    const opened = await openRepo(resealed, PIPELINE_PASSWORD);
+    const snapshot = await opened.loadSnapshot(snapshotId);
+    const plan = await planSnapshot(opened, snapshot);
+    // A part file is random bytes: stored uncompressed, one blob.
+    const file = plan.files.find((f) => f.rel.endsWith('/part-03.bin'))!;
+    expect(file.locs).toHaveLength(1);
+    const blob = file.locs[0]!;
+    await resealWithChangedPlaintext(opened, blob);
+
+    const v = await variant('resealed', { repo: resealed, check: 'true' });
+    const res = await runDrillCli([v.runbook], v.env);
+    expect(res.code, res.stdout + res.stderr).toBe(1);
+    expect(res.drill.verdict).toBe('failed');
+    const problems = res.lines.filter((l) => l.startsWith('problem: ')).map((l) => l.slice('problem: '.length));
+    expect(problems).toEqual([`validate: files/part-03.bin does not match the snapshot (bytes 0-${blob.rawLength} are not blob ${blob.id.slice(0, 12)})`]);
+    expect(res.drill.reason).toContain('files/part-03.bin');
+    expect(await scratchLeft(v.home)).toEqual([]);
   });
 
   it('Ctrl-C during the check: the check is killed, exit 130, recorded failed "cancelled", scratch removed', async () => {

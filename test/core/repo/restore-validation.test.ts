@@ -9,14 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, truncate, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { blobAdFor } from '../../../src/core/repo/binding.js';
-import { sealInto, tryOpen } from '../../../src/core/repo/crypto.js';
-import type { BlobLocation } from '../../../src/core/repo/format.js';
-import type { Repository } from '../../../src/core/repo/repository.js';
 import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
 import { planSnapshot } from '../../../src/core/repo/snapshot-plan.js';
-import { localPackPath } from '../../../src/core/repo/worker-pool.js';
 import { backupDir, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
+import { resealWithChangedPlaintext } from '../../helpers/reseal-blob.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('restore-validation');
@@ -92,30 +88,11 @@ describe('validating restore', () => {
 
 /**
  * A blob re-sealed under the repository's key with one byte of its plaintext
- * changed: its MAC verifies, only its content is not its id's (what a writer's
- * bug, or someone holding the key, would leave). A drill's restore no longer
- * hashes the plaintext against the id itself (RestoreBlobJob.idCheckedOnReRead):
+ * changed (MAC valid, content not its id's): a drill's restore no longer hashes
+ * the plaintext against the id itself (RestoreBlobJob.idCheckedOnReRead), so
  * the re-read must catch it and name the file, the bytes and the blob; a plain
  * restore still refuses to write it.
  */
-async function resealWithChangedPlaintext(repo: Repository, loc: BlobLocation): Promise<void> {
-  const path = localPackPath(repo.backend, loc.pack)!;
-  const fh = await open(path, 'r+');
-  try {
-    const sealed = Buffer.alloc(loc.length);
-    await fh.read(sealed, 0, loc.length, loc.offset);
-    const ad = blobAdFor(repo.key, loc.id, loc.legacy);
-    const plain = tryOpen(repo.key.encryption, sealed, ad)!;
-    expect(plain.length).toBe(loc.rawLength);
-    const at = plain.length >> 1;
-    plain[at] = plain[at]! ^ 0x01;
-    expect(sealInto(repo.key.encryption, plain, sealed, 0, ad)).toBe(loc.length);
-    await fh.write(sealed, 0, loc.length, loc.offset);
-  } finally {
-    await fh.close();
-  }
-}
-
 describe('a blob whose MAC verifies but whose content is not its id', () => {
   it('fails a validating restore at the re-read (file, bytes, blob named) and a plain restore before writing', async () => {
     const base = await tempDir();
@@ -134,10 +111,7 @@ describe('a blob whose MAC verifies but whose content is not its id', () => {
     expect(one.locs).toHaveLength(1);
     expect(multi.locs.length).toBeGreaterThan(3);
     const bad = [one.locs[0]!, multi.locs[2]!];
-    for (const loc of bad) {
-      expect(loc.compressed).toBe(false);
-      await resealWithChangedPlaintext(repo, loc);
-    }
+    for (const loc of bad) await resealWithChangedPlaintext(repo, loc);
     const start = multi.locs.slice(0, 2).reduce((n, l) => n + l.rawLength, 0);
 
     const drillTarget = join(base, 'drill');
