@@ -203,6 +203,20 @@ export function storeContract(name: string, makeStore: MakeStore): void {
         expect((await store.listRuns())[0]).toEqual(whole);
       });
 
+      it('gives back any text a record holds, in windows of several per runbook as in single rows', async () => {
+        const store = await make();
+        // PostgreSQL joins a window's stored records as text: quotes, backslashes, control characters and
+        // characters outside the BMP must come back as they went in.
+        const odd = 'a "quoted" \\share\\path\n\ttab \u0001 é 𝄞 </script> ,"]';
+        for (const n of [1, 2, 3]) await store.putRun(run(`r${n}`, { startedAt: at(n), hookOutput: [`${odd} ${n}`], failedSources: [{ name: odd, error: { code: 'SOURCE', message: odd } }] }));
+        await store.putDrill(drill('d1', { startedAt: at(1), reason: odd }));
+        await store.putDrill(drill('d2', { startedAt: at(2), reason: `${odd}!` }));
+        const windows = await store.listRuns({ perRunbook: 2 });
+        expect(ids(windows)).toEqual(['r3', 'r2']);
+        expect(windows[0]).toEqual(run('r3', { startedAt: at(3), hookOutput: [`${odd} 3`], failedSources: [{ name: odd, error: { code: 'SOURCE', message: odd } }] }));
+        expect((await store.listDrills({ perRunbook: 2, brief: true })).map((d) => d.reason)).toEqual([`${odd}!`, odd]);
+      });
+
       it('refuses a negative or fractional list limit', async () => {
         const store = await make();
         await expect(store.listRuns({ limit: -1 })).rejects.toSatisfy((e) => isLifeboatError(e, 'USAGE'));
