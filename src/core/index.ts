@@ -181,6 +181,7 @@ export { PgChannels } from './fleet/pg-channels.js';
 export { acquireFleetLink, closeFleetLinks, keepFleetLinksOpen, openFleetLinks, type FleetLink } from './fleet/shared-fleet-link.js';
 export { derivedKeyCounts, forgetDerivedKeys, rememberDerivedKeys } from './repo/derived-key-memo.js';
 export { keepIdleRepositoryWorker } from './repo/worker-pool.js';
+export { capYoungGeneration } from './repo/release-memory.js';
 export { runbookOfJob } from './fleet/job-runbook.js';
 export { fanOut } from './events.js';
 export { storeUrl } from './store/open-store.js';
