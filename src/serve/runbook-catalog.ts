@@ -46,9 +46,20 @@ export class RunbookCatalog {
 
   constructor(private readonly options: RunbookCatalogOptions) {}
 
+  /**
+   * The runbooks in service. The same array while none changed: what is
+   * learned from the list for a burst of fires at once (the redactor,
+   * commands/support/known-secrets.ts) is recognised as the same list.
+   */
   current(): readonly Runbook[] {
-    return [...this.good.values()];
+    const now = [...this.good.values()];
+    const last = this.listed;
+    if (last && last.length === now.length && last.every((r, i) => r === now[i])) return last;
+    this.listed = now;
+    return now;
   }
+
+  private listed: readonly Runbook[] | undefined;
 
   get(name: string): Runbook | undefined {
     return this.good.get(name);
