@@ -11,7 +11,7 @@ import type { CommandContext, CommandResult } from '../../commands/command.js';
 import { errorResult } from '../../commands/invoke.js';
 import { parseArgv } from '../../commands/support/argv.js';
 import { deliverOutbox, outboxWarning } from '../../commands/support/deliver-outbox.js';
-import { clockFromEnv, currentUser, didYouMean, ExitCode, LifeboatError, loadConfig, openConfiguredStore, resolvePlaces, type ByteSink, type Store } from '../core/index.js';
+import { clockFromEnv, COMMAND_STORE_CONNECTIONS, currentUser, didYouMean, ExitCode, LifeboatError, loadConfig, openConfiguredStore, resolvePlaces, type ByteSink, type Store } from '../core/index.js';
 import { findHost, hosts } from './hosts.js';
 import { completionHelp, completionScript, shells, type Shell } from './completion.js';
 import { globalFlags, helpRequest, type HelpRequest } from './help-request.js';
@@ -63,7 +63,7 @@ export async function main(given: string[]): Promise<number> {
     // serve's alerts are written as they are raised, not held for a result at the end.
     const progress = progressRenderer(process.stderr, quiet || json);
     // serve brings a PostgreSQL store's schema up to date at start (under the advisory lock); commands only check it.
-    const result = await runInProcess({ json, quiet, interrupt: 'stopping', configPath, progress, migrateStore: true }, async (ctx) => {
+    const result = await runInProcess({ json, quiet, interrupt: 'stopping', configPath, progress, migrateStore: true, storeConnections: SERVE_STORE_CONNECTIONS }, async (ctx) => {
       const { runServeHost } = await import('../serve/serve-host.js');
       return runServeHost(args, registry, ctx);
     });
@@ -137,6 +137,8 @@ interface ProcessRun {
   progress: ProgressRenderer;
   /** Apply pending store migrations when the store is opened (serve). */
   migrateStore?: boolean;
+  /** The most PostgreSQL connections (default COMMAND_STORE_CONNECTIONS; serve answers many at once). */
+  storeConnections?: number;
   /** The command's byte stream (CommandContext.output). */
   output?: ByteSink;
   /** Runs once `work` has a result (even an error's), before the store closes. */
@@ -148,6 +150,9 @@ interface ProcessRun {
  * working folder, state folder and store), Ctrl-C and SIGTERM as the stop
  * signal, events rendered on stderr. Its errors become results.
  */
+/** serve answers Slack, /metrics, /healthz and the scheduler at once: pg's own default. */
+const SERVE_STORE_CONNECTIONS = 10;
+
 async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => Promise<CommandResult>): Promise<CommandResult> {
   const env = process.env;
   let clock;
@@ -187,7 +192,14 @@ async function runInProcess(options: ProcessRun, work: (ctx: CommandContext) => 
     signal: controller.signal,
     // onWarning: a PostgreSQL store's outage (records spooled, then replayed) is told on stderr like a run's warnings.
     store: async () =>
-      (store ??= await openConfiguredStore({ config, env, home, migrate: options.migrateStore === true, onWarning: (message) => progress.sink({ type: 'log', level: 'warn', message }) })),
+      (store ??= await openConfiguredStore({
+        config,
+        env,
+        home,
+        migrate: options.migrateStore === true,
+        maxConnections: options.storeConnections ?? COMMAND_STORE_CONNECTIONS,
+        onWarning: (message) => progress.sink({ type: 'log', level: 'warn', message }),
+      })),
     config,
     ...(options.output ? { output: options.output } : {}),
   };
@@ -282,7 +294,7 @@ async function openConsole(configPath: string | undefined): Promise<number> {
       clock: clockFromEnv(env),
       emit,
       signal,
-      store: () => (store ??= openConfiguredStore({ config, env, home })),
+      store: () => (store ??= openConfiguredStore({ config, env, home, maxConnections: COMMAND_STORE_CONNECTIONS })),
       config,
     }),
     { cleanup: async () => void (await (await store)?.close().catch(() => undefined)) },

@@ -155,7 +155,7 @@ export { emailSink, type EmailSinkOptions } from './notify/sinks/email.js';
 // The PostgreSQL store (issue 18): opened by URL; migrations applied on request (serve start, `lifeboat store migrate`).
 export { assertSchemaCurrent, latestSchemaVersion, migratePostgres, openPostgresStore, PostgresStore, type MigrationResult, type PostgresStoreOptions } from './store/index.js';
 // Which store a process uses (lifeboat.yaml store:, LIFEBOAT_STORE_URL, else the JSON file), `store migrate` and `store import`.
-export { importState, migrateConfiguredStore, openConfiguredStore, readStateFileForImport, STORE_URL_ENV, storeSetting, type ImportCounts, type StoreMigration, type StoreSetting } from './store/index.js';
+export { COMMAND_STORE_CONNECTIONS, importState, migrateConfiguredStore, openConfiguredStore, readStateFileForImport, STORE_URL_ENV, storeSetting, type ImportCounts, type StoreMigration, type StoreSetting } from './store/index.js';
 // State store outages: what is spooled while PostgreSQL is unreachable, and how a face tells that error apart.
 export { isStoreUnreachable, spoolDirOf, SpoolingStore, storeUnreachableError } from './store/index.js';
 // Browsing snapshots (issue 20): ls, find, diff, dump over a runbook's own snapshots.

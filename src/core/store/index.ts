@@ -11,7 +11,7 @@ export type { AlertListOptions } from './state-ops.js';
 // The PostgreSQL store (issue 18).
 export { openPostgresStore, PostgresStore, type PostgresStoreOptions, type PruneCounts } from './postgres/postgres-store.js';
 export { assertSchemaCurrent, latestSchemaVersion, migratePostgres, type MigrationResult } from './postgres/migrations.js';
-export { migrateConfiguredStore, openConfiguredStore, STORE_URL_ENV, storeSetting, type OpenStoreOptions, type StoreMigration, type StoreSetting } from './open-store.js';
+export { COMMAND_STORE_CONNECTIONS, migrateConfiguredStore, openConfiguredStore, STORE_URL_ENV, storeSetting, type OpenStoreOptions, type StoreMigration, type StoreSetting } from './open-store.js';
 export { importState, readStateFileForImport, type ImportCounts } from './import-state.js';
 // Store outages (issue 18): a backup's records spooled on local disk and replayed when the store returns.
 export { isStoreUnreachable, Spool, spoolDirOf, SpoolingStore, STORE_UNREACHABLE, storeUnreachableError, type ReplayResult, type SpoolEntry, type SpoolingStoreOptions, type SpoolOp } from './spool/index.js';

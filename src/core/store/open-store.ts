@@ -72,6 +72,18 @@ export interface OpenStoreOptions extends StoreLocation {
 }
 
 /**
+ * The most PostgreSQL connections a command run from the shell or the console
+ * opens (serve and the agent choose their own). A one-shot `status` reads
+ * its five or six lists at once; every connection is a server process whose
+ * caches are filled from cold for its first query, and on a 2-core machine
+ * more than two or three lists in flight only add that cost: on the issue-18
+ * bench a first read with pg's default 10 took 89.6 ms median, with 3 81.0 ms
+ * (PostgreSQL CPU 105 -> 90 ms, the client's 70 -> 61 ms). Three leaves
+ * room for a record's write while two reads run.
+ */
+export const COMMAND_STORE_CONNECTIONS = 3;
+
+/**
  * How long connecting may take before the store counts as unreachable: pg
  * waits forever by default, and a backup must not hang on a store behind a
  * dead network path (its records are spooled instead).
