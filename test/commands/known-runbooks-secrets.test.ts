@@ -6,16 +6,9 @@
  * runbook whose password file is known only through knownRunbooks: the
  * context's runbooks folder does not exist.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { defineCommand } from '../../commands/command.js';
 import { invokeCommand } from '../../commands/invoke.js';
-import { rawArgs } from '../../commands/support/args.js';
-import { ExitCode } from '../../src/core/errors.js';
-import { loadRunbook } from '../../src/core/runbook/index.js';
-import { writePipelineRunbook } from '../helpers/pipeline-runbook.js';
+import { leakyCommand, runbookWithKeyFile } from '../helpers/file-key-runbook.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { commandContext } from './alerts-context.js';
 
@@ -25,27 +18,9 @@ const SECRET = 'file-held-repository-secret-4711';
 describe('secrets of the runbooks a face loaded', () => {
   it('are kept out of a command result without reading the runbooks folder', async () => {
     const dir = await tempDir();
-    const runbooksDir = join(dir, 'runbooks');
-    await mkdir(runbooksDir);
-    const file = writePipelineRunbook(runbooksDir, 'app', { sources: [{ name: 'files', path: dir }], repo: join(dir, 'repo') });
-    const keyFile = join(dir, 'app.key');
-    await writeFile(keyFile, `${SECRET}\n`);
-    await chmod(keyFile, 0o600);
-    const doc = parse(await readFile(file, 'utf8')) as { repository: Record<string, unknown> };
-    doc.repository.password = { file: keyFile };
-    await writeFile(file, stringify(doc));
-    const runbook = await loadRunbook('app', { runbooksDir, home: join(dir, 'home'), cwd: dir });
+    const { runbook } = await runbookWithKeyFile(dir, SECRET);
 
-    const leaky = defineCommand({
-      name: 'leaky',
-      summary: 'says what it should not',
-      options: {},
-      positionals: [],
-      schema: rawArgs.transform(() => ({})),
-      access: 'anyone',
-      audited: false,
-      run: async () => ({ exitCode: ExitCode.ok, summary: `the password is ${SECRET}` }),
-    });
+    const leaky = leakyCommand(() => SECRET);
     // The context's runbooks folder does not exist: only knownRunbooks can tell the secret.
     const ctx = commandContext();
     const told = await invokeCommand({ command: leaky, argv: [] }, { ...ctx, knownRunbooks: () => [runbook] });

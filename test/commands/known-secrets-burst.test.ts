@@ -5,16 +5,10 @@
  * command started after they were learned learns afresh — a key file
  * rewritten since is known to it, not the old value only.
  */
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { defineCommand } from '../../commands/command.js';
 import { invokeCommand } from '../../commands/invoke.js';
-import { rawArgs } from '../../commands/support/args.js';
-import { ExitCode } from '../../src/core/errors.js';
-import { loadRunbook } from '../../src/core/runbook/index.js';
-import { writePipelineRunbook } from '../helpers/pipeline-runbook.js';
+import { leakyCommand, runbookWithKeyFile } from '../helpers/file-key-runbook.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 import { commandContext } from './alerts-context.js';
 
@@ -25,29 +19,11 @@ const SECOND = 'second-repository-secret-4242';
 describe('secrets learned for commands started together', () => {
   it('are kept in by each of them; a command started later learns them again', async () => {
     const dir = await tempDir();
-    const runbooksDir = join(dir, 'runbooks');
-    await mkdir(runbooksDir);
-    const file = writePipelineRunbook(runbooksDir, 'app', { sources: [{ name: 'files', path: dir }], repo: join(dir, 'repo') });
-    const keyFile = join(dir, 'app.key');
-    await writeFile(keyFile, `${FIRST}\n`);
-    await chmod(keyFile, 0o600);
-    const doc = parse(await readFile(file, 'utf8')) as { repository: Record<string, unknown> };
-    doc.repository.password = { file: keyFile };
-    await writeFile(file, stringify(doc));
-    const runbook = await loadRunbook('app', { runbooksDir, home: join(dir, 'home'), cwd: dir });
+    const { runbook, keyFile } = await runbookWithKeyFile(dir, FIRST);
     // One list for all, as serve's catalog gives while nothing changed.
     const loaded = [runbook];
     let said = FIRST;
-    const leaky = defineCommand({
-      name: 'leaky',
-      summary: 'says what it should not',
-      options: {},
-      positionals: [],
-      schema: rawArgs.transform(() => ({})),
-      access: 'anyone',
-      audited: false,
-      run: async () => ({ exitCode: ExitCode.ok, summary: `the password is ${said}` }),
-    });
+    const leaky = leakyCommand(() => said);
     const ctx = { ...commandContext(), knownRunbooks: () => loaded };
     const burst = await Promise.all(Array.from({ length: 20 }, () => invokeCommand({ command: leaky, argv: [] }, ctx)));
     for (const told of burst) {
