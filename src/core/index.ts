@@ -182,6 +182,7 @@ export { acquireFleetLink, closeFleetLinks, keepFleetLinksOpen, openFleetLinks, 
 export { derivedKeyCounts, forgetDerivedKeys, rememberDerivedKeys } from './repo/derived-key-memo.js';
 export { keepIdleRepositoryWorker } from './repo/worker-pool.js';
 export { capYoungGeneration } from './repo/release-memory.js';
+export { batchedPerTurn } from './batch-per-turn.js';
 export { runbookOfJob } from './fleet/job-runbook.js';
 export { fanOut } from './events.js';
 export { storeUrl } from './store/open-store.js';

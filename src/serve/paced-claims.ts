@@ -15,7 +15,7 @@
  * and the pool's other connection is left to the leader's lease renewals.
  * Else (the file state) `limit` single claims at a time, as before.
  */
-import { Semaphore, type ScheduleState } from '../core/index.js';
+import { batchedPerTurn, Semaphore, type ScheduleState } from '../core/index.js';
 
 /** As many as the coordination pool has connections (src/core/store/postgres/coordination.ts). */
 export const CLAIMS_AT_ONCE = 2;
@@ -24,12 +24,6 @@ export const CLAIMS_AT_ONCE = 2;
 export const CLAIMS_PER_BATCH = 2_000;
 
 type Fire = Parameters<NonNullable<ScheduleState['markHandledAll']>>[0][number];
-
-interface Waiting {
-  fire: Fire;
-  resolve(ours: boolean): void;
-  reject(e: unknown): void;
-}
 
 export function pacedClaims(state: ScheduleState, limit = CLAIMS_AT_ONCE): ScheduleState {
   const batch = state.markHandledAll?.bind(state);
@@ -43,30 +37,10 @@ export function pacedClaims(state: ScheduleState, limit = CLAIMS_AT_ONCE): Sched
 }
 
 function batchedClaims(state: ScheduleState, markAll: (fires: readonly Fire[]) => Promise<boolean[]>): ScheduleState {
-  let waiting: Waiting[] = [];
-  /** A batch is in the store, or about to be sent at the end of this turn: new claims wait for the next. */
-  let busy = false;
-  const send = async (): Promise<void> => {
-    while (waiting.length > 0) {
-      const now = waiting.slice(0, CLAIMS_PER_BATCH);
-      waiting = waiting.slice(now.length);
-      try {
-        const answers = await markAll(now.map((w) => w.fire));
-        now.forEach((w, i) => w.resolve(answers[i] === true));
-      } catch (e) {
-        for (const w of now) w.reject(e);
-      }
-    }
-    busy = false;
-  };
-  const claim = (fire: Fire): Promise<boolean> =>
-    new Promise<boolean>((resolve, reject) => {
-      waiting.push({ fire, resolve, reject });
-      if (busy) return;
-      busy = true;
-      // The rest of this turn's fires join first: the timers due at one instant all run before setImmediate.
-      setImmediate(() => void send());
-    });
+  const claim = batchedPerTurn(async (fires: readonly Fire[]) => {
+    const answers = await markAll(fires);
+    return fires.map((_, i) => answers[i] === true);
+  }, { max: CLAIMS_PER_BATCH });
   return {
     lastHandled: (runbook, kind) => state.lastHandled(runbook, kind),
     markHandled: (runbook, kind, scheduledAt) => claim({ runbook, kind, scheduledAt }),

@@ -26,6 +26,7 @@
  * wake-up and cancels) is found within PING_MS + the query timeout.
  */
 import type { Client } from 'pg';
+import { batchedPerTurn } from '../batch-per-turn.js';
 
 const RECONNECT_MS = 1_000;
 const QUERY_TIMEOUT_MS = 10_000;
@@ -169,36 +170,16 @@ export class PgChannels {
    * minute's 500 fires made 1,500 statements one after another on this one
    * connection (a LISTEN, a wake-up NOTIFY and an UNLISTEN per job).
    */
-  #batched(command: Command): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#commands.push({ command, done: resolve });
-      if (this.#sending) return;
-      this.#sending = true;
-      // After the current microtasks: a burst's other commands join this batch.
-      queueMicrotask(() => void this.#sendCommands());
-    });
-  }
-
-  #commands: { command: Command; done(): void }[] = [];
-  #sending = false;
-
-  async #sendCommands(): Promise<void> {
-    while (this.#commands.length > 0) {
-      const batch = this.#commands.slice(0, COMMANDS_PER_BATCH);
-      this.#commands = this.#commands.slice(batch.length);
-      try {
-        const client = await this.#connected();
-        if (client) {
-          for (const run of runsOf(batch.map((b) => b.command))) {
-            await client.query(run.text, run.values).catch((e: unknown) => this.#failed(client, e));
-          }
-        }
-      } finally {
-        for (const b of batch) b.done();
-      }
-    }
-    this.#sending = false;
-  }
+  #batched = batchedPerTurn(
+    async (commands: readonly Command[]) => {
+      // Resolved once sent or dropped: a statement that fails is the connection's to handle (#failed), never the caller's.
+      const client = await this.#connected().catch(() => undefined);
+      if (client) for (const run of runsOf(commands)) await client.query(run.text, run.values).catch((e: unknown) => this.#failed(client, e));
+      return commands.map(() => undefined);
+    },
+    // After the current microtasks: a burst's other commands join this batch.
+    { max: COMMANDS_PER_BATCH, defer: queueMicrotask },
+  );
 
   async close(): Promise<void> {
     this.#closed = true;

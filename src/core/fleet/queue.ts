@@ -23,6 +23,7 @@ import type { Pool } from 'pg';
 import type PgBoss from 'pg-boss';
 import { openPool } from '../store/postgres/pool.js';
 import type { FleetJob, FleetJobOutcome } from './job.js';
+import { batchedPerTurn } from '../batch-per-turn.js';
 
 /** pg-boss's tables live here, apart from Lifeboat's own (migrations.ts). */
 export const FLEET_QUEUE_SCHEMA = 'lifeboat_queue';
@@ -160,33 +161,17 @@ export class FleetQueue {
    */
   async dispatch(job: FleetJob, id: string): Promise<void> {
     const name = await this.#ensureQueue(job.runbook.host);
-    await new Promise<void>((resolve, reject) => {
-      this.#toSend.push({ name, job, id, resolve, reject });
-      if (this.#sending) return;
-      this.#sending = true;
-      setImmediate(() => void this.#sendBatches());
-    });
+    if (!(await this.#send({ name, job, id }))) throw new Error(`pg-boss did not queue job ${id} for ${job.runbook.name} on ${job.runbook.host}`);
   }
 
-  #toSend: { name: string; job: FleetJob; id: string; resolve(): void; reject(e: unknown): void }[] = [];
-  #sending = false;
-
-  async #sendBatches(): Promise<void> {
-    while (this.#toSend.length > 0) {
-      const batch = this.#toSend.slice(0, SENDS_PER_BATCH);
-      this.#toSend = this.#toSend.slice(batch.length);
-      try {
-        const queued = await this.#insert(batch);
-        for (const s of batch) {
-          if (queued.has(s.id)) s.resolve();
-          else s.reject(new Error(`pg-boss did not queue job ${s.id} for ${s.job.runbook.name} on ${s.job.runbook.host}`));
-        }
-      } catch (e) {
-        for (const s of batch) s.reject(e);
-      }
-    }
-    this.#sending = false;
-  }
+  /** Whether each job went in (see dispatch). */
+  #send = batchedPerTurn(
+    async (batch: readonly { name: string; job: FleetJob; id: string }[]) => {
+      const queued = await this.#insert(batch);
+      return batch.map((s) => queued.has(s.id));
+    },
+    { max: SENDS_PER_BATCH },
+  );
 
   /**
    * pg-boss's own batch insert (its `insert`, plans.js insertJobs) with the
