@@ -105,9 +105,16 @@ export class PostgresCoordination implements LeaderLease {
         let left = fires.map((f, i) => ({ ...f, i }));
         try {
           while (left.length > 0) {
+            // One fire per key in this statement; a key's repeats wait for the next.
             const seen = new Set<string>();
-            const now = left.filter((f) => !seen.has(key(f.runbook, f.kind)) && seen.add(key(f.runbook, f.kind)));
-            left = left.filter((f) => !now.includes(f));
+            const now: typeof left = [];
+            const later: typeof left = [];
+            for (const f of left) {
+              const k = key(f.runbook, f.kind);
+              (seen.has(k) ? later : now).push(f);
+              seen.add(k);
+            }
+            left = later;
             const res = await pool.query<{ runbook: string; kind: string }>(
               `WITH lease AS (
                  SELECT 1 FROM leases WHERE name = $1 AND holder = $2 AND epoch = $3 AND expires_at > now() FOR SHARE
