@@ -34,7 +34,6 @@ import { checkChildEnvironments, childEnvironment } from '../child/child-env.js'
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { formatDuration } from '../format.js';
 import type { OpenedRepository, Tier } from '../repo/open-repository.js';
-import { capYoungGeneration } from '../repo/release-memory.js';
 import { restoreSnapshot, type RestoreOutcome } from '../repo/restorer.js';
 import { findRunbookSnapshot } from '../repo/runbook-snapshots.js';
 import { planSnapshot, type SnapshotPlan } from '../repo/snapshot-plan.js';
@@ -150,8 +149,6 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
       thaw = thawed;
       phase('thaw');
     }
-    // The plan's objects and the packs' spans pass through the main thread: keep its young generation small (issue 22).
-    capYoungGeneration();
     // One walk of the trees for the thaw, the restore and the validation (src/core/repo/snapshot-plan.ts).
     const plan = thaw?.snapshotPlan ?? (await planSnapshot(repo, snapshot, { subPath: input.path, signal: input.signal }).catch((e: unknown) => notInSnapshot(e, input.path)));
     let fetchedBytes = 0;

@@ -20,7 +20,6 @@ import type { EventSink } from '../events.js';
 import type { BackupOutcome } from '../repo/archiver.js';
 import { backupPaths } from './snapshot-stage.js';
 import { openRunbookRepositoryStack, type OpenedRepository } from '../repo/open-repository.js';
-import { capYoungGeneration } from '../repo/release-memory.js';
 import type { Repository } from '../repo/repository.js';
 import { learnRunbook, type Redactor } from '../redaction/index.js';
 import type { RunContext } from '../run-context.js';
@@ -69,8 +68,6 @@ export async function runBackupPipeline(input: BackupRunInput, recorder: RunReco
   let status: RunStatus;
   let failure: unknown;
   let outcome: BackupOutcome | undefined;
-  // From the start, before the index is read: the main thread's young generation stays small (issue 22, release-memory.ts).
-  capYoungGeneration();
   try {
     // A runbook that would hand a child a password fails here, before its first hook.
     await checkChildEnvironments(runbook, input.env, secrets);

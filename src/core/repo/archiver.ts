@@ -22,7 +22,7 @@ import type { Snapshot, SnapshotSource, SnapshotStats } from './snapshot.js';
 import { backupStream } from './stream-source.js';
 import type { Tree, TreeNode } from './tree.js';
 import { WorkerPool } from './worker-pool.js';
-import { capYoungGeneration, mainThreadDataFlushed, mainThreadSavedPack } from './release-memory.js';
+import { mainThreadDataFlushed, mainThreadSavedPack } from './release-memory.js';
 
 export interface BackupProgress {
   files: number;
@@ -111,8 +111,6 @@ export class Archiver {
 
   /** Indexes the packs a killed backup left (orphansRecovered), then starts the workers. */
   static async open(repo: Repository, options: ArchiverOptions = {}): Promise<Archiver> {
-    // The walk's stats and nodes, and later the packs from the workers, pass through the main thread's young generation.
-    capYoungGeneration();
     return new Archiver(repo, await repo.recoverOrphanPacks(), options);
   }
 

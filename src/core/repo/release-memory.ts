@@ -104,7 +104,9 @@ function applyYoungCap(): void {
  * factor is set to 1 (no growth). The factor is process-wide and a new
  * isolate (a worker thread starting) puts it back to at least 2, so it is set
  * again after every main-thread collection (a GC observer) and when a worker
- * is online (reapplyYoungGenerationCap). Idempotent; a no-op in a worker.
+ * is online (reapplyYoungGenerationCap). Installed once, by the CLI's entry
+ * before anything else runs (src/cli/cap-young-generation.ts), so start-up and
+ * the index never grow it first. Idempotent; a no-op in a worker.
  *
  * Costs: more frequent scavenges of a smaller space. Measured on the mixed
  * dataset's restore: user CPU within noise (docs/performance.md, "Memory,

@@ -16,7 +16,6 @@
 import { mkdir } from 'node:fs/promises';
 import { LifeboatError } from '../errors.js';
 import { inWorkerBatches } from './file-scheduler.js';
-import { capYoungGeneration } from './release-memory.js';
 import { mapLimit, type Repository } from './repository.js';
 import { filterPlan, pathFilter, type RestorePatterns } from './restore-filter.js';
 import { describeConflicts, previewRestore, type HashFiles, type OverwritePolicy, type RestorePreview } from './restore-preview.js';
@@ -56,8 +55,6 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResul
   if (plan !== undefined && (plan.snapshot.id !== snapshot.id || plan.subPath !== subPath)) {
     throw new LifeboatError('INTERNAL', `restore of ${snapshot.id.slice(0, 8)}${subPath === undefined ? '' : `:${subPath}`} was given the plan of ${plan.snapshot.id.slice(0, 8)}${plan.subPath === undefined ? '' : `:${plan.subPath}`}`);
   }
-  // The plan's objects and the packs' spans pass through the main thread: keep its young generation small (issue 22).
-  capYoungGeneration();
   const filter = pathFilter(input.patterns);
   // The target is made before the trees are read, as it always was: a snapshot
   // refused while planning leaves it there, empty (test/integrity/tamper.test.ts).

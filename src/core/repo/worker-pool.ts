@@ -15,7 +15,7 @@ import { localFileOf, type Backend } from '../backends/backend.js';
 import { LifeboatError } from '../errors.js';
 import type { FinishedPack } from './pack.js';
 import { PackBufferBudget } from './pack-buffer-budget.js';
-import { capYoungGeneration, reapplyYoungGenerationCap } from './release-memory.js';
+import { reapplyYoungGenerationCap } from './release-memory.js';
 import type { Repository } from './repository.js';
 import type {
   BackupFileJob,
@@ -179,8 +179,6 @@ export class WorkerPool {
       blobSet: options.blobSet,
     };
     const count = options.workers ?? defaultWorkerCount();
-    // Workers mean a long run of big buffers moving through the main thread: its young generation stays small.
-    capYoungGeneration();
     // One buffer filling per worker and one pack being saved keeps the workers busy while
     // the main thread writes; a second buffer per worker only added memory. Never fewer
     // than the workers: a worker waiting for a buffer must be able to get one from a save,
