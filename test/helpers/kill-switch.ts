@@ -7,6 +7,8 @@
  * A kill point is `<save|remove>:<kind>:<n>`: the n-th `save` (or `remove`) of
  * that kind of file that reaches the backend kills the process before the call
  * does anything (`save:index:1` = the packs are saved, no index file is).
+ * `savePackFile` (a backup worker's pack written to a file) counts as a `save`:
+ * killed there, the pack is a temp file that nothing lists.
  * Calls in flight at that moment may or may not finish, as in a real crash.
  */
 import { fileKinds, type Backend, type FileKind, type Handle } from '../../src/core/backends/backend.js';
@@ -56,11 +58,13 @@ export function withKillSwitch(backend: Backend, point: KillPoint | undefined, o
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
       const method = (value as (...a: unknown[]) => unknown).bind(target);
-      if (prop !== 'save' && prop !== 'remove') return method;
+      // A pack a backup worker wrote to a file (Backend.savePackFile) is a save like any other.
+      const op = prop === 'savePackFile' ? 'save' : prop;
+      if (op !== 'save' && op !== 'remove') return method;
       return (handle: Handle, ...rest: unknown[]) => {
-        const key = `${prop}:${handle.kind}`;
+        const key = `${op}:${handle.kind}`;
         const seen = (counts[key] = (counts[key] ?? 0) + 1);
-        if (point && point.op === prop && point.kind === handle.kind && seen === point.n) {
+        if (point && point.op === op && point.kind === handle.kind && seen === point.n) {
           // Exit only once the line is out: the parent reads it to know where the child died.
           process.stdout.write(`reached ${label}\n`, () => process.kill(process.pid, 'SIGKILL'));
           return new Promise(() => undefined);

@@ -151,6 +151,27 @@ export interface Backend extends ArchiveCapable {
    */
   localFile?(handle: Handle): string;
   /**
+   * Optional, with savePackFile, for backends that keep data packs (or their
+   * staged copies) as local files: the path of a new temp file, on the file
+   * system of the packs and named so that a temp-file sweep
+   * (removeStaleTempFiles) knows it, in which a pack may be written before its
+   * name (its hash) is known. Nothing is created; the caller creates the file
+   * (exclusively), writes the pack into it and closes it, then hands it to
+   * savePackFile — or deletes it. A backup's workers write their packs so as
+   * they fill, holding only the bytes not yet written instead of a whole pack
+   * (issue 22). Like localFile, a wrapper never passes it on: the file is
+   * written outside any call a wrapper could see, so only a backend used as it
+   * is offers it (see packFilesOf).
+   */
+  newPackFile?(): string;
+  /**
+   * Makes the file at `path` (from newPackFile, complete and closed, not yet
+   * fsynced) the data object `handle`: the same contract as `save` (atomic,
+   * durable when it resolves). The file is gone afterwards either way: it
+   * became the object, or, on failure, it was removed.
+   */
+  savePackFile?(handle: Handle, path: string, options?: SaveOptions): Promise<void>;
+  /**
    * Optional: save an object whose bytes are a local file (staging's copy),
    * same contract as `save`. A backend that can send a file as it reads it
    * (S3 over https) then holds no copy of the object in memory; the others
@@ -203,6 +224,13 @@ export async function loadEachRange(load: (range: ByteRange) => Promise<Buffer>,
 export async function saveFileOf(backend: Backend, handle: Handle, file: FileBody, options?: SaveOptions): Promise<void> {
   if (backend.saveFile) return backend.saveFile(handle, file, options);
   return backend.save(handle, await file.bytes(), options);
+}
+
+/** Where packs may be written as files before they are saved (Backend.newPackFile), if the backend itself offers it. */
+export function packFilesOf(backend: Backend): { newPackFile(): string; savePackFile(handle: Handle, path: string, options?: SaveOptions): Promise<void> } | undefined {
+  const { newPackFile, savePackFile } = backend;
+  if (!newPackFile || !savePackFile) return undefined;
+  return { newPackFile: () => newPackFile.call(backend), savePackFile: (handle, path, options) => savePackFile.call(backend, handle, path, options) };
 }
 
 /** Sweeps a backend's stale temp files where it has any (see Backend.removeStaleTempFiles). */

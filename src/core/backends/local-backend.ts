@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent, Stats } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { basename, dirname, isAbsolute, join, normalize } from 'node:path';
 import { systemClock, type Clock } from '../clock.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import { fileKinds, maxLoadBytes, type Backend, type FileKind, type Handle, type ObjectInfo, type SaveOptions } from './backend.js';
@@ -82,6 +82,45 @@ export class LocalBackend implements Backend {
       await file?.close().catch(() => undefined);
       // After a successful rename this finds nothing, which is fine.
       await unlink(tempPath).catch(() => undefined);
+      throw mapFsError(e, 'save', finalPath);
+    }
+  }
+
+  /** A temp file in data/ (its fan-out folder is known only with the pack's name); see Backend.newPackFile. */
+  newPackFile(): string {
+    return join(this.root, 'data', tempFilePrefix + randomBytes(8).toString('hex'));
+  }
+
+  /**
+   * As `save`, from a pack written into newPackFile's temp file: fsync it,
+   * rename it to its name (across to its fan-out folder, on the same file
+   * system), fsync that folder. Until the rename the pack is a temp file that
+   * nothing lists, so a crash before it leaves only a stale temp file.
+   */
+  async savePackFile(handle: Handle, path: string, _options?: SaveOptions): Promise<void> {
+    const finalPath = this.pathOf(handle);
+    const dir = dirname(finalPath);
+    if (handle.kind !== 'data' || dirname(path) !== join(this.root, 'data') || !basename(path).startsWith(tempFilePrefix)) {
+      throw new LifeboatError('INTERNAL', `savePackFile: ${path} is not a pack temp file of ${this.root} for ${handle.kind}/${handle.name}`);
+    }
+    try {
+      const file = await open(path, 'r');
+      try {
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      try {
+        await rename(path, finalPath);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+        await this.makeFolders(dir); // the pack's fan-out folder was not there yet
+        await rename(path, finalPath);
+      }
+      await syncFolder(dir);
+    } catch (e) {
+      // After a successful rename this finds nothing, which is fine.
+      await unlink(path).catch(() => undefined);
       throw mapFsError(e, 'save', finalPath);
     }
   }

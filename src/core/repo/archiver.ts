@@ -133,10 +133,13 @@ export class Archiver {
       blobSet: blobSet.words.buffer as SharedArrayBuffer,
       onPack: async (pack) => {
         await repo.savePack(pack);
-        this.progress.bytesStored += pack.bytes.length;
-        this.blobsNew += pack.blobs.length;
-        mainThreadSavedPack(pack.bytes.length);
-        this.report();
+        this.packSaved(pack.bytes.length, pack.blobs.length);
+      },
+      // Where the backend takes packs as files (a local folder), workers write each pack as it fills
+      // and hold no whole pack in memory; the save (fsync, rename, folder fsync) is the same as save's.
+      onPackFile: async (pack) => {
+        await repo.savePackFile(pack);
+        this.packSaved(pack.size, pack.blobs.length);
       },
       onProgress: (bytes) => {
         this.progress.bytes += bytes;
@@ -145,6 +148,13 @@ export class Archiver {
     });
     this.localTrees = LocalTreeReader.for(repo);
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private packSaved(bytes: number, blobs: number): void {
+    this.progress.bytesStored += bytes;
+    this.blobsNew += blobs;
+    mainThreadSavedPack(bytes);
+    this.report();
   }
 
   /**

@@ -39,6 +39,17 @@ export class PackBufferBudget {
     else this.free.push(buffer);
   }
 
+  /**
+   * A grant whose pack is saved, where no buffer came back (pack files,
+   * worker-pool.ts): the longest-waiting worker gets a grant, else the budget
+   * has room for one more.
+   */
+  releaseGrant(): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(undefined);
+    else this.created--;
+  }
+
   /** Let go of the free buffers (the backup's data is flushed); later packs allocate again within the limit. */
   trim(): void {
     this.created -= this.free.length;

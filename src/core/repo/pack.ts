@@ -9,7 +9,7 @@
  * disagree with the layout. The pack id is SHA-256 of all its bytes, so a pack
  * can be checked for damage without the key.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
 import { blobAdFor, headerAdFor, type RepoKeys } from './binding.js';
 import { compressBound, compressInto, compressToNew, decompressBounded, savesEnough, worthCompressing, type DecompressScratch } from './compress.js';
@@ -36,6 +36,24 @@ export interface FinishedPack {
   blobs: PackedBlob[];
 }
 
+/** A pack a backup worker wrote to a temp file of the backend (Backend.newPackFile), complete and closed: the main thread saves it. */
+export interface WrittenPackFile {
+  id: string;
+  path: string;
+  size: number;
+  blobs: PackedBlob[];
+}
+
+/** A pack whose bytes went out in pieces (PackBuilder.takeBuffered): its last bytes and what it holds. */
+export interface StreamedPackEnd {
+  id: string;
+  /** The pack's last bytes (after every piece taken): a view of the builder's buffer, valid until its next add. */
+  tail: Buffer;
+  /** Bytes of the whole pack. */
+  size: number;
+  blobs: PackedBlob[];
+}
+
 /**
  * Room of a pack buffer: the target pack size plus headroom for the header.
  * A blob that does not fit closes the pack early (packs are "about" 16 MiB);
@@ -59,7 +77,12 @@ export class PackBuilder {
   /** Buffers handed back while a pack was already being built: the next packs use them. */
   private readonly spare: Buffer[] = [];
   private entries: PackedBlob[] = [];
+  /** Bytes of the pack in the buffer (from its start). */
   private size = 0;
+  /** Bytes of the pack before those, already taken out (takeBuffered). */
+  private base = 0;
+  /** SHA-256 of the bytes taken out so far; set while a pack goes out in pieces. */
+  private hash?: Hash;
 
   constructor(
     private readonly key: RepoKeys,
@@ -75,7 +98,13 @@ export class PackBuilder {
     private readonly options: { fullSize?: boolean } = {},
   ) {}
 
+  /** Bytes of the pack so far (taken out or still in the buffer). */
   get byteSize(): number {
+    return this.base + this.size;
+  }
+
+  /** Bytes of the pack still in the buffer (not taken out by takeBuffered). */
+  get bufferedBytes(): number {
     return this.size;
   }
 
@@ -102,15 +131,16 @@ export class PackBuilder {
   add(type: BlobType, id: string, plaintext: Uint8Array): PackedBlob | undefined {
     const headerBound = (this.entries.length + 1) * ENTRY_SIZE + SEAL_OVERHEAD + 4;
     const tryCompress = worthCompressing(plaintext);
-    // Room for the worst case, so the blob can be compressed straight into the pack buffer.
-    const worst = this.size + (tryCompress ? compressBound(plaintext.length) : plaintext.length) + SEAL_OVERHEAD + headerBound;
-    if (worst <= this.capacity || this.entries.length === 0) this.ensure(worst);
+    // Room for the worst case, so the blob can be compressed straight into the pack buffer. The pack's
+    // size (what decides whether the blob still fits it) counts the bytes taken out; the buffer holds the rest.
+    const worstHere = this.size + (tryCompress ? compressBound(plaintext.length) : plaintext.length) + SEAL_OVERHEAD + headerBound;
+    if (this.base + worstHere <= this.capacity || this.entries.length === 0) this.ensure(worstHere);
     let body: Uint8Array = plaintext;
     let compressed = false;
     if (tryCompress) {
       const start = this.size + NONCE_SIZE;
       const buffer = this.buffer;
-      if (buffer && worst <= buffer.length) {
+      if (buffer && worstHere <= buffer.length) {
         const n = compressInto(buffer.subarray(start, buffer.length - TAG_SIZE - headerBound), plaintext, this.compressionLevel);
         if (savesEnough(n, plaintext.length)) [body, compressed] = [buffer.subarray(start, start + n), true];
       } else {
@@ -120,14 +150,29 @@ export class PackBuilder {
       }
     }
     const length = body.length + SEAL_OVERHEAD;
-    const need = this.size + length + headerBound;
-    if (need > this.capacity && this.entries.length > 0) return undefined;
-    this.ensure(need);
+    const needHere = this.size + length + headerBound;
+    if (this.base + needHere > this.capacity && this.entries.length > 0) return undefined;
+    this.ensure(needHere);
     const written = sealInto(this.key.encryption, body, this.buffer!, this.size, blobAdFor(this.key, id));
-    const entry: PackedBlob = { id, type, offset: this.size, length: written, rawLength: plaintext.length, compressed };
+    const entry: PackedBlob = { id, type, offset: this.base + this.size, length: written, rawLength: plaintext.length, compressed };
     this.entries.push(entry);
     this.size += written;
     return entry;
+  }
+
+  /**
+   * The pack's bytes in the buffer, taken out: the caller writes them (to the
+   * pack's file) before the next add, which reuses the buffer from its start.
+   * So a pack can be written as it fills, and the buffer only ever holds the
+   * bytes not written yet (issue 22: a worker's pack buffer was 17 MiB
+   * resident; see repo-worker.ts). The pack is then ended with finishStreamed.
+   */
+  takeBuffered(): Buffer {
+    const bytes = this.buffer!.subarray(0, this.size);
+    (this.hash ??= createHash('sha256')).update(bytes);
+    this.base += this.size;
+    this.size = 0;
+    return bytes;
   }
 
   /**
@@ -149,7 +194,38 @@ export class PackBuilder {
 
   /** Append the header and hand out the pack (and its buffer); undefined when empty. */
   finish(): FinishedPack | undefined {
+    if (this.base > 0) throw new Error('PackBuilder.finish: bytes of this pack were taken out; end it with finishStreamed');
     if (this.entries.length === 0 || !this.buffer) return undefined;
+    const buffer = this.buffer;
+    const bytes = buffer.subarray(0, this.appendHeader());
+    const id = createHash('sha256').update(bytes).digest('hex');
+    const blobs = this.entries;
+    this.buffer = undefined;
+    this.entries = [];
+    this.size = 0;
+    return { id, bytes, blobs };
+  }
+
+  /**
+   * Append the header and end a pack whose bytes may have gone out in pieces
+   * (takeBuffered): its id covers every piece and the tail. The buffer stays
+   * with the builder for the next pack. Undefined when empty.
+   */
+  finishStreamed(): StreamedPackEnd | undefined {
+    if (this.entries.length === 0 || !this.buffer) return undefined;
+    const tail = this.buffer.subarray(0, this.appendHeader());
+    const hash = this.hash ?? createHash('sha256');
+    const id = hash.update(tail).digest('hex');
+    const end: StreamedPackEnd = { id, tail, size: this.base + tail.length, blobs: this.entries };
+    this.entries = [];
+    this.size = 0;
+    this.base = 0;
+    this.hash = undefined;
+    return end;
+  }
+
+  /** Seal the header after the blobs in the buffer, then its length; returns the buffer's bytes of the pack. */
+  private appendHeader(): number {
     const header = Buffer.allocUnsafe(this.entries.length * ENTRY_SIZE);
     this.entries.forEach((e, i) => {
       const at = i * ENTRY_SIZE;
@@ -159,21 +235,14 @@ export class PackBuilder {
       header.writeUInt32LE(e.length, at + 6);
       header.write(e.id, at + 10, 32, 'hex');
     });
-    const buffer = this.buffer;
+    const buffer = this.buffer!;
     let at = this.size;
     for (const part of sealParts(this.key.encryption, header, headerAdFor(this.key))) {
       part.copy(buffer, at);
       at += part.length;
     }
     buffer.writeUInt32LE(at - this.size, at);
-    at += 4;
-    const bytes = buffer.subarray(0, at);
-    const id = createHash('sha256').update(bytes).digest('hex');
-    const blobs = this.entries;
-    this.buffer = undefined;
-    this.entries = [];
-    this.size = 0;
-    return { id, bytes, blobs };
+    return at + 4;
   }
 }
 

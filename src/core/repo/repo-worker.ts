@@ -47,7 +47,19 @@ let fileBuffer: Buffer;
  */
 let LOOKAHEAD: number;
 /** Set while this worker waits for the main thread to answer 'needBuffer'. */
-let bufferWaiter: ((buffer: ArrayBuffer | undefined) => void) | undefined;
+let bufferWaiter: ((answer: { buffer?: ArrayBuffer; path?: string }) => void) | undefined;
+/**
+ * With init.packFiles: the temp file of this worker's current pack (named by
+ * its grant), and its descriptor once the first bytes are written.
+ */
+let packPath: string | undefined;
+let packFd: number | undefined;
+/**
+ * With init.packFiles, a pack's bytes are written to its file once this many
+ * are held: the pack buffer then holds at most this plus one blob, not a whole
+ * pack (issue 22), in writes large enough to cost little (~900 for 900 MB).
+ */
+const PACK_WRITE_AT = 1024 * 1024;
 /** Bytes read and not yet reported to the main thread: one 'progress' message per 16 MiB or per job, not per file. */
 let unreportedBytes = 0;
 
@@ -64,6 +76,12 @@ function setUp(next: WorkerInit): void {
   blobSet = next.blobSet ? new SharedBlobSet(next.blobSet) : undefined;
   packCapacity = packBufferCapacity(next.packSize, next.chunker.maxSize);
   packer = new PackBuilder(key, next.compressionLevel, packCapacity, { fullSize: true });
+  if (packFd !== undefined) closeSync(packFd);
+  packFd = undefined;
+  packPath = undefined;
+  // Allocated now, before any big buffer was freed, so glibc maps it on its own; only the pages
+  // written ever become resident, which with pack files is the first PACK_WRITE_AT + one blob.
+  if (next.packFiles) packer.provide(Buffer.allocUnsafeSlow(packCapacity));
   readBuffer = chunker.allocate(next.chunker.maxSize + READ_SIZE);
   scratch = new DecompressScratch(next.chunker.maxSize);
   fileBuffer = Buffer.allocUnsafeSlow(packCapacity);
@@ -118,22 +136,76 @@ function send(msg: WorkerResponse, transfer?: ArrayBuffer[]): void {
 
 async function emitPackIfFull(force: boolean): Promise<void> {
   if (!force && packer.byteSize < init.packSize) return;
+  if (init.packFiles) {
+    emitPackFile();
+    return;
+  }
   const pack = packer.finish();
   if (!pack) return;
   const data = pack.bytes.buffer as ArrayBuffer;
   send({ type: 'pack', id: pack.id, data, length: pack.bytes.length, blobs: pack.blobs }, [data]);
 }
 
+/** A failed write of a pack file: fatal for the backup (blobs of earlier files are in that pack), never a file error. */
+class PackWriteError extends Error {
+  constructor(
+    readonly path: string,
+    readonly errno: string | undefined,
+    cause: unknown,
+  ) {
+    super(`writing pack file ${path}: ${(cause as Error).message}`);
+  }
+}
+
+/** Append `bytes` to the current pack's file, creating it (exclusively, owner-only) on the first write. */
+function writePackBytes(bytes: Buffer): void {
+  const path = packPath!;
+  try {
+    packFd ??= openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    for (let done = 0; done < bytes.length; ) done += writeSync(packFd, bytes, done, bytes.length - done);
+  } catch (e) {
+    throw new PackWriteError(path, (e as NodeJS.ErrnoException).code, e);
+  }
+}
+
+/** With pack files: write out what the pack buffer holds once it is PACK_WRITE_AT or more. */
+function writeBufferedIfMany(): void {
+  if (init.packFiles && packer.bufferedBytes >= PACK_WRITE_AT) writePackBytes(packer.takeBuffered());
+}
+
+/** End the current pack in its file (header, close) and hand the file to the main thread, which saves it. */
+function emitPackFile(): void {
+  const end = packer.finishStreamed();
+  if (!end) return;
+  const path = packPath!;
+  writePackBytes(end.tail);
+  const fd = packFd!;
+  packFd = undefined;
+  packPath = undefined;
+  try {
+    closeSync(fd);
+  } catch (e) {
+    throw new PackWriteError(path, (e as NodeJS.ErrnoException).code, e);
+  }
+  send({ type: 'packFile', id: end.id, path, size: end.size, blobs: end.blobs });
+}
+
 /**
  * Pack buffers come from the pool's budget (pack-buffer-budget.ts): before
  * packing into no buffer, ask the main thread and wait, which is also what
- * holds a backup back when the backend is slower than the workers.
+ * holds a backup back when the backend is slower than the workers. With pack
+ * files the worker keeps its buffer and asks for a grant (a file) per pack.
  */
 async function packBufferReady(): Promise<void> {
-  if (packer.hasBuffer) return;
-  const answer = new Promise<ArrayBuffer | undefined>((resolve) => (bufferWaiter = resolve));
+  if (init.packFiles ? packPath !== undefined : packer.hasBuffer) return;
+  const answer = new Promise<{ buffer?: ArrayBuffer; path?: string }>((resolve) => (bufferWaiter = resolve));
   send({ type: 'needBuffer' });
-  const buffer = await answer;
+  const { buffer, path } = await answer;
+  if (init.packFiles) {
+    if (path === undefined) throw new Error('packGrant came without a pack file');
+    packPath = path;
+    return;
+  }
   // undefined: granted a new one, which the builder allocates at full size.
   if (buffer) packer.provide(Buffer.from(buffer));
 }
@@ -205,6 +277,7 @@ async function backupFile(file: BackupFileJob, store = true): Promise<BackupFile
           await packBufferReady();
           entry = packer.add('data', id, chunk)!;
         }
+        writeBufferedIfMany();
         bytesNew += length;
         // Compressed in place; its ciphertext was copied into the pack buffer and is garbage now.
         releasedLargeBuffer(entry.length);
@@ -214,6 +287,7 @@ async function backupFile(file: BackupFileJob, store = true): Promise<BackupFile
       await emitPackIfFull(false);
     }
   } catch (e) {
+    if (e instanceof PackWriteError) throw e;
     return { content, size, bytesNew, error: (e as Error).message };
   } finally {
     closeSync(fd);
@@ -483,7 +557,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       if (msg.type === 'packSaved' && !(msg.buffer instanceof ArrayBuffer)) throw new Error('packSaved came without its buffer');
       const waiter = bufferWaiter;
       bufferWaiter = undefined;
-      waiter?.(msg.type === 'packSaved' ? msg.buffer : undefined);
+      waiter?.(msg.type === 'packSaved' ? { buffer: msg.buffer } : { path: msg.path });
       return;
     }
     case 'restore': {
@@ -534,5 +608,12 @@ port.on('message', (msg: WorkerRequest) => {
   }
   queue = queue
     .then(() => handle(msg))
-    .catch((e: unknown) => send({ type: 'fatal', jobId: 'jobId' in msg ? msg.jobId : undefined, error: (e as Error).stack ?? String(e) }));
+    .catch((e: unknown) =>
+      send({
+        type: 'fatal',
+        jobId: 'jobId' in msg ? msg.jobId : undefined,
+        error: e instanceof PackWriteError ? e.message : ((e as Error).stack ?? String(e)),
+        ...(e instanceof PackWriteError ? { packWrite: { path: e.path, ...(e.errno === undefined ? {} : { errno: e.errno }) } } : {}),
+      }),
+    );
 });

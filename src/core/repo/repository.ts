@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { commandHint } from '../command-hint.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
-import type { Backend } from '../backends/backend.js';
+import { packFilesOf, type Backend } from '../backends/backend.js';
 import type { ObjectLockBackend } from '../backends/object-lock-backend.js';
 import { assertNamedByContent, nameOf, openJson, sealJson, type RepoKeys } from './binding.js';
 import { blobIdOf, generateMasterKey, type ScryptParams } from './crypto.js';
@@ -22,7 +22,7 @@ import {
 } from './format.js';
 import { openMasterKey, writeKeyFile, type KeyBinding } from './keys.js';
 import { MasterIndex, decodeIndex, saveIndexFile, type IndexedPack } from './master-index.js';
-import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader, type FinishedPack } from './pack.js';
+import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader, type FinishedPack, type WrittenPackFile } from './pack.js';
 import { encodeConfig, parseConfig, verifyConfigMac } from './repo-config.js';
 import { checkSnapshotRecord, type Snapshot } from './snapshot.js';
 import { decodeTree, encodeTree, type Tree } from './tree.js';
@@ -355,6 +355,22 @@ export class Repository {
     const metadataPack = pack.blobs.length > 0 && pack.blobs.every((b) => b.type === 'tree');
     await this.backend.save({ kind: 'data', name: pack.id }, pack.bytes, metadataPack ? { metadataPack } : undefined);
     const indexed: IndexedPack = { id: pack.id, size: pack.bytes.length, blobs: pack.blobs };
+    this.unindexed.push(indexed);
+    this.written.push({ id: pack.id, size: indexed.size });
+    this.index.add(indexed);
+  }
+
+  /**
+   * Save a pack a backup worker wrote to a temp file of the backend
+   * (Backend.newPackFile, worker-pool.ts) and remember it for the next index
+   * file, as savePack. The file is gone afterwards, saved or removed.
+   */
+  async savePackFile(pack: WrittenPackFile): Promise<void> {
+    const saver = packFilesOf(this.backend);
+    if (!saver) throw new LifeboatError('INTERNAL', `${this.backend.location} takes no pack files`);
+    const metadataPack = pack.blobs.length > 0 && pack.blobs.every((b) => b.type === 'tree');
+    await saver.savePackFile({ kind: 'data', name: pack.id }, pack.path, metadataPack ? { metadataPack } : undefined);
+    const indexed: IndexedPack = { id: pack.id, size: pack.size, blobs: pack.blobs };
     this.unindexed.push(indexed);
     this.written.push({ id: pack.id, size: indexed.size });
     this.index.add(indexed);

@@ -11,9 +11,11 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { localFileOf, type Backend } from '../backends/backend.js';
+import { unlink } from 'node:fs/promises';
+import { localFileOf, packFilesOf, type Backend } from '../backends/backend.js';
+import { mapFsError } from '../backends/local-backend.js';
 import { LifeboatError } from '../errors.js';
-import type { FinishedPack } from './pack.js';
+import type { FinishedPack, WrittenPackFile } from './pack.js';
 import { PackBufferBudget } from './pack-buffer-budget.js';
 import { reapplyYoungGenerationCap } from './release-memory.js';
 import type { Repository } from './repository.js';
@@ -34,6 +36,13 @@ export interface PoolOptions {
   blobSet?: SharedArrayBuffer;
   /** Called for every pack a worker finishes; the worker waits for credit until it resolves. */
   onPack?: (pack: FinishedPack) => Promise<void>;
+  /**
+   * Where the repository's backend takes packs as files (Backend.newPackFile):
+   * called instead of onPack for every pack a worker wrote to its file, which
+   * it must save (Repository.savePackFile) or delete. Without it, or on
+   * another backend, packs come to onPack.
+   */
+  onPackFile?: (pack: WrittenPackFile) => Promise<void>;
   onProgress?: (bytes: number) => void;
   /** Pack buffers the backup workers may hold in all (pack-buffer-budget.ts); default one more than the workers, at least the workers. */
   packBuffers?: number;
@@ -164,8 +173,16 @@ export class WorkerPool {
   private closed?: Promise<void>;
   /** Backup jobs were sent since the last flush: a worker may hold an unfinished pack, so it is not kept. */
   private unflushed = false;
-  /** Pack buffers of this pool's backups: the backup's peak memory is mostly these. */
+  /**
+   * Pack buffers of this pool's backups: the backup's peak memory is mostly these.
+   * With pack files (newPackFile), grants of a pack file each instead: a worker's
+   * pack being written, or a written one being saved.
+   */
   readonly packBuffers: PackBufferBudget;
+  /** With pack files: the backend's, for names of new ones. */
+  private readonly newPackFile?: () => string;
+  /** Pack files granted and not yet handed to onPackFile: deleted at close (a failed or cancelled backup's half-written packs). */
+  private readonly grantedFiles = new Set<string>();
 
   constructor(repo: Repository, private readonly options: PoolOptions = {}) {
     const init: WorkerInit = {
@@ -178,12 +195,19 @@ export class WorkerPool {
       bindKinds: repo.key.bindKinds,
       blobSet: options.blobSet,
     };
+    const packFiles = options.onPackFile ? packFilesOf(repo.backend) : undefined;
+    if (packFiles) {
+      this.newPackFile = packFiles.newPackFile;
+      init.packFiles = true;
+    }
     const count = options.workers ?? defaultWorkerCount();
     // One buffer filling per worker and one pack being saved keeps the workers busy while
     // the main thread writes; a second buffer per worker only added memory. Never fewer
     // than the workers: a worker waiting for a buffer must be able to get one from a save,
     // not only from another worker's half-filled pack (which may wait for a flush).
-    this.packBuffers = new PackBufferBudget(Math.max(options.packBuffers ?? count + 1, count));
+    // With pack files a grant costs no memory (the bytes wait in the page cache): a few packs may
+    // be saved (fsync, rename) while every worker writes its next one.
+    this.packBuffers = new PackBufferBudget(Math.max(options.packBuffers ?? (packFiles ? 2 * count + 2 : count + 1), count));
     this.slots = Array.from({ length: count }, () => {
       const worker = spawnWorker(init);
       const onMessage = (msg: WorkerResponse) => this.onMessage(slot, msg);
@@ -220,18 +244,36 @@ export class WorkerPool {
         this.packSaves.add(save);
         return;
       }
+      case 'packFile': {
+        this.grantedFiles.delete(msg.path);
+        const written: WrittenPackFile = { id: msg.id, path: msg.path, size: msg.size, blobs: msg.blobs };
+        const save = this.options.onPackFile!(written)
+          .then(() => this.packBuffers.releaseGrant())
+          .catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))))
+          .finally(() => this.packSaves.delete(save));
+        this.packSaves.add(save);
+        return;
+      }
       case 'needBuffer':
         void this.packBuffers.acquire().then((buffer) => {
           if (this.closing) return;
           if (buffer) slot.worker.postMessage({ type: 'packSaved', buffer } satisfies WorkerRequest, [buffer]);
-          else slot.worker.postMessage({ type: 'packGrant' } satisfies WorkerRequest);
+          else if (this.newPackFile) {
+            const path = this.newPackFile();
+            this.grantedFiles.add(path);
+            slot.worker.postMessage({ type: 'packGrant', path } satisfies WorkerRequest);
+          } else slot.worker.postMessage({ type: 'packGrant' } satisfies WorkerRequest);
         });
         return;
       case 'progress':
         this.options.onProgress?.(msg.bytes);
         return;
       case 'fatal':
-        this.fail(new LifeboatError('INTERNAL', `repository worker failed: ${msg.error}`));
+        if (msg.packWrite) {
+          // As a failed save: the same codes and message (disk full at …) as the backend's own write.
+          const cause = Object.assign(new Error(msg.error), msg.packWrite.errno === undefined ? {} : { code: msg.packWrite.errno });
+          this.fail(mapFsError(cause, 'save', msg.packWrite.path));
+        } else this.fail(new LifeboatError('INTERNAL', `repository worker failed: ${msg.error}`));
         return;
       default: {
         const p = this.pending.get(msg.jobId);
@@ -352,6 +394,9 @@ export class WorkerPool {
     this.closing = true;
     const kept = this.keepOne();
     await Promise.all(this.slots.filter((s) => s !== kept).map((s) => s.worker.terminate()));
+    // Packs the workers had begun and never finished (a failed or cancelled backup): nothing will save them.
+    await Promise.all([...this.grantedFiles].map((path) => unlink(path).catch(() => undefined)));
+    this.grantedFiles.clear();
   }
 
   /** The slot whose worker stays for the next pool (keepIdleRepositoryWorker), if any may. */

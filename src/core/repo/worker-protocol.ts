@@ -17,6 +17,12 @@ export interface WorkerInit {
   bindKinds: boolean;
   /** SharedBlobSet buffer, for backup dedup across workers. */
   blobSet?: SharedArrayBuffer;
+  /**
+   * The backend takes packs as files (Backend.newPackFile): each pack is
+   * written to the file its grant names as it fills ('packGrant' with a path)
+   * and sent as 'packFile', instead of whole in a transferred buffer ('pack').
+   */
+  packFiles?: boolean;
 }
 
 export interface BackupFileJob {
@@ -92,8 +98,11 @@ export type WorkerRequest =
   | { type: 'init'; init: WorkerInit }
   /** Answer to 'needBuffer': a saved pack's buffer, for this worker's next pack (see pack-buffer-budget.ts). */
   | { type: 'packSaved'; buffer: ArrayBuffer }
-  /** Answer to 'needBuffer': no buffer is free but the budget has room; the worker allocates one. */
-  | { type: 'packGrant' }
+  /**
+   * Answer to 'needBuffer': no buffer is free but the budget has room; the worker allocates one.
+   * With packFiles: the worker may start its next pack, in the temp file `path` (not created yet).
+   */
+  | { type: 'packGrant'; path?: string }
   | { type: 'restore'; jobId: number; pack: string; data: ArrayBuffer; blobs: RestoreBlobJob[]; chown: boolean }
   /** `legacy`: see RestoreBlobJob. */
   | { type: 'verifyPack'; jobId: number; pack: string; data: ArrayBuffer; legacy?: boolean }
@@ -117,7 +126,9 @@ export interface VerifyPackResult {
 export type WorkerResponse =
   /** A finished pack: the first `length` bytes of `data` (the whole pack buffer, transferred). */
   | { type: 'pack'; id: string; data: ArrayBuffer; length: number; blobs: PackedBlob[] }
-  /** The worker is about to pack a blob and holds no pack buffer; it waits for 'packSaved' or 'packGrant'. */
+  /** With packFiles: a finished pack, written and closed in the file its grant named (`size` bytes). */
+  | { type: 'packFile'; id: string; path: string; size: number; blobs: PackedBlob[] }
+  /** The worker is about to pack a blob and holds no pack buffer (or, with packFiles, no grant); it waits for 'packSaved' or 'packGrant'. */
   | { type: 'needBuffer' }
   | { type: 'progress'; bytes: number }
   | { type: 'backupDone'; jobId: number; results: BackupFileResult[] }
@@ -128,4 +139,5 @@ export type WorkerResponse =
   | { type: 'validateDone'; jobId: number; problems: (string | null)[] }
   /** A file job's read failed (e.g. the file went missing): the caller falls back to the backend, which reports it. */
   | { type: 'readFailed'; jobId: number; error: string }
-  | { type: 'fatal'; jobId?: number; error: string };
+  /** `packWrite`: writing a pack file failed (errno and path, so the main thread can say what, e.g. disk full). */
+  | { type: 'fatal'; jobId?: number; error: string; packWrite?: { path: string; errno?: string } };

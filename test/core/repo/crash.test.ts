@@ -34,6 +34,11 @@ interface PackFiles {
 async function packFiles(repoDir: string): Promise<PackFiles> {
   const out: PackFiles = { packs: 0, temps: 0, bytes: 0 };
   for (const fan of await readdir(join(repoDir, 'data'))) {
+    // A backup worker writes its pack into data/ itself until the pack is complete (Backend.newPackFile).
+    if (fan.startsWith('.tmp-')) {
+      out.temps++;
+      continue;
+    }
     for (const name of await readdir(join(repoDir, 'data', fan)).catch(() => [] as string[])) {
       if (name.startsWith('.tmp-')) out.temps++;
       else {
