@@ -151,19 +151,21 @@ export interface Backend extends ArchiveCapable {
    */
   localFile?(handle: Handle): string;
   /**
-   * Optional, with savePackFile, for backends that keep data packs (or their
-   * staged copies) as local files: the path of a new temp file, on the file
-   * system of the packs and named so that a temp-file sweep
-   * (removeStaleTempFiles) knows it, in which a pack may be written before its
-   * name (its hash) is known. Nothing is created; the caller creates the file
-   * (exclusively), writes the pack into it and closes it, then hands it to
-   * savePackFile — or deletes it. A backup's workers write their packs so as
-   * they fill, holding only the bytes not yet written instead of a whole pack
-   * (issue 22). Like localFile, a wrapper never passes it on: the file is
-   * written outside any call a wrapper could see, so only a backend used as it
-   * is offers it (see packFilesOf).
+   * Optional, with savePackFile and discardPackFile, for backends that keep
+   * data packs (or their staged copies) as local files: the path of a new temp
+   * file, on the file system of the packs and named so that a temp-file sweep
+   * (removeStaleTempFiles) knows it, in which a pack of at most `maxBytes` may
+   * be written before its name (its hash) is known. Nothing is created; the
+   * caller creates the file (exclusively), writes the pack into it and closes
+   * it, then hands it to savePackFile — or to discardPackFile. A backend with
+   * a bound on what it holds (staging) reserves `maxBytes` here, and may wait
+   * for room first. A backup's workers write their packs so as they fill,
+   * holding only the bytes not yet written instead of a whole pack (issue 22).
+   * Like localFile, a wrapper never passes it on: the file is written outside
+   * any call a wrapper could see, so only a backend used as it is offers it
+   * (see packFilesOf).
    */
-  newPackFile?(): string;
+  newPackFile?(maxBytes: number): Promise<string>;
   /**
    * Makes the file at `path` (from newPackFile, complete and closed, not yet
    * fsynced) the data object `handle`: the same contract as `save` (atomic,
@@ -171,6 +173,16 @@ export interface Backend extends ArchiveCapable {
    * became the object, or, on failure, it was removed.
    */
   savePackFile?(handle: Handle, path: string, options?: SaveOptions): Promise<void>;
+  /** A file from newPackFile that will not be saved (a failed or cancelled backup): removed, its reservation given back. */
+  discardPackFile?(path: string): Promise<void>;
+  /**
+   * With newPackFile: the bytes of pack files it reserves at most before a
+   * newPackFile waits (staging's bound); no limit when absent. A caller that
+   * keeps files open while it asks for another (a backup's workers, each with
+   * a pack half written that only a later flush would end) must need less
+   * than this, or it could wait for itself (see packFilesOf).
+   */
+  readonly packFileRoom?: number;
   /**
    * Optional: save an object whose bytes are a local file (staging's copy),
    * same contract as `save`. A backend that can send a file as it reads it
@@ -227,10 +239,26 @@ export async function saveFileOf(backend: Backend, handle: Handle, file: FileBod
 }
 
 /** Where packs may be written as files before they are saved (Backend.newPackFile), if the backend itself offers it. */
-export function packFilesOf(backend: Backend): { newPackFile(): string; savePackFile(handle: Handle, path: string, options?: SaveOptions): Promise<void> } | undefined {
-  const { newPackFile, savePackFile } = backend;
-  if (!newPackFile || !savePackFile) return undefined;
-  return { newPackFile: () => newPackFile.call(backend), savePackFile: (handle, path, options) => savePackFile.call(backend, handle, path, options) };
+export interface PackFiles {
+  newPackFile(maxBytes: number): Promise<string>;
+  savePackFile(handle: Handle, path: string, options?: SaveOptions): Promise<void>;
+  discardPackFile(path: string): Promise<void>;
+}
+
+/**
+ * The backend's pack files (Backend.newPackFile), where it offers all three
+ * calls and room (packFileRoom) for `upTo` bytes of them at once: a caller
+ * that would hold more uses `save` instead.
+ */
+export function packFilesOf(backend: Backend, upTo = 0): PackFiles | undefined {
+  const { newPackFile, savePackFile, discardPackFile, packFileRoom } = backend;
+  if (!newPackFile || !savePackFile || !discardPackFile) return undefined;
+  if (packFileRoom !== undefined && packFileRoom < upTo) return undefined;
+  return {
+    newPackFile: (maxBytes) => newPackFile.call(backend, maxBytes),
+    savePackFile: (handle, path, options) => savePackFile.call(backend, handle, path, options),
+    discardPackFile: (path) => discardPackFile.call(backend, path),
+  };
 }
 
 /** Sweeps a backend's stale temp files where it has any (see Backend.removeStaleTempFiles). */

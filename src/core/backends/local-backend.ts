@@ -87,8 +87,25 @@ export class LocalBackend implements Backend {
   }
 
   /** A temp file in data/ (its fan-out folder is known only with the pack's name); see Backend.newPackFile. */
-  newPackFile(): string {
-    return join(this.root, 'data', tempFilePrefix + randomBytes(8).toString('hex'));
+  async newPackFile(_maxBytes: number): Promise<string> {
+    const folder = join(this.root, 'data');
+    try {
+      await this.makeFolders(folder); // a staging folder may not have one yet
+    } catch (e) {
+      throw mapFsError(e, 'save', folder);
+    }
+    return join(folder, tempFilePrefix + randomBytes(8).toString('hex'));
+  }
+
+  async discardPackFile(path: string): Promise<void> {
+    this.checkPackFile(path);
+    await unlink(path).catch(() => undefined);
+  }
+
+  private checkPackFile(path: string): void {
+    if (dirname(path) !== join(this.root, 'data') || !basename(path).startsWith(tempFilePrefix)) {
+      throw new LifeboatError('INTERNAL', `${path} is not a pack temp file of ${this.root}`);
+    }
   }
 
   /**
@@ -100,9 +117,8 @@ export class LocalBackend implements Backend {
   async savePackFile(handle: Handle, path: string, _options?: SaveOptions): Promise<void> {
     const finalPath = this.pathOf(handle);
     const dir = dirname(finalPath);
-    if (handle.kind !== 'data' || dirname(path) !== join(this.root, 'data') || !basename(path).startsWith(tempFilePrefix)) {
-      throw new LifeboatError('INTERNAL', `savePackFile: ${path} is not a pack temp file of ${this.root} for ${handle.kind}/${handle.name}`);
-    }
+    this.checkPackFile(path);
+    if (handle.kind !== 'data') throw new LifeboatError('INTERNAL', `savePackFile: ${handle.kind}/${handle.name} is not a data pack`);
     try {
       const file = await open(path, 'r');
       try {

@@ -16,6 +16,7 @@
 import { commandHint } from '../command-hint.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { archiveStateOf, loadRangesOf, removeStaleTempFilesOf, requestThawOf, saveFileOf, type ArchiveState, type Backend, type ByteRange, type FileKind, type RangeSink, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
+import { stat } from 'node:fs/promises';
 import { openFileBody } from './file-body.js';
 import { mapFsError, type LocalBackend } from './local-backend.js';
 
@@ -59,6 +60,8 @@ export class StagingBackend implements Backend {
   private down?: unknown;
   private stopped = false;
   private waiters: (() => void)[] = [];
+  /** Pack files handed out by newPackFile and not yet saved or discarded, with the bytes reserved for each. */
+  private readonly packFileReservations = new Map<string, number>();
   private readonly concurrency: number;
   readonly maxStagedBytes: number;
   uploadedObjects = 0;
@@ -115,11 +118,8 @@ export class StagingBackend implements Backend {
     if (handle.kind === 'locks') return this.remote.save(handle, data);
     // While uploads make progress, wait for room; once the remote is down (or the
     // transfer was cancelled) nothing would make room, and staging is where the data is safe.
-    while (this.stagedBytes > 0 && this.stagedBytes + data.length > this.maxStagedBytes && this.down === undefined && !this.stopped) {
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
-    }
-    // Reserved before the write, so saves running side by side cannot all pass the check above at once.
-    this.addStaged(data.length);
+    // Reserved before the write, so saves running side by side cannot all pass the check at once.
+    await this.reserve(data.length);
     try {
       await this.staging.save(handle, data);
     } catch (e) {
@@ -130,10 +130,70 @@ export class StagingBackend implements Backend {
     this.pump();
   }
 
+  /** Pack files reserve their room under the bound (newPackFile). */
+  get packFileRoom(): number {
+    return this.maxStagedBytes;
+  }
+
+  /**
+   * Packs a backup's workers write into staging as they fill (Backend.newPackFile,
+   * issue 22): the file's room (`maxBytes`) is reserved under the bound before a
+   * byte is written, waiting for uploads as `save` does, so staging holds no
+   * more than its bound with packs being written too.
+   */
+  async newPackFile(maxBytes: number): Promise<string> {
+    await this.reserve(maxBytes);
+    const path = await this.staging.newPackFile(maxBytes);
+    this.packFileReservations.set(path, maxBytes);
+    return path;
+  }
+
+  /** As `save`, from a pack written into newPackFile's file: durable in staging, then queued for upload. */
+  async savePackFile(handle: Handle, path: string, options?: SaveOptions): Promise<void> {
+    const reserved = this.packFileReservations.get(path);
+    if (reserved === undefined) throw new LifeboatError('INTERNAL', `savePackFile: ${path} is not a pack file of this staging`);
+    this.packFileReservations.delete(path);
+    let size: number;
+    try {
+      size = (await stat(path)).size;
+      await this.staging.savePackFile(handle, path);
+    } catch (e) {
+      await this.staging.discardPackFile(path).catch(() => undefined);
+      this.releaseStaged(reserved);
+      throw mapFsError(e, 'save', path);
+    }
+    // The reservation was the most a pack can be; from now on staging counts what it is.
+    this.releaseStaged(reserved - size);
+    this.queue.push({ handle, size, barrier: false, ...(options?.metadataPack === true ? { metadataPack: true } : {}) });
+    this.pump();
+  }
+
+  async discardPackFile(path: string): Promise<void> {
+    const reserved = this.packFileReservations.get(path);
+    this.packFileReservations.delete(path);
+    try {
+      await this.staging.discardPackFile(path);
+    } finally {
+      if (reserved !== undefined) this.releaseStaged(reserved);
+    }
+  }
+
   private enqueue(handle: Handle, size: number): void {
     this.addStaged(size);
     this.queue.push({ handle, size, barrier: handle.kind !== 'data' });
     this.pump();
+  }
+
+  /**
+   * Waits for room for `bytes` and takes it. The last check and the taking are
+   * one synchronous step, so saves running side by side cannot all pass the
+   * check at once.
+   */
+  private async reserve(bytes: number): Promise<void> {
+    while (this.stagedBytes > 0 && this.stagedBytes + bytes > this.maxStagedBytes && this.down === undefined && !this.stopped) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+    this.addStaged(bytes);
   }
 
   private addStaged(bytes: number): void {

@@ -11,11 +11,10 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { unlink } from 'node:fs/promises';
-import { localFileOf, packFilesOf, type Backend } from '../backends/backend.js';
+import { localFileOf, packFilesOf, type Backend, type PackFiles } from '../backends/backend.js';
 import { mapFsError } from '../backends/local-backend.js';
 import { LifeboatError } from '../errors.js';
-import type { FinishedPack, WrittenPackFile } from './pack.js';
+import { packBufferCapacity, type FinishedPack, type WrittenPackFile } from './pack.js';
 import { PackBufferBudget } from './pack-buffer-budget.js';
 import { reapplyYoungGenerationCap } from './release-memory.js';
 import type { Repository } from './repository.js';
@@ -179,8 +178,10 @@ export class WorkerPool {
    * pack being written, or a written one being saved.
    */
   readonly packBuffers: PackBufferBudget;
-  /** With pack files: the backend's, for names of new ones. */
-  private readonly newPackFile?: () => string;
+  /** With pack files: the backend's (names of new ones, and their removal). */
+  private readonly packFiles?: PackFiles;
+  /** With pack files: the most bytes a pack can have (packBufferCapacity), which the backend may reserve per file. */
+  private readonly packFileBytes: number;
   /** Pack files granted and not yet handed to onPackFile: deleted at close (a failed or cancelled backup's half-written packs). */
   private readonly grantedFiles = new Set<string>();
 
@@ -195,12 +196,15 @@ export class WorkerPool {
       bindKinds: repo.key.bindKinds,
       blobSet: options.blobSet,
     };
-    const packFiles = options.onPackFile ? packFilesOf(repo.backend) : undefined;
+    const count = options.workers ?? defaultWorkerCount();
+    this.packFileBytes = packBufferCapacity(repo.config.packSize, repo.config.chunker.maxSize);
+    // Room for a pack file per worker and one more: a worker waiting for a file then waits only for
+    // saved packs to leave (a staging bound's uploads), never for another worker's half-written pack.
+    const packFiles = options.onPackFile ? packFilesOf(repo.backend, (count + 1) * this.packFileBytes) : undefined;
     if (packFiles) {
-      this.newPackFile = packFiles.newPackFile;
+      this.packFiles = packFiles;
       init.packFiles = true;
     }
-    const count = options.workers ?? defaultWorkerCount();
     // One buffer filling per worker and one pack being saved keeps the workers busy while
     // the main thread writes; a second buffer per worker only added memory. Never fewer
     // than the workers: a worker waiting for a buffer must be able to get one from a save,
@@ -255,11 +259,17 @@ export class WorkerPool {
         return;
       }
       case 'needBuffer':
-        void this.packBuffers.acquire().then((buffer) => {
+        void this.packBuffers.acquire().then(async (buffer) => {
           if (this.closing) return;
           if (buffer) slot.worker.postMessage({ type: 'packSaved', buffer } satisfies WorkerRequest, [buffer]);
-          else if (this.newPackFile) {
-            const path = this.newPackFile();
+          else if (this.packFiles) {
+            // May wait for room (a staging bound counts the pack from now on).
+            const path = await this.packFiles.newPackFile(this.packFileBytes).catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))));
+            if (path === undefined) return;
+            if (this.closing) {
+              await this.packFiles.discardPackFile(path).catch(() => undefined);
+              return;
+            }
             this.grantedFiles.add(path);
             slot.worker.postMessage({ type: 'packGrant', path } satisfies WorkerRequest);
           } else slot.worker.postMessage({ type: 'packGrant' } satisfies WorkerRequest);
@@ -395,8 +405,10 @@ export class WorkerPool {
     const kept = this.keepOne();
     await Promise.all(this.slots.filter((s) => s !== kept).map((s) => s.worker.terminate()));
     // Packs the workers had begun and never finished (a failed or cancelled backup): nothing will save them.
-    await Promise.all([...this.grantedFiles].map((path) => unlink(path).catch(() => undefined)));
+    const begun = [...this.grantedFiles];
     this.grantedFiles.clear();
+    const packFiles = this.packFiles;
+    if (packFiles) await Promise.all(begun.map((path) => packFiles.discardPackFile(path).catch(() => undefined)));
   }
 
   /** The slot whose worker stays for the next pool (keepIdleRepositoryWorker), if any may. */

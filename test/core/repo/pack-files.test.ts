@@ -11,7 +11,12 @@
  *   completes, and the temp-file sweep removes it;
  * - a failed pack write fails the backup as a failed save (not as a file error
  *   that would leave the file out and the run "partial") and writes no snapshot;
- * - a cancelled backup deletes the pack files its workers had begun.
+ * - a cancelled backup deletes the pack files its workers had begun;
+ * - through staging (a remote repository), packs are written into the staging
+ *   folder with their room reserved under the staging bound first, so the
+ *   bound holds; a bound too small for a pack file per worker and one more
+ *   (where a waiting worker could wait for another's half-written pack) keeps
+ *   the in-memory path.
  * SIGKILL at each savePackFile is covered by crash-points.test.ts (the kill
  * switch counts it as a save).
  */
@@ -21,6 +26,8 @@ import { mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promi
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../../src/core/backends/local-backend.js';
+import { MemoryBackend } from '../../../src/core/backends/memory-backend.js';
+import { StagingBackend } from '../../../src/core/backends/staging-backend.js';
 import type { Handle, SaveOptions } from '../../../src/core/backends/backend.js';
 import { checkRepository } from '../../../src/core/repo/checker.js';
 import { generateMasterKey } from '../../../src/core/repo/crypto.js';
@@ -150,7 +157,7 @@ describe('backup workers writing pack files (local backend)', () => {
     const backend = new LocalBackend(repoDir, { staleTempMs: 60_000 });
     const someName = [...repo.index.packs.keys()][0]!;
     const half = (await readFile(join(repoDir, 'data', someName.slice(0, 2), someName))).subarray(0, 50_000);
-    const leftover = backend.newPackFile();
+    const leftover = await backend.newPackFile(1);
     await writeFile(leftover, half, { mode: 0o600 });
 
     const listed: string[] = [];
@@ -182,8 +189,8 @@ describe('backup workers writing pack files (local backend)', () => {
     const blocker = join(dir, 'not-a-folder');
     await writeFile(blocker, 'x');
     class BrokenPackFiles extends LocalBackend {
-      override newPackFile(): string {
-        return join(blocker, '.tmp-pack');
+      override newPackFile(): Promise<string> {
+        return Promise.resolve(join(blocker, '.tmp-pack'));
       }
     }
     const repo = await Repository.open(new BrokenPackFiles(repoDir), TEST_PASSWORD);
@@ -222,5 +229,51 @@ describe('backup workers writing pack files (local backend)', () => {
     expect(await backup).toBe('cancelled');
     expect(begun.length).toBeGreaterThan(0);
     expect(await tempFilesIn(repoDir)).toEqual([]);
+  });
+});
+
+describe('backup workers writing pack files into staging (remote repositories)', () => {
+  async function stagedBackup(maxStagedBytes: number): Promise<{ packFiles: number; peak: number; restoredSame: () => Promise<void> }> {
+    const dir = await tempDir();
+    const src = await sourceTree(dir);
+    const remote = new MemoryBackend();
+    const local = new RecordingBackend(join(dir, 'staging'));
+    const staging = new StagingBackend(remote, local, { concurrency: 2, maxStagedBytes });
+    const repo = await Repository.init(staging, TEST_PASSWORD, { scrypt: testScrypt, ...smallRepo });
+    const { snapshot } = await backupDir(repo, src);
+    await staging.flush();
+    expect(staging.pending.objects).toBe(0);
+    expect(await tempFilesIn(join(dir, 'staging'))).toEqual([]);
+    return {
+      packFiles: local.packFiles.length,
+      peak: staging.stagedPeak,
+      restoredSame: async () => {
+        const fromRemote = await Repository.open(remote, TEST_PASSWORD);
+        await fromRemote.loadIndex();
+        const check = await checkRepository({ repo: fromRemote, readData: 1, workers: 1 });
+        expect(check.errors).toEqual([]);
+        expect(check.damaged).toEqual([]);
+        const target = join(dir, 'restore');
+        expect((await restoreSnapshot({ repo: fromRemote, snapshot, target, workers: 2 })).failed).toEqual([]);
+        expectSameManifest(await manifestOf(join(target, 'data')), await manifestOf(src));
+      },
+    };
+  }
+
+  it('reserve room under the bound before writing: staging stays under it, and the remote repository checks and restores', async () => {
+    // Packs of 256 KiB, pack files of at most 1.25 MiB (packBufferCapacity): room for three is 3.75 MiB.
+    const bound = 4 * 1024 * KiB;
+    const out = await stagedBackup(bound);
+    expect(out.packFiles).toBeGreaterThanOrEqual(6);
+    expect(out.peak).toBeLessThanOrEqual(bound);
+    await out.restoredSame();
+  });
+
+  it('a bound with no room for a pack file per worker and one more keeps packs in memory (save), and still backs up', async () => {
+    const bound = 3 * 1024 * KiB;
+    const out = await stagedBackup(bound);
+    expect(out.packFiles).toBe(0);
+    expect(out.peak).toBeLessThanOrEqual(bound);
+    await out.restoredSame();
   });
 });
