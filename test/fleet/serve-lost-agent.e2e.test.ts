@@ -64,7 +64,8 @@ describe('serve watches the fleet’s agents', () => {
       expect((await store.getRun('r-remote'))?.error).toEqual({ code: 'AGENT_LOST', message: 'agent lost on web-01' });
       await expect.poll(async () => (await store.getAlert('agent-down:web-01'))?.status, { timeout: 10_000, interval: 200 }).toBe('open');
       expect(await agentUp()).toBe('0');
-      expect(served.output()).toContain('lifeboat serve: the agent on web-01 is lost');
+      // serve's line reaches this process through a pipe, so it may arrive after the store shows the alert.
+      await served.waitFor(/lifeboat serve: the agent on web-01 is lost/, 10_000);
 
       await hosts.heartbeat({ ...beat, runningJob: null });
       await expect.poll(async () => (await store.getAlert('agent-down:web-01'))?.status, { timeout: 10_000, interval: 200 }).toBe('resolved');

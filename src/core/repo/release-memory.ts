@@ -91,16 +91,22 @@ export function mainThreadSavedPack(bytes: number): void {
 /** The main thread's young generation (both semi-spaces) stops growing at this size; see capYoungGeneration. */
 export const MAIN_YOUNG_GENERATION_CAP = 8 * 1024 * 1024;
 
-let youngCap: { observer: PerformanceObserver; cap: number } | undefined;
+let youngCap: { observer: PerformanceObserver; cap: number; reached: boolean } | undefined;
 
 function newSpaceSize(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
 
-/** Grow the young generation by V8's default factor while under the cap, not at all once at it. */
+/**
+ * Grow the young generation by V8's default factor until it first reaches the cap, never after. Sticky
+ * because V8 itself shrinks the space at a full GC when allocation is slow (a starved process, as in a
+ * loaded CI run): a factor of 2 set then for the space under the cap, and two scavenges before this
+ * observer runs again, grew it 8 -> 4 -> 8 -> 16 MiB. A space V8 shrank stays as small.
+ */
 function applyYoungCap(): void {
   if (!youngCap) return;
-  setFlagsFromString(newSpaceSize() >= youngCap.cap ? '--semi-space-growth-factor=1' : '--semi-space-growth-factor=2');
+  if (newSpaceSize() >= youngCap.cap) youngCap.reached = true;
+  setFlagsFromString(youngCap.reached ? '--semi-space-growth-factor=1' : '--semi-space-growth-factor=2');
 }
 
 /**
@@ -125,7 +131,7 @@ function applyYoungCap(): void {
 export function capYoungGeneration(cap = MAIN_YOUNG_GENERATION_CAP): void {
   if (!isMainThread || youngCap) return;
   const observer = new PerformanceObserver(applyYoungCap);
-  youngCap = { observer, cap };
+  youngCap = { observer, cap, reached: false };
   observer.observe({ entryTypes: ['gc'] });
   applyYoungCap();
 }
