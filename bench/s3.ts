@@ -26,8 +26,12 @@ import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured 
 import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
-/** Not bench/.data/work: the local bench clears that folder when it starts. */
-const WORK = path.join(DATA_DIR, 'work-s3');
+/**
+ * Not bench/.data/work: the local bench clears that folder when it starts.
+ * With LIFEBOAT_BENCH_WORK=DIR (a scratch folder of one's own), DIR-s3, so two
+ * people benchmarking S3 on one machine do not clear each other's run.
+ */
+const WORK = process.env.LIFEBOAT_BENCH_WORK ? `${path.resolve(process.env.LIFEBOAT_BENCH_WORK)}-s3` : path.join(DATA_DIR, 'work-s3');
 const PASSWORD = 'lifeboat-bench-password';
 const BUCKET = 'bench';
 const KEYS = { id: 'S3RVER', secret: 'S3RVER' };
