@@ -28,12 +28,23 @@ let collect: Collect | undefined;
  */
 function collector(): Collect {
   if (!collect) {
-    setFlagsFromString('--expose-gc');
-    collect = runInNewContext('gc') as Collect;
-    setFlagsFromString('--no-expose-gc');
+    try {
+      setFlagsFromString('--expose-gc');
+      // The flag is process-wide: another thread turning it off between these two lines (its own
+      // collector(), just done) leaves no gc in this context. Then nothing is collected this time and
+      // the next call tries again: a forced collection is only an optimisation and must never fail
+      // the caller (a backup worker's file, which failed with "gc is not defined" in a bench).
+      const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as Collect | undefined;
+      if (gc) collect = gc;
+    } finally {
+      setFlagsFromString('--no-expose-gc');
+    }
   }
-  return collect;
+  return collect ?? noCollect;
 }
+
+/** What collector() gives while V8's gc could not be had (see collector). */
+const noCollect: Collect = () => undefined;
 
 /** Garbage between scavenges: a few average chunks' worth of copies. */
 const YOUNG_EVERY = 4 * 1024 * 1024;
