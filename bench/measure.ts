@@ -28,6 +28,11 @@ export interface Measured {
   peakRssBytes: number | null;
   /** user + system CPU seconds of the child (GNU time only). */
   cpuS: number | null;
+  /**
+   * User CPU seconds alone (GNU time only): the tool's own work. The kernel's share swings with the
+   * file system's state (see bench/discard.ts), so the ratio of user CPU is the steadier comparison.
+   */
+  userS: number | null;
   /** Busy CPU seconds of the whole machine during the run, less the child's own. */
   otherCpuS: number | null;
   loadAvg1: number;
@@ -165,14 +170,15 @@ export async function runMeasured(cmd: Command, logBase: string, timeoutMs: numb
   let peakRssBytes: number | null = hwm;
   // Polled CPU misses the last ≤ 20 ms; good enough to tell the tool from the rest.
   let cpuS: number | null = polledCpuS;
+  let userS: number | null = null;
   if (method === 'gnu-time') {
     // GNU time writes "Command exited with non-zero status N" first when it fails.
     const last = fs.readFileSync(timePath, 'utf8').trim().split('\n').pop() ?? '';
     const [rssKiB, user, sys] = last.split(' ').map(Number);
     if (rssKiB !== undefined && Number.isFinite(rssKiB)) peakRssBytes = rssKiB * 1024;
-    if (user !== undefined && sys !== undefined && Number.isFinite(user + sys)) cpuS = user + sys;
+    if (user !== undefined && sys !== undefined && Number.isFinite(user + sys)) [cpuS, userS] = [user + sys, user];
   }
   const otherCpuS =
     busy0 !== null && busy1 !== null ? Math.max(0, busy1 - busy0 - (cpuS ?? 0)) : null;
-  return { code, signal, timedOut, wallMs, peakRssBytes, cpuS, otherCpuS, loadAvg1, stdoutPath, stderrPath };
+  return { code, signal, timedOut, wallMs, peakRssBytes, cpuS, userS, otherCpuS, loadAvg1, stdoutPath, stderrPath };
 }

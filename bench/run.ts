@@ -36,6 +36,7 @@ import { runBrowseBench } from './browse.js';
 import { runFleetBench } from './fleet.js';
 import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
+import { trashBeside, type Trash } from './discard.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -378,6 +379,7 @@ interface Sample {
   wallS: number;
   peakRssBytes: number | null;
   cpuS: number | null;
+  userS: number | null;
   otherCpuS: number | null;
   loadAvg1: number;
   /** Bytes of the tree the op reads or writes (MB/s = this / wallS). */
@@ -396,8 +398,12 @@ function sync(): void {
   spawnSync('sync', { stdio: 'inherit' });
 }
 
+/** Set for a backup bench run: the trees it is done with wait there until the run ends (bench/discard.ts). */
+let trash: Trash | undefined;
+
 function rm(p: string): void {
-  fs.rmSync(p, { recursive: true, force: true });
+  if (trash) trash.discard(p);
+  else fs.rmSync(p, { recursive: true, force: true });
 }
 
 async function runOp(
@@ -429,6 +435,7 @@ async function runOp(
     wallS: m.wallMs / 1000,
     peakRssBytes: m.peakRssBytes,
     cpuS: m.cpuS,
+    userS: m.userS,
     otherCpuS: m.otherCpuS,
     loadAvg1: m.loadAvg1,
     datasetBytes,
@@ -448,7 +455,7 @@ async function runOp(
     const parts = [
       `${s.wallS.toFixed(2)} s`,
       datasetBytes > 0 ? `${(datasetBytes / 1e6 / s.wallS).toFixed(1)} MB/s` : '',
-      s.cpuS !== null ? `CPU ${s.cpuS.toFixed(1)} s` : '',
+      s.cpuS !== null ? `CPU ${s.cpuS.toFixed(1)} s${s.userS !== null ? ` (user ${s.userS.toFixed(1)})` : ''}` : '',
       s.peakRssBytes !== null ? `RSS ${mb(s.peakRssBytes)} MB` : '',
       s.storedBytes !== undefined ? `stored ${mb(s.storedBytes)} MB` : '',
       s.otherCpuS !== null && s.otherCpuS > 0.1 * s.wallS ? `(other processes: ${s.otherCpuS.toFixed(1)} CPU s${isNoisy(s) ? ', NOISY' : ''})` : '',
@@ -585,6 +592,7 @@ interface Row {
   timeS: number | null;
   mbPerS: number | null;
   cpuS: number | null;
+  userS: number | null;
   peakRssMB: number | null;
   storedMB: number | null;
   otherCpuS: number | null;
@@ -619,6 +627,7 @@ function summarize(samples: Sample[], tools: ToolName[], ops: Op[]): Row[] {
         timeS,
         mbPerS: timeS && bytes ? bytes / 1e6 / timeS : null,
         cpuS: median(nums((s) => s.cpuS)),
+        userS: median(nums((s) => s.userS)),
         peakRssMB: rss === null ? null : rss / 1e6,
         storedMB: stored === null ? null : stored / 1e6,
         otherCpuS: median(nums((s) => s.otherCpuS)),
@@ -632,7 +641,7 @@ function summarize(samples: Sample[], tools: ToolName[], ops: Op[]): Row[] {
 }
 
 function table(rows: Row[]): string {
-  const head = ['op', 'tool', 'time s', 'min–max s', 'MB/s', 'CPU s', 'peak RSS MB', 'stored MB', 'other CPU s', 'noisy', 'ok'];
+  const head = ['op', 'tool', 'time s', 'min–max s', 'MB/s', 'CPU s', 'user s', 'peak RSS MB', 'stored MB', 'other CPU s', 'noisy', 'ok'];
   const f = (n: number | null, digits: number): string => (n === null ? '-' : n.toFixed(digits));
   const ratio = (a: number | null, b: number | null): string => (a === null || b === null || b === 0 ? '-' : `${(a / b).toFixed(2)}×`);
   const lines: string[][] = [];
@@ -647,6 +656,7 @@ function table(rows: Row[]): string {
         r.minTimeS === null ? '-' : `${r.minTimeS.toFixed(2)}–${(r.maxTimeS as number).toFixed(2)}`,
         f(r.mbPerS, 1),
         f(r.cpuS, 1),
+        f(r.userS, 1),
         f(r.peakRssMB, 1),
         f(r.storedMB, 1),
         f(r.otherCpuS, 1),
@@ -664,6 +674,7 @@ function table(rows: Row[]): string {
         '',
         '',
         ratio(l.cpuS, r.cpuS),
+        ratio(l.userS, r.userS),
         ratio(l.peakRssMB, r.peakRssMB),
         ratio(l.storedMB, r.storedMB),
         '',
@@ -754,6 +765,7 @@ async function main(): Promise<number> {
     ...found.map((t) => `${t.name}: ${t.version} — ${t.describe}`),
     `rounds: ${opts.rounds} per dataset, tool order alternates per round; each round starts from a fresh repository`,
     'page cache: warm — the source is copied (cp -a) and read once before each tool\'s first backup, and after the edit; nothing is dropped; `sync` runs (untimed) before every op',
+    'finished trees (sources, restores, repositories) are moved aside and deleted when the run ends, not between ops: on ext4 without a journal, files created soon after a deletion cost more kernel time (bench/discard.ts)',
     `peak RSS: ${method === 'gnu-time' ? 'GNU time %M (ru_maxrss of the child, from wait4)' : '/proc/<pid>/status VmHWM polled every 20 ms'}; stored = sum of file sizes in the repository folder (apparent)`,
     'edit (mixed dataset only): applied in place to the backed-up folder between the no-change and the edit backup, so untouched files keep inode and mtime; the small-file tree is restored as first backed up',
     'MB/s = bytes of the source tree (base for first/nochange, edited after) / wall time; MB = 10^6 bytes',
@@ -763,6 +775,7 @@ async function main(): Promise<number> {
   if ((os.loadavg()[0] ?? 0) > 0.5) console.log('# WARNING: the machine is busy (load > 0.5): timings will be noisy — see the "other CPU s" column');
 
   const toolNames = TOOLS.filter((n) => found.some((t) => t.name === n));
+  trash = trashBeside(WORK, (line) => console.log(line));
   const results: { name: DatasetName; ds: Dataset; ops: Op[]; ctx: RoundContext; rows: Row[] }[] = [];
   for (const { name, ds, ops } of datasets) {
     rm(WORK);
@@ -826,6 +839,8 @@ async function main(): Promise<number> {
   };
   fs.writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
   console.log(`results: ${path.relative(process.cwd(), out)}`);
+  // After the results: emptying ~20 GB takes a while, and nothing is timed any more.
+  trash.empty();
   return failures.length ? 1 : 0;
 }
 

@@ -23,6 +23,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { DATA_DIR, FULL_SPEC, SMALL_SPEC, describeManifest, ensureDataset, type Dataset } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
+import { trashBeside, type Trash } from './discard.js';
 import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -32,6 +33,8 @@ const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
  * people benchmarking S3 on one machine do not clear each other's run.
  */
 const WORK = process.env.LIFEBOAT_BENCH_WORK ? `${path.resolve(process.env.LIFEBOAT_BENCH_WORK)}-s3` : path.join(DATA_DIR, 'work-s3');
+/** A round's folder (its server's objects, the restore) waits here until the run ends (bench/discard.ts). */
+let trash: Trash | undefined;
 const PASSWORD = 'lifeboat-bench-password';
 const BUCKET = 'bench';
 const KEYS = { id: 'S3RVER', secret: 'S3RVER' };
@@ -499,7 +502,7 @@ function describeServerStats(st: ServerStats): string {
 async function runOne(tool: S3Tool, round: number, ds: Dataset, source: Fingerprint | undefined, opts: S3BenchOptions, tls: { key: string; cert: string } | undefined): Promise<Sample[]> {
   const root = path.join(WORK, tool.name);
   const d: Dirs = { root, state: path.join(root, 'state'), logs: path.join(WORK, 'logs', tool.name, `round-${round}`), tmp: path.join(root, 'tmp') };
-  fs.rmSync(root, { recursive: true, force: true });
+  trash?.discard(root);
   for (const p of [d.root, d.state, d.logs, d.tmp]) fs.mkdirSync(p, { recursive: true });
   const server = await startS3rverChild(path.join(root, 's3rver'), tls);
   const failedSample = (op: S3Op, error: string): Sample => ({
@@ -553,7 +556,7 @@ async function runOne(tool: S3Tool, round: number, ds: Dataset, source: Fingerpr
     return [first, restore];
   } finally {
     await server.stop();
-    if (!(opts.keep && round === opts.rounds)) fs.rmSync(root, { recursive: true, force: true });
+    if (!(opts.keep && round === opts.rounds)) trash?.discard(root);
   }
 }
 
@@ -645,6 +648,7 @@ export async function runS3Bench(opts: S3BenchOptions): Promise<number> {
   const ds = await ensureDataset({ spec: opts.small ? SMALL_SPEC : FULL_SPEC, seed: opts.seed, regen: opts.regen, log: (s) => console.log(s) });
   fs.rmSync(WORK, { recursive: true, force: true });
   fs.mkdirSync(WORK, { recursive: true });
+  trash = trashBeside(WORK, (line) => console.log(line));
 
   let tls: { key: string; cert: string } | undefined;
   if (opts.tls) {
@@ -736,5 +740,6 @@ export async function runS3Bench(opts: S3BenchOptions): Promise<number> {
   };
   fs.writeFileSync(out, JSON.stringify(json, null, 2) + '\n');
   console.log(`results: ${path.relative(process.cwd(), out)}`);
+  trash?.empty();
   return failures.length ? 1 : 0;
 }
