@@ -25,8 +25,12 @@ export interface FileBody {
 /** Streams read 256 KiB at a time: a few TLS records per read, little held per upload. */
 const readChunkBytes = 256 * 1024;
 
-/** Opens `path` for a save; the caller closes it once the save is settled. */
-export async function openFileBody(path: string): Promise<FileBody & { close(): Promise<void> }> {
+/**
+ * Opens `path` for a save; the caller closes it once the save is settled.
+ * `onRead`: told the size of every chunk a stream reads (each a new buffer,
+ * garbage once the socket took it; see StagingOptions.onBodyRead).
+ */
+export async function openFileBody(path: string, onRead?: (bytes: number) => void): Promise<FileBody & { close(): Promise<void> }> {
   // A plain descriptor, not a FileHandle: a save that never settles (a test's
   // stalled remote) must not turn into a close-on-garbage-collection warning.
   const fd = await openAsync(path, 'r');
@@ -35,7 +39,7 @@ export async function openFileBody(path: string): Promise<FileBody & { close(): 
     return {
       size,
       path,
-      stream: () => streamOf(fd, size, path),
+      stream: () => streamOf(fd, size, path, onRead),
       bytes: () => readWhole(fd, size, path),
       close: () => closeAsync(fd),
     };
@@ -56,7 +60,7 @@ const readAsync = promisify(read);
  * once its request settles) closes the descriptor even with autoClose off,
  * and the next attempt would read a closed — or reused — descriptor.
  */
-function streamOf(fd: number, size: number, path: string): Readable {
+function streamOf(fd: number, size: number, path: string, onRead: ((bytes: number) => void) | undefined): Readable {
   let position = 0;
   return new Readable({
     highWaterMark: readChunkBytes,
@@ -79,6 +83,7 @@ function streamOf(fd: number, size: number, path: string): Readable {
         }
         position += bytesRead;
         this.push(bytesRead < length ? chunk.subarray(0, bytesRead) : chunk);
+        onRead?.(bytesRead);
       });
     },
   });

@@ -30,6 +30,13 @@ export interface StagingOptions {
   /** Storage class for data uploads (the cold tier's class). */
   storageClass?: string;
   onUploaded?: (handle: Handle, bytes: number) => void;
+  /**
+   * Told the size of every chunk read from a staged pack for its upload
+   * (file-body.ts): each is a new 256 KiB buffer, garbage once the socket has
+   * it, that V8 frees only at a collection (see release-memory.ts,
+   * mainThreadSentBytes).
+   */
+  onBodyRead?: (bytes: number) => void;
 }
 
 interface Item {
@@ -276,7 +283,7 @@ export class StagingBackend implements Backend {
     const path = this.staging.localFile(handle);
     let file: Awaited<ReturnType<typeof openFileBody>>;
     try {
-      file = await openFileBody(path);
+      file = await openFileBody(path, this.options.onBodyRead);
     } catch (e) {
       throw mapFsError(e, 'load', path);
     }

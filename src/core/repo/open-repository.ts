@@ -27,6 +27,7 @@ import { resolveSecret } from '../runbook/secrets.js';
 import type { ScryptParams } from './crypto.js';
 import { Repository, type InitOptions } from './repository.js';
 import { stagingLimitBytes } from './staging-limit.js';
+import { mainThreadSentBytes } from './release-memory.js';
 
 export type Tier = 'hot' | 'cold';
 
@@ -138,6 +139,7 @@ export async function openRepositoryStack(runbook: Runbook, access: RepositoryAc
     concurrency: runbook.transfer.concurrency,
     maxStagedBytes: await stagingLimitBytes(runbook.transfer.stagingLimit, stagingFolder),
     storageClass: location.storageClass,
+    onBodyRead: mainThreadSentBytes,
   });
   return { backend: staging, staging, retry, ...objectLock };
 }
