@@ -100,8 +100,8 @@ export function mainThreadSavedPack(bytes: number): void {
 }
 
 /** Upload body bytes read between the main thread's scavenges, and between its full collections. */
-const SENT_YOUNG_EVERY = 4 * 1024 * 1024;
-const SENT_FULL_EVERY = 64 * 1024 * 1024;
+const SENT_YOUNG_EVERY = 8 * 1024 * 1024;
+const SENT_FULL_EVERY = 256 * 1024 * 1024;
 let sentSinceYoung = 0;
 let sentSinceFull = 0;
 
@@ -113,8 +113,10 @@ let sentSinceFull = 0;
  * uploads run, it did only after ~64 MiB more of such memory (V8's external
  * memory limit). In an S3 backup those chunks were ~40 MiB of the main
  * thread's malloc heap at the peak (strace: 2,224 chunk allocations of
- * 256 KiB, nothing else large). A scavenge per 4 MiB read frees those that
- * died young; a full collection per 64 MiB those a scavenge promoted.
+ * 256 KiB, nothing else large). A scavenge per 8 MiB read frees those that
+ * died young; a full collection per 256 MiB those a scavenge promoted.
+ * Every 4 and 64 MiB took ~6 MB more off the peak for ~1 s more CPU on the
+ * bench's S3 backup (these: ~0.1 s); docs/performance.md.
  */
 export function mainThreadSentBytes(bytes: number): void {
   sentSinceYoung += bytes;
