@@ -2,7 +2,10 @@
  * Batches files for the backup workers: small files travel in batches (one
  * message per ~100 files instead of per file), large ones alone, and the
  * walker is held back when too much is queued so memory does not grow with
- * the number of files.
+ * the number of files. A batch goes to a worker only when one has little
+ * work left (WORKER_AHEAD), to the one with the least: which worker a file
+ * goes to is decided as late as possible, so the last large files do not
+ * pile up on one worker while the other idles (issue 22).
  */
 import type { WorkerPool } from './worker-pool.js';
 import type { BackupFileJob, BackupFileResult } from './worker-protocol.js';
@@ -42,6 +45,14 @@ export function inWorkerBatches<T>(items: Iterable<T>, sizeOf: (item: T) => numb
  */
 const MAX_QUEUED_FILES = 1024;
 
+/**
+ * How much work (WorkerPool backupWeight: bytes plus ~64 KiB per file) a
+ * worker is sent ahead: the next batch goes out once some worker has less
+ * than this left, so it never waits for the main thread, and no more is
+ * committed to a worker than it needs to stay busy (~40-80 ms of reading).
+ */
+const WORKER_AHEAD = 16 * 1024 * 1024;
+
 interface Queued {
   job: BackupFileJob;
   resolve: (r: BackupFileResult) => void;
@@ -50,13 +61,17 @@ interface Queued {
 
 export class FileScheduler {
   private batch: Queued[] = [];
+  /** Whole batches waiting for a worker with room (WORKER_AHEAD), in walk order. */
+  private ready: Queued[][] = [];
   private batchBytes = 0;
   private queued = 0;
   private flushScheduled = false;
   private roomWaiters: (() => void)[] = [];
   private aborted?: Error;
 
-  constructor(private readonly pool: WorkerPool) {}
+  constructor(private readonly pool: WorkerPool) {
+    pool.onBacklogDrop = () => this.pump();
+  }
 
   /** Back up one file; resolves with its content ids when a worker is done with it. */
   submit(job: BackupFileJob): Promise<BackupFileResult> {
@@ -73,7 +88,8 @@ export class FileScheduler {
   /** Reject everything queued and anything submitted later (cancellation); batches already in a worker finish. */
   abort(error: Error): void {
     this.aborted = error;
-    const batch = this.batch;
+    const batch = [...this.ready.flat(), ...this.batch];
+    this.ready = [];
     this.batch = [];
     this.batchBytes = 0;
     for (const q of batch) q.reject(error);
@@ -98,14 +114,23 @@ export class FileScheduler {
     setImmediate(() => {
       this.flushScheduled = false;
       // A partial batch goes out only when a worker would otherwise idle.
-      if (this.batch.length > 0 && this.pool.load < this.pool.size * 2) this.dispatch();
+      if (this.batch.length > 0 && this.ready.length === 0 && this.pool.load < this.pool.size * 2) this.dispatch();
     });
   }
 
   private dispatch(): void {
-    const batch = this.batch;
+    this.ready.push(this.batch);
     this.batch = [];
     this.batchBytes = 0;
+    this.pump();
+  }
+
+  /** Sends waiting batches while some worker has less than WORKER_AHEAD of work left. */
+  private pump(): void {
+    while (this.ready.length > 0 && this.pool.backupBacklog < WORKER_AHEAD) this.send(this.ready.shift()!);
+  }
+
+  private send(batch: Queued[]): void {
     this.pool.backup(batch.map((q) => q.job)).then(
       (results) => {
         batch.forEach((q, i) => q.resolve(results[i]!));

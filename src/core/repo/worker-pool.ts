@@ -55,6 +55,10 @@ interface Pending {
 interface Slot {
   worker: Worker;
   load: number;
+  /** Weight (backupWeight) of the backup jobs sent to this worker and not answered yet. */
+  sent: number;
+  /** Bytes the worker reported read ('progress') of the job it is on: its progress messages come before the job's answer, and it runs its jobs one at a time. */
+  read: number;
   /** Takes this pool's listeners off the worker (a kept one goes on to the next pool without them). */
   detach(): void;
 }
@@ -222,7 +226,7 @@ export class WorkerPool {
         if (!this.closing) this.fail(new LifeboatError('INTERNAL', `repository worker exited (code ${code}) with work unfinished`));
       };
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-      const slot: Slot = { worker, load: 0, detach: () => void worker.off('message', onMessage).off('error', onError).off('exit', onExit) };
+      const slot: Slot = { worker, load: 0, sent: 0, read: 0, detach: () => void worker.off('message', onMessage).off('error', onError).off('exit', onExit) };
       return slot;
     });
   }
@@ -276,7 +280,9 @@ export class WorkerPool {
         });
         return;
       case 'progress':
+        slot.read += msg.bytes;
         this.options.onProgress?.(msg.bytes);
+        this.onBacklogDrop?.();
         return;
       case 'fatal':
         if (msg.packWrite) {
@@ -290,10 +296,39 @@ export class WorkerPool {
         if (!p) return;
         this.pending.delete(msg.jobId);
         slot.load--;
+        // Its 'progress' messages came before this answer, and its next job starts only after it.
+        if (msg.type === 'backupDone') slot.read = 0;
         p.resolve(msg);
       }
     }
   }
+
+  /**
+   * The worker with the least backup work ahead of it (backlog), by weight, not
+   * by job count: a 35 MB file and a batch of 128 small ones are one job each,
+   * and the run ends when the last worker does (issue 22).
+   */
+  private lightest(): Slot {
+    let best = this.slots[0]!;
+    for (const s of this.slots) {
+      const d = backlogOf(s) - backlogOf(best);
+      if (d < 0 || (d === 0 && s.load < best.load)) best = s;
+    }
+    return best;
+  }
+
+  /** The smallest backlog of any worker (backupWeight units): the file scheduler sends the next batch when it is low. */
+  get backupBacklog(): number {
+    return Math.min(...this.slots.map(backlogOf));
+  }
+
+  /** Each worker's backlog, in worker order (for tests and diagnostics). */
+  get backlogs(): number[] {
+    return this.slots.map(backlogOf);
+  }
+
+  /** Called when a worker's backlog shrank (it read on, or answered a backup job). */
+  onBacklogDrop?: () => void;
 
   private leastLoaded(): Slot {
     let best = this.slots[0]!;
@@ -318,8 +353,16 @@ export class WorkerPool {
 
   async backup(files: BackupFileJob[]): Promise<BackupFileResult[]> {
     this.unflushed = true;
-    const res = await this.request<Extract<WorkerResponse, { type: 'backupDone' }>>(this.leastLoaded(), (jobId) => ({ type: 'backup', jobId, files }));
-    return res.results;
+    const slot = this.lightest();
+    const weight = backupWeight(files);
+    slot.sent += weight;
+    try {
+      const res = await this.request<Extract<WorkerResponse, { type: 'backupDone' }>>(slot, (jobId) => ({ type: 'backup', jobId, files }));
+      return res.results;
+    } finally {
+      slot.sent -= weight;
+      this.onBacklogDrop?.();
+    }
   }
 
   /** Content ids of files, computed like a backup would, storing nothing. */
@@ -428,6 +471,25 @@ export class WorkerPool {
     idleWorker = { worker, detach: () => void worker.off('exit', onExit).off('error', onError) };
     return slot;
   }
+}
+
+/**
+ * What a backup job weighs when balancing the workers: its bytes, plus for
+ * each file what opening, reading and answering one costs a worker besides
+ * its bytes, as bytes (~64 KiB: a small file costs a worker ~20-50 us, in
+ * which it hashes ~64 KiB). A full batch of small files then weighs ~8 MiB.
+ */
+export function backupWeight(files: readonly BackupFileJob[]): number {
+  let weight = 0;
+  for (const f of files) weight += f.size + FILE_WEIGHT;
+  return weight;
+}
+
+const FILE_WEIGHT = 64 * 1024;
+
+/** Backup work a worker has not done yet: what it was sent less what it reported read of the job it is on. */
+function backlogOf(slot: Slot): number {
+  return Math.max(0, slot.sent - slot.read);
 }
 
 /** An ArrayBuffer holding exactly `data`, safe to transfer (never a slice of a shared pool). */
