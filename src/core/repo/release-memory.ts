@@ -46,27 +46,34 @@ function collector(): Collect {
 /** What collector() gives while V8's gc could not be had (see collector). */
 const noCollect: Collect = () => undefined;
 
-/** Garbage between scavenges: a few average chunks' worth of copies. */
-const YOUNG_EVERY = 4 * 1024 * 1024;
-/** Garbage between full collections, for buffers promoted before they died. */
-const FULL_EVERY = 256 * 1024 * 1024;
-
-let sinceYoung = 0;
-let sinceFull = 0;
-
-/** Note that `bytes` of large buffers became garbage; collects when enough has piled up. */
-export function releasedLargeBuffer(bytes: number): void {
-  sinceYoung += bytes;
-  sinceFull += bytes;
-  if (sinceFull >= FULL_EVERY) {
-    sinceFull = 0;
-    sinceYoung = 0;
-    collector()();
-  } else if (sinceYoung >= YOUNG_EVERY) {
-    sinceYoung = 0;
-    collector()({ type: 'minor' });
-  }
+/**
+ * Collections paced by the bytes of large buffers that became garbage: a
+ * scavenge once `youngEvery` bytes piled up since the last collection, a full
+ * collection once `fullEvery` did (for buffers promoted before they died).
+ */
+function pacedCollections(youngEvery: number, fullEvery: number): (bytes: number) => void {
+  let sinceYoung = 0;
+  let sinceFull = 0;
+  return (bytes) => {
+    sinceYoung += bytes;
+    sinceFull += bytes;
+    if (sinceFull >= fullEvery) {
+      sinceFull = 0;
+      sinceYoung = 0;
+      collector()();
+    } else if (sinceYoung >= youngEvery) {
+      sinceYoung = 0;
+      collector()({ type: 'minor' });
+    }
+  };
 }
+
+/**
+ * Note that `bytes` of large buffers became garbage (a worker's copies of a
+ * chunk); collects when enough has piled up: a scavenge per few average
+ * chunks' worth (4 MiB), a full collection per 256 MiB.
+ */
+export const releasedLargeBuffer: (bytes: number) => void = pacedCollections(4 * 1024 * 1024, 256 * 1024 * 1024);
 
 /**
  * Like releasedLargeBuffer, for garbage that the running job still
@@ -78,58 +85,32 @@ export function releaseAfterJob(bytes: number): void {
   setImmediate(() => releasedLargeBuffer(bytes));
 }
 
-/** Packs saved between the main thread's full collections during a backup. */
-const MAIN_FULL_EVERY = 128 * 1024 * 1024;
-let mainSinceFull = 0;
-
 /**
- * The main thread of a backup, after saving a pack: its heap fills with the
- * walk's short-lived stats, nodes and promises, and V8 let it grow to ~85 MiB
- * (~30 MiB live) by the end of the bench's first backup. A scavenge per saved
- * pack and a full collection every 128 MiB of packs kept peak RSS ~20 MiB
- * lower for ~0.1-0.2 s more CPU on 920 MB (issue 22; docs/performance.md).
+ * The main thread of a backup, after saving a pack of `bytes`: its heap fills
+ * with the walk's short-lived stats, nodes and promises, and V8 let it grow to
+ * ~85 MiB (~30 MiB live) by the end of the bench's first backup. A scavenge
+ * per saved pack (any bytes) and a full collection every 128 MiB of packs kept
+ * peak RSS ~20 MiB lower for ~0.1-0.2 s more CPU on 920 MB (issue 22;
+ * docs/performance.md).
  */
-export function mainThreadSavedPack(bytes: number): void {
-  mainSinceFull += bytes;
-  if (mainSinceFull >= MAIN_FULL_EVERY) {
-    mainSinceFull = 0;
-    collector()();
-  } else {
-    collector()({ type: 'minor' });
-  }
-}
-
-/** Upload body bytes read between the main thread's scavenges, and between its full collections. */
-const SENT_YOUNG_EVERY = 8 * 1024 * 1024;
-const SENT_FULL_EVERY = 256 * 1024 * 1024;
-let sentSinceYoung = 0;
-let sentSinceFull = 0;
+export const mainThreadSavedPack: (bytes: number) => void = pacedCollections(1, 128 * 1024 * 1024);
 
 /**
  * The main thread read `bytes` of a staged pack to upload it (file-body.ts):
  * each 256 KiB chunk is a new buffer outside V8's heap, garbage once the
  * socket took it, and V8 frees it only when it collects the small object
  * that owns it — which, with the main thread allocating little else while
- * uploads run, it did only after ~64 MiB more of such memory (V8's external
- * memory limit). In an S3 backup those chunks were ~40 MiB of the main
- * thread's malloc heap at the peak (strace: 2,224 chunk allocations of
- * 256 KiB, nothing else large). A scavenge per 8 MiB read frees those that
- * died young; a full collection per 256 MiB those a scavenge promoted.
- * Every 4 and 64 MiB took ~6 MB more off the peak for ~1 s more CPU on the
- * bench's S3 backup (these: ~0.1 s); docs/performance.md.
+ * uploads run, it did only after ~64 MiB
+ * more of such memory (V8's external memory limit). In an S3 backup those
+ * chunks were ~40 MiB of the main thread's malloc heap at the peak (strace:
+ * 2,224 chunk allocations of 256 KiB, nothing else large). A scavenge per
+ * 8 MiB frees those that died young; a full collection per 256 MiB those a
+ * scavenge promoted. Every 4 and 64 MiB took ~6 MB more off the peak for ~1 s
+ * more CPU on the bench's S3 backup (these: ~0.1 s); docs/performance.md.
+ * (The same per span downloaded by a restore from S3 did not lower its peak:
+ * 243 / 238 -> 248 / 242 MB.)
  */
-export function mainThreadSentBytes(bytes: number): void {
-  sentSinceYoung += bytes;
-  sentSinceFull += bytes;
-  if (sentSinceFull >= SENT_FULL_EVERY) {
-    sentSinceFull = 0;
-    sentSinceYoung = 0;
-    collector()();
-  } else if (sentSinceYoung >= SENT_YOUNG_EVERY) {
-    sentSinceYoung = 0;
-    collector()({ type: 'minor' });
-  }
-}
+export const mainThreadSentBytes: (bytes: number) => void = pacedCollections(8 * 1024 * 1024, 256 * 1024 * 1024);
 
 /** The main thread's young generation (both semi-spaces) stops growing at this size; see capYoungGeneration. */
 export const MAIN_YOUNG_GENERATION_CAP = 8 * 1024 * 1024;
