@@ -5,7 +5,7 @@
  * hook ran and saw it, the repository passes `check --read-data`, and the next
  * backup succeeds.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RunRecord } from '../../../src/core/store/index.js';
@@ -21,6 +21,7 @@ let base: string;
 let runbook: string;
 let home: string;
 let env: Record<string, string>;
+let go: string;
 let cancelled: { code: number | null; stdout: string; stderr: string; signalledAt: number; run: RunRecord };
 
 /** The snapshots the repository lists for the runbook. */
@@ -34,12 +35,19 @@ beforeAll(async () => {
   await ensureCliBuilt();
   base = await tempDir();
   await mkdir(join(base, 'src'));
-  // 384 MiB of incompressible data: seconds of snapshot work to interrupt (~3 s at ~140 MB/s).
+  // 384 MiB of incompressible data: packs written before the signal (~1-3 s of snapshot work).
   await writeRandomFiles(join(base, 'src'), 48, 8 * MiB);
   home = join(base, 'home');
+  // Then a stream source that waits for the test, so the snapshot stage is still running when the signal
+  // comes however fast the machine: a stage's start reaches the record up to a second after it began
+  // (RunRecorder), and a quiet fast machine backed up the 384 MiB in less.
+  go = join(base, 'go');
   runbook = writePipelineRunbook(base, 'interrupted', {
     repo: join(base, 'repo'),
-    sources: [{ name: 'data', path: 'src' }],
+    sources: [
+      { name: 'data', path: 'src' },
+      { name: 'db', command: `while [ ! -e ${go} ]; do sleep 0.05; done; echo dump` },
+    ],
     hooks: { after: ['echo "$LIFEBOAT_RUN_STATUS" >> after-status.txt'] },
   });
   env = pipelineEnv(home);
@@ -87,6 +95,7 @@ describe('SIGTERM during the snapshot stage', () => {
     const check = await runCli(['check', runbook, '--read-data'], { env });
     expect(check.code, check.stdout + check.stderr).toBe(0);
 
+    await writeFile(go, '');
     const next = await runCli(['backup', runbook], { env });
     expect(next.code, next.stdout + next.stderr).toBe(0);
     const [latest] = await runsOf(home, 'interrupted');
@@ -99,7 +108,8 @@ describe('SIGTERM during the snapshot stage', () => {
     const target = join(base, 'restored');
     const restore = await runCli(['restore', runbook, '--target', target], { env });
     expect(restore.code, restore.stderr).toBe(0);
-    expect(restore.stdout).toMatch(/48 files/);
+    // The 48 data files and the stream source's dump.
+    expect(restore.stdout).toMatch(/49 files/);
     const again = await runCli(['check', runbook, '--read-data'], { env });
     expect(again.code, again.stdout + again.stderr).toBe(0);
   });

@@ -4,7 +4,7 @@
  * after `kill -9` of a holder, the next run takes over the stale lock, says so,
  * and leaves a repository that passes `check --read-data`.
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,8 @@ let src: string;
 let runbook: string;
 let home: string;
 let env: Record<string, string>;
+/** While this file is missing, the runbook's stream source waits: the snapshot stage stays running. */
+let go: string;
 /** The run killed with -9 in the second test. */
 let killedRunId: string | undefined;
 
@@ -33,7 +35,15 @@ beforeAll(async () => {
   // 200 MiB of random data: a couple of seconds of backup on a small machine.
   await writeRandomFiles(src, 25, 8 * MiB);
   home = join(base, 'home');
-  runbook = writePipelineRunbook(base, 'locked', { repo: join(base, 'repo'), sources: [{ name: 'data', path: 'src' }] });
+  go = join(base, 'go');
+  await writeFile(go, '');
+  runbook = writePipelineRunbook(base, 'locked', {
+    repo: join(base, 'repo'),
+    sources: [
+      { name: 'data', path: 'src' },
+      { name: 'db', command: `while [ ! -e ${go} ]; do sleep 0.05; done; echo dump` },
+    ],
+  });
   env = pipelineEnv(home);
   const init = await runCli(['init', runbook], { env });
   expect(init.code, init.stderr).toBe(0);
@@ -70,10 +80,12 @@ describe('the run lock', () => {
   });
 
   it('after kill -9 of the holder, the next run takes over the stale lock, says so, and the repository checks clean', async () => {
-    // New content, so this run has seconds of work to be killed in: 384 MiB, ~3 s of snapshot at ~140 MB/s.
-    // (A stage's start reaches the record up to a second after it began, RunRecorder: with less, a fast
-    // machine finished the snapshot before the kill.)
+    // New content, so this run writes packs of its own before the kill: 384 MiB. Then its stream source
+    // waits for `go`, so its snapshot stage is still running however fast the machine (a stage's start
+    // reaches the record up to a second after it began, RunRecorder: a fast machine finished the snapshot
+    // before the kill).
     await writeRandomFiles(src, 48, 8 * MiB);
+    await rm(go);
     const packsBefore = await packCount();
     const victim = startCli(['backup', runbook], { env });
     const running = await waitForStageRunning(home, 'locked', 'snapshot');
@@ -90,6 +102,7 @@ describe('the run lock', () => {
     // It could not clean up: its lock is still there, naming a dead process.
     expect(JSON.parse(await readFile(lockFile, 'utf8'))).toMatchObject({ pid: victim.pid });
 
+    await writeFile(go, '');
     const next = await runCli(['backup', runbook], { env });
     expect(next.code, next.stdout + next.stderr).toBe(0);
     expect(next.stderr).toContain(`warn: took over a stale run lock of pid ${victim.pid} (started ${running.startedAt})`);
