@@ -5,12 +5,13 @@
  * a pack damaged after it was written is a problem of the run.
  */
 import { randomBytes } from 'node:crypto';
-import { open, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { verifyRun } from '../../../src/core/pipeline/verify-stage.js';
 import { backupDir, createRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
+import { flipPackByte } from '../../helpers/flip-pack-byte.js';
 
 const tempDir = useTempDirs('verify-sample');
 
@@ -39,13 +40,7 @@ describe('the verify stage reads back the last pack written', () => {
     const { repo, repoDir } = await backedUp();
     const last = repo.written.at(-1)!;
     const blob = repo.index.byType('tree').concat(repo.index.byType('data')).find((b) => b.pack === last.id)!;
-    const fh = await open(join(repoDir, 'data', last.id.slice(0, 2), last.id), 'r+');
-    const at = blob.offset + Math.floor(blob.length / 2);
-    const byte = Buffer.alloc(1);
-    await fh.read(byte, 0, 1, at);
-    byte[0]! ^= 0x01;
-    await fh.write(byte, 0, 1, at);
-    await fh.close();
+    await flipPackByte(repoDir, blob, 0x01);
     const result = await verifyRun(repo, { readDataFraction: 0, runNumber: 0 });
     expect(result.samplePacksRead).toBe(1);
     expect(result.problems).toContain(`pack ${last.id.slice(0, 12)}: content does not match its name`);

@@ -17,6 +17,7 @@ import { ensureCliBuilt, runCli, writeRunbook } from '../../helpers/cli.js';
 import { expectSameManifest, manifestOf, withoutPaths, type Manifest } from '../../helpers/fs-manifest.js';
 import { TEST_PASSWORD, backupDir, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
+import { flipPackByte } from '../../helpers/flip-pack-byte.js';
 
 const KiB = 1024;
 const tempDir = useTempDirs('damage');
@@ -65,13 +66,7 @@ describe('a flipped byte in a data pack', () => {
     damagedPack = chunk.pack;
     // The pack also holds other blobs, which must stay readable.
     expect(repo.index.byType('data').filter((b) => b.pack === damagedPack).length).toBeGreaterThan(1);
-    const fh = await open(join(repoDir, 'data', damagedPack.slice(0, 2), damagedPack), 'r+');
-    const at = chunk.offset + Math.floor(chunk.length / 2);
-    const byte = Buffer.alloc(1);
-    await fh.read(byte, 0, 1, at);
-    byte[0]! ^= 0x10;
-    await fh.write(byte, 0, 1, at);
-    await fh.close();
+    await flipPackByte(repoDir, chunk);
 
     runbook = writeRunbook(base, 'damaged', { source: src, repo: repoDir });
     env = { LIFEBOAT_PASSWORD: TEST_PASSWORD, LIFEBOAT_HOME: join(base, 'home') };

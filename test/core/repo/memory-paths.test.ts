@@ -6,7 +6,7 @@
  * the main thread loads through any other backend.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/core/backends/backend.js';
@@ -20,6 +20,7 @@ import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
 import { localPackPath } from '../../../src/core/repo/worker-pool.js';
 import { TEST_PASSWORD, backupDir, createRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
+import { flipPackByte } from '../../helpers/flip-pack-byte.js';
 
 const KiB = 1024;
 const tempDir = useTempDirs('memory-paths');
@@ -169,13 +170,7 @@ describe('packs read by the workers from a local repository', () => {
     // Flip a byte inside big.bin's first chunk: both paths name the same pack, problems and file.
     const bigNode = (await local.loadTree((await local.loadTree(snapshot.tree)).nodes.find((n) => n.name === 'data')!.subtree!)).nodes.find((n) => n.name === 'big.bin')!;
     const loc = local.index.lookup(bigNode.content![0]!)!;
-    const fh = await open(join(repoDir, 'data', loc.pack.slice(0, 2), loc.pack), 'r+');
-    const at = loc.offset + Math.floor(loc.length / 2);
-    const byte = Buffer.alloc(1);
-    await fh.read(byte, 0, 1, at);
-    byte[0]! ^= 0x04;
-    await fh.write(byte, 0, 1, at);
-    await fh.close();
+    await flipPackByte(repoDir, loc, 0x04);
     const damagedLocal = await checkRepository({ repo: local, readData: 1, workers: 2 });
     expect(damagedLocal.damaged.map((d) => d.pack)).toEqual([loc.pack]);
     expect(damagedLocal.damaged[0]!.affectedFiles).toEqual([`${snapshot.id.slice(0, 8)}:data/big.bin`]);

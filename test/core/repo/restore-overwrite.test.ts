@@ -8,13 +8,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { symlinkSync, unlinkSync } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
 import { expectSameManifest, manifestOf } from '../../helpers/fs-manifest.js';
 import { backupDir, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
+import { flipPackByte } from '../../helpers/flip-pack-byte.js';
 
 const tempDir = useTempDirs('restore-overwrite');
 
@@ -39,13 +40,7 @@ async function damage(repoDir: string, snapshotTree: string, name: string): Prom
   const repo = await openRepo(repoDir);
   const data = await repo.loadTree((await repo.loadTree(snapshotTree)).nodes.find((n) => n.name === 'data')!.subtree!);
   const loc = repo.index.lookup(data.nodes.find((n) => n.name === name)!.content![0]!)!;
-  const fh = await open(join(repoDir, 'data', loc.pack.slice(0, 2), loc.pack), 'r+');
-  const at = loc.offset + Math.floor(loc.length / 2);
-  const byte = Buffer.alloc(1);
-  await fh.read(byte, 0, 1, at);
-  byte[0]! ^= 0x10;
-  await fh.write(byte, 0, 1, at);
-  await fh.close();
+  await flipPackByte(repoDir, loc);
 }
 
 describe('restore --overwrite', () => {
