@@ -65,6 +65,13 @@ export interface FlakyProxy {
   /** Replace the plan at any time (e.g. heal the network mid-test). */
   plan: FaultPlan;
   /**
+   * Called when the server answered a forwarded request (its status), before the answer goes on
+   * to the client. Unlike the plan, which sees every request that arrives, this sees only those
+   * the server took: a request the proxy could not forward (a stale kept-alive socket to the
+   * server, reset) and the client sent again is seen by the plan twice but answered here once.
+   */
+  onServerResponse?: (request: ProxyRequest, status: number) => void;
+  /**
    * Requests seen and faults injected, by type; `extraBytesSent`: bytes of
    * `oversize-response` bodies written to clients (an upper bound of what they
    * received: a client that stops reading stops it, after the socket buffers fill).
@@ -171,7 +178,7 @@ export async function startFlakyProxy(upstream: string, plan: FaultPlan = () => 
     };
     const fault = proxy.plan(info) ?? { type: 'pass' };
     faults[fault.type] += 1;
-    handle(req, res, fault);
+    handle(req, res, fault, info);
   });
   server.on('connection', (socket) => {
     sockets.add(socket);
@@ -180,7 +187,7 @@ export async function startFlakyProxy(upstream: string, plan: FaultPlan = () => 
   // A client that went away mid-request must not crash the test process.
   server.on('clientError', (_error, socket) => socket.destroy());
 
-  function handle(req: IncomingMessage, res: ServerResponse, fault: ProxyFault): void {
+  function handle(req: IncomingMessage, res: ServerResponse, fault: ProxyFault, info: ProxyRequest): void {
     if (fault.type === 'status') {
       req.resume();
       req.on('end', () => {
@@ -197,10 +204,10 @@ export async function startFlakyProxy(upstream: string, plan: FaultPlan = () => 
       req.resume();
       return;
     }
-    forward(req, res, fault);
+    forward(req, res, fault, info);
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, fault: ProxyFault): void {
+  function forward(req: IncomingMessage, res: ServerResponse, fault: ProxyFault, info: ProxyRequest): void {
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !hopByHop.has(name)) headers[name] = value;
@@ -263,6 +270,7 @@ export async function startFlakyProxy(upstream: string, plan: FaultPlan = () => 
     });
 
     upstreamReq.on('response', (upstreamRes) => {
+      proxy.onServerResponse?.(info, upstreamRes.statusCode ?? 0);
       const responseHeaders: Record<string, string | string[]> = {};
       for (const [name, value] of Object.entries(upstreamRes.headers)) {
         if (value !== undefined && !hopByHop.has(name)) responseHeaders[name] = value;
