@@ -3,10 +3,9 @@
  * right size, and a rotating slice of all packs is read back and verified, so
  * that with `verify.readData: P%` every pack is read within ceil(100/P) runs.
  */
-import { createHash } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
 import { readAndVerifyPacks, rotatingSlice } from '../repo/checker.js';
-import { openBlob, parsePackHeader } from '../repo/pack.js';
+import { verifyPackBytes } from '../repo/verify-pack.js';
 import type { Repository } from '../repo/repository.js';
 import { defaultWorkerCount } from '../repo/worker-pool.js';
 import type { VerifyPackResult } from '../repo/worker-protocol.js';
@@ -78,28 +77,11 @@ export async function verifyRun(repo: Repository, options: { readDataFraction: n
   };
 }
 
-/**
- * One pack read through the backend (every wrapper sees the read) and
- * verified on this thread with the checks a worker makes (checker.ts,
- * readAndVerifyPacks): its SHA-256 is its name, its header opens, and every
- * blob authenticates, decompresses to its length and hashes to its id.
- */
+/** One pack read through the backend (every wrapper sees the read) and verified on this thread as a worker would (verify-pack.ts). */
 async function verifyPackHere(repo: Repository, pack: string, onBytes: (bytes: number) => void): Promise<VerifyPackResult> {
   const indexed = repo.index.packs.get(pack);
   // Never more than the index says the pack holds (a hostile store could send an endless body).
   const data = await repo.backend.load({ kind: 'data', name: pack }, indexed === undefined ? undefined : { offset: 0, length: indexed.size });
   onBytes(data.length);
-  const result: VerifyPackResult = { pack, hashOk: createHash('sha256').update(data).digest('hex') === pack, blobs: [], damaged: [], size: data.length };
-  let blobs;
-  try {
-    blobs = parsePackHeader(repo.key, pack, data, data.length, indexed?.legacy);
-  } catch (e) {
-    result.headerError = (e as Error).message;
-    return result;
-  }
-  for (const b of blobs) {
-    const plain = openBlob(repo.key, b, data.subarray(b.offset, b.offset + b.length));
-    if (typeof plain === 'string') result.damaged.push({ id: b.id, error: plain });
-  }
-  return result;
+  return verifyPackBytes(repo.key, pack, data, { legacy: indexed?.legacy });
 }

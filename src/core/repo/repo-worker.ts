@@ -13,6 +13,7 @@ import { DecompressScratch } from './compress.js';
 import type { RepoKeys } from './binding.js';
 import { blobIdOf } from './crypto.js';
 import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader } from './pack.js';
+import { verifyPackBytes } from './verify-pack.js';
 import type { BackupFileJob, BackupFileResult, PackFileSpan, RestoreBlobJob, ValidateFileJob, VerifyPackResult, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -506,27 +507,6 @@ function verifyPackFromFile(packId: string, path: string, legacy?: boolean): Ver
   }
 }
 
-/** `collectPerBlob`: as for restoreBlobs. `legacy`: the pack predates its repository's migration to format 2. */
-function verifyPack(packId: string, data: Buffer, collectPerBlob: boolean, legacy?: boolean): VerifyPackResult {
-  const result: VerifyPackResult = { pack: packId, hashOk: true, blobs: [], damaged: [] };
-  result.size = data.length;
-  result.hashOk = createHash('sha256').update(data).digest('hex') === packId;
-  let blobs;
-  try {
-    blobs = parsePackHeader(key, packId, data, data.length, legacy);
-  } catch (e) {
-    result.headerError = (e as Error).message;
-    return result;
-  }
-  for (const b of blobs) {
-    result.blobs.push({ id: b.id, type: b.type, offset: b.offset, length: b.length, rawLength: b.rawLength, compressed: b.compressed });
-    const plain = openBlob(key, b, data.subarray(b.offset, b.offset + b.length), scratch);
-    if (typeof plain === 'string') result.damaged.push({ id: b.id, error: plain });
-    if (collectPerBlob) releasedLargeBuffer(b.length);
-  }
-  return result;
-}
-
 async function handle(msg: WorkerRequest): Promise<void> {
   switch (msg.type) {
     case 'init':
@@ -567,7 +547,7 @@ async function handle(msg: WorkerRequest): Promise<void> {
       return;
     }
     case 'verifyPack': {
-      const result = verifyPack(msg.pack, Buffer.from(msg.data), false, msg.legacy);
+      const result = verifyPackBytes(key, msg.pack, Buffer.from(msg.data), { legacy: msg.legacy, scratch });
       releaseAfterJob(msg.data.byteLength * 2); // the pack and its blobs' decrypted copies
       send({ type: 'verifyDone', jobId: msg.jobId, result });
       return;
