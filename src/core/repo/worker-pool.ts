@@ -244,25 +244,31 @@ export class WorkerPool {
     this.pending.clear();
   }
 
+  /** fail, for whatever a promise rejected with. */
+  private failWith(e: unknown): void {
+    this.fail(e instanceof Error ? e : new Error(String(e)));
+  }
+
+  /** A pack being saved: its buffer or grant goes back once saved; close waits for it (packSaves). */
+  private trackSave(saving: Promise<void>, release: () => void): void {
+    const save = saving
+      .then(release)
+      .catch((e: unknown) => this.failWith(e))
+      .finally(() => this.packSaves.delete(save));
+    this.packSaves.add(save);
+  }
+
   private onMessage(slot: Slot, msg: WorkerResponse): void {
     switch (msg.type) {
       case 'pack': {
         const pack: FinishedPack = { id: msg.id, bytes: Buffer.from(msg.data, 0, msg.length), blobs: msg.blobs };
-        const save = (this.options.onPack ?? (() => Promise.resolve()))(pack)
-          .then(() => this.packBuffers.release(msg.data))
-          .catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))))
-          .finally(() => this.packSaves.delete(save));
-        this.packSaves.add(save);
+        this.trackSave((this.options.onPack ?? (() => Promise.resolve()))(pack), () => this.packBuffers.release(msg.data));
         return;
       }
       case 'packFile': {
         this.grantedFiles.delete(msg.path);
         const written: WrittenPackFile = { id: msg.id, path: msg.path, size: msg.size, blobs: msg.blobs };
-        const save = this.options.onPackFile!(written)
-          .then(() => this.packBuffers.releaseGrant())
-          .catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))))
-          .finally(() => this.packSaves.delete(save));
-        this.packSaves.add(save);
+        this.trackSave(this.options.onPackFile!(written), () => this.packBuffers.releaseGrant());
         return;
       }
       case 'needBuffer':
@@ -271,7 +277,7 @@ export class WorkerPool {
           if (buffer) slot.worker.postMessage({ type: 'packSaved', buffer } satisfies WorkerRequest, [buffer]);
           else if (this.packFiles) {
             // May wait for room (a staging bound counts the pack from now on).
-            const path = await this.packFiles.newPackFile(this.packFileBytes).catch((e: unknown) => this.fail(e instanceof Error ? e : new Error(String(e))));
+            const path = await this.packFiles.newPackFile(this.packFileBytes).catch((e: unknown) => this.failWith(e));
             if (path === undefined) return;
             if (this.closing) {
               await this.packFiles.discardPackFile(path).catch(() => undefined);
