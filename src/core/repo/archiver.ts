@@ -102,6 +102,8 @@ export class Archiver {
   private readonly startPool: () => WorkerPool;
   private readonly onAbort = () => this.scheduler?.abort(new LifeboatError('CANCELLED', 'backup cancelled'));
   private blobsNew = 0;
+  /** Bytes of packs the workers handed back as buffers (onPack), not as files: what endWorkers' collection frees. */
+  private packBufferBytes = 0;
   /** Claims an id in the blob set shared with the workers: true when no one stored it before. */
   private readonly isNew: (id: string) => boolean;
   /** Puts the index's ids into the shared set; undefined once done. */
@@ -133,6 +135,7 @@ export class Archiver {
       blobSet: blobSet.words.buffer as SharedArrayBuffer,
       onPack: async (pack) => {
         await repo.savePack(pack);
+        this.packBufferBytes += pack.bytes.length;
         this.packSaved(pack.bytes.length, pack.blobs.length);
       },
       // Where the backend takes packs as files (a local folder), workers write each pack as it fills
@@ -336,13 +339,19 @@ export class Archiver {
    * buffers) and the pack buffers back in the main thread are let go before
    * the trees, index and snapshot are written, not at close (issue 22: this
    * moment was the first backup's peak, ~10 MiB over the rest of the run).
+   * The full collection is for those pack buffers (a backend that takes
+   * packs as buffers: S3, staging). Where the workers wrote pack files (a
+   * local folder) the main thread held none: the collection then only
+   * tidied the walk's garbage, 16-37 ms on the main thread between the
+   * last pack and the index, with the workers' memory already gone, so
+   * it is left to V8 (docs/performance.md, seventh stop).
    */
   private async endWorkers(): Promise<void> {
     const pool = this.pool;
     if (!pool) return;
     this.pool = undefined;
     await pool.close();
-    mainThreadDataFlushed();
+    if (this.packBufferBytes > 0) mainThreadDataFlushed();
   }
 
   /** After a failure: keep what was written reusable by indexing the packs that did make it. */

@@ -1,0 +1,61 @@
+/**
+ * The full collection a backup forces once its workers have ended
+ * (src/core/repo/archiver.ts, endWorkers) is for the pack buffers the workers
+ * handed back to the main thread: a backend that takes packs as buffers gets
+ * it; a local folder, where the workers wrote each pack to its own file, does
+ * not (the main thread held no pack, and the collection was 16-37 ms on the
+ * way from the last pack to the index; docs/performance.md, seventh stop).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { MemoryBackend } from '../../../src/core/backends/memory-backend.js';
+import { mainThreadDataFlushed } from '../../../src/core/repo/release-memory.js';
+import { Repository } from '../../../src/core/repo/repository.js';
+import { TEST_PASSWORD, backupDir, createRepo, smallRepo, testScrypt } from '../../helpers/repo.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
+
+const tempDir = useTempDirs('backup-collections');
+
+/** Full collections forced on this thread while `fn` runs (V8's own are not counted). */
+async function forcedFullCollectionsDuring(fn: () => Promise<unknown>): Promise<number> {
+  const seen: PerformanceEntry[] = [];
+  const observer = new PerformanceObserver((list) => seen.push(...list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  await fn();
+  await new Promise((resolve) => setTimeout(resolve, 50)); // gc entries are delivered asynchronously
+  observer.disconnect();
+  const detail = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { flags?: number; kind?: number } }).detail ?? {};
+  return seen.filter((e) => ((detail(e).flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0 && detail(e).kind === constants.NODE_PERFORMANCE_GC_MAJOR).length;
+}
+
+async function source(): Promise<string> {
+  const dir = await tempDir();
+  const src = join(dir, 'src');
+  await mkdir(src);
+  // ~1.5 MB of varied bytes: several packs of the small test repository, far below the 128 MiB
+  // of saved packs after which the main thread collects fully anyway (mainThreadSavedPack).
+  for (let f = 0; f < 3; f++) {
+    const bytes = Buffer.alloc(512 * 1024);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761 + f * 97) >>> 24;
+    await writeFile(join(src, `f${f}.bin`), bytes);
+  }
+  return src;
+}
+
+describe("a backup's last forced collection", () => {
+  it('is left out where the workers wrote pack files (a local folder)', async () => {
+    const src = await source();
+    const repo = await createRepo(join(await tempDir(), 'repo'), smallRepo);
+    mainThreadDataFlushed(); // this thread's gc taken before counting (release-memory.ts, collector)
+    expect(await forcedFullCollectionsDuring(() => backupDir(repo, src))).toBe(0);
+  });
+
+  it('runs where packs came back to the main thread as buffers', async () => {
+    const src = await source();
+    const repo = await Repository.init(new MemoryBackend(), TEST_PASSWORD, { scrypt: testScrypt, ...smallRepo });
+    mainThreadDataFlushed();
+    expect(await forcedFullCollectionsDuring(() => backupDir(repo, src))).toBe(1);
+  });
+});
