@@ -339,19 +339,21 @@ export class Archiver {
    * buffers) and the pack buffers back in the main thread are let go before
    * the trees, index and snapshot are written, not at close (issue 22: this
    * moment was the first backup's peak, ~10 MiB over the rest of the run).
-   * The full collection is for those pack buffers (a backend that takes
-   * packs as buffers: S3, staging). Where the workers wrote pack files (a
-   * local folder) the main thread held none: the collection then only
-   * tidied the walk's garbage, 16-37 ms on the main thread between the
-   * last pack and the index, with the workers' memory already gone, so
-   * it is left to V8 (docs/performance.md, seventh stop).
+   * The full collection is for those pack buffers, and for the chunks a
+   * staged remote's uploads read on the main thread (file-body.ts). In a
+   * plain local folder (Backend.localFile) whose workers wrote every pack
+   * to its own file the main thread held neither: the collection there only
+   * tidied the walk's garbage, 16-46 ms on the serial path from the last
+   * pack to the index, with the process's peak already behind it (the
+   * workers' memory is gone), so it is left to V8 (docs/performance.md,
+   * seventh stop).
    */
   private async endWorkers(): Promise<void> {
     const pool = this.pool;
     if (!pool) return;
     this.pool = undefined;
     await pool.close();
-    if (this.packBufferBytes > 0) mainThreadDataFlushed();
+    if (this.packBufferBytes > 0 || this.repo.backend.localFile === undefined) mainThreadDataFlushed();
   }
 
   /** After a failure: keep what was written reusable by indexing the packs that did make it. */
