@@ -255,13 +255,14 @@ async function uploadLeftovers(opened: OpenedRepository, recorder: RunRecorder, 
  * transfer-pending with staging kept (returns false).
  */
 async function transferStage(opened: OpenedRepository, recorder: RunRecorder, leftovers: number, signal?: AbortSignal): Promise<boolean> {
-  await recorder.startStage('transfer');
   const { repo, staging, retry } = opened;
   const written = { packs: repo.written.length, bytes: repo.written.reduce((n, p) => n + p.size, 0) };
   if (!staging) {
-    await recorder.finishStage('transfer', 'succeeded', { ...written, direct: 1 });
+    // Nothing to wait for: one record write, not two (RunRecorder.instantStage).
+    await recorder.instantStage('transfer', 'succeeded', { ...written, direct: 1 });
     return true;
   }
+  await recorder.startStage('transfer');
   let pendingError: unknown;
   try {
     await staging.flush(signal);

@@ -137,6 +137,25 @@ export class RunRecorder {
     this.emit({ type: 'stage.finished', runId: this.id, stage: name, status, counters: s.counters, error: s.error, at: s.endedAt });
   }
 
+  /**
+   * A stage with nothing to wait for, started and finished at once (a local
+   * repository's transfer: its objects were written during the snapshot
+   * stage). One boundary, so one write where startStage + finishStage wrote
+   * twice whenever both change the crash judgement (the transfer stage's
+   * status): the record goes straight to the finished stage, as it would
+   * have a moment later. The faces still hear both events, in order.
+   */
+  async instantStage(name: StageName, status: StageStatus, counters: Record<string, number> = {}): Promise<void> {
+    const s = this.stage(name);
+    s.status = status;
+    s.startedAt = s.endedAt = this.clock.now().toISOString();
+    s.durationMs = 0;
+    s.counters = { ...s.counters, ...counters };
+    await this.boundary();
+    this.emit({ type: 'stage.started', runId: this.id, stage: name, at: s.startedAt });
+    this.emit({ type: 'stage.finished', runId: this.id, stage: name, status, counters: s.counters, error: s.error, at: s.endedAt });
+  }
+
   /** End every stage still running (the run is ending early): `failed`, or `skipped` when it did not get to do its work (cancelled, refused). */
   async closeRunningStages(skipped: boolean, error: unknown): Promise<void> {
     for (const stage of this.record.stages) {

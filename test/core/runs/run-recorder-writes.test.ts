@@ -64,6 +64,31 @@ describe('run record writes', () => {
     expect(stored!.stages.map((s) => `${s.name}:${s.status}`)).toEqual(['discover:succeeded', 'snapshot:succeeded', 'transfer:succeeded', 'verify:succeeded']);
   });
 
+  it("a local repository's transfer (nothing to wait for) is one write: snapshot named and transferred together, and a run killed after it is partial, not transfer-pending", async () => {
+    const store = new RecordingStore();
+    const events: string[] = [];
+    const r = new RunRecorder(store, systemClock, (e) => void events.push(e.type === 'stage.started' || e.type === 'stage.finished' ? `${e.type}:${e.stage}` : e.type), {
+      runbook: 'rb',
+      kind: 'backup',
+      actor: { face: 'cli', user: 't' },
+      host: 'here',
+    });
+    await tinyBackup(r, 5);
+    r.record.snapshotId = 'a'.repeat(64);
+    await r.instantStage('transfer', 'succeeded', { packs: 1, direct: 1 });
+    expect(store.writes).toHaveLength(2);
+    expect(store.writes[1]!.snapshotId).toBe('a'.repeat(64));
+    expect(store.writes[1]!.stages.find((s) => s.name === 'transfer')).toMatchObject({ status: 'succeeded', durationMs: 0, counters: { packs: 1, direct: 1 } });
+    expect(events.slice(-2)).toEqual(['stage.started:transfer', 'stage.finished:transfer']);
+    // Killed now: what this write left, with a dead pid on this host, as the next run finds it.
+    const left = new MemoryStore();
+    await left.putRun({ ...store.writes[1]!, pid: 2 ** 22 + 17 });
+    const [closed] = await closeAbandonedRuns(left, 'rb', { byRun: 'next', here: 'here' });
+    expect(closed?.status).toBe('partial');
+    await r.finish('succeeded');
+    expect(store.writes.map((w) => w.status)).toEqual(['running', 'running', 'succeeded']);
+  });
+
   it('a failed stage is written at once', async () => {
     const store = new RecordingStore();
     const r = recorder(store);
