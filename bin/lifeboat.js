@@ -31,9 +31,13 @@ async function prerenderedHelp() {
 
 /**
  * A command that opens its runbook's repository key (ls, restore, …): start
- * the key's scrypt now, on the thread pool, so the ~0.6 s derivation overlaps
- * loading the CLI (src/core/repo/prefetch-repository-key.ts). Only the start
- * is awaited; a missing or failing piece just means no head start.
+ * the key's scrypt now, on the thread pool, so the ~0.3-0.6 s derivation
+ * overlaps loading the CLI (src/core/repo/prefetch-repository-key.ts). Only
+ * the start is awaited (reading the runbook, the keys folder and a key file;
+ * the derivation itself is not): left running, those reads' callbacks waited
+ * behind the CLI bundle's compile and evaluation on this thread, and scrypt,
+ * the start-up's critical path, began ~30-40 ms later. A missing or failing
+ * piece just means no head start.
  */
 async function startKeyDerivation() {
   if (!existsSync(keyRequestFile) || !existsSync(keyPrefetchFile)) return;
@@ -42,7 +46,7 @@ async function startKeyDerivation() {
     const runbook = keyRequest(process.argv.slice(2));
     if (runbook === undefined) return;
     const { prefetchRepositoryKey } = await import(keyPrefetchFile.href);
-    void prefetchRepositoryKey(runbook, { cwd: process.cwd(), env: process.env });
+    await prefetchRepositoryKey(runbook, { cwd: process.cwd(), env: process.env });
   } catch {
     // The CLI opens the key itself, as it always could.
   }
