@@ -29,6 +29,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { FileBody } from './file-body.js';
+import { spanBuffer } from './span-buffers.js';
 import { maxLoadBytes, type ArchiveState, type Backend, type ByteRange, type RangeSink, type FileKind, type Handle, type ObjectInfo, type SaveOptions, type ThawRequest, type ThawRequestOutcome } from './backend.js';
 import { checkRange, checkedObjectPath, isValidName, rangeError, tooLargeError } from './object-name.js';
 import { archiveStateFromHead } from './s3-archive-state.js';
@@ -351,7 +352,8 @@ export class S3Backend implements Backend {
    * reads a pack's blobs in spans of at most 8 MiB, and one request per span
    * cost s3rver (sharing the machine) ~1 CPU s per 200 requests, and a TLS
    * record stream and an HTTP answer each. The body is read as it comes, each
-   * range copied into a buffer of its own and handed on when complete; the
+   * range copied into a buffer of its own (span-sized ranges into a reused
+   * span buffer, span-buffers.ts) and handed on when complete; the
    * bytes between ranges are dropped. Reading waits while `onRange` does (the
    * socket's flow control holds the rest), so at most one range is buffered
    * here. Same checks as `load`: the answer must be exactly the span asked
@@ -432,7 +434,7 @@ export class S3Backend implements Backend {
             pos += skip;
             continue;
           }
-          buf ??= Buffer.allocUnsafeSlow(r.length);
+          buf ??= spanBuffer(r.length);
           const n = Math.min(r.length - filled, chunk.length - at);
           chunk.copy(buf, filled, at, at + n);
           filled += n;

@@ -18,6 +18,7 @@
  */
 import { LifeboatError } from '../errors.js';
 import type { Backend, ByteRange } from '../backends/backend.js';
+import { mainThreadReceivedBytes } from './release-memory.js';
 
 export interface PackSpan {
   pack: string;
@@ -114,6 +115,8 @@ export class PackSpanReader {
       request.waiting[index] = undefined;
       request.done = index + 1;
       waiter.resolve(bytes);
+      // The records this span came in are garbage now; collect them before they pile up.
+      mainThreadReceivedBytes(bytes.length);
     };
     this.backend.loadRanges!({ kind: 'data', name: request.pack }, ranges, onRange).then(
       () => undefined,

@@ -112,6 +112,16 @@ export const mainThreadSavedPack: (bytes: number) => void = pacedCollections(1, 
  */
 export const mainThreadSentBytes: (bytes: number) => void = pacedCollections(8 * 1024 * 1024, 256 * 1024 * 1024);
 
+/**
+ * The main thread received `bytes` of a span a restore downloads (pack-span-reads.ts): the answer came
+ * as ~16 KiB TLS records, each a buffer of its own plus the HTTP parser's copy of its body, garbage once
+ * copied into the span, and V8 let ~60 MiB of them pile up in the main thread's malloc heap between its
+ * own collections (smaps of the mixed restore from S3). A scavenge per 2 MiB frees those that died
+ * young. No forced full collection: one per 128 MiB cost ~0.9 CPU s more in two runs for no lower peak
+ * (docs/performance.md, seventh stop).
+ */
+export const mainThreadReceivedBytes: (bytes: number) => void = pacedCollections(2 * 1024 * 1024, Number.POSITIVE_INFINITY);
+
 /** The main thread's young generation (both semi-spaces) stops growing at this size; see capYoungGeneration. */
 export const MAIN_YOUNG_GENERATION_CAP = 8 * 1024 * 1024;
 

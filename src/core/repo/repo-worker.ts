@@ -541,9 +541,17 @@ async function handle(msg: WorkerRequest): Promise<void> {
       return;
     }
     case 'restore': {
-      const { written, failed } = restoreBlobs(Buffer.from(msg.data), msg.blobs, msg.chown, false);
-      releaseAfterJob(msg.data.byteLength * 2); // the pack and its blobs' decrypted copies
-      send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
+      if (msg.length === undefined) {
+        const { written, failed } = restoreBlobs(Buffer.from(msg.data), msg.blobs, msg.chown, false);
+        releaseAfterJob(msg.data.byteLength * 2); // the pack and its blobs' decrypted copies
+        send({ type: 'restoreDone', jobId: msg.jobId, written, failed });
+        return;
+      }
+      // A reused span buffer: exactly the span's bytes are read, and the buffer goes back (its views here
+      // detached). It is no garbage, so each blob's decrypted copy is collected as it is written, as for
+      // the local-file job's own buffer.
+      const { written, failed } = restoreBlobs(Buffer.from(msg.data, 0, msg.length), msg.blobs, msg.chown, true);
+      send({ type: 'restoreDone', jobId: msg.jobId, written, failed, data: msg.data }, [msg.data]);
       return;
     }
     case 'verifyPack': {

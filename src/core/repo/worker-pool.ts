@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { localFileOf, packFilesOf, type Backend, type PackFiles } from '../backends/backend.js';
 import { mapFsError } from '../backends/local-backend.js';
+import { reuseSpanBuffer, spanBufferOf } from '../backends/span-buffers.js';
 import { LifeboatError } from '../errors.js';
 import { packBufferCapacity, type FinishedPack, type WrittenPackFile } from './pack.js';
 import { PackBufferBudget } from './pack-buffer-budget.js';
@@ -397,12 +398,15 @@ export class WorkerPool {
   }
 
   async restore(pack: string, data: Buffer, blobs: RestoreBlobJob[], chown: boolean): Promise<{ written: number; failed: { path: string; error: string }[] }> {
-    const ab = ownedArrayBuffer(data);
+    // A reused span buffer (span-buffers.ts) goes whole, with the span's length, and comes back for the next span.
+    const span = spanBufferOf(data);
+    const ab = span ?? ownedArrayBuffer(data);
     const res = await this.request<Extract<WorkerResponse, { type: 'restoreDone' }>>(
       this.leastLoaded(),
-      (jobId) => ({ type: 'restore', jobId, pack, data: ab, blobs, chown }),
+      (jobId) => ({ type: 'restore', jobId, pack, data: ab, ...(span === undefined ? {} : { length: data.length }), blobs, chown }),
       [ab],
     );
+    if (res.data !== undefined) reuseSpanBuffer(res.data);
     return { written: res.written, failed: res.failed };
   }
 

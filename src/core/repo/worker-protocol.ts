@@ -103,7 +103,11 @@ export type WorkerRequest =
    * With packFiles: the worker may start its next pack, in the temp file `path` (not created yet).
    */
   | { type: 'packGrant'; path?: string }
-  | { type: 'restore'; jobId: number; pack: string; data: ArrayBuffer; blobs: RestoreBlobJob[]; chown: boolean }
+  /**
+   * `length`: the span is `data`'s first `length` bytes, a reused span buffer (span-buffers.ts) that
+   * the worker sends back with its answer; without it, the span is all of `data`, which stays here.
+   */
+  | { type: 'restore'; jobId: number; pack: string; data: ArrayBuffer; length?: number; blobs: RestoreBlobJob[]; chown: boolean }
   /** `legacy`: see RestoreBlobJob. */
   | { type: 'verifyPack'; jobId: number; pack: string; data: ArrayBuffer; legacy?: boolean }
   | { type: 'restoreFile'; jobId: number; pack: string; file: PackFileSpan; blobs: RestoreBlobJob[]; chown: boolean }
@@ -133,7 +137,8 @@ export type WorkerResponse =
   | { type: 'progress'; bytes: number }
   | { type: 'backupDone'; jobId: number; results: BackupFileResult[] }
   | { type: 'flushed'; jobId: number }
-  | { type: 'restoreDone'; jobId: number; written: number; failed: { path: string; error: string }[] }
+  /** `data`: a 'restore' job's span buffer, given back (transferred) when the job had a `length`. */
+  | { type: 'restoreDone'; jobId: number; written: number; failed: { path: string; error: string }[]; data?: ArrayBuffer }
   | { type: 'verifyDone'; jobId: number; result: VerifyPackResult }
   /** Per file of a 'validateFiles' job, in order: null when it matches, else what is wrong with it. */
   | { type: 'validateDone'; jobId: number; problems: (string | null)[] }

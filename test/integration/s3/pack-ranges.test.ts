@@ -9,14 +9,16 @@
  * Real s3rver behind the loopback proxy that cuts and bends answers.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ByteRange } from '../../../src/core/backends/backend.js';
 import { RetryBackend } from '../../../src/core/backends/retry-backend.js';
 import { S3Backend } from '../../../src/core/backends/s3-backend.js';
 import { LifeboatError } from '../../../src/core/errors.js';
+import { spanBufferCounts, spanBufferOf } from '../../../src/core/backends/span-buffers.js';
 import { PackSpanReader } from '../../../src/core/repo/pack-span-reads.js';
+import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
 import { Repository } from '../../../src/core/repo/repository.js';
 import { planSnapshot } from '../../../src/core/repo/snapshot-plan.js';
 import { backupDir, smallRepo, TEST_PASSWORD, testScrypt } from '../../helpers/repo.js';
@@ -65,10 +67,12 @@ function expectExact(got: { index: number; bytes: Buffer }[]): void {
   for (const { index, bytes } of got) {
     const r = ranges[index]!;
     expect(bytes.equals(pack.subarray(r.offset, r.offset + r.length)), `range ${index}`).toBe(true);
-    // Its own memory, so it can be transferred to a worker without a copy.
+    // Its own memory, so it can be transferred to a worker without a copy: exactly its bytes, or the
+    // first bytes of a span buffer (span-buffers.ts) for span-sized ranges.
     expect(bytes.byteOffset).toBe(0);
-    expect(bytes.buffer.byteLength).toBe(r.length);
+    if (bytes.buffer.byteLength !== r.length) expect(spanBufferOf(bytes)).toBe(bytes.buffer);
   }
+  expect(new Set(got.map((g) => g.bytes.buffer)).size).toBe(got.length);
 }
 
 beforeAll(async () => {
@@ -254,4 +258,55 @@ describe('planning a restore from S3', () => {
     expect(plan.files.length).toBe(85 - 5);
     await repo.backend.close();
   });
+});
+
+describe('restoring from S3 in reused span buffers', () => {
+  const s3 = (prefix: string) => new S3Backend(`s3://${server.bucket}/${prefix}`, { endpoint: proxy.endpoint, pathStyle: true, credentials: s3rverCredentials });
+
+  it('writes every byte as backed up while the workers hand the buffers back, and a flipped byte still fails its file', async () => {
+    const base = await tempDir();
+    const src = join(base, 'src');
+    await mkdir(src, { recursive: true });
+    // Incompressible files in 256-768 KiB chunks: ~2 MiB spans, far more of them than a restore has in flight.
+    const files = new Map<string, Buffer>();
+    for (let i = 0; i < 4; i++) files.set(`f${i}.bin`, randomBytes(9 * MiB + i * 1001));
+    for (const [fileName, bytes] of files) await writeFile(join(src, fileName), bytes);
+    const made = await Repository.init(s3('reuse'), TEST_PASSWORD, {
+      scrypt: testScrypt,
+      chunker: { minSize: 256 * 1024, avgSize: 512 * 1024, maxSize: 768 * 1024 },
+      packSize: 8 * MiB,
+    });
+    const { snapshot } = await backupDir(made, src);
+    await made.backend.close();
+
+    const repo = await Repository.open(s3('reuse'), TEST_PASSWORD);
+    await repo.loadIndex();
+    const before = spanBufferCounts();
+    const target = join(base, 'target');
+    const out = await restoreSnapshot({ repo, snapshot, target, workers: 2 });
+    expect(out.failed).toEqual([]);
+    for (const [fileName, bytes] of files) expect((await readFile(join(target, 'data', fileName))).equals(bytes), fileName).toBe(true);
+    // ~18 spans of 1-2 MiB: the buffers came back from the workers and were handed out again.
+    const after = spanBufferCounts();
+    expect(after.made - before.made).toBeGreaterThan(0);
+    expect(after.made - before.made).toBeLessThanOrEqual(8);
+    expect(after.free).toBeGreaterThan(0);
+
+    // One byte flipped inside a blob of f2.bin, in s3rver's own file: that file fails (its MAC), the others are whole.
+    const node = (await repo.loadTree((await repo.loadTree(snapshot.tree)).nodes.find((n) => n.name === 'data')!.subtree!)).nodes.find((n) => n.name === 'f2.bin')!;
+    const victim = repo.index.lookup(node.content![3]!)!;
+    const file = await open(join(server.directory, server.bucket, `reuse/data/${victim.pack.slice(0, 2)}/${victim.pack}._S3rver_object`), 'r+');
+    const byte = Buffer.alloc(1);
+    await file.read(byte, 0, 1, victim.offset + 100);
+    byte[0] = byte[0]! ^ 0x01;
+    await file.write(byte, 0, 1, victim.offset + 100);
+    await file.close();
+    const damaged = join(base, 'damaged');
+    const second = await restoreSnapshot({ repo, snapshot, target: damaged, workers: 2 });
+    expect(second.failed.map((f) => f.path)).toEqual([join(damaged, 'data', 'f2.bin')]);
+    for (const [fileName, bytes] of files) {
+      if (fileName !== 'f2.bin') expect((await readFile(join(damaged, 'data', fileName))).equals(bytes), fileName).toBe(true);
+    }
+    await repo.backend.close();
+  }, 60_000);
 });
