@@ -67,6 +67,8 @@ export async function restoreSnapshot(input: RestoreInput): Promise<RestoreResul
     filter,
     hash: hashWith(repo, input.workers),
     signal: input.signal,
+    // Only a dry run prints what is created; a restore reports what the target held.
+    listCreated: input.dryRun === true,
   });
   if (input.dryRun === true) return { ...emptyOutcome(planned), preview, dryRun: true };
   refuseConflicts(input.target, preview);
