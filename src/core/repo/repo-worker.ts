@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, openSync, readSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedBlobSet } from './blob-set.js';
-import { releaseAfterJob, releasedLargeBuffer } from './release-memory.js';
+import { releaseAfterJob, releasedLargeBuffer, restoredBlob } from './release-memory.js';
 import { Chunker } from './chunker.js';
 import { DecompressScratch } from './compress.js';
 import type { RepoKeys } from './binding.js';
@@ -313,7 +313,7 @@ function restoreBlobs(
   try {
     for (const blob of blobs) {
       written += restoreBlob(blob, data, chown, parts, failed);
-      if (collectPerBlob) releasedLargeBuffer(blob.length);
+      if (collectPerBlob) restoredBlob(blob.length);
     }
   } finally {
     parts.closeAll();

@@ -6,7 +6,7 @@
  */
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { mainThreadDataFlushed } from '../../../src/core/repo/release-memory.js';
+import { mainThreadDataFlushed, restoredBlob } from '../../../src/core/repo/release-memory.js';
 import { forcedCollectionsDuring } from '../../helpers/forced-collections.js';
 
 describe('forced collections', () => {
@@ -18,5 +18,17 @@ describe('forced collections', () => {
     expect(forced).toBe(2);
     // A context made now gets no `gc`: the flag is off again.
     expect(runInNewContext('typeof gc')).toBe('undefined');
+  });
+
+  it('a restore worker collects once its old generation grew 4 MiB, not per blob', async () => {
+    // Blobs with nothing piling up: no forced collection (the first look only notes the old generation's size).
+    expect(await forcedCollectionsDuring(() => Array.from({ length: 128 }, () => restoredBlob(100)))).toBe(0);
+    // ~30 MiB of small objects kept through scavenges (promoted, as a job's message is while its blobs are
+    // written), then garbage: the next look finds the old generation grown, and collects once.
+    const keepThenDrop = (): number => Array.from({ length: 400_000 }, (_, i) => ({ i, s: `blob ${i}` })).filter((o) => o.i >= 0).length;
+    expect(keepThenDrop()).toBe(400_000);
+    expect(await forcedCollectionsDuring(() => Array.from({ length: 64 }, () => restoredBlob(100)))).toBe(1);
+    // Collected: nothing more until it grows again.
+    expect(await forcedCollectionsDuring(() => Array.from({ length: 128 }, () => restoredBlob(100)))).toBe(0);
   });
 });
