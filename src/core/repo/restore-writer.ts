@@ -95,12 +95,19 @@ interface Want {
   temp?: string;
 }
 
-interface NeededBlob {
+/**
+ * A blob to read, and the first file it goes into (itself a Want: nearly every blob goes into
+ * one file, and a Want object and an array of one per blob were ~4 MiB of the 50k-file tree
+ * restore's heap); `more` are the files it also goes into.
+ */
+interface NeededBlob extends Want {
   loc: BlobLocation;
-  wants: Want[];
-  /** With `validate`: the check of each target's file, by index into wants. */
+  more?: Want[];
+  /** With `validate`: the check of each target's file, by index into wantsOf. */
   checks?: FileCheck[];
 }
+
+const wantsOf = (b: NeededBlob): Want[] => (b.more === undefined ? [b] : [b, ...b.more]);
 
 interface FileMeta {
   path: string;
@@ -201,17 +208,21 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     return { path, offset: 0, whole: { mode: node.mode, mtimeMs: node.mtimeMs, uid: node.uid, gid: node.gid } };
   };
 
-  function need(loc: BlobLocation, t: Want, check: FileCheck | undefined): void {
+  function need(loc: BlobLocation, file: PlannedFile, offset: number, temp: string | undefined, check: FileCheck | undefined): void {
     let blobs = byPack.get(loc.pack);
     if (!blobs) byPack.set(loc.pack, (blobs = new Map()));
     // Arrays made by a literal hold exactly what they are given; one grown by push from empty
     // reserves 17 slots (~150 bytes), one per blob of the 50k-file tree's restore (~7 MiB).
     const needed = blobs.get(loc.id);
     if (!needed) {
-      blobs.set(loc.id, check === undefined ? { loc, wants: [t] } : { loc, wants: [t], checks: [check] });
+      const blob: NeededBlob = temp === undefined ? { loc, file, offset } : { loc, file, offset, temp };
+      if (check !== undefined) blob.checks = [check];
+      blobs.set(loc.id, blob);
       return;
     }
-    needed.wants.push(t);
+    const want: Want = temp === undefined ? { file, offset } : { file, offset, temp };
+    if (needed.more) needed.more.push(want);
+    else needed.more = [want];
     if (check !== undefined) (needed.checks ??= []).push(check);
   }
 
@@ -244,7 +255,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     const check = options.validate === undefined ? undefined : RestoreValidator.checkFor(path, file);
     if (locs.length === 1) {
       // The worker creates it with O_EXCL (see restoreBlobs in repo-worker.ts).
-      need(locs[0]!, temp === undefined ? { file, offset: 0 } : { file, offset: 0, temp }, check);
+      need(locs[0]!, file, 0, temp, check);
       return;
     }
     // Empty or multi-blob file: create it here at its final size, workers fill it in.
@@ -274,7 +285,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     }
     let offset = 0;
     for (const loc of locs) {
-      need(loc, temp === undefined ? { file, offset } : { file, offset, temp }, check);
+      need(loc, file, offset, temp, check);
       offset += loc.rawLength;
     }
   }
@@ -331,9 +342,9 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
         rawLength: b.loc.rawLength,
         compressed: b.loc.compressed,
         legacy: b.loc.legacy,
-        targets: b.wants.map(targetOf),
+        targets: wantsOf(b).map(targetOf),
         // A drill hashes these bytes against the id once they are on disk (restore-validation.ts): once is enough.
-        ...(validator !== undefined && b.checks?.length === b.wants.length ? { idCheckedOnReRead: true } : {}),
+        ...(validator !== undefined && b.checks?.length === 1 + (b.more?.length ?? 0) ? { idCheckedOnReRead: true } : {}),
       }));
       const done = (res: { written: number; failed: { path: string; error: string }[] }) => {
         failed.push(...res.failed);
