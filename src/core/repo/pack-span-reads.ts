@@ -11,10 +11,10 @@
  * (Backend.loadRanges: S3), the spans of a pack that lie closer than `gap` are
  * one request, started when the first of them is asked for; each span's bytes
  * are handed to whoever asked for it as soon as they have arrived. A request
- * that has a span nobody asked for yet waits with it (the socket's flow
- * control holds the rest), so the restore holds what it held before: the
- * spans its loop has asked for, plus one per request under way. Elsewhere a
- * span is a `load` of its own, as before.
+ * reads a span only once it is asked for, and waits before it otherwise (the
+ * socket's flow control holds the rest), so the restore holds no more than
+ * the spans its loop has asked for. Elsewhere a span is a `load` of its own,
+ * as before.
  */
 import { LifeboatError } from '../errors.js';
 import type { Backend, ByteRange } from '../backends/backend.js';
@@ -103,20 +103,26 @@ export class PackSpanReader {
   private start(request: Request): void {
     request.started = true;
     const ranges: ByteRange[] = request.spans.map(({ offset, length }) => ({ offset, length }));
-    const onRange = async (index: number, bytes: Buffer): Promise<void> => {
-      // Nobody asked for this span yet: wait until the loop does (or the reader closes).
+    /** Until span `index` is asked for (or the reader closes). */
+    const askedFor = async (index: number): Promise<void> => {
       while (request.waiting[index] === undefined) {
         if (request.error !== undefined) throw request.error;
         await new Promise<void>((resolve) => (request.wake = resolve));
         request.wake = undefined;
       }
       if (request.error !== undefined) throw request.error;
+    };
+    const onRange = async (index: number, bytes: Buffer): Promise<void> => {
+      await askedFor(index);
       const waiter = request.waiting[index]!;
       request.waiting[index] = undefined;
       request.done = index + 1;
       waiter.resolve(bytes);
       // The records this span came in are garbage now; collect them before they pile up.
       mainThreadReceivedBytes(bytes.length);
+      // Read on only once the next span is asked for: until then its bytes wait in the socket, not
+      // in a span buffer here (the loop asks spans well before a worker needs them).
+      if (index + 1 < request.spans.length) await askedFor(index + 1);
     };
     this.backend.loadRanges!({ kind: 'data', name: request.pack }, ranges, onRange).then(
       () => undefined,

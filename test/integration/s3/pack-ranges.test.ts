@@ -182,6 +182,24 @@ describe('PackSpanReader', () => {
     expect((results[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
     apart.close();
   });
+
+  it('reads a span only once it is asked for: no span buffer is filled ahead of the loop', async () => {
+    planned(() => undefined);
+    const spans = ranges.map((r) => ({ pack: name, ...r }));
+    const reader = new PackSpanReader(backend, spans, MiB);
+    const out = () => spanBufferCounts().made - spanBufferCounts().free;
+    const before = out();
+    const first = await reader.load(spans[0]!);
+    // The answer keeps coming (the second span is 1 MiB on); it stays in the socket until asked for.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(out() - before).toBe(1);
+    const second = await reader.load(spans[1]!);
+    expect(out() - before).toBe(2);
+    const third = await reader.load(spans[2]!);
+    expectExact([first, second, third].map((bytes, index) => ({ index, bytes })));
+    expect(gets).toHaveLength(1);
+    reader.close();
+  });
 });
 
 describe('planning a restore from S3', () => {
