@@ -11,12 +11,14 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { keyRequest } from '../../src/cli/key-request.js';
+import { metadataCacheFolder } from '../../src/core/backends/cache-folder.js';
 import { LocalBackend } from '../../src/core/backends/local-backend.js';
 import { deriveKey } from '../../src/core/repo/crypto.js';
 import { untakenDerivations } from '../../src/core/repo/kdf-prefetch.js';
 import { openMasterKey } from '../../src/core/repo/keys.js';
 import { prefetchRepositoryKey } from '../../src/core/repo/prefetch-repository-key.js';
 import { ensureCliBuilt, repoRoot, runCli, runProgram, writeRunbook } from '../helpers/cli.js';
+import { writeScryptCounter } from '../helpers/count-scrypt.js';
 import { useTempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('key-prefetch');
@@ -83,7 +85,7 @@ describe('prefetchRepositoryKey', () => {
     await expect(openMasterKey(new LocalBackend(repo), 'not it')).rejects.toThrow(/wrong password/);
   });
 
-  it('gives no head start for what it cannot know now: an unset password, an S3 or missing repository, an example, an unknown name', async () => {
+  it('gives no head start for what it cannot know now: an unset password, an S3 repository not cached here, a missing one, an example, an unknown name', async () => {
     const s3 = join(dir, 'runbooks', 's3.yaml');
     await writeFile(s3, ['name: s3', 'repository:', '  hot: { url: "s3://bucket-x/app" }', '  password: { env: LIFEBOAT_PASSWORD }', ''].join('\n'));
     const env = { LIFEBOAT_PASSWORD: PASSWORD };
@@ -92,6 +94,23 @@ describe('prefetchRepositoryKey', () => {
     expect(await prefetchRepositoryKey('examples/app-data', { cwd: dir, env })).toBe(false);
     expect(await prefetchRepositoryKey('nothing-here', { cwd: dir, env })).toBe(false);
     expect(await prefetchRepositoryKey('app', { cwd: dir, env: { ...env, LIFEBOAT_RUNBOOKS: 'elsewhere' } })).toBe(false);
+    expect(untakenDerivations()).toBe(0);
+  });
+
+  it('for an S3 repository, starts the derivation of the key file its metadata cache holds, which opening the cached copy takes', async () => {
+    const url = 's3://bucket-c/app';
+    await writeFile(join(dir, 'runbooks', 's3c.yaml'), ['name: s3c', 'repository:', `  hot: { url: "${url}" }`, '  password: { env: LIFEBOAT_PASSWORD }', ''].join('\n'));
+    const home = join(dir, 'home-s3c');
+    const cache = metadataCacheFolder(home, url);
+    await mkdir(join(cache, 'keys'), { recursive: true });
+    const [name] = await readdir(join(repo, 'keys'));
+    await writeFile(join(cache, 'keys', name!), await readFile(join(repo, 'keys', name!)));
+    expect(await prefetchRepositoryKey('s3c', { cwd: dir, env: { LIFEBOAT_PASSWORD: PASSWORD, LIFEBOAT_HOME: home } })).toBe(true);
+    expect(untakenDerivations()).toBe(1);
+    // Another state folder has no copy: no head start there.
+    expect(await prefetchRepositoryKey('s3c', { cwd: dir, env: { LIFEBOAT_PASSWORD: PASSWORD, LIFEBOAT_HOME: join(dir, 'home-other') } })).toBe(false);
+    const opened = await openMasterKey(new LocalBackend(cache), PASSWORD);
+    expect(opened.key.encryption).toHaveLength(32);
     expect(untakenDerivations()).toBe(0);
   });
 
@@ -112,21 +131,7 @@ describe('prefetchRepositoryKey', () => {
 
 describe('the CLI with the head start', () => {
   it('ls lists the snapshot and derives the key once: the derivation start-up began before the CLI loaded is the one used', async () => {
-    const tracer = join(dir, 'count-scrypt.cjs');
-    // Counts scrypt calls of the process (ESM named imports of node:crypto see the patched function after syncBuiltinESMExports).
-    await writeFile(
-      tracer,
-      [
-        "const crypto = require('node:crypto');",
-        'const scrypt = crypto.scrypt;',
-        'let calls = 0;',
-        'let ahead = 0;',
-        "crypto.scrypt = function (...args) { calls++; if (/prefetchDerivedKey/.test(new Error().stack)) ahead++; return scrypt.apply(this, args); };",
-        "require('node:module').syncBuiltinESMExports();",
-        "process.on('exit', () => process.stderr.write(`scrypt calls: ${calls}, started ahead: ${ahead}\\n`));",
-        '',
-      ].join('\n'),
-    );
+    const tracer = await writeScryptCounter(dir);
     const res = await runProgram(process.execPath, ['--require', tracer, join(repoRoot, 'bin/lifeboat.js'), 'ls', 'app', 'latest', 'data/etc'], {
       env: { LIFEBOAT_HOME: join(dir, 'home'), LIFEBOAT_PASSWORD: PASSWORD },
       cwd: dir,

@@ -9,10 +9,10 @@
  * so a backup keeps going into staging when the network misbehaves and ends
  * `transfer-pending` instead of losing anything when it stays down.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { LocalBackend } from '../backends/local-backend.js';
+import { metadataCacheFolder, repositoryUrlKey } from '../backends/cache-folder.js';
 import { MetadataCache } from '../backends/metadata-cache.js';
 import { isObjectLockBackend, type ObjectLockBackend } from '../backends/object-lock-backend.js';
 import { openBackend } from '../backends/open-backend.js';
@@ -131,8 +131,8 @@ export async function openRepositoryStack(runbook: Runbook, access: RepositoryAc
     emit: access.emit,
     runId: access.runId,
   });
-  const key = createHash('sha256').update(location.url).digest('hex').slice(0, 16);
-  const cache = new MetadataCache(retry, new LocalBackend(join(access.home, 'cache', key)));
+  const key = repositoryUrlKey(location.url);
+  const cache = new MetadataCache(retry, new LocalBackend(metadataCacheFolder(access.home, location.url)));
   const stagingFolder = join(access.home, 'staging', `${runbook.name}-${tier}-${key}`);
   const staging = new StagingBackend(cache, new LocalBackend(stagingFolder), {
     runbook: runbook.name,

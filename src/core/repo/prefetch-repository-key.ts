@@ -9,8 +9,8 @@
  * Only a hint: nothing here is trusted or reported. The runbook is not
  * validated (the loader does that, as always), and a derivation is taken only
  * when opening the repository asks for exactly the same password, salt and
- * parameters. Anything unexpected — a shipped example, an S3 repository, a
- * password that is not readable now, a key file that does not judge well —
+ * parameters. Anything unexpected — a shipped example, an S3 repository not
+ * cached on this machine yet, a password that is not readable now, a key file that does not judge well —
  * just means no head start. It never creates a key file, never runs anything,
  * never writes, and it reads the key file the password is in with the same
  * checks (owner-only) as the loader.
@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { metadataCacheFolder } from '../backends/cache-folder.js';
 import { parseRepositoryUrl, resolvePath } from '../runbook/location.js';
 import { peekSecret } from '../runbook/secrets.js';
 import type { SecretRef } from '../runbook/types.js';
@@ -56,7 +57,14 @@ function passwordRef(value: unknown, where: { baseDir: string; home: string }): 
   return undefined;
 }
 
-/** The local repository folder and password of the runbook, when both can be known now. */
+/**
+ * The folder holding the runbook's key files and its password, when both can
+ * be known now: a local repository's own folder, or for an S3 repository the
+ * copy of its metadata the state folder keeps (metadata-cache.ts) — the copy
+ * opening the repository reads its key file from too, so an S3 command's
+ * derivation starts before the SDK loads and the bucket is listed, not after.
+ * No cache yet (a first run on this machine): no head start.
+ */
 async function repositoryOf(ref: string, places: PrefetchPlaces): Promise<{ folder: string; password: string } | undefined> {
   const file = await runbookFile(ref, places);
   if (file === undefined) return undefined;
@@ -64,11 +72,12 @@ async function repositoryOf(ref: string, places: PrefetchPlaces): Promise<{ fold
   const url = doc?.repository?.hot?.url;
   if (typeof url !== 'string') return undefined;
   const parsed = parseRepositoryUrl(url);
-  if (typeof parsed === 'string' || parsed.kind !== 'file') return undefined;
+  if (typeof parsed === 'string') return undefined;
   const where = { baseDir: path.dirname(file), home: path.resolve(places.cwd, setOr(places.env.LIFEBOAT_HOME, '.lifeboat')) };
   const secret = passwordRef(doc?.repository?.password, where);
   const password = secret === undefined ? undefined : await peekSecret(secret, places.env);
-  return password === undefined ? undefined : { folder: resolvePath(parsed.path, where), password };
+  if (password === undefined) return undefined;
+  return { folder: parsed.kind === 'file' ? resolvePath(parsed.path, where) : metadataCacheFolder(where.home, url), password };
 }
 
 /** The first key file (in name order, as openMasterKey tries them) that is named by its content and asks for allowed scrypt parameters. */
