@@ -377,11 +377,13 @@ export class Archiver {
 /** Whether two listings would encode to the same JSON: same nodes, same keys in the same order, same values. */
 export function sameNodes(a: readonly TreeNode[], b: readonly TreeNode[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (!sameNode(a[i]!, b[i]!)) return false;
+  // The walk hands an unchanged file's parent node back as its node (discover.ts): the same object is the same JSON.
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !sameNode(a[i]!, b[i]!)) return false;
   return true;
 }
 
-function sameNode(a: TreeNode, b: TreeNode): boolean {
+/** Whether two nodes would encode to the same JSON (see sameNodes). */
+export function sameNode(a: TreeNode, b: TreeNode): boolean {
   const keysA = Object.keys(a) as (keyof TreeNode)[];
   const keysB = Object.keys(b);
   if (keysA.length !== keysB.length) return false;

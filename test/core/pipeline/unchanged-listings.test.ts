@@ -61,6 +61,24 @@ describe('unchanged listings', () => {
     expect(listing.nodes.map((n) => [n.name, n.size])).toEqual([['x.txt', 7]]);
   });
 
+  it('a folder with one changed file among unchanged ones: its listing is the same tree a backup without a parent writes', async () => {
+    const base = await tempDir();
+    const src = join(base, 'src');
+    await makeTree(src);
+    for (const name of ['p.txt', 'q.txt', 'r.txt']) await writeFile(join(src, 'b', name), `${name}\n`.repeat(300));
+    const repo = await createRepo(join(base, 'repo'), smallRepo);
+    const first = await backupDir(repo, src);
+    await writeFile(join(src, 'b/q.txt'), 'changed');
+    // The walk takes the unchanged files' nodes from the parent's listing (the same objects): the tree must not differ.
+    const withParent = await backupDir(repo, src, { parent: first.snapshot });
+    expect(withParent.progress.filesUnchanged).toBe(6);
+    const fresh = await backupDir(repo, src);
+    expect(fresh.progress.filesUnchanged).toBe(0);
+    expect(withParent.snapshot.tree).toBe(fresh.snapshot.tree);
+    const listing = await repo.loadTree((await treeIds(repo, withParent.snapshot.tree)).get('/data/b')!);
+    expect(listing.nodes.map((n) => [n.name, n.size])).toEqual([['p.txt', 1800], ['q.txt', 7], ['r.txt', 1800], ['y.txt', 2]]);
+  });
+
   it('reads a local listing straight from its pack, checked: the same tree as through the backend; a damaged one reads as undefined and the backup stores its files as new', async () => {
     const base = await tempDir();
     const src = join(base, 'src');
