@@ -252,7 +252,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
       failed.push({ path, error: `blob ${file.missing[0]!.slice(0, 12)} is missing from the repository index` });
       return;
     }
-    const check = options.validate === undefined ? undefined : RestoreValidator.checkFor(path, file);
+    const check = options.validate === undefined ? undefined : RestoreValidator.checkFor(file, temp);
     if (locs.length === 1) {
       // The worker creates it with O_EXCL (see restoreBlobs in repo-worker.ts).
       need(locs[0]!, file, 0, temp, check);
@@ -314,7 +314,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
   const packsToRead = packsNeeded(plan, preview, wanted);
   const validating = options.validate !== undefined && plan.files.length > 0;
   const pool = packsToRead === 0 && !validating ? undefined : new WorkerPool(repo, { workers: Math.max(1, Math.min(wanted, packsToRead)) });
-  const validator = validating && pool ? new RestoreValidator(pool, options.validate) : undefined;
+  const validator = validating && pool ? new RestoreValidator(pool, under, options.validate) : undefined;
   try {
     for (const rel of plan.parents) await ensureDir(join(target, rel));
     for (const entry of plan.entries) await prepare(entry, false);

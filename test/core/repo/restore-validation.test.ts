@@ -83,6 +83,21 @@ describe('validating restore', () => {
     expect(invalid.get('data/small/f9.txt')).toBe(`does not match the snapshot (5 bytes restored, ${'small file 9\n'.repeat(10).length} expected)`);
     expect(invalid.get('data/empty')).toBe('does not match the snapshot (1 bytes restored, 0 expected)');
     expect(damaged.validation!.validated).toBe(plan.files.length);
+
+    // Over what the target holds (--overwrite always): each replacement is re-read at its
+    // temporary name, before it is renamed over the old file, and only there.
+    const over = join(base, 'over');
+    await mkdir(join(over, 'data', 'small'), { recursive: true });
+    await writeFile(join(over, 'data', 'small', 'f3.txt'), 'an older f3\n');
+    const reRead: string[] = [];
+    const replaced = await restoreSnapshot({ repo, snapshot, plan, target: over, workers: 2, overwrite: 'always', validate: { beforeRead: async (paths) => void reRead.push(...paths) } });
+    expect(replaced.failed).toEqual([]);
+    expect(replaced.validation).toEqual({ validated: plan.files.length, invalid: [] });
+    expect(reRead).toHaveLength(plan.files.length);
+    const temps = reRead.filter((p) => !plan.files.some((f) => p === join(over, f.rel)));
+    expect(temps).toHaveLength(1);
+    expect(temps[0]!.startsWith(join(over, 'data', 'small', '.lifeboat-restore-'))).toBe(true);
+    expect(reRead).not.toContain(join(over, 'data', 'small', 'f3.txt'));
   });
 });
 
