@@ -14,7 +14,7 @@ import { lstat, readdir } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import picomatch from 'picomatch';
 import { LifeboatError, describeError } from '../errors.js';
-import { sameNode, type Archiver, type BackupOutcome } from '../repo/archiver.js';
+import type { Archiver, BackupOutcome } from '../repo/archiver.js';
 import type { SnapshotSource } from '../repo/snapshot.js';
 import type { Tree, TreeNode } from '../repo/tree.js';
 
@@ -60,7 +60,7 @@ export async function discoverPathSources(
     progress.bytesFound += st.size;
     // An unchanged file whose parent node would encode to the same JSON is that node: the listing's nodes then
     // are the parent's objects, not a second copy that lives (and is promoted) until the folder is saved.
-    if (archiver.reuse(node, previous)) return sameNode(node, previous!) ? previous! : node;
+    if (archiver.reuse(node, previous)) return isSameFileNode(node, previous!) ? previous! : node;
     if (previous?.type === 'file') {
       diff.filesChanged++;
       diff.bytesChanged += st.size;
@@ -243,6 +243,24 @@ function validNames(raw: Buffer[], dir: string, fileErrors: BackupOutcome['fileE
     else fileErrors.push({ path: join(dir, name), message: `its name is not valid UTF-8 (bytes ${bytes.toString('hex')}): not backed up; rename it to back it up` });
   }
   return names;
+}
+
+/** The keys of a file node taken from the parent (fileNode's, then the content Archiver.reuse adds), in order. */
+const REUSED_FILE_KEYS = ['name', 'type', 'mode', 'mtimeMs', 'ctimeMs', 'inode', 'uid', 'gid', 'size', 'content'];
+
+/**
+ * Whether `previous`, whose name, type, size, mtime, ctime, inode and content
+ * Archiver.reuse just matched to `node`, would also encode to the same JSON
+ * as `node` (what sameNodes checks for any two nodes): same mode, uid and gid,
+ * and exactly fileNode's keys in fileNode's order. Named reads and a for-in
+ * over the parent's keys: sameNode's Object.keys arrays and keyed reads cost
+ * more per file than the copy they save.
+ */
+function isSameFileNode(node: TreeNode, previous: TreeNode): boolean {
+  if (previous.mode !== node.mode || previous.uid !== node.uid || previous.gid !== node.gid) return false;
+  let i = 0;
+  for (const key in previous) if (key !== REUSED_FILE_KEYS[i++]) return false;
+  return i === REUSED_FILE_KEYS.length;
 }
 
 function fileNode(name: string, st: Stats): TreeNode {

@@ -382,8 +382,7 @@ export function sameNodes(a: readonly TreeNode[], b: readonly TreeNode[]): boole
   return true;
 }
 
-/** Whether two nodes would encode to the same JSON (see sameNodes). */
-export function sameNode(a: TreeNode, b: TreeNode): boolean {
+function sameNode(a: TreeNode, b: TreeNode): boolean {
   const keysA = Object.keys(a) as (keyof TreeNode)[];
   const keysB = Object.keys(b);
   if (keysA.length !== keysB.length) return false;
