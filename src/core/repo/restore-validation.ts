@@ -25,6 +25,7 @@
  * of the drill (restore-drill.ts). A plain restore keeps the id check.
  */
 import { workerBatch } from './file-scheduler.js';
+import { mainThreadValidatedFiles } from './release-memory.js';
 import type { PlannedFile } from './snapshot-plan.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { ValidateFileJob } from './worker-protocol.js';
@@ -117,6 +118,7 @@ export class RestoreValidator {
         const problem = problems[i];
         if (problem != null) this.outcome.invalid.push({ path: f.path, problem });
       });
+      mainThreadValidatedFiles(files.length);
     })()
       .catch((e: unknown) => {
         this.error ??= e;

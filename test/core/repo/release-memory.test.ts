@@ -6,7 +6,7 @@
  */
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { mainThreadDataFlushed, restoredBlob } from '../../../src/core/repo/release-memory.js';
+import { mainThreadDataFlushed, mainThreadValidatedFiles, restoredBlob } from '../../../src/core/repo/release-memory.js';
 import { forcedCollectionsDuring } from '../../helpers/forced-collections.js';
 
 describe('forced collections', () => {
@@ -30,5 +30,15 @@ describe('forced collections', () => {
     expect(await forcedCollectionsDuring(() => Array.from({ length: 64 }, () => restoredBlob(100)))).toBe(1);
     // Collected: nothing more until it grows again.
     expect(await forcedCollectionsDuring(() => Array.from({ length: 128 }, () => restoredBlob(100)))).toBe(0);
+  });
+
+  it("a drill's main thread collects once its old generation grew 8 MiB while files were re-read, not per batch", async () => {
+    // Batches with nothing piling up: no forced collection (the first look only notes the old generation's size).
+    expect(await forcedCollectionsDuring(() => Array.from({ length: 16 }, () => mainThreadValidatedFiles(64)))).toBe(0);
+    // ~30 MiB promoted, then garbage (as re-read jobs waiting for their answers): collected once, at the next look.
+    const keepThenDrop = (): number => Array.from({ length: 400_000 }, (_, i) => ({ i, s: `file ${i}` })).filter((o) => o.i >= 0).length;
+    expect(keepThenDrop()).toBe(400_000);
+    expect(await forcedCollectionsDuring(() => Array.from({ length: 4 }, () => mainThreadValidatedFiles(64)))).toBe(1);
+    expect(await forcedCollectionsDuring(() => Array.from({ length: 16 }, () => mainThreadValidatedFiles(64)))).toBe(0);
   });
 });
