@@ -9,29 +9,20 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../../src/core/backends/local-backend.js';
 import { MemoryBackend } from '../../../src/core/backends/memory-backend.js';
 import { StagingBackend } from '../../../src/core/backends/staging-backend.js';
 import { mainThreadDataFlushed } from '../../../src/core/repo/release-memory.js';
 import { Repository } from '../../../src/core/repo/repository.js';
+import { forcedCollectionsDuring } from '../../helpers/forced-collections.js';
 import { TEST_PASSWORD, backupDir, createRepo, smallRepo, testScrypt } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('backup-collections');
 
 /** Full collections forced on this thread while `fn` runs (V8's own are not counted). */
-async function forcedFullCollectionsDuring(fn: () => Promise<unknown>): Promise<number> {
-  const seen: PerformanceEntry[] = [];
-  const observer = new PerformanceObserver((list) => seen.push(...list.getEntries()));
-  observer.observe({ entryTypes: ['gc'] });
-  await fn();
-  await new Promise((resolve) => setTimeout(resolve, 50)); // gc entries are delivered asynchronously
-  observer.disconnect();
-  const detail = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { flags?: number; kind?: number } }).detail ?? {};
-  return seen.filter((e) => ((detail(e).flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0 && detail(e).kind === constants.NODE_PERFORMANCE_GC_MAJOR).length;
-}
+const forcedFullCollectionsDuring = (fn: () => Promise<unknown>) => forcedCollectionsDuring(fn, { major: true });
 
 async function source(): Promise<string> {
   const dir = await tempDir();
