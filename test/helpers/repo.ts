@@ -1,4 +1,6 @@
 /** Test repositories on real folders: low KDF cost, small chunks and packs where speed matters. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LocalBackend } from '../../src/core/backends/local-backend.js';
 import type { BackupOutcome } from '../../src/core/repo/archiver.js';
 import { backupPaths, type BackupInput } from '../../src/core/pipeline/snapshot-stage.js';
@@ -40,4 +42,16 @@ export function countTreeLoads(repo: Repository): () => number {
     return load(...args);
   };
   return () => count;
+}
+
+/**
+ * `count` files f0.bin, f1.bin, … of `size` varied, incompressible-looking bytes each (a multiplicative
+ * hash of the offset, `salt` per file), in `dir`: several chunks and packs of a smallRepo, no two files alike.
+ */
+export async function writeVariedFiles(dir: string, count: number, size: number, salt: number): Promise<void> {
+  for (let f = 0; f < count; f++) {
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761 + f * salt) >>> 24;
+    await writeFile(join(dir, `f${f}.bin`), bytes);
+  }
 }

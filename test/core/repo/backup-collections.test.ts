@@ -7,7 +7,7 @@
  * main thread held no pack, and the collection was 16-46 ms on the way from
  * the last pack to the index; docs/performance.md, seventh stop).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../../src/core/backends/local-backend.js';
@@ -16,7 +16,7 @@ import { StagingBackend } from '../../../src/core/backends/staging-backend.js';
 import { mainThreadDataFlushed } from '../../../src/core/repo/release-memory.js';
 import { Repository } from '../../../src/core/repo/repository.js';
 import { forcedCollectionsDuring } from '../../helpers/forced-collections.js';
-import { TEST_PASSWORD, backupDir, createRepo, smallRepo, testScrypt } from '../../helpers/repo.js';
+import { TEST_PASSWORD, backupDir, createRepo, smallRepo, testScrypt, writeVariedFiles } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('backup-collections');
@@ -30,11 +30,7 @@ async function source(): Promise<string> {
   await mkdir(src);
   // ~1.5 MB of varied bytes: several packs of the small test repository, far below the 128 MiB
   // of saved packs after which the main thread collects fully anyway (mainThreadSavedPack).
-  for (let f = 0; f < 3; f++) {
-    const bytes = Buffer.alloc(512 * 1024);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761 + f * 97) >>> 24;
-    await writeFile(join(src, `f${f}.bin`), bytes);
-  }
+  await writeVariedFiles(src, 3, 512 * 1024, 97);
   return src;
 }
 

@@ -5,10 +5,10 @@
  * their first job. A file the repository already holds under another name
  * (so not taken from the parent snapshot unread) is read and stores nothing.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { backupDir, createRepo, smallRepo } from '../../helpers/repo.js';
+import { backupDir, createRepo, smallRepo, writeVariedFiles } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('blob-set-fill');
@@ -18,11 +18,7 @@ describe('the blob set the workers deduplicate against', () => {
     const dir = await tempDir();
     const src = join(dir, 'src');
     await mkdir(src);
-    for (let f = 0; f < 4; f++) {
-      const bytes = Buffer.alloc(300 * 1024);
-      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761 + f * 131) >>> 24;
-      await writeFile(join(src, `f${f}.bin`), bytes);
-    }
+    await writeVariedFiles(src, 4, 300 * 1024, 131);
     const repo = await createRepo(join(dir, 'repo'), smallRepo);
     const first = await backupDir(repo, src);
     expect(first.snapshot.stats.blobsNew).toBeGreaterThan(4);
