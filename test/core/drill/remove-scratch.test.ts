@@ -73,14 +73,14 @@ describe('removeScratch', () => {
     expect(await gone(join(base, 'file'))).toBe(true);
   });
 
-  it('keeps few requests in flight: 2,000 files in 20 folders never have more than 17 pending at once', async () => {
+  it('keeps few requests in flight: 2,000 files in 20 folders never have more than 4 x 16 pending at once', async () => {
     const base = await tempDir();
     const scratch = join(base, 'scratch');
     await tree(scratch, 20, 100);
     const peak = await peakRequests(() => removeScratch(scratch));
     expect(await gone(scratch)).toBe(true);
-    // 16 unlinks of one folder at once (+1 slack for a request the sampler sees finishing); Node's rm had ~2,000.
+    // 4 folders at a time, 16 unlinks each (+1 slack for a request the sampler sees finishing); Node's rm had ~2,000.
     expect(peak).toBeGreaterThan(0);
-    expect(peak).toBeLessThanOrEqual(17);
+    expect(peak).toBeLessThanOrEqual(65);
   });
 });
