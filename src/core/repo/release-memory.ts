@@ -75,20 +75,13 @@ function pacedCollections(youngEvery: number, fullEvery: number): (bytes: number
  */
 export const releasedLargeBuffer: (bytes: number) => void = pacedCollections(4 * 1024 * 1024, 256 * 1024 * 1024);
 
-/** A restore worker's old generation may grow this much (promoted garbage) before it is collected; see restoredBlob. */
-const RESTORE_OLD_GROWTH = 4 * 1024 * 1024;
-/** Blobs between two looks at the old generation's size (a look costs a heap-statistics call). */
-const RESTORE_CHECK_EVERY = 64;
-let restoredSinceCheck = 0;
-let restoreOldBaseline: number | undefined;
-
 function oldSpaceUsed(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')?.space_used_size ?? 0;
 }
 
 /**
  * A restore worker wrote a blob of `bytes` from its own span buffer: as releasedLargeBuffer, and a full
- * collection whenever the old generation grew RESTORE_OLD_GROWTH since the last one (looked at every 64
+ * collection whenever the old generation grew 4 MiB since the last one (looked at every 64
  * blobs). A job's message (the span's blobs and every file's target) lives through the whole job, so the
  * scavenges during it promote it, and V8 let that garbage pile up: each worker's old space grew 5 -> 14 MiB
  * over the 50k-file tree restore without a full collection (one per 256 MiB of blob bytes is none there:
@@ -97,17 +90,11 @@ function oldSpaceUsed(): number {
  */
 export function restoredBlob(bytes: number): void {
   releasedLargeBuffer(bytes);
-  if (++restoredSinceCheck < RESTORE_CHECK_EVERY) return;
-  restoredSinceCheck = 0;
-  const used = oldSpaceUsed();
-  if (restoreOldBaseline === undefined || used < restoreOldBaseline) {
-    restoreOldBaseline = used;
-    return;
-  }
-  if (used - restoreOldBaseline < RESTORE_OLD_GROWTH) return;
-  collector()();
-  restoreOldBaseline = oldSpaceUsed();
+  restoredBlobsOldGrowth(1);
 }
+
+/** The restore worker's old-generation pacing (restoredBlob): 4 MiB of growth, looked at per 64 blobs (a look costs a heap-statistics call). */
+const restoredBlobsOldGrowth = oldGrowthCollections(4 * 1024 * 1024, 64);
 
 /**
  * A full collection whenever the old generation grew `growth` bytes since the last one (or since it was
