@@ -1,7 +1,9 @@
 /**
  * The main thread's young generation under capYoungGeneration, in a fresh
  * process (a test runner's own heap has grown already): `node --import tsx
- * test/helpers/young-generation-child.ts <capped|uncapped> <empty dir>`.
+ * test/helpers/young-generation-child.ts <capped|uncapped|spawn> <empty dir>`
+ * (spawn: capped; prints how many collections were forced while a pool of
+ * three workers was started).
  * Allocates objects that live a little while (so scavenges find survivors and
  * V8 would grow the space), starts a repository worker pool in a new
  * repository and closes it (a new isolate resets V8's growth factor),
@@ -10,16 +12,17 @@
  */
 import { capYoungGeneration, youngGenerationSize } from '../../src/core/repo/release-memory.js';
 import { WorkerPool } from '../../src/core/repo/worker-pool.js';
+import { forcedCollectionsDuring } from './forced-collections.js';
 import { createRepo, smallRepo } from './repo.js';
 
 const [mode, dir] = process.argv.slice(2);
-if ((mode !== 'capped' && mode !== 'uncapped') || !dir) {
-  process.stderr.write('usage: young-generation-child.ts <capped|uncapped> <empty dir>\n');
+if ((mode !== 'capped' && mode !== 'uncapped' && mode !== 'spawn') || !dir) {
+  process.stderr.write('usage: young-generation-child.ts <capped|uncapped|spawn> <empty dir>\n');
   process.exit(2);
 }
 const CAP = 4 * 1024 * 1024;
 const before = youngGenerationSize();
-if (mode === 'capped') capYoungGeneration(Math.max(CAP, before));
+if (mode !== 'uncapped') capYoungGeneration(Math.max(CAP, before));
 
 /** Objects kept for a while in a ring, so each scavenge copies some of them. */
 async function churn(): Promise<void> {
@@ -35,6 +38,16 @@ async function churn(): Promise<void> {
 await churn();
 const afterFirst = youngGenerationSize();
 const repo = await createRepo(dir, smallRepo);
+if (mode === 'spawn') {
+  // With the space at its cap, each worker isolate is preceded by a forced scavenge
+  // (release-memory.ts, beforeWorkerIsolate); the JSON line says how many were forced.
+  let spawned: WorkerPool | undefined;
+  const forced = await forcedCollectionsDuring(() => (spawned = new WorkerPool(repo, { workers: 3 })));
+  await spawned!.flush();
+  await spawned!.close();
+  process.stdout.write(JSON.stringify({ forced, workers: 3, reached: afterFirst >= Math.max(CAP, before) }) + '\n');
+  process.exit(0);
+}
 const pool = new WorkerPool(repo, { workers: 1 });
 await pool.flush(); // answered once the worker is up
 await pool.close();

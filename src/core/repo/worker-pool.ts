@@ -17,7 +17,7 @@ import { reuseSpanBuffer, spanBufferOf } from '../backends/span-buffers.js';
 import { LifeboatError } from '../errors.js';
 import { packBufferCapacity, type FinishedPack, type WrittenPackFile } from './pack.js';
 import { PackBufferBudget } from './pack-buffer-budget.js';
-import { reapplyYoungGenerationCap } from './release-memory.js';
+import { beforeWorkerIsolate, reapplyYoungGenerationCap } from './release-memory.js';
 import type { Repository } from './repository.js';
 import type {
   BackupFileJob,
@@ -139,8 +139,9 @@ function spawnWorker(init: WorkerInit): Worker {
   // Bundled build: the worker is emitted next to the bundle that contains this module.
   const url = here.endsWith('.ts') ? workerUrlForSources(here) : new URL('./repo-worker.js', here);
   // execArgv: [] — a worker needs no loader flags of the parent (tsx would cost a second per worker).
+  // The new isolate resets V8's young-generation growth factor (release-memory.ts, capYoungGeneration).
+  beforeWorkerIsolate();
   const worker = new Worker(url, { workerData: init, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
-  // The new isolate reset V8's young-generation growth factor (release-memory.ts, capYoungGeneration).
   worker.once('online', reapplyYoungGenerationCap);
   return worker;
 }

@@ -22,10 +22,11 @@ interface Sizes {
   cap: number;
 }
 
-async function sizes(mode: 'capped' | 'uncapped'): Promise<Sizes> {
+async function childLine<T>(mode: 'capped' | 'uncapped' | 'spawn'): Promise<T> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', child, mode, await tempDir()], { env: { ...process.env, NODE_OPTIONS: '' } });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Sizes;
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
 }
+const sizes = (mode: 'capped' | 'uncapped') => childLine<Sizes>(mode);
 
 describe('the main thread young generation cap', () => {
   it('stays at the cap through allocation and a worker pool start; the same allocations grow it without', async () => {
@@ -35,5 +36,11 @@ describe('the main thread young generation cap', () => {
     // ...and a capped one does not grow, before or after the pool's worker started.
     expect(capped.afterFirst).toBeLessThanOrEqual(capped.cap);
     expect(capped.end).toBeLessThanOrEqual(capped.cap);
+  });
+
+  it('a scavenge is forced before each worker isolate starts once the space is at its cap (V8 resets the growth factor while configuring the new heap)', async () => {
+    const spawn = await childLine<{ forced: number; workers: number; reached: boolean }>('spawn');
+    expect(spawn.reached).toBe(true);
+    expect(spawn.forced).toBeGreaterThanOrEqual(spawn.workers);
   });
 });
