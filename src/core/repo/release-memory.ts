@@ -79,6 +79,9 @@ function oldSpaceUsed(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')?.space_used_size ?? 0;
 }
 
+/** The restore worker's old-generation pacing (restoredBlob): 4 MiB of growth, looked at per 64 blobs (a look costs a heap-statistics call). */
+const restoredBlobsOldGrowth = oldGrowthCollections(4 * 1024 * 1024, 64);
+
 /**
  * A restore worker wrote a blob of `bytes` from its own span buffer: as releasedLargeBuffer, and a full
  * collection whenever the old generation grew 4 MiB since the last one (looked at every 64
@@ -92,9 +95,6 @@ export function restoredBlob(bytes: number): void {
   releasedLargeBuffer(bytes);
   restoredBlobsOldGrowth(1);
 }
-
-/** The restore worker's old-generation pacing (restoredBlob): 4 MiB of growth, looked at per 64 blobs (a look costs a heap-statistics call). */
-const restoredBlobsOldGrowth = oldGrowthCollections(4 * 1024 * 1024, 64);
 
 /**
  * A full collection whenever the old generation grew `growth` bytes since the last one (or since it was
@@ -151,15 +151,14 @@ export const mainThreadSavedPack: (bytes: number) => void = pacedCollections(1, 
  * each 256 KiB chunk is a new buffer outside V8's heap, garbage once the
  * socket took it, and V8 frees it only when it collects the small object
  * that owns it — which, with the main thread allocating little else while
- * uploads run, it did only after ~64 MiB
- * more of such memory (V8's external memory limit). In an S3 backup those
- * chunks were ~40 MiB of the main thread's malloc heap at the peak (strace:
- * 2,224 chunk allocations of 256 KiB, nothing else large). A scavenge per
- * 8 MiB frees those that died young; a full collection per 256 MiB those a
- * scavenge promoted. Every 4 and 64 MiB took ~6 MB more off the peak for ~1 s
- * more CPU on the bench's S3 backup (these: ~0.1 s); docs/performance.md.
- * (The same per span downloaded by a restore from S3 did not lower its peak:
- * 243 / 238 -> 248 / 242 MB.)
+ * uploads run, it did only after ~64 MiB more of such memory (V8's external
+ * memory limit). In an S3 backup those chunks were ~40 MiB of the main
+ * thread's malloc heap at the peak (strace: 2,224 chunk allocations of
+ * 256 KiB, nothing else large). A scavenge per 8 MiB frees those that died
+ * young; a full collection per 256 MiB those a scavenge promoted. Every 4 and
+ * 64 MiB took ~6 MB more off the peak for ~1 s more CPU on the bench's S3
+ * backup (these: ~0.1 s); docs/performance.md. (A restore from S3 is paced
+ * per 2 MiB received instead: mainThreadReceivedBytes.)
  */
 export const mainThreadSentBytes: (bytes: number) => void = pacedCollections(8 * 1024 * 1024, 256 * 1024 * 1024);
 

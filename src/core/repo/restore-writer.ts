@@ -335,17 +335,20 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     await mapLimit(spans, (pool?.size ?? 0) * 2 + 1, async (span) => {
       if (!pool) throw new LifeboatError('INTERNAL', `restore planned no pack reads but has ${spans.length} span(s)`);
       if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
-      const jobs: RestoreBlobJob[] = span.blobs.map((b) => ({
-        id: b.loc.id,
-        at: b.loc.offset - span.offset,
-        length: b.loc.length,
-        rawLength: b.loc.rawLength,
-        compressed: b.loc.compressed,
-        legacy: b.loc.legacy,
-        targets: wantsOf(b).map(targetOf),
-        // A drill hashes these bytes against the id once they are on disk (restore-validation.ts): once is enough.
-        ...(validator !== undefined && b.checks?.length === 1 + (b.more?.length ?? 0) ? { idCheckedOnReRead: true } : {}),
-      }));
+      const jobs: RestoreBlobJob[] = span.blobs.map((b) => {
+        const targets = wantsOf(b).map(targetOf);
+        return {
+          id: b.loc.id,
+          at: b.loc.offset - span.offset,
+          length: b.loc.length,
+          rawLength: b.loc.rawLength,
+          compressed: b.loc.compressed,
+          legacy: b.loc.legacy,
+          targets,
+          // A drill hashes these bytes against the id once they are on disk (restore-validation.ts): once is enough.
+          ...(validator !== undefined && b.checks?.length === targets.length ? { idCheckedOnReRead: true } : {}),
+        };
+      });
       const done = (res: { written: number; failed: { path: string; error: string }[] }) => {
         failed.push(...res.failed);
         outcome.bytes += res.written;
