@@ -35,7 +35,8 @@ export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const DATA_DIR = path.join(BENCH_DIR, '.data');
 
 export interface DatasetSpec {
-  label: 'full' | 'small' | 'tree';
+  /** 'real': a tree nobody generated (bench/real-tree.ts), described, not made from this spec. */
+  label: 'full' | 'small' | 'tree' | 'real';
   smallFiles: number;
   smallMin: number;
   smallMax: number;

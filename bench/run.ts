@@ -34,6 +34,7 @@ import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured 
 import { parseOrUsage, UsageError } from './bench-args.js';
 import { runBrowseBench } from './browse.js';
 import { runFleetBench } from './fleet.js';
+import { describeRealTree, realTree } from './real-tree.js';
 import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
 import { trashBeside, type Trash } from './discard.js';
@@ -55,8 +56,11 @@ type Op = (typeof OPS)[number];
  * It is not edited: its restore is of the first backup's tree.
  */
 const DATASETS = ['mixed', 'tree'] as const;
-type DatasetName = (typeof DATASETS)[number];
+/** `source`: the tree given with --source DIR (bench/real-tree.ts): every op but the edit. */
+type DatasetName = (typeof DATASETS)[number] | 'source';
 const TREE_OPS: readonly Op[] = ['first', 'nochange', 'restore'];
+const SOURCE_OPS: readonly Op[] = ['first', 'nochange', 'restore', 'check', 'drill'];
+const datasetLabel = (name: DatasetName): string => (name === 'tree' ? 'small-file tree' : name === 'source' ? 'real tree' : 'mixed dataset');
 /** --small: the small-file tree at a tenth of its size. */
 const SMALL_TREE_FILES = 5_000;
 export type ToolName = 'lifeboat' | 'restic';
@@ -208,6 +212,8 @@ interface Options {
   datasets: DatasetName[];
   /** Files in the small-file tree (--tree-files; default TREE_FILES, or SMALL_TREE_FILES with --small). */
   treeFiles?: number;
+  /** --source DIR: bench this existing tree instead of the generated datasets. */
+  source?: string;
   small: boolean;
   regen: boolean;
   seed: number;
@@ -286,6 +292,9 @@ function parseArgs(argv: string[]): Options {
         o.treeFiles = int(val(), flag, 1);
         datasetGiven = true;
         break;
+      case '--source':
+        o.source = val();
+        break;
       case '--small':
         o.small = true;
         break;
@@ -325,6 +334,8 @@ function parseArgs(argv: string[]): Options {
   }
   if (o.s3Tls && !o.s3) throw new UsageError('--s3-tls goes with --s3');
   if (o.s3 && datasetGiven) throw new UsageError('--dataset and --tree-files do not apply to --s3 (it uploads the mixed dataset)');
+  if (o.source !== undefined && (datasetGiven || o.small || o.s3)) throw new UsageError('--source replaces the generated datasets: leave out --dataset, --tree-files, --small and --s3');
+  if (o.source !== undefined) o.datasets = ['source'];
   if (o.s3 && opsGiven) throw new UsageError('--ops does not apply to --s3 (it times a first backup and a full restore of the dataset per tool and round)');
   if (!o.s3 && o.only === 'rclone') throw new UsageError('rclone is compared only with --s3');
   return o;
@@ -341,6 +352,9 @@ const USAGE = `usage: npm run bench -- [options]
                        tree: ${TREE_FILES.toLocaleString('en')} files mostly < 8 KiB, symlinks, deep folders: first,
                        nochange and restore) or both (default)
   --tree-files N       files in the small-file tree (default ${TREE_FILES}; ${SMALL_TREE_FILES} with --small)
+  --source DIR         instead of the generated datasets: an existing tree (e.g. /usr/share), only
+                       read (copied into the bench's folder each round): first, nochange,
+                       restore, check (and --drill); no edit
   --small              ~90 MB mixed dataset (2,000 small files, 4 large) and a ${SMALL_TREE_FILES}-file tree,
                        for a quick try
   --regen              regenerate the cached dataset
@@ -522,6 +536,8 @@ async function timedSteps(tool: Tool, d: ToolDirs, round: number, ctx: RoundCont
     if (!push(await runOp(tool, d, round, 'first', want.has('first'), tool.backup(d), base, opts))) return;
     if (want.has('nochange')) push(await runOp(tool, d, round, 'nochange', true, tool.backup(d), base, opts));
     if (want.has('restore')) await timedRestore(tool, d, round, base, opts, push);
+    if (want.has('check')) push(await runOp(tool, d, round, 'check', true, tool.check(d), base, opts));
+    if (want.has('drill')) await timedDrill(tool, d, round, base, opts, push);
     return;
   }
   if (!push(await runOp(tool, d, round, 'init', false, tool.init(d), 0, opts))) return;
@@ -539,12 +555,15 @@ async function timedSteps(tool: Tool, d: ToolDirs, round: number, ctx: RoundCont
 
   if (want.has('restore')) await timedRestore(tool, d, round, edited, opts, push);
   if (want.has('check')) push(await runOp(tool, d, round, 'check', true, tool.check(d), edited, opts));
-  if (want.has('drill')) {
-    const target = path.join(d.root, 'drill');
-    rm(target);
-    push(await runOp(tool, d, round, 'drill', true, tool.drill(d, target), edited, opts));
-    rm(target);
-  }
+  if (want.has('drill')) await timedDrill(tool, d, round, edited, opts, push);
+}
+
+/** Lifeboat's restore-drill, restic's plain restore into a fresh folder. */
+async function timedDrill(tool: Tool, d: ToolDirs, round: number, bytes: number, opts: Options & { dataset: DatasetName }, push: (s: Sample) => boolean): Promise<void> {
+  const target = path.join(d.root, 'drill');
+  rm(target);
+  push(await runOp(tool, d, round, 'drill', true, tool.drill(d, target), bytes, opts));
+  rm(target);
 }
 
 /** Restore the latest snapshot into a fresh folder and (unless --no-verify) compare it with SRC. */
@@ -742,10 +761,15 @@ async function main(): Promise<number> {
   const started = new Date();
   const datasets: { name: DatasetName; ds: Dataset; ops: Op[] }[] = [];
   for (const name of opts.datasets) {
+    if (name === 'source') {
+      const ds = realTree(opts.source as string);
+      datasets.push({ name, ds, ops: OPS.filter((o) => opts.ops.has(o) && SOURCE_OPS.includes(o)) });
+      continue;
+    }
     const spec = name === 'tree' ? treeSpec(opts.treeFiles ?? (opts.small ? SMALL_TREE_FILES : TREE_FILES)) : opts.small ? SMALL_SPEC : FULL_SPEC;
     const ops = OPS.filter((o) => opts.ops.has(o) && (name === 'mixed' || TREE_OPS.includes(o)));
     if (ops.length === 0) {
-      console.log(`skipping the ${name === 'tree' ? 'small-file tree' : 'mixed'} dataset: none of --ops ${[...opts.ops].join(',')} is timed on it (${TREE_OPS.join(', ')})`);
+      console.log(`skipping the ${datasetLabel(name)}: none of --ops ${[...opts.ops].join(',')} is timed on it (${TREE_OPS.join(', ')})`);
       continue;
     }
     datasets.push({ name, ds: await ensureDataset({ spec, seed: opts.seed, regen: opts.regen, log: (s) => console.log(s) }), ops });
@@ -759,8 +783,10 @@ async function main(): Promise<number> {
   const notes = [
     `${os.availableParallelism()} cores (${cpu[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, load ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     ...datasets.flatMap(({ name, ds, ops }) => [
-      `dataset ${name}: ${describeManifest(ds.manifest).split('\n').join('\n         ')}`,
-      `         ${ds.generated ? 'generated now' : 'cached'}, generation took ${(ds.manifest.generatedInMs / 1000).toFixed(1)} s; ops: ${ops.join(', ')}`,
+      `dataset ${name}: ${(name === 'source' ? describeRealTree(ds.tree, ds.manifest) : describeManifest(ds.manifest)).split('\n').join('\n         ')}`,
+      name === 'source'
+        ? `         walked in ${(ds.manifest.generatedInMs / 1000).toFixed(1)} s; ops: ${ops.join(', ')}`
+        : `         ${ds.generated ? 'generated now' : 'cached'}, generation took ${(ds.manifest.generatedInMs / 1000).toFixed(1)} s; ops: ${ops.join(', ')}`,
     ]),
     ...found.map((t) => `${t.name}: ${t.version} — ${t.describe}`),
     `rounds: ${opts.rounds} per dataset, tool order alternates per round; each round starts from a fresh repository`,
@@ -791,7 +817,7 @@ async function main(): Promise<number> {
 
   for (const { name, ds, ctx, rows } of results) {
     console.log('');
-    console.log(`${name === 'tree' ? 'small-file tree' : 'mixed dataset'}: medians of ${opts.rounds} round(s); ${ds.manifest.files.length} files` +
+    console.log(`${datasetLabel(name)}: medians of ${opts.rounds} round(s); ${ds.manifest.files.length} files` +
       (ds.manifest.symlinks ? `, ${ds.manifest.symlinks.length} symlinks` : '') + `, ${mb(ds.manifest.totalBytes)} MB base` +
       (ctx.edit ? `, ${mb(ctx.edit.totalBytes)} MB after the edit` : ''));
     console.log(table(rows));
@@ -823,7 +849,7 @@ async function main(): Promise<number> {
     datasets: results.map(({ name, ds, ops, ctx, rows }) => ({
       name,
       ops,
-      dir: path.relative(REPO_ROOT, ds.dir),
+      dir: name === 'source' ? ds.dir : path.relative(REPO_ROOT, ds.dir),
       seed: ds.manifest.seed,
       version: ds.manifest.version,
       spec: ds.manifest.spec,
