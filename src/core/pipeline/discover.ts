@@ -41,6 +41,13 @@ const childPath = (dir: string, name: string): string => (dir.endsWith('/') ? di
 const PREFETCH_TREES = 16;
 
 /**
+ * How many names of one folder the walk handles between two looks at the
+ * workers' queue (Archiver.waitForRoom): one worker batch's worth, so the
+ * queue's bound holds within a folder of any size.
+ */
+const ROOM_CHECK_FILES = 128;
+
+/**
  * Walks every path source into `archiver`; returns the root nodes and the
  * sources that were stored. Failed sources go to `archiver.failedSources`,
  * unreadable paths to its fileErrors, skipped special files to its warnings.
@@ -96,7 +103,12 @@ export async function discoverPathSources(
     // (with its four Dates, ~0.9 KB) then dies young instead of living in an array across the walk below.
     const slots: (Promise<TreeNode | undefined> | TreeNode | undefined)[] = [];
     const dirs: { index: number; name: string; node: TreeNode }[] = [];
-    for (const name of names) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      // A folder's files go to the workers' queue as they are found; in a large one (/usr/share/man/man1:
+      // 17,878 files) the walk waits for room every ROOM_CHECK_FILES names too, not only before the folder,
+      // or every file's job, promise and node were queued at once and promoted (~18 MiB of old space).
+      if (i % ROOM_CHECK_FILES === ROOM_CHECK_FILES - 1) await archiver.waitForRoom();
       const childAbs = childPath(abs, name);
       let st: Stats;
       try {

@@ -7,8 +7,9 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { backupPaths } from '../../../src/core/pipeline/snapshot-stage.js';
+import { Archiver } from '../../../src/core/repo/archiver.js';
 import { planSnapshot } from '../../../src/core/repo/snapshot-plan.js';
 import { backupDir, createRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
@@ -80,5 +81,37 @@ describe('discover', () => {
     expect(out.snapshot.sources.map((s) => s.name)).toEqual(['dir', 'single']);
     const plan = await planSnapshot(repo, out.snapshot);
     expect(plan.files.map((f) => f.rel)).toEqual(['dir/a.txt', 'single']);
+  });
+
+  it('holds the workers\' queue to its bound inside one large folder too: files wait for room while the folder is listed, not only before it', async () => {
+    const base = await tempDir();
+    const src = join(base, 'src');
+    await mkdir(join(src, 'big'), { recursive: true });
+    const count = 3000;
+    for (let i = 0; i < count; i++) await writeFile(join(src, 'big', `f${String(i).padStart(4, '0')}`), `file ${i}\n`);
+    const repo = await createRepo(join(base, 'repo'), smallRepo);
+    let inFlight = 0;
+    let most = 0;
+    const store = Archiver.prototype.store;
+    const spy = vi.spyOn(Archiver.prototype, 'store').mockImplementation(async function (this: Archiver, ...args: Parameters<Archiver['store']>) {
+      most = Math.max(most, ++inFlight);
+      try {
+        return await store.apply(this, args);
+      } finally {
+        inFlight--;
+      }
+    });
+    try {
+      const out = await backupDir(repo, src);
+      expect(out.progress.files).toBe(count);
+      // The scheduler's bound (1,024 files), at most one look's worth (128 names) past it, and one answered
+      // batch (128) whose stores are still returning; before, all 3,000 at once.
+      expect(most).toBeGreaterThan(128);
+      expect(most).toBeLessThanOrEqual(1024 + 128 + 128);
+      const plan = await planSnapshot(repo, out.snapshot);
+      expect(plan.files).toHaveLength(count);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
