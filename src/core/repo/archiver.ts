@@ -22,7 +22,7 @@ import type { Snapshot, SnapshotSource, SnapshotStats } from './snapshot.js';
 import { backupStream } from './stream-source.js';
 import type { Tree, TreeNode } from './tree.js';
 import { WorkerPool } from './worker-pool.js';
-import { mainThreadDataFlushed, mainThreadSavedPack } from './release-memory.js';
+import { mainThreadBackupItems, mainThreadDataFlushed, mainThreadSavedPack } from './release-memory.js';
 
 export interface BackupProgress {
   files: number;
@@ -235,6 +235,7 @@ export class Archiver {
     const files = this.files();
     this.fillBlobSet?.();
     const result = await files.submit({ path, size });
+    mainThreadBackupItems(1);
     this.progress.files++;
     this.progress.bytesNew += result.bytesNew;
     if (result.error) {
@@ -257,6 +258,7 @@ export class Archiver {
    */
   async saveTree(nodes: TreeNode[], previous?: { id: string; tree: Tree }): Promise<string> {
     if (previous && sameNodes(nodes, previous.tree.nodes) && this.repo.index.has(previous.id)) return previous.id;
+    mainThreadBackupItems(nodes.length);
     const { id, stored } = await this.repo.saveTree({ nodes } satisfies Tree, this.isNew);
     this.progress.bytesStored += stored;
     return id;

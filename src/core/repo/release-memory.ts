@@ -147,6 +147,20 @@ export function releaseAfterJob(bytes: number): void {
 export const mainThreadSavedPack: (bytes: number) => void = pacedCollections(1, 128 * 1024 * 1024);
 
 /**
+ * The main thread of a backup handled `items` files or listing nodes (a worker's answer for a stored
+ * file; a folder's listing about to be encoded). A stored file's job, promise and answer live as long as
+ * it waits in the workers' queue (up to 1,024 files, longer than two scavenges), its node until its
+ * folder's listing is saved, so the scavenges promote them and they die in the old generation, which V8
+ * then let grow with one mark-compact of its own: to ~50 MiB (~25 live) by the end of a first backup of
+ * /usr/share (47k files), the run's peak. A full collection whenever it grew 8 MiB since the last one,
+ * looked at per 256 items; a listing counts its nodes, so a big folder's (/usr/share/man/man1: 17,878)
+ * is looked at before its JSON, the run's largest transient, is made. Peak RSS of that backup ~205 ->
+ * ~186 MB, of the bench's 50k-file tree ~178 -> ~158, for ~4 more mark-compacts of ~15-40 ms each
+ * (docs/performance.md, eighth stop).
+ */
+export const mainThreadBackupItems: (items: number) => void = oldGrowthCollections(8 * 1024 * 1024, 256);
+
+/**
  * The main thread read `bytes` of a staged pack to upload it (file-body.ts):
  * each 256 KiB chunk is a new buffer outside V8's heap, garbage once the
  * socket took it, and V8 frees it only when it collects the small object

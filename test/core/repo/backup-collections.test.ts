@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../../src/core/backends/local-backend.js';
 import { MemoryBackend } from '../../../src/core/backends/memory-backend.js';
 import { StagingBackend } from '../../../src/core/backends/staging-backend.js';
-import { mainThreadDataFlushed } from '../../../src/core/repo/release-memory.js';
+import { mainThreadBackupItems, mainThreadDataFlushed } from '../../../src/core/repo/release-memory.js';
 import { Repository } from '../../../src/core/repo/repository.js';
 import { forcedCollectionsDuring } from '../../helpers/forced-collections.js';
 import { TEST_PASSWORD, backupDir, createRepo, smallRepo, testScrypt, writeVariedFiles } from '../../helpers/repo.js';
@@ -56,5 +56,23 @@ describe("a backup's last forced collection", () => {
     mainThreadDataFlushed();
     expect(await forcedFullCollectionsDuring(() => backupDir(repo, src))).toBe(1);
     await staging.flush();
+  });
+});
+
+describe("a backup's main thread while files are stored", () => {
+  it('collects fully once its old generation grew 8 MiB, looked at per 256 stored files or listing nodes, not per file', async () => {
+    const forcedFullCollectionsIn = (fn: () => unknown) => forcedCollectionsDuring(fn, { major: true });
+    mainThreadDataFlushed();
+    mainThreadBackupItems(256); // a look now: the backups above left their count and size behind (module state)
+    // Files stored with nothing piling up: no forced collection (the first look only notes the old generation's size).
+    expect(await forcedFullCollectionsIn(() => Array.from({ length: 1024 }, () => mainThreadBackupItems(1)))).toBe(0);
+    // ~30 MiB promoted, then garbage (as queued files' jobs and promises once answered): collected once, at the next look.
+    const keepThenDrop = (): number => Array.from({ length: 400_000 }, (_, i) => ({ i, s: `file ${i}` })).filter((o) => o.i >= 0).length;
+    expect(keepThenDrop()).toBe(400_000);
+    expect(await forcedFullCollectionsIn(() => Array.from({ length: 256 }, () => mainThreadBackupItems(1)))).toBe(1);
+    // A large folder's listing counts its nodes: one listing is a look.
+    expect(keepThenDrop()).toBe(400_000);
+    expect(await forcedFullCollectionsIn(() => mainThreadBackupItems(17_878))).toBe(1);
+    expect(await forcedFullCollectionsIn(() => Array.from({ length: 1024 }, () => mainThreadBackupItems(1)))).toBe(0);
   });
 });
