@@ -126,6 +126,23 @@ function oldGrowthCollections(growth: number, every: number): (items: number) =>
  */
 export const mainThreadValidatedFiles: (files: number) => void = oldGrowthCollections(8 * 1024 * 1024, 256);
 
+/** Plans of fewer files than this leave too little garbage to be worth a forced collection (restorePrepared). */
+export const RESTORE_PREPARED_COLLECTION_FILES = 1000;
+
+/**
+ * A restore's main thread has planned, previewed and prepared `files` files (restore-writer.ts): the
+ * walk of the trees (each folder's listing parsed whole: /usr/share/man/man1's alone is ~17,900 nodes
+ * in one JSON string), the preview and the preparation leave their garbage in the old generation, and
+ * V8 ran no full collection on the main thread after start-up in a whole restore of /usr/share
+ * (--trace-gc), so that garbage (~25 MiB of an ~80 MiB heap; a heap snapshot at the write phase held
+ * ~54 live) stayed through the write phase, the peak. One full collection here, before the first pack
+ * is read; none for a small plan.
+ */
+export function restorePrepared(files: number): void {
+  if (!isMainThread || files < RESTORE_PREPARED_COLLECTION_FILES) return;
+  collector()();
+}
+
 /**
  * Like releasedLargeBuffer, for garbage that the running job still
  * references (a verified pack's buffer): collect once the job has returned.

@@ -31,6 +31,7 @@ import { LifeboatError } from '../errors.js';
 import type { BlobLocation } from './format.js';
 import { mapLimit, type Repository } from './repository.js';
 import { PackSpanReader, remoteSpanMax } from './pack-span-reads.js';
+import { restorePrepared } from './release-memory.js';
 import type { RestoreChange, RestorePreview } from './restore-preview.js';
 import { RestoreValidator, type FileCheck, type ValidateOptions, type ValidationOutcome } from './restore-validation.js';
 import type { PlannedFile, PlannedNode, SnapshotPlan } from './snapshot-plan.js';
@@ -325,6 +326,8 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
 
   // Fetch and write, pack by pack, in spans.
   const spans = spansOf(byPack, remoteSpanMax(repo.backend) ?? SPAN_MAX);
+  // What planning, the preview and the preparation left behind goes before the write phase, the peak.
+  restorePrepared(plan.files.length);
   const reader = new PackSpanReader(repo.backend, spans, SPAN_GAP);
   try {
     for (const check of completeEarly) validator?.complete(check);

@@ -6,7 +6,7 @@
  */
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { mainThreadDataFlushed, mainThreadValidatedFiles, restoredBlob } from '../../../src/core/repo/release-memory.js';
+import { RESTORE_PREPARED_COLLECTION_FILES, mainThreadDataFlushed, mainThreadValidatedFiles, restorePrepared, restoredBlob } from '../../../src/core/repo/release-memory.js';
 import { forcedCollectionsDuring } from '../../helpers/forced-collections.js';
 
 describe('forced collections', () => {
@@ -30,6 +30,11 @@ describe('forced collections', () => {
     expect(await forcedCollectionsDuring(() => Array.from({ length: 64 }, () => restoredBlob(100)))).toBe(1);
     // Collected: nothing more until it grows again.
     expect(await forcedCollectionsDuring(() => Array.from({ length: 128 }, () => restoredBlob(100)))).toBe(0);
+  });
+
+  it('a restore collects once it prepared a plan of enough files, never for a smaller one', async () => {
+    expect(await forcedCollectionsDuring(() => restorePrepared(RESTORE_PREPARED_COLLECTION_FILES - 1), { major: true })).toBe(0);
+    expect(await forcedCollectionsDuring(() => restorePrepared(RESTORE_PREPARED_COLLECTION_FILES), { major: true })).toBe(1);
   });
 
   it("a drill's main thread collects once its old generation grew 8 MiB while files were re-read, not per batch", async () => {
