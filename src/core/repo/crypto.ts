@@ -76,7 +76,7 @@ export function sealInto(key: Buffer, plaintext: Uint8Array, out: Buffer, at: nu
   return end - at;
 }
 
-/** Plaintext bytes encrypted per cipher update in sealInto (below glibc's initial 128 KiB mmap threshold). */
+/** Bytes per cipher update in sealInto and tryOpenInPlace (below glibc's initial 128 KiB mmap threshold). */
 const SEAL_PIECE = 64 * 1024;
 
 export function seal(key: Buffer, plaintext: Uint8Array, ad?: Uint8Array): Buffer {
@@ -100,6 +100,35 @@ export function tryOpen(key: Buffer, sealed: Uint8Array, ad?: Uint8Array): Buffe
   } catch {
     return undefined;
   }
+}
+
+/**
+ * tryOpen, with the plaintext written over `sealed` itself, from its first byte: the answer is a view
+ * of `sealed`, whose sealed bytes are gone. For a caller that owns the buffer and does not read those
+ * bytes again (a restore worker's span buffer). Decrypted in pieces, as sealInto encrypts: each update's
+ * output is a new native buffer, and whole-blob outputs (up to 8 MiB) past glibc's risen mmap threshold
+ * grew each restore worker's arena ~10 MiB (issue 22). A piece is copied only over bytes the decipher
+ * has consumed (plaintext byte k was sealed byte 12 + k), and the tag and nonce were taken before. On
+ * failure (altered data, wrong key or `ad`) undefined, and `sealed` holds unauthenticated bytes: it
+ * must not be used.
+ */
+export function tryOpenInPlace(key: Buffer, sealed: Uint8Array, ad?: Uint8Array): Buffer | undefined {
+  if (sealed.length < 28) return undefined;
+  const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+  const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
+  decipher.setAuthTag(buf.subarray(buf.length - 16));
+  if (ad) decipher.setAAD(ad);
+  const end = buf.length - 16;
+  let length = 0;
+  try {
+    for (let from = 12; from < end; from += SEAL_PIECE) {
+      length += decipher.update(buf.subarray(from, Math.min(from + SEAL_PIECE, end))).copy(buf, length);
+    }
+    length += decipher.final().copy(buf, length);
+  } catch {
+    return undefined;
+  }
+  return buf.subarray(0, length);
 }
 
 /** Decrypt and authenticate, or throw REPO_CORRUPT naming `what`. */

@@ -13,7 +13,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
 import { blobAdFor, headerAdFor, type RepoKeys } from './binding.js';
 import { compressBound, compressInto, compressToNew, decompressBounded, savesEnough, worthCompressing, type DecompressScratch } from './compress.js';
-import { blobIdOf, open, sealInto, sealParts, tryOpen } from './crypto.js';
+import { blobIdOf, open, sealInto, sealParts, tryOpen, tryOpenInPlace } from './crypto.js';
 import { SEAL_OVERHEAD, blobTypeCode, blobTypeFromCode, type BlobLocation, type BlobType } from './format.js';
 
 const ENTRY_SIZE = 42;
@@ -291,7 +291,9 @@ export function parsePackHeader(key: RepoKeys, packId: string, tail: Buffer, pac
  * only the plaintext's hash against its id, for a caller that hashes every
  * byte it writes against the same ids later (a drill's re-read from disk,
  * restore-validation.ts); authentication, decompression and length are
- * checked regardless.
+ * checked regardless. `inPlace`: decrypt over `sealed` itself (tryOpenInPlace),
+ * for a caller whose buffer holds bytes it does not need again; an
+ * uncompressed blob's plaintext is then a view of it.
  */
 export function openBlob(
   key: RepoKeys,
@@ -299,8 +301,10 @@ export function openBlob(
   sealed: Uint8Array,
   scratch?: DecompressScratch,
   checkId = true,
+  inPlace = false,
 ): Buffer | string {
-  const plain = tryOpen(key.encryption, sealed, blobAdFor(key, loc.id, loc.legacy));
+  const ad = blobAdFor(key, loc.id, loc.legacy);
+  const plain = inPlace ? tryOpenInPlace(key.encryption, sealed, ad) : tryOpen(key.encryption, sealed, ad);
   if (!plain) return 'failed authentication (damaged or altered)';
   // Decompression never writes past the recorded length: a frame that expands further is damage, not memory.
   const data = !loc.compressed ? plain : scratch ? scratch.decompress(plain, loc.rawLength) : decompressBounded(plain, loc.rawLength, true);

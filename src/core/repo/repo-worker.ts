@@ -364,10 +364,14 @@ class OpenParts {
   }
 }
 
-/** Verifies one blob and writes it to its targets; returns the bytes written. */
+/**
+ * Verifies one blob and writes it to its targets; returns the bytes written. The blob is decrypted
+ * over its own bytes in `data` (this worker's span buffer, or a pack sent to it): each of a job's
+ * blobs is read once, and nothing reads `data` after the job.
+ */
 function restoreBlob(blob: RestoreBlobJob, data: Buffer, chown: boolean, parts: OpenParts, failed: { path: string; error: string }[]): number {
   let written = 0;
-  const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length), scratch, blob.idCheckedOnReRead !== true);
+  const plain = openBlob(key, blob, data.subarray(blob.at, blob.at + blob.length), scratch, blob.idCheckedOnReRead !== true, true);
   if (typeof plain === 'string') {
     for (const t of blob.targets) failed.push({ path: t.path, error: `blob ${blob.id.slice(0, 12)} ${plain}` });
     return 0;
