@@ -10,6 +10,7 @@
  * with escape sequences. Text files print, as cat would print them.
  */
 import { LifeboatError } from '../errors.js';
+import { LocalTreeReader } from '../repo/local-tree-reader.js';
 import type { Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import { planSnapshot, type PlannedNode } from '../repo/snapshot-plan.js';
@@ -45,22 +46,27 @@ export async function dumpSnapshotPath(repo: Repository, snapshot: Snapshot, pat
   if (at.node?.type === 'symlink') {
     throw new LifeboatError('USAGE', `${displayPath(at.path)} is a symlink to ${displayPath(at.node.target ?? '')}: dump what it points to (a symlink has no content of its own)`);
   }
-  if (at.node?.type === 'file') {
-    let bytes = 0;
-    let first = true;
-    for await (const chunk of contentOf(repo, at.node, options.signal)) {
-      if (first && guard && !looksLikeText(chunk)) throw refusal(`${displayPath(at.path)} is not text`);
-      first = false;
-      await sink.write(chunk);
-      bytes += chunk.length;
+  if (at.node?.type !== 'file' && guard) throw refusal(`a folder is dumped as a tar archive`);
+  const local = LocalTreeReader.for(repo);
+  try {
+    if (at.node?.type === 'file') {
+      let bytes = 0;
+      let first = true;
+      for await (const chunk of contentOf(repo, local, at.node, options.signal)) {
+        if (first && guard && !looksLikeText(chunk)) throw refusal(`${displayPath(at.path)} is not text`);
+        first = false;
+        await sink.write(chunk);
+        bytes += chunk.length;
+      }
+      return { path: at.path, format: 'file', bytes, files: 1, dirs: 0, symlinks: 0, damaged: [] };
     }
-    return { path: at.path, format: 'file', bytes, files: 1, dirs: 0, symlinks: 0, damaged: [] };
+    return await dumpTar(repo, local, snapshot, at.path, sink, options.signal);
+  } finally {
+    local?.close();
   }
-  if (guard) throw refusal(`a folder is dumped as a tar archive`);
-  return dumpTar(repo, snapshot, at.path, sink, options.signal);
 }
 
-async function dumpTar(repo: Repository, snapshot: Snapshot, path: string, sink: ByteSink, signal?: AbortSignal): Promise<DumpOutcome> {
+async function dumpTar(repo: Repository, local: LocalTreeReader | undefined, snapshot: Snapshot, path: string, sink: ByteSink, signal?: AbortSignal): Promise<DumpOutcome> {
   const plan = await planSnapshot(repo, snapshot, { ...(path === '' ? {} : { subPath: path }), signal });
   // Names in the tar start at the dumped folder's own name (`etc/app.yaml` for data/etc), so it unpacks as one folder.
   const cut = path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1).length : 0;
@@ -83,7 +89,7 @@ async function dumpTar(repo: Repository, snapshot: Snapshot, path: string, sink:
         // Known missing before a byte is written: left out, not zero-filled.
         outcome.damaged.push({ path: n.rel, error: `${n.missing.length} of its blobs are in no index` });
       } else {
-        const error = await tar.file(name, n.node.size ?? 0, meta(n.node), contentOf(repo, n.node, signal));
+        const error = await tar.file(name, n.node.size ?? 0, meta(n.node), contentOf(repo, local, n.node, signal));
         outcome.files++;
         if (error) outcome.damaged.push({ path: n.rel, error: `${error.message} (zero-filled in the archive)` });
       }
@@ -94,10 +100,15 @@ async function dumpTar(repo: Repository, snapshot: Snapshot, path: string, sink:
   return { ...outcome, bytes: tar.bytes };
 }
 
-async function* contentOf(repo: Repository, node: TreeNode, signal?: AbortSignal): AsyncGenerator<Buffer> {
+/**
+ * A file's blobs in order, each checked. A local repository's are read straight from
+ * their packs (LocalTreeReader.blob); one that does not read or check out that way is
+ * loaded through the repository, which says what is wrong with it.
+ */
+async function* contentOf(repo: Repository, local: LocalTreeReader | undefined, node: TreeNode, signal?: AbortSignal): AsyncGenerator<Buffer> {
   for (const id of node.content ?? []) {
     if (signal?.aborted) throw new LifeboatError('CANCELLED', 'dump cancelled');
-    yield await repo.loadBlob(id);
+    yield local?.blob(id, 'data') ?? (await repo.loadBlob(id));
   }
 }
 

@@ -12,6 +12,12 @@
 import { LifeboatError } from '../errors.js';
 
 const BLOCK = 512;
+/**
+ * Output is gathered into chunks of this size before it goes to the sink: a tar
+ * of 35,000 small files was three writes per entry (header, content, padding),
+ * each a system call and an awaited promise; now a few hundred writes in all.
+ */
+const GATHER = 256 * 1024;
 
 export interface TarMeta {
   mode: number;
@@ -24,8 +30,10 @@ export type ByteWriter = (chunk: Uint8Array) => Promise<void>;
 
 export class TarWriter {
   private paxCount = 0;
-  /** Bytes written so far. */
+  /** Bytes of the archive so far (those still gathered included; `finish` writes them all). */
   bytes = 0;
+  private gathered = Buffer.allocUnsafe(GATHER);
+  private used = 0;
 
   constructor(private readonly out: ByteWriter) {}
 
@@ -58,14 +66,15 @@ export class TarWriter {
     } catch (e) {
       error = e as Error;
     }
-    for (; left > 0; left -= Math.min(left, 64 * 1024)) await this.write(new Uint8Array(Math.min(left, 64 * 1024)));
+    await this.zeros(left);
     await this.pad(size);
     return error;
   }
 
-  /** The two zero blocks that end an archive. */
+  /** The two zero blocks that end an archive, then everything gathered goes out. */
   async finish(): Promise<void> {
-    await this.write(new Uint8Array(2 * BLOCK));
+    await this.zeros(2 * BLOCK);
+    await this.flush();
   }
 
   private async header(path: string, type: '0' | '2' | '5', size: number, meta: TarMeta, linkname = ''): Promise<void> {
@@ -88,12 +97,40 @@ export class TarWriter {
 
   private async pad(size: number): Promise<void> {
     const rest = size % BLOCK;
-    if (rest !== 0) await this.write(new Uint8Array(BLOCK - rest));
+    if (rest !== 0) await this.zeros(BLOCK - rest);
   }
 
   private async write(chunk: Uint8Array): Promise<void> {
-    await this.out(chunk);
     this.bytes += chunk.length;
+    if (chunk.length >= GATHER / 4) {
+      // Large enough to go out on its own (a file's 1 MiB blob), after what is gathered before it.
+      await this.flush();
+      await this.out(chunk);
+      return;
+    }
+    if (this.used + chunk.length > GATHER) await this.flush();
+    this.gathered.set(chunk, this.used);
+    this.used += chunk.length;
+  }
+
+  private async zeros(count: number): Promise<void> {
+    this.bytes += count;
+    for (let left = count; left > 0; ) {
+      if (this.used === GATHER) await this.flush();
+      const n = Math.min(left, GATHER - this.used);
+      this.gathered.fill(0, this.used, this.used + n);
+      this.used += n;
+      left -= n;
+    }
+  }
+
+  /** The sink may keep the chunk until it is written (a pipe): each flush hands over a buffer of its own. */
+  private async flush(): Promise<void> {
+    if (this.used === 0) return;
+    const chunk = this.gathered.subarray(0, this.used);
+    this.gathered = Buffer.allocUnsafe(GATHER);
+    this.used = 0;
+    await this.out(chunk);
   }
 }
 
@@ -128,7 +165,7 @@ function ustarHeader(name: string, type: string, size: number, meta: TarMeta, li
   text(257, 6, 'ustar\0');
   text(263, 2, '00');
   let sum = 0;
-  for (const byte of h) sum += byte;
+  for (let i = 0; i < BLOCK; i++) sum += h[i]!;
   text(148, 8, sum.toString(8).padStart(6, '0') + '\0 ');
   return h;
 }

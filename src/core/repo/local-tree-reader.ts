@@ -1,11 +1,11 @@
 /**
- * Reads the parent snapshot's folder listings (tree blobs) of a local
- * repository synchronously, straight from their pack files, for the backup
- * walk (src/core/pipeline/discover.ts). Through the backend each listing
- * cost four round trips through the libuv pool (open, fstat, read, close),
- * one folder after another: on a tree of 50,000 small files in 4,800
- * folders the walk spent more time waiting for them than working. Here it is
- * one pread from an already open pack file.
+ * Reads a local repository's blobs synchronously, straight from their pack
+ * files: the parent snapshot's folder listings (tree blobs) for the backup
+ * walk (src/core/pipeline/discover.ts), every listing for check's walk, and
+ * file contents for dump. Through the backend each blob cost four round trips
+ * through the libuv pool (open, fstat, read, close), one after another: on a
+ * tree of 50,000 small files in 4,800 folders the walk spent more time waiting
+ * for them than working. Here it is one pread from an already open pack file.
  *
  * Only for a backend that offers its objects as plain local files
  * (Backend.localFile: never through a wrapper, which must see every read).
@@ -16,6 +16,7 @@
  */
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { localFileOf } from '../backends/backend.js';
+import type { BlobType } from './format.js';
 import { openBlob } from './pack.js';
 import type { Repository } from './repository.js';
 import { decodeTree, type Tree } from './tree.js';
@@ -35,8 +36,24 @@ export class LocalTreeReader {
 
   /** The listing `id`, read and checked; undefined when it cannot be read this way. */
   read(id: string): Tree | undefined {
+    const plain = this.blob(id, 'tree');
+    if (plain === undefined) return undefined;
+    try {
+      return decodeTree(plain, id);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Blob `id`'s plaintext (of `type` when given), read and checked as
+   * Repository.loadBlob checks it; undefined when it cannot be read this way.
+   * `dump` reads file contents through it (one pread per blob, not four libuv
+   * round trips): a blob is at most the chunker's largest chunk.
+   */
+  blob(id: string, type?: BlobType): Buffer | undefined {
     const loc = this.repo.index.lookup(id);
-    if (!loc || loc.type !== 'tree') return undefined;
+    if (!loc || (type !== undefined && loc.type !== type)) return undefined;
     try {
       const fd = this.fdFor(loc.pack);
       if (fd === undefined) return undefined;
@@ -48,7 +65,7 @@ export class LocalTreeReader {
         done += n;
       }
       const plain = openBlob(this.repo.key, loc, sealed);
-      return typeof plain === 'string' ? undefined : decodeTree(plain, id);
+      return typeof plain === 'string' ? undefined : plain;
     } catch {
       return undefined;
     }

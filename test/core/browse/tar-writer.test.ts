@@ -21,9 +21,8 @@ async function* chunks(...parts: (string | Error)[]): AsyncGenerator<Uint8Array>
   }
 }
 
-async function archive(build: (tar: TarWriter) => Promise<void>): Promise<{ file: string; dir: string }> {
+async function archive(build: (tar: TarWriter) => Promise<void>, parts: Uint8Array[] = []): Promise<{ file: string; dir: string }> {
   const dir = await tempDir();
-  const parts: Uint8Array[] = [];
   const tar = new TarWriter(async (c) => void parts.push(Buffer.from(c)));
   await build(tar);
   await tar.finish();
@@ -80,5 +79,22 @@ describe('TarWriter', () => {
     expect(damaged.subarray(3).every((b) => b === 0)).toBe(true);
     expect(await readFile(join(dir, 'long.txt'), 'utf8')).toBe('abc');
     expect(await readFile(join(dir, 'after.txt'), 'utf8')).toBe('ok');
+  });
+
+  it('gathers small entries into few writes, and a large chunk goes out on its own after what came before it', async () => {
+    const parts: Uint8Array[] = [];
+    const big = Buffer.alloc(200_000, 0x61);
+    const { dir } = await archive(async (tar) => {
+      await tar.directory('many', { mode: 0o755, mtimeMs: meta.mtimeMs });
+      for (let i = 0; i < 2000; i++) await tar.file(`many/f${i}.txt`, String(i).length, meta, chunks(String(i)));
+      await tar.file('big.bin', big.length, meta, chunks(big.toString()));
+      await tar.file('last.txt', 4, meta, chunks('last'));
+    }, parts);
+    // 2,001 headers and 2,000 paddings of 512 bytes (~2 MB) plus the big file: one write per entry part would be ~6,000.
+    expect(parts.length).toBeLessThanOrEqual(12);
+    expect(parts.some((p) => p.length === big.length)).toBe(true);
+    expect(await readFile(join(dir, 'many/f1999.txt'), 'utf8')).toBe('1999');
+    expect(await readFile(join(dir, 'big.bin'))).toEqual(big);
+    expect(await readFile(join(dir, 'last.txt'), 'utf8')).toBe('last');
   });
 });
