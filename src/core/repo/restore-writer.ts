@@ -94,6 +94,8 @@ interface Want {
   offset: number;
   /** A temporary name beside the file (it replaces what the target holds); otherwise the file's own path. */
   temp?: string;
+  /** With `validate`: the check of the file (restore-validation.ts), counted down as this blob is written. */
+  check?: FileCheck;
 }
 
 /**
@@ -104,8 +106,6 @@ interface Want {
 interface NeededBlob extends Want {
   loc: BlobLocation;
   more?: Want[];
-  /** With `validate`: the check of each target's file, by index into wantsOf. */
-  checks?: FileCheck[];
 }
 
 const wantsOf = (b: NeededBlob): Want[] => (b.more === undefined ? [b] : [b, ...b.more]);
@@ -214,17 +214,18 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
     if (!blobs) byPack.set(loc.pack, (blobs = new Map()));
     // Arrays made by a literal hold exactly what they are given; one grown by push from empty
     // reserves 17 slots (~150 bytes), one per blob of the 50k-file tree's restore (~7 MiB).
+    // Made whole by one literal: a property added later (a drill's check) went to a separate
+    // property array per blob, and the checks' own arrays of one were ~4 MiB of /usr/share's drill.
     const needed = blobs.get(loc.id);
     if (!needed) {
-      const blob: NeededBlob = temp === undefined ? { loc, file, offset } : { loc, file, offset, temp };
-      if (check !== undefined) blob.checks = [check];
+      const blob: NeededBlob =
+        check === undefined ? (temp === undefined ? { loc, file, offset } : { loc, file, offset, temp }) : temp === undefined ? { loc, file, offset, check } : { loc, file, offset, temp, check };
       blobs.set(loc.id, blob);
       return;
     }
-    const want: Want = temp === undefined ? { file, offset } : { file, offset, temp };
+    const want: Want = check === undefined ? (temp === undefined ? { file, offset } : { file, offset, temp }) : temp === undefined ? { file, offset, check } : { file, offset, temp, check };
     if (needed.more) needed.more.push(want);
     else needed.more = [want];
-    if (check !== undefined) (needed.checks ??= []).push(check);
   }
 
   /** Files complete before the pool starts (empty ones) wait here for the validator. */
@@ -339,7 +340,8 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
       if (!pool) throw new LifeboatError('INTERNAL', `restore planned no pack reads but has ${spans.length} span(s)`);
       if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
       const jobs: RestoreBlobJob[] = span.blobs.map((b) => {
-        const targets = wantsOf(b).map(targetOf);
+        const wants = wantsOf(b);
+        const targets = wants.map(targetOf);
         return {
           id: b.loc.id,
           at: b.loc.offset - span.offset,
@@ -349,7 +351,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
           legacy: b.loc.legacy,
           targets,
           // A drill hashes these bytes against the id once they are on disk (restore-validation.ts): once is enough.
-          ...(validator !== undefined && b.checks?.length === targets.length ? { idCheckedOnReRead: true } : {}),
+          ...(validator !== undefined && wants.every((w) => w.check !== undefined) ? { idCheckedOnReRead: true } : {}),
         };
       });
       const done = (res: { written: number; failed: { path: string; error: string }[] }) => {
@@ -357,7 +359,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
         outcome.bytes += res.written;
         const failedNow = new Set(res.failed.map((f) => f.path));
         outcome.files += jobs.reduce((n, j) => n + j.targets.filter((t) => t.whole && !failedNow.has(t.path)).length, 0);
-        if (validator) span.blobs.forEach((b, k) => b.checks?.forEach((c, i) => validator.blobDone(c, !failedNow.has(jobs[k]!.targets[i]!.path))));
+        if (validator) span.blobs.forEach((b, k) => wantsOf(b).forEach((w, i) => w.check && validator.blobDone(w.check, !failedNow.has(jobs[k]!.targets[i]!.path))));
         options.onProgress?.(outcome);
       };
       const path = localPackPath(repo.backend, span.pack);
@@ -374,7 +376,7 @@ export async function writeRestore(repo: Repository, plan: SnapshotPlan, options
         data = await reader.load(span);
       } catch (e) {
         for (const j of jobs) for (const t of j.targets) failed.push({ path: t.path, error: `pack ${span.pack.slice(0, 12)}: ${(e as Error).message}` });
-        if (validator) for (const b of span.blobs) for (const c of b.checks ?? []) validator.blobDone(c, false);
+        if (validator) for (const b of span.blobs) for (const w of wantsOf(b)) if (w.check) validator.blobDone(w.check, false);
         if (--fetchesLeft === 0) options.onMilestone?.('fetched', outcome);
         return;
       }

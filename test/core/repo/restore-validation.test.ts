@@ -36,7 +36,10 @@ describe('validating restore', () => {
     const src = join(base, 'src');
     await mkdir(join(src, 'small'), { recursive: true });
     // Many blobs over several packs (smallRepo: small chunks and packs), and one-blob files.
-    await writeFile(join(src, 'big.bin'), randomBytes(600 * KiB));
+    const big = randomBytes(600 * KiB);
+    await writeFile(join(src, 'big.bin'), big);
+    // The same blobs in two files (each blob is written into both, each file checked on its own).
+    await writeFile(join(src, 'big-copy.bin'), big);
     await writeFile(join(src, 'big-flipped.bin'), randomBytes(500 * KiB));
     for (let i = 0; i < 40; i++) await writeFile(join(src, 'small', `f${i}.txt`), `small file ${i}\n`.repeat(i + 1));
     await writeFile(join(src, 'empty'), '');
@@ -46,6 +49,8 @@ describe('validating restore', () => {
     const repo = await openRepo(repoDir);
     const plan = await planSnapshot(repo, snapshot);
     expect(plan.files.find((f) => f.rel === 'data/big-flipped.bin')!.locs.length).toBeGreaterThan(3);
+    const contentOf = (rel: string) => plan.files.find((f) => f.rel === rel)!.node.content;
+    expect(contentOf('data/big-copy.bin')).toEqual(contentOf('data/big.bin'));
 
     // A good restore: every file re-read, none reported.
     const good = await restoreSnapshot({ repo, snapshot, plan, target: join(base, 'good'), workers: 2, validate: {} });
@@ -67,6 +72,7 @@ describe('validating restore', () => {
           for (const path of paths) {
             seen.add(path);
             if (path.endsWith('/big-flipped.bin')) await flipByteAt(path, 400 * KiB + 7);
+            if (path.endsWith('/big-copy.bin')) await flipByteAt(path, 100 * KiB + 3);
             if (path.endsWith('/small/f7.txt')) await flipByteAt(path, 3);
             if (path.endsWith('/small/f9.txt')) await truncate(path, 5);
             if (path.endsWith('/empty')) await appendFile(path, 'x');
@@ -77,7 +83,7 @@ describe('validating restore', () => {
     expect(seen.size).toBe(plan.files.length);
     expect(damaged.failed).toEqual([]);
     const invalid = new Map(damaged.validation!.invalid.map((f) => [f.path.slice(target.length + 1), f.problem]));
-    expect([...invalid.keys()].sort()).toEqual(['data/big-flipped.bin', 'data/empty', 'data/small/f7.txt', 'data/small/f9.txt']);
+    expect([...invalid.keys()].sort()).toEqual(['data/big-copy.bin', 'data/big-flipped.bin', 'data/empty', 'data/small/f7.txt', 'data/small/f9.txt']);
     expect(invalid.get('data/big-flipped.bin')).toMatch(/^does not match the snapshot \(bytes \d+-\d+ are not blob [0-9a-f]{12}\)$/);
     expect(invalid.get('data/small/f7.txt')).toMatch(/^does not match the snapshot \(bytes 0-\d+ are not blob [0-9a-f]{12}\)$/);
     expect(invalid.get('data/small/f9.txt')).toBe(`does not match the snapshot (5 bytes restored, ${'small file 9\n'.repeat(10).length} expected)`);
