@@ -13,6 +13,7 @@
  */
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { BlobLocation } from './format.js';
+import { LocalTreeReader } from './local-tree-reader.js';
 import type { Repository } from './repository.js';
 import type { Snapshot } from './snapshot.js';
 import { readTreesAhead } from './tree-read-ahead.js';
@@ -119,7 +120,7 @@ export async function planSnapshot(
 
   async function listing(treeId: string, rel: string): Promise<PlannedNode[]> {
     if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
-    const tree = await repo.loadTree(treeId);
+    const tree = local?.read(treeId) ?? (await repo.loadTree(treeId));
     assertSafeTree(tree, rel);
     const entries: PlannedNode[] = [];
     for (const node of tree.nodes) {
@@ -132,31 +133,39 @@ export async function planSnapshot(
   const parts = (subPath ?? '').split('/').filter((p) => p !== '' && p !== '.');
   const parents: string[] = [];
   let entries: PlannedNode[];
-  if (parts.length === 0) {
-    // The root listing is the restore itself: when it cannot be read there is nothing to restore.
-    // From a remote store the trees are read a level at a time first, not one request each.
-    await readTreesAhead(repo, snapshot.tree, { signal });
-    entries = await listing(snapshot.tree, '');
-  } else {
-    let tree = await repo.loadTree(snapshot.tree);
-    assertSafeTree(tree, '');
-    let rel = '';
-    entries = [];
-    for (const [i, part] of parts.entries()) {
-      if (!isSafeName(part)) throw new LifeboatError('USAGE', `--path ${subPath}: "${part}" is not a plain path component`);
-      const node = tree.nodes.find((n) => n.name === part);
-      if (!node) throw new LifeboatError('USAGE', `--path ${subPath}: "${[...parts.slice(0, i), part].join('/')}" is not in snapshot ${snapshot.id.slice(0, 8)}`);
-      rel = rel === '' ? part : `${rel}/${part}`;
-      if (i === parts.length - 1) {
-        const entry = await entryOf(node, rel);
-        if (entry !== undefined) entries.push(entry);
-      } else {
-        if (node.type !== 'dir' || !node.subtree) throw new LifeboatError('USAGE', `--path ${subPath}: "${rel}" is not a directory`);
-        parents.push(rel);
-        tree = await repo.loadTree(node.subtree);
-        assertSafeTree(tree, rel);
+  // A local repository's listings are read with one pread each from open pack files, checked as
+  // loadTree checks them (LocalTreeReader), not four libuv round trips each: /usr/share's 2,929
+  // folders are ~0.3 s of the restore's serial start. Any that does not read that way is loaded as before.
+  const local = LocalTreeReader.for(repo);
+  try {
+    if (parts.length === 0) {
+      // The root listing is the restore itself: when it cannot be read there is nothing to restore.
+      // From a remote store the trees are read a level at a time first, not one request each.
+      await readTreesAhead(repo, snapshot.tree, { signal });
+      entries = await listing(snapshot.tree, '');
+    } else {
+      let tree = await repo.loadTree(snapshot.tree);
+      assertSafeTree(tree, '');
+      let rel = '';
+      entries = [];
+      for (const [i, part] of parts.entries()) {
+        if (!isSafeName(part)) throw new LifeboatError('USAGE', `--path ${subPath}: "${part}" is not a plain path component`);
+        const node = tree.nodes.find((n) => n.name === part);
+        if (!node) throw new LifeboatError('USAGE', `--path ${subPath}: "${[...parts.slice(0, i), part].join('/')}" is not in snapshot ${snapshot.id.slice(0, 8)}`);
+        rel = rel === '' ? part : `${rel}/${part}`;
+        if (i === parts.length - 1) {
+          const entry = await entryOf(node, rel);
+          if (entry !== undefined) entries.push(entry);
+        } else {
+          if (node.type !== 'dir' || !node.subtree) throw new LifeboatError('USAGE', `--path ${subPath}: "${rel}" is not a directory`);
+          parents.push(rel);
+          tree = await repo.loadTree(node.subtree);
+          assertSafeTree(tree, rel);
+        }
       }
     }
+  } finally {
+    local?.close();
   }
   return { snapshot, ...(subPath === undefined ? {} : { subPath }), parents, entries, files, fileBytes, unreadable };
 }

@@ -12,7 +12,7 @@ import { restoreSnapshot } from '../../../src/core/repo/restorer.js';
 import { planSnapshot, type PlannedNode } from '../../../src/core/repo/snapshot-plan.js';
 import { packsToRead } from '../../../src/core/tier/restore-plan.js';
 import { expectSameManifest, manifestOf, withoutPaths } from '../../helpers/fs-manifest.js';
-import { backupDir, countTreeLoads, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
+import { backupDir, countListingReads, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('snapshot-plan');
@@ -71,7 +71,7 @@ describe('planSnapshot', () => {
     const { snapshot } = await backupDir(await createRepo(repoDir, smallRepo), src);
 
     const repo = await openRepo(repoDir);
-    const loads = countTreeLoads(repo);
+    const loads = countListingReads(repo);
     const plan = await planSnapshot(repo, snapshot);
     // The root, data, a, a/b, a/b/c and empty: one load each.
     expect(loads()).toBe(6);
