@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { LocalBackend } from '../../src/core/backends/local-backend.js';
 import type { BackupOutcome } from '../../src/core/repo/archiver.js';
 import { backupPaths, type BackupInput } from '../../src/core/pipeline/snapshot-stage.js';
-import { LocalTreeReader } from '../../src/core/repo/local-tree-reader.js';
+import { LocalBlobReader } from '../../src/core/repo/local-blob-reader.js';
 import { Repository, type InitOptions } from '../../src/core/repo/repository.js';
 import type { Snapshot } from '../../src/core/repo/snapshot.js';
 
@@ -50,7 +50,7 @@ let localReadsCounted = false;
 
 /**
  * Counts the repository's folder-listing reads from now on, through loadTree (cached or not) and
- * straight from a local pack file (LocalTreeReader.read, which a local repository's plan and check
+ * straight from a local pack file (LocalBlobReader.tree, which a local repository's plan and check
  * use): how many walks of the trees happen, whichever way they read.
  */
 export function countListingReads(repo: Repository): () => number {
@@ -58,8 +58,8 @@ export function countListingReads(repo: Repository): () => number {
   let local = 0;
   if (!localReadsCounted) {
     localReadsCounted = true;
-    const read = LocalTreeReader.prototype.read;
-    LocalTreeReader.prototype.read = function (this: LocalTreeReader, id: string) {
+    const read = LocalBlobReader.prototype.tree;
+    LocalBlobReader.prototype.tree = function (this: LocalBlobReader, id: string) {
       localListingReads.get((this as unknown as { repo: Repository }).repo)?.();
       return read.call(this, id);
     };

@@ -10,7 +10,7 @@
  * with escape sequences. Text files print, as cat would print them.
  */
 import { LifeboatError } from '../errors.js';
-import { LocalTreeReader } from '../repo/local-tree-reader.js';
+import { LocalBlobReader } from '../repo/local-blob-reader.js';
 import type { Repository } from '../repo/repository.js';
 import type { Snapshot } from '../repo/snapshot.js';
 import { planSnapshot, type PlannedNode } from '../repo/snapshot-plan.js';
@@ -47,7 +47,7 @@ export async function dumpSnapshotPath(repo: Repository, snapshot: Snapshot, pat
     throw new LifeboatError('USAGE', `${displayPath(at.path)} is a symlink to ${displayPath(at.node.target ?? '')}: dump what it points to (a symlink has no content of its own)`);
   }
   if (at.node?.type !== 'file' && guard) throw refusal(`a folder is dumped as a tar archive`);
-  const local = LocalTreeReader.for(repo);
+  const local = LocalBlobReader.for(repo);
   try {
     if (at.node?.type === 'file') {
       let bytes = 0;
@@ -66,7 +66,7 @@ export async function dumpSnapshotPath(repo: Repository, snapshot: Snapshot, pat
   }
 }
 
-async function dumpTar(repo: Repository, local: LocalTreeReader | undefined, snapshot: Snapshot, path: string, sink: ByteSink, signal?: AbortSignal): Promise<DumpOutcome> {
+async function dumpTar(repo: Repository, local: LocalBlobReader | undefined, snapshot: Snapshot, path: string, sink: ByteSink, signal?: AbortSignal): Promise<DumpOutcome> {
   const plan = await planSnapshot(repo, snapshot, { ...(path === '' ? {} : { subPath: path }), signal });
   // Names in the tar start at the dumped folder's own name (`etc/app.yaml` for data/etc), so it unpacks as one folder.
   const cut = path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1).length : 0;
@@ -102,10 +102,10 @@ async function dumpTar(repo: Repository, local: LocalTreeReader | undefined, sna
 
 /**
  * A file's blobs in order, each checked. A local repository's are read straight from
- * their packs (LocalTreeReader.blob); one that does not read or check out that way is
+ * their packs (LocalBlobReader.blob); one that does not read or check out that way is
  * loaded through the repository, which says what is wrong with it.
  */
-async function* contentOf(repo: Repository, local: LocalTreeReader | undefined, node: TreeNode, signal?: AbortSignal): AsyncGenerator<Buffer> {
+async function* contentOf(repo: Repository, local: LocalBlobReader | undefined, node: TreeNode, signal?: AbortSignal): AsyncGenerator<Buffer> {
   for (const id of node.content ?? []) {
     if (signal?.aborted) throw new LifeboatError('CANCELLED', 'dump cancelled');
     yield local?.blob(id, 'data') ?? (await repo.loadBlob(id));

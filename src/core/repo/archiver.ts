@@ -16,7 +16,7 @@ import { currentUser } from '../process-info.js';
 import type { CommandSource } from '../runbook/types.js';
 import { SharedBlobSet } from './blob-set.js';
 import { FileScheduler } from './file-scheduler.js';
-import { LocalTreeReader } from './local-tree-reader.js';
+import { LocalBlobReader } from './local-blob-reader.js';
 import type { Repository } from './repository.js';
 import type { Snapshot, SnapshotSource, SnapshotStats } from './snapshot.js';
 import { backupStream } from './stream-source.js';
@@ -109,7 +109,7 @@ export class Archiver {
   /** Puts the index's ids into the shared set; undefined once done. */
   private fillBlobSet?: () => void;
   /** Parent listings read straight from a local repository's pack files. */
-  private readonly localTrees: LocalTreeReader | undefined;
+  private readonly localTrees: LocalBlobReader | undefined;
 
   /** Indexes the packs a killed backup left (orphansRecovered), then starts the workers. */
   static async open(repo: Repository, options: ArchiverOptions = {}): Promise<Archiver> {
@@ -149,7 +149,7 @@ export class Archiver {
         this.report();
       },
     });
-    this.localTrees = LocalTreeReader.for(repo);
+    this.localTrees = LocalBlobReader.for(repo);
     options.signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
@@ -194,7 +194,7 @@ export class Archiver {
 
   /** A folder listing of the parent snapshot; undefined when it cannot be read (its files are then stored as new). */
   previousTree(id: string): Promise<Tree | undefined> {
-    const local = this.localTrees?.read(id);
+    const local = this.localTrees?.tree(id);
     if (local) return Promise.resolve(local);
     return this.repo.loadTree(id).catch(() => undefined);
   }

@@ -10,7 +10,7 @@
 import { commandHint } from '../command-hint.js';
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import { keyFileProblem } from './keys.js';
-import { LocalTreeReader } from './local-tree-reader.js';
+import { LocalBlobReader } from './local-blob-reader.js';
 import { mapLimit, type Repository } from './repository.js';
 import { shortId, snapshotContentKey, type Snapshot } from './snapshot.js';
 import { assertSafeTree, isSafeName, type Tree } from './tree.js';
@@ -210,7 +210,7 @@ async function walkSnapshots(repo: Repository, snapshots: readonly Snapshot[], d
   // A local repository's listings are read with one pread each from open pack files, not four round
   // trips through the libuv pool: on /usr/share (2,929 folders) those were the check's critical path.
   // Anything it cannot read or check falls back to loadTree, which reports the problem as before.
-  const local = LocalTreeReader.for(repo);
+  const local = LocalBlobReader.for(repo);
   async function walk(treeId: string, snap: Snapshot, path: string): Promise<number> {
     const known = problemsBelow.get(treeId);
     // A tree seen before is checked already; walk it again only to name files in damaged packs.
@@ -228,7 +228,7 @@ async function walkSnapshots(repo: Repository, snapshots: readonly Snapshot[], d
     }
     let tree;
     try {
-      tree = local?.read(treeId) ?? (await repo.loadTree(treeId));
+      tree = local?.tree(treeId) ?? (await repo.loadTree(treeId));
     } catch (e) {
       if (!isLifeboatError(e, 'REPO_CORRUPT')) throw e;
       errors.push(`snapshot ${shortId(snap.id)}: tree at ${path || '/'}: ${e.message}`);

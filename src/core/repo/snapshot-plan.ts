@@ -13,7 +13,7 @@
  */
 import { LifeboatError, isLifeboatError } from '../errors.js';
 import type { BlobLocation } from './format.js';
-import { LocalTreeReader } from './local-tree-reader.js';
+import { LocalBlobReader } from './local-blob-reader.js';
 import type { Repository } from './repository.js';
 import type { Snapshot } from './snapshot.js';
 import { readTreesAhead } from './tree-read-ahead.js';
@@ -120,7 +120,7 @@ export async function planSnapshot(
 
   async function listing(treeId: string, rel: string): Promise<PlannedNode[]> {
     if (signal?.aborted) throw new LifeboatError('CANCELLED', 'restore cancelled');
-    const tree = local?.read(treeId) ?? (await repo.loadTree(treeId));
+    const tree = local?.tree(treeId) ?? (await repo.loadTree(treeId));
     assertSafeTree(tree, rel);
     const entries: PlannedNode[] = [];
     for (const node of tree.nodes) {
@@ -134,9 +134,9 @@ export async function planSnapshot(
   const parents: string[] = [];
   let entries: PlannedNode[];
   // A local repository's listings are read with one pread each from open pack files, checked as
-  // loadTree checks them (LocalTreeReader), not four libuv round trips each: /usr/share's 2,929
+  // loadTree checks them (LocalBlobReader), not four libuv round trips each: /usr/share's 2,929
   // folders are ~0.3 s of the restore's serial start. Any that does not read that way is loaded as before.
-  const local = LocalTreeReader.for(repo);
+  const local = LocalBlobReader.for(repo);
   try {
     if (parts.length === 0) {
       // The root listing is the restore itself: when it cannot be read there is nothing to restore.

@@ -1,6 +1,6 @@
 /**
  * `dump` of a local repository reads file contents straight from the pack
- * files (LocalTreeReader.blob: one pread each, checked like any blob), not
+ * files (LocalBlobReader.blob: one pread each, checked like any blob), not
  * through four libuv round trips per blob; a blob that does not read or check
  * out that way is loaded through the repository, whose error names the
  * damage, and the tar stays whole with that file zero-filled.

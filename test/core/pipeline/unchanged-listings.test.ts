@@ -1,6 +1,6 @@
 /**
  * A backup after few changes (src/core/pipeline/discover.ts with
- * src/core/repo/archiver.ts and local-tree-reader.ts): folders whose listing
+ * src/core/repo/archiver.ts and local-blob-reader.ts): folders whose listing
  * is the parent's keep the parent's tree id without encoding it again, the
  * parent's listings of a local repository are read straight from their pack
  * files and checked like any blob, and a damaged one is read through the
@@ -11,7 +11,7 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sameNodes } from '../../../src/core/repo/archiver.js';
-import { LocalTreeReader } from '../../../src/core/repo/local-tree-reader.js';
+import { LocalBlobReader } from '../../../src/core/repo/local-blob-reader.js';
 import type { Repository } from '../../../src/core/repo/repository.js';
 import type { Tree, TreeNode } from '../../../src/core/repo/tree.js';
 import { backupDir, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
@@ -85,10 +85,10 @@ describe('unchanged listings', () => {
     await makeTree(src);
     const repo = await createRepo(join(base, 'repo'), smallRepo);
     const first = await backupDir(repo, src);
-    const reader = LocalTreeReader.for(repo)!;
+    const reader = LocalBlobReader.for(repo)!;
     try {
-      for (const id of (await treeIds(repo, first.snapshot.tree)).values()) expect(reader.read(id)).toEqual(await repo.loadTree(id));
-      expect(reader.read('00'.repeat(32))).toBeUndefined(); // not indexed
+      for (const id of (await treeIds(repo, first.snapshot.tree)).values()) expect(reader.tree(id)).toEqual(await repo.loadTree(id));
+      expect(reader.tree('00'.repeat(32))).toBeUndefined(); // not indexed
     } finally {
       reader.close();
     }
@@ -100,10 +100,10 @@ describe('unchanged listings', () => {
     const bytes = readFileSync(packFile);
     bytes[loc.offset + 20] = bytes[loc.offset + 20]! ^ 0xff;
     writeFileSync(packFile, bytes);
-    const damagedReader = LocalTreeReader.for(repo)!;
+    const damagedReader = LocalBlobReader.for(repo)!;
     try {
-      expect(damagedReader.read(ids.get('/data/b')!)).toBeUndefined();
-      expect(damagedReader.read(ids.get('/data/c')!)).toBeDefined();
+      expect(damagedReader.tree(ids.get('/data/b')!)).toBeUndefined();
+      expect(damagedReader.tree(ids.get('/data/c')!)).toBeDefined();
     } finally {
       damagedReader.close();
     }

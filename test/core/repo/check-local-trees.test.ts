@@ -1,6 +1,6 @@
 /**
  * `check` of a local repository reads the folder listings (trees) it walks
- * straight from their pack files (src/core/repo/local-tree-reader.ts), each
+ * straight from their pack files (src/core/repo/local-blob-reader.ts), each
  * checked like any blob, instead of four libuv round trips per listing
  * through the backend; a listing that does not read or check out that way is
  * loaded through the repository as before, which reports the damage.

@@ -24,18 +24,18 @@ import { decodeTree, type Tree } from './tree.js';
 /** Pack files kept open at once; a backup's trees sit in a few packs, so this is rarely reached. */
 const MAX_OPEN = 32;
 
-export class LocalTreeReader {
+export class LocalBlobReader {
   private readonly fds = new Map<string, number>();
 
   private constructor(private readonly repo: Repository) {}
 
   /** A reader for `repo`, or undefined when its backend offers no local files. */
-  static for(repo: Repository): LocalTreeReader | undefined {
-    return repo.backend.localFile === undefined ? undefined : new LocalTreeReader(repo);
+  static for(repo: Repository): LocalBlobReader | undefined {
+    return repo.backend.localFile === undefined ? undefined : new LocalBlobReader(repo);
   }
 
   /** The listing `id`, read and checked; undefined when it cannot be read this way. */
-  read(id: string): Tree | undefined {
+  tree(id: string): Tree | undefined {
     const plain = this.blob(id, 'tree');
     if (plain === undefined) return undefined;
     try {
