@@ -32,6 +32,13 @@ describe('forced collections', () => {
     expect(await forcedCollectionsDuring(() => Array.from({ length: 128 }, () => restoredBlob(100)))).toBe(0);
   });
 
+  it('a restore worker scavenges once per 2 MiB of blobs written (their decrypted pieces are garbage by then)', async () => {
+    // Under 2 MiB written so far in this file: the first MiB forces nothing, the second one scavenge, a third none.
+    expect(await forcedCollectionsDuring(() => restoredBlob(1024 * 1024))).toBe(0);
+    expect(await forcedCollectionsDuring(() => restoredBlob(1024 * 1024))).toBe(1);
+    expect(await forcedCollectionsDuring(() => restoredBlob(1024 * 1024))).toBe(0);
+  });
+
   it('a restore collects once it prepared a plan of enough files, never for a smaller one', async () => {
     expect(await forcedCollectionsDuring(() => restorePrepared(RESTORE_PREPARED_COLLECTION_FILES - 1), { major: true })).toBe(0);
     expect(await forcedCollectionsDuring(() => restorePrepared(RESTORE_PREPARED_COLLECTION_FILES), { major: true })).toBe(1);
