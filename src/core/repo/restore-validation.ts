@@ -60,9 +60,19 @@ export interface ValidationOutcome {
   invalid: { path: string; problem: string }[];
 }
 
+/**
+ * Re-read batches out at once, per worker. The rest wait as their files' checks (kept by the restore
+ * anyway) and become jobs (paths, blob lists, a message) only when sent: posted as soon as complete,
+ * up to ~40 batches of 128 files were out at once in /usr/share's drill, each in the main heap and
+ * serialized in the main thread's malloc heap until a worker took it.
+ */
+const BATCHES_PER_WORKER = 2;
+
 export class RestoreValidator {
-  private batch: ValidateFileJob[] = [];
+  private batch: FileCheck[] = [];
   private batchBytes = 0;
+  /** Complete batches waiting for a turn (see BATCHES_PER_WORKER). */
+  private readonly waiting: FileCheck[][] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private error: unknown;
   readonly outcome: ValidationOutcome = { validated: 0, invalid: [] };
@@ -88,28 +98,39 @@ export class RestoreValidator {
   /** The file is complete (an empty file, or every blob written). */
   complete(check: FileCheck): void {
     if (check.failed) return;
-    const { node } = check.file;
-    const content = node.content ?? [];
-    const blobs = content.map((id, i) => ({ id, length: check.file.locs[i]?.rawLength ?? 0 }));
-    const size = node.size ?? 0;
-    this.batch.push({ path: check.temp ?? this.pathOf(check.file.rel), size, blobs });
-    this.batchBytes += size;
-    if (this.batch.length >= workerBatch.files || this.batchBytes >= workerBatch.bytes) this.send();
+    this.batch.push(check);
+    this.batchBytes += check.file.node.size ?? 0;
+    if (this.batch.length >= workerBatch.files || this.batchBytes >= workerBatch.bytes) this.cut();
   }
 
   /** Re-read what is still batched and wait for every answer. */
   async finish(): Promise<ValidationOutcome> {
-    this.send();
+    this.cut();
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
     if (this.error !== undefined) throw this.error;
     return this.outcome;
   }
 
-  private send(): void {
-    if (this.batch.length === 0) return;
-    const files = this.batch;
+  /** The batch being filled is complete: it waits for its turn. */
+  private cut(): void {
+    if (this.batch.length > 0) this.waiting.push(this.batch);
     this.batch = [];
     this.batchBytes = 0;
+    this.sendWaiting();
+  }
+
+  private sendWaiting(): void {
+    while (this.waiting.length > 0 && this.inFlight.size < this.pool.size * BATCHES_PER_WORKER) this.send(this.waiting.shift()!);
+  }
+
+  private jobOf(check: FileCheck): ValidateFileJob {
+    const { file } = check;
+    const blobs = (file.node.content ?? []).map((id, i) => ({ id, length: file.locs[i]?.rawLength ?? 0 }));
+    return { path: check.temp ?? this.pathOf(file.rel), size: file.node.size ?? 0, blobs };
+  }
+
+  private send(checks: FileCheck[]): void {
+    const files = checks.map((c) => this.jobOf(c));
     const job = (async () => {
       await this.options.beforeRead?.(files.map((f) => f.path));
       const problems = await this.pool.validateFiles(files);
@@ -123,7 +144,10 @@ export class RestoreValidator {
       .catch((e: unknown) => {
         this.error ??= e;
       })
-      .finally(() => this.inFlight.delete(job));
+      .finally(() => {
+        this.inFlight.delete(job);
+        this.sendWaiting();
+      });
     this.inFlight.add(job);
   }
 }

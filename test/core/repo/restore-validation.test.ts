@@ -107,6 +107,50 @@ describe('validating restore', () => {
   });
 });
 
+describe('re-read batches', () => {
+  it('are out at most two per worker at once; the rest wait until one is answered, and every file is re-read', async () => {
+    const base = await tempDir();
+    const src = join(base, 'src');
+    await mkdir(join(src, 'many'), { recursive: true });
+    // One-blob files only: each is counted as restored when its blob is written, so the restore's
+    // progress says when all are written (and complete) while no re-read has been answered yet.
+    for (let i = 0; i < 1100; i++) await writeFile(join(src, 'many', `f${i}`), `file ${i}\n`);
+    const repoDir = join(base, 'repo');
+    const { snapshot } = await backupDir(await createRepo(repoDir, smallRepo), src, { workers: 2 });
+    const repo = await openRepo(repoDir);
+
+    let release!: () => void;
+    const written = new Promise<void>((resolve) => (release = resolve));
+    let out = 0;
+    let mostOut = 0;
+    let outWhenWritten = -1;
+    const result = await restoreSnapshot({
+      repo,
+      snapshot,
+      target: join(base, 'target'),
+      workers: 2,
+      onProgress: (p) => {
+        if (p.files === p.totalFiles && outWhenWritten < 0) {
+          outWhenWritten = out;
+          release();
+        }
+      },
+      validate: {
+        // Every batch sent waits here until all files are written: the old way had all of them (9) out.
+        beforeRead: async () => {
+          mostOut = Math.max(mostOut, ++out);
+          await written;
+          out--;
+        },
+      },
+    });
+    expect(result.failed).toEqual([]);
+    expect(result.validation).toEqual({ validated: 1100, invalid: [] });
+    expect(outWhenWritten).toBe(4);
+    expect(mostOut).toBe(4);
+  });
+});
+
 /**
  * A blob re-sealed under the repository's key with one byte of its plaintext
  * changed (MAC valid, content not its id's): a drill's restore no longer hashes
