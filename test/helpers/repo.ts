@@ -1,4 +1,5 @@
 /** Test repositories on real folders: low KDF cost, small chunks and packs where speed matters. */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalBackend } from '../../src/core/backends/local-backend.js';
@@ -77,5 +78,19 @@ export async function writeVariedFiles(dir: string, count: number, size: number,
     const bytes = Buffer.alloc(size);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761 + f * salt) >>> 24;
     await writeFile(join(dir, `f${f}.bin`), bytes);
+  }
+}
+
+/** Flips one bit in the middle of a blob's sealed bytes, in place in its pack file under `repoDir` (damage on disk, or an attacker without the key). */
+export function flipBitInBlob(repoDir: string, loc: { pack: string; offset: number; length: number }): void {
+  const fd = openSync(join(repoDir, 'data', loc.pack.slice(0, 2), loc.pack), 'r+');
+  try {
+    const at = loc.offset + Math.floor(loc.length / 2);
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, at);
+    byte[0] = byte[0]! ^ 0x01;
+    writeSync(fd, byte, 0, 1, at);
+  } finally {
+    closeSync(fd);
   }
 }

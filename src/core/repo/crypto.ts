@@ -7,7 +7,7 @@
  *   cannot be confirmed from outside.
  * - key wrapping: scrypt from the password.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, scrypt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomFillSync, scrypt, type DecipherGCM } from 'node:crypto';
 import { LifeboatError } from '../errors.js';
 import { rememberedDerivation } from './derived-key-memo.js';
 import { startDerivation, takeDerivation } from './kdf-prefetch.js';
@@ -83,6 +83,14 @@ export function seal(key: Buffer, plaintext: Uint8Array, ad?: Uint8Array): Buffe
   return Buffer.concat(sealParts(key, plaintext, ad));
 }
 
+/** The decipher of a sealed blob (nonce first, tag last) with its associated data; the tag is checked at `final`. */
+function decipherOf(key: Buffer, buf: Buffer, ad: Uint8Array | undefined): DecipherGCM {
+  const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
+  decipher.setAuthTag(buf.subarray(buf.length - 16));
+  if (ad) decipher.setAAD(ad);
+  return decipher;
+}
+
 /**
  * Decrypt and authenticate; returns undefined when the data was altered, the
  * key is wrong or `ad` is not what it was sealed with.
@@ -90,9 +98,7 @@ export function seal(key: Buffer, plaintext: Uint8Array, ad?: Uint8Array): Buffe
 export function tryOpen(key: Buffer, sealed: Uint8Array, ad?: Uint8Array): Buffer | undefined {
   if (sealed.length < 28) return undefined;
   const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
-  decipher.setAuthTag(buf.subarray(buf.length - 16));
-  if (ad) decipher.setAAD(ad);
+  const decipher = decipherOf(key, buf, ad);
   try {
     const body = decipher.update(buf.subarray(12, buf.length - 16));
     const rest = decipher.final();
@@ -115,9 +121,7 @@ export function tryOpen(key: Buffer, sealed: Uint8Array, ad?: Uint8Array): Buffe
 export function tryOpenInPlace(key: Buffer, sealed: Uint8Array, ad?: Uint8Array): Buffer | undefined {
   if (sealed.length < 28) return undefined;
   const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  const decipher = createDecipheriv('aes-256-gcm', key, buf.subarray(0, 12));
-  decipher.setAuthTag(buf.subarray(buf.length - 16));
-  if (ad) decipher.setAAD(ad);
+  const decipher = decipherOf(key, buf, ad);
   const end = buf.length - 16;
   let length = 0;
   try {

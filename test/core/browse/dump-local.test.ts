@@ -7,13 +7,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dumpSnapshotPath } from '../../../src/core/browse/dump.js';
 import type { Repository } from '../../../src/core/repo/repository.js';
-import { backupDir, createRepo, openRepo, smallRepo, writeVariedFiles } from '../../helpers/repo.js';
+import { backupDir, createRepo, flipBitInBlob, openRepo, smallRepo, writeVariedFiles } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('dump-local');
@@ -72,13 +71,7 @@ describe('dump from a local repository', () => {
     const data = (await before.loadTree(snapshot.tree)).nodes.find((n) => n.name === 'data')!.subtree!;
     const victim = (await before.loadTree(data)).nodes.find((n) => n.name === 'f1.bin')!;
     const loc = before.index.lookup(victim.content![0]!)!;
-    const fd = openSync(join(repoDir, 'data', loc.pack.slice(0, 2), loc.pack), 'r+');
-    const at = loc.offset + Math.floor(loc.length / 2);
-    const byte = Buffer.alloc(1);
-    readSync(fd, byte, 0, 1, at);
-    byte[0] = byte[0]! ^ 0x01;
-    writeSync(fd, byte, 0, 1, at);
-    closeSync(fd);
+    flipBitInBlob(repoDir, loc);
 
     const repo = await openRepo(repoDir);
     const loads = countDataLoads(repo);

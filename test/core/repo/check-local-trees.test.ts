@@ -5,12 +5,11 @@
  * through the backend; a listing that does not read or check out that way is
  * loaded through the repository as before, which reports the damage.
  */
-import { openSync, readSync, closeSync, writeSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkRepository } from '../../../src/core/repo/checker.js';
-import { backupDir, countTreeLoads, createRepo, openRepo, smallRepo } from '../../helpers/repo.js';
+import { backupDir, countTreeLoads, createRepo, flipBitInBlob, openRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('check-local-trees');
@@ -48,14 +47,8 @@ describe('check reads a local repository’s folder listings from the pack files
     const dataTree = (await before.loadTree(snapshotTree)).nodes.find((n) => n.name === 'data')!.subtree!;
     const bId = (await before.loadTree(dataTree)).nodes.find((n) => n.name === 'b')!.subtree!;
     const loc = before.index.lookup(bId)!;
-    // Flip one byte in the middle of folder b's sealed listing, in place in its pack file.
-    const fd = openSync(join(repoDir, 'data', loc.pack.slice(0, 2), loc.pack), 'r+');
-    const at = loc.offset + Math.floor(loc.length / 2);
-    const byte = Buffer.alloc(1);
-    readSync(fd, byte, 0, 1, at);
-    byte[0] = byte[0]! ^ 0x01;
-    writeSync(fd, byte, 0, 1, at);
-    closeSync(fd);
+    // One bit of folder b's sealed listing flipped, in place in its pack file.
+    flipBitInBlob(repoDir, loc);
 
     const repo = await openRepo(repoDir);
     const loads = countTreeLoads(repo);
