@@ -108,9 +108,11 @@ const restoredBlobBytes = pacedCollections(2 * 1024 * 1024, 256 * 1024 * 1024);
 
 /**
  * A full collection whenever the old generation grew `growth` bytes since the last one (or since it was
- * lowest), looked at once per `every` counted items.
+ * lowest), looked at once per `every` counted items. Exported for tests: a pacer keeps its baseline for
+ * the life of the process, so a test of the paced behaviour makes its own rather than inherit what an
+ * earlier test's drill or backup left in the shared one.
  */
-function oldGrowthCollections(growth: number, every: number): (items: number) => void {
+export function oldGrowthCollections(growth: number, every: number): (items: number) => void {
   let sinceCheck = 0;
   let baseline: number | undefined;
   return (items) => {
@@ -128,13 +130,18 @@ function oldGrowthCollections(growth: number, every: number): (items: number) =>
   };
 }
 
+/** The main thread's paced full collections (a drill's re-reads, a backup's stored files): per this much old-generation growth… */
+export const MAIN_THREAD_OLD_GROWTH = 8 * 1024 * 1024;
+/** …looked at once per this many counted items. */
+export const MAIN_THREAD_LOOK_EVERY = 256;
+
 /**
  * The main thread of a drill had `files` re-read (restore-validation.ts): each file's re-read job (its
  * path, size and blob ids) lives until its batch is answered, the scavenges meanwhile promote it, and
  * V8 let that garbage grow the old generation 47 -> 72 MiB over the 50k-file tree drill's write phase
  * (live: ~63), the drill's peak. A full collection whenever it grew 8 MiB, looked at per 256 files.
  */
-export const mainThreadValidatedFiles: (files: number) => void = oldGrowthCollections(8 * 1024 * 1024, 256);
+export const mainThreadValidatedFiles: (files: number) => void = oldGrowthCollections(MAIN_THREAD_OLD_GROWTH, MAIN_THREAD_LOOK_EVERY);
 
 /** Plans of fewer files than this leave too little garbage to be worth a forced collection (restorePrepared). */
 export const RESTORE_PREPARED_COLLECTION_FILES = 1000;
@@ -185,7 +192,7 @@ export const mainThreadSavedPack: (bytes: number) => void = pacedCollections(1, 
  * ~186 MB, of the bench's 50k-file tree ~178 -> ~158, for ~4 more mark-compacts of ~15-40 ms each
  * (docs/performance.md, eighth stop).
  */
-export const mainThreadBackupItems: (items: number) => void = oldGrowthCollections(8 * 1024 * 1024, 256);
+export const mainThreadBackupItems: (items: number) => void = oldGrowthCollections(MAIN_THREAD_OLD_GROWTH, MAIN_THREAD_LOOK_EVERY);
 
 /**
  * The main thread read `bytes` of a staged pack to upload it (file-body.ts):

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../../src/core/backends/local-backend.js';
 import { MemoryBackend } from '../../../src/core/backends/memory-backend.js';
 import { StagingBackend } from '../../../src/core/backends/staging-backend.js';
-import { mainThreadBackupItems, mainThreadDataFlushed } from '../../../src/core/repo/release-memory.js';
+import { MAIN_THREAD_LOOK_EVERY, MAIN_THREAD_OLD_GROWTH, mainThreadDataFlushed, oldGrowthCollections } from '../../../src/core/repo/release-memory.js';
 import { Repository } from '../../../src/core/repo/repository.js';
 import { forcedCollectionsDuring } from '../../helpers/forced-collections.js';
 import { TEST_PASSWORD, backupDir, createRepo, smallRepo, testScrypt, writeVariedFiles } from '../../helpers/repo.js';
@@ -63,7 +63,9 @@ describe("a backup's main thread while files are stored", () => {
   it('collects fully once its old generation grew 8 MiB, looked at per 256 stored files or listing nodes, not per file', async () => {
     const forcedFullCollectionsIn = (fn: () => unknown) => forcedCollectionsDuring(fn, { major: true });
     mainThreadDataFlushed();
-    mainThreadBackupItems(256); // a look now: the backups above left their count and size behind (module state)
+    // The backup's pacer (mainThreadBackupItems) with its parameters, made here: the shared one keeps the baseline
+    // that the backups above (and other test files in this process) left behind.
+    const mainThreadBackupItems = oldGrowthCollections(MAIN_THREAD_OLD_GROWTH, MAIN_THREAD_LOOK_EVERY);
     // Files stored with nothing piling up: no forced collection (the first look only notes the old generation's size).
     expect(await forcedFullCollectionsIn(() => Array.from({ length: 1024 }, () => mainThreadBackupItems(1)))).toBe(0);
     // ~30 MiB promoted, then garbage (as queued files' jobs and promises once answered): collected once, at the next look.

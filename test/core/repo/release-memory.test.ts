@@ -6,7 +6,15 @@
  */
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { RESTORE_PREPARED_COLLECTION_FILES, mainThreadDataFlushed, mainThreadValidatedFiles, restorePrepared, restoredBlob } from '../../../src/core/repo/release-memory.js';
+import {
+  MAIN_THREAD_LOOK_EVERY,
+  MAIN_THREAD_OLD_GROWTH,
+  RESTORE_PREPARED_COLLECTION_FILES,
+  mainThreadDataFlushed,
+  oldGrowthCollections,
+  restorePrepared,
+  restoredBlob,
+} from '../../../src/core/repo/release-memory.js';
 import { forcedCollectionsDuring } from '../../helpers/forced-collections.js';
 
 describe('forced collections', () => {
@@ -45,6 +53,9 @@ describe('forced collections', () => {
   });
 
   it("a drill's main thread collects once its old generation grew 8 MiB while files were re-read, not per batch", async () => {
+    // The drill's pacer (mainThreadValidatedFiles) with its parameters, made here: the shared one keeps the baseline
+    // that any drill run earlier in this process (other test files) left behind.
+    const mainThreadValidatedFiles = oldGrowthCollections(MAIN_THREAD_OLD_GROWTH, MAIN_THREAD_LOOK_EVERY);
     // Batches with nothing piling up: no forced collection (the first look only notes the old generation's size).
     expect(await forcedCollectionsDuring(() => Array.from({ length: 16 }, () => mainThreadValidatedFiles(64)))).toBe(0);
     // ~30 MiB promoted, then garbage (as re-read jobs waiting for their answers): collected once, at the next look.
