@@ -44,6 +44,15 @@ const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
 // LIFEBOAT_BENCH_WORK: a scratch folder of one's own (every bench clears its work folder first).
 const WORK = process.env.LIFEBOAT_BENCH_WORK ? path.resolve(process.env.LIFEBOAT_BENCH_WORK) : path.join(DATA_DIR, 'work');
 const SRC = path.join(WORK, 'src');
+/**
+ * LIFEBOAT_BENCH_STATE_APART=DIR (off by default): Lifeboat's state folder (LIFEBOAT_HOME, where
+ * restore-drill makes and deletes its scratch copy) in DIR, not beside its restore targets under WORK.
+ * On ext4 without a journal a restore made next to a just-deleted 20k-file tree pays seconds of kernel
+ * time, and only Lifeboat's drill deletes one (restic's plain restore does not): with DIR under another
+ * top-level folder the restore and drill rows measure the operations, not that (docs/performance.md,
+ * eighth stop). A change of method, so not the default.
+ */
+const STATE_APART = process.env.LIFEBOAT_BENCH_STATE_APART ? path.resolve(process.env.LIFEBOAT_BENCH_STATE_APART) : undefined;
 const PASSWORD = 'lifeboat-bench-password';
 
 /** `drill` (with --drill): Lifeboat's restore-drill, against restic's plain restore of the same snapshot. */
@@ -498,12 +507,13 @@ async function runSequence(tool: Tool, round: number, ctx: RoundContext): Promis
   const d: ToolDirs = {
     root,
     repo: path.join(root, 'repo'),
-    state: path.join(root, 'state'),
+    state: tool.name === 'lifeboat' && STATE_APART !== undefined ? path.join(STATE_APART, 'lifeboat-state') : path.join(root, 'state'),
     logs: path.join(WORK, 'logs', tool.name, `round-${round}`),
     tmp: path.join(root, 'tmp'),
   };
   rm(SRC);
   rm(root);
+  rm(d.state);
   for (const p of [d.root, d.state, d.logs, d.tmp]) fs.mkdirSync(p, { recursive: true });
 
   // Untimed: the base tree at SRC (cp -a keeps mtimes; new inodes), read once so
@@ -792,6 +802,7 @@ async function main(): Promise<number> {
     `rounds: ${opts.rounds} per dataset, tool order alternates per round; each round starts from a fresh repository`,
     'page cache: warm — the source is copied (cp -a) and read once before each tool\'s first backup, and after the edit; nothing is dropped; `sync` runs (untimed) before every op',
     'finished trees (sources, restores, repositories) are moved aside and deleted when the run ends, not between ops: on ext4 without a journal, files created soon after a deletion cost more kernel time (bench/discard.ts)',
+    ...(STATE_APART === undefined ? [] : [`Lifeboat's state folder (its drill's scratch space) apart from its restore targets: ${STATE_APART} (LIFEBOAT_BENCH_STATE_APART)`]),
     `peak RSS: ${method === 'gnu-time' ? 'GNU time %M (ru_maxrss of the child, from wait4)' : '/proc/<pid>/status VmHWM polled every 20 ms'}; stored = sum of file sizes in the repository folder (apparent)`,
     'edit (mixed dataset only): applied in place to the backed-up folder between the no-change and the edit backup, so untouched files keep inode and mtime; the small-file tree is restored as first backed up',
     'MB/s = bytes of the source tree (base for first/nochange, edited after) / wall time; MB = 10^6 bytes',
