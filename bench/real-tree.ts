@@ -48,17 +48,19 @@ export function realTree(dir: string): Dataset {
   walk('');
   if (others > 0) throw new Error(`--source ${dir}: holds ${others} sockets, FIFOs or devices; the bench compares files, folders and symlinks only`);
   const sizes = files.map((f) => f.size);
+  const small = extent(sizes.filter((s) => s < LARGE));
+  const large = extent(sizes.filter((s) => s >= LARGE));
   const spec: DatasetSpec = {
     label: 'real',
     smallFiles: files.filter((f) => !f.large).length,
-    smallMin: Math.min(...sizes.filter((s) => s < LARGE), 0),
-    smallMax: Math.max(...sizes.filter((s) => s < LARGE), 0),
+    smallMin: small.min,
+    smallMax: small.max,
     largeFiles: files.filter((f) => f.large).length,
-    largeMin: Math.min(...sizes.filter((s) => s >= LARGE), 0),
-    largeMax: Math.max(...sizes, 0),
+    largeMin: large.min,
+    largeMax: extent(sizes).max,
     perFolderMin: 0,
     perFolderMax: largestFolder,
-    maxDepth: Math.max(0, ...folders.map((f) => f.split('/').length)),
+    maxDepth: extent(folders.map((f) => f.split('/').length)).max,
     symlinkShare: files.length === 0 ? 0 : symlinks.length / files.length,
   };
   const manifest: Manifest = {
@@ -72,6 +74,21 @@ export function realTree(dir: string): Dataset {
     generatedInMs: performance.now() - started,
   };
   return { dir: root, tree: root, manifest, generated: false };
+}
+
+/**
+ * Smallest and largest of `values` (0 and 0 when there are none). A loop, not Math.min(...values): a tree of
+ * a few hundred thousand files would pass more arguments than a call takes.
+ */
+function extent(values: readonly number[]): { min: number; max: number } {
+  if (values.length === 0) return { min: 0, max: 0 };
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
 }
 
 export function describeRealTree(dir: string, m: Manifest): string {
