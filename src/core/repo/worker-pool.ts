@@ -125,7 +125,8 @@ export function idleRepositoryWorkerThread(): number | undefined {
   return idleWorker?.worker.threadId;
 }
 
-function spawnWorker(init: WorkerInit): Worker {
+/** A pool's worker and when it is online (at once for a kept one); see WorkerPool.online. */
+function spawnWorker(init: WorkerInit): { worker: Worker; online: Promise<void> } {
   const kept = idleWorker;
   idleWorker = undefined;
   kept?.detach();
@@ -133,7 +134,7 @@ function spawnWorker(init: WorkerInit): Worker {
   if (kept && kept.worker.threadId !== -1) {
     kept.worker.ref();
     kept.worker.postMessage({ type: 'init', init } satisfies WorkerRequest);
-    return kept.worker;
+    return { worker: kept.worker, online: Promise.resolve() };
   }
   const here = import.meta.url;
   // Bundled build: the worker is emitted next to the bundle that contains this module.
@@ -143,7 +144,15 @@ function spawnWorker(init: WorkerInit): Worker {
   beforeWorkerIsolate();
   const worker = new Worker(url, { workerData: init, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
   worker.once('online', reapplyYoungGenerationCap);
-  return worker;
+  // Settles on 'online', or on the end of a worker that never got there (the pool reports that failure).
+  const online = new Promise<void>((resolve) => {
+    const settle = () => {
+      worker.off('online', settle).off('error', settle).off('exit', settle);
+      resolve();
+    };
+    worker.on('online', settle).on('error', settle).on('exit', settle);
+  });
+  return { worker, online };
 }
 
 /**
@@ -221,8 +230,10 @@ export class WorkerPool {
     // first backup 3.83 / 3.76 -> 3.52 / 3.54 s, after-edit 1.29 / 1.37 -> 1.20 / 1.27 s, peak RSS the same.
     // The index still waits for every save, so the order packs -> index -> snapshot is unchanged.
     this.packBuffers = new PackBufferBudget(Math.max(options.packBuffers ?? (packFiles ? 4 * count + 4 : count + 1), count));
+    const onlines: Promise<void>[] = [];
     this.slots = Array.from({ length: count }, () => {
-      const worker = spawnWorker(init);
+      const { worker, online } = spawnWorker(init);
+      onlines.push(online);
       const onMessage = (msg: WorkerResponse) => this.onMessage(slot, msg);
       const onError = (e: Error) => this.fail(new LifeboatError('INTERNAL', `repository worker crashed: ${e.message}`, { cause: e }));
       // A worker can end without an 'error' event (process.exit in it, terminated): its jobs would
@@ -234,7 +245,17 @@ export class WorkerPool {
       const slot: Slot = { worker, load: 0, sent: 0, read: 0, detach: () => void worker.off('message', onMessage).off('error', onError).off('exit', onExit) };
       return slot;
     });
+    this.online = Promise.all(onlines).then(() => undefined);
   }
+
+  /**
+   * Every worker of the pool is online (or ended before it was). Until then a starting worker's
+   * isolate may have put V8's young-generation growth factor back to 2 (release-memory.ts,
+   * beforeWorkerIsolate), and a main thread that allocates fast meanwhile has its capped young
+   * generation doubled, for the rest of the run: a caller about to do allocation-heavy work beside
+   * the workers (a check's walk) waits for this first.
+   */
+  readonly online: Promise<void>;
 
   get size(): number {
     return this.slots.length;
