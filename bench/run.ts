@@ -38,6 +38,7 @@ import { describeRealTree, realTree } from './real-tree.js';
 import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
 import { trashBeside, type Trash } from './discard.js';
+import { dropCachesProblem, settleCaches } from './settle-caches.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -105,6 +106,8 @@ export interface Tool {
   restoredRoot(target: string): string;
   /** Any other subcommand (Lifeboat's get the runbook as their first argument), for --browse. */
   exec(d: ToolDirs, subcommand: string, ...args: string[]): Command;
+  /** The tool's own files (executable, code), read back after --drop-caches like the op's inputs. */
+  files: string[];
 }
 
 function baseEnv(d: ToolDirs): Record<string, string> {
@@ -167,7 +170,16 @@ function lifeboatTool(): Tool | string {
       const candidates = [path.join(target, SRC), path.join(target, 'src'), target];
       return candidates.find((c) => fs.existsSync(path.join(c, first))) ?? target;
     },
+    files: lifeboatFiles(prefix),
   };
+}
+
+/** node, the CLI script, the build beside it (dist/) and the native zstd binding. */
+function lifeboatFiles(prefix: string[]): string[] {
+  const script = prefix.find((p) => p.endsWith('.js') || p.endsWith('.ts'));
+  const root = script === undefined ? REPO_ROOT : path.dirname(path.dirname(path.resolve(REPO_ROOT, script)));
+  const exe = prefix[0] === 'node' ? process.execPath : (prefix[0] ?? process.execPath);
+  return [exe, ...(script === undefined ? [] : [path.resolve(REPO_ROOT, script)]), path.join(root, 'dist'), path.join(root, 'node_modules', 'zstd-napi')];
 }
 
 function which(exe: string): string | undefined {
@@ -208,6 +220,7 @@ function resticTool(): Tool | string {
     check: (d) => cmd(d, 'check', '--read-data'),
     restoredRoot: (target) => path.join(target, SRC),
     exec: (d, sub, ...args) => cmd(d, sub, ...args),
+    files: [exe],
   };
 }
 
@@ -230,6 +243,8 @@ interface Options {
   keep: boolean;
   verify: boolean;
   idleWaitS: number;
+  /** Before each timed op: sync, drop the kernel's caches, read the op's inputs back (root only; see settleCaches). */
+  dropCaches: boolean;
   /** Upload throughput to s3rver, Lifeboat against rclone (bench/s3.ts) instead of the local comparison. */
   s3: boolean;
   s3Tls: boolean;
@@ -248,6 +263,7 @@ function parseArgs(argv: string[]): Options {
     keep: false,
     verify: true,
     idleWaitS: 60,
+    dropCaches: false,
     s3: false,
     s3Tls: false,
   };
@@ -322,6 +338,9 @@ function parseArgs(argv: string[]): Options {
       case '--keep':
         o.keep = true;
         break;
+      case '--drop-caches':
+        o.dropCaches = true;
+        break;
       case '--no-verify':
         o.verify = false;
         break;
@@ -371,13 +390,17 @@ const USAGE = `usage: npm run bench -- [options]
   --timeout SECONDS    per operation (default 1800)
   --idle-wait SECONDS  before each timed op, wait up to this long for other processes to
                        use < 0.3 CPU (default 60; 0 = don't wait)
+  --drop-caches        before each timed op: sync, drop the kernel's page, inode and dentry
+                       caches (needs root: /proc/sys/vm/drop_caches), then read the op's
+                       inputs (source tree, repository, state) back: every op starts from the
+                       same warm cache, whatever the ops before it freed (see bench/README.md)
   --keep               keep the last round's repositories and restores under bench/.data/work
                        (LIFEBOAT_BENCH_WORK=DIR: use DIR instead, to bench beside someone else)
   --no-verify          skip comparing restores with their source
   --s3                 instead: first backup and full restore through s3rver on loopback (a
                        child process), Lifeboat against restic and \`rclone copy\` of the same
                        tree (each when on PATH); honours --rounds, --only, --small, --regen,
-                       --seed, --timeout, --idle-wait, --keep, --no-verify
+                       --seed, --timeout, --idle-wait, --keep, --no-verify, --drop-caches
   --s3-tls             with --s3: serve s3rver over https with a self-signed certificate
                        (needed for a fair restic comparison)
   --browse             instead: ls, find, a one-file restore and diff on 10 snapshots, against
@@ -441,6 +464,7 @@ async function runOp(
 ): Promise<Sample> {
   const { timeoutS, idleWaitS } = opts;
   sync(); // nothing of the previous step left to write back during this one
+  if (timed && opts.dropCaches) settleCaches([SRC, d.repo, d.state, ...tool.files]);
   let waited = '';
   if (timed && idleWaitS > 0) {
     const w = await waitForIdle(idleWaitS);
@@ -740,6 +764,11 @@ async function main(): Promise<number> {
   }
   const opts = parseOrUsage(parseArgs, argv, USAGE);
   if (typeof opts === 'number') return opts;
+  const cannotDrop = opts.dropCaches ? dropCachesProblem() : undefined;
+  if (cannotDrop) {
+    console.error(`bench: ${cannotDrop}`);
+    return 2;
+  }
   if (opts.s3) {
     return runS3Bench({
       rounds: opts.rounds,
@@ -752,6 +781,7 @@ async function main(): Promise<number> {
       keep: opts.keep,
       verify: opts.verify,
       tls: opts.s3Tls,
+      dropCaches: opts.dropCaches,
     });
   }
 
@@ -800,7 +830,9 @@ async function main(): Promise<number> {
     ]),
     ...found.map((t) => `${t.name}: ${t.version} — ${t.describe}`),
     `rounds: ${opts.rounds} per dataset, tool order alternates per round; each round starts from a fresh repository`,
-    'page cache: warm — the source is copied (cp -a) and read once before each tool\'s first backup, and after the edit; nothing is dropped; `sync` runs (untimed) before every op',
+    opts.dropCaches
+      ? 'page cache: warm, settled — before every timed op `sync`, the kernel\'s caches dropped (--drop-caches), then the source tree, repository and state read back (untimed)'
+      : 'page cache: warm — the source is copied (cp -a) and read once before each tool\'s first backup, and after the edit; nothing is dropped; `sync` runs (untimed) before every op',
     'finished trees (sources, restores, repositories) are moved aside and deleted when the run ends, not between ops: on ext4 without a journal, files created soon after a deletion cost more kernel time (bench/discard.ts)',
     ...(STATE_APART === undefined ? [] : [`Lifeboat's state folder (its drill's scratch space) apart from its restore targets: ${STATE_APART} (LIFEBOAT_BENCH_STATE_APART)`]),
     `peak RSS: ${method === 'gnu-time' ? 'GNU time %M (ru_maxrss of the child, from wait4)' : '/proc/<pid>/status VmHWM polled every 20 ms'}; stored = sum of file sizes in the repository folder (apparent)`,

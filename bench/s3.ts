@@ -24,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { DATA_DIR, FULL_SPEC, SMALL_SPEC, describeManifest, ensureDataset, type Dataset } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
 import { trashBeside, type Trash } from './discard.js';
+import { settleCaches } from './settle-caches.js';
 import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -56,6 +57,8 @@ export interface S3BenchOptions {
   verify: boolean;
   /** Serve s3rver over https with a self-signed certificate (both tools are told to trust it). */
   tls: boolean;
+  /** Before each timed op: sync, drop the kernel's caches, read the op's inputs back (bench/settle-caches.ts). */
+  dropCaches: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -427,6 +430,20 @@ function median(xs: number[]): number | null {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
+/** node, Lifeboat's build (its dist/ and the modules it loads for S3), restic and rclone: read back after --drop-caches. */
+function toolFiles(): string[] {
+  const prefix = process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/) ?? [process.execPath, path.join(REPO_ROOT, 'bin', 'lifeboat.js')];
+  const script = prefix.find((p) => p.endsWith('.js') || p.endsWith('.ts'));
+  const root = script === undefined ? REPO_ROOT : path.dirname(path.dirname(path.resolve(REPO_ROOT, script)));
+  const modules = path.join(root, 'node_modules');
+  return [
+    process.execPath,
+    path.join(root, 'dist'),
+    ...['zstd-napi', '@aws-sdk', '@smithy'].map((m) => path.join(modules, m)),
+    ...['restic', 'rclone'].flatMap((exe) => which(exe) ?? []),
+  ];
+}
+
 /** Runs one timed op with s3rver's CPU counted; untimed `sync` and idle wait first. */
 async function timedOp(
   tool: S3Tool,
@@ -437,8 +454,12 @@ async function timedOp(
   server: S3Server,
   ds: Dataset,
   opts: S3BenchOptions,
+  state: string,
 ): Promise<{ s: Sample; m: Measured; waited: string }> {
   spawnSync('sync');
+  // The op's input (the tree for a backup, the server's objects for a restore), the tool's state,
+  // and every tool's own files: the same for each tool, so none pays more disk reads than another.
+  if (opts.dropCaches) settleCaches([op === 'first' ? ds.tree : server.store, state, ...toolFiles()]);
   let waited = '';
   if (opts.idleWaitS > 0) {
     const w = await waitForIdle(opts.idleWaitS);
@@ -524,7 +545,7 @@ async function runOne(tool: S3Tool, round: number, ds: Dataset, source: Fingerpr
     const failed = await tool.prepare(d, server, opts);
     if (failed) return [failedSample('first', failed)];
 
-    const up = await timedOp(tool, 'first', round, tool.upload(d, server), path.join(d.logs, 'first'), server, ds, opts);
+    const up = await timedOp(tool, 'first', round, tool.upload(d, server), path.join(d.logs, 'first'), server, ds, opts, d.state);
     const first = up.s;
     if (first.error === undefined) {
       try {
@@ -540,7 +561,7 @@ async function runOne(tool: S3Tool, round: number, ds: Dataset, source: Fingerpr
 
     const target = path.join(root, 'restore');
     fs.mkdirSync(target, { recursive: true });
-    const down = await timedOp(tool, 'restore', round, tool.restore(d, server, target), path.join(d.logs, 'restore'), server, ds, opts);
+    const down = await timedOp(tool, 'restore', round, tool.restore(d, server, target), path.join(d.logs, 'restore'), server, ds, opts, d.state);
     const restore = down.s;
     if (restore.error === undefined) {
       if (source === undefined) {
@@ -680,6 +701,7 @@ export async function runS3Bench(opts: S3BenchOptions): Promise<number> {
     `server: s3rver 3.7.1 as a child process on 127.0.0.1 over ${tls ? 'https (self-signed certificate)' : 'http'}, a fresh folder per tool and round (--openssl-legacy-provider)`,
     ...found.map((t) => `${t.name}: ${t.version} — ${t.describe}`),
     `rounds: ${opts.rounds}, tool order alternates per round; per tool and round: first backup, then full restore into an empty folder (its state/cache from the backup kept); the source tree is read in place (warm page cache: read once before the first round)`,
+    ...(opts.dropCaches ? ['before every timed op: `sync`, the kernel\'s caches dropped (--drop-caches), then the op\'s input (tree or server objects), the state and every tool\'s own files read back (untimed)'] : []),
     'MB/s source = bytes of the source tree / wall time (spawn → exit); MB/s wire = bytes uploaded / wall time; MB = 10^6 bytes',
     "Lifeboat's and restic's first backups are whole backups (chunk, compress, encrypt, upload; Lifeboat also stages, checks sizes, verifies a sample); rclone copies files as they are",
     `peak RSS: ${rssMethod() === 'gnu-time' ? 'GNU time %M' : '/proc VmHWM polled'}; s3rver CPU s = CPU the server process used during the op; other CPU s = the rest of the machine`,
