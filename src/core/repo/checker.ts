@@ -337,7 +337,7 @@ interface ReadPacksOptions {
 }
 
 /** Read whole packs and verify them in the workers (hash, header, every blob). */
-export function readAndVerifyPacks(repo: Repository, packs: readonly string[], options: ReadPacksOptions = {}): Promise<VerifyPackResult[]> {
+export async function readAndVerifyPacks(repo: Repository, packs: readonly string[], options: ReadPacksOptions = {}): Promise<VerifyPackResult[]> {
   return startReadingPacks(repo, packs, options).results;
 }
 
