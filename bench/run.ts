@@ -243,8 +243,11 @@ interface Options {
   keep: boolean;
   verify: boolean;
   idleWaitS: number;
-  /** Before each timed op: sync, drop the kernel's caches, read the op's inputs back (root only; see settleCaches). */
-  dropCaches: boolean;
+  /**
+   * Before each timed op: sync, drop the kernel's caches, read the op's inputs back (bench/settle-caches.ts).
+   * Undefined: wherever it can be done (root), said in the report either way.
+   */
+  dropCaches: boolean | undefined;
   /** Upload throughput to s3rver, Lifeboat against rclone (bench/s3.ts) instead of the local comparison. */
   s3: boolean;
   s3Tls: boolean;
@@ -263,7 +266,7 @@ function parseArgs(argv: string[]): Options {
     keep: false,
     verify: true,
     idleWaitS: 60,
-    dropCaches: false,
+    dropCaches: undefined,
     s3: false,
     s3Tls: false,
   };
@@ -341,6 +344,9 @@ function parseArgs(argv: string[]): Options {
       case '--drop-caches':
         o.dropCaches = true;
         break;
+      case '--no-drop-caches':
+        o.dropCaches = false;
+        break;
       case '--no-verify':
         o.verify = false;
         break;
@@ -391,9 +397,12 @@ const USAGE = `usage: npm run bench -- [options]
   --idle-wait SECONDS  before each timed op, wait up to this long for other processes to
                        use < 0.3 CPU (default 60; 0 = don't wait)
   --drop-caches        before each timed op: sync, drop the kernel's page, inode and dentry
-                       caches (needs root: /proc/sys/vm/drop_caches), then read the op's
-                       inputs (source tree, repository, state) back: every op starts from the
-                       same warm cache, whatever the ops before it freed (see bench/README.md)
+                       caches (/proc/sys/vm/drop_caches), then read the op's inputs (source
+                       tree, repository, state) and the tools' own files back: every op starts
+                       from the same warm cache, whatever the ops before it freed (see
+                       bench/README.md). The default where it can be done (root); an error
+                       when asked for and it cannot
+  --no-drop-caches     do not (the report then warns that rounds may swing)
   --keep               keep the last round's repositories and restores under bench/.data/work
                        (LIFEBOAT_BENCH_WORK=DIR: use DIR instead, to bench beside someone else)
   --no-verify          skip comparing restores with their source
@@ -764,11 +773,13 @@ async function main(): Promise<number> {
   }
   const opts = parseOrUsage(parseArgs, argv, USAGE);
   if (typeof opts === 'number') return opts;
-  const cannotDrop = opts.dropCaches ? dropCachesProblem() : undefined;
-  if (cannotDrop) {
+  const cannotDrop = opts.dropCaches === false ? undefined : dropCachesProblem();
+  if (cannotDrop && opts.dropCaches === true) {
     console.error(`bench: ${cannotDrop}`);
     return 2;
   }
+  // Settled wherever it can be (root); otherwise the report warns that rounds may swing.
+  opts.dropCaches ??= cannotDrop === undefined;
   if (opts.s3) {
     return runS3Bench({
       rounds: opts.rounds,
@@ -831,8 +842,8 @@ async function main(): Promise<number> {
     ...found.map((t) => `${t.name}: ${t.version} — ${t.describe}`),
     `rounds: ${opts.rounds} per dataset, tool order alternates per round; each round starts from a fresh repository`,
     opts.dropCaches
-      ? 'page cache: warm, settled — before every timed op `sync`, the kernel\'s caches dropped (--drop-caches), then the source tree, repository and state read back (untimed)'
-      : 'page cache: warm — the source is copied (cp -a) and read once before each tool\'s first backup, and after the edit; nothing is dropped; `sync` runs (untimed) before every op',
+      ? 'page cache: warm, settled — before every timed op `sync`, the kernel\'s caches dropped (--drop-caches), then the source tree, repository, state and the tools\' own files read back (untimed)'
+      : `page cache: warm — the source is copied (cp -a) and read once before each tool's first backup, and after the edit; nothing is dropped (${cannotDrop ?? '--no-drop-caches'}), so on a machine like this one an op may pay seconds for what the op before it freed: rounds may swing (bench/README.md); \`sync\` runs (untimed) before every op`,
     'finished trees (sources, restores, repositories) are moved aside and deleted when the run ends, not between ops: on ext4 without a journal, files created soon after a deletion cost more kernel time (bench/discard.ts)',
     ...(STATE_APART === undefined ? [] : [`Lifeboat's state folder (its drill's scratch space) apart from its restore targets: ${STATE_APART} (LIFEBOAT_BENCH_STATE_APART)`]),
     `peak RSS: ${method === 'gnu-time' ? 'GNU time %M (ru_maxrss of the child, from wait4)' : '/proc/<pid>/status VmHWM polled every 20 ms'}; stored = sum of file sizes in the repository folder (apparent)`,
