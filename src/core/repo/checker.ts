@@ -118,7 +118,7 @@ export async function checkRepository(input: CheckInput): Promise<CheckOutcome> 
     history = snapshotHistoryProblems(snapshots, repo.version < 2 ? repo.unboundSnapshots : undefined, repo.runbook);
     // The walk allocates fast (every listing parsed whole): started while a worker was still starting,
     // it had the main thread's capped young generation doubled or quadrupled in ~1 run of 3 (/usr/share's
-    // check: 183-193 -> 208-215 MB peak RSS). The workers come online in ~30-50 ms; the read, the
+    // check: peak RSS 183-193k -> 208-215k KiB). The workers come online in ~30-50 ms; the read, the
     // check's longer part, waits for them anyway.
     await workersOnline;
     early = await walkSnapshots(repo, snapshots, damagedBlobs);
