@@ -4,7 +4,7 @@
  * starting worker's isolate puts V8's young-generation growth factor back to 2
  * (release-memory.ts), and the walk, which allocates fast, then had the main
  * thread's capped young generation doubled or quadrupled in about one check of
- * /usr/share in three (peak RSS 183-193 -> 208-215 MB).
+ * /usr/share in three (peak RSS 183-193k -> 208-215k KiB).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
