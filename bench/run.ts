@@ -38,7 +38,7 @@ import { describeRealTree, realTree } from './real-tree.js';
 import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
 import { trashBeside, type Trash } from './discard.js';
-import { dropCachesProblem, settleCaches } from './settle-caches.js';
+import { dropCachesProblem, lifeboatFiles, settleCaches } from './settle-caches.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -170,16 +170,9 @@ function lifeboatTool(): Tool | string {
       const candidates = [path.join(target, SRC), path.join(target, 'src'), target];
       return candidates.find((c) => fs.existsSync(path.join(c, first))) ?? target;
     },
-    files: lifeboatFiles(prefix),
+    // node, the CLI script, the build beside it (dist/) and the native zstd binding.
+    files: lifeboatFiles(prefix, REPO_ROOT, ['zstd-napi']),
   };
-}
-
-/** node, the CLI script, the build beside it (dist/) and the native zstd binding. */
-function lifeboatFiles(prefix: string[]): string[] {
-  const script = prefix.find((p) => p.endsWith('.js') || p.endsWith('.ts'));
-  const root = script === undefined ? REPO_ROOT : path.dirname(path.dirname(path.resolve(REPO_ROOT, script)));
-  const exe = prefix[0] === 'node' ? process.execPath : (prefix[0] ?? process.execPath);
-  return [exe, ...(script === undefined ? [] : [path.resolve(REPO_ROOT, script)]), path.join(root, 'dist'), path.join(root, 'node_modules', 'zstd-napi')];
 }
 
 function which(exe: string): string | undefined {

@@ -24,7 +24,7 @@ import { createInterface } from 'node:readline';
 import { DATA_DIR, FULL_SPEC, SMALL_SPEC, describeManifest, ensureDataset, type Dataset } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
 import { trashBeside, type Trash } from './discard.js';
-import { settleCaches } from './settle-caches.js';
+import { lifeboatFiles, settleCaches } from './settle-caches.js';
 import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -213,6 +213,11 @@ function baseEnv(d: Dirs): Record<string, string> {
   return env;
 }
 
+/** How Lifeboat is run: `node bin/lifeboat.js`, or LIFEBOAT_BENCH_CMD's words. */
+function lifeboatPrefix(): string[] {
+  return process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/) ?? [process.execPath, path.join(REPO_ROOT, 'bin', 'lifeboat.js')];
+}
+
 function which(exe: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const p = path.join(dir, exe);
@@ -227,7 +232,7 @@ function which(exe: string): string | undefined {
 }
 
 function lifeboatTool(ds: Dataset, caCert: string | undefined): S3Tool | string {
-  const prefix = process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/) ?? [process.execPath, path.join(REPO_ROOT, 'bin', 'lifeboat.js')];
+  const prefix = lifeboatPrefix();
   if (!process.env.LIFEBOAT_BENCH_CMD && !fs.existsSync(prefix[1] as string)) return `no ${path.relative(REPO_ROOT, prefix[1] as string)} yet`;
   let version = 'unknown';
   try {
@@ -432,16 +437,7 @@ function median(xs: number[]): number | null {
 
 /** node, Lifeboat's build (its dist/ and the modules it loads for S3), restic and rclone: read back after --drop-caches. */
 function toolFiles(): string[] {
-  const prefix = process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/) ?? [process.execPath, path.join(REPO_ROOT, 'bin', 'lifeboat.js')];
-  const script = prefix.find((p) => p.endsWith('.js') || p.endsWith('.ts'));
-  const root = script === undefined ? REPO_ROOT : path.dirname(path.dirname(path.resolve(REPO_ROOT, script)));
-  const modules = path.join(root, 'node_modules');
-  return [
-    process.execPath,
-    path.join(root, 'dist'),
-    ...['zstd-napi', '@aws-sdk', '@smithy'].map((m) => path.join(modules, m)),
-    ...['restic', 'rclone'].flatMap((exe) => which(exe) ?? []),
-  ];
+  return [...lifeboatFiles(lifeboatPrefix(), REPO_ROOT, ['zstd-napi', '@aws-sdk', '@smithy']), ...['restic', 'rclone'].flatMap((exe) => which(exe) ?? [])];
 }
 
 /** Runs one timed op with s3rver's CPU counted; untimed `sync` and idle wait first. */

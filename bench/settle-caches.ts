@@ -13,6 +13,7 @@
  * inputs (and each tool's own files) are read back, so every op is still a warm-cache op.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { warmTree } from './tree-compare.js';
 
 const DROP_CACHES = '/proc/sys/vm/drop_caches';
@@ -35,4 +36,15 @@ export function settleCaches(inputs: readonly string[]): void {
     if (st?.isDirectory()) warmTree(p);
     else if (st?.isFile()) fs.readFileSync(p);
   }
+}
+
+/**
+ * Lifeboat's own files for the command prefix the bench runs it with (`node bin/lifeboat.js`, or
+ * LIFEBOAT_BENCH_CMD's): node, the script, the build's dist/ beside it and the `modules` it loads.
+ */
+export function lifeboatFiles(prefix: readonly string[], repoRoot: string, modules: readonly string[]): string[] {
+  const script = prefix.find((p) => p.endsWith('.js') || p.endsWith('.ts'));
+  const root = script === undefined ? repoRoot : path.dirname(path.dirname(path.resolve(repoRoot, script)));
+  const exe = prefix[0] === undefined || prefix[0] === 'node' ? process.execPath : prefix[0];
+  return [exe, ...(script === undefined ? [] : [path.resolve(repoRoot, script)]), path.join(root, 'dist'), ...modules.map((m) => path.join(root, 'node_modules', m))];
 }
