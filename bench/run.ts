@@ -600,6 +600,20 @@ async function timedDrill(tool: Tool, d: ToolDirs, round: number, bytes: number,
   rm(target);
   push(await runOp(tool, d, round, 'drill', true, tool.drill(d, target), bytes, opts));
   rm(target);
+  await discardsRemoved(d.state);
+}
+
+/**
+ * A drill's command ends with its scratch restore moved aside and an `rm` still
+ * removing it (src/core/drill/discard-scratch.ts): the next timed op, whichever
+ * tool's, starts only once that is done (untimed), so it never shares the
+ * machine with the removal.
+ */
+async function discardsRemoved(home: string): Promise<void> {
+  const removing = path.join(home, 'scratch', '.removing');
+  const left = (): number => (fs.existsSync(removing) ? fs.readdirSync(removing).length : 0);
+  for (const deadline = Date.now() + 120_000; left() > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+  if (left() > 0) console.log(`# WARNING: ${removing} still holds a drill's restore after 120 s; the next op shares the machine with its removal`);
 }
 
 /** Restore the latest snapshot into a fresh folder and (unless --no-verify) compare it with SRC. */

@@ -8,6 +8,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { stringify } from 'yaml';
+import { REMOVING } from '../../src/core/drill/discard-scratch.js';
 import { openJsonStore, type DrillRecord } from '../../src/core/store/index.js';
 import { runCli, type CliResult } from './cli.js';
 import type { PipelineSource } from './pipeline-runbook.js';
@@ -66,14 +67,29 @@ export async function drillsOf(home: string, runbook: string): Promise<DrillReco
   return store.listDrills({ runbook });
 }
 
-/** What is left in `<home>/scratch` (an absent folder counts as empty). */
-export async function scratchLeft(home: string): Promise<string[]> {
+/** A folder's entries; an absent folder counts as empty. */
+async function entriesOf(dir: string): Promise<string[]> {
   try {
-    return await readdir(join(home, 'scratch'));
+    return await readdir(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
+}
+
+/**
+ * What is left in `<home>/scratch` once the background removal of discarded
+ * drill folders (src/core/drill/discard-scratch.ts) has ended, waiting up to
+ * `waitMs` for it: the drill folders themselves, and anything still under
+ * `.removing` (named `.removing/<name>`) if it never ends.
+ */
+export async function scratchLeft(home: string, waitMs = 15_000): Promise<string[]> {
+  const scratch = join(home, 'scratch');
+  const removing = join(scratch, REMOVING);
+  const deadline = Date.now() + waitMs;
+  while ((await entriesOf(removing)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  const waiting = (await entriesOf(removing)).map((name) => `${REMOVING}/${name}`);
+  return [...(await entriesOf(scratch)).filter((name) => name !== REMOVING), ...waiting];
 }
 
 /** The RTO phases (everything before cleanup) and their summed durations. */

@@ -16,8 +16,9 @@
  *             the restore returns when every file is checked); each stream source
  *             piped into its `restore` command; `drill.check` run
  *
- * Scratch space is removed afterwards (also on failure or cancel); cleanup is
- * timed but not part of the RTO.
+ * Scratch space is removed afterwards (also on failure or cancel): moved aside
+ * at once and removed in the background, before the next drill restores
+ * anything (./discard-scratch.ts); cleanup is timed but not part of the RTO.
  *
  * A path drill (`path`) restores only that path of the snapshot: a path not in
  * the snapshot is a failed drill naming it and the snapshot; every file
@@ -29,7 +30,7 @@
  * RTO is the path's, never the runbook's (./drill-scope.ts).
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { checkChildEnvironments, childEnvironment } from '../child/child-env.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { formatDuration } from '../format.js';
@@ -43,7 +44,7 @@ import type { RunContext } from '../run-context.js';
 import type { DrillPhase, DrillRecord } from '../store/records.js';
 import { describeThawProgress, thawForRestore, type ThawForRestoreResult } from '../tier/thaw-restore.js';
 import { coldLocationOf, thawSettingsFor } from '../tier/thaw-settings.js';
-import { removeScratch } from './remove-scratch.js';
+import { discardScratch, finishDiscards } from './discard-scratch.js';
 import { rtoTargetOf } from './rto-target.js';
 import { runShell } from './shell.js';
 
@@ -131,6 +132,8 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
   try {
     if (opened === undefined) throw notOpened;
     const { repo, backend } = opened;
+    // An earlier drill's restore still being removed goes first: one restore on disk at a time.
+    await finishDiscards(dirname(scratch));
     await mkdir(scratch, { recursive: true, mode: 0o700 });
     const snapshot = await findRunbookSnapshot(repo, input.snapshot ?? 'latest', { runbook: runbook.name, foreignHint: 'a drill measures only its own runbook\'s snapshots' });
     drill.snapshotId = snapshot.id;
@@ -197,7 +200,7 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
     problems.push(drill.reason);
   } finally {
     const cleanupStart = clock.monotonicMs();
-    if (!input.keep) await removeScratch(scratch).catch(() => undefined);
+    if (!input.keep) await discardScratch(scratch).catch(() => undefined);
     drill.phases.push({ name: 'cleanup', durationMs: Math.round(clock.monotonicMs() - cleanupStart) });
     drill.endedAt = clock.now().toISOString();
     await input.store.putDrill(drill);

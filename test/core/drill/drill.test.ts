@@ -163,6 +163,20 @@ describe('lifeboat restore-drill', () => {
     console.info(`drill met: RTO ${formatDuration(drill.rtoMs)}; ${drill.phases.map((p) => `${p.name} ${p.durationMs}ms${p.bytes !== undefined ? ` ${p.bytes} B` : ''}`).join(', ')}`);
   });
 
+  it('the scratch folder leaves at once and is removed in the background; a drill first removes what an earlier one left being removed', async () => {
+    // What a removal cut short by a crash would leave: an earlier drill's restore under scratch/.removing.
+    const v = await variant('discarded', { check: 'test -z "$(ls -A "$LIFEBOAT_DRILL_DIR/../.removing")"' });
+    const left = join(v.home, 'scratch', '.removing', 'drill-app-earlier-0a1b2c3d');
+    await cp(src, join(left, 'files'), { recursive: true });
+    const res = await runDrillCli([v.runbook], v.env);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    // The check ran in the restore with .removing already empty: the leftover went before the restore began.
+    expect(res.drill.verdict, res.drill.reason).toBe('met');
+    // When the command has ended its own folder is no longer in scratch (at most under .removing, going).
+    expect((await readdir(join(v.home, 'scratch'))).filter((name) => name !== '.removing')).toEqual([]);
+    expect(await scratchLeft(v.home)).toEqual([]);
+  });
+
   it('--keep leaves the restored tree in scratch space: the folder source identical to the original, the stream restored', async () => {
     const v = await variant('keep', { check: goodCheck() });
     const res = await runDrillCli([v.runbook, snapshotId.slice(0, 8), '--keep'], v.env);
