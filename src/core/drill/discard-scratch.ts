@@ -18,7 +18,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { removeScratch } from './remove-scratch.js';
 
@@ -31,29 +31,47 @@ export const REMOVING = '.removing';
  * is removed here before returning, as before.
  */
 export async function discardScratch(dir: string): Promise<void> {
-  const removing = join(dirname(dir), REMOVING);
+  const removing = await removingFolder(dirname(dir), true);
+  if (removing === undefined) return removeScratch(dir);
   const aside = join(removing, `${basename(dir)}-${randomBytes(4).toString('hex')}`);
   try {
-    await mkdir(removing, { recursive: true, mode: 0o700 });
     await rename(dir, aside);
   } catch {
-    await removeScratch(dir);
-    return;
+    return removeScratch(dir);
   }
   removeDetached(aside);
 }
 
-/** Removes every scratch folder still waiting under `scratchRoot/.removing` (a drill's first step). */
+/**
+ * Removes everything still waiting under `scratchRoot/.removing` (a drill's
+ * first step). Only folders are emptied; anything else there (a symlink
+ * planted in the state folder) is unlinked, never followed.
+ */
 export async function finishDiscards(scratchRoot: string): Promise<void> {
-  const removing = join(scratchRoot, REMOVING);
-  let names: string[];
-  try {
-    names = await readdir(removing);
-  } catch {
-    return; // nothing was ever discarded here
-  }
+  const removing = await removingFolder(scratchRoot, false);
+  if (removing === undefined) return;
   // A detached `rm` may be removing the same folder: removeScratch ends either way with it gone.
-  for (const name of names) await removeScratch(join(removing, name));
+  for (const entry of await readdir(removing, { withFileTypes: true })) {
+    const path = join(removing, entry.name);
+    if (entry.isDirectory()) await removeScratch(path);
+    else await unlink(path).catch(() => undefined);
+  }
+}
+
+/**
+ * `scratchRoot/.removing` when it is a folder of its own (made if missing and
+ * `create`); undefined otherwise. A symlink there is never used: moving a
+ * restore through it, or emptying what it points to, would reach outside the
+ * state folder.
+ */
+async function removingFolder(scratchRoot: string, create: boolean): Promise<string | undefined> {
+  const removing = join(scratchRoot, REMOVING);
+  if (create) await mkdir(removing, { mode: 0o700 }).catch(() => undefined);
+  try {
+    return (await lstat(removing)).isDirectory() ? removing : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

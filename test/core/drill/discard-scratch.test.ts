@@ -96,4 +96,28 @@ describe('finishDiscards', () => {
     expect(await readdir(join(root, REMOVING))).toEqual([]);
     expect(await exists(outside)).toBe(true);
   });
+
+  it('never follows a symlink planted in the state folder: as .removing itself, or as an entry in it', async () => {
+    // Someone who can write the state folder points .removing (and an entry in it) at a folder of someone else's.
+    const victim = await tempDir();
+    await restoreTree(victim, 2, 3, '/nonexistent');
+    const before = await readdir(victim, { recursive: true });
+    const rootA = join(await tempDir(), 'scratch');
+    await mkdir(rootA, { recursive: true });
+    await symlink(victim, join(rootA, REMOVING));
+    await finishDiscards(rootA);
+    // A drill folder discarded there is removed in place instead of being moved through the link.
+    const drill = join(rootA, 'drill-app-4');
+    await restoreTree(drill, 2, 2, '/nonexistent');
+    await discardScratch(drill);
+    expect(await exists(drill)).toBe(false);
+    expect(await readdir(victim, { recursive: true })).toEqual(before);
+
+    const rootB = join(await tempDir(), 'scratch');
+    await mkdir(join(rootB, REMOVING), { recursive: true });
+    await symlink(victim, join(rootB, REMOVING, 'drill-app-old-00000000'));
+    await finishDiscards(rootB);
+    expect(await readdir(join(rootB, REMOVING))).toEqual([]); // the link is gone…
+    expect(await readdir(victim, { recursive: true })).toEqual(before); // …and nothing it pointed to
+  });
 });
