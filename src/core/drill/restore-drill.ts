@@ -83,6 +83,9 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
   const { runbook, clock, emit, id } = input;
   const tier = input.tier ?? 'hot';
   const scratch = join(input.home, 'scratch', `drill-${runbook.name}-${id}`);
+  // An earlier drill's restore still being removed goes first (one restore on disk at a time), before the
+  // RTO's clock starts: it is housekeeping, not this restore. One that cannot be removed does not stop the drill.
+  await finishDiscards(dirname(scratch)).catch(() => undefined);
   const drill: DrillRecord = {
     id,
     runbook: runbook.name,
@@ -132,8 +135,6 @@ export async function runDrill(input: DrillInput): Promise<DrillResult> {
   try {
     if (opened === undefined) throw notOpened;
     const { repo, backend } = opened;
-    // An earlier drill's restore still being removed goes first: one restore on disk at a time.
-    await finishDiscards(dirname(scratch));
     await mkdir(scratch, { recursive: true, mode: 0o700 });
     const snapshot = await findRunbookSnapshot(repo, input.snapshot ?? 'latest', { runbook: runbook.name, foreignHint: 'a drill measures only its own runbook\'s snapshots' });
     drill.snapshotId = snapshot.id;
