@@ -667,6 +667,9 @@ interface Row {
   otherCpuS: number | null;
   minTimeS: number | null;
   maxTimeS: number | null;
+  /** The least and most user CPU one round of the op took (the same work every round). */
+  minUserS: number | null;
+  maxUserS: number | null;
   /** Samples during which other processes used more than NOISY_CORES on average. */
   noisy: number;
 }
@@ -686,6 +689,7 @@ function summarize(samples: Sample[], tools: ToolName[], ops: Op[]): Row[] {
       const timeS = median(nums((s) => s.wallS));
       const bytes = median(nums((s) => s.datasetBytes));
       const times = nums((s) => s.wallS);
+      const users = nums((s) => s.userS);
       const rss = median(nums((s) => s.peakRssBytes));
       const stored = median(nums((s) => s.storedBytes));
       rows.push({
@@ -702,11 +706,33 @@ function summarize(samples: Sample[], tools: ToolName[], ops: Op[]): Row[] {
         otherCpuS: median(nums((s) => s.otherCpuS)),
         minTimeS: times.length ? Math.min(...times) : null,
         maxTimeS: times.length ? Math.max(...times) : null,
+        minUserS: users.length ? Math.min(...users) : null,
+        maxUserS: users.length ? Math.max(...users) : null,
         noisy: ok.filter(isNoisy).length,
       });
     }
   }
   return rows;
+}
+
+/**
+ * Rounds of one op do the same work, so their user CPU should agree; on this VM
+ * the host's own load can inflate it by a third for a while, and the guest sees
+ * no steal (docs/performance.md, ninth stop), so "other CPU s" cannot show it.
+ * A spread over USER_SPREAD, and over USER_SPREAD_S (a short op's rounds differ by
+ * tenths anyway), flags the op: its medians may hold an inflated round.
+ */
+const USER_SPREAD = 1.15;
+const USER_SPREAD_S = 0.5;
+
+function cpuSpreadWarnings(dataset: string, rows: Row[]): string[] {
+  return rows
+    .filter((r) => r.minUserS !== null && r.maxUserS !== null && r.minUserS > 0 && r.maxUserS / r.minUserS > USER_SPREAD && r.maxUserS - r.minUserS > USER_SPREAD_S)
+    .map(
+      (r) =>
+        `# ${dataset}, ${r.op} ${r.tool}: user CPU ${r.minUserS!.toFixed(1)}–${r.maxUserS!.toFixed(1)} s across rounds for the same work (> ${Math.round((USER_SPREAD - 1) * 100)}% apart): ` +
+        'the CPU was slower in some rounds (the host busy; the guest reports no steal) — compare those rounds with care',
+    );
 }
 
 function table(rows: Row[]): string {
@@ -887,6 +913,7 @@ async function main(): Promise<number> {
       console.log(`edit: ${e.changedSmall} small files changed, ${e.changedLarge} large files with ${mb(e.insertedBytes)} MB inserted, ${e.added} added, ${e.removed} removed`);
     }
   }
+  for (const r of results) for (const line of cpuSpreadWarnings(datasetLabel(r.name), r.rows)) console.log(line);
   if (results.some((r) => r.rows.some((row) => row.noisy > 0))) {
     console.log(`noisy = samples during which other processes used > ${NOISY_CORES} CPU on average; both tools are CPU-bound on 2 cores, so those times are inflated — rerun on a quiet machine for numbers to quote`);
   }
