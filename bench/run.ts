@@ -39,6 +39,7 @@ import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
 import { trashBeside, type Trash } from './discard.js';
 import { dropCachesProblem, lifeboatFiles, settleCaches } from './settle-caches.js';
+import { REMOVING } from '../src/core/drill/discard-scratch.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -610,7 +611,7 @@ async function timedDrill(tool: Tool, d: ToolDirs, round: number, bytes: number,
  * machine with the removal.
  */
 async function discardsRemoved(home: string): Promise<void> {
-  const removing = path.join(home, 'scratch', '.removing');
+  const removing = path.join(home, 'scratch', REMOVING);
   const left = (): number => (fs.existsSync(removing) ? fs.readdirSync(removing).length : 0);
   for (const deadline = Date.now() + 120_000; left() > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
   if (left() > 0) console.log(`# WARNING: ${removing} still holds a drill's restore after 120 s; the next op shares the machine with its removal`);

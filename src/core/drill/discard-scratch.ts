@@ -80,13 +80,10 @@ async function removingFolder(scratchRoot: string, create: boolean): Promise<str
  * text. Spawning fails only without `rm`: then this process removes it.
  */
 function removeDetached(path: string): void {
-  let child;
+  const removeHere = (): void => void removeScratch(path).catch(() => undefined);
   try {
-    child = spawn('rm', ['-rf', '--', path], { detached: true, stdio: 'ignore' });
+    spawn('rm', ['-rf', '--', path], { detached: true, stdio: 'ignore' }).once('error', removeHere).unref();
   } catch {
-    void removeScratch(path).catch(() => undefined);
-    return;
+    removeHere();
   }
-  child.once('error', () => void removeScratch(path).catch(() => undefined));
-  child.unref();
 }
