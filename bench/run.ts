@@ -38,6 +38,7 @@ import { describeRealTree, realTree } from './real-tree.js';
 import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
 import { trashBeside, type Trash } from './discard.js';
+import { cpuSpreadWarnings, userCpuRange } from './cpu-spread.js';
 import { dropCachesProblem, lifeboatFiles, settleCaches } from './settle-caches.js';
 import { REMOVING } from '../src/core/drill/discard-scratch.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
@@ -707,33 +708,12 @@ function summarize(samples: Sample[], tools: ToolName[], ops: Op[]): Row[] {
         otherCpuS: median(nums((s) => s.otherCpuS)),
         minTimeS: times.length ? Math.min(...times) : null,
         maxTimeS: times.length ? Math.max(...times) : null,
-        minUserS: users.length ? Math.min(...users) : null,
-        maxUserS: users.length ? Math.max(...users) : null,
+        ...userCpuRange(users),
         noisy: ok.filter(isNoisy).length,
       });
     }
   }
   return rows;
-}
-
-/**
- * Rounds of one op do the same work, so their user CPU should agree; on this VM
- * the host's own load can inflate it by a third for a while, and the guest sees
- * no steal (docs/performance.md, ninth stop), so "other CPU s" cannot show it.
- * A spread over USER_SPREAD, and over USER_SPREAD_S (a short op's rounds differ by
- * tenths anyway), flags the op: its medians may hold an inflated round.
- */
-const USER_SPREAD = 1.15;
-const USER_SPREAD_S = 0.5;
-
-function cpuSpreadWarnings(dataset: string, rows: Row[]): string[] {
-  return rows
-    .filter((r) => r.minUserS !== null && r.maxUserS !== null && r.minUserS > 0 && r.maxUserS / r.minUserS > USER_SPREAD && r.maxUserS - r.minUserS > USER_SPREAD_S)
-    .map(
-      (r) =>
-        `# ${dataset}, ${r.op} ${r.tool}: user CPU ${r.minUserS!.toFixed(1)}–${r.maxUserS!.toFixed(1)} s across rounds for the same work (> ${Math.round((USER_SPREAD - 1) * 100)}% apart): ` +
-        'the CPU was slower in some rounds (the host busy; the guest reports no steal) — compare those rounds with care',
-    );
 }
 
 function table(rows: Row[]): string {

@@ -24,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { DATA_DIR, FULL_SPEC, SMALL_SPEC, describeManifest, ensureDataset, type Dataset } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
 import { trashBeside, type Trash } from './discard.js';
+import { cpuSpreadWarnings, userCpuRange } from './cpu-spread.js';
 import { lifeboatFiles, settleCaches } from './settle-caches.js';
 import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
 
@@ -415,6 +416,8 @@ interface Sample {
   /** restore: how the restored tree compares with the source. */
   comparison?: string;
   cpuS: number | null;
+  /** The tool's user CPU alone: the same work each round, so rounds that differ show the host's load (cpu-spread.ts). */
+  userS: number | null;
   peakRssBytes: number | null;
   /** CPU seconds s3rver used during the op. */
   serverCpuS: number | null;
@@ -475,6 +478,7 @@ async function timedOp(
     wallS: m.wallMs / 1000,
     mbPerS: ds.manifest.totalBytes / 1e6 / (m.wallMs / 1000),
     cpuS: m.cpuS,
+    userS: m.userS,
     peakRssBytes: m.peakRssBytes,
     serverCpuS,
     otherCpuS: m.otherCpuS === null ? null : Math.max(0, m.otherCpuS - (serverCpuS ?? 0)),
@@ -496,7 +500,7 @@ function logSample(s: Sample, waited: string): void {
     `${s.wallS.toFixed(2)} s`,
     `${s.mbPerS.toFixed(1)} MB/s of source`,
     s.wireMbPerS !== undefined ? `${s.wireMbPerS.toFixed(1)} MB/s on the wire (${mb(s.uploadedBytes!)} MB in ${s.uploadedObjects} objects)` : '',
-    s.cpuS !== null ? `CPU ${s.cpuS.toFixed(1)} s` : '',
+    s.cpuS !== null ? `CPU ${s.cpuS.toFixed(1)} s${s.userS !== null ? ` (user ${s.userS.toFixed(1)})` : ''}` : '',
     s.serverCpuS !== null ? `s3rver CPU ${s.serverCpuS.toFixed(1)} s` : '',
     s.peakRssBytes !== null ? `RSS ${mb(s.peakRssBytes)} MB` : '',
     s.retries ? `${s.retries} retries` : '',
@@ -531,6 +535,7 @@ async function runOne(tool: S3Tool, round: number, ds: Dataset, source: Fingerpr
     wallS: 0,
     mbPerS: 0,
     cpuS: null,
+    userS: null,
     peakRssBytes: null,
     serverCpuS: null,
     otherCpuS: null,
@@ -589,6 +594,10 @@ interface Row {
   wireMbPerS: number | null;
   uploadedMB: number | null;
   cpuS: number | null;
+  userS: number | null;
+  /** The least and most user CPU one round took (cpu-spread.ts). */
+  minUserS: number | null;
+  maxUserS: number | null;
   serverCpuS: number | null;
   peakRssMB: number | null;
   otherCpuS: number | null;
@@ -602,6 +611,7 @@ function summarize(samples: Sample[], tools: S3ToolName[]): Row[] {
       const ok = all.filter((s) => s.ok);
       const nums = (f: (s: Sample) => number | null | undefined): number[] => ok.map(f).filter((x): x is number => typeof x === 'number');
       const times = nums((s) => s.wallS);
+      const users = nums((s) => s.userS);
       const timeS = median(times);
       const uploaded = median(nums((s) => s.uploadedBytes));
       const rss = median(nums((s) => s.peakRssBytes));
@@ -618,6 +628,8 @@ function summarize(samples: Sample[], tools: S3ToolName[]): Row[] {
           wireMbPerS: timeS && uploaded !== null ? uploaded / 1e6 / timeS : null,
           uploadedMB: uploaded === null ? null : uploaded / 1e6,
           cpuS: median(nums((s) => s.cpuS)),
+          userS: median(users),
+          ...userCpuRange(users),
           serverCpuS: median(nums((s) => s.serverCpuS)),
           peakRssMB: rss === null ? null : rss / 1e6,
           otherCpuS: median(nums((s) => s.otherCpuS)),
@@ -628,7 +640,7 @@ function summarize(samples: Sample[], tools: S3ToolName[]): Row[] {
 }
 
 function table(rows: Row[]): string {
-  const head = ['op', 'tool', 'time s', 'min–max s', 'MB/s source', 'MB/s wire', 'sent MB', 'CPU s', 's3rver CPU s', 'peak RSS MB', 'other CPU s', 'ok'];
+  const head = ['op', 'tool', 'time s', 'min–max s', 'MB/s source', 'MB/s wire', 'sent MB', 'CPU s', 'user s', 's3rver CPU s', 'peak RSS MB', 'other CPU s', 'ok'];
   const f = (n: number | null, digits: number): string => (n === null ? '-' : n.toFixed(digits));
   const lines = rows.map((r) => [
     r.op,
@@ -639,6 +651,7 @@ function table(rows: Row[]): string {
     f(r.wireMbPerS, 1),
     f(r.uploadedMB, 1),
     f(r.cpuS, 1),
+    f(r.userS, 1),
     f(r.serverCpuS, 1),
     f(r.peakRssMB, 1),
     f(r.otherCpuS, 1),
@@ -728,6 +741,7 @@ export async function runS3Bench(opts: S3BenchOptions): Promise<number> {
     const parts = OPS.filter((op) => ratios[op] !== undefined).map((op) => `${op} ${ratios[op]!.toFixed(2)}×`);
     if (parts.length) console.log(`Lifeboat / ${other} time (< 1.0: Lifeboat faster): ${parts.join(', ')}`);
   }
+  for (const line of cpuSpreadWarnings('S3', rows)) console.log(line);
   const failures = samples.filter((s) => !s.ok);
   for (const f of failures) console.log(`FAILED ${f.tool} ${f.op} round ${f.round}: ${(f.error ?? '').replace(/\s+/g, ' ').slice(0, 400)}`);
 
