@@ -10,6 +10,12 @@
  * how recent it was: kernel time swung 2.2–7.3 s between identical restores.
  * A rename costs nothing. The trash is emptied when the run ends, and at the
  * next start if a run died first.
+ *
+ * A run's own deletions also reach the next run: one started within minutes of
+ * another paid for the other's emptied trash (the S3 bench's first restore, 3.2 s
+ * of kernel time against 1.8-2.2 s in its later rounds). So every deletion here is
+ * noted beside the work folder, and a run starts by waiting out the window of
+ * the last one (waitOutDeletions).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,11 +30,50 @@ export interface Trash {
   empty(): void;
 }
 
+/**
+ * How long ext4 without a journal keeps skipping a freed inode: 60 s, and 300 s more
+ * while its inode-table block is dirty, which a process creating files keeps it.
+ */
+export const DELETION_WINDOW_MS = 360_000;
+
+/** The note of the last deletion a bench made under `work`'s parent folder (shared by the local and S3 benches). */
+const deletionNote = (work: string): string => path.join(path.dirname(work), '.bench-last-deletion');
+
+/** Deletions of fewer entries than this are not noted: a few freed inodes cost nothing to skip. */
+const NOTED_ENTRIES = 1000;
+
+/** Deletes `p` (a tree; nothing there is fine) and notes when, if it held many entries. */
+export function deleteNoted(work: string, p: string): void {
+  if (!fs.existsSync(p)) return;
+  const entries = fs.statSync(p).isDirectory() ? fs.readdirSync(p, { recursive: true }).length : 1;
+  fs.rmSync(p, { recursive: true, force: true });
+  if (entries >= NOTED_ENTRIES) fs.writeFileSync(deletionNote(work), `${Date.now()}\n`);
+}
+
+/** Milliseconds left of the last noted deletion's window at `now` (0 when none is open). */
+export function deletionWindowLeftMs(work: string, now = Date.now()): number {
+  let at: number;
+  try {
+    at = Number(fs.readFileSync(deletionNote(work), 'utf8').trim());
+  } catch {
+    return 0;
+  }
+  return Number.isFinite(at) ? Math.max(0, Math.min(DELETION_WINDOW_MS, at + DELETION_WINDOW_MS - now)) : 0;
+}
+
+/** Waits (untimed) until the last deletion a bench made is out of its window, saying so. */
+export async function waitOutDeletions(work: string, log: (line: string) => void): Promise<void> {
+  const left = deletionWindowLeftMs(work);
+  if (left === 0) return;
+  log(`# bench: waiting ${Math.ceil(left / 1000)} s — a bench deleted finished trees ${Math.round((DELETION_WINDOW_MS - left) / 1000)} s ago, and files created within ${DELETION_WINDOW_MS / 1000} s of a deletion cost more kernel time here (bench/discard.ts)`);
+  await new Promise((resolve) => setTimeout(resolve, left));
+}
+
 export function trashBeside(work: string, log: (line: string) => void = () => undefined): Trash {
   const dir = `${work}.trash`;
   let n = 0;
   let warned = false;
-  const rm = (p: string): void => fs.rmSync(p, { recursive: true, force: true });
+  const rm = (p: string): void => deleteNoted(work, p);
   rm(dir); // a run that died left its trash
   return {
     discard(p) {

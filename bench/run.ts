@@ -37,7 +37,7 @@ import { runFleetBench } from './fleet.js';
 import { describeRealTree, realTree } from './real-tree.js';
 import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
-import { trashBeside, type Trash } from './discard.js';
+import { trashBeside, waitOutDeletions, type Trash } from './discard.js';
 import { cpuSpreadWarnings, userCpuRange } from './cpu-spread.js';
 import { dropCachesProblem, lifeboatFiles, settleCaches } from './settle-caches.js';
 import { REMOVING } from '../src/core/drill/discard-scratch.js';
@@ -870,6 +870,7 @@ async function main(): Promise<number> {
 
   const toolNames = TOOLS.filter((n) => found.some((t) => t.name === n));
   trash = trashBeside(WORK, (line) => console.log(line));
+  if (opts.dropCaches) await waitOutDeletions(WORK, (line) => console.log(line));
   const results: { name: DatasetName; ds: Dataset; ops: Op[]; ctx: RoundContext; rows: Row[] }[] = [];
   for (const { name, ds, ops } of datasets) {
     rm(WORK);

@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { DATA_DIR, FULL_SPEC, SMALL_SPEC, describeManifest, ensureDataset, type Dataset } from './dataset.js';
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
-import { trashBeside, type Trash } from './discard.js';
+import { deleteNoted, trashBeside, waitOutDeletions, type Trash } from './discard.js';
 import { cpuSpreadWarnings, userCpuRange } from './cpu-spread.js';
 import { lifeboatFiles, settleCaches } from './settle-caches.js';
 import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
@@ -676,9 +676,10 @@ function timeRatios(rows: Row[], other: S3ToolName): Partial<Record<S3Op, number
 export async function runS3Bench(opts: S3BenchOptions): Promise<number> {
   const started = new Date();
   const ds = await ensureDataset({ spec: opts.small ? SMALL_SPEC : FULL_SPEC, seed: opts.seed, regen: opts.regen, log: (s) => console.log(s) });
-  fs.rmSync(WORK, { recursive: true, force: true });
+  deleteNoted(WORK, WORK);
   fs.mkdirSync(WORK, { recursive: true });
   trash = trashBeside(WORK, (line) => console.log(line));
+  if (opts.dropCaches) await waitOutDeletions(WORK, (line) => console.log(line));
 
   let tls: { key: string; cert: string } | undefined;
   if (opts.tls) {
