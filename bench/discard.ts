@@ -13,7 +13,7 @@
  *
  * A run's own deletions also reach the next run: one started within minutes of
  * another paid for the other's emptied trash (the S3 bench's first restore, 3.2 s
- * of kernel time against 1.8-2.2 s in its later rounds). So every deletion here is
+ * of kernel time against 1.8-2.2 s in its later rounds). So every large deletion here is
  * noted beside the work folder, and a run starts by waiting out the window of
  * the last one (waitOutDeletions).
  */
