@@ -39,7 +39,7 @@ import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
 import { trashBeside, waitOutDeletions, type Trash } from './discard.js';
 import { cpuSpreadWarnings, userCpuRange } from './cpu-spread.js';
-import { dropCachesProblem, lifeboatFiles, settleCaches } from './settle-caches.js';
+import { describePrefix, dropCachesProblem, lifeboatCommand, lifeboatFiles, settleCaches } from './settle-caches.js';
 import { REMOVING } from '../src/core/drill/discard-scratch.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
 
@@ -121,13 +121,13 @@ function baseEnv(d: ToolDirs): Record<string, string> {
 
 /**
  * Lifeboat through its CLI. The contract it is coded against (adjust here):
- * `node bin/lifeboat.js init|backup <runbook>`, `restore <runbook> latest --target DIR`,
+ * `bin/lifeboat.js init|backup <runbook>`, `restore <runbook> latest --target DIR`,
  * `check <runbook> --read-data`, with LIFEBOAT_HOME and LIFEBOAT_PASSWORD in the
- * environment. LIFEBOAT_BENCH_CMD overrides the `node bin/lifeboat.js` prefix.
+ * environment. LIFEBOAT_BENCH_CMD overrides the `bin/lifeboat.js` prefix.
  */
 function lifeboatTool(): Tool | string {
-  const prefix = process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/) ?? [process.execPath, path.join(REPO_ROOT, 'bin', 'lifeboat.js')];
-  if (!process.env.LIFEBOAT_BENCH_CMD && !fs.existsSync(prefix[1] as string)) return `no ${path.relative(REPO_ROOT, prefix[1] as string)} yet`;
+  const { prefix, missing } = lifeboatCommand(REPO_ROOT);
+  if (missing !== undefined) return missing;
   let version = 'unknown';
   try {
     version = execFileSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
@@ -144,7 +144,7 @@ function lifeboatTool(): Tool | string {
   return {
     name: 'lifeboat',
     version: `git ${version}`,
-    describe: `${prefix.map((p) => (p === process.execPath ? 'node' : path.isAbsolute(p) ? path.relative(REPO_ROOT, p) : p)).join(' ')} <cmd> bench.yaml`,
+    describe: `${describePrefix(prefix, REPO_ROOT)} <cmd> bench.yaml`,
     prepare(d) {
       const yaml = [
         'name: bench',

@@ -25,7 +25,7 @@ import { DATA_DIR, FULL_SPEC, SMALL_SPEC, describeManifest, ensureDataset, type 
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
 import { deleteNoted, trashBeside, waitOutDeletions, type Trash } from './discard.js';
 import { cpuSpreadWarnings, userCpuRange } from './cpu-spread.js';
-import { lifeboatFiles, settleCaches } from './settle-caches.js';
+import { describePrefix, lifeboatCommand, lifeboatFiles, settleCaches } from './settle-caches.js';
 import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -214,10 +214,6 @@ function baseEnv(d: Dirs): Record<string, string> {
   return env;
 }
 
-/** How Lifeboat is run: `node bin/lifeboat.js`, or LIFEBOAT_BENCH_CMD's words. */
-function lifeboatPrefix(): string[] {
-  return process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/) ?? [process.execPath, path.join(REPO_ROOT, 'bin', 'lifeboat.js')];
-}
 
 function which(exe: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
@@ -233,8 +229,8 @@ function which(exe: string): string | undefined {
 }
 
 function lifeboatTool(ds: Dataset, caCert: string | undefined): S3Tool | string {
-  const prefix = lifeboatPrefix();
-  if (!process.env.LIFEBOAT_BENCH_CMD && !fs.existsSync(prefix[1] as string)) return `no ${path.relative(REPO_ROOT, prefix[1] as string)} yet`;
+  const { prefix, missing } = lifeboatCommand(REPO_ROOT);
+  if (missing !== undefined) return missing;
   let version = 'unknown';
   try {
     version = execFileSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
@@ -258,7 +254,7 @@ function lifeboatTool(ds: Dataset, caCert: string | undefined): S3Tool | string 
   return {
     name: 'lifeboat',
     version: `git ${version}`,
-    describe: `${prefix.map((p) => (p === process.execPath ? 'node' : path.isAbsolute(p) ? path.relative(REPO_ROOT, p) : p)).join(' ')} backup bench.yaml --json (s3://${BUCKET}/lifeboat, transfer.concurrency 4)`,
+    describe: `${describePrefix(prefix, REPO_ROOT)} backup bench.yaml --json (s3://${BUCKET}/lifeboat, transfer.concurrency 4)`,
     async prepare(d, server, opts) {
       const yaml = [
         'name: bench',
@@ -440,7 +436,7 @@ function median(xs: number[]): number | null {
 
 /** node, Lifeboat's build (its dist/ and the modules it loads for S3), restic and rclone: read back after --drop-caches. */
 function toolFiles(): string[] {
-  return [...lifeboatFiles(lifeboatPrefix(), REPO_ROOT, ['zstd-napi', '@aws-sdk', '@smithy']), ...['restic', 'rclone'].flatMap((exe) => which(exe) ?? [])];
+  return [...lifeboatFiles(lifeboatCommand(REPO_ROOT).prefix, REPO_ROOT, ['zstd-napi', '@aws-sdk', '@smithy']), ...['restic', 'rclone'].flatMap((exe) => which(exe) ?? [])];
 }
 
 /** Runs one timed op with s3rver's CPU counted; untimed `sync` and idle wait first. */
