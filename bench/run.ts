@@ -39,7 +39,8 @@ import { runS3Bench } from './s3.js';
 import { runStoreBench } from './store.js';
 import { trashBeside, waitOutDeletions, type Trash } from './discard.js';
 import { cpuSpreadWarnings, userCpuRange } from './cpu-spread.js';
-import { describePrefix, dropCachesProblem, lifeboatCommand, lifeboatFiles, settleCaches } from './settle-caches.js';
+import { dropCachesProblem, lifeboatFiles, settleCaches } from './settle-caches.js';
+import { describePrefix, lifeboatCommand } from './lifeboat-command.js';
 import { REMOVING } from '../src/core/drill/discard-scratch.js';
 import { compare, describeComparison, fingerprint, treeBytes, warmTree, type Comparison } from './tree-compare.js';
 
@@ -126,14 +127,8 @@ function baseEnv(d: ToolDirs): Record<string, string> {
  * environment. LIFEBOAT_BENCH_CMD overrides the `bin/lifeboat.js` prefix.
  */
 function lifeboatTool(): Tool | string {
-  const { prefix, missing } = lifeboatCommand(REPO_ROOT);
+  const { prefix, version, missing } = lifeboatCommand(REPO_ROOT);
   if (missing !== undefined) return missing;
-  let version = 'unknown';
-  try {
-    version = execFileSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
-  } catch {
-    /* not a git checkout */
-  }
   // The runbook's name must match its file name.
   const runbook = (d: ToolDirs): string => path.join(d.root, 'bench.yaml');
   const cmd = (d: ToolDirs, ...args: string[]): Command => ({

@@ -25,7 +25,8 @@ import { DATA_DIR, FULL_SPEC, SMALL_SPEC, describeManifest, ensureDataset, type 
 import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured } from './measure.js';
 import { deleteNoted, trashBeside, waitOutDeletions, type Trash } from './discard.js';
 import { cpuSpreadWarnings, userCpuRange } from './cpu-spread.js';
-import { describePrefix, lifeboatCommand, lifeboatFiles, settleCaches } from './settle-caches.js';
+import { lifeboatFiles, settleCaches } from './settle-caches.js';
+import { describePrefix, lifeboatCommand } from './lifeboat-command.js';
 import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -214,7 +215,6 @@ function baseEnv(d: Dirs): Record<string, string> {
   return env;
 }
 
-
 function which(exe: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const p = path.join(dir, exe);
@@ -229,14 +229,8 @@ function which(exe: string): string | undefined {
 }
 
 function lifeboatTool(ds: Dataset, caCert: string | undefined): S3Tool | string {
-  const { prefix, missing } = lifeboatCommand(REPO_ROOT);
+  const { prefix, version, missing } = lifeboatCommand(REPO_ROOT);
   if (missing !== undefined) return missing;
-  let version = 'unknown';
-  try {
-    version = execFileSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).trim();
-  } catch {
-    /* not a git checkout */
-  }
   const runbook = (d: Dirs): string => path.join(d.root, 'bench.yaml');
   const cmd = (d: Dirs, ...args: string[]): Command => ({
     argv: [...prefix, ...args],

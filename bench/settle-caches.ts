@@ -49,20 +49,3 @@ export function lifeboatFiles(prefix: readonly string[], repoRoot: string, modul
   const exe = prefix[0] === undefined || prefix[0] === 'node' || prefix[0] === script ? process.execPath : prefix[0];
   return [exe, ...(script === undefined ? [] : [path.resolve(repoRoot, script)]), path.join(root, 'dist'), ...modules.map((m) => path.join(root, 'node_modules', m))];
 }
-
-/**
- * How the benches run Lifeboat: LIFEBOAT_BENCH_CMD's words, or `bin/lifeboat.js` run as a program, as an
- * installed `lifeboat` is (its first line is shell that starts node with huge pages asked of malloc:
- * `node bin/lifeboat.js` would skip that). `missing`: what is not there yet, when the default is asked for.
- */
-export function lifeboatCommand(repoRoot: string): { prefix: string[]; missing?: string } {
-  const words = process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/);
-  if (words !== undefined) return { prefix: words };
-  const launcher = path.join(repoRoot, 'bin', 'lifeboat.js');
-  return fs.existsSync(launcher) ? { prefix: [launcher] } : { prefix: [launcher], missing: `no ${path.relative(repoRoot, launcher)} yet` };
-}
-
-/** A command prefix as a reader would type it (node for this node, paths relative to the checkout). */
-export function describePrefix(prefix: readonly string[], repoRoot: string): string {
-  return prefix.map((p) => (p === process.execPath ? 'node' : path.isAbsolute(p) ? path.relative(repoRoot, p) : p)).join(' ');
-}

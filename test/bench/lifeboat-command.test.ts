@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describePrefix, lifeboatCommand, lifeboatFiles } from '../../bench/settle-caches.js';
+import { describePrefix, lifeboatCommand } from '../../bench/lifeboat-command.js';
+import { lifeboatFiles } from '../../bench/settle-caches.js';
 import { repoRoot } from '../helpers/cli.js';
 
 const saved = process.env.LIFEBOAT_BENCH_CMD;
