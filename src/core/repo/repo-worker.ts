@@ -4,7 +4,7 @@
  * slow backend from letting finished packs pile up in memory.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedBlobSet } from './blob-set.js';
 import { releaseAfterJob, releasedLargeBuffer, restoredBlob } from './release-memory.js';
@@ -14,6 +14,7 @@ import type { RepoKeys } from './binding.js';
 import { blobIdOf } from './crypto.js';
 import { PackBuilder, openBlob, packBufferCapacity, parsePackHeader } from './pack.js';
 import { verifyPackBytes } from './verify-pack.js';
+import { writeAllInPieces } from './write-in-pieces.js';
 import type { BackupFileJob, BackupFileResult, PackFileSpan, RestoreBlobJob, ValidateFileJob, VerifyPackResult, WorkerInit, WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const port = parentPort!;
@@ -163,7 +164,7 @@ function writePackBytes(bytes: Buffer): void {
   const path = packPath!;
   try {
     packFd ??= openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    for (let done = 0; done < bytes.length; ) done += writeSync(packFd, bytes, done, bytes.length - done);
+    writeAllInPieces(packFd, bytes);
   } catch (e) {
     throw new PackWriteError(path, (e as NodeJS.ErrnoException).code, e);
   }
@@ -380,7 +381,7 @@ function restoreBlob(blob: RestoreBlobJob, data: Buffer, chown: boolean, parts: 
     if (!target.whole) {
       // Created by the restorer while planning (OpenParts checks it is still that file).
       try {
-        writeAll(parts.fdFor(target.path), plain, target.offset);
+        writeAllInPieces(parts.fdFor(target.path), plain, target.offset);
         written += plain.length;
       } catch (e) {
         parts.drop(target.path);
@@ -393,7 +394,7 @@ function restoreBlob(blob: RestoreBlobJob, data: Buffer, chown: boolean, parts: 
       // The restorer unlinked whatever was here (or the folder is new): O_EXCL makes a
       // file, hard link or symlink planted since then fail this file, never take the write.
       fd = openSync(target.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      writeAll(fd, plain, 0);
+      writeAllInPieces(fd, plain, 0);
       if (chown && target.whole.uid !== undefined) fchownSync(fd, target.whole.uid, target.whole.gid ?? -1);
       fchmodSync(fd, target.whole.mode);
       futimesSync(fd, target.whole.mtimeMs / 1000, target.whole.mtimeMs / 1000);
@@ -406,11 +407,6 @@ function restoreBlob(blob: RestoreBlobJob, data: Buffer, chown: boolean, parts: 
     }
   }
   return written;
-}
-
-function writeAll(fd: number, data: Buffer, position: number): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
 /**
