@@ -4,12 +4,12 @@
 // page-cache folios (up to 2 MiB for a 2 MiB write at an aligned offset), and
 // a large folio needs a high-order block of free memory. On a virtual machine
 // whose balloon reports free memory to its host (virtio free page reporting,
-// order ≥ 9 here: Firecracker and other cloud VMs), the high-order free blocks
+// order ≥ 9 on this Firecracker guest), the high-order free blocks
 // are exactly the ones handed back to the host, so filling such a folio makes
 // the host fault its memory in again: writing 1 GB in 2 MiB writes took 1.6–2.8 s
 // of system time on this machine, in 64–256 KiB writes 0.21–0.26 s (dd after
 // dropping the caches), and a restore of the bench's mixed dataset went from
-// 2.27–2.61 s to 1.90–2.03 s (docs/performance.md, thirteenth stop). Smaller
+// 2.27–2.61 s to 1.90–2.09 s (docs/performance.md, thirteenth stop). Smaller
 // writes take smaller folios from the free memory the guest recycles. On a
 // host without a balloon the cost is one system call per piece: ~7,000 more for
 // a GB, a few milliseconds.
