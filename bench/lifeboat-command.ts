@@ -19,11 +19,16 @@ export interface LifeboatCommand {
  * first line is shell that starts node with huge pages asked of malloc: `node bin/lifeboat.js` would skip that).
  */
 export function lifeboatCommand(repoRoot: string): LifeboatCommand {
+  const prefix = lifeboatPrefix(repoRoot);
   const version = checkoutVersion(repoRoot);
-  const words = process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/);
-  if (words !== undefined) return { prefix: words, version };
-  const launcher = path.join(repoRoot, 'bin', 'lifeboat.js');
-  return fs.existsSync(launcher) ? { prefix: [launcher], version } : { prefix: [launcher], version, missing: `no ${path.relative(repoRoot, launcher)} yet` };
+  const launcher = prefix[0]!;
+  if (process.env.LIFEBOAT_BENCH_CMD !== undefined || fs.existsSync(launcher)) return { prefix, version };
+  return { prefix, version, missing: `no ${path.relative(repoRoot, launcher)} yet` };
+}
+
+/** The prefix alone (lifeboatCommand's, without asking git), for what runs before every op. */
+export function lifeboatPrefix(repoRoot: string): string[] {
+  return process.env.LIFEBOAT_BENCH_CMD?.trim().split(/\s+/) ?? [path.join(repoRoot, 'bin', 'lifeboat.js')];
 }
 
 /** A command prefix as a reader would type it (node for this node, paths relative to the checkout). */

@@ -26,7 +26,7 @@ import { rssMethod, runMeasured, tail, waitForIdle, type Command, type Measured 
 import { deleteNoted, trashBeside, waitOutDeletions, type Trash } from './discard.js';
 import { cpuSpreadWarnings, userCpuRange } from './cpu-spread.js';
 import { lifeboatFiles, settleCaches } from './settle-caches.js';
-import { describePrefix, lifeboatCommand } from './lifeboat-command.js';
+import { describePrefix, lifeboatCommand, lifeboatPrefix } from './lifeboat-command.js';
 import { compare, describeComparison, fingerprint, warmTree, type Fingerprint } from './tree-compare.js';
 
 const REPO_ROOT = path.resolve(DATA_DIR, '..', '..');
@@ -430,7 +430,7 @@ function median(xs: number[]): number | null {
 
 /** node, Lifeboat's build (its dist/ and the modules it loads for S3), restic and rclone: read back after --drop-caches. */
 function toolFiles(): string[] {
-  return [...lifeboatFiles(lifeboatCommand(REPO_ROOT).prefix, REPO_ROOT, ['zstd-napi', '@aws-sdk', '@smithy']), ...['restic', 'rclone'].flatMap((exe) => which(exe) ?? [])];
+  return [...lifeboatFiles(lifeboatPrefix(REPO_ROOT), REPO_ROOT, ['zstd-napi', '@aws-sdk', '@smithy']), ...['restic', 'rclone'].flatMap((exe) => which(exe) ?? [])];
 }
 
 /** Runs one timed op with s3rver's CPU counted; untimed `sync` and idle wait first. */
