@@ -133,6 +133,7 @@ export class Archiver {
     this.startPool = () => new WorkerPool(repo, {
       workers: options.workers,
       blobSet: blobSet.words.buffer as SharedArrayBuffer,
+      yieldToWalk: true,
       onPack: async (pack) => {
         await repo.savePack(pack);
         this.packBufferBytes += pack.bytes.length;

@@ -8,6 +8,7 @@ import { closeSync, constants, fchmodSync, fchownSync, fstatSync, futimesSync, o
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedBlobSet } from './blob-set.js';
 import { releaseAfterJob, releasedLargeBuffer, restoredBlob } from './release-memory.js';
+import { yieldThisThread } from './thread-priority.js';
 import { Chunker } from './chunker.js';
 import { DecompressScratch } from './compress.js';
 import type { RepoKeys } from './binding.js';
@@ -92,6 +93,8 @@ function setUp(next: WorkerInit): void {
   unreportedBytes = 0;
 }
 setUp(workerData as WorkerInit);
+// Once, at start: a worker asked to yield is never handed to another pool (worker-pool.ts).
+yieldThisThread((workerData as WorkerInit).niceSteps ?? 0);
 
 /** fileBuffer, at least `length` bytes long (only the pages written become resident). */
 function fileBufferOf(length: number): Buffer {

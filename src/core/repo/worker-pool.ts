@@ -18,6 +18,7 @@ import { LifeboatError } from '../errors.js';
 import { packBufferCapacity, type FinishedPack, type WrittenPackFile } from './pack.js';
 import { PackBufferBudget } from './pack-buffer-budget.js';
 import { beforeWorkerIsolate, reapplyYoungGenerationCap } from './release-memory.js';
+import { BACKUP_WORKER_NICE_STEPS } from './thread-priority.js';
 import type { Repository } from './repository.js';
 import type {
   BackupFileJob,
@@ -46,6 +47,12 @@ export interface PoolOptions {
   onProgress?: (bytes: number) => void;
   /** Pack buffers the backup workers may hold in all (pack-buffer-budget.ts); default one more than the workers, at least the workers. */
   packBuffers?: number;
+  /**
+   * A backup's pool: its workers yield to the main thread, which walks the tree they are fed
+   * from (thread-priority.ts). Not where a worker may be kept for a later pool
+   * (keepIdleRepositoryWorker): a yielded thread cannot always take its priority back.
+   */
+  yieldToWalk?: boolean;
 }
 
 interface Pending {
@@ -199,6 +206,8 @@ export class WorkerPool {
   private readonly packFileBytes: number;
   /** Pack files granted and not yet handed to onPackFile: deleted at close (a failed or cancelled backup's half-written packs). */
   private readonly grantedFiles = new Set<string>();
+  /** Its workers yielded to the main thread (yieldToWalk): none of them is kept for another pool. */
+  private readonly yielded: boolean;
 
   constructor(repo: Repository, private readonly options: PoolOptions = {}) {
     const init: WorkerInit = {
@@ -210,7 +219,9 @@ export class WorkerPool {
       packSize: repo.config.packSize,
       bindKinds: repo.key.bindKinds,
       blobSet: options.blobSet,
+      ...(options.yieldToWalk && !keepIdle ? { niceSteps: BACKUP_WORKER_NICE_STEPS } : {}),
     };
+    this.yielded = init.niceSteps !== undefined;
     const count = options.workers ?? defaultWorkerCount();
     this.packFileBytes = packBufferCapacity(repo.config.packSize, repo.config.chunker.maxSize);
     // Room for a pack file per worker and one more: a worker waiting for a file then waits only for
@@ -491,7 +502,7 @@ export class WorkerPool {
 
   /** The slot whose worker stays for the next pool (keepIdleRepositoryWorker), if any may. */
   private keepOne(): Slot | undefined {
-    if (!keepIdle || idleWorker !== undefined || this.failure || this.unflushed || this.pending.size > 0) return undefined;
+    if (!keepIdle || this.yielded || idleWorker !== undefined || this.failure || this.unflushed || this.pending.size > 0) return undefined;
     const slot = this.slots.find((s) => s.load === 0);
     if (!slot) return undefined;
     const worker = slot.worker;

@@ -23,6 +23,11 @@ export interface WorkerInit {
    * and sent as 'packFile', instead of whole in a transferred buffer ('pack').
    */
   packFiles?: boolean;
+  /**
+   * Nice steps this worker takes below its process at start (thread-priority.ts): a backup's
+   * workers yield to the walk. Never for a worker that may be kept for another pool.
+   */
+  niceSteps?: number;
 }
 
 export interface BackupFileJob {

@@ -1,0 +1,53 @@
+/**
+ * A backup's workers yield to its main thread (issue 22, thread-priority.ts),
+ * read back from the kernel (/proc/self/task/<tid>/stat) in a fresh process:
+ * a backup pool's two worker threads run BACKUP_WORKER_NICE_STEPS below the
+ * process and the main thread does not move; a pool for other work (restore,
+ * check, drill) leaves its workers as they were; and in an agent, which keeps
+ * a worker for its next job of any kind, no worker yields (a yielded thread
+ * cannot always take its priority back).
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { BACKUP_WORKER_NICE_STEPS, yieldThisThread } from '../../../src/core/repo/thread-priority.js';
+import { useTempDirs } from '../../helpers/temp-dirs.js';
+
+const run = promisify(execFile);
+const tempDir = useTempDirs('thread-priority');
+const child = fileURLToPath(new URL('../../helpers/thread-priority-child.ts', import.meta.url));
+
+interface Seen {
+  base: number;
+  main: number;
+  duringBackup: number[];
+  afterBackup: number[];
+  duringOther: number[];
+}
+
+async function seen(mode: 'cli' | 'agent'): Promise<Seen> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', child, mode, await tempDir()], { env: { ...process.env, NODE_OPTIONS: '' } });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Seen;
+}
+
+describe.runIf(process.platform === 'linux')('a backup pool’s workers yield to the main thread', () => {
+  it('in a one-shot command: the backup pool’s two workers, and nothing else', async () => {
+    const s = await seen('cli');
+    const yielded = Math.min(19, s.base + BACKUP_WORKER_NICE_STEPS);
+    expect(s.duringBackup).toEqual(s.base === 19 ? [] : [yielded, yielded]);
+    expect(s.main).toBe(s.base);
+    expect(s.afterBackup).toEqual([]);
+    expect(s.duringOther).toEqual([]);
+  });
+
+  it('in an agent, which keeps a worker between jobs: none', async () => {
+    const s = await seen('agent');
+    expect(s.duringBackup).toEqual([]);
+    expect(s.duringOther).toEqual([]);
+  });
+
+  it('asked for no steps, changes nothing', () => {
+    expect(yieldThisThread(0)).toBe(false);
+  });
+});
