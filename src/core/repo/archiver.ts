@@ -11,6 +11,7 @@
  * (Repository.recoverOrphanPacks).
  */
 import { hostname } from 'node:os';
+import type { Backend } from '../backends/backend.js';
 import { LifeboatError, describeError, isLifeboatError } from '../errors.js';
 import { currentUser } from '../process-info.js';
 import type { CommandSource } from '../runbook/types.js';
@@ -80,6 +81,16 @@ export interface SnapshotFacts {
  * and always `close`. Its lists and progress are shared with the walk, which
  * adds what only it sees (files found, the manifest diff, unreadable paths).
  */
+/**
+ * Whether a backup's workers yield to its walk (thread-priority.ts): into a local repository, where
+ * the walk is all the main thread does. Into S3 the main thread also uploads what the workers pack,
+ * one pipeline with them: there yielding made backups to s3rver slower (old build faster in 6 of 7
+ * alternating pairs, medians 5.89 / 6.02 s; docs/performance.md, fourteenth stop).
+ */
+export function workersYieldToWalk(backend: Backend): boolean {
+  return backend.localFile !== undefined;
+}
+
 export class Archiver {
   readonly progress: BackupProgress = {
     files: 0,
@@ -133,7 +144,7 @@ export class Archiver {
     this.startPool = () => new WorkerPool(repo, {
       workers: options.workers,
       blobSet: blobSet.words.buffer as SharedArrayBuffer,
-      yieldToWalk: true,
+      yieldToWalk: workersYieldToWalk(repo.backend),
       onPack: async (pack) => {
         await repo.savePack(pack);
         this.packBufferBytes += pack.bytes.length;

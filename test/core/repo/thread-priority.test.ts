@@ -11,6 +11,10 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { LocalBackend } from '../../../src/core/backends/local-backend.js';
+import { S3Backend } from '../../../src/core/backends/s3-backend.js';
+import { StagingBackend } from '../../../src/core/backends/staging-backend.js';
+import { workersYieldToWalk } from '../../../src/core/repo/archiver.js';
 import { BACKUP_WORKER_NICE_STEPS, yieldThisThread } from '../../../src/core/repo/thread-priority.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
@@ -49,5 +53,15 @@ describe.runIf(process.platform === 'linux')('a backup pool’s workers yield to
 
   it('asked for no steps, changes nothing', () => {
     expect(yieldThisThread(0)).toBe(false);
+  });
+});
+
+describe('which backups yield', () => {
+  it('into a local repository; not into S3, staged or not, where the main thread also uploads what the workers pack', async () => {
+    const dir = await tempDir();
+    const s3 = new S3Backend('s3://bucket/repo', { endpoint: 'https://127.0.0.1:9', region: 'us-east-1', credentials: { accessKeyId: 'k', secretAccessKey: 's' } });
+    expect(workersYieldToWalk(new LocalBackend(dir))).toBe(true);
+    expect(workersYieldToWalk(s3)).toBe(false);
+    expect(workersYieldToWalk(new StagingBackend(s3, new LocalBackend(dir)))).toBe(false);
   });
 });
