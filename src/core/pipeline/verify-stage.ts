@@ -32,8 +32,7 @@ export interface VerifyStageResult {
 const STAT_CONCURRENCY = 16;
 
 export async function verifyRun(repo: Repository, options: { readDataFraction: number; runNumber: number; signal?: AbortSignal }): Promise<VerifyStageResult> {
-  const problems: string[] = [];
-  const sizeProblems = await mapLimit(repo.written, STAT_CONCURRENCY, async (pack) => {
+  const sized = await mapLimit(repo.written, STAT_CONCURRENCY, async (pack) => {
     try {
       const info = await repo.backend.stat({ kind: 'data', name: pack.id });
       return info.size === pack.size ? undefined : `pack ${pack.id.slice(0, 12)} has ${info.size} bytes in the repository, ${pack.size} were written`;
@@ -41,7 +40,7 @@ export async function verifyRun(repo: Repository, options: { readDataFraction: n
       return `pack ${pack.id.slice(0, 12)} written by this run is missing: ${(e as Error).message}`;
     }
   });
-  for (const problem of sizeProblems) if (problem !== undefined) problems.push(problem);
+  const problems = sized.filter((problem): problem is string => problem !== undefined);
   let read = { packs: [] as string[], slice: 0, of: 1 };
   let bytesRead = 0;
   if (options.readDataFraction > 0) read = rotatingSlice([...repo.index.packs.keys()].sort(), options.readDataFraction, options.runNumber);

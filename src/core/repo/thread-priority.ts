@@ -38,8 +38,9 @@ export function currentThreadId(): number | undefined {
  * the work is the same either way, only its order changes.
  */
 export function yieldThisThread(steps: number): boolean {
+  if (steps <= 0) return false;
   const tid = currentThreadId();
-  if (tid === undefined || steps <= 0) return false;
+  if (tid === undefined) return false;
   try {
     setPriority(tid, Math.min(19, getPriority(tid) + steps));
     return true;

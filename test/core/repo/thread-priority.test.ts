@@ -7,18 +7,16 @@
  * a worker for its next job of any kind, no worker yields (a yielded thread
  * cannot always take its priority back).
  */
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../../src/core/backends/local-backend.js';
 import { S3Backend } from '../../../src/core/backends/s3-backend.js';
 import { StagingBackend } from '../../../src/core/backends/staging-backend.js';
 import { workersYieldToWalk } from '../../../src/core/repo/archiver.js';
 import { BACKUP_WORKER_NICE_STEPS, yieldThisThread } from '../../../src/core/repo/thread-priority.js';
+import { childJsonLine } from '../../helpers/child-json.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
-const run = promisify(execFile);
 const tempDir = useTempDirs('thread-priority');
 const child = fileURLToPath(new URL('../../helpers/thread-priority-child.ts', import.meta.url));
 
@@ -30,10 +28,7 @@ interface Seen {
   duringOther: number[];
 }
 
-async function seen(mode: 'cli' | 'agent'): Promise<Seen> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', child, mode, await tempDir()], { env: { ...process.env, NODE_OPTIONS: '' } });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Seen;
-}
+const seen = async (mode: 'cli' | 'agent'): Promise<Seen> => childJsonLine<Seen>(child, [mode, await tempDir()]);
 
 describe.runIf(process.platform === 'linux')('a backup pool’s workers yield to the main thread', () => {
   it('in a one-shot command: the backup pool’s two workers, and nothing else', async () => {

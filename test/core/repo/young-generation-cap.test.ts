@@ -5,13 +5,11 @@
  * grow the space to V8's maximum. Each case runs in a fresh process: a test
  * runner's heap has grown already.
  */
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { childJsonLine } from '../../helpers/child-json.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
-const run = promisify(execFile);
 const tempDir = useTempDirs('young-generation');
 const child = fileURLToPath(new URL('../../helpers/young-generation-child.ts', import.meta.url));
 
@@ -22,10 +20,7 @@ interface Sizes {
   cap: number;
 }
 
-async function childLine<T>(mode: 'capped' | 'uncapped' | 'spawn'): Promise<T> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', child, mode, await tempDir()], { env: { ...process.env, NODE_OPTIONS: '' } });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
-}
+const childLine = async <T>(mode: 'capped' | 'uncapped' | 'spawn'): Promise<T> => childJsonLine<T>(child, [mode, await tempDir()]);
 const sizes = (mode: 'capped' | 'uncapped') => childLine<Sizes>(mode);
 
 describe('the main thread young generation cap', () => {
