@@ -38,6 +38,17 @@ describe('prerendered help', () => {
     }
   });
 
+  it('says each note about an option once: no description repeats what help adds after it', () => {
+    const { topics } = helpTexts();
+    for (const [name, text] of Object.entries(topics)) {
+      for (const line of text.split('\n')) {
+        for (const note of ['repeatable', 'required']) {
+          expect(line.split(`(${note}`).length, `${name}: ${line}`).toBeLessThanOrEqual(2);
+        }
+      }
+    }
+  });
+
   it('reads argv as the CLI does: globals anywhere, help after `--` is an argument, unknown topics go to the CLI', () => {
     expect(helpRequest([])).toBeUndefined();
     expect(helpRequest(['status'])).toBeUndefined();
