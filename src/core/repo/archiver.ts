@@ -76,12 +76,6 @@ export interface SnapshotFacts {
 }
 
 /**
- * One backup's store: open it, hand it files and folder listings as they are
- * found, then `finish` (the snapshot) or `salvage` (index what was written),
- * and always `close`. Its lists and progress are shared with the walk, which
- * adds what only it sees (files found, the manifest diff, unreadable paths).
- */
-/**
  * Whether a backup's workers yield to its walk (thread-priority.ts): into a local repository, where
  * the walk is all the main thread does. Into S3 the main thread also uploads what the workers pack,
  * one pipeline with them: there yielding made backups to s3rver slower (old build faster in 6 of 7
@@ -91,6 +85,12 @@ export function workersYieldToWalk(backend: Backend): boolean {
   return backend.localFile !== undefined;
 }
 
+/**
+ * One backup's store: open it, hand it files and folder listings as they are
+ * found, then `finish` (the snapshot) or `salvage` (index what was written),
+ * and always `close`. Its lists and progress are shared with the walk, which
+ * adds what only it sees (files found, the manifest diff, unreadable paths).
+ */
 export class Archiver {
   readonly progress: BackupProgress = {
     files: 0,

@@ -11,21 +11,21 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/core/backends/backend.js';
 import { verifyRun } from '../../../src/core/pipeline/verify-stage.js';
+import { localPackPath } from '../../../src/core/repo/worker-pool.js';
 import { backupDir, createRepo, smallRepo } from '../../helpers/repo.js';
 import { useTempDirs } from '../../helpers/temp-dirs.js';
 
 const tempDir = useTempDirs('verify-stats');
 
-async function backedUp(): Promise<{ repoDir: string; repo: Awaited<ReturnType<typeof createRepo>> }> {
+async function backedUp(): Promise<Awaited<ReturnType<typeof createRepo>>> {
   const base = await tempDir();
   const src = join(base, 'src');
   await mkdir(src);
   // Random bytes do not compress: ~1.2 MB in 256 KiB packs is several packs.
   for (let i = 0; i < 6; i++) await writeFile(join(src, `f${i}.bin`), randomBytes(200 * 1024 + i));
-  const repoDir = join(base, 'repo');
-  const repo = await createRepo(repoDir, smallRepo);
+  const repo = await createRepo(join(base, 'repo'), smallRepo);
   await backupDir(repo, src, { runbook: 'statted' });
-  return { repoDir, repo };
+  return repo;
 }
 
 /** Counts the stats in flight at once on the real backend (each held 20 ms so they can meet). */
@@ -47,11 +47,9 @@ function countStatsInFlight(backend: Backend): { max: () => number; calls: () =>
   return { max: () => max, calls: () => calls };
 }
 
-const packPath = (repoDir: string, id: string): string => join(repoDir, 'data', id.slice(0, 2), id);
-
 describe('the verify stage checks the size of every pack the run wrote', () => {
   it('stats them several at a time, each once', async () => {
-    const { repo } = await backedUp();
+    const repo = await backedUp();
     expect(repo.written.length).toBeGreaterThanOrEqual(4);
     const stats = countStatsInFlight(repo.backend);
     const result = await verifyRun(repo, { readDataFraction: 0, runNumber: 0 });
@@ -63,11 +61,11 @@ describe('the verify stage checks the size of every pack the run wrote', () => {
   });
 
   it('reports a pack cut short and a pack gone, in the order they were written', async () => {
-    const { repo, repoDir } = await backedUp();
+    const repo = await backedUp();
     // Not the last pack: that one is also read back as the sample, which would add its own problems.
     const [first, second] = repo.written;
-    await truncate(packPath(repoDir, second!.id), second!.size - 1);
-    await rm(packPath(repoDir, first!.id));
+    await truncate(localPackPath(repo.backend, second!.id)!, second!.size - 1);
+    await rm(localPackPath(repo.backend, first!.id)!);
     const result = await verifyRun(repo, { readDataFraction: 0, runNumber: 0 });
     expect(result.problems).toHaveLength(2);
     expect(result.problems[0]).toMatch(new RegExp(`^pack ${first!.id.slice(0, 12)} written by this run is missing: `));
