@@ -1,5 +1,5 @@
 /** The engine's building blocks on their own: chunker, pack layout, shared blob set, sealing. */
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -134,10 +134,16 @@ describe('chunker', () => {
   });
 
   it('an insertion in the middle of a large buffer changes only the chunks around it', () => {
-    const chunker = new Chunker(seed, params);
+    // Fixed inputs: the chunker resynchronises at the first old cut at least minSize past a new one, which is
+    // the next cut or the one after nearly always, not always: on fresh random inputs 4 to 6 chunks changed in
+    // 4 of 400 trials (and once in CI). The same bytes every run keep it a test of the code, not of luck.
+    const fixed = (label: string, length: number): Buffer =>
+      createCipheriv('aes-128-ctr', createHash('sha256').update(label).digest().subarray(0, 16), Buffer.alloc(16)).update(Buffer.alloc(length));
+    const chunker = new Chunker(fixed('chunker seed', 32), params);
+    const data = fixed('data', 4 * MiB);
     const before = chunkHashes(chunker, data);
     const middle = data.length / 2 + 12_345;
-    const edited = Buffer.concat([data.subarray(0, middle), randomBytes(100), data.subarray(middle)]);
+    const edited = Buffer.concat([data.subarray(0, middle), fixed('insertion', 100), data.subarray(middle)]);
     const after = chunkHashes(chunker, edited);
     const known = new Set(before);
     const changed = after.filter((h) => !known.has(h));
